@@ -1,0 +1,52 @@
+# The two commands: `make run` starts the product, `make test` runs every test.
+# Both install what they need first (scripts/install-deps.sh skips what is there).
+
+SHELL := /bin/bash
+CARGO ?= cargo
+TAURI := npx --no-install tauri
+# The end-to-end run is bounded so that a hung window can never hold CI.
+E2E_TIMEOUT_SECONDS ?= 600
+
+.PHONY: run serve test deps app server lint unit e2e icons package
+
+run:
+	@scripts/run.sh --check-display
+	@$(MAKE) --no-print-directory deps app server
+	scripts/run.sh
+
+# The fund server alone, with the demo store: needs no display.
+serve: server
+	target/debug/fund-server serve --seed-demo
+
+test: deps lint unit e2e
+
+deps:
+	@scripts/install-deps.sh
+
+# The counter app with its UI embedded, as the Tauri CLI builds it (plain cargo does not embed it).
+app: deps
+	$(TAURI) build --debug --no-bundle
+
+server:
+	$(CARGO) build -p fund-server
+
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+# Every unit and integration test of the workspace except those that need a window.
+unit:
+	$(CARGO) test --workspace --exclude tillfund-counter
+
+e2e: app
+	timeout --signal=TERM --kill-after=30 $(E2E_TIMEOUT_SECONDS) \
+	  xvfb-run -a --server-args="-screen 0 1280x900x24" \
+	  $(CARGO) test -p tillfund-e2e --test counter_app_webdriver -- --ignored --nocapture
+
+# Regenerates every icon size from the one source.
+icons: deps
+	$(TAURI) icon icons/icon-source.svg -o icons
+	rm -rf icons/android icons/ios
+
+package: deps
+	$(TAURI) build --bundles deb

@@ -1,0 +1,4 @@
+//! The counter app's logic, free of Tauri so that tests drive it without a window.
+//! The app's `commands/` are thin wrappers over what lives here.
+
+pub mod connection;

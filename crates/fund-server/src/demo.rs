@@ -1,0 +1,53 @@
+//! The demo store that `make run` brings up: one merchant with an enrolled counter and one
+//! customer bound to it. Fixed ids make seeding idempotent.
+
+use std::str::FromStr;
+
+use tillfund_core::{CustomerId, MerchantId, PaymentPin, TerminalId};
+
+use crate::credentials::{generate_terminal_secret, hash_pin};
+use crate::model::{Customer, Merchant, Terminal};
+use crate::store::{SeedOutcome, Store};
+
+pub const DEMO_MERCHANT_ID: &str = "0192f000-0000-7000-8000-00000000d001";
+pub const DEMO_TERMINAL_ID: &str = "0192f000-0000-7000-8000-00000000d002";
+pub const DEMO_CUSTOMER_ID: &str = "0192f000-0000-7000-8000-00000000d003";
+pub const DEMO_CUSTOMER_PHONE: &str = "13800138000";
+pub const DEMO_CUSTOMER_PIN: &str = "123456";
+
+#[derive(Debug, thiserror::Error)]
+pub enum SeedError {
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Hash(#[from] crate::credentials::HashError),
+    #[error("demo constant is invalid: {0}")]
+    Constant(String),
+}
+
+pub async fn seed_demo(store: &Store) -> Result<SeedOutcome, SeedError> {
+    let parse_error = |error: tillfund_core::InvalidId| SeedError::Constant(error.to_string());
+    let merchant_id = MerchantId::from_str(DEMO_MERCHANT_ID).map_err(parse_error)?;
+    let merchant = Merchant {
+        id: merchant_id,
+        name: "Demo Store 示范店".to_owned(),
+        time_zone: "Asia/Shanghai".to_owned(),
+    };
+    let terminal = Terminal {
+        id: TerminalId::from_str(DEMO_TERMINAL_ID).map_err(parse_error)?,
+        merchant_id,
+        label: "Counter 1".to_owned(),
+        receipt_prefix: "D1".to_owned(),
+        secret: generate_terminal_secret(),
+    };
+    let pin = PaymentPin::parse(DEMO_CUSTOMER_PIN)
+        .map_err(|error| SeedError::Constant(error.to_string()))?;
+    let customer = Customer {
+        id: CustomerId::from_str(DEMO_CUSTOMER_ID).map_err(parse_error)?,
+        phone: DEMO_CUSTOMER_PHONE.to_owned(),
+        display_name: "Demo Customer".to_owned(),
+        member_code: "800000000017".to_owned(),
+        pin_hash: hash_pin(&pin)?,
+    };
+    Ok(store.seed_demo(&merchant, &terminal, &customer).await?)
+}

@@ -1,0 +1,152 @@
+//! The customer wallet pages, served by the fund server itself: plain HTML that works on
+//! any phone browser, with no front-end framework and nothing from a CDN.
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::http::header::ACCEPT_LANGUAGE;
+use axum::response::Html;
+
+use super::{ApiError, AppState, escape_html};
+
+/// Most partner stores listed on the start page; the full list belongs to sign-up.
+const START_PAGE_STORES_MAX: u32 = 50;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Language {
+    English,
+    Chinese,
+}
+
+impl Language {
+    /// Chinese when the browser prefers it over English, English otherwise.
+    pub fn from_headers(headers: &HeaderMap) -> Language {
+        let accept = headers.get(ACCEPT_LANGUAGE).and_then(|value| value.to_str().ok());
+        let first = accept
+            .unwrap_or("")
+            .split(',')
+            .map(|part| part.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+            .find(|tag| tag.starts_with("zh") || tag.starts_with("en"));
+        match first {
+            Some(tag) if tag.starts_with("zh") => Language::Chinese,
+            _ => Language::English,
+        }
+    }
+
+    fn tag(self) -> &'static str {
+        match self {
+            Language::English => "en",
+            Language::Chinese => "zh-CN",
+        }
+    }
+}
+
+struct StartPageText {
+    title: &'static str,
+    tagline: &'static str,
+    how_title: &'static str,
+    steps: [&'static str; 3],
+    stores_title: &'static str,
+    no_stores: &'static str,
+}
+
+fn start_page_text(language: Language) -> StartPageText {
+    match language {
+        Language::English => StartPageText {
+            title: "Tillfund wallet",
+            tagline: "Top up with cash at your store, earn daily yield, pay by scanning.",
+            how_title: "How it works",
+            steps: [
+                "Top up with cash at the counter of a partner store and get a bonus.",
+                "Your balance earns yield every day.",
+                "Pay by scanning the QR code the cashier shows, then enter your PIN.",
+            ],
+            stores_title: "Partner stores",
+            no_stores: "No partner stores yet.",
+        },
+        Language::Chinese => StartPageText {
+            title: "Tillfund 钱包",
+            tagline: "在门店用现金充值，每日获得收益，扫码付款。",
+            how_title: "使用方法",
+            steps: [
+                "在合作门店收银台用现金充值，并获得充值赠送。",
+                "余额每天产生收益。",
+                "扫描收银员出示的二维码，输入支付密码完成付款。",
+            ],
+            stores_title: "合作门店",
+            no_stores: "暂无合作门店。",
+        },
+    }
+}
+
+pub async fn start_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Html<String>, ApiError> {
+    let language = Language::from_headers(&headers);
+    let text = start_page_text(language);
+    let merchants =
+        state.store().list_merchants(START_PAGE_STORES_MAX).await.map_err(ApiError::internal)?;
+    let stores = if merchants.is_empty() {
+        format!("<p class=\"empty\">{}</p>", text.no_stores)
+    } else {
+        let items: String = merchants
+            .iter()
+            .map(|merchant| format!("<li>{}</li>", escape_html(&merchant.name)))
+            .collect();
+        format!("<ul class=\"stores\">{items}</ul>")
+    };
+    let steps: String = text.steps.iter().map(|step| format!("<li>{step}</li>")).collect();
+    Ok(Html(format!(
+        r#"<!doctype html>
+<html lang="{lang}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>
+  body {{ font-family: system-ui, sans-serif; margin: 0; color: #1b2a33; background: #f4f7f6; }}
+  header {{ background: #0f6e5a; color: #fff; padding: 1.5rem 1.25rem; }}
+  header h1 {{ margin: 0 0 .5rem; font-size: 1.6rem; }}
+  main {{ padding: 1rem 1.25rem; max-width: 32rem; margin: 0 auto; }}
+  section {{ background: #fff; border-radius: .75rem; padding: 1rem 1.25rem; margin-bottom: 1rem; }}
+  h2 {{ font-size: 1.1rem; margin-top: 0; }}
+  li {{ margin: .4rem 0; line-height: 1.4; }}
+  .empty {{ color: #55656e; }}
+</style>
+</head>
+<body>
+<header><h1>{title}</h1><p>{tagline}</p></header>
+<main>
+<section><h2>{how_title}</h2><ol>{steps}</ol></section>
+<section><h2>{stores_title}</h2>{stores}</section>
+</main>
+</body>
+</html>
+"#,
+        lang = language.tag(),
+        title = text.title,
+        tagline = text.tagline,
+        how_title = text.how_title,
+        stores_title = text.stores_title,
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(accept_language: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(ACCEPT_LANGUAGE, accept_language.parse().unwrap());
+        headers
+    }
+
+    #[test]
+    fn language_follows_the_first_preference_we_speak() {
+        assert_eq!(Language::from_headers(&headers("zh-CN,zh;q=0.9,en;q=0.8")), Language::Chinese);
+        assert_eq!(Language::from_headers(&headers("en-US,zh;q=0.5")), Language::English);
+        assert_eq!(Language::from_headers(&headers("fr-FR,zh;q=0.5")), Language::Chinese);
+        assert_eq!(Language::from_headers(&headers("fr-FR")), Language::English);
+        assert_eq!(Language::from_headers(&HeaderMap::new()), Language::English);
+    }
+}

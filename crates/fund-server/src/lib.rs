@@ -1,0 +1,11 @@
+//! The Tillfund fund server: the single source of truth for customers' money.
+//!
+//! `main.rs` is the operator's command line; everything it does is a call into this library,
+//! so tests drive the same code in process (`http::app`) and as the real binary.
+
+pub mod config;
+pub mod credentials;
+pub mod demo;
+pub mod http;
+pub mod model;
+pub mod store;

@@ -1,0 +1,37 @@
+//! The server's records of the parties, independent of how they are stored.
+
+use tillfund_core::{CustomerId, MerchantId, TerminalId};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Merchant {
+    pub id: MerchantId,
+    pub name: String,
+    /// IANA zone name, e.g. "Asia/Shanghai".
+    pub time_zone: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Terminal {
+    pub id: TerminalId,
+    pub merchant_id: MerchantId,
+    pub label: String,
+    pub receipt_prefix: String,
+    pub secret: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Customer {
+    pub id: CustomerId,
+    pub phone: String,
+    pub display_name: String,
+    pub member_code: String,
+    /// argon2id PHC string.
+    pub pin_hash: String,
+}
+
+pub fn now_ms() -> i64 {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
+}

@@ -1,0 +1,190 @@
+//! Storage. This is the only module that knows SQL; the rest of the server calls `Store`.
+//!
+//! SQLite is the embedded default: one file, WAL journal, `synchronous = FULL` so that a
+//! commit that returned is on disk. The PostgreSQL backend will implement the same calls.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+use tillfund_core::MerchantId;
+
+use crate::model::{Customer, Merchant, Terminal, now_ms};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("'{0}' is not a database URL this server supports (use sqlite://PATH)")]
+    UnsupportedUrl(String),
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDirectory { path: String, source: std::io::Error },
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    #[error("stored row is invalid: {0}")]
+    Corrupt(String),
+}
+
+/// How many connections the server holds; SQLite serialises writers anyway.
+const POOL_CONNECTIONS_MAX: u32 = 8;
+/// How long a writer waits for another writer's lock before it reports busy.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+/// What `seed_demo` found or made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeedOutcome {
+    pub created: bool,
+}
+
+impl Store {
+    pub async fn connect(database_url: &str) -> Result<Store, StoreError> {
+        let Some(path) = database_url.strip_prefix("sqlite://") else {
+            return Err(StoreError::UnsupportedUrl(database_url.chars().take(80).collect()));
+        };
+        let file_path = path.split('?').next().unwrap_or(path);
+        if let Some(parent) = std::path::Path::new(file_path).parent() {
+            if !parent.as_os_str().is_empty() {
+                std::fs::create_dir_all(parent).map_err(|source| StoreError::DataDirectory {
+                    path: parent.display().to_string(),
+                    source,
+                })?;
+            }
+        }
+        let options = SqliteConnectOptions::from_str(database_url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(POOL_CONNECTIONS_MAX)
+            .acquire_timeout(BUSY_TIMEOUT)
+            .connect_with(options)
+            .await?;
+        Ok(Store { pool })
+    }
+
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        sqlx::migrate!("./migrations/sqlite").run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Answers whether the database responds at all.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Merchants by name, at most `limit`.
+    pub async fn list_merchants(&self, limit: u32) -> Result<Vec<Merchant>, StoreError> {
+        let rows = sqlx::query("SELECT id, name, time_zone FROM merchants ORDER BY name, id LIMIT ?")
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let id: String = row.try_get("id")?;
+                Ok(Merchant {
+                    id: MerchantId::from_str(&id)
+                        .map_err(|error| StoreError::Corrupt(error.to_string()))?,
+                    name: row.try_get("name")?,
+                    time_zone: row.try_get("time_zone")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Inserts the demo merchant, its terminal, the customer and the binding in one
+    /// transaction, unless the merchant is already there. Running it twice changes nothing.
+    pub async fn seed_demo(
+        &self,
+        merchant: &Merchant,
+        terminal: &Terminal,
+        customer: &Customer,
+    ) -> Result<SeedOutcome, StoreError> {
+        let mut transaction = self.pool.begin().await?;
+        let existing = sqlx::query("SELECT 1 FROM merchants WHERE id = ?")
+            .bind(merchant.id.to_string())
+            .fetch_optional(&mut *transaction)
+            .await?;
+        if existing.is_some() {
+            return Ok(SeedOutcome { created: false });
+        }
+        let now = now_ms();
+        sqlx::query("INSERT INTO merchants (id, name, time_zone, created_at_ms) VALUES (?, ?, ?, ?)")
+            .bind(merchant.id.to_string())
+            .bind(&merchant.name)
+            .bind(&merchant.time_zone)
+            .bind(now)
+            .execute(&mut *transaction)
+            .await?;
+        sqlx::query(
+            "INSERT INTO terminals (id, merchant_id, label, receipt_prefix, secret, enrolled_at_ms)
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(terminal.id.to_string())
+        .bind(terminal.merchant_id.to_string())
+        .bind(&terminal.label)
+        .bind(&terminal.receipt_prefix)
+        .bind(&terminal.secret)
+        .bind(now)
+        .execute(&mut *transaction)
+        .await?;
+        sqlx::query(
+            "INSERT INTO customers (id, phone, display_name, member_code, pin_hash, created_at_ms)
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(customer.id.to_string())
+        .bind(&customer.phone)
+        .bind(&customer.display_name)
+        .bind(&customer.member_code)
+        .bind(&customer.pin_hash)
+        .bind(now)
+        .execute(&mut *transaction)
+        .await?;
+        sqlx::query("INSERT INTO bindings (customer_id, merchant_id, bound_at_ms) VALUES (?, ?, ?)")
+            .bind(customer.id.to_string())
+            .bind(merchant.id.to_string())
+            .bind(now)
+            .execute(&mut *transaction)
+            .await?;
+        transaction.commit().await?;
+        Ok(SeedOutcome { created: true })
+    }
+
+    /// Counts of the parties, for the seed report and tests.
+    pub async fn count_parties(&self) -> Result<PartyCounts, StoreError> {
+        let row = sqlx::query(
+            "SELECT (SELECT count(*) FROM merchants) AS merchants,
+                    (SELECT count(*) FROM terminals) AS terminals,
+                    (SELECT count(*) FROM customers) AS customers,
+                    (SELECT count(*) FROM bindings) AS bindings",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(PartyCounts {
+            merchants: row.try_get("merchants")?,
+            terminals: row.try_get("terminals")?,
+            customers: row.try_get("customers")?,
+            bindings: row.try_get("bindings")?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PartyCounts {
+    pub merchants: i64,
+    pub terminals: i64,
+    pub customers: i64,
+    pub bindings: i64,
+}

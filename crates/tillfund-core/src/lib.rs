@@ -1,0 +1,14 @@
+//! The Tillfund domain shared by the counter app and the fund server.
+//!
+//! This crate does no IO and knows nothing of Tauri, HTTP or SQL: it is money, ids, and the
+//! messages the counter and the server exchange. Both sides depend on it, so a change to the
+//! protocol is a compile error on both sides at once.
+
+pub mod ids;
+pub mod money;
+pub mod pin;
+pub mod protocol;
+
+pub use ids::{CustomerId, InvalidId, MerchantId, OrderId, OutboxEntryId, TerminalId};
+pub use money::{Amount, Currency, MoneyError, PositiveAmount, UnsupportedCurrency};
+pub use pin::{InvalidPin, PaymentPin};

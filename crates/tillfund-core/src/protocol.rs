@@ -1,0 +1,157 @@
+//! Messages between a counter and the fund server.
+//!
+//! The counter records what happened in its outbox while offline and pushes the entries in
+//! order; the server answers each entry on its own, so one bad entry never blocks the ones
+//! behind it. Entry ids are made by the counter and resent unchanged on every retry, which is
+//! what makes a retry safe: the server applies an id once and afterwards answers
+//! [`EntryOutcome::AlreadyApplied`].
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Amount, CustomerId, OutboxEntryId, PositiveAmount};
+
+/// Bumped when a message changes shape in a way an older peer cannot read.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// The most entries one push may carry; a counter with more sends several batches.
+pub const PUSH_BATCH_SIZE_MAX: usize = 200;
+
+/// Path of the server's liveness and version report.
+pub const HEALTH_PATH: &str = "/healthz";
+
+/// What `GET /healthz` answers: enough for a counter to show "online, server 0.1.0" and to
+/// notice that it speaks an older protocol than the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HealthReport {
+    pub status: HealthStatus,
+    pub server_version: String,
+    pub protocol_version: u32,
+    /// ISO 4217 code of the deployment's one currency.
+    pub currency: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum HealthStatus {
+    /// The server answers and its database does too.
+    Ok,
+    /// The server answers but cannot reach its database; writes will fail.
+    Degraded,
+}
+
+/// One recorded counter action, as it travels from the outbox to the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxEntry {
+    pub id: OutboxEntryId,
+    /// Per-terminal, gap-free, starting at 1: the server uses it to see a missing entry.
+    pub sequence: u64,
+    /// When the cashier did it, in milliseconds since the Unix epoch, by the counter's clock.
+    pub recorded_at_ms: i64,
+    pub action: CounterAction,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum CounterAction {
+    /// Cash taken at the counter for a customer's wallet, with the bonus the counter showed.
+    CashTopUp {
+        customer_id: CustomerId,
+        amount: PositiveAmount,
+        bonus_shown: Amount,
+        bonus_rule_version: Option<u32>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushRequest {
+    pub entries: Vec<OutboxEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushResponse {
+    /// One result per pushed entry, in the order they were sent.
+    pub results: Vec<EntryResult>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntryResult {
+    pub id: OutboxEntryId,
+    pub outcome: EntryOutcome,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum EntryOutcome {
+    Applied,
+    AlreadyApplied,
+    /// Refused for good; retrying the same entry will not help. `code` is stable, `message`
+    /// tells the cashier what to do.
+    Rejected { code: String, message: String },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Currency;
+
+    #[test]
+    fn outbox_entry_has_a_stable_json_shape() {
+        let entry = OutboxEntry {
+            id: "01900000-0000-7000-8000-000000000001".parse().unwrap(),
+            sequence: 7,
+            recorded_at_ms: 1_700_000_000_000,
+            action: CounterAction::CashTopUp {
+                customer_id: "01900000-0000-7000-8000-000000000002".parse().unwrap(),
+                amount: PositiveAmount::parse("500.00", Currency::CNY).unwrap(),
+                bonus_shown: Amount::parse("50.00", Currency::CNY).unwrap(),
+                bonus_rule_version: Some(3),
+            },
+        };
+        let json = serde_json::to_value(&entry).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "id": "01900000-0000-7000-8000-000000000001",
+                "sequence": 7,
+                "recorded_at_ms": 1_700_000_000_000_i64,
+                "action": {
+                    "type": "cash_top_up",
+                    "customer_id": "01900000-0000-7000-8000-000000000002",
+                    "amount": 50000,
+                    "bonus_shown": 5000,
+                    "bonus_rule_version": 3
+                }
+            })
+        );
+        assert_eq!(serde_json::from_value::<OutboxEntry>(json).unwrap(), entry);
+    }
+
+    #[test]
+    fn a_zero_top_up_is_refused_when_read() {
+        let json = serde_json::json!({
+            "type": "cash_top_up",
+            "customer_id": "01900000-0000-7000-8000-000000000002",
+            "amount": 0,
+            "bonus_shown": 0,
+            "bonus_rule_version": null
+        });
+        assert!(serde_json::from_value::<CounterAction>(json).is_err());
+    }
+
+    #[test]
+    fn outcomes_are_tagged() {
+        let rejected = EntryOutcome::Rejected {
+            code: "customer_not_bound".into(),
+            message: "The customer is not bound to this store.".into(),
+        };
+        let json = serde_json::to_value(&rejected).unwrap();
+        assert_eq!(json["outcome"], "rejected");
+        assert_eq!(json["code"], "customer_not_bound");
+        assert_eq!(
+            serde_json::to_value(EntryOutcome::AlreadyApplied).unwrap(),
+            serde_json::json!({"outcome": "already_applied"})
+        );
+    }
+}

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Installs what building, running and testing Tillfund needs on a Debian machine, and
+# skips whatever is already there, so it is cheap to run before every `make` target.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# WebKitGTK and friends for the Tauri app; Xvfb and WebKitWebDriver for its tests.
+apt_packages=(
+  pkg-config
+  libwebkit2gtk-4.1-dev
+  libgtk-3-dev
+  libayatana-appindicator3-dev
+  librsvg2-dev
+  xvfb
+  xauth
+  webkit2gtk-driver
+  curl
+)
+command -v node >/dev/null || apt_packages+=(nodejs)
+command -v npm >/dev/null || apt_packages+=(npm)
+
+missing=()
+for package in "${apt_packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$package")
+  fi
+done
+if ((${#missing[@]})); then
+  echo "install-deps: installing ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# The Tauri CLI, pinned in package-lock.json.
+if [ ! -x node_modules/.bin/tauri ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "install-deps: npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+# tauri-driver, the WebDriver bridge for the end-to-end tests.
+if ! command -v tauri-driver >/dev/null && [ ! -x "${CARGO_HOME:-$HOME/.cargo}/bin/tauri-driver" ]; then
+  echo "install-deps: cargo install tauri-driver"
+  cargo install tauri-driver --locked --version 2.1.0
+fi

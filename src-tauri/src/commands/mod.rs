@@ -1,0 +1,3 @@
+//! Tauri commands, one file per area. Each is a few lines: take state, call `counter-core`.
+
+pub mod connection;

@@ -1,0 +1,110 @@
+//! The real counter app, built by the Tauri CLI, driven through WebDriver (tauri-driver +
+//! WebKitWebDriver) under a display, against the real fund-server binary.
+//!
+//! Ignored by a plain `cargo test` because it needs the built app, tauri-driver and a
+//! display; `make test` builds the app and runs it under Xvfb with `--ignored`.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use anyhow::Context;
+use tillfund_e2e::process::{FundServer, terminate, wait_with_timeout};
+use tillfund_e2e::webdriver::WebDriverSession;
+use tillfund_e2e::{free_port, target_dir, workspace_root};
+
+/// The brief for the counter: a lost server shows as offline within a few seconds.
+const OFFLINE_NOTICED_WITHIN: Duration = Duration::from_secs(5);
+
+struct TauriDriver {
+    child: Child,
+    url: String,
+}
+
+impl TauriDriver {
+    fn start(server_url: &str) -> anyhow::Result<TauriDriver> {
+        let port = free_port();
+        let native_port = free_port();
+        let binary = std::env::var("TAURI_DRIVER").unwrap_or_else(|_| "tauri-driver".to_owned());
+        let child = Command::new(&binary)
+            .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
+            // The app reads this at start; WebKitWebDriver passes the environment through.
+            .env("TILLFUND_SERVER_URL", server_url)
+            .env("LANG", "en_US.UTF-8")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .with_context(|| format!("spawn {binary} (install it with `make deps`)"))?;
+        let url = format!("http://127.0.0.1:{port}");
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Ok(TauriDriver { child, url });
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        anyhow::bail!("tauri-driver did not listen on port {port}")
+    }
+}
+
+impl Drop for TauriDriver {
+    fn drop(&mut self) {
+        // SIGTERM, never SIGKILL: tauri-driver must take WebKitWebDriver down with it.
+        terminate(&self.child);
+        let _ = wait_with_timeout(&mut self.child, Duration::from_secs(10));
+    }
+}
+
+fn save_screenshot(png: &[u8], name: &str) -> anyhow::Result<()> {
+    let directory = workspace_root().join("docs").join("screenshots");
+    std::fs::create_dir_all(&directory)?;
+    std::fs::write(directory.join(name), png)?;
+    Ok(())
+}
+
+#[tokio::test]
+#[ignore = "needs the app built by `tauri build --debug --no-bundle`, tauri-driver and a display; run by `make test`"]
+async fn counter_shows_online_then_offline_when_the_server_stops_then_online_again() {
+    let application = target_dir().join("debug").join("tillfund-counter");
+    assert!(
+        application.exists(),
+        "{} is missing: build it with `make app`",
+        application.display()
+    );
+    let data_dir = tempfile::tempdir().unwrap();
+    let listen = format!("127.0.0.1:{}", free_port());
+    let server = FundServer::start(data_dir.path(), &listen).unwrap();
+    let driver = TauriDriver::start(&server.url).unwrap();
+    let session =
+        WebDriverSession::start_tauri(&driver.url, application.to_str().unwrap()).await.unwrap();
+
+    let (state, _) = session
+        .wait_for_text("#connection-state", Duration::from_secs(30), |text| text == "Online")
+        .await
+        .unwrap();
+    assert_eq!(state, "Online");
+    let version = session.text_of("#server-version").await.unwrap();
+    assert_eq!(version, env!("CARGO_PKG_VERSION"));
+    assert_eq!(session.text_of("#server-url").await.unwrap(), server.url);
+    save_screenshot(&session.screenshot_png().await.unwrap(), "counter-online.png").unwrap();
+
+    assert!(server.stop().unwrap().success());
+    let (_, took) = session
+        .wait_for_text("#connection-state", OFFLINE_NOTICED_WITHIN, |text| text == "Offline")
+        .await
+        .unwrap();
+    eprintln!("offline noticed after {took:?}");
+    let problem = session.text_of("#connection-problem").await.unwrap();
+    assert_eq!(problem, "The server cannot be reached.");
+    save_screenshot(&session.screenshot_png().await.unwrap(), "counter-offline.png").unwrap();
+
+    let restarted = FundServer::start(data_dir.path(), &listen).unwrap();
+    let (_, took) = session
+        .wait_for_text("#connection-state", OFFLINE_NOTICED_WITHIN, |text| text == "Online")
+        .await
+        .unwrap();
+    eprintln!("online again after {took:?}");
+    assert_eq!(session.text_of("#connection-problem").await.unwrap(), "");
+
+    session.close().await.unwrap();
+    drop(driver);
+    assert!(restarted.stop().unwrap().success());
+}

@@ -1,0 +1,97 @@
+//! The few WebDriver calls the tests need, over plain HTTP (W3C WebDriver protocol), so the
+//! tests carry no browser-automation dependency.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use base64::Engine;
+use serde_json::{Value, json};
+
+/// The W3C key under which an element reference is returned.
+const ELEMENT_KEY: &str = "element-6066-11e4-a52f-4a4f8a89af19";
+
+pub struct WebDriverSession {
+    http: reqwest::Client,
+    session_url: String,
+}
+
+impl WebDriverSession {
+    /// Opens a session on tauri-driver for the app binary at `application`.
+    pub async fn start_tauri(driver_url: &str, application: &str) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build()?;
+        let capabilities = json!({
+            "capabilities": {
+                "alwaysMatch": {
+                    "browserName": "wry",
+                    "tauri:options": { "application": application }
+                }
+            }
+        });
+        let response: Value = http
+            .post(format!("{driver_url}/session"))
+            .json(&capabilities)
+            .send()
+            .await
+            .context("POST /session to tauri-driver")?
+            .json()
+            .await?;
+        let session_id = response["value"]["sessionId"]
+            .as_str()
+            .with_context(|| format!("no session id in {response}"))?;
+        Ok(WebDriverSession { http, session_url: format!("{driver_url}/session/{session_id}") })
+    }
+
+    async fn command(&self, method: reqwest::Method, path: &str, body: Value) -> anyhow::Result<Value> {
+        let request = self.http.request(method, format!("{}{path}", self.session_url));
+        let request = if body.is_null() { request } else { request.json(&body) };
+        let response: Value = request.send().await?.json().await?;
+        if let Some(error) = response["value"]["error"].as_str() {
+            bail!("webdriver {path}: {error}: {}", response["value"]["message"]);
+        }
+        Ok(response["value"].clone())
+    }
+
+    /// The visible text of the first element matching `css`, or an error if none does.
+    pub async fn text_of(&self, css: &str) -> anyhow::Result<String> {
+        let element = self
+            .command(reqwest::Method::POST, "/element", json!({"using": "css selector", "value": css}))
+            .await?;
+        let element_id = element[ELEMENT_KEY].as_str().context("element id")?.to_owned();
+        let text = self
+            .command(reqwest::Method::GET, &format!("/element/{element_id}/text"), Value::Null)
+            .await?;
+        Ok(text.as_str().unwrap_or_default().to_owned())
+    }
+
+    /// Polls until the text of `css` satisfies `wanted`, returning the text and how long it
+    /// took; fails after `timeout` with the last text seen.
+    pub async fn wait_for_text(
+        &self,
+        css: &str,
+        timeout: Duration,
+        wanted: impl Fn(&str) -> bool,
+    ) -> anyhow::Result<(String, Duration)> {
+        let started = Instant::now();
+        let mut last_seen = String::from("<nothing yet>");
+        while started.elapsed() < timeout {
+            match self.text_of(css).await {
+                Ok(text) if wanted(&text) => return Ok((text, started.elapsed())),
+                Ok(text) => last_seen = text,
+                Err(error) => last_seen = format!("error: {error}"),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        bail!("{css} did not reach the wanted text within {timeout:?}; last seen: {last_seen}")
+    }
+
+    pub async fn screenshot_png(&self) -> anyhow::Result<Vec<u8>> {
+        let value = self.command(reqwest::Method::GET, "/screenshot", Value::Null).await?;
+        let encoded = value.as_str().context("screenshot is not a string")?;
+        Ok(base64::engine::general_purpose::STANDARD.decode(encoded)?)
+    }
+
+    pub async fn close(self) -> anyhow::Result<()> {
+        self.http.delete(&self.session_url).send().await?;
+        Ok(())
+    }
+}
