@@ -4,6 +4,9 @@
 //! Ignored by a plain `cargo test` because it needs the built app, tauri-driver and a
 //! display; `make test` builds the app and runs it under Xvfb with `--ignored`.
 
+// Test code: helpers outside #[test] fns unwrap too, and a failure should stop loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -64,11 +67,7 @@ fn save_screenshot(png: &[u8], name: &str) -> anyhow::Result<()> {
 #[ignore = "needs the app built by `tauri build --debug --no-bundle`, tauri-driver and a display; run by `make test`"]
 async fn counter_shows_online_then_offline_when_the_server_stops_then_online_again() {
     let application = target_dir().join("debug").join("tillfund-counter");
-    assert!(
-        application.exists(),
-        "{} is missing: build it with `make app`",
-        application.display()
-    );
+    assert!(application.exists(), "{} is missing: build it with `make app`", application.display());
     let data_dir = tempfile::tempdir().unwrap();
     let listen = format!("127.0.0.1:{}", free_port());
     let server = FundServer::start(data_dir.path(), &listen).unwrap();

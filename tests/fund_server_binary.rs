@@ -1,5 +1,8 @@
 //! The real `fund-server` binary on a real SQLite file: start, answer, stop, start again.
 
+// Test code: helpers outside #[test] fns unwrap too, and a failure should stop loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use tillfund_core::protocol::{HealthReport, HealthStatus, PROTOCOL_VERSION};
 use tillfund_e2e::process::{FundServer, fund_server_binary};
 
@@ -21,17 +24,19 @@ async fn serves_health_openapi_and_wallet_page_and_restarts_on_the_same_data() {
     assert_eq!(health.currency, "CNY");
     assert_eq!(health.server_version, env!("CARGO_PKG_VERSION"));
 
-    let openapi: serde_json::Value =
-        http.get(format!("{}/openapi.json", server.url)).send().await.unwrap().json().await.unwrap();
+    let openapi: serde_json::Value = http
+        .get(format!("{}/openapi.json", server.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert!(openapi["openapi"].as_str().unwrap().starts_with("3."));
     assert!(openapi["paths"]["/healthz"]["get"].is_object());
 
-    let page = http
-        .get(&server.url)
-        .header("Accept-Language", "zh-CN,zh;q=0.9")
-        .send()
-        .await
-        .unwrap();
+    let page =
+        http.get(&server.url).header("Accept-Language", "zh-CN,zh;q=0.9").send().await.unwrap();
     assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
     let page = page.text().await.unwrap();
     assert!(page.contains("<html lang=\"zh-CN\">"));

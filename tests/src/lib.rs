@@ -4,6 +4,9 @@
 //! These are test helpers, so failures panic or return `anyhow` errors with enough context
 //! to tell what was running and what it printed.
 
+// Test support: a failed precondition should stop the test loudly, which is what expect does.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 pub mod process;
 pub mod webdriver;
 

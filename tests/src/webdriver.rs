@@ -8,7 +8,7 @@ use base64::Engine;
 use serde_json::{Value, json};
 
 /// The W3C key under which an element reference is returned.
-const ELEMENT_KEY: &str = "element-6066-11e4-a52f-4a4f8a89af19";
+const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 pub struct WebDriverSession {
     http: reqwest::Client,
@@ -41,7 +41,12 @@ impl WebDriverSession {
         Ok(WebDriverSession { http, session_url: format!("{driver_url}/session/{session_id}") })
     }
 
-    async fn command(&self, method: reqwest::Method, path: &str, body: Value) -> anyhow::Result<Value> {
+    async fn command(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Value,
+    ) -> anyhow::Result<Value> {
         let request = self.http.request(method, format!("{}{path}", self.session_url));
         let request = if body.is_null() { request } else { request.json(&body) };
         let response: Value = request.send().await?.json().await?;
@@ -54,9 +59,16 @@ impl WebDriverSession {
     /// The visible text of the first element matching `css`, or an error if none does.
     pub async fn text_of(&self, css: &str) -> anyhow::Result<String> {
         let element = self
-            .command(reqwest::Method::POST, "/element", json!({"using": "css selector", "value": css}))
+            .command(
+                reqwest::Method::POST,
+                "/element",
+                json!({"using": "css selector", "value": css}),
+            )
             .await?;
-        let element_id = element[ELEMENT_KEY].as_str().context("element id")?.to_owned();
+        let element_id = element[ELEMENT_KEY]
+            .as_str()
+            .with_context(|| format!("no element reference for {css} in {element}"))?
+            .to_owned();
         let text = self
             .command(reqwest::Method::GET, &format!("/element/{element_id}/text"), Value::Null)
             .await?;

@@ -1,6 +1,9 @@
 //! The connection monitor against a real fund server (in process, real SQLite file) and
 //! against addresses that misbehave.
 
+// Test code: helpers outside #[test] fns unwrap too, and a failure should stop loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::time::Duration;
 
 use counter_core::connection::{
@@ -105,8 +108,7 @@ async fn monitor_publishes_online_then_offline_when_the_server_stops() {
     let server = start_fund_server().await;
     let (sender, mut receiver) = watch::channel(ConnectionStatus::checking(&server.url));
     let probe = ServerProbe::new(&server.url).unwrap();
-    let monitor =
-        tokio::spawn(run_connection_monitor(probe, sender, Duration::from_millis(100)));
+    let monitor = tokio::spawn(run_connection_monitor(probe, sender, Duration::from_millis(100)));
 
     let online = wait_for_state(&mut receiver, ConnectionState::Online).await;
     assert_eq!(online.server_url, server.url);

@@ -1,7 +1,7 @@
 //! Secrets the server makes or checks: PIN hashes and terminal keys.
 
-use argon2::password_hash::{PasswordHasher, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHasher, SaltString};
 use rand_core::{OsRng, RngCore};
 use tillfund_core::PaymentPin;
 

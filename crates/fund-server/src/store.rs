@@ -87,10 +87,11 @@ impl Store {
 
     /// Merchants by name, at most `limit`.
     pub async fn list_merchants(&self, limit: u32) -> Result<Vec<Merchant>, StoreError> {
-        let rows = sqlx::query("SELECT id, name, time_zone FROM merchants ORDER BY name, id LIMIT ?")
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await?;
+        let rows =
+            sqlx::query("SELECT id, name, time_zone FROM merchants ORDER BY name, id LIMIT ?")
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
         rows.iter()
             .map(|row| {
                 let id: String = row.try_get("id")?;
@@ -121,13 +122,15 @@ impl Store {
             return Ok(SeedOutcome { created: false });
         }
         let now = now_ms();
-        sqlx::query("INSERT INTO merchants (id, name, time_zone, created_at_ms) VALUES (?, ?, ?, ?)")
-            .bind(merchant.id.to_string())
-            .bind(&merchant.name)
-            .bind(&merchant.time_zone)
-            .bind(now)
-            .execute(&mut *transaction)
-            .await?;
+        sqlx::query(
+            "INSERT INTO merchants (id, name, time_zone, created_at_ms) VALUES (?, ?, ?, ?)",
+        )
+        .bind(merchant.id.to_string())
+        .bind(&merchant.name)
+        .bind(&merchant.time_zone)
+        .bind(now)
+        .execute(&mut *transaction)
+        .await?;
         sqlx::query(
             "INSERT INTO terminals (id, merchant_id, label, receipt_prefix, secret, enrolled_at_ms)
              VALUES (?, ?, ?, ?, ?, ?)",
@@ -152,12 +155,14 @@ impl Store {
         .bind(now)
         .execute(&mut *transaction)
         .await?;
-        sqlx::query("INSERT INTO bindings (customer_id, merchant_id, bound_at_ms) VALUES (?, ?, ?)")
-            .bind(customer.id.to_string())
-            .bind(merchant.id.to_string())
-            .bind(now)
-            .execute(&mut *transaction)
-            .await?;
+        sqlx::query(
+            "INSERT INTO bindings (customer_id, merchant_id, bound_at_ms) VALUES (?, ?, ?)",
+        )
+        .bind(customer.id.to_string())
+        .bind(merchant.id.to_string())
+        .bind(now)
+        .execute(&mut *transaction)
+        .await?;
         transaction.commit().await?;
         Ok(SeedOutcome { created: true })
     }

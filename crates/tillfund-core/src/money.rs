@@ -220,9 +220,7 @@ impl From<Amount> for i64 {
 
 /// An amount that is greater than zero: what a top-up, a payment or a refund moves.
 /// Holding one means the check has been done.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "i64", into = "i64")]
 pub struct PositiveAmount(Amount);
 
@@ -284,10 +282,7 @@ mod tests {
 
     #[test]
     fn rejects_more_decimals_than_the_currency_has() {
-        assert_eq!(
-            cny("38.505"),
-            Err(MoneyError::TooManyDecimals { currency: "CNY", allowed: 2 })
-        );
+        assert_eq!(cny("38.505"), Err(MoneyError::TooManyDecimals { currency: "CNY", allowed: 2 }));
         assert_eq!(cny("38.500").unwrap_err().code(), "amount_too_many_decimals");
         let yen = Currency::from_code("JPY").unwrap();
         assert_eq!(Amount::parse("100", yen).unwrap().minor_units(), 100);
@@ -327,10 +322,7 @@ mod tests {
     fn positive_amount_refuses_zero_and_negative() {
         assert_eq!(PositiveAmount::parse("0.00", Currency::CNY), Err(MoneyError::NotPositive));
         assert_eq!(PositiveAmount::parse("-3", Currency::CNY), Err(MoneyError::NotPositive));
-        assert_eq!(
-            PositiveAmount::parse("0.01", Currency::CNY).unwrap().amount().minor_units(),
-            1
-        );
+        assert_eq!(PositiveAmount::parse("0.01", Currency::CNY).unwrap().amount().minor_units(), 1);
     }
 
     #[test]

@@ -88,7 +88,10 @@ pub enum EntryOutcome {
     AlreadyApplied,
     /// Refused for good; retrying the same entry will not help. `code` is stable, `message`
     /// tells the cashier what to do.
-    Rejected { code: String, message: String },
+    Rejected {
+        code: String,
+        message: String,
+    },
 }
 
 #[cfg(test)]

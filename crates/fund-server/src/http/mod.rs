@@ -9,13 +9,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::body::Bytes;
 use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Serialize;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::config::ServerConfig;
 use crate::store::Store;
@@ -51,11 +56,30 @@ impl AppState {
     }
 }
 
+/// The JSON API. Each route is registered together with its OpenAPI description, so the
+/// document at `/openapi.json` is generated from exactly the routes that exist.
+fn api_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi()).routes(routes!(health::healthz))
+}
+
+/// The OpenAPI document of the JSON API.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    api_routes().into_openapi()
+}
+
 pub fn app(state: AppState) -> Router {
-    Router::new()
+    let (api_router, openapi) = api_routes().split_for_parts();
+    // Serialised once: the document only changes with the code.
+    let openapi_json = Bytes::from(openapi.to_pretty_json().unwrap_or_else(|error| {
+        tracing::error!(%error, "cannot serialise the OpenAPI document");
+        String::from("{}")
+    }));
+    api_router
+        .route(
+            "/openapi.json",
+            get(move || async move { ([(CONTENT_TYPE, "application/json")], openapi_json) }),
+        )
         .route("/", get(wallet::start_page))
-        .route(tillfund_core::protocol::HEALTH_PATH, get(health::healthz))
-        .route("/openapi.json", get(openapi::openapi_json))
         .fallback(not_found)
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(REQUEST_BODY_BYTES_MAX))
