@@ -7,5 +7,7 @@ pub mod config;
 pub mod credentials;
 pub mod demo;
 pub mod http;
+pub mod ledger;
+pub mod ledger_writer;
 pub mod model;
 pub mod store;

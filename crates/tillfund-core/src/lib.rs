@@ -4,10 +4,13 @@
 //! messages the counter and the server exchange. Both sides depend on it, so a change to the
 //! protocol is a compile error on both sides at once.
 
+pub mod bonus;
 pub mod ids;
 pub mod money;
+pub mod payment_token;
 pub mod pin;
 pub mod protocol;
+pub mod signing;
 
 pub use ids::{CustomerId, InvalidId, MerchantId, OrderId, OutboxEntryId, TerminalId};
 pub use money::{Amount, Currency, MoneyError, PositiveAmount, UnsupportedCurrency};

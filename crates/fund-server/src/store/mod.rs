@@ -1,4 +1,5 @@
 //! Storage. This is the only module that knows SQL; the rest of the server calls `Store`.
+//! `ledger.rs` holds the ledger's batch writes and the audit's reads.
 //!
 //! SQLite is the embedded default: one file, WAL journal, `synchronous = FULL` so that a
 //! commit that returned is on disk. The PostgreSQL backend will implement the same calls.
@@ -12,6 +13,8 @@ use tillfund_core::MerchantId;
 
 use crate::model::{Customer, Merchant, Terminal, now_ms};
 
+mod ledger;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("'{0}' is not a database URL this server supports (use sqlite://PATH)")]
@@ -24,6 +27,8 @@ pub enum StoreError {
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("stored row is invalid: {0}")]
     Corrupt(String),
+    #[error(transparent)]
+    Invalid(#[from] tillfund_core::bonus::RuleError),
 }
 
 /// How many connections the server holds; SQLite serialises writers anyway.

@@ -1,0 +1,759 @@
+//! The ledger's rules, applied to a batch of commands in memory.
+//!
+//! The store opens one write transaction per batch, loads what the batch needs (balances
+//! of the accounts it touches, bindings, orders, idempotency records, the journal head)
+//! into a [`BatchState`], runs [`Batch::apply`] for each command in order, and writes back
+//! what the batch produced. Because everything is decided here against state read inside
+//! that transaction, a guard such as "no account but world goes negative" holds at commit.
+//! This module knows nothing of SQL or HTTP.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use serde::{Deserialize, Serialize};
+use tillfund_core::bonus::BonusRuleSet;
+use tillfund_core::payment_token::PaymentClaims;
+use tillfund_core::{Amount, Currency, CustomerId, MerchantId, OrderId, OutboxEntryId};
+use tillfund_core::{PositiveAmount, TerminalId};
+
+use super::account::{Account, Bucket};
+use super::entry::{
+    EntryCode, EntryHash, EntryReferences, JournalEntry, NewEntry, Transfer, TransferCode,
+};
+use super::split::split_proportionally;
+
+/// How long after a bonus rule set is superseded a counter that was offline may still
+/// apply it: the customer was shown that bonus at the counter and keeps it.
+pub const OFFLINE_RULE_GRACE_MS: i64 = 7 * 24 * 60 * 60 * 1000;
+
+/// Limits and settings the ledger enforces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerPolicy {
+    pub currency: Currency,
+    /// Most a wallet may hold after a top-up (principal + bonus + yield).
+    pub wallet_balance_cap: Amount,
+    /// When the reserve falls under this, it is refilled from the service account.
+    pub reserve_threshold: Amount,
+    /// How much one refill moves; zero turns the monitor off.
+    pub reserve_refill: Amount,
+}
+
+impl LedgerPolicy {
+    /// CNY with the 5,000.00 cap Chinese rules set for named prepaid cards; the reserve
+    /// monitor is off until the operator configures it.
+    pub fn default_for(currency: Currency) -> LedgerPolicy {
+        let scale = 10_i64.pow(currency.decimal_places());
+        LedgerPolicy {
+            currency,
+            wallet_balance_cap: Amount::from_minor_units(5_000 * scale).unwrap_or(Amount::ZERO),
+            reserve_threshold: Amount::ZERO,
+            reserve_refill: Amount::ZERO,
+        }
+    }
+}
+
+/// A client's idempotency key with a fingerprint of the request it came with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey {
+    /// Namespaced by who sent it, e.g. `terminal/<id>/outbox/<entry>`.
+    pub key: String,
+    /// SHA-256 of the canonical request; the same key with another request is refused.
+    pub fingerprint: [u8; 32],
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Command {
+    pub idempotency: IdempotencyKey,
+    pub recorded_at_ms: i64,
+    pub kind: CommandKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CommandKind {
+    /// The operator moves money from the bank into the reserve.
+    FundReserve {
+        amount: PositiveAmount,
+    },
+    CashTopUp(CashTopUp),
+    Payment(Payment),
+    Refund(Refund),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CashTopUp {
+    pub merchant_id: MerchantId,
+    pub terminal_id: TerminalId,
+    pub outbox_entry_id: OutboxEntryId,
+    pub customer_id: CustomerId,
+    pub amount: PositiveAmount,
+    pub bonus_shown: Amount,
+    pub rule_set_version: Option<u32>,
+}
+
+/// A payment whose token was already verified (signature, expiry, currency) and whose PIN
+/// was already checked; what is left is the ledger's part.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Payment {
+    pub claims: PaymentClaims,
+    pub customer_id: CustomerId,
+    /// Derived from the order with the terminal's key by the caller, which holds the key.
+    pub confirmation_code: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refund {
+    pub merchant_id: MerchantId,
+    pub terminal_id: TerminalId,
+    pub order_id: OrderId,
+    pub amount: PositiveAmount,
+}
+
+/// What a command did. Stored with its idempotency key, so a replay gets the same answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    Funded {
+        entry_sequence: i64,
+        amount: Amount,
+    },
+    ToppedUp {
+        entry_sequence: i64,
+        customer_id: CustomerId,
+        amount: Amount,
+        bonus: Amount,
+        /// True when the bonus applied differs from the one the counter showed.
+        bonus_adjusted: bool,
+        wallet_balance: Amount,
+    },
+    Paid {
+        entry_sequence: i64,
+        order_id: OrderId,
+        customer_id: CustomerId,
+        amount: Amount,
+        confirmation_code: String,
+        wallet_balance: Amount,
+    },
+    Refunded {
+        entry_sequence: i64,
+        order_id: OrderId,
+        amount: Amount,
+        refunded_total: Amount,
+        wallet_balance: Amount,
+    },
+    /// Refused for good: retrying the same request gives the same answer.
+    Rejected {
+        code: String,
+        message: String,
+    },
+}
+
+impl Outcome {
+    fn rejected(code: &str, message: impl Into<String>) -> Outcome {
+        Outcome::Rejected { code: code.to_owned(), message: message.into() }
+    }
+}
+
+/// Why a command could not be decided now. Nothing was written for it, and the same
+/// request may succeed later.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Deferred {
+    #[error("idempotency key '{key}' was already used for a different request")]
+    KeyReused { key: String },
+    #[error(
+        "the reserve cannot cover {needed} and the service account cannot refill it; \
+         the operator must fund the reserve (retry later)"
+    )]
+    ReserveInsufficient { needed: String },
+    #[error("the service account cannot cover this refund now (retry later)")]
+    ServiceInsufficient,
+    #[error("an amount left its range: {0}")]
+    Overflow(String),
+    #[error("internal error: the guard on {account} tripped; nothing was written")]
+    GuardTripped { account: String },
+}
+
+impl Deferred {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Deferred::KeyReused { .. } => "idempotency_key_reused",
+            Deferred::ReserveInsufficient { .. } => "reserve_insufficient",
+            Deferred::ServiceInsufficient => "service_insufficient",
+            Deferred::Overflow(_) => "amount_out_of_range",
+            Deferred::GuardTripped { .. } => "internal",
+        }
+    }
+}
+
+/// A paid order, as refunds need it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaidOrder {
+    pub order_id: OrderId,
+    pub merchant_id: MerchantId,
+    pub terminal_id: TerminalId,
+    pub customer_id: CustomerId,
+    pub amount: PositiveAmount,
+    /// What the payment took from principal, bonus and yield.
+    pub paid_split: [i64; 3],
+    /// What refunds have given back to principal, bonus and yield so far.
+    pub refunded_split: [i64; 3],
+    pub payment_entry: i64,
+    pub paid_at_ms: i64,
+}
+
+impl PaidOrder {
+    pub fn refunded_total(&self) -> i64 {
+        self.refunded_split.iter().sum()
+    }
+}
+
+/// One published bonus rule set and when it stopped being current.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleSetRecord {
+    pub rule_set: BonusRuleSet,
+    pub published_at_ms: i64,
+    pub superseded_at_ms: Option<i64>,
+}
+
+/// A stored answer to an idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredOutcome {
+    pub fingerprint: [u8; 32],
+    pub outcome: Outcome,
+}
+
+/// Which rows a batch must load before it runs.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct BatchNeeds {
+    pub accounts: BTreeSet<Account>,
+    pub customers: BTreeSet<CustomerId>,
+    pub bindings: BTreeSet<(CustomerId, MerchantId)>,
+    pub orders: BTreeSet<OrderId>,
+    pub idempotency_keys: BTreeSet<String>,
+    pub rule_set_versions: BTreeSet<u32>,
+}
+
+impl BatchNeeds {
+    pub fn of(commands: &[Command]) -> BatchNeeds {
+        let mut needs = BatchNeeds::default();
+        needs.accounts.extend([Account::World, Account::Reserve, Account::Service]);
+        for command in commands {
+            needs.idempotency_keys.insert(command.idempotency.key.clone());
+            match &command.kind {
+                CommandKind::FundReserve { .. } => {}
+                CommandKind::CashTopUp(top_up) => {
+                    needs.accounts.insert(Account::Drawer(top_up.merchant_id));
+                    needs.accounts.extend(Account::wallet_buckets(top_up.customer_id));
+                    needs.customers.insert(top_up.customer_id);
+                    needs.bindings.insert((top_up.customer_id, top_up.merchant_id));
+                    needs.rule_set_versions.extend(top_up.rule_set_version);
+                }
+                CommandKind::Payment(payment) => {
+                    needs.accounts.extend(Account::wallet_buckets(payment.customer_id));
+                    needs.customers.insert(payment.customer_id);
+                    needs.bindings.insert((payment.customer_id, payment.claims.merchant_id));
+                    needs.orders.insert(payment.claims.order_id);
+                }
+                CommandKind::Refund(refund) => {
+                    needs.orders.insert(refund.order_id);
+                }
+            }
+        }
+        needs
+    }
+}
+
+/// Everything a batch reads, loaded inside its write transaction.
+#[derive(Debug, Clone)]
+pub struct BatchState {
+    /// Balances of the accounts in `BatchNeeds::accounts`; an absent account holds zero.
+    pub balances: HashMap<Account, Amount>,
+    pub existing_customers: HashSet<CustomerId>,
+    pub bindings: HashSet<(CustomerId, MerchantId)>,
+    pub orders: HashMap<OrderId, PaidOrder>,
+    pub idempotency: HashMap<String, StoredOutcome>,
+    pub rule_sets: HashMap<u32, RuleSetRecord>,
+    /// The rule set in force now; version 0 (no rules) when none was ever published.
+    pub current_rule_set: BonusRuleSet,
+    pub head_sequence: i64,
+    pub head_hash: EntryHash,
+}
+
+/// What a batch did to the reserve alert.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub enum AlertChange {
+    #[default]
+    Unchanged,
+    /// The reserve is under its threshold and the service account cannot refill it.
+    Raised(String),
+    /// The reserve is back at or above its threshold.
+    Cleared,
+}
+
+/// What a batch produced, for the store to write in the same transaction.
+#[derive(Debug, Default, Clone)]
+pub struct BatchWrites {
+    pub entries: Vec<JournalEntry>,
+    /// Final balances of every account the batch changed.
+    pub balances: Vec<(Account, Amount)>,
+    pub new_orders: Vec<PaidOrder>,
+    /// Orders whose refunded split changed, with the new split.
+    pub refunded_orders: Vec<(OrderId, [i64; 3])>,
+    pub outcomes: Vec<(IdempotencyKey, Outcome)>,
+    pub reserve_alert: AlertChange,
+}
+
+pub struct Batch<'policy> {
+    policy: &'policy LedgerPolicy,
+    state: BatchState,
+    changed_accounts: BTreeSet<Account>,
+    writes: BatchWrites,
+    new_order_ids: Vec<OrderId>,
+    refunded_order_ids: BTreeSet<OrderId>,
+}
+
+impl<'policy> Batch<'policy> {
+    pub fn new(policy: &'policy LedgerPolicy, state: BatchState) -> Batch<'policy> {
+        Batch {
+            policy,
+            state,
+            changed_accounts: BTreeSet::new(),
+            writes: BatchWrites::default(),
+            new_order_ids: Vec::new(),
+            refunded_order_ids: BTreeSet::new(),
+        }
+    }
+
+    /// Decides one command. A `Deferred` command changed nothing.
+    pub fn apply(&mut self, command: &Command) -> Result<Outcome, Deferred> {
+        if let Some(stored) = self.state.idempotency.get(&command.idempotency.key) {
+            if stored.fingerprint != command.idempotency.fingerprint {
+                return Err(Deferred::KeyReused { key: command.idempotency.key.clone() });
+            }
+            return Ok(stored.outcome.clone());
+        }
+        let outcome = match &command.kind {
+            CommandKind::FundReserve { amount } => self.fund_reserve(*amount, command)?,
+            CommandKind::CashTopUp(top_up) => self.cash_top_up(top_up, command)?,
+            CommandKind::Payment(payment) => self.payment(payment, command)?,
+            CommandKind::Refund(refund) => self.refund(refund, command)?,
+        };
+        self.state.idempotency.insert(
+            command.idempotency.key.clone(),
+            StoredOutcome {
+                fingerprint: command.idempotency.fingerprint,
+                outcome: outcome.clone(),
+            },
+        );
+        self.writes.outcomes.push((command.idempotency.clone(), outcome.clone()));
+        Ok(outcome)
+    }
+
+    /// Ends the batch and hands over what to write.
+    pub fn finish(mut self) -> BatchWrites {
+        self.writes.balances = self
+            .changed_accounts
+            .iter()
+            .map(|account| (*account, self.balance(*account)))
+            .collect();
+        for order_id in &self.new_order_ids {
+            if let Some(order) = self.state.orders.get(order_id) {
+                self.writes.new_orders.push(order.clone());
+            }
+        }
+        for order_id in &self.refunded_order_ids {
+            // An order paid and refunded in the same batch is written once, as new.
+            if self.new_order_ids.contains(order_id) {
+                continue;
+            }
+            if let Some(order) = self.state.orders.get(order_id) {
+                self.writes.refunded_orders.push((*order_id, order.refunded_split));
+            }
+        }
+        self.writes
+    }
+
+    fn balance(&self, account: Account) -> Amount {
+        self.state.balances.get(&account).copied().unwrap_or(Amount::ZERO)
+    }
+
+    fn wallet_split(&self, customer_id: CustomerId) -> [i64; 3] {
+        Account::wallet_buckets(customer_id).map(|account| self.balance(account).minor_units())
+    }
+
+    fn wallet_balance(&self, customer_id: CustomerId) -> Amount {
+        let total: i64 = self.wallet_split(customer_id).iter().sum();
+        Amount::from_minor_units(total).unwrap_or(Amount::ZERO)
+    }
+
+    fn format(&self, amount: Amount) -> String {
+        format!("{} {}", amount.format(self.policy.currency), self.policy.currency)
+    }
+
+    /// Posts an entry if every account it leaves stays within its guard; otherwise posts
+    /// nothing and says which account would go negative.
+    fn post(&mut self, entry: NewEntry) -> Result<Result<i64, Account>, Deferred> {
+        let mut after: HashMap<Account, Amount> = HashMap::new();
+        for transfer in &entry.transfers {
+            debug_assert_ne!(transfer.from, transfer.to, "a transfer moves between two accounts");
+            let amount = transfer.amount.amount();
+            let from = after.get(&transfer.from).copied().unwrap_or(self.balance(transfer.from));
+            let to = after.get(&transfer.to).copied().unwrap_or(self.balance(transfer.to));
+            let overflow = |error: tillfund_core::MoneyError| Deferred::Overflow(error.to_string());
+            after.insert(transfer.from, from.checked_sub(amount).map_err(overflow)?);
+            after.insert(transfer.to, to.checked_add(amount).map_err(overflow)?);
+        }
+        if let Some((account, _)) = after
+            .iter()
+            .find(|(account, balance)| !account.may_go_negative() && balance.is_negative())
+        {
+            return Ok(Err(*account));
+        }
+        for (account, balance) in after {
+            self.state.balances.insert(account, balance);
+            self.changed_accounts.insert(account);
+        }
+        let sequence = self.state.head_sequence + 1;
+        let sealed = JournalEntry::seal(sequence, entry, self.state.head_hash);
+        self.state.head_sequence = sequence;
+        self.state.head_hash = sealed.hash;
+        self.writes.entries.push(sealed);
+        Ok(Ok(sequence))
+    }
+
+    fn fund_reserve(
+        &mut self,
+        amount: PositiveAmount,
+        command: &Command,
+    ) -> Result<Outcome, Deferred> {
+        let entry = NewEntry {
+            code: EntryCode::Fund,
+            recorded_at_ms: command.recorded_at_ms,
+            references: EntryReferences::default(),
+            transfers: vec![Transfer {
+                from: Account::World,
+                to: Account::Reserve,
+                amount,
+                code: TransferCode::Fund,
+            }],
+        };
+        match self.post(entry)? {
+            Ok(entry_sequence) => {
+                self.clear_reserve_alert_if_recovered();
+                Ok(Outcome::Funded { entry_sequence, amount: amount.amount() })
+            }
+            Err(account) => guard_tripped(account),
+        }
+    }
+
+    fn bonus_for(&self, top_up: &CashTopUp, recorded_at_ms: i64) -> Amount {
+        let named = top_up.rule_set_version.and_then(|version| self.state.rule_sets.get(&version));
+        let still_honoured = |record: &RuleSetRecord| {
+            record.superseded_at_ms.is_none_or(|superseded| {
+                recorded_at_ms < superseded.saturating_add(OFFLINE_RULE_GRACE_MS)
+            })
+        };
+        let rule_set = match named {
+            Some(record) if still_honoured(record) => &record.rule_set,
+            _ => &self.state.current_rule_set,
+        };
+        rule_set.quote(top_up.merchant_id, top_up.amount, recorded_at_ms).bonus
+    }
+
+    fn cash_top_up(&mut self, top_up: &CashTopUp, command: &Command) -> Result<Outcome, Deferred> {
+        let customer_id = top_up.customer_id;
+        if !self.state.existing_customers.contains(&customer_id) {
+            return Ok(Outcome::rejected("customer_unknown", "There is no customer with this id."));
+        }
+        if !self.state.bindings.contains(&(customer_id, top_up.merchant_id)) {
+            return Ok(Outcome::rejected(
+                "customer_not_bound",
+                "The customer is not bound to this store: give the cash back, or have the \
+                 customer add this store in the wallet first.",
+            ));
+        }
+        let bonus = self.bonus_for(top_up, command.recorded_at_ms);
+        let amount = top_up.amount.amount();
+        let overflow = |error: tillfund_core::MoneyError| Deferred::Overflow(error.to_string());
+        let credit = amount.checked_add(bonus).map_err(overflow)?;
+        let balance_before = self.wallet_balance(customer_id);
+        let balance_after = balance_before.checked_add(credit).map_err(overflow)?;
+        if balance_after > self.policy.wallet_balance_cap {
+            let room =
+                self.policy.wallet_balance_cap.checked_sub(balance_before).map_err(overflow)?;
+            return Ok(Outcome::rejected(
+                "wallet_cap_exceeded",
+                format!(
+                    "The wallet would hold {} with the bonus, above the cap of {}; it has room \
+                     for {} including bonus. Give the cash back.",
+                    self.format(balance_after),
+                    self.format(self.policy.wallet_balance_cap),
+                    self.format(room.max(Amount::ZERO)),
+                ),
+            ));
+        }
+        if self.balance(Account::Reserve) < credit {
+            self.refill_reserve(command.recorded_at_ms)?;
+            if self.balance(Account::Reserve) < credit {
+                return Err(Deferred::ReserveInsufficient { needed: self.format(credit) });
+            }
+        }
+        let mut transfers = vec![
+            Transfer {
+                from: Account::World,
+                to: Account::Drawer(top_up.merchant_id),
+                amount: top_up.amount,
+                code: TransferCode::Cash,
+            },
+            Transfer {
+                from: Account::Reserve,
+                to: Account::Wallet(customer_id, Bucket::Principal),
+                amount: top_up.amount,
+                code: TransferCode::Principal,
+            },
+        ];
+        if let Ok(bonus) = PositiveAmount::new(bonus) {
+            transfers.push(Transfer {
+                from: Account::Reserve,
+                to: Account::Wallet(customer_id, Bucket::Bonus),
+                amount: bonus,
+                code: TransferCode::Bonus,
+            });
+        }
+        let entry = NewEntry {
+            code: EntryCode::TopUp,
+            recorded_at_ms: command.recorded_at_ms,
+            references: EntryReferences {
+                merchant_id: Some(top_up.merchant_id),
+                terminal_id: Some(top_up.terminal_id),
+                outbox_entry_id: Some(top_up.outbox_entry_id),
+                customer_id: Some(customer_id),
+                ..EntryReferences::default()
+            },
+            transfers,
+        };
+        let entry_sequence = match self.post(entry)? {
+            Ok(sequence) => sequence,
+            Err(account) => return guard_tripped(account),
+        };
+        self.monitor_reserve(command.recorded_at_ms)?;
+        Ok(Outcome::ToppedUp {
+            entry_sequence,
+            customer_id,
+            amount,
+            bonus,
+            bonus_adjusted: bonus != top_up.bonus_shown,
+            wallet_balance: self.wallet_balance(customer_id),
+        })
+    }
+
+    fn payment(&mut self, payment: &Payment, command: &Command) -> Result<Outcome, Deferred> {
+        let claims = &payment.claims;
+        let customer_id = payment.customer_id;
+        if !self.state.existing_customers.contains(&customer_id) {
+            return Ok(Outcome::rejected("customer_unknown", "There is no customer with this id."));
+        }
+        if self.state.orders.contains_key(&claims.order_id) {
+            return Ok(Outcome::rejected(
+                "order_already_paid",
+                "This order has already been paid.",
+            ));
+        }
+        if !self.state.bindings.contains(&(customer_id, claims.merchant_id)) {
+            return Ok(Outcome::rejected(
+                "customer_not_bound",
+                "Your wallet is not bound to this store. Add the store in your wallet, then pay.",
+            ));
+        }
+        let split = self.wallet_split(customer_id);
+        let amount = claims.amount.amount().minor_units();
+        let Some(taken) = split_proportionally(amount, split) else {
+            return Ok(Outcome::rejected(
+                "insufficient_funds",
+                format!(
+                    "Your balance of {} does not cover {}.",
+                    self.format(self.wallet_balance(customer_id)),
+                    self.format(claims.amount.amount())
+                ),
+            ));
+        };
+        let transfers = wallet_transfers(customer_id, taken, Direction::ToService)?;
+        let entry = NewEntry {
+            code: EntryCode::Payment,
+            recorded_at_ms: command.recorded_at_ms,
+            references: EntryReferences {
+                merchant_id: Some(claims.merchant_id),
+                terminal_id: Some(claims.terminal_id),
+                order_id: Some(claims.order_id),
+                customer_id: Some(customer_id),
+                ..EntryReferences::default()
+            },
+            transfers,
+        };
+        let entry_sequence = match self.post(entry)? {
+            Ok(sequence) => sequence,
+            Err(account) => return guard_tripped(account),
+        };
+        self.state.orders.insert(
+            claims.order_id,
+            PaidOrder {
+                order_id: claims.order_id,
+                merchant_id: claims.merchant_id,
+                terminal_id: claims.terminal_id,
+                customer_id,
+                amount: claims.amount,
+                paid_split: taken,
+                refunded_split: [0; 3],
+                payment_entry: entry_sequence,
+                paid_at_ms: command.recorded_at_ms,
+            },
+        );
+        self.new_order_ids.push(claims.order_id);
+        Ok(Outcome::Paid {
+            entry_sequence,
+            order_id: claims.order_id,
+            customer_id,
+            amount: claims.amount.amount(),
+            confirmation_code: payment.confirmation_code.clone(),
+            wallet_balance: self.wallet_balance(customer_id),
+        })
+    }
+
+    fn refund(&mut self, refund: &Refund, command: &Command) -> Result<Outcome, Deferred> {
+        let Some(order) = self.state.orders.get(&refund.order_id).cloned() else {
+            return Ok(Outcome::rejected("order_not_found", "No paid order has this number."));
+        };
+        if order.merchant_id != refund.merchant_id {
+            return Ok(Outcome::rejected(
+                "order_of_another_merchant",
+                "This order was paid at another store.",
+            ));
+        }
+        let remaining_split: [i64; 3] =
+            std::array::from_fn(|index| order.paid_split[index] - order.refunded_split[index]);
+        let remaining: i64 = remaining_split.iter().sum();
+        let amount = refund.amount.amount().minor_units();
+        let Some(returned) = split_proportionally(amount, remaining_split) else {
+            let remaining = Amount::from_minor_units(remaining).unwrap_or(Amount::ZERO);
+            return Ok(Outcome::rejected(
+                "refund_exceeds_paid",
+                format!("At most {} of this order can still be refunded.", self.format(remaining)),
+            ));
+        };
+        let customer_id = order.customer_id;
+        let transfers = wallet_transfers(customer_id, returned, Direction::FromService)?;
+        let entry = NewEntry {
+            code: EntryCode::Refund,
+            recorded_at_ms: command.recorded_at_ms,
+            references: EntryReferences {
+                merchant_id: Some(order.merchant_id),
+                terminal_id: Some(refund.terminal_id),
+                order_id: Some(order.order_id),
+                customer_id: Some(customer_id),
+                ..EntryReferences::default()
+            },
+            transfers,
+        };
+        let entry_sequence = match self.post(entry)? {
+            Ok(sequence) => sequence,
+            Err(Account::Service) => return Err(Deferred::ServiceInsufficient),
+            Err(account) => return guard_tripped(account),
+        };
+        let refunded_split: [i64; 3] =
+            std::array::from_fn(|index| order.refunded_split[index] + returned[index]);
+        let refunded_total: i64 = refunded_split.iter().sum();
+        if let Some(stored) = self.state.orders.get_mut(&refund.order_id) {
+            stored.refunded_split = refunded_split;
+        }
+        self.refunded_order_ids.insert(refund.order_id);
+        Ok(Outcome::Refunded {
+            entry_sequence,
+            order_id: order.order_id,
+            amount: refund.amount.amount(),
+            refunded_total: Amount::from_minor_units(refunded_total)
+                .map_err(|error| Deferred::Overflow(error.to_string()))?,
+            wallet_balance: self.wallet_balance(customer_id),
+        })
+    }
+
+    /// After an operation that drew on the reserve: refill it once if it is under the
+    /// threshold, or raise the alert when the service account cannot cover the refill.
+    fn monitor_reserve(&mut self, recorded_at_ms: i64) -> Result<(), Deferred> {
+        if self.balance(Account::Reserve) < self.policy.reserve_threshold {
+            self.refill_reserve(recorded_at_ms)?;
+        }
+        Ok(())
+    }
+
+    fn refill_reserve(&mut self, recorded_at_ms: i64) -> Result<(), Deferred> {
+        let Ok(refill) = PositiveAmount::new(self.policy.reserve_refill) else {
+            return Ok(());
+        };
+        let entry = NewEntry {
+            code: EntryCode::Refill,
+            recorded_at_ms,
+            references: EntryReferences::default(),
+            transfers: vec![Transfer {
+                from: Account::Service,
+                to: Account::Reserve,
+                amount: refill,
+                code: TransferCode::Refill,
+            }],
+        };
+        match self.post(entry)? {
+            Ok(_) => self.clear_reserve_alert_if_recovered(),
+            Err(_) => {
+                let message = format!(
+                    "reserve is {} (threshold {}) and the service account holds {}, less than \
+                     the refill of {}: fund the reserve",
+                    self.format(self.balance(Account::Reserve)),
+                    self.format(self.policy.reserve_threshold),
+                    self.format(self.balance(Account::Service)),
+                    self.format(self.policy.reserve_refill),
+                );
+                tracing::error!(%message, "reserve monitor");
+                self.writes.reserve_alert = AlertChange::Raised(message);
+            }
+        }
+        Ok(())
+    }
+
+    fn clear_reserve_alert_if_recovered(&mut self) {
+        if self.balance(Account::Reserve) >= self.policy.reserve_threshold {
+            self.writes.reserve_alert = AlertChange::Cleared;
+        }
+    }
+}
+
+/// A guard tripped on an account that the operation's own checks had already covered: a
+/// bug in this module. The command is refused and nothing is written for it; the writer
+/// stays up for everyone else.
+fn guard_tripped<T>(account: Account) -> Result<T, Deferred> {
+    tracing::error!(%account, "ledger guard tripped after the operation's own checks");
+    Err(Deferred::GuardTripped { account: account.to_string() })
+}
+
+enum Direction {
+    ToService,
+    FromService,
+}
+
+fn wallet_transfers(
+    customer_id: CustomerId,
+    split: [i64; 3],
+    direction: Direction,
+) -> Result<Vec<Transfer>, Deferred> {
+    let mut transfers = Vec::with_capacity(3);
+    for (bucket, minor_units) in Bucket::ALL.into_iter().zip(split) {
+        if minor_units == 0 {
+            continue;
+        }
+        let amount = PositiveAmount::try_from(minor_units)
+            .map_err(|error| Deferred::Overflow(error.to_string()))?;
+        let wallet = Account::Wallet(customer_id, bucket);
+        let (from, to, code) = match direction {
+            Direction::ToService => (wallet, Account::Service, TransferCode::Payment),
+            Direction::FromService => (Account::Service, wallet, TransferCode::Refund),
+        };
+        transfers.push(Transfer { from, to, amount, code });
+    }
+    Ok(transfers)
+}

@@ -1,0 +1,18 @@
+//! The double-entry ledger: accounts, journal entries chained by hash, and the rules that
+//! decide each money operation. Pure domain: the store loads and writes, this decides.
+
+pub mod account;
+pub mod audit;
+pub mod engine;
+pub mod entry;
+pub mod split;
+
+pub use account::{Account, Bucket};
+pub use engine::{
+    AlertChange, Batch, BatchNeeds, BatchState, BatchWrites, CashTopUp, Command, CommandKind,
+    Deferred, IdempotencyKey, LedgerPolicy, Outcome, PaidOrder, Payment, Refund, RuleSetRecord,
+    StoredOutcome,
+};
+pub use entry::{
+    EntryCode, EntryHash, EntryReferences, JournalEntry, NewEntry, Transfer, TransferCode,
+};

@@ -1,0 +1,88 @@
+//! The one writer of the ledger, with group commit.
+//!
+//! Every money operation goes through one task that takes whatever commands are waiting
+//! (up to [`BATCH_COMMANDS_MAX`]), decides and writes them in one database transaction,
+//! and answers each caller only after that transaction committed. Nearly every operation
+//! touches `reserve` or `service`; locking those rows once per batch instead of once per
+//! operation is what lets the ledger keep up with many counters, and one durable commit
+//! per batch amortises the fsync.
+
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+
+use crate::ledger::{Command, Deferred, LedgerPolicy, Outcome};
+use crate::store::Store;
+
+/// Most commands decided in one transaction.
+pub const BATCH_COMMANDS_MAX: usize = 1_000;
+/// Most commands waiting for the writer; past that, callers wait to enqueue (back-pressure).
+pub const QUEUE_COMMANDS_MAX: usize = 10_000;
+/// Pause after a failed batch before taking the next, so a sick disk is not hammered.
+const FAILED_BATCH_PAUSE: Duration = Duration::from_millis(100);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SubmitError {
+    /// The rules refused to decide it now; nothing was written.
+    #[error(transparent)]
+    Deferred(#[from] Deferred),
+    /// The database failed; nothing was written and the same request may be retried.
+    #[error("the ledger could not write: {0}")]
+    Storage(String),
+    #[error("the ledger is shutting down")]
+    ShuttingDown,
+}
+
+struct Job {
+    command: Command,
+    reply: oneshot::Sender<Result<Outcome, SubmitError>>,
+}
+
+/// A cheap, cloneable handle to the writer task.
+#[derive(Clone)]
+pub struct LedgerWriter {
+    sender: mpsc::Sender<Job>,
+}
+
+impl LedgerWriter {
+    /// Starts the writer task on the current tokio runtime. It stops when every handle is
+    /// dropped, after finishing the batch in hand.
+    pub fn start(store: Store, policy: LedgerPolicy) -> LedgerWriter {
+        let (sender, receiver) = mpsc::channel(QUEUE_COMMANDS_MAX);
+        tokio::spawn(run(store, policy, receiver));
+        LedgerWriter { sender }
+    }
+
+    pub async fn submit(&self, command: Command) -> Result<Outcome, SubmitError> {
+        let (reply, answer) = oneshot::channel();
+        self.sender.send(Job { command, reply }).await.map_err(|_| SubmitError::ShuttingDown)?;
+        answer.await.map_err(|_| SubmitError::ShuttingDown)?
+    }
+}
+
+async fn run(store: Store, policy: LedgerPolicy, mut receiver: mpsc::Receiver<Job>) {
+    let mut jobs: Vec<Job> = Vec::with_capacity(BATCH_COMMANDS_MAX);
+    loop {
+        if receiver.recv_many(&mut jobs, BATCH_COMMANDS_MAX).await == 0 {
+            return;
+        }
+        let commands: Vec<Command> = jobs.iter().map(|job| job.command.clone()).collect();
+        match store.apply_batch(&policy, &commands).await {
+            Ok(results) => {
+                for (job, result) in jobs.drain(..).zip(results) {
+                    // A caller that gave up waiting is fine: the result is stored under its
+                    // idempotency key and a retry will get it.
+                    let _ = job.reply.send(result.map_err(SubmitError::from));
+                }
+            }
+            Err(error) => {
+                tracing::error!(%error, commands = jobs.len(), "ledger batch failed; nothing written");
+                let message = error.to_string();
+                for job in jobs.drain(..) {
+                    let _ = job.reply.send(Err(SubmitError::Storage(message.clone())));
+                }
+                tokio::time::sleep(FAILED_BATCH_PAUSE).await;
+            }
+        }
+    }
+}

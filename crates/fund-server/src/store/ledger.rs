@@ -1,0 +1,538 @@
+//! The ledger's storage on SQLite: one `BEGIN IMMEDIATE` transaction per batch of commands.
+//!
+//! `BEGIN IMMEDIATE` takes SQLite's write lock before the batch reads anything, so the
+//! balances the engine decides on cannot change under it, even with a second process on
+//! the same file. All reads and writes use a handful of multi-row statements per batch,
+//! never one query per command: that is what lets one writer keep up with many counters.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::str::FromStr;
+
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+use tillfund_core::bonus::BonusRuleSet;
+use tillfund_core::{Amount, CustomerId, MerchantId, OrderId, PositiveAmount};
+
+use super::{Store, StoreError};
+use crate::ledger::audit::{AuditReport, Auditor};
+use crate::ledger::{
+    Account, AlertChange, Batch, BatchNeeds, BatchState, BatchWrites, Command, Deferred,
+    EntryReferences, JournalEntry, LedgerPolicy, NewEntry, Outcome, PaidOrder, RuleSetRecord,
+    StoredOutcome, Transfer,
+};
+use crate::model::now_ms;
+
+/// Rows bound in one statement; well under SQLite's limit of 32,766 variables.
+const ROWS_PER_STATEMENT: usize = 200;
+/// Entries read per round trip by the audit.
+const AUDIT_CHUNK_ENTRIES: i64 = 5_000;
+
+fn corrupt(what: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(what.to_string())
+}
+
+fn parse<T: FromStr>(text: &str) -> Result<T, StoreError>
+where
+    T::Err: std::fmt::Display,
+{
+    T::from_str(text).map_err(corrupt)
+}
+
+fn parse_optional<T: FromStr>(text: Option<String>) -> Result<Option<T>, StoreError>
+where
+    T::Err: std::fmt::Display,
+{
+    text.map(|text| parse(&text)).transpose()
+}
+
+fn amount(minor_units: i64) -> Result<Amount, StoreError> {
+    Amount::from_minor_units(minor_units).map_err(corrupt)
+}
+
+fn hash(bytes: Vec<u8>) -> Result<[u8; 32], StoreError> {
+    bytes.try_into().map_err(|_| corrupt("a hash is not 32 bytes"))
+}
+
+impl Store {
+    /// Decides and writes a batch of commands atomically. The result has one entry per
+    /// command, in order. On `Err` nothing at all was written and every command may be
+    /// retried.
+    pub async fn apply_batch(
+        &self,
+        policy: &LedgerPolicy,
+        commands: &[Command],
+    ) -> Result<Vec<Result<Outcome, Deferred>>, StoreError> {
+        let needs = BatchNeeds::of(commands);
+        let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let state = load_batch_state(&mut transaction, &needs).await?;
+        let mut batch = Batch::new(policy, state);
+        let results: Vec<Result<Outcome, Deferred>> =
+            commands.iter().map(|command| batch.apply(command)).collect();
+        let writes = batch.finish();
+        write_batch(&mut transaction, &writes).await?;
+        transaction.commit().await?;
+        Ok(results)
+    }
+
+    /// Every stored balance.
+    pub async fn all_balances(&self) -> Result<Vec<(Account, Amount)>, StoreError> {
+        let rows = sqlx::query("SELECT key, balance FROM accounts ORDER BY key")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok((parse(row.try_get::<&str, _>("key")?)?, amount(row.try_get("balance")?)?))
+            })
+            .collect()
+    }
+
+    pub async fn balance(&self, account: Account) -> Result<Amount, StoreError> {
+        let balance: Option<i64> = sqlx::query_scalar("SELECT balance FROM accounts WHERE key = ?")
+            .bind(account.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        amount(balance.unwrap_or(0))
+    }
+
+    /// The open reserve alert, if any.
+    pub async fn reserve_alert(&self) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT message FROM ledger_alerts WHERE name = 'reserve'")
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// Publishes a new bonus rule set, superseding the current one. Returns its version.
+    pub async fn publish_bonus_rules(
+        &self,
+        rules: Vec<tillfund_core::bonus::BonusRule>,
+    ) -> Result<BonusRuleSet, StoreError> {
+        let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let current: Option<i64> = sqlx::query_scalar("SELECT max(version) FROM bonus_rule_sets")
+            .fetch_one(&mut *transaction)
+            .await?;
+        let version = u32::try_from(current.unwrap_or(0) + 1).map_err(corrupt)?;
+        let rule_set = BonusRuleSet::new(version, rules).map_err(StoreError::Invalid)?;
+        let now = now_ms();
+        sqlx::query(
+            "UPDATE bonus_rule_sets SET superseded_at_ms = ? WHERE superseded_at_ms IS NULL",
+        )
+        .bind(now)
+        .execute(&mut *transaction)
+        .await?;
+        let rules_json = serde_json::to_string(rule_set.rules()).map_err(corrupt)?;
+        sqlx::query(
+            "INSERT INTO bonus_rule_sets (version, rules, published_at_ms) VALUES (?, ?, ?)",
+        )
+        .bind(i64::from(version))
+        .bind(rules_json)
+        .bind(now)
+        .execute(&mut *transaction)
+        .await?;
+        transaction.commit().await?;
+        Ok(rule_set)
+    }
+
+    /// Replays the whole journal and checks every invariant (see `ledger::audit`).
+    pub async fn audit(&self) -> Result<AuditReport, StoreError> {
+        // One read transaction: the journal and the balances are seen at the same instant.
+        let mut transaction = self.pool.begin().await?;
+        let mut auditor = Auditor::new();
+        let mut after_sequence = 0_i64;
+        loop {
+            let entries = read_journal(&mut transaction, after_sequence, AUDIT_CHUNK_ENTRIES).await;
+            let entries = match entries {
+                Ok(entries) => entries,
+                Err(StoreError::Corrupt(problem)) => {
+                    auditor.problem(format!("after entry {after_sequence}: unreadable: {problem}"));
+                    break;
+                }
+                Err(error) => return Err(error),
+            };
+            let Some(last) = entries.last() else { break };
+            after_sequence = last.sequence;
+            for entry in &entries {
+                auditor.check_entry(entry);
+            }
+        }
+        let rows = sqlx::query("SELECT key, balance FROM accounts ORDER BY key")
+            .fetch_all(&mut *transaction)
+            .await?;
+        let mut balances = Vec::with_capacity(rows.len());
+        for row in rows {
+            let key: String = row.try_get("key")?;
+            match (Account::from_str(&key), amount(row.try_get("balance")?)) {
+                (Ok(account), Ok(balance)) => balances.push((account, balance)),
+                _ => auditor.problem(format!("account row '{key}' is unreadable")),
+            }
+        }
+        transaction.rollback().await?;
+        Ok(auditor.finish(&balances))
+    }
+}
+
+async fn load_batch_state(
+    connection: &mut SqliteConnection,
+    needs: &BatchNeeds,
+) -> Result<BatchState, StoreError> {
+    let mut balances = HashMap::new();
+    let account_keys: Vec<String> = needs.accounts.iter().map(ToString::to_string).collect();
+    for chunk in account_keys.chunks(ROWS_PER_STATEMENT) {
+        let mut query =
+            QueryBuilder::<Sqlite>::new("SELECT key, balance FROM accounts WHERE key IN (");
+        push_list(&mut query, chunk);
+        for row in query.build().fetch_all(&mut *connection).await? {
+            balances
+                .insert(parse(row.try_get::<&str, _>("key")?)?, amount(row.try_get("balance")?)?);
+        }
+    }
+
+    let customer_ids: Vec<String> = needs.customers.iter().map(ToString::to_string).collect();
+    let mut existing_customers = HashSet::new();
+    let mut bindings = HashSet::new();
+    for chunk in customer_ids.chunks(ROWS_PER_STATEMENT) {
+        let mut query = QueryBuilder::<Sqlite>::new("SELECT id FROM customers WHERE id IN (");
+        push_list(&mut query, chunk);
+        for row in query.build().fetch_all(&mut *connection).await? {
+            existing_customers.insert(parse::<CustomerId>(row.try_get::<&str, _>("id")?)?);
+        }
+        let mut query = QueryBuilder::<Sqlite>::new(
+            "SELECT customer_id, merchant_id FROM bindings WHERE customer_id IN (",
+        );
+        push_list(&mut query, chunk);
+        for row in query.build().fetch_all(&mut *connection).await? {
+            let pair: (CustomerId, MerchantId) = (
+                parse(row.try_get::<&str, _>("customer_id")?)?,
+                parse(row.try_get::<&str, _>("merchant_id")?)?,
+            );
+            if needs.bindings.contains(&pair) {
+                bindings.insert(pair);
+            }
+        }
+    }
+
+    let order_ids: Vec<String> = needs.orders.iter().map(ToString::to_string).collect();
+    let mut orders = HashMap::new();
+    for chunk in order_ids.chunks(ROWS_PER_STATEMENT) {
+        let mut query = QueryBuilder::<Sqlite>::new(
+            "SELECT order_id, merchant_id, terminal_id, customer_id, amount, paid_principal, \
+             paid_bonus, paid_yield, refunded_principal, refunded_bonus, refunded_yield, \
+             payment_entry, paid_at_ms FROM paid_orders WHERE order_id IN (",
+        );
+        push_list(&mut query, chunk);
+        for row in query.build().fetch_all(&mut *connection).await? {
+            let order = PaidOrder {
+                order_id: parse(row.try_get::<&str, _>("order_id")?)?,
+                merchant_id: parse(row.try_get::<&str, _>("merchant_id")?)?,
+                terminal_id: parse(row.try_get::<&str, _>("terminal_id")?)?,
+                customer_id: parse(row.try_get::<&str, _>("customer_id")?)?,
+                amount: PositiveAmount::try_from(row.try_get::<i64, _>("amount")?)
+                    .map_err(corrupt)?,
+                paid_split: [
+                    row.try_get("paid_principal")?,
+                    row.try_get("paid_bonus")?,
+                    row.try_get("paid_yield")?,
+                ],
+                refunded_split: [
+                    row.try_get("refunded_principal")?,
+                    row.try_get("refunded_bonus")?,
+                    row.try_get("refunded_yield")?,
+                ],
+                payment_entry: row.try_get("payment_entry")?,
+                paid_at_ms: row.try_get("paid_at_ms")?,
+            };
+            orders.insert(order.order_id, order);
+        }
+    }
+
+    let keys: Vec<String> = needs.idempotency_keys.iter().cloned().collect();
+    let mut idempotency = HashMap::new();
+    for chunk in keys.chunks(ROWS_PER_STATEMENT) {
+        let mut query = QueryBuilder::<Sqlite>::new(
+            "SELECT key, fingerprint, outcome FROM idempotency_records WHERE key IN (",
+        );
+        push_list(&mut query, chunk);
+        for row in query.build().fetch_all(&mut *connection).await? {
+            let outcome: Outcome =
+                serde_json::from_str(row.try_get::<&str, _>("outcome")?).map_err(corrupt)?;
+            idempotency.insert(
+                row.try_get::<String, _>("key")?,
+                StoredOutcome { fingerprint: hash(row.try_get("fingerprint")?)?, outcome },
+            );
+        }
+    }
+
+    let (rule_sets, current_rule_set) =
+        load_rule_sets(connection, &needs.rule_set_versions).await?;
+
+    let head =
+        sqlx::query("SELECT sequence, hash FROM journal_entries ORDER BY sequence DESC LIMIT 1")
+            .fetch_optional(&mut *connection)
+            .await?;
+    let (head_sequence, head_hash) = match head {
+        Some(row) => (row.try_get("sequence")?, hash(row.try_get("hash")?)?),
+        None => (0, crate::ledger::entry::GENESIS_HASH),
+    };
+
+    Ok(BatchState {
+        balances,
+        existing_customers,
+        bindings,
+        orders,
+        idempotency,
+        rule_sets,
+        current_rule_set,
+        head_sequence,
+        head_hash,
+    })
+}
+
+async fn load_rule_sets(
+    connection: &mut SqliteConnection,
+    versions: &BTreeSet<u32>,
+) -> Result<(HashMap<u32, RuleSetRecord>, BonusRuleSet), StoreError> {
+    let mut query = QueryBuilder::<Sqlite>::new(
+        "SELECT version, rules, published_at_ms, superseded_at_ms FROM bonus_rule_sets \
+         WHERE version = (SELECT max(version) FROM bonus_rule_sets)",
+    );
+    // A counter names at most a few versions per batch; the list is short.
+    for version in versions.iter().take(ROWS_PER_STATEMENT) {
+        query.push(" OR version = ").push_bind(i64::from(*version));
+    }
+    let mut records = HashMap::new();
+    let mut current: Option<(u32, BonusRuleSet)> = None;
+    for row in query.build().fetch_all(&mut *connection).await? {
+        let version = u32::try_from(row.try_get::<i64, _>("version")?).map_err(corrupt)?;
+        let rules = serde_json::from_str(row.try_get::<&str, _>("rules")?).map_err(corrupt)?;
+        let rule_set = BonusRuleSet::new(version, rules).map_err(corrupt)?;
+        if current.as_ref().is_none_or(|(current_version, _)| version > *current_version) {
+            current = Some((version, rule_set.clone()));
+        }
+        records.insert(
+            version,
+            RuleSetRecord {
+                rule_set,
+                published_at_ms: row.try_get("published_at_ms")?,
+                superseded_at_ms: row.try_get("superseded_at_ms")?,
+            },
+        );
+    }
+    let current = current.map_or_else(BonusRuleSet::empty, |(_, rule_set)| rule_set);
+    Ok((records, current))
+}
+
+fn push_list(query: &mut QueryBuilder<'_, Sqlite>, values: &[String]) {
+    let mut separated = query.separated(", ");
+    for value in values {
+        separated.push_bind(value.clone());
+    }
+    separated.push_unseparated(")");
+}
+
+async fn write_batch(
+    connection: &mut SqliteConnection,
+    writes: &BatchWrites,
+) -> Result<(), StoreError> {
+    for chunk in writes.entries.chunks(ROWS_PER_STATEMENT) {
+        let mut query = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO journal_entries (sequence, code, recorded_at_ms, merchant_id, terminal_id, \
+             order_id, outbox_entry_id, customer_id, business_day, previous_hash, hash) ",
+        );
+        query.push_values(chunk, |mut row, journal_entry| {
+            let entry = &journal_entry.entry;
+            let references = &entry.references;
+            row.push_bind(journal_entry.sequence)
+                .push_bind(entry.code.as_str())
+                .push_bind(entry.recorded_at_ms)
+                .push_bind(references.merchant_id.map(|id| id.to_string()))
+                .push_bind(references.terminal_id.map(|id| id.to_string()))
+                .push_bind(references.order_id.map(|id| id.to_string()))
+                .push_bind(references.outbox_entry_id.map(|id| id.to_string()))
+                .push_bind(references.customer_id.map(|id| id.to_string()))
+                .push_bind(references.business_day.clone())
+                .push_bind(journal_entry.previous_hash.to_vec())
+                .push_bind(journal_entry.hash.to_vec());
+        });
+        query.build().execute(&mut *connection).await?;
+    }
+
+    let transfers: Vec<(i64, usize, &Transfer)> = writes
+        .entries
+        .iter()
+        .flat_map(|journal_entry| {
+            journal_entry
+                .entry
+                .transfers
+                .iter()
+                .enumerate()
+                .map(|(position, transfer)| (journal_entry.sequence, position, transfer))
+        })
+        .collect();
+    for chunk in transfers.chunks(ROWS_PER_STATEMENT) {
+        let mut query = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO transfers (entry_sequence, position, from_account, to_account, amount, code) ",
+        );
+        query.push_values(chunk, |mut row, (sequence, position, transfer)| {
+            row.push_bind(*sequence)
+                .push_bind(i64::try_from(*position).unwrap_or(i64::MAX))
+                .push_bind(transfer.from.to_string())
+                .push_bind(transfer.to.to_string())
+                .push_bind(transfer.amount.amount().minor_units())
+                .push_bind(transfer.code.as_str());
+        });
+        query.build().execute(&mut *connection).await?;
+    }
+
+    for chunk in writes.balances.chunks(ROWS_PER_STATEMENT) {
+        let mut query = QueryBuilder::<Sqlite>::new("INSERT INTO accounts (key, balance) ");
+        query.push_values(chunk, |mut row, (account, balance)| {
+            row.push_bind(account.to_string()).push_bind(balance.minor_units());
+        });
+        query.push(
+            " ON CONFLICT (key) DO UPDATE SET balance = excluded.balance, version = accounts.version + 1",
+        );
+        query.build().execute(&mut *connection).await?;
+    }
+
+    for chunk in writes.new_orders.chunks(ROWS_PER_STATEMENT) {
+        let mut query = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO paid_orders (order_id, merchant_id, terminal_id, customer_id, amount, \
+             paid_principal, paid_bonus, paid_yield, refunded_principal, refunded_bonus, \
+             refunded_yield, payment_entry, paid_at_ms) ",
+        );
+        query.push_values(chunk, |mut row, order| {
+            row.push_bind(order.order_id.to_string())
+                .push_bind(order.merchant_id.to_string())
+                .push_bind(order.terminal_id.to_string())
+                .push_bind(order.customer_id.to_string())
+                .push_bind(order.amount.amount().minor_units())
+                .push_bind(order.paid_split[0])
+                .push_bind(order.paid_split[1])
+                .push_bind(order.paid_split[2])
+                .push_bind(order.refunded_split[0])
+                .push_bind(order.refunded_split[1])
+                .push_bind(order.refunded_split[2])
+                .push_bind(order.payment_entry)
+                .push_bind(order.paid_at_ms);
+        });
+        query.build().execute(&mut *connection).await?;
+    }
+
+    for (order_id, refunded_split) in &writes.refunded_orders {
+        sqlx::query(
+            "UPDATE paid_orders SET refunded_principal = ?, refunded_bonus = ?, refunded_yield = ? \
+             WHERE order_id = ?",
+        )
+        .bind(refunded_split[0])
+        .bind(refunded_split[1])
+        .bind(refunded_split[2])
+        .bind(order_id.to_string())
+        .execute(&mut *connection)
+        .await?;
+    }
+
+    let now = now_ms();
+    let outcomes: Vec<(String, Vec<u8>, String)> = writes
+        .outcomes
+        .iter()
+        .map(|(key, outcome)| {
+            serde_json::to_string(outcome)
+                .map(|json| (key.key.clone(), key.fingerprint.to_vec(), json))
+                .map_err(corrupt)
+        })
+        .collect::<Result<_, _>>()?;
+    for chunk in outcomes.chunks(ROWS_PER_STATEMENT) {
+        let mut query = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO idempotency_records (key, fingerprint, outcome, created_at_ms) ",
+        );
+        query.push_values(chunk, |mut row, (key, fingerprint, outcome)| {
+            row.push_bind(key.clone())
+                .push_bind(fingerprint.clone())
+                .push_bind(outcome.clone())
+                .push_bind(now);
+        });
+        query.build().execute(&mut *connection).await?;
+    }
+
+    match &writes.reserve_alert {
+        AlertChange::Unchanged => {}
+        AlertChange::Raised(message) => {
+            sqlx::query(
+                "INSERT INTO ledger_alerts (name, message, raised_at_ms) VALUES ('reserve', ?, ?) \
+                 ON CONFLICT (name) DO UPDATE SET message = excluded.message",
+            )
+            .bind(message)
+            .bind(now)
+            .execute(&mut *connection)
+            .await?;
+        }
+        AlertChange::Cleared => {
+            sqlx::query("DELETE FROM ledger_alerts WHERE name = 'reserve'")
+                .execute(&mut *connection)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Entries after `after_sequence`, at most `limit`, with their transfers, in order.
+async fn read_journal(
+    connection: &mut SqliteConnection,
+    after_sequence: i64,
+    limit: i64,
+) -> Result<Vec<JournalEntry>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT sequence, code, recorded_at_ms, merchant_id, terminal_id, order_id, \
+         outbox_entry_id, customer_id, business_day, previous_hash, hash \
+         FROM journal_entries WHERE sequence > ? ORDER BY sequence LIMIT ?",
+    )
+    .bind(after_sequence)
+    .bind(limit)
+    .fetch_all(&mut *connection)
+    .await?;
+    let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
+        return Ok(Vec::new());
+    };
+    let first_sequence: i64 = first.try_get("sequence")?;
+    let last_sequence: i64 = last.try_get("sequence")?;
+    let transfer_rows = sqlx::query(
+        "SELECT entry_sequence, from_account, to_account, amount, code FROM transfers \
+         WHERE entry_sequence BETWEEN ? AND ? ORDER BY entry_sequence, position",
+    )
+    .bind(first_sequence)
+    .bind(last_sequence)
+    .fetch_all(&mut *connection)
+    .await?;
+    let mut transfers_by_entry: HashMap<i64, Vec<Transfer>> = HashMap::new();
+    for row in transfer_rows {
+        let transfer = Transfer {
+            from: parse(row.try_get::<&str, _>("from_account")?)?,
+            to: parse(row.try_get::<&str, _>("to_account")?)?,
+            amount: PositiveAmount::try_from(row.try_get::<i64, _>("amount")?).map_err(corrupt)?,
+            code: parse(row.try_get::<&str, _>("code")?)?,
+        };
+        transfers_by_entry.entry(row.try_get("entry_sequence")?).or_default().push(transfer);
+    }
+    let mut entries = Vec::with_capacity(rows.len());
+    for row in rows {
+        let sequence: i64 = row.try_get("sequence")?;
+        let entry = NewEntry {
+            code: parse(row.try_get::<&str, _>("code")?)?,
+            recorded_at_ms: row.try_get("recorded_at_ms")?,
+            references: EntryReferences {
+                merchant_id: parse_optional(row.try_get("merchant_id")?)?,
+                terminal_id: parse_optional(row.try_get("terminal_id")?)?,
+                order_id: parse_optional::<OrderId>(row.try_get("order_id")?)?,
+                outbox_entry_id: parse_optional(row.try_get("outbox_entry_id")?)?,
+                customer_id: parse_optional(row.try_get("customer_id")?)?,
+                business_day: row.try_get("business_day")?,
+            },
+            transfers: transfers_by_entry.remove(&sequence).unwrap_or_default(),
+        };
+        entries.push(JournalEntry {
+            sequence,
+            entry,
+            previous_hash: hash(row.try_get("previous_hash")?)?,
+            hash: hash(row.try_get("hash")?)?,
+        });
+    }
+    Ok(entries)
+}
