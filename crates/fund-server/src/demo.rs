@@ -3,7 +3,7 @@
 
 use std::str::FromStr;
 
-use tillfund_core::{CustomerId, MerchantId, PaymentPin, TerminalId};
+use tillfund_core::{CustomerId, MemberCode, MerchantId, PaymentPin, PhoneNumber, TerminalId};
 
 use crate::credentials::{generate_terminal_secret, hash_pin};
 use crate::model::{Customer, Merchant, Terminal};
@@ -39,15 +39,19 @@ pub async fn seed_demo(store: &Store) -> Result<SeedOutcome, SeedError> {
         label: "Counter 1".to_owned(),
         receipt_prefix: "D1".to_owned(),
         secret: generate_terminal_secret(),
+        revoked: false,
     };
     let pin = PaymentPin::parse(DEMO_CUSTOMER_PIN)
         .map_err(|error| SeedError::Constant(error.to_string()))?;
     let customer = Customer {
         id: CustomerId::from_str(DEMO_CUSTOMER_ID).map_err(parse_error)?,
-        phone: DEMO_CUSTOMER_PHONE.to_owned(),
+        phone: PhoneNumber::parse(DEMO_CUSTOMER_PHONE)
+            .map_err(|error| SeedError::Constant(error.to_string()))?,
         display_name: "Demo Customer".to_owned(),
-        member_code: "800000000017".to_owned(),
+        member_code: MemberCode::from_body(80_000_000_001),
         pin_hash: hash_pin(&pin)?,
+        failed_pin_attempts: 0,
+        locked_until_ms: None,
     };
     Ok(store.seed_demo(&merchant, &terminal, &customer).await?)
 }

@@ -1,6 +1,6 @@
 //! The server's records of the parties, independent of how they are stored.
 
-use tillfund_core::{CustomerId, MerchantId, TerminalId};
+use tillfund_core::{CustomerId, MemberCode, MerchantId, PhoneNumber, TerminalId};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Merchant {
@@ -16,17 +16,21 @@ pub struct Terminal {
     pub merchant_id: MerchantId,
     pub label: String,
     pub receipt_prefix: String,
+    /// The signing key shared with the counter, hex.
     pub secret: String,
+    pub revoked: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Customer {
     pub id: CustomerId,
-    pub phone: String,
+    pub phone: PhoneNumber,
     pub display_name: String,
-    pub member_code: String,
+    pub member_code: MemberCode,
     /// argon2id PHC string.
     pub pin_hash: String,
+    pub failed_pin_attempts: i64,
+    pub locked_until_ms: Option<i64>,
 }
 
 pub fn now_ms() -> i64 {

@@ -5,6 +5,7 @@
 //! protocol is a compile error on both sides at once.
 
 pub mod bonus;
+pub mod customer;
 pub mod ids;
 pub mod money;
 pub mod payment_token;
@@ -12,6 +13,7 @@ pub mod pin;
 pub mod protocol;
 pub mod signing;
 
+pub use customer::{CustomerFieldError, DisplayName, MemberCode, PhoneNumber};
 pub use ids::{CustomerId, InvalidId, MerchantId, OrderId, OutboxEntryId, TerminalId};
 pub use money::{Amount, Currency, MoneyError, PositiveAmount, UnsupportedCurrency};
 pub use pin::{InvalidPin, PaymentPin};

@@ -31,6 +31,9 @@ CREATE TABLE customers (
     member_code   TEXT    NOT NULL UNIQUE,
     -- argon2id PHC string; the PIN itself is never stored.
     pin_hash      TEXT    NOT NULL,
+    -- Wrong PINs in a row; reaching the limit locks the wallet until locked_until_ms.
+    failed_pin_attempts INTEGER NOT NULL DEFAULT 0 CHECK (failed_pin_attempts >= 0),
+    locked_until_ms     INTEGER,
     created_at_ms INTEGER NOT NULL
 ) STRICT;
 
@@ -43,3 +46,32 @@ CREATE TABLE bindings (
 ) STRICT;
 
 CREATE INDEX bindings_by_merchant ON bindings (merchant_id);
+
+-- Every bind and unbind, in order: counters pull the changes since their cursor.
+CREATE TABLE binding_changes (
+    sequence    INTEGER PRIMARY KEY AUTOINCREMENT,
+    customer_id TEXT    NOT NULL REFERENCES customers (id),
+    merchant_id TEXT    NOT NULL REFERENCES merchants (id),
+    bound       INTEGER NOT NULL CHECK (bound IN (0, 1)),
+    changed_at_ms INTEGER NOT NULL
+) STRICT;
+
+CREATE INDEX binding_changes_by_merchant ON binding_changes (merchant_id, sequence);
+
+-- One-time codes an operator gives a store to enrol a counter. Only a hash is kept.
+CREATE TABLE activation_codes (
+    code_hash     BLOB    PRIMARY KEY NOT NULL,
+    merchant_id   TEXT    NOT NULL REFERENCES merchants (id),
+    created_at_ms INTEGER NOT NULL,
+    expires_at_ms INTEGER NOT NULL,
+    used_at_ms    INTEGER,
+    terminal_id   TEXT    REFERENCES terminals (id)
+) STRICT;
+
+-- Signed-in customers. Only a hash of the bearer token is kept.
+CREATE TABLE customer_sessions (
+    token_hash    BLOB    PRIMARY KEY NOT NULL,
+    customer_id   TEXT    NOT NULL REFERENCES customers (id),
+    created_at_ms INTEGER NOT NULL,
+    expires_at_ms INTEGER NOT NULL
+) STRICT;

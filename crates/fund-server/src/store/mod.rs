@@ -14,6 +14,11 @@ use tillfund_core::MerchantId;
 use crate::model::{Customer, Merchant, Terminal, now_ms};
 
 mod ledger;
+mod parties;
+
+pub use parties::{
+    BindOutcome, BindingChange, EnrolOutcome, PinFailure, RegisterOutcome, secret_hash,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -153,21 +158,14 @@ impl Store {
              VALUES (?, ?, ?, ?, ?, ?)",
         )
         .bind(customer.id.to_string())
-        .bind(&customer.phone)
+        .bind(customer.phone.as_str())
         .bind(&customer.display_name)
-        .bind(&customer.member_code)
+        .bind(customer.member_code.as_str())
         .bind(&customer.pin_hash)
         .bind(now)
         .execute(&mut *transaction)
         .await?;
-        sqlx::query(
-            "INSERT INTO bindings (customer_id, merchant_id, bound_at_ms) VALUES (?, ?, ?)",
-        )
-        .bind(customer.id.to_string())
-        .bind(merchant.id.to_string())
-        .bind(now)
-        .execute(&mut *transaction)
-        .await?;
+        parties::record_binding(&mut transaction, customer.id, merchant.id, true, now).await?;
         transaction.commit().await?;
         Ok(SeedOutcome { created: true })
     }

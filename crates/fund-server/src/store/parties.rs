@@ -1,0 +1,481 @@
+//! Storage of the parties: merchants, terminals and their activation codes, customers,
+//! bindings and customer sessions.
+
+use std::str::FromStr;
+
+use sha2::{Digest, Sha256};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, SqliteConnection};
+use tillfund_core::{CustomerId, MemberCode, MerchantId, PhoneNumber, TerminalId};
+
+use super::{Store, StoreError};
+use crate::model::{Customer, Merchant, Terminal};
+
+fn corrupt(what: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(what.to_string())
+}
+
+fn parse<T: FromStr>(text: &str) -> Result<T, StoreError>
+where
+    T::Err: std::fmt::Display,
+{
+    T::from_str(text).map_err(corrupt)
+}
+
+/// Secrets given out once (activation codes, session tokens) are stored only as hashes.
+pub fn secret_hash(secret: &str) -> Vec<u8> {
+    Sha256::digest(secret.as_bytes()).to_vec()
+}
+
+/// Binding changes handed to a counter per pull.
+pub const BINDING_CHANGES_PER_PULL_MAX: i64 = 1_000;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EnrolOutcome {
+    Enrolled { terminal: Terminal, merchant: Merchant },
+    CodeUnknown,
+    CodeUsed,
+    CodeExpired,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RegisterOutcome {
+    Registered(Customer),
+    PhoneTaken,
+    MerchantUnknown(MerchantId),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BindOutcome {
+    Changed,
+    Unchanged,
+    MerchantUnknown,
+}
+
+/// After a wrong PIN: how many wrong tries in a row, and until when the wallet is locked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PinFailure {
+    pub failed_attempts: i64,
+    pub locked_until_ms: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BindingChange {
+    pub sequence: i64,
+    pub customer: Customer,
+    pub bound: bool,
+}
+
+fn merchant_from_row(row: &SqliteRow) -> Result<Merchant, StoreError> {
+    Ok(Merchant {
+        id: parse(row.try_get::<&str, _>("id")?)?,
+        name: row.try_get("name")?,
+        time_zone: row.try_get("time_zone")?,
+    })
+}
+
+fn terminal_from_row(row: &SqliteRow) -> Result<Terminal, StoreError> {
+    Ok(Terminal {
+        id: parse(row.try_get::<&str, _>("id")?)?,
+        merchant_id: parse(row.try_get::<&str, _>("merchant_id")?)?,
+        label: row.try_get("label")?,
+        receipt_prefix: row.try_get("receipt_prefix")?,
+        secret: row.try_get("secret")?,
+        revoked: row.try_get::<Option<i64>, _>("revoked_at_ms")?.is_some(),
+    })
+}
+
+const CUSTOMER_COLUMNS: &str =
+    "id, phone, display_name, member_code, pin_hash, failed_pin_attempts, locked_until_ms";
+
+fn customer_from_row(row: &SqliteRow) -> Result<Customer, StoreError> {
+    Ok(Customer {
+        id: parse(row.try_get::<&str, _>("id")?)?,
+        phone: parse(row.try_get::<&str, _>("phone")?)?,
+        display_name: row.try_get("display_name")?,
+        member_code: parse(row.try_get::<&str, _>("member_code")?)?,
+        pin_hash: row.try_get("pin_hash")?,
+        failed_pin_attempts: row.try_get("failed_pin_attempts")?,
+        locked_until_ms: row.try_get("locked_until_ms")?,
+    })
+}
+
+async fn merchant_exists(
+    connection: &mut SqliteConnection,
+    merchant_id: MerchantId,
+) -> Result<bool, StoreError> {
+    Ok(sqlx::query("SELECT 1 FROM merchants WHERE id = ?")
+        .bind(merchant_id.to_string())
+        .fetch_optional(&mut *connection)
+        .await?
+        .is_some())
+}
+
+pub(super) async fn record_binding(
+    connection: &mut SqliteConnection,
+    customer_id: CustomerId,
+    merchant_id: MerchantId,
+    bound: bool,
+    now_ms: i64,
+) -> Result<bool, StoreError> {
+    let changed = if bound {
+        sqlx::query(
+            "INSERT INTO bindings (customer_id, merchant_id, bound_at_ms) VALUES (?, ?, ?) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(customer_id.to_string())
+        .bind(merchant_id.to_string())
+        .bind(now_ms)
+        .execute(&mut *connection)
+        .await?
+    } else {
+        sqlx::query("DELETE FROM bindings WHERE customer_id = ? AND merchant_id = ?")
+            .bind(customer_id.to_string())
+            .bind(merchant_id.to_string())
+            .execute(&mut *connection)
+            .await?
+    };
+    if changed.rows_affected() == 0 {
+        return Ok(false);
+    }
+    sqlx::query(
+        "INSERT INTO binding_changes (customer_id, merchant_id, bound, changed_at_ms) \
+         VALUES (?, ?, ?, ?)",
+    )
+    .bind(customer_id.to_string())
+    .bind(merchant_id.to_string())
+    .bind(i64::from(bound))
+    .bind(now_ms)
+    .execute(&mut *connection)
+    .await?;
+    Ok(true)
+}
+
+impl Store {
+    pub async fn add_merchant(&self, merchant: &Merchant, now_ms: i64) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO merchants (id, name, time_zone, created_at_ms) VALUES (?, ?, ?, ?)")
+            .bind(merchant.id.to_string())
+            .bind(&merchant.name)
+            .bind(&merchant.time_zone)
+            .bind(now_ms)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn merchant(&self, merchant_id: MerchantId) -> Result<Option<Merchant>, StoreError> {
+        let row = sqlx::query("SELECT id, name, time_zone FROM merchants WHERE id = ?")
+            .bind(merchant_id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(merchant_from_row).transpose()
+    }
+
+    /// Stores a new activation code (only its hash) for a merchant.
+    pub async fn add_activation_code(
+        &self,
+        merchant_id: MerchantId,
+        code: &str,
+        now_ms: i64,
+        expires_at_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let mut transaction = self.pool.begin().await?;
+        if !merchant_exists(&mut transaction, merchant_id).await? {
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO activation_codes (code_hash, merchant_id, created_at_ms, expires_at_ms) \
+             VALUES (?, ?, ?, ?)",
+        )
+        .bind(secret_hash(code))
+        .bind(merchant_id.to_string())
+        .bind(now_ms)
+        .bind(expires_at_ms)
+        .execute(&mut *transaction)
+        .await?;
+        transaction.commit().await?;
+        Ok(true)
+    }
+
+    /// Uses an activation code once: creates the terminal with its key and receipt prefix.
+    pub async fn enrol_terminal(
+        &self,
+        code: &str,
+        label: &str,
+        secret: &str,
+        now_ms: i64,
+    ) -> Result<EnrolOutcome, StoreError> {
+        let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let row = sqlx::query(
+            "SELECT merchant_id, expires_at_ms, used_at_ms FROM activation_codes WHERE code_hash = ?",
+        )
+        .bind(secret_hash(code))
+        .fetch_optional(&mut *transaction)
+        .await?;
+        let Some(row) = row else { return Ok(EnrolOutcome::CodeUnknown) };
+        if row.try_get::<Option<i64>, _>("used_at_ms")?.is_some() {
+            return Ok(EnrolOutcome::CodeUsed);
+        }
+        if row.try_get::<i64, _>("expires_at_ms")? <= now_ms {
+            return Ok(EnrolOutcome::CodeExpired);
+        }
+        let merchant_id: MerchantId = parse(row.try_get::<&str, _>("merchant_id")?)?;
+        let terminal_count: i64 = sqlx::query_scalar("SELECT count(*) FROM terminals")
+            .fetch_one(&mut *transaction)
+            .await?;
+        // Counted under the write lock, so two enrolments never get the same prefix.
+        let terminal = Terminal {
+            id: TerminalId::generate(),
+            merchant_id,
+            label: label.to_owned(),
+            receipt_prefix: format!("T{:04}", terminal_count + 1),
+            secret: secret.to_owned(),
+            revoked: false,
+        };
+        sqlx::query(
+            "INSERT INTO terminals (id, merchant_id, label, receipt_prefix, secret, enrolled_at_ms) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(terminal.id.to_string())
+        .bind(merchant_id.to_string())
+        .bind(&terminal.label)
+        .bind(&terminal.receipt_prefix)
+        .bind(&terminal.secret)
+        .bind(now_ms)
+        .execute(&mut *transaction)
+        .await?;
+        sqlx::query(
+            "UPDATE activation_codes SET used_at_ms = ?, terminal_id = ? WHERE code_hash = ?",
+        )
+        .bind(now_ms)
+        .bind(terminal.id.to_string())
+        .bind(secret_hash(code))
+        .execute(&mut *transaction)
+        .await?;
+        let merchant_row = sqlx::query("SELECT id, name, time_zone FROM merchants WHERE id = ?")
+            .bind(merchant_id.to_string())
+            .fetch_one(&mut *transaction)
+            .await?;
+        let merchant = merchant_from_row(&merchant_row)?;
+        transaction.commit().await?;
+        Ok(EnrolOutcome::Enrolled { terminal, merchant })
+    }
+
+    pub async fn terminal(&self, terminal_id: TerminalId) -> Result<Option<Terminal>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, merchant_id, label, receipt_prefix, secret, revoked_at_ms \
+             FROM terminals WHERE id = ?",
+        )
+        .bind(terminal_id.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(terminal_from_row).transpose()
+    }
+
+    /// Returns false when there is no such terminal.
+    pub async fn revoke_terminal(&self, terminal_id: TerminalId, now_ms: i64) -> Result<bool, StoreError> {
+        let result = sqlx::query(
+            "UPDATE terminals SET revoked_at_ms = coalesce(revoked_at_ms, ?) WHERE id = ?",
+        )
+        .bind(now_ms)
+        .bind(terminal_id.to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Registers a customer bound to the given merchants, all in one transaction. The
+    /// member code is drawn by `member_code`, retried on the rare collision.
+    pub async fn register_customer(
+        &self,
+        customer: &Customer,
+        merchant_ids: &[MerchantId],
+        mut member_code: impl FnMut() -> MemberCode,
+        now_ms: i64,
+    ) -> Result<RegisterOutcome, StoreError> {
+        const MEMBER_CODE_TRIES_MAX: usize = 5;
+        let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let taken = sqlx::query("SELECT 1 FROM customers WHERE phone = ?")
+            .bind(customer.phone.as_str())
+            .fetch_optional(&mut *transaction)
+            .await?;
+        if taken.is_some() {
+            return Ok(RegisterOutcome::PhoneTaken);
+        }
+        for merchant_id in merchant_ids {
+            if !merchant_exists(&mut transaction, *merchant_id).await? {
+                return Ok(RegisterOutcome::MerchantUnknown(*merchant_id));
+            }
+        }
+        let mut registered = customer.clone();
+        for _ in 0..MEMBER_CODE_TRIES_MAX {
+            let code_taken = sqlx::query("SELECT 1 FROM customers WHERE member_code = ?")
+                .bind(registered.member_code.as_str())
+                .fetch_optional(&mut *transaction)
+                .await?;
+            if code_taken.is_none() {
+                break;
+            }
+            registered.member_code = member_code();
+        }
+        sqlx::query(
+            "INSERT INTO customers (id, phone, display_name, member_code, pin_hash, created_at_ms) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(registered.id.to_string())
+        .bind(registered.phone.as_str())
+        .bind(&registered.display_name)
+        .bind(registered.member_code.as_str())
+        .bind(&registered.pin_hash)
+        .bind(now_ms)
+        .execute(&mut *transaction)
+        .await?;
+        for merchant_id in merchant_ids {
+            record_binding(&mut transaction, registered.id, *merchant_id, true, now_ms).await?;
+        }
+        transaction.commit().await?;
+        Ok(RegisterOutcome::Registered(registered))
+    }
+
+    pub async fn customer(&self, customer_id: CustomerId) -> Result<Option<Customer>, StoreError> {
+        let row = sqlx::query(&format!("SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id = ?"))
+            .bind(customer_id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(customer_from_row).transpose()
+    }
+
+    pub async fn customer_by_phone(&self, phone: &PhoneNumber) -> Result<Option<Customer>, StoreError> {
+        let row = sqlx::query(&format!("SELECT {CUSTOMER_COLUMNS} FROM customers WHERE phone = ?"))
+            .bind(phone.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(customer_from_row).transpose()
+    }
+
+    /// Counts a wrong PIN; the `limit`-th in a row locks the wallet until `lock_until_ms`.
+    /// One statement, so concurrent wrong PINs are all counted.
+    pub async fn record_pin_failure(
+        &self,
+        customer_id: CustomerId,
+        limit: i64,
+        lock_until_ms: i64,
+    ) -> Result<PinFailure, StoreError> {
+        let row = sqlx::query(
+            "UPDATE customers SET \
+               failed_pin_attempts = failed_pin_attempts + 1, \
+               locked_until_ms = CASE WHEN failed_pin_attempts + 1 >= ? THEN ? ELSE locked_until_ms END \
+             WHERE id = ? RETURNING failed_pin_attempts, locked_until_ms",
+        )
+        .bind(limit)
+        .bind(lock_until_ms)
+        .bind(customer_id.to_string())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(PinFailure {
+            failed_attempts: row.try_get("failed_pin_attempts")?,
+            locked_until_ms: row.try_get("locked_until_ms")?,
+        })
+    }
+
+    /// A right PIN (outside a lock) starts the count again.
+    pub async fn reset_pin_failures(&self, customer_id: CustomerId) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE customers SET failed_pin_attempts = 0, locked_until_ms = NULL \
+             WHERE id = ? AND (failed_pin_attempts <> 0 OR locked_until_ms IS NOT NULL)",
+        )
+        .bind(customer_id.to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn set_binding(
+        &self,
+        customer_id: CustomerId,
+        merchant_id: MerchantId,
+        bound: bool,
+        now_ms: i64,
+    ) -> Result<BindOutcome, StoreError> {
+        let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        if !merchant_exists(&mut transaction, merchant_id).await? {
+            return Ok(BindOutcome::MerchantUnknown);
+        }
+        let changed = record_binding(&mut transaction, customer_id, merchant_id, bound, now_ms).await?;
+        transaction.commit().await?;
+        Ok(if changed { BindOutcome::Changed } else { BindOutcome::Unchanged })
+    }
+
+    pub async fn bound_merchants(&self, customer_id: CustomerId) -> Result<Vec<Merchant>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT m.id, m.name, m.time_zone FROM bindings b JOIN merchants m ON m.id = b.merchant_id \
+             WHERE b.customer_id = ? ORDER BY m.name, m.id",
+        )
+        .bind(customer_id.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(merchant_from_row).collect()
+    }
+
+    /// Binds and unbinds at a merchant after `after_sequence`, oldest first: what a counter
+    /// applies to its cache of customers.
+    pub async fn binding_changes(
+        &self,
+        merchant_id: MerchantId,
+        after_sequence: i64,
+        limit: i64,
+    ) -> Result<Vec<BindingChange>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT bc.sequence, bc.bound, {} FROM binding_changes bc \
+             JOIN customers c ON c.id = bc.customer_id \
+             WHERE bc.merchant_id = ? AND bc.sequence > ? ORDER BY bc.sequence LIMIT ?",
+            CUSTOMER_COLUMNS.split(", ").map(|column| format!("c.{column}")).collect::<Vec<_>>().join(", ")
+        ))
+        .bind(merchant_id.to_string())
+        .bind(after_sequence)
+        .bind(limit.min(BINDING_CHANGES_PER_PULL_MAX))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(BindingChange {
+                    sequence: row.try_get("sequence")?,
+                    bound: row.try_get::<i64, _>("bound")? == 1,
+                    customer: customer_from_row(row)?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn add_session(
+        &self,
+        token: &str,
+        customer_id: CustomerId,
+        now_ms: i64,
+        expires_at_ms: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO customer_sessions (token_hash, customer_id, created_at_ms, expires_at_ms) \
+             VALUES (?, ?, ?, ?)",
+        )
+        .bind(secret_hash(token))
+        .bind(customer_id.to_string())
+        .bind(now_ms)
+        .bind(expires_at_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The customer a live session token belongs to.
+    pub async fn session_customer(&self, token: &str, now_ms: i64) -> Result<Option<CustomerId>, StoreError> {
+        let customer: Option<String> = sqlx::query_scalar(
+            "SELECT customer_id FROM customer_sessions WHERE token_hash = ? AND expires_at_ms > ?",
+        )
+        .bind(secret_hash(token))
+        .bind(now_ms)
+        .fetch_optional(&self.pool)
+        .await?;
+        customer.as_deref().map(parse).transpose()
+    }
+}
