@@ -11,6 +11,8 @@ use counter_core::connection::{
 };
 use fund_server::config::ServerConfig;
 use fund_server::http::{AppState, app};
+use fund_server::ledger::LedgerPolicy;
+use fund_server::service::{FundService, ServiceConfig};
 use fund_server::store::Store;
 use tillfund_core::Currency;
 use tokio::net::TcpListener;
@@ -27,10 +29,11 @@ async fn start_fund_server() -> RunningServer {
     let database_url = ServerConfig::database_url_in(data_dir.path());
     let store = Store::connect(&database_url).await.unwrap();
     store.migrate().await.unwrap();
-    let config = ServerConfig { database_url, currency: Currency::CNY };
+    let service =
+        FundService::start(store, ServiceConfig::new(LedgerPolicy::default_for(Currency::CNY)));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let router = app(AppState::new(store, config));
+    let router = app(AppState::new(service));
     let task = tokio::spawn(async move {
         axum::serve(listener, router).await.unwrap();
     });

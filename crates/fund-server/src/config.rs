@@ -2,13 +2,11 @@
 
 use std::path::{Path, PathBuf};
 
-use tillfund_core::Currency;
-
+/// Server settings that are not the ledger's policy.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     /// `sqlite://path/to/fund.sqlite`; PostgreSQL URLs come with the PostgreSQL backend.
     pub database_url: String,
-    pub currency: Currency,
 }
 
 impl ServerConfig {

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 
-use crate::ledger::{Command, Deferred, LedgerPolicy, Outcome};
+use crate::ledger::{Command, Decided, Deferred, LedgerPolicy};
 use crate::store::Store;
 
 /// Most commands decided in one transaction.
@@ -35,7 +35,7 @@ pub enum SubmitError {
 
 struct Job {
     command: Command,
-    reply: oneshot::Sender<Result<Outcome, SubmitError>>,
+    reply: oneshot::Sender<Result<Decided, SubmitError>>,
 }
 
 /// A cheap, cloneable handle to the writer task.
@@ -53,10 +53,28 @@ impl LedgerWriter {
         LedgerWriter { sender }
     }
 
-    pub async fn submit(&self, command: Command) -> Result<Outcome, SubmitError> {
+    pub async fn submit(&self, command: Command) -> Result<Decided, SubmitError> {
         let (reply, answer) = oneshot::channel();
         self.sender.send(Job { command, reply }).await.map_err(|_| SubmitError::ShuttingDown)?;
         answer.await.map_err(|_| SubmitError::ShuttingDown)?
+    }
+
+    /// Submits commands in this order (they are decided in this order, usually in one
+    /// batch) and returns one result per command.
+    pub async fn submit_all(&self, commands: Vec<Command>) -> Vec<Result<Decided, SubmitError>> {
+        let mut answers = Vec::with_capacity(commands.len());
+        for command in commands {
+            let (reply, answer) = oneshot::channel();
+            if self.sender.send(Job { command, reply }).await.is_err() {
+                break;
+            }
+            answers.push(answer);
+        }
+        let mut results = Vec::with_capacity(answers.len());
+        for answer in answers {
+            results.push(answer.await.unwrap_or(Err(SubmitError::ShuttingDown)));
+        }
+        results
     }
 }
 

@@ -10,4 +10,5 @@ pub mod http;
 pub mod ledger;
 pub mod ledger_writer;
 pub mod model;
+pub mod service;
 pub mod store;

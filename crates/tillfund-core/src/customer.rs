@@ -52,13 +52,23 @@ impl PhoneNumber {
             return Err(invalid());
         }
         let mainland = |number: &str| {
-            number.len() == 11 && number.starts_with('1') && (b'3'..=b'9').contains(&number.as_bytes()[1])
+            number.len() == 11
+                && number.starts_with('1')
+                && (b'3'..=b'9').contains(&number.as_bytes()[1])
         };
         if !international {
-            return if mainland(digits) { Ok(PhoneNumber(digits.to_owned())) } else { Err(invalid()) };
+            return if mainland(digits) {
+                Ok(PhoneNumber(digits.to_owned()))
+            } else {
+                Err(invalid())
+            };
         }
         if let Some(national) = digits.strip_prefix("86") {
-            return if mainland(national) { Ok(PhoneNumber(national.to_owned())) } else { Err(invalid()) };
+            return if mainland(national) {
+                Ok(PhoneNumber(national.to_owned()))
+            } else {
+                Err(invalid())
+            };
         }
         if (8..=15).contains(&digits.len()) && !digits.starts_with('0') {
             return Ok(PhoneNumber(format!("+{digits}")));
@@ -118,7 +128,8 @@ impl MemberCode {
     pub fn parse(text: &str) -> Result<MemberCode, CustomerFieldError> {
         let invalid = || CustomerFieldError::MemberCode(shorten(text));
         let compact: String = text.chars().filter(|c| *c != ' ').collect();
-        if compact.len() != MemberCode::LENGTH || !compact.bytes().all(|byte| byte.is_ascii_digit()) {
+        if compact.len() != MemberCode::LENGTH || !compact.bytes().all(|byte| byte.is_ascii_digit())
+        {
             return Err(invalid());
         }
         let (body, check) = compact.split_at(MemberCode::LENGTH - 1);
@@ -190,7 +201,8 @@ impl DisplayName {
     pub fn parse(text: &str) -> Result<DisplayName, CustomerFieldError> {
         let trimmed = text.trim();
         let length = trimmed.chars().count();
-        if length == 0 || length > DisplayName::LENGTH_MAX || trimmed.chars().any(char::is_control) {
+        if length == 0 || length > DisplayName::LENGTH_MAX || trimmed.chars().any(char::is_control)
+        {
             return Err(CustomerFieldError::DisplayName);
         }
         Ok(DisplayName(trimmed.to_owned()))
@@ -230,7 +242,17 @@ mod tests {
         ] {
             assert_eq!(PhoneNumber::parse(text).unwrap().as_str(), canonical, "{text}");
         }
-        for text in ["", "12800138000", "1380013800", "138001380001", "+86123", "+0123456789", "abc", "+", "+861380013800a"] {
+        for text in [
+            "",
+            "12800138000",
+            "1380013800",
+            "138001380001",
+            "+86123",
+            "+0123456789",
+            "abc",
+            "+",
+            "+861380013800a",
+        ] {
             assert_eq!(PhoneNumber::parse(text).unwrap_err().code(), "phone_invalid", "{text}");
         }
     }

@@ -43,7 +43,9 @@ pub enum HealthStatus {
 
 /// One recorded counter action, as it travels from the outbox to the server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OutboxEntry {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
     pub id: OutboxEntryId,
     /// Per-terminal, gap-free, starting at 1: the server uses it to see a missing entry.
     pub sequence: u64,
@@ -53,35 +55,44 @@ pub struct OutboxEntry {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum CounterAction {
     /// Cash taken at the counter for a customer's wallet, with the bonus the counter showed.
     CashTopUp {
+        #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
         customer_id: CustomerId,
+        #[cfg_attr(feature = "openapi", schema(value_type = i64))]
         amount: PositiveAmount,
+        #[cfg_attr(feature = "openapi", schema(value_type = i64))]
         bonus_shown: Amount,
         bonus_rule_version: Option<u32>,
     },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PushRequest {
     pub entries: Vec<OutboxEntry>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PushResponse {
     /// One result per pushed entry, in the order they were sent.
     pub results: Vec<EntryResult>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EntryResult {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
     pub id: OutboxEntryId,
     pub outcome: EntryOutcome,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum EntryOutcome {
     Applied,
@@ -89,6 +100,12 @@ pub enum EntryOutcome {
     /// Refused for good; retrying the same entry will not help. `code` is stable, `message`
     /// tells the cashier what to do.
     Rejected {
+        code: String,
+        message: String,
+    },
+    /// Not decided now (for example the reserve cannot cover it yet); nothing was applied.
+    /// The counter keeps the entry and sends it again later.
+    RetryLater {
         code: String,
         message: String,
     },

@@ -24,6 +24,6 @@ pub async fn healthz(State(state): State<AppState>) -> Json<HealthReport> {
         status,
         server_version: env!("CARGO_PKG_VERSION").to_owned(),
         protocol_version: PROTOCOL_VERSION,
-        currency: state.config().currency.code().to_owned(),
+        currency: state.currency().code().to_owned(),
     })
 }

@@ -1,8 +1,11 @@
 //! The HTTP face of the server: the JSON API for counters and operators, the OpenAPI
 //! document, and the customer wallet pages. Handlers are thin: parse, call, map the error.
 
+mod customers;
+mod extract;
 mod health;
 mod openapi;
+mod terminals;
 mod wallet;
 
 use std::sync::Arc;
@@ -22,7 +25,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::config::ServerConfig;
+use crate::service::{ErrorKind, FundService, ServiceError};
 use crate::store::Store;
 
 pub use openapi::ApiDoc;
@@ -38,28 +41,43 @@ pub struct AppState {
 }
 
 struct AppStateInner {
-    store: Store,
-    config: ServerConfig,
+    service: FundService,
 }
 
 impl AppState {
-    pub fn new(store: Store, config: ServerConfig) -> AppState {
-        AppState { inner: Arc::new(AppStateInner { store, config }) }
+    pub fn new(service: FundService) -> AppState {
+        AppState { inner: Arc::new(AppStateInner { service }) }
+    }
+
+    pub fn service(&self) -> &FundService {
+        &self.inner.service
     }
 
     pub fn store(&self) -> &Store {
-        &self.inner.store
+        self.inner.service.store()
     }
 
-    pub fn config(&self) -> &ServerConfig {
-        &self.inner.config
+    pub fn currency(&self) -> tillfund_core::Currency {
+        self.inner.service.config().policy.currency
     }
 }
 
 /// The JSON API. Each route is registered together with its OpenAPI description, so the
 /// document at `/openapi.json` is generated from exactly the routes that exist.
 fn api_routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi()).routes(routes!(health::healthz))
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health::healthz))
+        .routes(routes!(customers::list_merchants))
+        .routes(routes!(customers::register))
+        .routes(routes!(customers::sign_in))
+        .routes(routes!(customers::wallet))
+        .routes(routes!(customers::bind_store, customers::unbind_store))
+        .routes(routes!(customers::pay))
+        .routes(routes!(terminals::enrol))
+        .routes(routes!(terminals::push))
+        .routes(routes!(terminals::binding_changes))
+        .routes(routes!(terminals::bonus_rules))
+        .routes(routes!(terminals::refund))
 }
 
 /// The OpenAPI document of the JSON API.
@@ -92,7 +110,7 @@ pub fn app(state: AppState) -> Router {
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
-    code: &'static str,
+    code: String,
     message: String,
 }
 
@@ -105,8 +123,8 @@ pub struct ErrorBody {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError { status, code, message: message.into() }
+    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> ApiError {
+        ApiError { status, code: code.to_owned(), message: message.into() }
     }
 
     pub fn internal(error: impl std::fmt::Display) -> ApiError {
@@ -121,8 +139,25 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = ErrorBody { code: self.code.to_owned(), message: self.message };
+        let body = ErrorBody { code: self.code, message: self.message };
         (self.status, axum::Json(body)).into_response()
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(error: ServiceError) -> ApiError {
+        let status = match error.kind {
+            ErrorKind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorKind::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ErrorKind::Forbidden => StatusCode::FORBIDDEN,
+            ErrorKind::NotFound => StatusCode::NOT_FOUND,
+            ErrorKind::Conflict => StatusCode::CONFLICT,
+            ErrorKind::Locked => StatusCode::LOCKED,
+            ErrorKind::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
+            ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        ApiError { status, code: error.code, message: error.message }
     }
 }
 

@@ -152,6 +152,14 @@ impl Outcome {
     }
 }
 
+/// A decided command: its outcome, and whether that is the stored answer to an earlier
+/// request with the same idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decided {
+    pub outcome: Outcome,
+    pub replayed: bool,
+}
+
 /// Why a command could not be decided now. Nothing was written for it, and the same
 /// request may succeed later.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -323,12 +331,12 @@ impl<'policy> Batch<'policy> {
     }
 
     /// Decides one command. A `Deferred` command changed nothing.
-    pub fn apply(&mut self, command: &Command) -> Result<Outcome, Deferred> {
+    pub fn apply(&mut self, command: &Command) -> Result<Decided, Deferred> {
         if let Some(stored) = self.state.idempotency.get(&command.idempotency.key) {
             if stored.fingerprint != command.idempotency.fingerprint {
                 return Err(Deferred::KeyReused { key: command.idempotency.key.clone() });
             }
-            return Ok(stored.outcome.clone());
+            return Ok(Decided { outcome: stored.outcome.clone(), replayed: true });
         }
         let outcome = match &command.kind {
             CommandKind::FundReserve { amount } => self.fund_reserve(*amount, command)?,
@@ -344,7 +352,7 @@ impl<'policy> Batch<'policy> {
             },
         );
         self.writes.outcomes.push((command.idempotency.clone(), outcome.clone()));
-        Ok(outcome)
+        Ok(Decided { outcome, replayed: false })
     }
 
     /// Ends the batch and hands over what to write.

@@ -10,8 +10,8 @@ pub mod split;
 pub use account::{Account, Bucket};
 pub use engine::{
     AlertChange, Batch, BatchNeeds, BatchState, BatchWrites, CashTopUp, Command, CommandKind,
-    Deferred, IdempotencyKey, LedgerPolicy, Outcome, PaidOrder, Payment, Refund, RuleSetRecord,
-    StoredOutcome,
+    Decided, Deferred, IdempotencyKey, LedgerPolicy, Outcome, PaidOrder, Payment, Refund,
+    RuleSetRecord, StoredOutcome,
 };
 pub use entry::{
     EntryCode, EntryHash, EntryReferences, JournalEntry, NewEntry, Transfer, TransferCode,

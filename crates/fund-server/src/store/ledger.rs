@@ -15,7 +15,7 @@ use tillfund_core::{Amount, CustomerId, MerchantId, OrderId, PositiveAmount};
 use super::{Store, StoreError};
 use crate::ledger::audit::{AuditReport, Auditor};
 use crate::ledger::{
-    Account, AlertChange, Batch, BatchNeeds, BatchState, BatchWrites, Command, Deferred,
+    Account, AlertChange, Batch, BatchNeeds, BatchState, BatchWrites, Command, Decided, Deferred,
     EntryReferences, JournalEntry, LedgerPolicy, NewEntry, Outcome, PaidOrder, RuleSetRecord,
     StoredOutcome, Transfer,
 };
@@ -60,12 +60,12 @@ impl Store {
         &self,
         policy: &LedgerPolicy,
         commands: &[Command],
-    ) -> Result<Vec<Result<Outcome, Deferred>>, StoreError> {
+    ) -> Result<Vec<Result<Decided, Deferred>>, StoreError> {
         let needs = BatchNeeds::of(commands);
         let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let state = load_batch_state(&mut transaction, &needs).await?;
         let mut batch = Batch::new(policy, state);
-        let results: Vec<Result<Outcome, Deferred>> =
+        let results: Vec<Result<Decided, Deferred>> =
             commands.iter().map(|command| batch.apply(command)).collect();
         let writes = batch.finish();
         write_batch(&mut transaction, &writes).await?;
@@ -98,6 +98,13 @@ impl Store {
         Ok(sqlx::query_scalar("SELECT message FROM ledger_alerts WHERE name = 'reserve'")
             .fetch_optional(&self.pool)
             .await?)
+    }
+
+    /// The bonus rule set in force (version 0, no rules, before any is published).
+    pub async fn current_bonus_rules(&self) -> Result<BonusRuleSet, StoreError> {
+        let mut connection = self.pool.acquire().await?;
+        let (_, current) = load_rule_sets(&mut connection, &BTreeSet::new()).await?;
+        Ok(current)
     }
 
     /// Publishes a new bonus rule set, superseding the current one. Returns its version.

@@ -14,7 +14,7 @@ use tillfund_core::MerchantId;
 use crate::model::{Customer, Merchant, Terminal, now_ms};
 
 mod ledger;
-mod parties;
+pub mod parties;
 
 pub use parties::{
     BindOutcome, BindingChange, EnrolOutcome, PinFailure, RegisterOutcome, secret_hash,

@@ -153,13 +153,15 @@ pub(super) async fn record_binding(
 
 impl Store {
     pub async fn add_merchant(&self, merchant: &Merchant, now_ms: i64) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO merchants (id, name, time_zone, created_at_ms) VALUES (?, ?, ?, ?)")
-            .bind(merchant.id.to_string())
-            .bind(&merchant.name)
-            .bind(&merchant.time_zone)
-            .bind(now_ms)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "INSERT INTO merchants (id, name, time_zone, created_at_ms) VALUES (?, ?, ?, ?)",
+        )
+        .bind(merchant.id.to_string())
+        .bind(&merchant.name)
+        .bind(&merchant.time_zone)
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
@@ -273,7 +275,11 @@ impl Store {
     }
 
     /// Returns false when there is no such terminal.
-    pub async fn revoke_terminal(&self, terminal_id: TerminalId, now_ms: i64) -> Result<bool, StoreError> {
+    pub async fn revoke_terminal(
+        &self,
+        terminal_id: TerminalId,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
         let result = sqlx::query(
             "UPDATE terminals SET revoked_at_ms = coalesce(revoked_at_ms, ?) WHERE id = ?",
         )
@@ -345,7 +351,10 @@ impl Store {
         row.as_ref().map(customer_from_row).transpose()
     }
 
-    pub async fn customer_by_phone(&self, phone: &PhoneNumber) -> Result<Option<Customer>, StoreError> {
+    pub async fn customer_by_phone(
+        &self,
+        phone: &PhoneNumber,
+    ) -> Result<Option<Customer>, StoreError> {
         let row = sqlx::query(&format!("SELECT {CUSTOMER_COLUMNS} FROM customers WHERE phone = ?"))
             .bind(phone.as_str())
             .fetch_optional(&self.pool)
@@ -401,12 +410,16 @@ impl Store {
         if !merchant_exists(&mut transaction, merchant_id).await? {
             return Ok(BindOutcome::MerchantUnknown);
         }
-        let changed = record_binding(&mut transaction, customer_id, merchant_id, bound, now_ms).await?;
+        let changed =
+            record_binding(&mut transaction, customer_id, merchant_id, bound, now_ms).await?;
         transaction.commit().await?;
         Ok(if changed { BindOutcome::Changed } else { BindOutcome::Unchanged })
     }
 
-    pub async fn bound_merchants(&self, customer_id: CustomerId) -> Result<Vec<Merchant>, StoreError> {
+    pub async fn bound_merchants(
+        &self,
+        customer_id: CustomerId,
+    ) -> Result<Vec<Merchant>, StoreError> {
         let rows = sqlx::query(
             "SELECT m.id, m.name, m.time_zone FROM bindings b JOIN merchants m ON m.id = b.merchant_id \
              WHERE b.customer_id = ? ORDER BY m.name, m.id",
@@ -429,7 +442,11 @@ impl Store {
             "SELECT bc.sequence, bc.bound, {} FROM binding_changes bc \
              JOIN customers c ON c.id = bc.customer_id \
              WHERE bc.merchant_id = ? AND bc.sequence > ? ORDER BY bc.sequence LIMIT ?",
-            CUSTOMER_COLUMNS.split(", ").map(|column| format!("c.{column}")).collect::<Vec<_>>().join(", ")
+            CUSTOMER_COLUMNS
+                .split(", ")
+                .map(|column| format!("c.{column}"))
+                .collect::<Vec<_>>()
+                .join(", ")
         ))
         .bind(merchant_id.to_string())
         .bind(after_sequence)
@@ -468,7 +485,11 @@ impl Store {
     }
 
     /// The customer a live session token belongs to.
-    pub async fn session_customer(&self, token: &str, now_ms: i64) -> Result<Option<CustomerId>, StoreError> {
+    pub async fn session_customer(
+        &self,
+        token: &str,
+        now_ms: i64,
+    ) -> Result<Option<CustomerId>, StoreError> {
         let customer: Option<String> = sqlx::query_scalar(
             "SELECT customer_id FROM customer_sessions WHERE token_hash = ? AND expires_at_ms > ?",
         )

@@ -1,0 +1,284 @@
+//! The customer's JSON API: stores, sign-up, sign-in, wallet, bindings, payment.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use tillfund_core::{DisplayName, MerchantId, PaymentPin, PhoneNumber};
+use utoipa::ToSchema;
+
+use super::extract::{ApiJson, CustomerSession, IdempotencyKey};
+use super::{ApiError, AppState, ErrorBody};
+use crate::ledger::Outcome;
+use crate::model::Merchant;
+use crate::service::{CustomerView, ServiceError};
+
+/// Most stores listed by `GET /v1/merchants`.
+const MERCHANTS_LISTED_MAX: u32 = 500;
+
+#[derive(Serialize, ToSchema)]
+pub struct MerchantBody {
+    pub merchant_id: String,
+    pub name: String,
+    /// IANA time zone of the store's business day.
+    pub time_zone: String,
+}
+
+impl From<&Merchant> for MerchantBody {
+    fn from(merchant: &Merchant) -> MerchantBody {
+        MerchantBody {
+            merchant_id: merchant.id.to_string(),
+            name: merchant.name.clone(),
+            time_zone: merchant.time_zone.clone(),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CustomerBody {
+    pub customer_id: String,
+    pub phone: String,
+    pub display_name: String,
+    /// 12 digits with a check digit, shown on the wallet page for the cashier.
+    pub member_code: String,
+}
+
+impl From<&CustomerView> for CustomerBody {
+    fn from(customer: &CustomerView) -> CustomerBody {
+        CustomerBody {
+            customer_id: customer.customer_id.to_string(),
+            phone: customer.phone.to_string(),
+            display_name: customer.display_name.clone(),
+            member_code: customer.member_code.to_string(),
+        }
+    }
+}
+
+fn invalid(code: &str, message: String) -> ApiError {
+    ApiError::from(ServiceError::invalid(code, message))
+}
+
+fn parse_merchant_id(text: &str) -> Result<MerchantId, ApiError> {
+    text.parse().map_err(|error: tillfund_core::InvalidId| {
+        invalid("merchant_id_invalid", error.to_string())
+    })
+}
+
+fn parse_pin(text: &str) -> Result<PaymentPin, ApiError> {
+    PaymentPin::parse(text).map_err(|error| invalid(error.code(), error.to_string()))
+}
+
+/// The partner stores, for choosing at sign-up.
+#[utoipa::path(
+    get, path = "/v1/merchants", tag = "customer",
+    responses((status = 200, body = Vec<MerchantBody>))
+)]
+pub async fn list_merchants(
+    State(state): State<AppState>,
+) -> Result<Json<Vec<MerchantBody>>, ApiError> {
+    let merchants =
+        state.store().list_merchants(MERCHANTS_LISTED_MAX).await.map_err(ServiceError::from)?;
+    Ok(Json(merchants.iter().map(MerchantBody::from).collect()))
+}
+
+#[derive(Deserialize, Serialize, ToSchema)]
+pub struct RegisterRequest {
+    /// 11-digit mainland mobile number, or + and country code.
+    pub phone: String,
+    pub display_name: String,
+    /// Six digits.
+    pub pin: String,
+    /// Stores to bind to now (at most 20).
+    #[serde(default)]
+    pub merchant_ids: Vec<String>,
+}
+
+/// Opens a wallet. The phone number is unique: a retry of a successful sign-up answers
+/// `phone_taken`, and the customer signs in.
+#[utoipa::path(
+    post, path = "/v1/customers", tag = "customer",
+    request_body = RegisterRequest,
+    responses(
+        (status = 201, body = CustomerBody),
+        (status = 409, description = "phone_taken", body = ErrorBody),
+        (status = 422, description = "phone_invalid, display_name_invalid, pin_invalid, merchant_unknown", body = ErrorBody)
+    )
+)]
+pub async fn register(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<RegisterRequest>,
+) -> Result<(StatusCode, Json<CustomerBody>), ApiError> {
+    let phone = PhoneNumber::parse(&request.phone)
+        .map_err(|error| invalid(error.code(), error.to_string()))?;
+    let display_name = DisplayName::parse(&request.display_name)
+        .map_err(|error| invalid(error.code(), error.to_string()))?;
+    let pin = parse_pin(&request.pin)?;
+    let merchant_ids = request
+        .merchant_ids
+        .iter()
+        .map(|id| parse_merchant_id(id))
+        .collect::<Result<Vec<_>, _>>()?;
+    let customer =
+        state.service().register_customer(phone, display_name, pin, merchant_ids).await?;
+    Ok((StatusCode::CREATED, Json(CustomerBody::from(&customer))))
+}
+
+#[derive(Deserialize, Serialize, ToSchema)]
+pub struct SignInRequest {
+    pub phone: String,
+    pub pin: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SessionBody {
+    /// Send as `Authorization: Bearer <token>`.
+    pub token: String,
+    pub customer: CustomerBody,
+}
+
+/// Phone and PIN for a session token. Five wrong PINs in a row lock the wallet for a while.
+#[utoipa::path(
+    post, path = "/v1/sessions", tag = "customer",
+    request_body = SignInRequest,
+    responses(
+        (status = 200, body = SessionBody),
+        (status = 401, description = "sign_in_failed, pin_wrong", body = ErrorBody),
+        (status = 423, description = "wallet_locked", body = ErrorBody)
+    )
+)]
+pub async fn sign_in(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<SignInRequest>,
+) -> Result<Json<SessionBody>, ApiError> {
+    let phone = PhoneNumber::parse(&request.phone)
+        .map_err(|error| invalid(error.code(), error.to_string()))?;
+    let pin = parse_pin(&request.pin)?;
+    let (token, customer) = state.service().sign_in(&phone, pin).await?;
+    Ok(Json(SessionBody { token, customer: CustomerBody::from(&customer) }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WalletBody {
+    pub customer: CustomerBody,
+    /// ISO 4217; every amount below is an integer of its minor unit (fen for CNY).
+    pub currency: String,
+    pub principal: i64,
+    pub bonus: i64,
+    #[serde(rename = "yield")]
+    pub yield_earned: i64,
+    pub total: i64,
+    pub stores: Vec<MerchantBody>,
+}
+
+/// The signed-in customer's balance, split into principal, bonus and yield.
+#[utoipa::path(
+    get, path = "/v1/wallet", tag = "customer",
+    responses((status = 200, body = WalletBody), (status = 401, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+pub async fn wallet(
+    State(state): State<AppState>,
+    CustomerSession(customer): CustomerSession,
+) -> Result<Json<WalletBody>, ApiError> {
+    let wallet = state.service().wallet(&customer).await?;
+    Ok(Json(WalletBody {
+        customer: CustomerBody::from(&wallet.customer),
+        currency: state.currency().code().to_owned(),
+        principal: wallet.principal.minor_units(),
+        bonus: wallet.bonus.minor_units(),
+        yield_earned: wallet.yield_earned.minor_units(),
+        total: wallet.total.minor_units(),
+        stores: wallet.bound_merchants.iter().map(MerchantBody::from).collect(),
+    }))
+}
+
+/// Binds the wallet to a store (idempotent: binding twice is the same as once).
+#[utoipa::path(
+    put, path = "/v1/wallet/stores/{merchant_id}", tag = "customer",
+    params(("merchant_id" = String, Path)),
+    responses((status = 204), (status = 404, description = "merchant_unknown", body = ErrorBody)),
+    security(("bearer" = []))
+)]
+pub async fn bind_store(
+    State(state): State<AppState>,
+    CustomerSession(customer): CustomerSession,
+    Path(merchant_id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let merchant_id = parse_merchant_id(&merchant_id)?;
+    state.service().set_binding(&customer, merchant_id, true).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Unbinds the wallet from a store (idempotent).
+#[utoipa::path(
+    delete, path = "/v1/wallet/stores/{merchant_id}", tag = "customer",
+    params(("merchant_id" = String, Path)),
+    responses((status = 204), (status = 404, description = "merchant_unknown", body = ErrorBody)),
+    security(("bearer" = []))
+)]
+pub async fn unbind_store(
+    State(state): State<AppState>,
+    CustomerSession(customer): CustomerSession,
+    Path(merchant_id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let merchant_id = parse_merchant_id(&merchant_id)?;
+    state.service().set_binding(&customer, merchant_id, false).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, Serialize, ToSchema)]
+pub struct PayRequest {
+    /// The token from the counter's QR code.
+    pub token: String,
+    pub pin: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PaymentBody {
+    pub order_id: String,
+    pub amount: i64,
+    /// Six digits the customer shows the cashier; the counter checks it offline.
+    pub confirmation_code: String,
+    pub wallet_balance: i64,
+    pub entry_sequence: i64,
+}
+
+/// Pays a counter's order with the wallet. Send the same `Idempotency-Key` on a retry.
+#[utoipa::path(
+    post, path = "/v1/payments", tag = "customer",
+    request_body = PayRequest,
+    params(("Idempotency-Key" = String, Header)),
+    responses(
+        (status = 200, body = PaymentBody),
+        (status = 401, description = "pin_wrong", body = ErrorBody),
+        (status = 409, description = "order_already_paid, token_expired, idempotency_key_reused", body = ErrorBody),
+        (status = 422, description = "token_malformed, token_bad_signature, customer_not_bound, insufficient_funds", body = ErrorBody),
+        (status = 423, description = "wallet_locked", body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
+pub async fn pay(
+    State(state): State<AppState>,
+    CustomerSession(customer): CustomerSession,
+    IdempotencyKey(key): IdempotencyKey,
+    ApiJson(request): ApiJson<PayRequest>,
+) -> Result<Json<PaymentBody>, ApiError> {
+    let pin = parse_pin(&request.pin)?;
+    match state.service().pay(&customer, &request.token, pin, &key).await? {
+        Outcome::Paid {
+            entry_sequence,
+            order_id,
+            amount,
+            confirmation_code,
+            wallet_balance,
+            ..
+        } => Ok(Json(PaymentBody {
+            order_id: order_id.to_string(),
+            amount: amount.minor_units(),
+            confirmation_code,
+            wallet_balance: wallet_balance.minor_units(),
+            entry_sequence,
+        })),
+        other => Err(ApiError::internal(format!("payment answered {other:?}"))),
+    }
+}

@@ -1,0 +1,140 @@
+//! Extractors that parse and authenticate at the boundary, answering `{code, message}`
+//! when they refuse.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+use tillfund_core::signing::{SIGNATURE_HEADER, TERMINAL_HEADER, TIMESTAMP_HEADER};
+
+use super::{ApiError, AppState, REQUEST_BODY_BYTES_MAX};
+use crate::model::Customer;
+use crate::service::{AuthenticatedTerminal, SignedRequest};
+
+/// Header carrying the client's idempotency key on money writes.
+pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
+const IDEMPOTENCY_KEY_LENGTH_MAX: usize = 100;
+
+fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|error| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "body_invalid",
+            format!("The request body is not valid: {error}."),
+        )
+    })
+}
+
+async fn read_body(request: Request) -> Result<Bytes, ApiError> {
+    axum::body::to_bytes(request.into_body(), REQUEST_BODY_BYTES_MAX).await.map_err(|_| {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!("A request body is at most {REQUEST_BODY_BYTES_MAX} bytes."),
+        )
+    })
+}
+
+/// A JSON body whose parse errors answer `body_invalid`.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, _state: &AppState) -> Result<Self, ApiError> {
+        let body = read_body(request).await?;
+        Ok(ApiJson(parse_json(&body)?))
+    }
+}
+
+/// A counter request whose signature was checked, with its JSON body (`()` for none).
+pub struct Signed<T> {
+    pub terminal: AuthenticatedTerminal,
+    pub body: T,
+}
+
+impl<T: DeserializeOwned> FromRequest<AppState> for Signed<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
+        let [terminal_id, timestamp, signature] =
+            [TERMINAL_HEADER, TIMESTAMP_HEADER, SIGNATURE_HEADER].map(|name| {
+                let value = request.headers().get(name).and_then(|value| value.to_str().ok());
+                value.unwrap_or("").to_owned()
+            });
+        let method = request.method().as_str().to_owned();
+        let path_and_query = request
+            .uri()
+            .path_and_query()
+            .map(|value| value.as_str().to_owned())
+            .unwrap_or_default();
+        let body = read_body(request).await?;
+        let terminal = state
+            .service()
+            .authenticate_terminal(SignedRequest {
+                terminal_id: &terminal_id,
+                timestamp_ms: &timestamp,
+                signature: &signature,
+                method: &method,
+                path_and_query: &path_and_query,
+                body: &body,
+            })
+            .await?;
+        let body = if body.is_empty() { parse_json(b"null")? } else { parse_json(&body)? };
+        Ok(Signed { terminal, body })
+    }
+}
+
+/// The signed-in customer behind `Authorization: Bearer <token>`.
+pub struct CustomerSession(pub Customer);
+
+impl FromRequestParts<AppState> for CustomerSession {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "session_missing",
+                    "Sign in first: send the session token as 'Authorization: Bearer <token>'.",
+                )
+            })?;
+        Ok(CustomerSession(state.service().session_customer(token.trim()).await?))
+    }
+}
+
+/// The `Idempotency-Key` header, required on money writes.
+pub struct IdempotencyKey(pub String);
+
+impl FromRequestParts<AppState> for IdempotencyKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &AppState) -> Result<Self, ApiError> {
+        let key = parts
+            .headers
+            .get(IDEMPOTENCY_KEY_HEADER)
+            .and_then(|value| value.to_str().ok())
+            .map(str::trim)
+            .unwrap_or("");
+        let valid = !key.is_empty()
+            && key.len() <= IDEMPOTENCY_KEY_LENGTH_MAX
+            && key.bytes().all(|byte| byte.is_ascii_graphic());
+        if !valid {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "idempotency_key_missing",
+                format!(
+                    "This write needs an Idempotency-Key header: 1 to {IDEMPOTENCY_KEY_LENGTH_MAX} \
+                     visible ASCII characters, the same on every retry."
+                ),
+            ));
+        }
+        Ok(IdempotencyKey(key.to_owned()))
+    }
+}

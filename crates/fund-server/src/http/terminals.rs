@@ -1,0 +1,211 @@
+//! The counter's JSON API. Every request but enrolment is signed with the terminal's key
+//! (see `tillfund_core::signing`) and acts only for the terminal's own merchant.
+
+use axum::Json;
+use axum::extract::{Query, State};
+use serde::{Deserialize, Serialize};
+use tillfund_core::protocol::{PUSH_BATCH_SIZE_MAX, PushRequest, PushResponse};
+use tillfund_core::{OrderId, PositiveAmount};
+use utoipa::{IntoParams, ToSchema};
+
+use super::customers::{CustomerBody, MerchantBody};
+use super::extract::{ApiJson, IdempotencyKey, Signed};
+use super::{ApiError, AppState, ErrorBody};
+use crate::ledger::Outcome;
+use crate::service::{CustomerView, ServiceError};
+use crate::store::parties::BINDING_CHANGES_PER_PULL_MAX;
+
+#[derive(Deserialize, Serialize, ToSchema)]
+pub struct EnrolRequest {
+    /// The one-time code from the operator, e.g. `K7MQ-4XRT-9PWD`.
+    pub activation_code: String,
+    /// A name for this counter, e.g. "Counter 2".
+    pub label: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct EnrolmentBody {
+    pub terminal_id: String,
+    /// 64 hex characters: the key this counter signs with. Shown once; keep it secret.
+    pub terminal_key: String,
+    /// Prefix of this counter's receipt and order numbers.
+    pub receipt_prefix: String,
+    pub merchant: MerchantBody,
+    pub currency: String,
+}
+
+/// Enrols a counter with a one-time activation code.
+#[utoipa::path(
+    post, path = "/v1/terminals/enrol", tag = "counter",
+    request_body = EnrolRequest,
+    responses(
+        (status = 200, body = EnrolmentBody),
+        (status = 404, description = "activation_code_unknown", body = ErrorBody),
+        (status = 409, description = "activation_code_used, activation_code_expired", body = ErrorBody)
+    )
+)]
+pub async fn enrol(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<EnrolRequest>,
+) -> Result<Json<EnrolmentBody>, ApiError> {
+    let enrolment = state.service().enrol(&request.activation_code, &request.label).await?;
+    Ok(Json(EnrolmentBody {
+        terminal_id: enrolment.terminal.id.to_string(),
+        terminal_key: enrolment.terminal.secret.clone(),
+        receipt_prefix: enrolment.terminal.receipt_prefix.clone(),
+        merchant: MerchantBody::from(&enrolment.merchant),
+        currency: state.currency().code().to_owned(),
+    }))
+}
+
+/// Pushes outbox entries (cash top-ups) in order. Each entry is answered on its own:
+/// applied, already applied (a retry), rejected for good, or retry later.
+#[utoipa::path(
+    post, path = "/v1/sync/push", tag = "counter",
+    request_body = PushRequest,
+    responses(
+        (status = 200, body = PushResponse),
+        (status = 401, description = "signature_invalid, clock_skew", body = ErrorBody),
+        (status = 422, description = "batch_too_large", body = ErrorBody)
+    ),
+    security(("terminal_signature" = []))
+)]
+pub async fn push(
+    State(state): State<AppState>,
+    request: Signed<PushRequest>,
+) -> Result<Json<PushResponse>, ApiError> {
+    if request.body.entries.len() > PUSH_BATCH_SIZE_MAX {
+        return Err(ServiceError::invalid(
+            "batch_too_large",
+            format!("Push at most {PUSH_BATCH_SIZE_MAX} entries at a time."),
+        )
+        .into());
+    }
+    let results = state.service().push_outbox(&request.terminal, request.body.entries).await?;
+    Ok(Json(PushResponse { results }))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct ChangesQuery {
+    /// The `next_after` of the previous answer; 0 the first time.
+    #[serde(default)]
+    pub after: i64,
+    #[serde(default = "default_changes_limit")]
+    pub limit: i64,
+}
+
+fn default_changes_limit() -> i64 {
+    BINDING_CHANGES_PER_PULL_MAX
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BindingChangeBody {
+    pub sequence: i64,
+    /// True: bound to this store now; false: unbound.
+    pub bound: bool,
+    pub customer: CustomerBody,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BindingChangesBody {
+    pub changes: Vec<BindingChangeBody>,
+    /// Pass as `after` next time.
+    pub next_after: i64,
+}
+
+/// Customers bound to or unbound from this counter's store since a cursor, oldest first.
+#[utoipa::path(
+    get, path = "/v1/sync/bindings", tag = "counter",
+    params(ChangesQuery),
+    responses((status = 200, body = BindingChangesBody), (status = 401, body = ErrorBody)),
+    security(("terminal_signature" = []))
+)]
+pub async fn binding_changes(
+    State(state): State<AppState>,
+    Query(query): Query<ChangesQuery>,
+    request: Signed<()>,
+) -> Result<Json<BindingChangesBody>, ApiError> {
+    let limit = query.limit.clamp(1, BINDING_CHANGES_PER_PULL_MAX);
+    let changes =
+        state.service().binding_changes(&request.terminal, query.after.max(0), limit).await?;
+    let next_after = changes.last().map_or(query.after.max(0), |change| change.sequence);
+    Ok(Json(BindingChangesBody {
+        changes: changes
+            .iter()
+            .map(|change| BindingChangeBody {
+                sequence: change.sequence,
+                bound: change.bound,
+                customer: CustomerBody::from(&CustomerView::from(&change.customer)),
+            })
+            .collect(),
+        next_after,
+    }))
+}
+
+/// The bonus rule set in force; the counter previews bonuses offline with it.
+#[utoipa::path(
+    get, path = "/v1/sync/bonus-rules", tag = "counter",
+    responses((status = 200, description = "{version, rules}", body = Object), (status = 401, body = ErrorBody)),
+    security(("terminal_signature" = []))
+)]
+pub async fn bonus_rules(
+    State(state): State<AppState>,
+    _request: Signed<()>,
+) -> Result<Json<tillfund_core::bonus::BonusRuleSet>, ApiError> {
+    Ok(Json(state.store().current_bonus_rules().await.map_err(ServiceError::from)?))
+}
+
+#[derive(Deserialize, Serialize, ToSchema)]
+pub struct RefundRequest {
+    pub order_id: String,
+    /// Minor units; at most what was paid minus what was already refunded.
+    pub amount: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RefundBody {
+    pub order_id: String,
+    pub amount: i64,
+    pub refunded_total: i64,
+    pub wallet_balance: i64,
+    pub entry_sequence: i64,
+}
+
+/// Refunds all or part of a paid order back to the customer's wallet (a manager's action
+/// at the counter). Send the same `Idempotency-Key` on a retry.
+#[utoipa::path(
+    post, path = "/v1/terminal/refunds", tag = "counter",
+    request_body = RefundRequest,
+    params(("Idempotency-Key" = String, Header)),
+    responses(
+        (status = 200, body = RefundBody),
+        (status = 403, description = "order_of_another_merchant", body = ErrorBody),
+        (status = 404, description = "order_not_found", body = ErrorBody),
+        (status = 422, description = "refund_exceeds_paid", body = ErrorBody)
+    ),
+    security(("terminal_signature" = []))
+)]
+pub async fn refund(
+    State(state): State<AppState>,
+    IdempotencyKey(key): IdempotencyKey,
+    request: Signed<RefundRequest>,
+) -> Result<Json<RefundBody>, ApiError> {
+    let order_id: OrderId =
+        request.body.order_id.parse().map_err(|error: tillfund_core::InvalidId| {
+            ServiceError::invalid("order_id_invalid", error.to_string())
+        })?;
+    let amount = PositiveAmount::try_from(request.body.amount)
+        .map_err(|error| ServiceError::invalid(error.code(), error.to_string()))?;
+    match state.service().refund(&request.terminal, order_id, amount, &key).await? {
+        Outcome::Refunded { entry_sequence, order_id, amount, refunded_total, wallet_balance } => {
+            Ok(Json(RefundBody {
+                order_id: order_id.to_string(),
+                amount: amount.minor_units(),
+                refunded_total: refunded_total.minor_units(),
+                wallet_balance: wallet_balance.minor_units(),
+                entry_sequence,
+            }))
+        }
+        other => Err(ApiError::internal(format!("refund answered {other:?}"))),
+    }
+}

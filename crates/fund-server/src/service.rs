@@ -1,0 +1,822 @@
+//! The server's use cases: what the HTTP API and the operator CLI call. Each method takes
+//! parsed, typed input, enforces the rules that are not the ledger's (authentication, PIN
+//! attempts, terminal ownership), and hands money operations to the ledger writer.
+//! Nothing here knows HTTP; errors carry a stable code and a message for people.
+
+use std::sync::Arc;
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordVerifier};
+use rand_core::{OsRng, RngCore};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use tillfund_core::bonus::{BonusRule, BonusRuleSet};
+use tillfund_core::payment_token::{UnverifiedToken, confirmation_code};
+use tillfund_core::protocol::{CounterAction, EntryOutcome, EntryResult, OutboxEntry};
+use tillfund_core::signing::TerminalKey;
+use tillfund_core::{
+    Amount, CustomerId, DisplayName, MemberCode, MerchantId, OrderId, PaymentPin, PhoneNumber,
+    PositiveAmount, TerminalId,
+};
+use tokio::sync::Semaphore;
+
+use crate::credentials::{generate_terminal_secret, hash_pin};
+use crate::ledger::audit::AuditReport;
+use crate::ledger::{
+    Account, Bucket, CashTopUp, Command, CommandKind, Decided, IdempotencyKey, LedgerPolicy,
+    Outcome, Payment, Refund,
+};
+use crate::ledger_writer::{LedgerWriter, SubmitError};
+use crate::model::{Customer, Merchant, Terminal, now_ms};
+use crate::store::{BindOutcome, BindingChange, EnrolOutcome, RegisterOutcome, Store, StoreError};
+
+/// What kind of failure an error is; the HTTP layer maps each to a status code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The request is malformed or breaks a rule; retrying it unchanged fails again.
+    Invalid,
+    /// Who is asking could not be established.
+    Unauthenticated,
+    /// Who is asking may not do this.
+    Forbidden,
+    NotFound,
+    /// It conflicts with the current state (phone taken, key reused, already paid).
+    Conflict,
+    /// The wallet is locked after too many wrong PINs.
+    Locked,
+    /// Too many attempts; wait and try again.
+    TooManyAttempts,
+    /// Not possible now; the same request may succeed later.
+    Unavailable,
+    Internal,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ServiceError {
+    pub kind: ErrorKind,
+    /// Stable and machine-readable; see the OpenAPI description for the list.
+    pub code: String,
+    pub message: String,
+}
+
+impl ServiceError {
+    pub fn new(kind: ErrorKind, code: &str, message: impl Into<String>) -> ServiceError {
+        ServiceError { kind, code: code.to_owned(), message: message.into() }
+    }
+
+    pub fn invalid(code: &str, message: impl Into<String>) -> ServiceError {
+        ServiceError::new(ErrorKind::Invalid, code, message)
+    }
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(error: StoreError) -> ServiceError {
+        tracing::error!(%error, "storage error");
+        ServiceError::new(
+            ErrorKind::Unavailable,
+            "storage_unavailable",
+            "The server could not reach its database; nothing was changed. Try again.",
+        )
+    }
+}
+
+impl From<SubmitError> for ServiceError {
+    fn from(error: SubmitError) -> ServiceError {
+        match error {
+            SubmitError::Deferred(deferred) => {
+                let kind = match deferred.code() {
+                    "idempotency_key_reused" => ErrorKind::Conflict,
+                    "internal" | "amount_out_of_range" => ErrorKind::Internal,
+                    _ => ErrorKind::Unavailable,
+                };
+                ServiceError::new(kind, deferred.code(), deferred.to_string())
+            }
+            SubmitError::Storage(message) => {
+                tracing::error!(%message, "ledger storage error");
+                ServiceError::new(
+                    ErrorKind::Unavailable,
+                    "storage_unavailable",
+                    "The ledger could not write; nothing was changed. Try again.",
+                )
+            }
+            SubmitError::ShuttingDown => ServiceError::new(
+                ErrorKind::Unavailable,
+                "shutting_down",
+                "The server is restarting; nothing was changed. Try again.",
+            ),
+        }
+    }
+}
+
+/// Settings of the use cases, with the defaults a deployment starts from.
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    pub policy: LedgerPolicy,
+    /// Wrong PINs in a row that lock a wallet.
+    pub pin_attempts_max: i64,
+    pub pin_lock_ms: i64,
+    pub session_ttl_ms: i64,
+    /// How far a counter's clock may be from the server's for a signed request.
+    pub request_skew_ms: i64,
+    pub activation_code_ttl_ms: i64,
+    /// PIN checks running at once; each argon2 check holds 19 MiB for tens of milliseconds.
+    pub pin_checks_concurrent_max: usize,
+}
+
+impl ServiceConfig {
+    pub fn new(policy: LedgerPolicy) -> ServiceConfig {
+        ServiceConfig {
+            policy,
+            pin_attempts_max: 5,
+            pin_lock_ms: 15 * 60 * 1000,
+            session_ttl_ms: 30 * 24 * 60 * 60 * 1000,
+            request_skew_ms: 5 * 60 * 1000,
+            activation_code_ttl_ms: 24 * 60 * 60 * 1000,
+            pin_checks_concurrent_max: 8,
+        }
+    }
+}
+
+/// A customer as the API shows them; never the PIN hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CustomerView {
+    pub customer_id: CustomerId,
+    pub phone: PhoneNumber,
+    pub display_name: String,
+    pub member_code: MemberCode,
+}
+
+impl From<&Customer> for CustomerView {
+    fn from(customer: &Customer) -> CustomerView {
+        CustomerView {
+            customer_id: customer.id,
+            phone: customer.phone.clone(),
+            display_name: customer.display_name.clone(),
+            member_code: customer.member_code.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WalletSummary {
+    pub customer: CustomerView,
+    pub principal: Amount,
+    pub bonus: Amount,
+    pub yield_earned: Amount,
+    pub total: Amount,
+    pub bound_merchants: Vec<Merchant>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Enrolment {
+    pub terminal: Terminal,
+    pub merchant: Merchant,
+}
+
+/// The terminal behind a correctly signed request.
+#[derive(Debug, Clone)]
+pub struct AuthenticatedTerminal {
+    pub terminal: Terminal,
+    pub key: TerminalKey,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedRequest<'a> {
+    pub terminal_id: &'a str,
+    pub timestamp_ms: &'a str,
+    pub signature: &'a str,
+    pub method: &'a str,
+    pub path_and_query: &'a str,
+    pub body: &'a [u8],
+}
+
+/// SHA-256 of a request's canonical form, for idempotency fingerprints.
+pub fn fingerprint(parts: &[&[u8]]) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update((part.len() as u64).to_be_bytes());
+        hasher.update(part);
+    }
+    hasher.finalize().into()
+}
+
+/// 32 random bytes as hex: session tokens.
+fn random_token() -> String {
+    let mut bytes = [0_u8; 32];
+    OsRng.fill_bytes(&mut bytes);
+    tillfund_core::signing::encode_hex(&bytes)
+}
+
+/// Activation codes: 12 characters from an alphabet without look-alikes (no 0/O, 1/I/L),
+/// in groups of four, e.g. `K7MQ-4XRT-9PWD`; about 60 bits.
+fn random_activation_code() -> String {
+    const ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+    let mut bytes = [0_u8; 12];
+    OsRng.fill_bytes(&mut bytes);
+    let characters: Vec<char> = bytes
+        .iter()
+        .map(|byte| char::from(ALPHABET[usize::from(*byte) % ALPHABET.len()]))
+        .collect();
+    characters.chunks(4).map(|chunk| chunk.iter().collect::<String>()).collect::<Vec<_>>().join("-")
+}
+
+fn random_member_code() -> MemberCode {
+    MemberCode::from_body(OsRng.next_u64())
+}
+
+fn outcome_error(code: &str, message: &str) -> ServiceError {
+    let kind = match code {
+        "customer_unknown" | "order_not_found" => ErrorKind::NotFound,
+        "order_already_paid" => ErrorKind::Conflict,
+        "order_of_another_merchant" => ErrorKind::Forbidden,
+        _ => ErrorKind::Invalid,
+    };
+    ServiceError::new(kind, code, message)
+}
+
+#[derive(Clone)]
+pub struct FundService {
+    store: Store,
+    writer: LedgerWriter,
+    config: Arc<ServiceConfig>,
+    pin_checks: Arc<Semaphore>,
+}
+
+impl FundService {
+    /// Starts the ledger writer on the current runtime.
+    pub fn start(store: Store, config: ServiceConfig) -> FundService {
+        let writer = LedgerWriter::start(store.clone(), config.policy.clone());
+        let pin_checks = Arc::new(Semaphore::new(config.pin_checks_concurrent_max));
+        FundService { store, writer, config: Arc::new(config), pin_checks }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn config(&self) -> &ServiceConfig {
+        &self.config
+    }
+
+    // ---- customers ----
+
+    pub async fn register_customer(
+        &self,
+        phone: PhoneNumber,
+        display_name: DisplayName,
+        pin: PaymentPin,
+        merchant_ids: Vec<MerchantId>,
+    ) -> Result<CustomerView, ServiceError> {
+        const BOUND_AT_REGISTRATION_MAX: usize = 20;
+        if merchant_ids.len() > BOUND_AT_REGISTRATION_MAX {
+            return Err(ServiceError::invalid(
+                "too_many_stores",
+                format!("Choose at most {BOUND_AT_REGISTRATION_MAX} stores when signing up."),
+            ));
+        }
+        let pin_hash = self.hash_pin(pin).await?;
+        let customer = Customer {
+            id: CustomerId::generate(),
+            phone,
+            display_name: display_name.as_str().to_owned(),
+            member_code: random_member_code(),
+            pin_hash,
+            failed_pin_attempts: 0,
+            locked_until_ms: None,
+        };
+        match self
+            .store
+            .register_customer(&customer, &merchant_ids, random_member_code, now_ms())
+            .await?
+        {
+            RegisterOutcome::Registered(customer) => Ok(CustomerView::from(&customer)),
+            RegisterOutcome::PhoneTaken => Err(ServiceError::new(
+                ErrorKind::Conflict,
+                "phone_taken",
+                "A wallet with this phone number already exists; sign in instead.",
+            )),
+            RegisterOutcome::MerchantUnknown(merchant_id) => Err(ServiceError::invalid(
+                "merchant_unknown",
+                format!("There is no store with id {merchant_id}."),
+            )),
+        }
+    }
+
+    async fn hash_pin(&self, pin: PaymentPin) -> Result<String, ServiceError> {
+        let _permit = self.pin_checks.acquire().await.map_err(|_| shutting_down())?;
+        tokio::task::spawn_blocking(move || hash_pin(&pin))
+            .await
+            .map_err(|error| internal(error.to_string()))?
+            .map_err(|error| internal(error.to_string()))
+    }
+
+    /// Checks a PIN with the lockout rules: a locked wallet refuses even the right PIN; the
+    /// last allowed wrong PIN locks it; a right PIN resets the count.
+    pub async fn verify_pin(
+        &self,
+        customer: &Customer,
+        pin: PaymentPin,
+    ) -> Result<(), ServiceError> {
+        let now = now_ms();
+        if let Some(locked_until) = customer.locked_until_ms.filter(|until| *until > now) {
+            return Err(locked_error(locked_until, now));
+        }
+        let pin_hash = customer.pin_hash.clone();
+        let permit = self.pin_checks.acquire().await.map_err(|_| shutting_down())?;
+        let matches = tokio::task::spawn_blocking(move || {
+            PasswordHash::new(&pin_hash).map(|hash| {
+                Argon2::default().verify_password(pin.expose().as_bytes(), &hash).is_ok()
+            })
+        })
+        .await
+        .map_err(|error| internal(error.to_string()))?
+        .map_err(|error| internal(format!("stored PIN hash is unreadable: {error}")))?;
+        drop(permit);
+        if matches {
+            if customer.failed_pin_attempts > 0 || customer.locked_until_ms.is_some() {
+                self.store.reset_pin_failures(customer.id).await?;
+            }
+            return Ok(());
+        }
+        let failure = self
+            .store
+            .record_pin_failure(
+                customer.id,
+                self.config.pin_attempts_max,
+                now + self.config.pin_lock_ms,
+            )
+            .await?;
+        if let Some(locked_until) = failure.locked_until_ms.filter(|until| *until > now) {
+            return Err(locked_error(locked_until, now));
+        }
+        let left = (self.config.pin_attempts_max - failure.failed_attempts).max(0);
+        Err(ServiceError::new(
+            ErrorKind::Unauthenticated,
+            "pin_wrong",
+            format!("Wrong PIN; {left} tries left before the wallet locks."),
+        ))
+    }
+
+    /// Phone and PIN for a session token (bearer) valid for the configured time.
+    pub async fn sign_in(
+        &self,
+        phone: &PhoneNumber,
+        pin: PaymentPin,
+    ) -> Result<(String, CustomerView), ServiceError> {
+        let customer = self.store.customer_by_phone(phone).await?.ok_or_else(|| {
+            ServiceError::new(
+                ErrorKind::Unauthenticated,
+                "sign_in_failed",
+                "No wallet has this phone number, or the PIN is wrong.",
+            )
+        })?;
+        self.verify_pin(&customer, pin).await?;
+        let token = random_token();
+        let now = now_ms();
+        self.store.add_session(&token, customer.id, now, now + self.config.session_ttl_ms).await?;
+        Ok((token, CustomerView::from(&customer)))
+    }
+
+    pub async fn session_customer(&self, token: &str) -> Result<Customer, ServiceError> {
+        let unauthenticated = || {
+            ServiceError::new(
+                ErrorKind::Unauthenticated,
+                "session_invalid",
+                "Sign in again: the session is unknown or has expired.",
+            )
+        };
+        // Tokens are 64 hex characters; anything else is not worth a database look-up.
+        if token.len() != 64 {
+            return Err(unauthenticated());
+        }
+        let customer_id =
+            self.store.session_customer(token, now_ms()).await?.ok_or_else(unauthenticated)?;
+        self.store.customer(customer_id).await?.ok_or_else(unauthenticated)
+    }
+
+    pub async fn wallet(&self, customer: &Customer) -> Result<WalletSummary, ServiceError> {
+        let [principal, bonus, yield_earned] = {
+            let mut amounts = [Amount::ZERO; 3];
+            for (slot, bucket) in amounts.iter_mut().zip(Bucket::ALL) {
+                *slot = self.store.balance(Account::Wallet(customer.id, bucket)).await?;
+            }
+            amounts
+        };
+        let total = principal
+            .checked_add(bonus)
+            .and_then(|sum| sum.checked_add(yield_earned))
+            .map_err(|error| internal(error.to_string()))?;
+        Ok(WalletSummary {
+            customer: CustomerView::from(customer),
+            principal,
+            bonus,
+            yield_earned,
+            total,
+            bound_merchants: self.store.bound_merchants(customer.id).await?,
+        })
+    }
+
+    pub async fn set_binding(
+        &self,
+        customer: &Customer,
+        merchant_id: MerchantId,
+        bound: bool,
+    ) -> Result<(), ServiceError> {
+        match self.store.set_binding(customer.id, merchant_id, bound, now_ms()).await? {
+            BindOutcome::Changed | BindOutcome::Unchanged => Ok(()),
+            BindOutcome::MerchantUnknown => Err(ServiceError::new(
+                ErrorKind::NotFound,
+                "merchant_unknown",
+                format!("There is no store with id {merchant_id}."),
+            )),
+        }
+    }
+
+    // ---- payments ----
+
+    /// The customer pays the order in a counter's payment token, confirmed with the PIN.
+    pub async fn pay(
+        &self,
+        customer: &Customer,
+        token_text: &str,
+        pin: PaymentPin,
+        idempotency_key: &str,
+    ) -> Result<Outcome, ServiceError> {
+        let token = UnverifiedToken::parse(token_text)
+            .map_err(|error| ServiceError::invalid(error.code(), error.to_string()))?;
+        let terminal = self.active_terminal(token.terminal_id()).await.map_err(|_| {
+            ServiceError::invalid(
+                "token_bad_signature",
+                "The payment code was not made by an enrolled counter.",
+            )
+        })?;
+        let key = terminal_key(&terminal)?;
+        let claims = token.verify(&key, now_ms()).map_err(|error| {
+            let kind = if error.code() == "token_expired" {
+                ErrorKind::Conflict
+            } else {
+                ErrorKind::Invalid
+            };
+            ServiceError::new(kind, error.code(), error.to_string())
+        })?;
+        if claims.merchant_id != terminal.merchant_id {
+            return Err(ServiceError::invalid(
+                "token_bad_signature",
+                "The payment code names another store.",
+            ));
+        }
+        if claims.currency != self.config.policy.currency.code() {
+            return Err(ServiceError::invalid(
+                "currency_mismatch",
+                format!(
+                    "This server counts in {}, the payment code in {}.",
+                    self.config.policy.currency, claims.currency
+                ),
+            ));
+        }
+        self.verify_pin(customer, pin).await?;
+        let confirmation = confirmation_code(&key, claims.order_id, claims.amount);
+        // The PIN is not part of the fingerprint: it must never be stored, even hashed.
+        let fingerprint =
+            fingerprint(&[b"pay", customer.id.to_string().as_bytes(), token_text.as_bytes()]);
+        let command = Command {
+            idempotency: IdempotencyKey {
+                key: format!("customer/{}/pay/{idempotency_key}", customer.id),
+                fingerprint,
+            },
+            recorded_at_ms: now_ms(),
+            kind: CommandKind::Payment(Payment {
+                claims,
+                customer_id: customer.id,
+                confirmation_code: confirmation,
+            }),
+        };
+        self.submit(command).await
+    }
+
+    async fn submit(&self, command: Command) -> Result<Outcome, ServiceError> {
+        match self.writer.submit(command).await?.outcome {
+            Outcome::Rejected { code, message } => Err(outcome_error(&code, &message)),
+            outcome => Ok(outcome),
+        }
+    }
+
+    // ---- terminals ----
+
+    async fn active_terminal(&self, terminal_id: TerminalId) -> Result<Terminal, ServiceError> {
+        let terminal = self.store.terminal(terminal_id).await?.ok_or_else(|| {
+            ServiceError::new(
+                ErrorKind::Unauthenticated,
+                "terminal_unknown",
+                "This counter is not enrolled.",
+            )
+        })?;
+        if terminal.revoked {
+            return Err(ServiceError::new(
+                ErrorKind::Forbidden,
+                "terminal_revoked",
+                "This counter's enrolment was revoked; ask the operator for a new activation code.",
+            ));
+        }
+        Ok(terminal)
+    }
+
+    pub async fn create_activation_code(
+        &self,
+        merchant_id: MerchantId,
+    ) -> Result<(String, i64), ServiceError> {
+        let code = random_activation_code();
+        let now = now_ms();
+        let expires_at_ms = now + self.config.activation_code_ttl_ms;
+        if !self.store.add_activation_code(merchant_id, &code, now, expires_at_ms).await? {
+            return Err(ServiceError::new(
+                ErrorKind::NotFound,
+                "merchant_unknown",
+                format!("There is no store with id {merchant_id}."),
+            ));
+        }
+        Ok((code, expires_at_ms))
+    }
+
+    pub async fn enrol(
+        &self,
+        activation_code: &str,
+        label: &str,
+    ) -> Result<Enrolment, ServiceError> {
+        const CODE_LENGTH_MAX: usize = 32;
+        let label = label.trim();
+        if label.is_empty() || label.chars().count() > 100 {
+            return Err(ServiceError::invalid(
+                "label_invalid",
+                "A counter label is 1 to 100 characters.",
+            ));
+        }
+        let code = activation_code.trim().to_uppercase();
+        if code.len() > CODE_LENGTH_MAX {
+            return Err(ServiceError::invalid(
+                "activation_code_unknown",
+                "This activation code is not valid.",
+            ));
+        }
+        match self.store.enrol_terminal(&code, label, &generate_terminal_secret(), now_ms()).await?
+        {
+            EnrolOutcome::Enrolled { terminal, merchant } => Ok(Enrolment { terminal, merchant }),
+            EnrolOutcome::CodeUnknown => Err(ServiceError::new(
+                ErrorKind::NotFound,
+                "activation_code_unknown",
+                "This activation code is not valid; check it with the operator.",
+            )),
+            EnrolOutcome::CodeUsed => Err(ServiceError::new(
+                ErrorKind::Conflict,
+                "activation_code_used",
+                "This activation code was already used; each code enrols one counter.",
+            )),
+            EnrolOutcome::CodeExpired => Err(ServiceError::new(
+                ErrorKind::Conflict,
+                "activation_code_expired",
+                "This activation code has expired; ask the operator for a new one.",
+            )),
+        }
+    }
+
+    /// Checks a counter request's signature, clock and enrolment.
+    pub async fn authenticate_terminal(
+        &self,
+        request: SignedRequest<'_>,
+    ) -> Result<AuthenticatedTerminal, ServiceError> {
+        let unauthenticated = |code: &str, message: &str| {
+            ServiceError::new(ErrorKind::Unauthenticated, code, message)
+        };
+        let terminal_id: TerminalId = request.terminal_id.parse().map_err(|_| {
+            unauthenticated("signature_missing", "The request is not signed by a counter.")
+        })?;
+        let timestamp_ms: i64 = request.timestamp_ms.parse().map_err(|_| {
+            unauthenticated("signature_missing", "The request has no valid timestamp.")
+        })?;
+        let skew = (now_ms() - timestamp_ms).abs();
+        if skew > self.config.request_skew_ms {
+            return Err(unauthenticated(
+                "clock_skew",
+                "The counter's clock is too far from the server's; set the time and retry.",
+            ));
+        }
+        let terminal = self.active_terminal(terminal_id).await?;
+        let key = terminal_key(&terminal)?;
+        if !key.verify_request(
+            request.method,
+            request.path_and_query,
+            timestamp_ms,
+            request.body,
+            request.signature,
+        ) {
+            return Err(unauthenticated(
+                "signature_invalid",
+                "The request signature does not match.",
+            ));
+        }
+        Ok(AuthenticatedTerminal { terminal, key })
+    }
+
+    /// Applies pushed outbox entries in order, each on its own: one refused entry never
+    /// blocks the ones behind it.
+    pub async fn push_outbox(
+        &self,
+        terminal: &AuthenticatedTerminal,
+        entries: Vec<OutboxEntry>,
+    ) -> Result<Vec<EntryResult>, ServiceError> {
+        let mut commands = Vec::with_capacity(entries.len());
+        for entry in &entries {
+            let canonical =
+                serde_json::to_vec(entry).map_err(|error| internal(error.to_string()))?;
+            let command = match &entry.action {
+                CounterAction::CashTopUp {
+                    customer_id,
+                    amount,
+                    bonus_shown,
+                    bonus_rule_version,
+                } => Command {
+                    idempotency: IdempotencyKey {
+                        key: format!("terminal/{}/outbox/{}", terminal.terminal.id, entry.id),
+                        fingerprint: fingerprint(&[b"outbox", &canonical]),
+                    },
+                    recorded_at_ms: entry.recorded_at_ms,
+                    kind: CommandKind::CashTopUp(CashTopUp {
+                        merchant_id: terminal.terminal.merchant_id,
+                        terminal_id: terminal.terminal.id,
+                        outbox_entry_id: entry.id,
+                        customer_id: *customer_id,
+                        amount: *amount,
+                        bonus_shown: *bonus_shown,
+                        rule_set_version: *bonus_rule_version,
+                    }),
+                },
+            };
+            commands.push(command);
+        }
+        let decisions = self.writer.submit_all(commands).await;
+        let mut results = Vec::with_capacity(entries.len());
+        for (entry, decision) in entries.iter().zip(decisions) {
+            let outcome = match decision {
+                Ok(Decided { outcome: Outcome::Rejected { code, message }, .. }) => {
+                    EntryOutcome::Rejected { code, message }
+                }
+                Ok(Decided { replayed: true, .. }) => EntryOutcome::AlreadyApplied,
+                Ok(Decided { replayed: false, .. }) => EntryOutcome::Applied,
+                Err(SubmitError::Deferred(deferred))
+                    if deferred.code() == "idempotency_key_reused" =>
+                {
+                    EntryOutcome::Rejected {
+                        code: deferred.code().to_owned(),
+                        message: deferred.to_string(),
+                    }
+                }
+                Err(error) => {
+                    let error = ServiceError::from(error);
+                    EntryOutcome::RetryLater { code: error.code, message: error.message }
+                }
+            };
+            results.push(EntryResult { id: entry.id, outcome });
+        }
+        Ok(results)
+    }
+
+    pub async fn refund(
+        &self,
+        terminal: &AuthenticatedTerminal,
+        order_id: OrderId,
+        amount: PositiveAmount,
+        idempotency_key: &str,
+    ) -> Result<Outcome, ServiceError> {
+        let fingerprint = fingerprint(&[
+            b"refund",
+            order_id.to_string().as_bytes(),
+            &amount.amount().minor_units().to_be_bytes(),
+        ]);
+        let command = Command {
+            idempotency: IdempotencyKey {
+                key: format!("terminal/{}/refund/{idempotency_key}", terminal.terminal.id),
+                fingerprint,
+            },
+            recorded_at_ms: now_ms(),
+            kind: CommandKind::Refund(Refund {
+                merchant_id: terminal.terminal.merchant_id,
+                terminal_id: terminal.terminal.id,
+                order_id,
+                amount,
+            }),
+        };
+        self.submit(command).await
+    }
+
+    pub async fn binding_changes(
+        &self,
+        terminal: &AuthenticatedTerminal,
+        after_sequence: i64,
+        limit: i64,
+    ) -> Result<Vec<BindingChange>, ServiceError> {
+        Ok(self.store.binding_changes(terminal.terminal.merchant_id, after_sequence, limit).await?)
+    }
+
+    // ---- operator ----
+
+    pub async fn add_merchant(
+        &self,
+        name: &str,
+        time_zone: &str,
+    ) -> Result<Merchant, ServiceError> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(ServiceError::invalid(
+                "merchant_name_invalid",
+                "A store name is 1 to 100 characters.",
+            ));
+        }
+        let time_zone = time_zone.trim();
+        if !looks_like_time_zone(time_zone) {
+            return Err(ServiceError::invalid(
+                "time_zone_invalid",
+                format!("'{time_zone}' is not an IANA time zone name such as Asia/Shanghai."),
+            ));
+        }
+        let merchant = Merchant {
+            id: MerchantId::generate(),
+            name: name.to_owned(),
+            time_zone: time_zone.to_owned(),
+        };
+        self.store.add_merchant(&merchant, now_ms()).await?;
+        Ok(merchant)
+    }
+
+    pub async fn fund_reserve(
+        &self,
+        amount: PositiveAmount,
+        idempotency_key: &str,
+    ) -> Result<Outcome, ServiceError> {
+        let command = Command {
+            idempotency: IdempotencyKey {
+                key: format!("operator/fund/{idempotency_key}"),
+                fingerprint: fingerprint(&[b"fund", &amount.amount().minor_units().to_be_bytes()]),
+            },
+            recorded_at_ms: now_ms(),
+            kind: CommandKind::FundReserve { amount },
+        };
+        self.submit(command).await
+    }
+
+    pub async fn publish_bonus_rules(
+        &self,
+        rules: Vec<BonusRule>,
+    ) -> Result<BonusRuleSet, ServiceError> {
+        self.store.publish_bonus_rules(rules).await.map_err(|error| match error {
+            StoreError::Invalid(rule_error) => {
+                ServiceError::invalid(rule_error.code(), rule_error.to_string())
+            }
+            other => ServiceError::from(other),
+        })
+    }
+
+    pub async fn audit(&self) -> Result<AuditReport, ServiceError> {
+        Ok(self.store.audit().await?)
+    }
+}
+
+/// A cheap shape check; the full zone database arrives with day settlement.
+fn looks_like_time_zone(name: &str) -> bool {
+    name == "UTC"
+        || (name.len() <= 64
+            && name.contains('/')
+            && name.split('/').all(|part| {
+                !part.is_empty()
+                    && part
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '+'))
+            }))
+}
+
+fn terminal_key(terminal: &Terminal) -> Result<TerminalKey, ServiceError> {
+    TerminalKey::from_hex(&terminal.secret)
+        .map_err(|_| internal(format!("terminal {} has an unreadable key", terminal.id)))
+}
+
+fn locked_error(locked_until_ms: i64, now_ms: i64) -> ServiceError {
+    let minutes = ((locked_until_ms - now_ms) + 59_999) / 60_000;
+    ServiceError::new(
+        ErrorKind::Locked,
+        "wallet_locked",
+        format!("Too many wrong PINs: the wallet is locked for {minutes} more minutes."),
+    )
+}
+
+fn internal(message: String) -> ServiceError {
+    tracing::error!(%message, "internal error");
+    ServiceError::new(ErrorKind::Internal, "internal", "The server failed; it has been logged.")
+}
+
+fn shutting_down() -> ServiceError {
+    ServiceError::new(
+        ErrorKind::Unavailable,
+        "shutting_down",
+        "The server is restarting; try again.",
+    )
+}
