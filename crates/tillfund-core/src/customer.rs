@@ -133,7 +133,7 @@ impl MemberCode {
             return Err(invalid());
         }
         let (body, check) = compact.split_at(MemberCode::LENGTH - 1);
-        if check.chars().next() != Some(luhn_check_digit(body)) {
+        if !check.starts_with(luhn_check_digit(body)) {
             return Err(invalid());
         }
         Ok(MemberCode(compact))

@@ -88,6 +88,7 @@ pub struct PushResponse {
 pub struct EntryResult {
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
     pub id: OutboxEntryId,
+    #[serde(flatten)]
     pub outcome: EntryOutcome,
 }
 

@@ -272,7 +272,8 @@ impl BatchNeeds {
 /// Everything a batch reads, loaded inside its write transaction.
 #[derive(Debug, Clone)]
 pub struct BatchState {
-    /// Balances of the accounts in `BatchNeeds::accounts`; an absent account holds zero.
+    /// Balances of every account the batch may touch, zero for one with no row yet. An
+    /// account missing here was not loaded: touching it is refused as a bug.
     pub balances: HashMap<Account, Amount>,
     pub existing_customers: HashSet<CustomerId>,
     pub bindings: HashSet<(CustomerId, MerchantId)>,
@@ -379,6 +380,8 @@ impl<'policy> Batch<'policy> {
         self.writes
     }
 
+    /// The balance of a loaded account; zero for one that was not loaded, which `post`
+    /// refuses to change.
     fn balance(&self, account: Account) -> Amount {
         self.state.balances.get(&account).copied().unwrap_or(Amount::ZERO)
     }
@@ -401,6 +404,12 @@ impl<'policy> Batch<'policy> {
     fn post(&mut self, entry: NewEntry) -> Result<Result<i64, Account>, Deferred> {
         let mut after: HashMap<Account, Amount> = HashMap::new();
         for transfer in &entry.transfers {
+            for account in [transfer.from, transfer.to] {
+                if !self.state.balances.contains_key(&account) {
+                    tracing::error!(%account, "ledger: an account the batch did not load");
+                    return Err(Deferred::GuardTripped { account: account.to_string() });
+                }
+            }
             debug_assert_ne!(transfer.from, transfer.to, "a transfer moves between two accounts");
             let amount = transfer.amount.amount();
             let from = after.get(&transfer.from).copied().unwrap_or(self.balance(transfer.from));

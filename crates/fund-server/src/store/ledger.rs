@@ -180,18 +180,6 @@ async fn load_batch_state(
     connection: &mut SqliteConnection,
     needs: &BatchNeeds,
 ) -> Result<BatchState, StoreError> {
-    let mut balances = HashMap::new();
-    let account_keys: Vec<String> = needs.accounts.iter().map(ToString::to_string).collect();
-    for chunk in account_keys.chunks(ROWS_PER_STATEMENT) {
-        let mut query =
-            QueryBuilder::<Sqlite>::new("SELECT key, balance FROM accounts WHERE key IN (");
-        push_list(&mut query, chunk);
-        for row in query.build().fetch_all(&mut *connection).await? {
-            balances
-                .insert(parse(row.try_get::<&str, _>("key")?)?, amount(row.try_get("balance")?)?);
-        }
-    }
-
     let customer_ids: Vec<String> = needs.customers.iter().map(ToString::to_string).collect();
     let mut existing_customers = HashSet::new();
     let mut bindings = HashSet::new();
@@ -247,6 +235,27 @@ async fn load_batch_state(
                 paid_at_ms: row.try_get("paid_at_ms")?,
             };
             orders.insert(order.order_id, order);
+        }
+    }
+
+    // A refund names only its order; the wallet it pays back is known once the order is
+    // loaded, so the accounts to load are completed here.
+    let mut accounts = needs.accounts.clone();
+    for order in orders.values() {
+        accounts.extend(Account::wallet_buckets(order.customer_id));
+    }
+    // Every needed account is in the map, at zero when it has no row yet: the engine treats
+    // an account missing from the map as a bug, never as an empty account.
+    let mut balances: HashMap<Account, Amount> =
+        accounts.iter().map(|account| (*account, Amount::ZERO)).collect();
+    let account_keys: Vec<String> = accounts.iter().map(ToString::to_string).collect();
+    for chunk in account_keys.chunks(ROWS_PER_STATEMENT) {
+        let mut query =
+            QueryBuilder::<Sqlite>::new("SELECT key, balance FROM accounts WHERE key IN (");
+        push_list(&mut query, chunk);
+        for row in query.build().fetch_all(&mut *connection).await? {
+            balances
+                .insert(parse(row.try_get::<&str, _>("key")?)?, amount(row.try_get("balance")?)?);
         }
     }
 

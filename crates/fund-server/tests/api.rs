@@ -1,0 +1,487 @@
+//! The fund server's API on a real SQLite file: every money flow, its refusals, and that
+//! retries and duplicates never apply twice.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{TestServer, cny, minor, uuid_key};
+use fund_server::ledger::{Account, LedgerPolicy};
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+use tillfund_core::Currency;
+use tillfund_core::payment_token::confirmation_code;
+
+#[tokio::test]
+async fn a_store_day_top_up_pay_refund_with_replays() {
+    let server = TestServer::start().await;
+    server.fund_reserve("10000.00").await;
+    server
+        .service
+        .publish_bonus_rules(
+            serde_json::from_value(json!([{
+                "merchant_id": null, "valid_from_ms": 0, "valid_until_ms": null,
+                "formula": {"type": "tiers", "tiers": [
+                    {"minimum": minor("500.00"), "bonus": minor("50.00")},
+                    {"minimum": minor("1000.00"), "bonus": minor("120.00")}
+                ]}
+            }]))
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    let merchant = server.add_merchant("Corner Shop").await;
+    let counter = server.enrol(merchant).await;
+    let customer = server.customer("13800138001", &[merchant]).await;
+
+    // Cash top-up of 500.00 earns the 50.00 tier bonus.
+    let entry_id = uuid_key();
+    let outcome = counter.top_up(&entry_id, 1, &customer.customer_id, "500.00", "50.00").await;
+    assert_eq!(outcome["outcome"], "applied", "{outcome}");
+    let wallet = server.wallet(&customer).await;
+    assert_eq!(wallet["principal"], minor("500.00"));
+    assert_eq!(wallet["bonus"], minor("50.00"));
+    assert_eq!(wallet["total"], minor("550.00"));
+
+    // The counter retries the same entry (it never saw the answer): applied once only.
+    let replay = counter.top_up(&entry_id, 1, &customer.customer_id, "500.00", "50.00").await;
+    assert_eq!(replay["outcome"], "already_applied", "{replay}");
+    assert_eq!(server.wallet(&customer).await["total"], minor("550.00"));
+
+    // The same entry id with different content is refused, not applied.
+    let altered = counter.top_up(&entry_id, 1, &customer.customer_id, "900.00", "50.00").await;
+    assert_eq!(altered["code"], "idempotency_key_reused");
+    assert_eq!(server.wallet(&customer).await["total"], minor("550.00"));
+
+    // Pay 110.00: taken from principal and bonus in proportion (500:50).
+    let (claims, token) = counter.payment_token("110.00");
+    let (status, paid) = server.pay(&customer, &token, "123456", "pay-1").await;
+    assert_eq!(status, StatusCode::OK, "{paid}");
+    assert_eq!(paid["amount"], minor("110.00"));
+    assert_eq!(
+        paid["confirmation_code"],
+        confirmation_code(&counter.key, claims.order_id, claims.amount)
+    );
+    let wallet = server.wallet(&customer).await;
+    assert_eq!(wallet["principal"], minor("400.00"));
+    assert_eq!(wallet["bonus"], minor("40.00"));
+
+    // Retry with the same key: the first answer, not a second payment.
+    let (status, again) = server.pay(&customer, &token, "123456", "pay-1").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(again, paid);
+    // A new key for the same order: the order is single use.
+    let (status, twice) = server.pay(&customer, &token, "123456", "pay-2").await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(twice["code"], "order_already_paid");
+    // The same key for another order: refused as a reused key.
+    let (_, other_token) = counter.payment_token("1.00");
+    let (status, reused) = server.pay(&customer, &other_token, "123456", "pay-1").await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(reused["code"], "idempotency_key_reused");
+    assert_eq!(server.wallet(&customer).await["total"], minor("440.00"));
+
+    // Refund 55.00 of the 110.00: back to principal and bonus in the payment's proportion.
+    let refund = |amount: &str, key: &str| {
+        let body = json!({"order_id": claims.order_id.to_string(), "amount": minor(amount)});
+        let key = key.to_owned();
+        let counter = &counter;
+        async move {
+            counter
+                .signed(Method::POST, "/v1/terminal/refunds", body, &[("idempotency-key", &key)])
+                .await
+        }
+    };
+    let (status, refunded) = refund("55.00", "refund-1").await;
+    assert_eq!(status, StatusCode::OK, "{refunded}");
+    assert_eq!(refunded["refunded_total"], minor("55.00"));
+    let wallet = server.wallet(&customer).await;
+    assert_eq!(wallet["principal"], minor("450.00"));
+    assert_eq!(wallet["bonus"], minor("45.00"));
+    let (_, replayed) = refund("55.00", "refund-1").await;
+    assert_eq!(replayed, refunded);
+    let (status, too_much) = refund("55.01", "refund-2").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(too_much["code"], "refund_exceeds_paid");
+    let (status, rest) = refund("55.00", "refund-3").await;
+    assert_eq!(status, StatusCode::OK, "{rest}");
+    assert_eq!(server.wallet(&customer).await["total"], minor("550.00"));
+
+    // Money moved where the design says it goes.
+    let store = server.service.store();
+    assert_eq!(store.balance(Account::Drawer(merchant)).await.unwrap(), cny("500.00"));
+    assert_eq!(store.balance(Account::Service).await.unwrap(), cny("0.00"));
+    assert_eq!(store.balance(Account::Reserve).await.unwrap(), cny("9450.00"));
+    server.audit_passes().await;
+}
+
+#[tokio::test]
+async fn top_ups_a_cashier_must_act_on_are_rejected_with_a_reason() {
+    let server = TestServer::start().await;
+    server.fund_reserve("100000.00").await;
+    let bound_store = server.add_merchant("Bound").await;
+    let other_store = server.add_merchant("Other").await;
+    let counter = server.enrol(other_store).await;
+    let customer = server.customer("13800138002", &[bound_store]).await;
+
+    let outcome = counter.top_up(&uuid_key(), 1, &customer.customer_id, "100.00", "0").await;
+    assert_eq!(outcome["outcome"], "rejected");
+    assert_eq!(outcome["code"], "customer_not_bound");
+
+    let bound_counter = server.enrol(bound_store).await;
+    let outcome = bound_counter.top_up(&uuid_key(), 1, &customer.customer_id, "4999.99", "0").await;
+    assert_eq!(outcome["outcome"], "applied", "{outcome}");
+    let outcome = bound_counter.top_up(&uuid_key(), 2, &customer.customer_id, "0.02", "0").await;
+    assert_eq!(outcome["code"], "wallet_cap_exceeded");
+    assert!(outcome["message"].as_str().unwrap().contains("room for 0.01 CNY"), "{outcome}");
+    assert_eq!(server.wallet(&customer).await["total"], minor("4999.99"));
+
+    let unknown = counter.top_up(&uuid_key(), 3, &uuid_key(), "1.00", "0").await;
+    assert_eq!(unknown["code"], "customer_unknown");
+    server.audit_passes().await;
+}
+
+#[tokio::test]
+async fn payments_refuse_bad_tokens_and_missing_funds() {
+    let server = TestServer::start().await;
+    server.fund_reserve("1000.00").await;
+    let merchant = server.add_merchant("Shop").await;
+    let unbound_merchant = server.add_merchant("Elsewhere").await;
+    let counter = server.enrol(merchant).await;
+    let elsewhere = server.enrol(unbound_merchant).await;
+    let customer = server.customer("13800138003", &[merchant]).await;
+    counter.top_up(&uuid_key(), 1, &customer.customer_id, "20.00", "0").await;
+
+    let (_, token) = counter.payment_token("20.01");
+    let (status, body) = server.pay(&customer, &token, "123456", &uuid_key()).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("insufficient_funds"))
+    );
+
+    let expired = counter.payment_claims("1.00", -1).sign(&counter.key);
+    let (status, body) = server.pay(&customer, &expired, "123456", &uuid_key()).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::CONFLICT, Some("token_expired")));
+
+    let forged = counter.payment_claims("1.00", 60_000).sign(&elsewhere.key);
+    let (status, body) = server.pay(&customer, &forged, "123456", &uuid_key()).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("token_bad_signature"))
+    );
+
+    let (status, body) = server.pay(&customer, "not-a-token", "123456", &uuid_key()).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("token_malformed"))
+    );
+
+    let (_, not_bound) = elsewhere.payment_token("1.00");
+    let (status, body) = server.pay(&customer, &not_bound, "123456", &uuid_key()).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("customer_not_bound"))
+    );
+
+    let (_, token) = counter.payment_token("1.00");
+    let (status, body) = server.pay(&customer, &token, "123456", "").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("idempotency_key_missing"))
+    );
+
+    assert_eq!(server.wallet(&customer).await["total"], minor("20.00"));
+    server.audit_passes().await;
+}
+
+#[tokio::test]
+async fn five_wrong_pins_lock_the_wallet() {
+    let server = TestServer::start().await;
+    let merchant = server.add_merchant("Shop").await;
+    let counter = server.enrol(merchant).await;
+    let customer = server.customer("13800138004", &[merchant]).await;
+    let (_, token) = counter.payment_token("1.00");
+    for tries_left in (1..=4).rev() {
+        let (status, body) = server.pay(&customer, &token, "000000", &uuid_key()).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(body["code"], "pin_wrong");
+        assert!(
+            body["message"].as_str().unwrap().contains(&format!("{tries_left} tries left")),
+            "{body}"
+        );
+    }
+    let (status, body) = server.pay(&customer, &token, "000000", &uuid_key()).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::LOCKED, Some("wallet_locked")));
+    // Locked: even the right PIN is refused, at payment and at sign-in.
+    let (status, body) = server.pay(&customer, &token, "123456", &uuid_key()).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::LOCKED, Some("wallet_locked")));
+    let (status, body) = server
+        .send(Method::POST, "/v1/sessions", json!({"phone": customer.phone, "pin": "123456"}), &[])
+        .await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::LOCKED, Some("wallet_locked")));
+}
+
+#[tokio::test]
+async fn counter_requests_must_be_signed_current_and_enrolled() {
+    let server = TestServer::start().await;
+    let merchant = server.add_merchant("Shop").await;
+    let counter = server.enrol(merchant).await;
+
+    let (status, _) =
+        counter.signed(Method::GET, "/v1/sync/bindings", serde_json::Value::Null, &[]).await;
+    assert_eq!(status, StatusCode::OK);
+
+    let (status, body) =
+        server.send(Method::GET, "/v1/sync/bindings", serde_json::Value::Null, &[]).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("signature_missing"))
+    );
+
+    let forged = tillfund_core::signing::TerminalKey::from_bytes([7; 32]);
+    let timestamp = fund_server::model::now_ms();
+    let signature = forged.sign_request("GET", "/v1/sync/bindings", timestamp, b"");
+    let (status, body) = server
+        .send(
+            Method::GET,
+            "/v1/sync/bindings",
+            serde_json::Value::Null,
+            &[
+                ("x-tillfund-terminal", &counter.terminal_id.to_string()),
+                ("x-tillfund-timestamp", &timestamp.to_string()),
+                ("x-tillfund-signature", &signature),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("signature_invalid"))
+    );
+
+    let stale = timestamp - 10 * 60 * 1000;
+    let signature = counter.key.sign_request("GET", "/v1/sync/bindings", stale, b"");
+    let (status, body) = server
+        .send(
+            Method::GET,
+            "/v1/sync/bindings",
+            serde_json::Value::Null,
+            &[
+                ("x-tillfund-terminal", &counter.terminal_id.to_string()),
+                ("x-tillfund-timestamp", &stale.to_string()),
+                ("x-tillfund-signature", &signature),
+            ],
+        )
+        .await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("clock_skew")));
+
+    server.service.store().revoke_terminal(counter.terminal_id, timestamp).await.unwrap();
+    let (status, body) =
+        counter.signed(Method::GET, "/v1/sync/bindings", serde_json::Value::Null, &[]).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::FORBIDDEN, Some("terminal_revoked")));
+}
+
+#[tokio::test]
+async fn an_activation_code_enrols_one_counter_only() {
+    let server = TestServer::start().await;
+    let merchant = server.add_merchant("Shop").await;
+    let (code, _) = server.service.create_activation_code(merchant).await.unwrap();
+    let enrol = |code: String| {
+        let server = &server;
+        async move {
+            server
+                .send(
+                    Method::POST,
+                    "/v1/terminals/enrol",
+                    json!({"activation_code": code, "label": "Till"}),
+                    &[],
+                )
+                .await
+        }
+    };
+    let (status, first) = enrol(code.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    assert_eq!(first["merchant"]["name"], "Shop");
+    assert_eq!(first["terminal_key"].as_str().unwrap().len(), 64);
+    let (status, second) = enrol(code.to_lowercase()).await;
+    assert_eq!(
+        (status, second["code"].as_str()),
+        (StatusCode::CONFLICT, Some("activation_code_used"))
+    );
+    let (status, unknown) = enrol("AAAA-BBBB-CCCC".to_owned()).await;
+    assert_eq!(
+        (status, unknown["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("activation_code_unknown"))
+    );
+}
+
+#[tokio::test]
+async fn counters_pull_binding_changes_since_a_cursor() {
+    let server = TestServer::start().await;
+    let merchant = server.add_merchant("Shop").await;
+    let counter = server.enrol(merchant).await;
+    let customer = server.customer("13800138005", &[merchant]).await;
+    let (status, page) = counter
+        .signed(Method::GET, "/v1/sync/bindings?after=0", serde_json::Value::Null, &[])
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(page["changes"].as_array().unwrap().len(), 1);
+    assert_eq!(page["changes"][0]["bound"], true);
+    assert_eq!(page["changes"][0]["customer"]["phone"], "13800138005");
+    let cursor = page["next_after"].as_i64().unwrap();
+
+    let bearer = format!("Bearer {}", customer.token);
+    let path = format!("/v1/wallet/stores/{merchant}");
+    let (status, _) = server
+        .send(Method::DELETE, &path, serde_json::Value::Null, &[("authorization", &bearer)])
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    // Unbinding twice changes nothing more.
+    let (status, _) = server
+        .send(Method::DELETE, &path, serde_json::Value::Null, &[("authorization", &bearer)])
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, page) = counter
+        .signed(
+            Method::GET,
+            &format!("/v1/sync/bindings?after={cursor}"),
+            serde_json::Value::Null,
+            &[],
+        )
+        .await;
+    assert_eq!(page["changes"].as_array().unwrap().len(), 1);
+    assert_eq!(page["changes"][0]["bound"], false);
+}
+
+#[tokio::test]
+async fn the_reserve_refills_from_service_and_alerts_when_it_cannot() {
+    let mut policy = LedgerPolicy::default_for(Currency::CNY);
+    policy.reserve_threshold = cny("600.00");
+    policy.reserve_refill = cny("300.00");
+    let server = TestServer::start_with(policy).await;
+    server.fund_reserve("1000.00").await;
+    let merchant = server.add_merchant("Shop").await;
+    let counter = server.enrol(merchant).await;
+    let customer = server.customer("13800138006", &[merchant]).await;
+    let store = server.service.store();
+
+    // 450.00 leaves the reserve at 550.00, under 600.00; service holds nothing: alert, and
+    // the reserve is not touched.
+    assert_eq!(
+        counter.top_up(&uuid_key(), 1, &customer.customer_id, "450.00", "0").await["outcome"],
+        "applied"
+    );
+    assert_eq!(store.balance(Account::Reserve).await.unwrap(), cny("550.00"));
+    assert!(store.reserve_alert().await.unwrap().unwrap().contains("fund the reserve"));
+
+    // Payments bring money to service; the next top-up triggers one refill of 300.00.
+    let (_, token) = counter.payment_token("400.00");
+    let (status, _) = server.pay(&customer, &token, "123456", &uuid_key()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        counter.top_up(&uuid_key(), 2, &customer.customer_id, "10.00", "0").await["outcome"],
+        "applied"
+    );
+    assert_eq!(store.balance(Account::Reserve).await.unwrap(), cny("840.00"));
+    assert_eq!(store.balance(Account::Service).await.unwrap(), cny("100.00"));
+    assert_eq!(store.reserve_alert().await.unwrap(), None);
+
+    // A top-up the reserve cannot cover, with too little in service to refill: retry later,
+    // nothing applied, and the same entry succeeds once the operator funds the reserve.
+    let entry = uuid_key();
+    let outcome = counter.top_up(&entry, 3, &customer.customer_id, "900.00", "0").await;
+    assert_eq!(outcome["outcome"], "retry_later");
+    assert_eq!(outcome["code"], "reserve_insufficient");
+    assert_eq!(server.wallet(&customer).await["total"], minor("60.00"));
+    server.fund_reserve("5000.00").await;
+    assert_eq!(
+        counter.top_up(&entry, 3, &customer.customer_id, "900.00", "0").await["outcome"],
+        "applied"
+    );
+    assert_eq!(server.wallet(&customer).await["total"], minor("960.00"));
+    server.audit_passes().await;
+}
+
+#[tokio::test]
+async fn two_hundred_concurrent_payments_against_a_wallet_that_covers_ten() {
+    let server = TestServer::start().await;
+    server.fund_reserve("1000.00").await;
+    let merchant = server.add_merchant("Shop").await;
+    let counter = server.enrol(merchant).await;
+    let customer = server.customer("13800138007", &[merchant]).await;
+    assert_eq!(
+        counter.top_up(&uuid_key(), 1, &customer.customer_id, "100.00", "0").await["outcome"],
+        "applied"
+    );
+
+    let server = std::sync::Arc::new(server);
+    let customer = std::sync::Arc::new(customer);
+    let mut tasks = Vec::new();
+    for _ in 0..200 {
+        let (_, token) = counter.payment_token("10.00");
+        let server = server.clone();
+        let customer = customer.clone();
+        tasks.push(tokio::spawn(async move {
+            server.pay(&customer, &token, "123456", &uuid_key()).await
+        }));
+    }
+    let mut paid = 0;
+    let mut refused = 0;
+    for task in tasks {
+        let (status, body) = task.await.unwrap();
+        match status {
+            StatusCode::OK => paid += 1,
+            StatusCode::UNPROCESSABLE_ENTITY if body["code"] == "insufficient_funds" => {
+                refused += 1
+            }
+            other => panic!("unexpected answer {other}: {body}"),
+        }
+    }
+    assert_eq!((paid, refused), (10, 190));
+    assert_eq!(server.wallet(&customer).await["total"], 0);
+    assert_eq!(server.service.store().balance(Account::Service).await.unwrap(), cny("100.00"));
+    server.audit_passes().await;
+}
+
+#[tokio::test]
+async fn the_audit_names_an_edited_journal_row() {
+    let server = TestServer::start().await;
+    server.fund_reserve("100.00").await;
+    server.fund_reserve("50.00").await;
+    server.audit_passes().await;
+    let database = format!("sqlite://{}", server.data_dir.path().join("fund.sqlite").display());
+    let pool = sqlx::SqlitePool::connect(&database).await.unwrap();
+    // Someone with database access bypasses the append-only guard and edits an amount.
+    sqlx::query("DROP TRIGGER transfers_are_never_updated").execute(&pool).await.unwrap();
+    sqlx::query("UPDATE transfers SET amount = 999 WHERE entry_sequence = 1")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let report = server.service.audit().await.unwrap();
+    assert!(!report.passed());
+    let problems = report.problems.join("\n");
+    assert!(problems.contains("entry 1: its hash does not match its content"), "{problems}");
+    assert!(problems.contains("reserve holds 15000 but its entries sum to 5999"), "{problems}");
+}
+
+#[tokio::test]
+async fn the_journal_refuses_updates_and_deletes() {
+    let server = TestServer::start().await;
+    server.fund_reserve("100.00").await;
+    let database = format!("sqlite://{}", server.data_dir.path().join("fund.sqlite").display());
+    let pool = sqlx::SqlitePool::connect(&database).await.unwrap();
+    for statement in [
+        "UPDATE journal_entries SET code = 'refill'",
+        "DELETE FROM journal_entries",
+        "UPDATE transfers SET amount = 1",
+        "DELETE FROM transfers",
+    ] {
+        let error = sqlx::query(statement).execute(&pool).await.unwrap_err();
+        assert!(error.to_string().contains("append-only"), "{statement}: {error}");
+    }
+    let error = sqlx::query("UPDATE accounts SET balance = -1 WHERE key = 'reserve'")
+        .execute(&pool)
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("CHECK"), "{error}");
+    server.audit_passes().await;
+}

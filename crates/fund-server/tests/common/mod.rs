@@ -1,0 +1,256 @@
+//! A real fund server for tests: the HTTP app in process on port 0, over a real SQLite file
+//! in a temporary directory, and a client that signs counter requests like a counter does.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use fund_server::http::{AppState, app};
+use fund_server::ledger::LedgerPolicy;
+use fund_server::service::{FundService, ServiceConfig};
+use fund_server::store::Store;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tillfund_core::payment_token::PaymentClaims;
+use tillfund_core::signing::{SIGNATURE_HEADER, TERMINAL_HEADER, TIMESTAMP_HEADER, TerminalKey};
+use tillfund_core::{Amount, Currency, MerchantId, OrderId, PositiveAmount, TerminalId};
+
+pub fn cny(text: &str) -> Amount {
+    Amount::parse(text, Currency::CNY).unwrap()
+}
+
+pub fn minor(text: &str) -> i64 {
+    cny(text).minor_units()
+}
+
+pub struct TestServer {
+    pub url: String,
+    pub service: FundService,
+    pub http: reqwest::Client,
+    task: tokio::task::JoinHandle<()>,
+    pub data_dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        TestServer::start_with(LedgerPolicy::default_for(Currency::CNY)).await
+    }
+
+    pub async fn start_with(policy: LedgerPolicy) -> TestServer {
+        let data_dir = tempfile::tempdir().unwrap();
+        let database_url = format!("sqlite://{}", data_dir.path().join("fund.sqlite").display());
+        let store = Store::connect(&database_url).await.unwrap();
+        store.migrate().await.unwrap();
+        let service = FundService::start(store, ServiceConfig::new(policy));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let router = app(AppState::new(service.clone()));
+        let task = tokio::spawn(async move {
+            axum::serve(listener, router).await.unwrap();
+        });
+        TestServer { url, service, http: reqwest::Client::new(), task, data_dir }
+    }
+
+    pub async fn fund_reserve(&self, amount: &str) {
+        let amount = PositiveAmount::parse(amount, Currency::CNY).unwrap();
+        self.service.fund_reserve(amount, &uuid_key()).await.unwrap();
+    }
+
+    pub async fn add_merchant(&self, name: &str) -> MerchantId {
+        self.service.add_merchant(name, "Asia/Shanghai").await.unwrap().id
+    }
+
+    /// Enrols a counter of `merchant_id` through the API, as a counter would.
+    pub async fn enrol(&self, merchant_id: MerchantId) -> Counter {
+        let (code, _) = self.service.create_activation_code(merchant_id).await.unwrap();
+        let (status, body) = self
+            .send(
+                Method::POST,
+                "/v1/terminals/enrol",
+                json!({"activation_code": code, "label": "Counter"}),
+                &[],
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        Counter {
+            url: self.url.clone(),
+            http: self.http.clone(),
+            terminal_id: body["terminal_id"].as_str().unwrap().parse().unwrap(),
+            merchant_id,
+            key: TerminalKey::from_hex(body["terminal_key"].as_str().unwrap()).unwrap(),
+            enrolled_at_ms: fund_server::model::now_ms(),
+        }
+    }
+
+    /// Registers a customer bound to the given merchants and signs in; returns the session.
+    pub async fn customer(&self, phone: &str, merchants: &[MerchantId]) -> Customer {
+        let merchant_ids: Vec<String> = merchants.iter().map(ToString::to_string).collect();
+        let (status, body) = self
+            .send(
+                Method::POST,
+                "/v1/customers",
+                json!({"phone": phone, "display_name": "Test", "pin": "123456", "merchant_ids": merchant_ids}),
+                &[],
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let customer_id = body["customer_id"].as_str().unwrap().to_owned();
+        let (status, session) = self
+            .send(Method::POST, "/v1/sessions", json!({"phone": phone, "pin": "123456"}), &[])
+            .await;
+        assert_eq!(status, StatusCode::OK, "{session}");
+        Customer {
+            customer_id,
+            phone: phone.to_owned(),
+            token: session["token"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Value,
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, Value) {
+        let mut request = self.http.request(method, format!("{}{path}", self.url));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        if !body.is_null() {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    pub async fn wallet(&self, customer: &Customer) -> Value {
+        let bearer = format!("Bearer {}", customer.token);
+        let (status, body) =
+            self.send(Method::GET, "/v1/wallet", Value::Null, &[("authorization", &bearer)]).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
+    }
+
+    pub async fn pay(
+        &self,
+        customer: &Customer,
+        token: &str,
+        pin: &str,
+        key: &str,
+    ) -> (StatusCode, Value) {
+        let bearer = format!("Bearer {}", customer.token);
+        self.send(
+            Method::POST,
+            "/v1/payments",
+            json!({"token": token, "pin": pin}),
+            &[("authorization", &bearer), ("idempotency-key", key)],
+        )
+        .await
+    }
+
+    pub async fn audit_passes(&self) {
+        let report = self.service.audit().await.unwrap();
+        assert!(report.passed(), "audit problems: {:?}", report.problems);
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+pub fn uuid_key() -> String {
+    OrderId::generate().to_string()
+}
+
+pub struct Customer {
+    pub customer_id: String,
+    pub phone: String,
+    pub token: String,
+}
+
+/// A counter's side: signs requests and makes payment tokens with its key.
+pub struct Counter {
+    pub url: String,
+    pub http: reqwest::Client,
+    pub terminal_id: TerminalId,
+    pub merchant_id: MerchantId,
+    pub key: TerminalKey,
+    /// Entry times derive from this and the sequence, so a resent entry is byte-identical.
+    pub enrolled_at_ms: i64,
+}
+
+impl Counter {
+    pub async fn signed(
+        &self,
+        method: Method,
+        path: &str,
+        body: Value,
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, Value) {
+        let bytes = if body.is_null() { Vec::new() } else { serde_json::to_vec(&body).unwrap() };
+        let timestamp = fund_server::model::now_ms();
+        let signature = self.key.sign_request(method.as_str(), path, timestamp, &bytes);
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.url))
+            .header(TERMINAL_HEADER, self.terminal_id.to_string())
+            .header(TIMESTAMP_HEADER, timestamp.to_string())
+            .header(SIGNATURE_HEADER, signature)
+            .header("content-type", "application/json")
+            .body(bytes);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// Pushes one cash top-up as an outbox entry with the given id; returns its result
+    /// (`{id, outcome, code?, message?}`).
+    pub async fn top_up(
+        &self,
+        entry_id: &str,
+        sequence: u64,
+        customer_id: &str,
+        amount: &str,
+        bonus_shown: &str,
+    ) -> Value {
+        let body = json!({"entries": [{
+            "id": entry_id,
+            "sequence": sequence,
+            "recorded_at_ms": self.enrolled_at_ms + i64::try_from(sequence).unwrap(),
+            "action": {
+                "type": "cash_top_up",
+                "customer_id": customer_id,
+                "amount": minor(amount),
+                "bonus_shown": minor(bonus_shown),
+                "bonus_rule_version": null
+            }
+        }]});
+        let (status, response) = self.signed(Method::POST, "/v1/sync/push", body, &[]).await;
+        assert_eq!(status, StatusCode::OK, "{response}");
+        response["results"][0].clone()
+    }
+
+    pub fn payment_claims(&self, amount: &str, expires_in_ms: i64) -> PaymentClaims {
+        PaymentClaims {
+            merchant_id: self.merchant_id,
+            terminal_id: self.terminal_id,
+            order_id: OrderId::generate(),
+            amount: PositiveAmount::parse(amount, Currency::CNY).unwrap(),
+            currency: "CNY".to_owned(),
+            expires_at_ms: fund_server::model::now_ms() + expires_in_ms,
+        }
+    }
+
+    pub fn payment_token(&self, amount: &str) -> (PaymentClaims, String) {
+        let claims = self.payment_claims(amount, 120_000);
+        let token = claims.sign(&self.key);
+        (claims, token)
+    }
+}
