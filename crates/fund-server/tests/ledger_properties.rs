@@ -1,0 +1,336 @@
+//! Property: any sequence of money operations, cut into batches at random and with replays
+//! of earlier requests mixed in, keeps every ledger invariant on a real SQLite file, applies
+//! each idempotency key once, and answers a replay with the first answer.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashMap;
+
+use fund_server::ledger::{
+    Account, Bucket, CashTopUp, Command, CommandKind, IdempotencyKey, LedgerPolicy, Outcome,
+    Payment, Refund,
+};
+use fund_server::model::Customer;
+use fund_server::store::Store;
+use proptest::prelude::*;
+use tillfund_core::payment_token::PaymentClaims;
+use tillfund_core::{
+    Amount, Currency, CustomerId, MemberCode, MerchantId, OrderId, OutboxEntryId, PhoneNumber,
+    PositiveAmount, TerminalId,
+};
+
+#[derive(Debug, Clone)]
+enum Operation {
+    TopUp {
+        customer: usize,
+        merchant: usize,
+        minor_units: i64,
+    },
+    Pay {
+        customer: usize,
+        merchant: usize,
+        minor_units: i64,
+    },
+    Refund {
+        payment: usize,
+        minor_units: i64,
+    },
+    Fund {
+        minor_units: i64,
+    },
+    /// Sends an earlier command again, unchanged.
+    Replay {
+        command: usize,
+    },
+    /// Sends an earlier command's key with a different request.
+    ReplayAltered {
+        command: usize,
+    },
+}
+
+fn operation() -> impl Strategy<Value = Operation> {
+    prop_oneof![
+        4 => (0..4_usize, 0..2_usize, 1..60_000_i64)
+            .prop_map(|(customer, merchant, minor_units)| Operation::TopUp { customer, merchant, minor_units }),
+        4 => (0..4_usize, 0..2_usize, 1..30_000_i64)
+            .prop_map(|(customer, merchant, minor_units)| Operation::Pay { customer, merchant, minor_units }),
+        2 => (0..100_usize, 1..20_000_i64)
+            .prop_map(|(payment, minor_units)| Operation::Refund { payment, minor_units }),
+        1 => (1..50_000_i64).prop_map(|minor_units| Operation::Fund { minor_units }),
+        2 => (0..100_usize).prop_map(|command| Operation::Replay { command }),
+        1 => (0..100_usize).prop_map(|command| Operation::ReplayAltered { command }),
+    ]
+}
+
+struct World {
+    store: Store,
+    policy: LedgerPolicy,
+    merchants: [MerchantId; 2],
+    customers: [CustomerId; 4],
+    _data_dir: tempfile::TempDir,
+}
+
+async fn world() -> World {
+    let data_dir = tempfile::tempdir().unwrap();
+    let store =
+        Store::connect(&format!("sqlite://{}", data_dir.path().join("fund.sqlite").display()))
+            .await
+            .unwrap();
+    store.migrate().await.unwrap();
+    let now = fund_server::model::now_ms();
+    let mut merchants = Vec::new();
+    for name in ["A", "B"] {
+        let merchant = fund_server::model::Merchant {
+            id: MerchantId::generate(),
+            name: name.into(),
+            time_zone: "Asia/Shanghai".into(),
+        };
+        store.add_merchant(&merchant, now).await.unwrap();
+        merchants.push(merchant.id);
+    }
+    let mut customers = Vec::new();
+    for index in 0..4_u64 {
+        let customer = Customer {
+            id: CustomerId::generate(),
+            phone: PhoneNumber::parse(&format!("1380000000{index}")).unwrap(),
+            display_name: format!("C{index}"),
+            member_code: MemberCode::from_body(index),
+            pin_hash: "not-used".into(),
+            failed_pin_attempts: 0,
+            locked_until_ms: None,
+        };
+        // Customer 3 is bound to both stores; the others to store A only.
+        let bound: Vec<MerchantId> =
+            if index == 3 { merchants.clone() } else { vec![merchants[0]] };
+        store
+            .register_customer(&customer, &bound, || MemberCode::from_body(index + 100), now)
+            .await
+            .unwrap();
+        customers.push(customer.id);
+    }
+    let mut policy = LedgerPolicy::default_for(Currency::CNY);
+    policy.wallet_balance_cap = Amount::from_minor_units(100_000).unwrap();
+    policy.reserve_threshold = Amount::from_minor_units(20_000).unwrap();
+    policy.reserve_refill = Amount::from_minor_units(30_000).unwrap();
+    World {
+        store,
+        policy,
+        merchants: [merchants[0], merchants[1]],
+        customers: [customers[0], customers[1], customers[2], customers[3]],
+        _data_dir: data_dir,
+    }
+}
+
+fn key(index: usize, salt: u8) -> IdempotencyKey {
+    IdempotencyKey { key: format!("test/{index}"), fingerprint: [salt; 32] }
+}
+
+fn positive(minor_units: i64) -> PositiveAmount {
+    PositiveAmount::try_from(minor_units).unwrap()
+}
+
+/// Turns operations into commands; replays refer to commands made before them.
+fn commands(world: &World, operations: &[Operation]) -> Vec<Command> {
+    let mut commands: Vec<Command> = Vec::new();
+    let mut payments: Vec<OrderId> = Vec::new();
+    for operation in operations {
+        let index = commands.len();
+        let command = match operation {
+            Operation::TopUp { customer, merchant, minor_units } => Command {
+                idempotency: key(index, 1),
+                recorded_at_ms: 1_000,
+                kind: CommandKind::CashTopUp(CashTopUp {
+                    merchant_id: world.merchants[*merchant],
+                    terminal_id: TerminalId::generate(),
+                    outbox_entry_id: OutboxEntryId::generate(),
+                    customer_id: world.customers[*customer],
+                    amount: positive(*minor_units),
+                    bonus_shown: Amount::ZERO,
+                    rule_set_version: None,
+                }),
+            },
+            Operation::Pay { customer, merchant, minor_units } => {
+                let order_id = OrderId::generate();
+                payments.push(order_id);
+                Command {
+                    idempotency: key(index, 1),
+                    recorded_at_ms: 1_000,
+                    kind: CommandKind::Payment(Payment {
+                        claims: PaymentClaims {
+                            merchant_id: world.merchants[*merchant],
+                            terminal_id: TerminalId::generate(),
+                            order_id,
+                            amount: positive(*minor_units),
+                            currency: "CNY".into(),
+                            expires_at_ms: i64::MAX,
+                        },
+                        customer_id: world.customers[*customer],
+                        confirmation_code: "000000".into(),
+                    }),
+                }
+            }
+            Operation::Refund { payment, minor_units } => {
+                let Some(order_id) = payments.get(payment % payments.len().max(1)).copied() else {
+                    continue;
+                };
+                // Refunds are made at the store of the payment; the order knows which.
+                let merchant_id = commands
+                    .iter()
+                    .find_map(|command| match &command.kind {
+                        CommandKind::Payment(paid) if paid.claims.order_id == order_id => {
+                            Some(paid.claims.merchant_id)
+                        }
+                        _ => None,
+                    })
+                    .unwrap_or(world.merchants[0]);
+                Command {
+                    idempotency: key(index, 1),
+                    recorded_at_ms: 1_000,
+                    kind: CommandKind::Refund(Refund {
+                        merchant_id,
+                        terminal_id: TerminalId::generate(),
+                        order_id,
+                        amount: positive(*minor_units),
+                    }),
+                }
+            }
+            Operation::Fund { minor_units } => Command {
+                idempotency: key(index, 1),
+                recorded_at_ms: 1_000,
+                kind: CommandKind::FundReserve { amount: positive(*minor_units) },
+            },
+            Operation::Replay { command } => {
+                let Some(earlier) = commands.get(command % commands.len().max(1)) else { continue };
+                earlier.clone()
+            }
+            Operation::ReplayAltered { command } => {
+                let Some(earlier) = commands.get(command % commands.len().max(1)) else { continue };
+                let mut altered = earlier.clone();
+                altered.idempotency.fingerprint = [2; 32];
+                altered
+            }
+        };
+        commands.push(command);
+    }
+    commands
+}
+
+async fn wallet_total(store: &Store, customer_id: CustomerId) -> i64 {
+    let mut total = 0;
+    for bucket in Bucket::ALL {
+        total += store.balance(Account::Wallet(customer_id, bucket)).await.unwrap().minor_units();
+    }
+    total
+}
+
+async fn check(operations: Vec<Operation>, batch_sizes: Vec<usize>) {
+    let world = world().await;
+    world
+        .store
+        .apply_batch(
+            &world.policy,
+            &[Command {
+                idempotency: IdempotencyKey { key: "seed".into(), fingerprint: [0; 32] },
+                recorded_at_ms: 0,
+                kind: CommandKind::FundReserve { amount: positive(100_000) },
+            }],
+        )
+        .await
+        .unwrap();
+    let commands = commands(&world, &operations);
+    let mut first_answers: HashMap<String, Outcome> = HashMap::new();
+    let mut model_wallets: HashMap<CustomerId, i64> = HashMap::new();
+    let mut next = 0;
+    let mut sizes = batch_sizes.iter().cycle();
+    while next < commands.len() {
+        let size = (*sizes.next().unwrap()).clamp(1, commands.len() - next);
+        let batch = &commands[next..next + size];
+        let results = world.store.apply_batch(&world.policy, batch).await.unwrap();
+        for (command, result) in batch.iter().zip(results) {
+            let key = command.idempotency.key.clone();
+            match result {
+                Ok(decided) => {
+                    if let Some(first) = first_answers.get(&key) {
+                        assert!(decided.replayed, "a second answer for {key} was not a replay");
+                        assert_eq!(
+                            &decided.outcome, first,
+                            "a replay of {key} answered differently"
+                        );
+                        assert_eq!(command.idempotency.fingerprint, [1; 32]);
+                        continue;
+                    }
+                    assert!(!decided.replayed);
+                    match &decided.outcome {
+                        Outcome::ToppedUp { customer_id, amount, bonus, .. } => {
+                            *model_wallets.entry(*customer_id).or_default() +=
+                                amount.minor_units() + bonus.minor_units();
+                        }
+                        Outcome::Paid { customer_id, amount, .. } => {
+                            *model_wallets.entry(*customer_id).or_default() -= amount.minor_units();
+                        }
+                        Outcome::Refunded { amount, .. } => {
+                            let CommandKind::Refund(refund) = &command.kind else {
+                                panic!("refund answer")
+                            };
+                            let payer = commands
+                                .iter()
+                                .find_map(|earlier| match &earlier.kind {
+                                    CommandKind::Payment(paid)
+                                        if paid.claims.order_id == refund.order_id =>
+                                    {
+                                        Some(paid.customer_id)
+                                    }
+                                    _ => None,
+                                })
+                                .unwrap();
+                            *model_wallets.entry(payer).or_default() += amount.minor_units();
+                        }
+                        Outcome::Funded { .. } | Outcome::Rejected { .. } => {}
+                    }
+                    first_answers.insert(key, decided.outcome);
+                }
+                Err(deferred) => {
+                    // Only a reused key with another request, a reserve that cannot cover a
+                    // top-up, or a service account that cannot cover a refund (refills
+                    // drain it) may be deferred; none wrote anything.
+                    assert!(
+                        matches!(
+                            deferred.code(),
+                            "idempotency_key_reused"
+                                | "reserve_insufficient"
+                                | "service_insufficient"
+                        ),
+                        "unexpected deferral {deferred:?}"
+                    );
+                    if deferred.code() == "idempotency_key_reused" {
+                        assert_eq!(command.idempotency.fingerprint, [2; 32]);
+                    }
+                }
+            }
+        }
+        next += size;
+        let report = world.store.audit().await.unwrap();
+        assert!(report.passed(), "audit after a batch: {:?}", report.problems);
+    }
+    for customer_id in world.customers {
+        let total = wallet_total(&world.store, customer_id).await;
+        assert_eq!(
+            total,
+            model_wallets.get(&customer_id).copied().unwrap_or(0),
+            "wallet of {customer_id}"
+        );
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_operations_with_replays_keep_every_invariant(
+        operations in proptest::collection::vec(operation(), 1..70),
+        batch_sizes in proptest::collection::vec(1..12_usize, 1..8),
+    ) {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(check(operations, batch_sizes));
+    }
+}
