@@ -15,6 +15,8 @@ CREATE TABLE accounts (
 -- One row per operation, append-only, chained by hash.
 CREATE TABLE journal_entries (
     sequence        INTEGER PRIMARY KEY NOT NULL CHECK (sequence > 0),
+    -- Server time of the write; never decreases along the sequence.
+    applied_at_ms   INTEGER NOT NULL,
     code            TEXT    NOT NULL,
     recorded_at_ms  INTEGER NOT NULL,
     merchant_id     TEXT,
@@ -27,6 +29,7 @@ CREATE TABLE journal_entries (
     hash            BLOB    NOT NULL CHECK (length(hash) = 32)
 ) STRICT;
 
+CREATE INDEX journal_by_applied_at ON journal_entries (applied_at_ms);
 CREATE INDEX journal_by_customer ON journal_entries (customer_id, sequence)
     WHERE customer_id IS NOT NULL;
 CREATE INDEX journal_by_merchant ON journal_entries (merchant_id, recorded_at_ms)

@@ -33,6 +33,7 @@ pub struct Auditor {
     replayed: BTreeMap<Account, i128>,
     expected_sequence: i64,
     previous_hash: EntryHash,
+    previous_applied_at_ms: i64,
     entries_checked: u64,
     problems_found: u64,
     problems: Vec<String>,
@@ -50,6 +51,7 @@ impl Auditor {
             replayed: BTreeMap::new(),
             expected_sequence: 1,
             previous_hash: GENESIS_HASH,
+            previous_applied_at_ms: 0,
             entries_checked: 0,
             problems_found: 0,
             problems: Vec::new(),
@@ -79,7 +81,16 @@ impl Auditor {
                 "entry {sequence}: its previous hash does not match the entry before it"
             ));
         }
-        let recomputed = entry_hash(sequence, &journal_entry.entry, &journal_entry.previous_hash);
+        if journal_entry.applied_at_ms < self.previous_applied_at_ms {
+            self.problem(format!("entry {sequence}: applied before the entry before it"));
+        }
+        self.previous_applied_at_ms = journal_entry.applied_at_ms;
+        let recomputed = entry_hash(
+            sequence,
+            journal_entry.applied_at_ms,
+            &journal_entry.entry,
+            &journal_entry.previous_hash,
+        );
         if recomputed != journal_entry.hash {
             self.problem(format!("entry {sequence}: its hash does not match its content (edited)"));
         }

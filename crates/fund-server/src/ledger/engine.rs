@@ -284,6 +284,9 @@ pub struct BatchState {
     pub current_rule_set: BonusRuleSet,
     pub head_sequence: i64,
     pub head_hash: EntryHash,
+    /// The time every entry of this batch is applied at: the server's clock, but never
+    /// before the last entry's.
+    pub applied_at_ms: i64,
 }
 
 /// What a batch did to the reserve alert.
@@ -429,7 +432,8 @@ impl<'policy> Batch<'policy> {
             self.changed_accounts.insert(account);
         }
         let sequence = self.state.head_sequence + 1;
-        let sealed = JournalEntry::seal(sequence, entry, self.state.head_hash);
+        let sealed =
+            JournalEntry::seal(sequence, self.state.applied_at_ms, entry, self.state.head_hash);
         self.state.head_sequence = sequence;
         self.state.head_hash = sealed.hash;
         self.writes.entries.push(sealed);

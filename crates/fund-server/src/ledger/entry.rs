@@ -124,25 +124,38 @@ pub const GENESIS_HASH: EntryHash = [0; 32];
 pub struct JournalEntry {
     /// 1, 2, 3, … with no gaps.
     pub sequence: i64,
+    /// When the server applied it (its clock, never going backwards along the journal);
+    /// end-of-day balances for yield are taken by this time.
+    pub applied_at_ms: i64,
     pub entry: NewEntry,
     pub previous_hash: EntryHash,
     pub hash: EntryHash,
 }
 
 impl JournalEntry {
-    pub fn seal(sequence: i64, entry: NewEntry, previous_hash: EntryHash) -> JournalEntry {
-        let hash = entry_hash(sequence, &entry, &previous_hash);
-        JournalEntry { sequence, entry, previous_hash, hash }
+    pub fn seal(
+        sequence: i64,
+        applied_at_ms: i64,
+        entry: NewEntry,
+        previous_hash: EntryHash,
+    ) -> JournalEntry {
+        let hash = entry_hash(sequence, applied_at_ms, &entry, &previous_hash);
+        JournalEntry { sequence, applied_at_ms, entry, previous_hash, hash }
     }
 }
 
 /// SHA-256 over a canonical text of everything in the entry plus the previous hash: an
 /// edited, removed or reordered row breaks the chain from that row on.
-pub fn entry_hash(sequence: i64, entry: &NewEntry, previous_hash: &EntryHash) -> EntryHash {
+pub fn entry_hash(
+    sequence: i64,
+    applied_at_ms: i64,
+    entry: &NewEntry,
+    previous_hash: &EntryHash,
+) -> EntryHash {
     let optional = |value: Option<String>| value.unwrap_or_default();
     let references = &entry.references;
     let mut canonical = format!(
-        "tillfund-entry-v1\n{sequence}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n",
+        "tillfund-entry-v1\n{sequence}\n{applied_at_ms}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n",
         entry.code,
         entry.recorded_at_ms,
         optional(references.merchant_id.map(|id| id.to_string())),
@@ -186,19 +199,20 @@ mod tests {
 
     #[test]
     fn the_hash_covers_every_field_and_the_chain() {
-        let base = entry_hash(1, &entry(), &GENESIS_HASH);
-        assert_eq!(base, entry_hash(1, &entry(), &GENESIS_HASH));
-        assert_ne!(base, entry_hash(2, &entry(), &GENESIS_HASH));
-        assert_ne!(base, entry_hash(1, &entry(), &[1; 32]));
+        let base = entry_hash(1, 5, &entry(), &GENESIS_HASH);
+        assert_eq!(base, entry_hash(1, 5, &entry(), &GENESIS_HASH));
+        assert_ne!(base, entry_hash(2, 5, &entry(), &GENESIS_HASH));
+        assert_ne!(base, entry_hash(1, 5, &entry(), &[1; 32]));
+        assert_ne!(base, entry_hash(1, 6, &entry(), &GENESIS_HASH));
         let mut changed = entry();
         changed.transfers[0].amount = PositiveAmount::parse("100.01", Currency::CNY).unwrap();
-        assert_ne!(base, entry_hash(1, &changed, &GENESIS_HASH));
+        assert_ne!(base, entry_hash(1, 5, &changed, &GENESIS_HASH));
         let mut changed = entry();
         changed.references.business_day = Some("2026-11-30".into());
-        assert_ne!(base, entry_hash(1, &changed, &GENESIS_HASH));
+        assert_ne!(base, entry_hash(1, 5, &changed, &GENESIS_HASH));
         let mut changed = entry();
         changed.code = EntryCode::Refill;
-        assert_ne!(base, entry_hash(1, &changed, &GENESIS_HASH));
+        assert_ne!(base, entry_hash(1, 5, &changed, &GENESIS_HASH));
     }
 
     #[test]

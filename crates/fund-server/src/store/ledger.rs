@@ -279,13 +279,16 @@ async fn load_batch_state(
     let (rule_sets, current_rule_set) =
         load_rule_sets(connection, &needs.rule_set_versions).await?;
 
-    let head =
-        sqlx::query("SELECT sequence, hash FROM journal_entries ORDER BY sequence DESC LIMIT 1")
-            .fetch_optional(&mut *connection)
-            .await?;
-    let (head_sequence, head_hash) = match head {
-        Some(row) => (row.try_get("sequence")?, hash(row.try_get("hash")?)?),
-        None => (0, crate::ledger::entry::GENESIS_HASH),
+    let head = sqlx::query(
+        "SELECT sequence, hash, applied_at_ms FROM journal_entries ORDER BY sequence DESC LIMIT 1",
+    )
+    .fetch_optional(&mut *connection)
+    .await?;
+    let (head_sequence, head_hash, head_applied_at_ms) = match head {
+        Some(row) => {
+            (row.try_get("sequence")?, hash(row.try_get("hash")?)?, row.try_get("applied_at_ms")?)
+        }
+        None => (0, crate::ledger::entry::GENESIS_HASH, 0),
     };
 
     Ok(BatchState {
@@ -298,6 +301,7 @@ async fn load_batch_state(
         current_rule_set,
         head_sequence,
         head_hash,
+        applied_at_ms: now_ms().max(head_applied_at_ms),
     })
 }
 
@@ -349,13 +353,14 @@ async fn write_batch(
 ) -> Result<(), StoreError> {
     for chunk in writes.entries.chunks(ROWS_PER_STATEMENT) {
         let mut query = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO journal_entries (sequence, code, recorded_at_ms, merchant_id, terminal_id, \
+            "INSERT INTO journal_entries (sequence, applied_at_ms, code, recorded_at_ms, merchant_id, terminal_id, \
              order_id, outbox_entry_id, customer_id, business_day, previous_hash, hash) ",
         );
         query.push_values(chunk, |mut row, journal_entry| {
             let entry = &journal_entry.entry;
             let references = &entry.references;
             row.push_bind(journal_entry.sequence)
+                .push_bind(journal_entry.applied_at_ms)
                 .push_bind(entry.code.as_str())
                 .push_bind(entry.recorded_at_ms)
                 .push_bind(references.merchant_id.map(|id| id.to_string()))
@@ -496,7 +501,7 @@ async fn read_journal(
     limit: i64,
 ) -> Result<Vec<JournalEntry>, StoreError> {
     let rows = sqlx::query(
-        "SELECT sequence, code, recorded_at_ms, merchant_id, terminal_id, order_id, \
+        "SELECT sequence, applied_at_ms, code, recorded_at_ms, merchant_id, terminal_id, order_id, \
          outbox_entry_id, customer_id, business_day, previous_hash, hash \
          FROM journal_entries WHERE sequence > ? ORDER BY sequence LIMIT ?",
     )
@@ -545,6 +550,7 @@ async fn read_journal(
         };
         entries.push(JournalEntry {
             sequence,
+            applied_at_ms: row.try_get("applied_at_ms")?,
             entry,
             previous_hash: hash(row.try_get("previous_hash")?)?,
             hash: hash(row.try_get("hash")?)?,
