@@ -9,8 +9,9 @@ use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use fund_server::config::ServerConfig;
 use fund_server::http::{AppState, app};
+use fund_server::ledger::yield_math::{DayCount, PostingInterval};
 use fund_server::ledger::{LedgerPolicy, Outcome};
-use fund_server::service::{FundService, ServiceConfig};
+use fund_server::service::{FundService, ServiceConfig, YieldPolicy};
 use fund_server::store::Store;
 use tillfund_core::{Amount, Currency, MerchantId, PositiveAmount, TerminalId};
 
@@ -34,6 +35,18 @@ struct Cli {
 
 #[derive(Args)]
 struct PolicyArgs {
+    /// IANA time zone of the platform's business days (yield days).
+    #[arg(long, env = "TILLFUND_TIME_ZONE", default_value = "Asia/Shanghai", global = true)]
+    time_zone: String,
+    /// Yield day count: act365 (rate / 365 a day) or act360 (rate / 360 a day).
+    #[arg(long, env = "TILLFUND_YIELD_DAY_COUNT", default_value = "act365", global = true)]
+    yield_day_count: String,
+    /// When accrued yield is paid into wallets: daily or monthly (after the month's last day).
+    #[arg(long, env = "TILLFUND_YIELD_POSTING", default_value = "daily", global = true)]
+    yield_posting: String,
+    /// Wallets whose end-of-day balance is under this earn no yield that day.
+    #[arg(long, env = "TILLFUND_YIELD_MINIMUM_BALANCE", default_value = "0", global = true)]
+    yield_minimum_balance: String,
     /// Most a wallet may hold after a top-up, e.g. 5000.00.
     #[arg(long, env = "TILLFUND_WALLET_CAP", default_value = "5000.00", global = true)]
     wallet_cap: String,
@@ -74,6 +87,29 @@ enum Command {
     /// Bonus rules.
     #[command(subcommand)]
     Bonus(BonusCommand),
+    /// Accrue yield for every day not yet accrued, through DATE, and post it when due.
+    Accrue {
+        /// Last day to accrue (YYYY-MM-DD); must be over in the platform's time zone.
+        #[arg(long)]
+        through: String,
+    },
+    /// The yield rate schedule.
+    #[command(subcommand)]
+    Yield(YieldCommand),
+}
+
+#[derive(Subcommand)]
+enum YieldCommand {
+    /// Set the annual rate from a day on, e.g. `yield rate --from 2026-01-01 --annual 3.65`.
+    Rate {
+        #[arg(long)]
+        from: String,
+        /// Percent per year, e.g. 3.65.
+        #[arg(long)]
+        annual: String,
+    },
+    /// Print the rate schedule.
+    Rates,
 }
 
 #[derive(Subcommand)]
@@ -142,6 +178,20 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
+fn yield_policy(currency: Currency, args: &PolicyArgs) -> anyhow::Result<YieldPolicy> {
+    let time_zone = jiff::tz::TimeZone::get(&args.time_zone)
+        .with_context(|| format!("--time-zone: '{}' is not an IANA time zone", args.time_zone))?;
+    let day_count = DayCount::parse(&args.yield_day_count).with_context(|| {
+        format!("--yield-day-count: '{}' is not act365 or act360", args.yield_day_count)
+    })?;
+    let posting = PostingInterval::parse(&args.yield_posting).with_context(|| {
+        format!("--yield-posting: '{}' is not daily or monthly", args.yield_posting)
+    })?;
+    let minimum_balance =
+        Amount::parse(&args.yield_minimum_balance, currency).context("--yield-minimum-balance")?;
+    Ok(YieldPolicy { time_zone, day_count, posting, minimum_balance })
+}
+
 fn policy(currency: Currency, args: &PolicyArgs) -> anyhow::Result<LedgerPolicy> {
     let parse = |name: &str, text: &str| {
         let amount = Amount::parse(text, currency).with_context(|| format!("--{name}"))?;
@@ -167,7 +217,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot open the database {database_url}"))?;
     store.migrate().await?;
-    let service = FundService::start(store.clone(), ServiceConfig::new(policy));
+    let mut config = ServiceConfig::new(policy);
+    config.yield_policy = yield_policy(currency, &cli.policy)?;
+    let service = FundService::start(store.clone(), config);
     match cli.command {
         Command::Migrate => println!("database is up to date"),
         Command::SeedDemo => seed_demo(&service).await?,
@@ -228,6 +280,40 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let rule_set = service.publish_bonus_rules(rules).await?;
             println!("bonus rule set version {} published", rule_set.version());
         }
+        Command::Accrue { through } => {
+            let through: jiff::civil::Date = through
+                .parse()
+                .with_context(|| format!("--through: '{through}' is not a date (YYYY-MM-DD)"))?;
+            let report = service.accrue_through(through, service.business_today()).await?;
+            if report.days.is_empty() {
+                println!("nothing to accrue: every day through {through} is accrued");
+            }
+            for day in &report.days {
+                println!(
+                    "{}: {} wallets accrued {} minor units; posted {} {currency}",
+                    day.day,
+                    day.wallets,
+                    day.accrued.round_dp(4),
+                    Amount::from_minor_units(day.posted)?.format(currency)
+                );
+            }
+        }
+        Command::Yield(YieldCommand::Rate { from, annual }) => {
+            let from: jiff::civil::Date = from
+                .parse()
+                .with_context(|| format!("--from: '{from}' is not a date (YYYY-MM-DD)"))?;
+            let rate = fund_server::ledger::yield_math::parse_annual_percentage(&annual)
+                .with_context(|| {
+                    format!("--annual: '{annual}' is not a percentage from 0 to 100")
+                })?;
+            service.set_yield_rate(from, rate).await?;
+            println!("annual yield {annual}% from {from}");
+        }
+        Command::Yield(YieldCommand::Rates) => {
+            for (from, rate) in store.yield_rates().await? {
+                println!("{from}\t{}%", (rate * rust_decimal::Decimal::from(100)).normalize());
+            }
+        }
         Command::Bonus(BonusCommand::Show) => {
             println!("{}", serde_json::to_string_pretty(&store.current_bonus_rules().await?)?);
         }
@@ -274,11 +360,25 @@ async fn serve(service: FundService, listen: SocketAddr) -> anyhow::Result<()> {
     println!("fund-server listening on http://{local_address}");
     std::io::stdout().flush()?;
     let store = service.store().clone();
+    let accrual = tokio::spawn(accrue_hourly(service.clone()));
     let router = app(AppState::new(service));
     axum::serve(listener, router).with_graceful_shutdown(shutdown_signal()).await?;
+    accrual.abort();
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Accrues yield through yesterday now and then every hour, so a day is accrued soon after
+/// it ends and days missed while the server was down are caught up.
+async fn accrue_hourly(service: FundService) {
+    let mut interval = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        interval.tick().await;
+        if let Err(error) = service.accrue_through_yesterday().await {
+            tracing::error!(code = %error.code, "yield accrual failed: {}", error.message);
+        }
+    }
 }
 
 async fn shutdown_signal() {

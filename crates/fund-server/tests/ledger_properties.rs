@@ -285,6 +285,9 @@ async fn check(operations: Vec<Operation>, batch_sizes: Vec<usize>) {
                                 .unwrap();
                             *model_wallets.entry(payer).or_default() += amount.minor_units();
                         }
+                        Outcome::YieldPosted { customer_id, amount, .. } => {
+                            *model_wallets.entry(*customer_id).or_default() += amount.minor_units();
+                        }
                         Outcome::Funded { .. } | Outcome::Rejected { .. } => {}
                     }
                     first_answers.insert(key, decided.outcome);

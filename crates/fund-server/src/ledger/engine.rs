@@ -76,6 +76,12 @@ pub enum CommandKind {
     CashTopUp(CashTopUp),
     Payment(Payment),
     Refund(Refund),
+    /// Pays accrued yield from the reserve into a wallet's yield bucket.
+    PostYield {
+        customer_id: CustomerId,
+        amount: PositiveAmount,
+        day: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -138,6 +144,11 @@ pub enum Outcome {
         amount: Amount,
         refunded_total: Amount,
         wallet_balance: Amount,
+    },
+    YieldPosted {
+        entry_sequence: i64,
+        customer_id: CustomerId,
+        amount: Amount,
     },
     /// Refused for good: retrying the same request gives the same answer.
     Rejected {
@@ -263,6 +274,9 @@ impl BatchNeeds {
                 CommandKind::Refund(refund) => {
                     needs.orders.insert(refund.order_id);
                 }
+                CommandKind::PostYield { customer_id, .. } => {
+                    needs.accounts.extend(Account::wallet_buckets(*customer_id));
+                }
             }
         }
         needs
@@ -347,6 +361,9 @@ impl<'policy> Batch<'policy> {
             CommandKind::CashTopUp(top_up) => self.cash_top_up(top_up, command)?,
             CommandKind::Payment(payment) => self.payment(payment, command)?,
             CommandKind::Refund(refund) => self.refund(refund, command)?,
+            CommandKind::PostYield { customer_id, amount, day } => {
+                self.post_yield(*customer_id, *amount, day, command)?
+            }
         };
         self.state.idempotency.insert(
             command.idempotency.key.clone(),
@@ -693,6 +710,42 @@ impl<'policy> Batch<'policy> {
                 .map_err(|error| Deferred::Overflow(error.to_string()))?,
             wallet_balance: self.wallet_balance(customer_id),
         })
+    }
+
+    fn post_yield(
+        &mut self,
+        customer_id: CustomerId,
+        amount: PositiveAmount,
+        day: &str,
+        command: &Command,
+    ) -> Result<Outcome, Deferred> {
+        if self.balance(Account::Reserve) < amount.amount() {
+            self.refill_reserve(command.recorded_at_ms)?;
+            if self.balance(Account::Reserve) < amount.amount() {
+                return Err(Deferred::ReserveInsufficient { needed: self.format(amount.amount()) });
+            }
+        }
+        let entry = NewEntry {
+            code: EntryCode::Yield,
+            recorded_at_ms: command.recorded_at_ms,
+            references: EntryReferences {
+                customer_id: Some(customer_id),
+                business_day: Some(day.to_owned()),
+                ..EntryReferences::default()
+            },
+            transfers: vec![Transfer {
+                from: Account::Reserve,
+                to: Account::Wallet(customer_id, Bucket::Yield),
+                amount,
+                code: TransferCode::Yield,
+            }],
+        };
+        let entry_sequence = match self.post(entry)? {
+            Ok(sequence) => sequence,
+            Err(account) => return guard_tripped(account),
+        };
+        self.monitor_reserve(command.recorded_at_ms)?;
+        Ok(Outcome::YieldPosted { entry_sequence, customer_id, amount: amount.amount() })
     }
 
     /// After an operation that drew on the reserve: refill it once if it is under the

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod engine;
 pub mod entry;
 pub mod split;
+pub mod yield_math;
 
 pub use account::{Account, Bucket};
 pub use engine::{

@@ -19,7 +19,6 @@ use crate::ledger::{
     EntryReferences, JournalEntry, LedgerPolicy, NewEntry, Outcome, PaidOrder, RuleSetRecord,
     StoredOutcome, Transfer,
 };
-use crate::model::now_ms;
 
 /// Rows bound in one statement; well under SQLite's limit of 32,766 variables.
 const ROWS_PER_STATEMENT: usize = 200;
@@ -63,12 +62,12 @@ impl Store {
     ) -> Result<Vec<Result<Decided, Deferred>>, StoreError> {
         let needs = BatchNeeds::of(commands);
         let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let state = load_batch_state(&mut transaction, &needs).await?;
+        let state = load_batch_state(&mut transaction, &needs, self.clock.now_ms()).await?;
         let mut batch = Batch::new(policy, state);
         let results: Vec<Result<Decided, Deferred>> =
             commands.iter().map(|command| batch.apply(command)).collect();
         let writes = batch.finish();
-        write_batch(&mut transaction, &writes).await?;
+        write_batch(&mut transaction, &writes, self.clock.now_ms()).await?;
         transaction.commit().await?;
         Ok(results)
     }
@@ -118,7 +117,7 @@ impl Store {
             .await?;
         let version = u32::try_from(current.unwrap_or(0) + 1).map_err(corrupt)?;
         let rule_set = BonusRuleSet::new(version, rules).map_err(StoreError::Invalid)?;
-        let now = now_ms();
+        let now = self.clock.now_ms();
         sqlx::query(
             "UPDATE bonus_rule_sets SET superseded_at_ms = ? WHERE superseded_at_ms IS NULL",
         )
@@ -179,6 +178,7 @@ impl Store {
 async fn load_batch_state(
     connection: &mut SqliteConnection,
     needs: &BatchNeeds,
+    now_ms: i64,
 ) -> Result<BatchState, StoreError> {
     let customer_ids: Vec<String> = needs.customers.iter().map(ToString::to_string).collect();
     let mut existing_customers = HashSet::new();
@@ -301,7 +301,7 @@ async fn load_batch_state(
         current_rule_set,
         head_sequence,
         head_hash,
-        applied_at_ms: now_ms().max(head_applied_at_ms),
+        applied_at_ms: now_ms.max(head_applied_at_ms),
     })
 }
 
@@ -350,6 +350,7 @@ fn push_list(query: &mut QueryBuilder<'_, Sqlite>, values: &[String]) {
 async fn write_batch(
     connection: &mut SqliteConnection,
     writes: &BatchWrites,
+    now: i64,
 ) -> Result<(), StoreError> {
     for chunk in writes.entries.chunks(ROWS_PER_STATEMENT) {
         let mut query = QueryBuilder::<Sqlite>::new(
@@ -450,7 +451,6 @@ async fn write_batch(
         .await?;
     }
 
-    let now = now_ms();
     let outcomes: Vec<(String, Vec<u8>, String)> = writes
         .outcomes
         .iter()

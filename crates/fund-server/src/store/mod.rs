@@ -11,10 +11,11 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Row, SqlitePool};
 use tillfund_core::MerchantId;
 
-use crate::model::{Customer, Merchant, Terminal, now_ms};
+use crate::model::{Clock, Customer, Merchant, Terminal};
 
 mod ledger;
 pub mod parties;
+pub mod yields;
 
 pub use parties::{
     BindOutcome, BindingChange, EnrolOutcome, PinFailure, RegisterOutcome, secret_hash,
@@ -44,6 +45,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: SqlitePool,
+    clock: Clock,
 }
 
 /// What `seed_demo` found or made.
@@ -77,7 +79,12 @@ impl Store {
             .acquire_timeout(BUSY_TIMEOUT)
             .connect_with(options)
             .await?;
-        Ok(Store { pool })
+        Ok(Store { pool, clock: Clock::system() })
+    }
+
+    /// The clock every timestamp of this store and its callers comes from.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     pub async fn migrate(&self) -> Result<(), StoreError> {
@@ -131,7 +138,7 @@ impl Store {
         if existing.is_some() {
             return Ok(SeedOutcome { created: false });
         }
-        let now = now_ms();
+        let now = self.clock.now_ms();
         sqlx::query(
             "INSERT INTO merchants (id, name, time_zone, created_at_ms) VALUES (?, ?, ?, ?)",
         )

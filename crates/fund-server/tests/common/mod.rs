@@ -35,11 +35,15 @@ impl TestServer {
     }
 
     pub async fn start_with(policy: LedgerPolicy) -> TestServer {
+        TestServer::start_with_config(ServiceConfig::new(policy)).await
+    }
+
+    pub async fn start_with_config(config: ServiceConfig) -> TestServer {
         let data_dir = tempfile::tempdir().unwrap();
         let database_url = format!("sqlite://{}", data_dir.path().join("fund.sqlite").display());
         let store = Store::connect(&database_url).await.unwrap();
         store.migrate().await.unwrap();
-        let service = FundService::start(store, ServiceConfig::new(policy));
+        let service = FundService::start(store, config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let router = app(AppState::new(service.clone()));
@@ -76,7 +80,8 @@ impl TestServer {
             terminal_id: body["terminal_id"].as_str().unwrap().parse().unwrap(),
             merchant_id,
             key: TerminalKey::from_hex(body["terminal_key"].as_str().unwrap()).unwrap(),
-            enrolled_at_ms: fund_server::model::now_ms(),
+            enrolled_at_ms: self.service.store().clock().now_ms(),
+            clock: self.service.store().clock().clone(),
         }
     }
 
@@ -180,6 +185,8 @@ pub struct Counter {
     pub key: TerminalKey,
     /// Entry times derive from this and the sequence, so a resent entry is byte-identical.
     pub enrolled_at_ms: i64,
+    /// The server's clock: requests are signed with its time, as a synchronised counter's.
+    pub clock: fund_server::model::Clock,
 }
 
 impl Counter {
@@ -191,7 +198,7 @@ impl Counter {
         headers: &[(&str, &str)],
     ) -> (StatusCode, Value) {
         let bytes = if body.is_null() { Vec::new() } else { serde_json::to_vec(&body).unwrap() };
-        let timestamp = fund_server::model::now_ms();
+        let timestamp = self.clock.now_ms();
         let signature = self.key.sign_request(method.as_str(), path, timestamp, &bytes);
         let mut request = self
             .http
@@ -244,7 +251,7 @@ impl Counter {
             order_id: OrderId::generate(),
             amount: PositiveAmount::parse(amount, Currency::CNY).unwrap(),
             currency: "CNY".to_owned(),
-            expires_at_ms: fund_server::model::now_ms() + expires_in_ms,
+            expires_at_ms: self.clock.now_ms() + expires_in_ms,
         }
     }
 

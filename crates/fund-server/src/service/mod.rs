@@ -20,6 +20,10 @@ use tillfund_core::{
 };
 use tokio::sync::Semaphore;
 
+mod yields;
+
+pub use yields::{AccrualReport, DayAccrual, YieldPolicy};
+
 use crate::credentials::{generate_terminal_secret, hash_pin};
 use crate::ledger::audit::AuditReport;
 use crate::ledger::{
@@ -27,7 +31,7 @@ use crate::ledger::{
     Outcome, Payment, Refund,
 };
 use crate::ledger_writer::{LedgerWriter, SubmitError};
-use crate::model::{Customer, Merchant, Terminal, now_ms};
+use crate::model::{Customer, Merchant, Terminal};
 use crate::store::{BindOutcome, BindingChange, EnrolOutcome, RegisterOutcome, Store, StoreError};
 
 /// What kind of failure an error is; the HTTP layer maps each to a status code.
@@ -113,6 +117,7 @@ impl From<SubmitError> for ServiceError {
 #[derive(Debug, Clone)]
 pub struct ServiceConfig {
     pub policy: LedgerPolicy,
+    pub yield_policy: YieldPolicy,
     /// Wrong PINs in a row that lock a wallet.
     pub pin_attempts_max: i64,
     pub pin_lock_ms: i64,
@@ -128,6 +133,7 @@ impl ServiceConfig {
     pub fn new(policy: LedgerPolicy) -> ServiceConfig {
         ServiceConfig {
             policy,
+            yield_policy: YieldPolicy::default(),
             pin_attempts_max: 5,
             pin_lock_ms: 15 * 60 * 1000,
             session_ttl_ms: 30 * 24 * 60 * 60 * 1000,
@@ -287,7 +293,12 @@ impl FundService {
         };
         match self
             .store
-            .register_customer(&customer, &merchant_ids, random_member_code, now_ms())
+            .register_customer(
+                &customer,
+                &merchant_ids,
+                random_member_code,
+                self.store.clock().now_ms(),
+            )
             .await?
         {
             RegisterOutcome::Registered(customer) => Ok(CustomerView::from(&customer)),
@@ -318,7 +329,7 @@ impl FundService {
         customer: &Customer,
         pin: PaymentPin,
     ) -> Result<(), ServiceError> {
-        let now = now_ms();
+        let now = self.store.clock().now_ms();
         if let Some(locked_until) = customer.locked_until_ms.filter(|until| *until > now) {
             return Err(locked_error(locked_until, now));
         }
@@ -373,7 +384,7 @@ impl FundService {
         })?;
         self.verify_pin(&customer, pin).await?;
         let token = random_token();
-        let now = now_ms();
+        let now = self.store.clock().now_ms();
         self.store.add_session(&token, customer.id, now, now + self.config.session_ttl_ms).await?;
         Ok((token, CustomerView::from(&customer)))
     }
@@ -390,8 +401,11 @@ impl FundService {
         if token.len() != 64 {
             return Err(unauthenticated());
         }
-        let customer_id =
-            self.store.session_customer(token, now_ms()).await?.ok_or_else(unauthenticated)?;
+        let customer_id = self
+            .store
+            .session_customer(token, self.store.clock().now_ms())
+            .await?
+            .ok_or_else(unauthenticated)?;
         self.store.customer(customer_id).await?.ok_or_else(unauthenticated)
     }
 
@@ -423,7 +437,11 @@ impl FundService {
         merchant_id: MerchantId,
         bound: bool,
     ) -> Result<(), ServiceError> {
-        match self.store.set_binding(customer.id, merchant_id, bound, now_ms()).await? {
+        match self
+            .store
+            .set_binding(customer.id, merchant_id, bound, self.store.clock().now_ms())
+            .await?
+        {
             BindOutcome::Changed | BindOutcome::Unchanged => Ok(()),
             BindOutcome::MerchantUnknown => Err(ServiceError::new(
                 ErrorKind::NotFound,
@@ -452,7 +470,7 @@ impl FundService {
             )
         })?;
         let key = terminal_key(&terminal)?;
-        let claims = token.verify(&key, now_ms()).map_err(|error| {
+        let claims = token.verify(&key, self.store.clock().now_ms()).map_err(|error| {
             let kind = if error.code() == "token_expired" {
                 ErrorKind::Conflict
             } else {
@@ -485,7 +503,7 @@ impl FundService {
                 key: format!("customer/{}/pay/{idempotency_key}", customer.id),
                 fingerprint,
             },
-            recorded_at_ms: now_ms(),
+            recorded_at_ms: self.store.clock().now_ms(),
             kind: CommandKind::Payment(Payment {
                 claims,
                 customer_id: customer.id,
@@ -527,7 +545,7 @@ impl FundService {
         merchant_id: MerchantId,
     ) -> Result<(String, i64), ServiceError> {
         let code = random_activation_code();
-        let now = now_ms();
+        let now = self.store.clock().now_ms();
         let expires_at_ms = now + self.config.activation_code_ttl_ms;
         if !self.store.add_activation_code(merchant_id, &code, now, expires_at_ms).await? {
             return Err(ServiceError::new(
@@ -559,7 +577,10 @@ impl FundService {
                 "This activation code is not valid.",
             ));
         }
-        match self.store.enrol_terminal(&code, label, &generate_terminal_secret(), now_ms()).await?
+        match self
+            .store
+            .enrol_terminal(&code, label, &generate_terminal_secret(), self.store.clock().now_ms())
+            .await?
         {
             EnrolOutcome::Enrolled { terminal, merchant } => Ok(Enrolment { terminal, merchant }),
             EnrolOutcome::CodeUnknown => Err(ServiceError::new(
@@ -594,7 +615,7 @@ impl FundService {
         let timestamp_ms: i64 = request.timestamp_ms.parse().map_err(|_| {
             unauthenticated("signature_missing", "The request has no valid timestamp.")
         })?;
-        let skew = (now_ms() - timestamp_ms).abs();
+        let skew = (self.store.clock().now_ms() - timestamp_ms).abs();
         if skew > self.config.request_skew_ms {
             return Err(unauthenticated(
                 "clock_skew",
@@ -698,7 +719,7 @@ impl FundService {
                 key: format!("terminal/{}/refund/{idempotency_key}", terminal.terminal.id),
                 fingerprint,
             },
-            recorded_at_ms: now_ms(),
+            recorded_at_ms: self.store.clock().now_ms(),
             kind: CommandKind::Refund(Refund {
                 merchant_id: terminal.terminal.merchant_id,
                 terminal_id: terminal.terminal.id,
@@ -744,7 +765,7 @@ impl FundService {
             name: name.to_owned(),
             time_zone: time_zone.to_owned(),
         };
-        self.store.add_merchant(&merchant, now_ms()).await?;
+        self.store.add_merchant(&merchant, self.store.clock().now_ms()).await?;
         Ok(merchant)
     }
 
@@ -758,7 +779,7 @@ impl FundService {
                 key: format!("operator/fund/{idempotency_key}"),
                 fingerprint: fingerprint(&[b"fund", &amount.amount().minor_units().to_be_bytes()]),
             },
-            recorded_at_ms: now_ms(),
+            recorded_at_ms: self.store.clock().now_ms(),
             kind: CommandKind::FundReserve { amount },
         };
         self.submit(command).await
@@ -808,7 +829,7 @@ fn locked_error(locked_until_ms: i64, now_ms: i64) -> ServiceError {
     )
 }
 
-fn internal(message: String) -> ServiceError {
+pub(crate) fn internal(message: String) -> ServiceError {
     tracing::error!(%message, "internal error");
     ServiceError::new(ErrorKind::Internal, "internal", "The server failed; it has been logged.")
 }

@@ -1,0 +1,266 @@
+//! Daily yield: accrue every wallet's end-of-day balance, then post whole minor units from
+//! the reserve through the ledger writer. See `ledger::yield_math` for the formulas.
+//!
+//! Idempotent and catching up: each day is accrued once (its row and its accruals commit
+//! together); each posting has the key `yield/<customer>/<day>` and an amount computed from
+//! immutable accruals, so a run that stopped half-way is simply run again.
+
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+use rust_decimal::Decimal;
+use tillfund_core::{Amount, PositiveAmount};
+
+use super::{ErrorKind, FundService, ServiceError, fingerprint, internal};
+use crate::ledger::yield_math::{DayCount, PostingInterval, RateSchedule, daily_accrual};
+use crate::ledger::{Command, CommandKind, IdempotencyKey, Outcome};
+use crate::ledger_writer::BATCH_COMMANDS_MAX;
+use crate::store::yields::WalletAccrual;
+
+/// Most days one run accrues, so a wrong date cannot start years of work by mistake.
+pub const CATCH_UP_DAYS_MAX: i32 = 400;
+
+#[derive(Debug, Clone)]
+pub struct YieldPolicy {
+    /// Days are calendar days in this zone.
+    pub time_zone: TimeZone,
+    pub day_count: DayCount,
+    pub posting: PostingInterval,
+    /// A wallet whose end-of-day balance is under this earns nothing that day.
+    pub minimum_balance: Amount,
+}
+
+impl Default for YieldPolicy {
+    fn default() -> YieldPolicy {
+        YieldPolicy {
+            time_zone: TimeZone::get("Asia/Shanghai").unwrap_or(TimeZone::UTC),
+            day_count: DayCount::Act365,
+            posting: PostingInterval::Daily,
+            minimum_balance: Amount::ZERO,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DayAccrual {
+    pub day: Date,
+    pub wallets: usize,
+    /// Sum of the day's accruals, in minor units (fractional).
+    pub accrued: Decimal,
+    /// Whole minor units posted after this day (0 on days without a posting).
+    pub posted: i64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccrualReport {
+    pub days: Vec<DayAccrual>,
+}
+
+fn invalid(code: &str, message: String) -> ServiceError {
+    ServiceError::new(ErrorKind::Invalid, code, message)
+}
+
+impl FundService {
+    /// Today in the platform's time zone.
+    pub fn business_today(&self) -> Date {
+        let now = jiff::Timestamp::from_millisecond(self.store.clock().now_ms())
+            .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+        now.to_zoned(self.config.yield_policy.time_zone.clone()).date()
+    }
+
+    /// Accrues through yesterday; what `serve` runs every hour so that missed days after a
+    /// stop are caught up without an operator.
+    pub async fn accrue_through_yesterday(&self) -> Result<AccrualReport, ServiceError> {
+        let today = self.business_today();
+        let yesterday = today.yesterday().map_err(|error| internal(error.to_string()))?;
+        self.accrue_through(yesterday, today).await
+    }
+
+    pub async fn set_yield_rate(
+        &self,
+        effective_from: Date,
+        annual_rate: Decimal,
+    ) -> Result<(), ServiceError> {
+        Ok(self
+            .store
+            .set_yield_rate(&effective_from.to_string(), annual_rate, self.store.clock().now_ms())
+            .await?)
+    }
+
+    fn day_end_ms(&self, day: Date) -> Result<i64, ServiceError> {
+        let next = day.tomorrow().map_err(|error| internal(error.to_string()))?;
+        let zoned = next
+            .to_zoned(self.config.yield_policy.time_zone.clone())
+            .map_err(|error| internal(error.to_string()))?;
+        Ok(zoned.timestamp().as_millisecond())
+    }
+
+    /// Accrues every day not yet accrued up to `through` (which must be over: before
+    /// `today`), posting as the interval says, and finishes postings an earlier run left.
+    pub async fn accrue_through(
+        &self,
+        through: Date,
+        today: Date,
+    ) -> Result<AccrualReport, ServiceError> {
+        if through >= today {
+            return Err(invalid(
+                "day_not_over",
+                format!(
+                    "{through} is not over yet in the platform's time zone; accrue through {} at most.",
+                    today.yesterday().unwrap_or(today)
+                ),
+            ));
+        }
+        let mut report = AccrualReport::default();
+        // Postings an interrupted run did not finish come first, in day order.
+        for day in self.store.unposted_days().await? {
+            let date: Date =
+                day.parse().map_err(|error: jiff::Error| internal(error.to_string()))?;
+            if self.config.yield_policy.posting.posts_after(date) {
+                let posted = self.post_yield(&day).await?;
+                report.days.push(DayAccrual {
+                    day: date,
+                    wallets: 0,
+                    accrued: Decimal::ZERO,
+                    posted,
+                });
+            } else {
+                self.store.mark_yield_day_posted(&day, self.store.clock().now_ms()).await?;
+            }
+        }
+        let first_day = match self.store.last_accrued_day().await? {
+            Some(day) => day
+                .parse::<Date>()
+                .map_err(|error| internal(error.to_string()))?
+                .tomorrow()
+                .map_err(|error| internal(error.to_string()))?,
+            None => match self.store.first_applied_at_ms().await? {
+                Some(first_ms) => jiff::Timestamp::from_millisecond(first_ms)
+                    .map_err(|error| internal(error.to_string()))?
+                    .to_zoned(self.config.yield_policy.time_zone.clone())
+                    .date(),
+                None => return Ok(report),
+            },
+        };
+        if first_day > through {
+            return Ok(report);
+        }
+        let span = (through - first_day).get_days();
+        if span >= CATCH_UP_DAYS_MAX {
+            return Err(invalid(
+                "catch_up_too_long",
+                format!(
+                    "{first_day} to {through} is more than {CATCH_UP_DAYS_MAX} days; accrue in steps."
+                ),
+            ));
+        }
+        let rates = self
+            .store
+            .yield_rates()
+            .await?
+            .into_iter()
+            .map(|(day, rate)| day.parse::<Date>().map(|day| (day, rate)))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|error| internal(error.to_string()))?;
+        let schedule = RateSchedule::new(rates);
+        let mut day = first_day;
+        while day <= through {
+            report.days.push(self.accrue_day(day, &schedule).await?);
+            day = day.tomorrow().map_err(|error| internal(error.to_string()))?;
+        }
+        Ok(report)
+    }
+
+    async fn accrue_day(
+        &self,
+        day: Date,
+        schedule: &RateSchedule,
+    ) -> Result<DayAccrual, ServiceError> {
+        let policy = &self.config.yield_policy;
+        let rate = schedule.rate_on(day);
+        let through_sequence = self.store.sequence_before(self.day_end_ms(day)?).await?;
+        let balances = self.store.wallet_totals_as_of(through_sequence).await?;
+        let minimum = policy.minimum_balance.minor_units();
+        let accruals: Vec<WalletAccrual> = balances
+            .into_iter()
+            .filter(|(_, balance)| *balance > 0 && *balance >= minimum)
+            .map(|(customer_id, balance)| WalletAccrual {
+                customer_id,
+                balance,
+                accrued: daily_accrual(balance, rate, policy.day_count),
+            })
+            .filter(|accrual| accrual.accrued > Decimal::ZERO)
+            .collect();
+        let accrued: Decimal = accruals.iter().map(|accrual| accrual.accrued).sum();
+        let day_text = day.to_string();
+        self.store
+            .record_accrual_day(
+                &day_text,
+                through_sequence,
+                rate,
+                &accruals,
+                self.store.clock().now_ms(),
+            )
+            .await?;
+        let posted = if policy.posting.posts_after(day) {
+            self.post_yield(&day_text).await?
+        } else {
+            self.store.mark_yield_day_posted(&day_text, self.store.clock().now_ms()).await?;
+            0
+        };
+        tracing::info!(%day, wallets = accruals.len(), %accrued, posted, "yield accrued");
+        Ok(DayAccrual { day, wallets: accruals.len(), accrued, posted })
+    }
+
+    /// Posts every whole minor unit accrued and not yet posted, as of `day`.
+    async fn post_yield(&self, day: &str) -> Result<i64, ServiceError> {
+        let due = self.store.yield_postings_due().await?;
+        let mut posted_total = 0_i64;
+        for chunk in due.chunks(BATCH_COMMANDS_MAX) {
+            let mut commands = Vec::with_capacity(chunk.len());
+            for position in chunk {
+                let amount = PositiveAmount::try_from(position.cumulative_floor - position.posted)
+                    .map_err(|error| internal(error.to_string()))?;
+                commands.push(Command {
+                    idempotency: IdempotencyKey {
+                        key: format!("yield/{}/{day}", position.customer_id),
+                        fingerprint: fingerprint(&[
+                            b"yield",
+                            position.customer_id.to_string().as_bytes(),
+                            day.as_bytes(),
+                            &amount.amount().minor_units().to_be_bytes(),
+                        ]),
+                    },
+                    recorded_at_ms: self.store.clock().now_ms(),
+                    kind: CommandKind::PostYield {
+                        customer_id: position.customer_id,
+                        amount,
+                        day: day.to_owned(),
+                    },
+                });
+            }
+            let mut applied = Vec::with_capacity(chunk.len());
+            let mut failure = None;
+            for (position, result) in chunk.iter().zip(self.writer.submit_all(commands).await) {
+                match result {
+                    Ok(decided) => match decided.outcome {
+                        Outcome::YieldPosted { amount, .. } => {
+                            posted_total += amount.minor_units();
+                            applied.push((position.customer_id, position.cumulative_floor));
+                        }
+                        other => {
+                            failure = Some(internal(format!("yield posting answered {other:?}")))
+                        }
+                    },
+                    Err(error) => failure = Some(ServiceError::from(error)),
+                }
+            }
+            self.store.record_yield_posted(&applied).await?;
+            if let Some(error) = failure {
+                tracing::error!(%day, code = %error.code, "yield posting stopped: {}", error.message);
+                return Err(error);
+            }
+        }
+        self.store.mark_yield_day_posted(day, self.store.clock().now_ms()).await?;
+        Ok(posted_total)
+    }
+}
