@@ -38,6 +38,10 @@ enum Operation {
     Fund {
         minor_units: i64,
     },
+    /// Closes a merchant's day: settles everything not settled yet.
+    Close {
+        merchant: usize,
+    },
     /// Sends an earlier command again, unchanged.
     Replay {
         command: usize,
@@ -57,6 +61,7 @@ fn operation() -> impl Strategy<Value = Operation> {
         2 => (0..100_usize, 1..20_000_i64)
             .prop_map(|(payment, minor_units)| Operation::Refund { payment, minor_units }),
         1 => (1..50_000_i64).prop_map(|minor_units| Operation::Fund { minor_units }),
+        1 => (0..2_usize).prop_map(|merchant| Operation::Close { merchant }),
         2 => (0..100_usize).prop_map(|command| Operation::Replay { command }),
         1 => (0..100_usize).prop_map(|command| Operation::ReplayAltered { command }),
     ]
@@ -194,6 +199,15 @@ fn commands(world: &World, operations: &[Operation]) -> Vec<Command> {
                     }),
                 }
             }
+            Operation::Close { merchant } => Command {
+                idempotency: key(index, 1),
+                recorded_at_ms: 1_000,
+                kind: CommandKind::CloseDay {
+                    merchant_id: world.merchants[*merchant],
+                    day: format!("day-{index}"),
+                    day_end_ms: i64::MAX,
+                },
+            },
             Operation::Fund { minor_units } => Command {
                 idempotency: key(index, 1),
                 recorded_at_ms: 1_000,
@@ -240,6 +254,8 @@ async fn check(operations: Vec<Operation>, batch_sizes: Vec<usize>) {
     let commands = commands(&world, &operations);
     let mut first_answers: HashMap<String, Outcome> = HashMap::new();
     let mut model_wallets: HashMap<CustomerId, i64> = HashMap::new();
+    let mut cash_taken: HashMap<MerchantId, i64> = HashMap::new();
+    let mut cash_settled: HashMap<MerchantId, i64> = HashMap::new();
     let mut next = 0;
     let mut sizes = batch_sizes.iter().cycle();
     while next < commands.len() {
@@ -264,6 +280,14 @@ async fn check(operations: Vec<Operation>, batch_sizes: Vec<usize>) {
                         Outcome::ToppedUp { customer_id, amount, bonus, .. } => {
                             *model_wallets.entry(*customer_id).or_default() +=
                                 amount.minor_units() + bonus.minor_units();
+                            let CommandKind::CashTopUp(top_up) = &command.kind else {
+                                panic!("a top-up answer to another command")
+                            };
+                            *cash_taken.entry(top_up.merchant_id).or_default() +=
+                                amount.minor_units();
+                        }
+                        Outcome::DayClosed { merchant_id, figures, .. } => {
+                            *cash_settled.entry(*merchant_id).or_default() += figures.cash;
                         }
                         Outcome::Paid { customer_id, amount, .. } => {
                             *model_wallets.entry(*customer_id).or_default() -= amount.minor_units();
@@ -314,6 +338,14 @@ async fn check(operations: Vec<Operation>, batch_sizes: Vec<usize>) {
         next += size;
         let report = world.store.audit().await.unwrap();
         assert!(report.passed(), "audit after a batch: {:?}", report.problems);
+    }
+    // Every cash top-up is settled once at most: what closes took out of each drawer plus
+    // what is still in it is exactly the cash taken.
+    for merchant_id in world.merchants {
+        let drawer = world.store.balance(Account::Drawer(merchant_id)).await.unwrap().minor_units();
+        let settled = cash_settled.get(&merchant_id).copied().unwrap_or(0);
+        let taken = cash_taken.get(&merchant_id).copied().unwrap_or(0);
+        assert_eq!(drawer + settled, taken, "cash of {merchant_id}");
     }
     for customer_id in world.customers {
         let total = wallet_total(&world.store, customer_id).await;

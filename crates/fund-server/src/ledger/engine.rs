@@ -82,6 +82,80 @@ pub enum CommandKind {
         amount: PositiveAmount,
         day: String,
     },
+    /// Closes a merchant's business day: settles every entry of the merchant recorded
+    /// before `day_end_ms` and not settled yet.
+    CloseDay {
+        merchant_id: MerchantId,
+        day: String,
+        day_end_ms: i64,
+    },
+}
+
+/// A merchant's figures for a settlement, in minor units.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettlementFigures {
+    pub top_up_count: i64,
+    /// Cash the store took for the platform.
+    pub cash: i64,
+    /// Bonus the platform gave on those top-ups (from the reserve, not the store).
+    pub bonus: i64,
+    pub payment_count: i64,
+    pub payments: i64,
+    pub refund_count: i64,
+    pub refunds: i64,
+}
+
+impl SettlementFigures {
+    /// What the platform owes the store: payments less refunds less the cash the store
+    /// holds for the platform. Negative when the store owes the platform.
+    pub fn net_owed_to_store(&self) -> i64 {
+        self.payments - self.refunds - self.cash
+    }
+}
+
+/// One unsettled entry of a merchant, as a close counts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnsettledEntry {
+    TopUp { sequence: i64, cash: i64, bonus: i64 },
+    Payment { sequence: i64, amount: i64 },
+    Refund { sequence: i64, amount: i64 },
+}
+
+impl UnsettledEntry {
+    pub fn sequence(self) -> i64 {
+        match self {
+            UnsettledEntry::TopUp { sequence, .. }
+            | UnsettledEntry::Payment { sequence, .. }
+            | UnsettledEntry::Refund { sequence, .. } => sequence,
+        }
+    }
+}
+
+impl SettlementFigures {
+    pub fn add(&mut self, entry: UnsettledEntry) {
+        match entry {
+            UnsettledEntry::TopUp { cash, bonus, .. } => {
+                self.top_up_count += 1;
+                self.cash += cash;
+                self.bonus += bonus;
+            }
+            UnsettledEntry::Payment { amount, .. } => {
+                self.payment_count += 1;
+                self.payments += amount;
+            }
+            UnsettledEntry::Refund { amount, .. } => {
+                self.refund_count += 1;
+                self.refunds += amount;
+            }
+        }
+    }
+}
+
+/// The unsettled entries of one merchant up to a day's end, loaded for a close.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UnsettledDay {
+    pub entries: Vec<UnsettledEntry>,
+    pub already_closed: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -149,6 +223,13 @@ pub enum Outcome {
         entry_sequence: i64,
         customer_id: CustomerId,
         amount: Amount,
+    },
+    DayClosed {
+        /// `None` when the day moved no money.
+        entry_sequence: Option<i64>,
+        merchant_id: MerchantId,
+        day: String,
+        figures: SettlementFigures,
     },
     /// Refused for good: retrying the same request gives the same answer.
     Rejected {
@@ -248,6 +329,8 @@ pub struct BatchNeeds {
     pub orders: BTreeSet<OrderId>,
     pub idempotency_keys: BTreeSet<String>,
     pub rule_set_versions: BTreeSet<u32>,
+    /// (merchant, day, end of the day) of each close in the batch.
+    pub closes: BTreeSet<(MerchantId, String, i64)>,
 }
 
 impl BatchNeeds {
@@ -277,6 +360,10 @@ impl BatchNeeds {
                 CommandKind::PostYield { customer_id, .. } => {
                     needs.accounts.extend(Account::wallet_buckets(*customer_id));
                 }
+                CommandKind::CloseDay { merchant_id, day, day_end_ms } => {
+                    needs.accounts.insert(Account::Drawer(*merchant_id));
+                    needs.closes.insert((*merchant_id, day.clone(), *day_end_ms));
+                }
             }
         }
         needs
@@ -296,6 +383,8 @@ pub struct BatchState {
     pub rule_sets: HashMap<u32, RuleSetRecord>,
     /// The rule set in force now; version 0 (no rules) when none was ever published.
     pub current_rule_set: BonusRuleSet,
+    /// For each close in the batch, keyed by (merchant, day).
+    pub unsettled: HashMap<(MerchantId, String), UnsettledDay>,
     pub head_sequence: i64,
     pub head_hash: EntryHash,
     /// The time every entry of this batch is applied at: the server's clock, but never
@@ -325,6 +414,17 @@ pub struct BatchWrites {
     pub refunded_orders: Vec<(OrderId, [i64; 3])>,
     pub outcomes: Vec<(IdempotencyKey, Outcome)>,
     pub reserve_alert: AlertChange,
+    /// Closed days: (merchant, day, close entry, figures, the entries it settled).
+    pub settlements: Vec<ClosedDay>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClosedDay {
+    pub merchant_id: MerchantId,
+    pub day: String,
+    pub entry_sequence: Option<i64>,
+    pub figures: SettlementFigures,
+    pub settled_entries: Vec<i64>,
 }
 
 pub struct Batch<'policy> {
@@ -334,6 +434,7 @@ pub struct Batch<'policy> {
     writes: BatchWrites,
     new_order_ids: Vec<OrderId>,
     refunded_order_ids: BTreeSet<OrderId>,
+    settled_in_batch: HashSet<i64>,
 }
 
 impl<'policy> Batch<'policy> {
@@ -345,6 +446,7 @@ impl<'policy> Batch<'policy> {
             writes: BatchWrites::default(),
             new_order_ids: Vec::new(),
             refunded_order_ids: BTreeSet::new(),
+            settled_in_batch: HashSet::new(),
         }
     }
 
@@ -363,6 +465,9 @@ impl<'policy> Batch<'policy> {
             CommandKind::Refund(refund) => self.refund(refund, command)?,
             CommandKind::PostYield { customer_id, amount, day } => {
                 self.post_yield(*customer_id, *amount, day, command)?
+            }
+            CommandKind::CloseDay { merchant_id, day, .. } => {
+                self.close_day(*merchant_id, day, command)?
             }
         };
         self.state.idempotency.insert(
@@ -710,6 +815,96 @@ impl<'policy> Batch<'policy> {
                 .map_err(|error| Deferred::Overflow(error.to_string()))?,
             wallet_balance: self.wallet_balance(customer_id),
         })
+    }
+
+    fn close_day(
+        &mut self,
+        merchant_id: MerchantId,
+        day: &str,
+        command: &Command,
+    ) -> Result<Outcome, Deferred> {
+        let key = (merchant_id, day.to_owned());
+        let Some(unsettled) = self.state.unsettled.get(&key).cloned() else {
+            return Err(Deferred::GuardTripped {
+                account: format!("settlement of {merchant_id} {day} (not loaded)"),
+            });
+        };
+        if unsettled.already_closed {
+            return Ok(Outcome::rejected(
+                "day_already_closed",
+                format!("{day} is already closed."),
+            ));
+        }
+        // An entry an earlier close of this batch settled is not settled again.
+        let entries: Vec<UnsettledEntry> = unsettled
+            .entries
+            .iter()
+            .copied()
+            .filter(|entry| !self.settled_in_batch.contains(&entry.sequence()))
+            .collect();
+        let mut figures = SettlementFigures::default();
+        for entry in &entries {
+            figures.add(*entry);
+        }
+        let mut transfers = Vec::new();
+        if let Ok(cash) = PositiveAmount::try_from(figures.cash) {
+            transfers.push(Transfer {
+                from: Account::Drawer(merchant_id),
+                to: Account::Service,
+                amount: cash,
+                code: TransferCode::Settlement,
+            });
+        }
+        // Payments less refunds leave the service account for the store's bank account;
+        // when refunds exceed payments the store pays the difference back.
+        let payments_net = figures.payments - figures.refunds;
+        if let Ok(amount) = PositiveAmount::try_from(payments_net) {
+            transfers.push(Transfer {
+                from: Account::Service,
+                to: Account::World,
+                amount,
+                code: TransferCode::Settlement,
+            });
+        } else if let Ok(amount) = PositiveAmount::try_from(-payments_net) {
+            transfers.push(Transfer {
+                from: Account::World,
+                to: Account::Service,
+                amount,
+                code: TransferCode::Settlement,
+            });
+        }
+        let entry_sequence = if transfers.is_empty() {
+            None
+        } else {
+            let entry = NewEntry {
+                code: EntryCode::Settlement,
+                recorded_at_ms: command.recorded_at_ms,
+                references: EntryReferences {
+                    merchant_id: Some(merchant_id),
+                    business_day: Some(day.to_owned()),
+                    ..EntryReferences::default()
+                },
+                transfers,
+            };
+            match self.post(entry)? {
+                Ok(sequence) => Some(sequence),
+                Err(Account::Service) => return Err(Deferred::ServiceInsufficient),
+                Err(account) => return guard_tripped(account),
+            }
+        };
+        if let Some(stored) = self.state.unsettled.get_mut(&key) {
+            stored.already_closed = true;
+        }
+        let settled_entries: Vec<i64> = entries.iter().map(|entry| entry.sequence()).collect();
+        self.settled_in_batch.extend(settled_entries.iter().copied());
+        self.writes.settlements.push(ClosedDay {
+            merchant_id,
+            day: day.to_owned(),
+            entry_sequence,
+            figures: figures.clone(),
+            settled_entries,
+        });
+        Ok(Outcome::DayClosed { entry_sequence, merchant_id, day: day.to_owned(), figures })
     }
 
     fn post_yield(

@@ -17,7 +17,7 @@ use crate::ledger::audit::{AuditReport, Auditor};
 use crate::ledger::{
     Account, AlertChange, Batch, BatchNeeds, BatchState, BatchWrites, Command, Decided, Deferred,
     EntryReferences, JournalEntry, LedgerPolicy, NewEntry, Outcome, PaidOrder, RuleSetRecord,
-    StoredOutcome, Transfer,
+    SettlementFigures, StoredOutcome, Transfer, UnsettledDay, UnsettledEntry,
 };
 
 /// Rows bound in one statement; well under SQLite's limit of 32,766 variables.
@@ -70,6 +70,43 @@ impl Store {
         write_batch(&mut transaction, &writes, self.clock.now_ms()).await?;
         transaction.commit().await?;
         Ok(results)
+    }
+
+    /// The figures of a merchant's day: as closed, or, while open, what a close now would
+    /// settle. The flag says whether the day is closed.
+    pub async fn settlement(
+        &self,
+        merchant_id: MerchantId,
+        day: &str,
+        day_end_ms: i64,
+    ) -> Result<(SettlementFigures, bool), StoreError> {
+        let row = sqlx::query(
+            "SELECT top_up_count, cash, bonus, payment_count, payments, refund_count, refunds \
+             FROM settlements WHERE merchant_id = ? AND day = ?",
+        )
+        .bind(merchant_id.to_string())
+        .bind(day)
+        .fetch_optional(&self.pool)
+        .await?;
+        if let Some(row) = row {
+            let figures = SettlementFigures {
+                top_up_count: row.try_get("top_up_count")?,
+                cash: row.try_get("cash")?,
+                bonus: row.try_get("bonus")?,
+                payment_count: row.try_get("payment_count")?,
+                payments: row.try_get("payments")?,
+                refund_count: row.try_get("refund_count")?,
+                refunds: row.try_get("refunds")?,
+            };
+            return Ok((figures, true));
+        }
+        let mut connection = self.pool.acquire().await?;
+        let open = unsettled_day(&mut connection, merchant_id, day, day_end_ms).await?;
+        let mut figures = SettlementFigures::default();
+        for entry in open.entries {
+            figures.add(entry);
+        }
+        Ok((figures, false))
     }
 
     /// Every stored balance.
@@ -276,6 +313,12 @@ async fn load_batch_state(
         }
     }
 
+    let mut unsettled = HashMap::new();
+    for (merchant_id, day, day_end_ms) in &needs.closes {
+        let day_state = unsettled_day(connection, *merchant_id, day, *day_end_ms).await?;
+        unsettled.insert((*merchant_id, day.clone()), day_state);
+    }
+
     let (rule_sets, current_rule_set) =
         load_rule_sets(connection, &needs.rule_set_versions).await?;
 
@@ -292,6 +335,7 @@ async fn load_batch_state(
     };
 
     Ok(BatchState {
+        unsettled,
         balances,
         existing_customers,
         bindings,
@@ -473,6 +517,39 @@ async fn write_batch(
         query.build().execute(&mut *connection).await?;
     }
 
+    for closed in &writes.settlements {
+        let figures = &closed.figures;
+        sqlx::query(
+            "INSERT INTO settlements (merchant_id, day, entry_sequence, top_up_count, cash, bonus, \
+             payment_count, payments, refund_count, refunds, closed_at_ms) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(closed.merchant_id.to_string())
+        .bind(&closed.day)
+        .bind(closed.entry_sequence)
+        .bind(figures.top_up_count)
+        .bind(figures.cash)
+        .bind(figures.bonus)
+        .bind(figures.payment_count)
+        .bind(figures.payments)
+        .bind(figures.refund_count)
+        .bind(figures.refunds)
+        .bind(now)
+        .execute(&mut *connection)
+        .await?;
+        for chunk in closed.settled_entries.chunks(ROWS_PER_STATEMENT) {
+            let mut query = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO settled_entries (entry_sequence, merchant_id, day) ",
+            );
+            query.push_values(chunk, |mut row, sequence| {
+                row.push_bind(*sequence)
+                    .push_bind(closed.merchant_id.to_string())
+                    .push_bind(closed.day.clone());
+            });
+            query.build().execute(&mut *connection).await?;
+        }
+    }
+
     match &writes.reserve_alert {
         AlertChange::Unchanged => {}
         AlertChange::Raised(message) => {
@@ -492,6 +569,61 @@ async fn write_batch(
         }
     }
     Ok(())
+}
+
+/// A merchant's entries recorded before `day_end_ms` that no close has settled, with their
+/// figures; and whether `day` itself was already closed.
+async fn unsettled_day(
+    connection: &mut SqliteConnection,
+    merchant_id: MerchantId,
+    day: &str,
+    day_end_ms: i64,
+) -> Result<UnsettledDay, StoreError> {
+    let already_closed = sqlx::query("SELECT 1 FROM settlements WHERE merchant_id = ? AND day = ?")
+        .bind(merchant_id.to_string())
+        .bind(day)
+        .fetch_optional(&mut *connection)
+        .await?
+        .is_some();
+    let rows = sqlx::query(
+        "SELECT e.sequence, e.code, t.code AS transfer_code, t.amount \
+         FROM journal_entries e JOIN transfers t ON t.entry_sequence = e.sequence \
+         WHERE e.merchant_id = ? AND e.recorded_at_ms < ? \
+           AND e.code IN ('top_up', 'payment', 'refund') \
+           AND NOT EXISTS (SELECT 1 FROM settled_entries s WHERE s.entry_sequence = e.sequence) \
+         ORDER BY e.sequence",
+    )
+    .bind(merchant_id.to_string())
+    .bind(day_end_ms)
+    .fetch_all(&mut *connection)
+    .await?;
+    let mut state = UnsettledDay { already_closed, entries: Vec::new() };
+    for row in rows {
+        let sequence: i64 = row.try_get("sequence")?;
+        let amount: i64 = row.try_get("amount")?;
+        let code: &str = row.try_get("code")?;
+        let transfer_code: &str = row.try_get("transfer_code")?;
+        if state.entries.last().is_none_or(|entry| entry.sequence() != sequence) {
+            state.entries.push(match code {
+                "top_up" => UnsettledEntry::TopUp { sequence, cash: 0, bonus: 0 },
+                "payment" => UnsettledEntry::Payment { sequence, amount: 0 },
+                "refund" => UnsettledEntry::Refund { sequence, amount: 0 },
+                other => {
+                    return Err(corrupt(format!(
+                        "entry {sequence} of code {other} in a settlement"
+                    )));
+                }
+            });
+        }
+        match (state.entries.last_mut(), transfer_code) {
+            (Some(UnsettledEntry::TopUp { cash, .. }), "cash") => *cash += amount,
+            (Some(UnsettledEntry::TopUp { bonus, .. }), "bonus") => *bonus += amount,
+            (Some(UnsettledEntry::Payment { amount: total, .. }), _)
+            | (Some(UnsettledEntry::Refund { amount: total, .. }), _) => *total += amount,
+            _ => {}
+        }
+    }
+    Ok(state)
 }
 
 /// Entries after `after_sequence`, at most `limit`, with their transfers, in order.
