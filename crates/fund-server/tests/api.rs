@@ -485,3 +485,103 @@ async fn the_journal_refuses_updates_and_deletes() {
     assert!(error.to_string().contains("CHECK"), "{error}");
     server.audit_passes().await;
 }
+
+#[tokio::test]
+async fn a_store_closes_its_day_once_and_late_entries_go_to_the_next_close() {
+    let server = TestServer::start().await;
+    server.fund_reserve("10000.00").await;
+    let merchant = server.add_merchant("Shop").await;
+    let counter = server.enrol(merchant).await;
+    let first = server.customer("13800138020", &[merchant]).await;
+    let second = server.customer("13800138021", &[merchant]).await;
+    assert_eq!(
+        counter.top_up(&uuid_key(), 1, &first.customer_id, "500.00", "0").await["outcome"],
+        "applied"
+    );
+    assert_eq!(
+        counter.top_up(&uuid_key(), 2, &second.customer_id, "300.00", "0").await["outcome"],
+        "applied"
+    );
+    let (claims, token) = counter.payment_token("100.00");
+    assert_eq!(server.pay(&first, &token, "123456", &uuid_key()).await.0, StatusCode::OK);
+    let refund = json!({"order_id": claims.order_id.to_string(), "amount": minor("20.00")});
+    let (status, _) = counter
+        .signed(Method::POST, "/v1/terminal/refunds", refund, &[("idempotency-key", "r1")])
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    let today = jiff::Timestamp::from_millisecond(counter.clock.now_ms())
+        .unwrap()
+        .to_zoned(jiff::tz::TimeZone::get("Asia/Shanghai").unwrap())
+        .date();
+    let path = format!("/v1/terminal/settlement?day={today}");
+    let (status, open) = counter.signed(Method::GET, &path, serde_json::Value::Null, &[]).await;
+    assert_eq!(status, StatusCode::OK, "{open}");
+    assert_eq!(open["closed"], false);
+    assert_eq!(
+        (open["top_up_count"].as_i64(), open["cash"].as_i64()),
+        (Some(2), Some(minor("800.00")))
+    );
+    assert_eq!(
+        (open["payment_count"].as_i64(), open["payments"].as_i64()),
+        (Some(1), Some(minor("100.00")))
+    );
+    assert_eq!(
+        (open["refund_count"].as_i64(), open["refunds"].as_i64()),
+        (Some(1), Some(minor("20.00")))
+    );
+    assert_eq!(open["net_owed_to_store"], minor("-720.00"));
+
+    let close = json!({"day": today.to_string()});
+    let (status, closed) =
+        counter.signed(Method::POST, "/v1/terminal/settlement/close", close.clone(), &[]).await;
+    assert_eq!(status, StatusCode::OK, "{closed}");
+    assert_eq!(closed["closed"], true);
+    assert_eq!(closed["cash"], minor("800.00"));
+    let store = server.service.store();
+    assert_eq!(store.balance(Account::Drawer(merchant)).await.unwrap(), cny("0.00"));
+    assert_eq!(store.balance(Account::Service).await.unwrap(), cny("800.00"));
+
+    // Closing again (a retry, or a second counter) answers the first close.
+    let (status, again) =
+        counter.signed(Method::POST, "/v1/terminal/settlement/close", close, &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(again, closed);
+
+    // A top-up recorded after the close is not in the closed day; the next close has it.
+    assert_eq!(
+        counter.top_up(&uuid_key(), 3, &second.customer_id, "50.00", "0").await["outcome"],
+        "applied"
+    );
+    let (_, still) = counter.signed(Method::GET, &path, serde_json::Value::Null, &[]).await;
+    assert_eq!(still["cash"], minor("800.00"));
+    counter.clock.advance(24 * 60 * 60 * 1000);
+    let tomorrow = today.tomorrow().unwrap();
+    let (_, next) = counter
+        .signed(
+            Method::GET,
+            &format!("/v1/terminal/settlement?day={tomorrow}"),
+            serde_json::Value::Null,
+            &[],
+        )
+        .await;
+    assert_eq!(
+        (next["closed"].as_bool(), next["cash"].as_i64()),
+        (Some(false), Some(minor("50.00")))
+    );
+
+    let future = tomorrow.tomorrow().unwrap();
+    let (status, body) = counter
+        .signed(
+            Method::GET,
+            &format!("/v1/terminal/settlement?day={future}"),
+            serde_json::Value::Null,
+            &[],
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("day_in_future"))
+    );
+    server.audit_passes().await;
+}

@@ -78,6 +78,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(terminals::binding_changes))
         .routes(routes!(terminals::bonus_rules))
         .routes(routes!(terminals::refund))
+        .routes(routes!(terminals::settlement))
+        .routes(routes!(terminals::close_day))
 }
 
 /// The OpenAPI document of the JSON API.

@@ -209,3 +209,102 @@ pub async fn refund(
         other => Err(ApiError::internal(format!("refund answered {other:?}"))),
     }
 }
+
+#[derive(Deserialize, IntoParams)]
+pub struct DayQuery {
+    /// Business day in the store's time zone, YYYY-MM-DD.
+    pub day: String,
+}
+
+#[derive(Deserialize, Serialize, ToSchema)]
+pub struct CloseDayRequest {
+    /// Business day in the store's time zone, YYYY-MM-DD.
+    pub day: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SettlementBody {
+    pub day: String,
+    pub closed: bool,
+    pub top_up_count: i64,
+    /// Cash taken for the platform: what must be in the drawer.
+    pub cash: i64,
+    pub bonus: i64,
+    pub payment_count: i64,
+    pub payments: i64,
+    pub refund_count: i64,
+    pub refunds: i64,
+    /// Payments − refunds − cash: positive, the platform pays the store; negative, the
+    /// store pays the platform.
+    pub net_owed_to_store: i64,
+    /// Journal entry of the close, when it moved money.
+    pub entry_sequence: Option<i64>,
+}
+
+impl From<&crate::service::Settlement> for SettlementBody {
+    fn from(settlement: &crate::service::Settlement) -> SettlementBody {
+        let figures = &settlement.figures;
+        SettlementBody {
+            day: settlement.day.to_string(),
+            closed: settlement.closed,
+            top_up_count: figures.top_up_count,
+            cash: figures.cash,
+            bonus: figures.bonus,
+            payment_count: figures.payment_count,
+            payments: figures.payments,
+            refund_count: figures.refund_count,
+            refunds: figures.refunds,
+            net_owed_to_store: figures.net_owed_to_store(),
+            entry_sequence: settlement.entry_sequence,
+        }
+    }
+}
+
+fn parse_day(text: &str) -> Result<jiff::civil::Date, ApiError> {
+    text.parse().map_err(|_| {
+        ServiceError::invalid(
+            "day_invalid",
+            format!("'{}' is not a day (YYYY-MM-DD).", text.chars().take(20).collect::<String>()),
+        )
+        .into()
+    })
+}
+
+/// The store's figures for a business day: as closed, or what closing now would settle.
+#[utoipa::path(
+    get, path = "/v1/terminal/settlement", tag = "counter",
+    params(DayQuery),
+    responses((status = 200, body = SettlementBody), (status = 422, description = "day_invalid, day_in_future", body = ErrorBody)),
+    security(("terminal_signature" = []))
+)]
+pub async fn settlement(
+    State(state): State<AppState>,
+    Query(query): Query<DayQuery>,
+    request: Signed<()>,
+) -> Result<Json<SettlementBody>, ApiError> {
+    let day = parse_day(&query.day)?;
+    let settlement = state.service().settlement(&request.terminal, day).await?;
+    Ok(Json(SettlementBody::from(&settlement)))
+}
+
+/// Closes the store's business day (a manager's action): settles every entry recorded
+/// before the day's end and not settled yet. Closing the same day again answers the first
+/// close; entries that arrive later are settled by the next close.
+#[utoipa::path(
+    post, path = "/v1/terminal/settlement/close", tag = "counter",
+    request_body = CloseDayRequest,
+    responses(
+        (status = 200, body = SettlementBody),
+        (status = 422, description = "day_invalid, day_in_future", body = ErrorBody),
+        (status = 503, description = "service_insufficient", body = ErrorBody)
+    ),
+    security(("terminal_signature" = []))
+)]
+pub async fn close_day(
+    State(state): State<AppState>,
+    request: Signed<CloseDayRequest>,
+) -> Result<Json<SettlementBody>, ApiError> {
+    let day = parse_day(&request.body.day)?;
+    let settlement = state.service().close_day(&request.terminal, day).await?;
+    Ok(Json(SettlementBody::from(&settlement)))
+}

@@ -20,8 +20,10 @@ use tillfund_core::{
 };
 use tokio::sync::Semaphore;
 
+mod settlement;
 mod yields;
 
+pub use settlement::Settlement;
 pub use yields::{AccrualReport, DayAccrual, YieldPolicy};
 
 use crate::credentials::{generate_terminal_secret, hash_pin};
@@ -754,7 +756,7 @@ impl FundService {
             ));
         }
         let time_zone = time_zone.trim();
-        if !looks_like_time_zone(time_zone) {
+        if time_zone.len() > 64 || jiff::tz::TimeZone::get(time_zone).is_err() {
             return Err(ServiceError::invalid(
                 "time_zone_invalid",
                 format!("'{time_zone}' is not an IANA time zone name such as Asia/Shanghai."),
@@ -802,17 +804,14 @@ impl FundService {
     }
 }
 
-/// A cheap shape check; the full zone database arrives with day settlement.
-fn looks_like_time_zone(name: &str) -> bool {
-    name == "UTC"
-        || (name.len() <= 64
-            && name.contains('/')
-            && name.split('/').all(|part| {
-                !part.is_empty()
-                    && part
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '+'))
-            }))
+/// The first millisecond after `day` in `zone` (the start of the next day there).
+pub(crate) fn end_of_day_ms(
+    zone: &jiff::tz::TimeZone,
+    day: jiff::civil::Date,
+) -> Result<i64, ServiceError> {
+    let next = day.tomorrow().map_err(|error| internal(error.to_string()))?;
+    let start = next.to_zoned(zone.clone()).map_err(|error| internal(error.to_string()))?;
+    Ok(start.timestamp().as_millisecond())
 }
 
 fn terminal_key(terminal: &Terminal) -> Result<TerminalKey, ServiceError> {

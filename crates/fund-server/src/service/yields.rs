@@ -10,7 +10,7 @@ use jiff::tz::TimeZone;
 use rust_decimal::Decimal;
 use tillfund_core::{Amount, PositiveAmount};
 
-use super::{ErrorKind, FundService, ServiceError, fingerprint, internal};
+use super::{ErrorKind, FundService, ServiceError, end_of_day_ms, fingerprint, internal};
 use crate::ledger::yield_math::{DayCount, PostingInterval, RateSchedule, daily_accrual};
 use crate::ledger::{Command, CommandKind, IdempotencyKey, Outcome};
 use crate::ledger_writer::BATCH_COMMANDS_MAX;
@@ -87,11 +87,7 @@ impl FundService {
     }
 
     fn day_end_ms(&self, day: Date) -> Result<i64, ServiceError> {
-        let next = day.tomorrow().map_err(|error| internal(error.to_string()))?;
-        let zoned = next
-            .to_zoned(self.config.yield_policy.time_zone.clone())
-            .map_err(|error| internal(error.to_string()))?;
-        Ok(zoned.timestamp().as_millisecond())
+        end_of_day_ms(&self.config.yield_policy.time_zone, day)
     }
 
     /// Accrues every day not yet accrued up to `through` (which must be over: before

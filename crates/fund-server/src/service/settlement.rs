@@ -1,0 +1,96 @@
+//! Merchant day settlement: a business day in the merchant's own time zone.
+
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+
+use super::{
+    AuthenticatedTerminal, ErrorKind, FundService, ServiceError, end_of_day_ms, fingerprint,
+    internal,
+};
+use crate::ledger::{Command, CommandKind, IdempotencyKey, Outcome, SettlementFigures};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settlement {
+    pub day: Date,
+    pub closed: bool,
+    pub figures: SettlementFigures,
+    /// The journal entry of the close, when it moved money.
+    pub entry_sequence: Option<i64>,
+}
+
+impl FundService {
+    async fn merchant_zone(
+        &self,
+        terminal: &AuthenticatedTerminal,
+    ) -> Result<TimeZone, ServiceError> {
+        let merchant =
+            self.store.merchant(terminal.terminal.merchant_id).await?.ok_or_else(|| {
+                internal(format!("merchant of terminal {} is missing", terminal.terminal.id))
+            })?;
+        TimeZone::get(&merchant.time_zone).map_err(|error| {
+            internal(format!("merchant {} has zone {}: {error}", merchant.id, merchant.time_zone))
+        })
+    }
+
+    /// The end of `day` in `zone`, refusing days that have not started yet there.
+    fn settlement_day_end_ms(&self, zone: &TimeZone, day: Date) -> Result<i64, ServiceError> {
+        let now = jiff::Timestamp::from_millisecond(self.store.clock().now_ms())
+            .map_err(|error| internal(error.to_string()))?;
+        let today = now.to_zoned(zone.clone()).date();
+        if day > today {
+            return Err(ServiceError::new(
+                ErrorKind::Invalid,
+                "day_in_future",
+                format!("{day} has not started yet at this store (today is {today})."),
+            ));
+        }
+        end_of_day_ms(zone, day)
+    }
+
+    /// The day's figures: as closed, or what a close now would settle (everything recorded
+    /// before the day's end and not settled by an earlier close).
+    pub async fn settlement(
+        &self,
+        terminal: &AuthenticatedTerminal,
+        day: Date,
+    ) -> Result<Settlement, ServiceError> {
+        let zone = self.merchant_zone(terminal).await?;
+        let day_end_ms = self.settlement_day_end_ms(&zone, day)?;
+        let (figures, closed) = self
+            .store
+            .settlement(terminal.terminal.merchant_id, &day.to_string(), day_end_ms)
+            .await?;
+        Ok(Settlement { day, closed, figures, entry_sequence: None })
+    }
+
+    /// Closes the day once: moves the drawer's cash to the service account and the net of
+    /// payments less refunds out to the store. Closing again answers the first close.
+    pub async fn close_day(
+        &self,
+        terminal: &AuthenticatedTerminal,
+        day: Date,
+    ) -> Result<Settlement, ServiceError> {
+        let zone = self.merchant_zone(terminal).await?;
+        let day_end_ms = self.settlement_day_end_ms(&zone, day)?;
+        let merchant_id = terminal.terminal.merchant_id;
+        let day_text = day.to_string();
+        let command = Command {
+            idempotency: IdempotencyKey {
+                key: format!("settlement/{merchant_id}/{day_text}"),
+                fingerprint: fingerprint(&[
+                    b"close",
+                    merchant_id.to_string().as_bytes(),
+                    day_text.as_bytes(),
+                ]),
+            },
+            recorded_at_ms: self.store.clock().now_ms(),
+            kind: CommandKind::CloseDay { merchant_id, day: day_text, day_end_ms },
+        };
+        match self.submit(command).await? {
+            Outcome::DayClosed { entry_sequence, figures, .. } => {
+                Ok(Settlement { day, closed: true, figures, entry_sequence })
+            }
+            other => Err(internal(format!("close answered {other:?}"))),
+        }
+    }
+}
