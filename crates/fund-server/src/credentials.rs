@@ -9,11 +9,38 @@ use tillfund_core::PaymentPin;
 #[error("could not hash the PIN: {0}")]
 pub struct HashError(String);
 
-/// argon2id with the crate's default cost (19 MiB, 2 passes): slow enough that a stolen
-/// table of six-digit PINs is not read back in seconds.
+/// The cost of hashing a PIN. Verification reads the cost from the stored hash, so a
+/// change applies to PINs set from then on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PinHashCost {
+    pub memory_kib: u32,
+    pub passes: u32,
+}
+
+impl PinHashCost {
+    /// OWASP's argon2id recommendation (19 MiB, 2 passes): slow enough that a stolen table
+    /// of six-digit PINs is not read back in seconds.
+    pub const RECOMMENDED: PinHashCost = PinHashCost { memory_kib: 19 * 1024, passes: 2 };
+    /// The smallest cost argon2 allows; for benchmarks that measure the ledger, never for
+    /// real PINs.
+    pub const MINIMAL: PinHashCost = PinHashCost { memory_kib: 8, passes: 1 };
+}
+
+impl Default for PinHashCost {
+    fn default() -> PinHashCost {
+        PinHashCost::RECOMMENDED
+    }
+}
+
 pub fn hash_pin(pin: &PaymentPin) -> Result<String, HashError> {
+    hash_pin_with(pin, PinHashCost::RECOMMENDED)
+}
+
+pub fn hash_pin_with(pin: &PaymentPin, cost: PinHashCost) -> Result<String, HashError> {
     let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
+    let params = argon2::Params::new(cost.memory_kib, cost.passes, 1, None)
+        .map_err(|error| HashError(error.to_string()))?;
+    Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
         .hash_password(pin.expose().as_bytes(), &salt)
         .map(|hash| hash.to_string())
         .map_err(|error| HashError(error.to_string()))

@@ -48,8 +48,18 @@ impl LedgerWriter {
     /// Starts the writer task on the current tokio runtime. It stops when every handle is
     /// dropped, after finishing the batch in hand.
     pub fn start(store: Store, policy: LedgerPolicy) -> LedgerWriter {
+        LedgerWriter::start_with_batch_limit(store, policy, BATCH_COMMANDS_MAX)
+    }
+
+    /// As `start`, with another batch limit; 1 gives one transaction per command, which is
+    /// the benchmark's baseline.
+    pub fn start_with_batch_limit(
+        store: Store,
+        policy: LedgerPolicy,
+        batch_commands_max: usize,
+    ) -> LedgerWriter {
         let (sender, receiver) = mpsc::channel(QUEUE_COMMANDS_MAX);
-        tokio::spawn(run(store, policy, receiver));
+        tokio::spawn(run(store, policy, receiver, batch_commands_max.clamp(1, BATCH_COMMANDS_MAX)));
         LedgerWriter { sender }
     }
 
@@ -78,10 +88,15 @@ impl LedgerWriter {
     }
 }
 
-async fn run(store: Store, policy: LedgerPolicy, mut receiver: mpsc::Receiver<Job>) {
-    let mut jobs: Vec<Job> = Vec::with_capacity(BATCH_COMMANDS_MAX);
+async fn run(
+    store: Store,
+    policy: LedgerPolicy,
+    mut receiver: mpsc::Receiver<Job>,
+    batch_commands_max: usize,
+) {
+    let mut jobs: Vec<Job> = Vec::with_capacity(batch_commands_max);
     loop {
-        if receiver.recv_many(&mut jobs, BATCH_COMMANDS_MAX).await == 0 {
+        if receiver.recv_many(&mut jobs, batch_commands_max).await == 0 {
             return;
         }
         let commands: Vec<Command> = jobs.iter().map(|job| job.command.clone()).collect();

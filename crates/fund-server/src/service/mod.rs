@@ -26,7 +26,7 @@ mod yields;
 pub use settlement::Settlement;
 pub use yields::{AccrualReport, DayAccrual, YieldPolicy};
 
-use crate::credentials::{generate_terminal_secret, hash_pin};
+use crate::credentials::{PinHashCost, generate_terminal_secret, hash_pin_with};
 use crate::ledger::audit::AuditReport;
 use crate::ledger::{
     Account, Bucket, CashTopUp, Command, CommandKind, Decided, IdempotencyKey, LedgerPolicy,
@@ -129,6 +129,7 @@ pub struct ServiceConfig {
     pub activation_code_ttl_ms: i64,
     /// PIN checks running at once; each argon2 check holds 19 MiB for tens of milliseconds.
     pub pin_checks_concurrent_max: usize,
+    pub pin_hash_cost: PinHashCost,
 }
 
 impl ServiceConfig {
@@ -142,6 +143,7 @@ impl ServiceConfig {
             request_skew_ms: 5 * 60 * 1000,
             activation_code_ttl_ms: 24 * 60 * 60 * 1000,
             pin_checks_concurrent_max: 8,
+            pin_hash_cost: PinHashCost::RECOMMENDED,
         }
     }
 }
@@ -318,7 +320,8 @@ impl FundService {
 
     async fn hash_pin(&self, pin: PaymentPin) -> Result<String, ServiceError> {
         let _permit = self.pin_checks.acquire().await.map_err(|_| shutting_down())?;
-        tokio::task::spawn_blocking(move || hash_pin(&pin))
+        let cost = self.config.pin_hash_cost;
+        tokio::task::spawn_blocking(move || hash_pin_with(&pin, cost))
             .await
             .map_err(|error| internal(error.to_string()))?
             .map_err(|error| internal(error.to_string()))

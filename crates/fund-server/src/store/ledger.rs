@@ -109,6 +109,21 @@ impl Store {
         Ok((figures, false))
     }
 
+    /// How many journal entries there are of each code.
+    pub async fn entry_counts(&self) -> Result<HashMap<String, i64>, StoreError> {
+        let rows =
+            sqlx::query("SELECT code, count(*) AS entries FROM journal_entries GROUP BY code")
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter().map(|row| Ok((row.try_get("code")?, row.try_get("entries")?))).collect()
+    }
+
+    /// Moves the write-ahead log into the database file, so the file's size is the data's.
+    pub async fn checkpoint(&self) -> Result<(), StoreError> {
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.pool).await?;
+        Ok(())
+    }
+
     /// Every stored balance.
     pub async fn all_balances(&self) -> Result<Vec<(Account, Amount)>, StoreError> {
         let rows = sqlx::query("SELECT key, balance FROM accounts ORDER BY key")

@@ -263,6 +263,24 @@ impl Store {
         Ok(EnrolOutcome::Enrolled { terminal, merchant })
     }
 
+    /// Adds an enrolled terminal directly (the demo seed and benchmarks; counters enrol
+    /// with an activation code).
+    pub async fn add_terminal(&self, terminal: &Terminal, now_ms: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO terminals (id, merchant_id, label, receipt_prefix, secret, enrolled_at_ms) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(terminal.id.to_string())
+        .bind(terminal.merchant_id.to_string())
+        .bind(&terminal.label)
+        .bind(&terminal.receipt_prefix)
+        .bind(&terminal.secret)
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     pub async fn terminal(&self, terminal_id: TerminalId) -> Result<Option<Terminal>, StoreError> {
         let row = sqlx::query(
             "SELECT id, merchant_id, label, receipt_prefix, secret, revoked_at_ms \

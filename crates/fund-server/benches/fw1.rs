@@ -1,0 +1,629 @@
+//! Benchmark FW-1: 10,000 customers bound to 20 merchants and a funded reserve; a mix of
+//! 30 % cash top-ups (10 × a, with the tier bonus), 62 % payments (a) and 8 % refunds (a / 2
+//! of an earlier payment), a uniform in 1.00..50.99; 5 % of requests are exact replays of
+//! earlier ones. Measured at the storage layer (the ledger writer, durable commits) and end
+//! to end over HTTP, each beside a baseline from the same run on the same machine:
+//!
+//! - storage baseline: the same workload with one transaction (one fsync) per operation;
+//! - HTTP baseline: `GET /healthz`, the HTTP stack alone, at the same concurrency.
+//!
+//! After each run the audit must pass and every idempotency key must have been applied
+//! once: the journal holds exactly one entry per first answer. Run with `make bench`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use fund_server::credentials::{PinHashCost, hash_pin_with};
+use fund_server::http::{AppState, app};
+use fund_server::ledger::{
+    CashTopUp, Command, CommandKind, IdempotencyKey, LedgerPolicy, Outcome, Payment, Refund,
+};
+use fund_server::ledger_writer::LedgerWriter;
+use fund_server::model::{Customer, Merchant, Terminal};
+use fund_server::service::{FundService, ServiceConfig, fingerprint};
+use fund_server::store::Store;
+use serde_json::{Value, json};
+use tillfund_core::bonus::{BonusFormula, BonusRule, BonusTier};
+use tillfund_core::payment_token::PaymentClaims;
+use tillfund_core::signing::{SIGNATURE_HEADER, TERMINAL_HEADER, TIMESTAMP_HEADER, TerminalKey};
+use tillfund_core::{
+    Amount, Currency, CustomerId, MemberCode, MerchantId, OrderId, OutboxEntryId, PaymentPin,
+    PhoneNumber, PositiveAmount, TerminalId,
+};
+use tokio::sync::Semaphore;
+
+const CUSTOMERS: usize = 10_000;
+const MERCHANTS: usize = 20;
+const IN_FLIGHT: usize = 256;
+
+/// xorshift64*: deterministic, so every run draws the same workload.
+struct Random(u64);
+
+impl Random {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn below(&mut self, bound: u64) -> u64 {
+        self.next() % bound
+    }
+}
+
+/// One operation of the workload, before it is turned into a request.
+#[derive(Clone, Debug)]
+enum Operation {
+    TopUp {
+        customer: usize,
+        minor_units: i64,
+    },
+    Payment {
+        customer: usize,
+        minor_units: i64,
+        order_id: OrderId,
+    },
+    /// Half of the payment made by operation `payment` (an index into the workload).
+    Refund {
+        payment: usize,
+    },
+    Replay {
+        operation: usize,
+    },
+}
+
+fn workload(operations: usize, seed: u64) -> Vec<Operation> {
+    let mut random = Random(seed);
+    let mut payments = Vec::new();
+    let mut workload = Vec::with_capacity(operations);
+    for index in 0..operations {
+        // a in 1.00..50.99
+        let a = 100 + i64::try_from(random.below(5_000)).unwrap();
+        let customer = usize::try_from(random.below(CUSTOMERS as u64)).unwrap();
+        let roll = random.below(1_000);
+        let operation = if index > 100 && roll < 50 {
+            Operation::Replay { operation: usize::try_from(random.below(index as u64)).unwrap() }
+        } else if roll < 50 + 285 {
+            Operation::TopUp { customer, minor_units: 10 * a }
+        } else if roll < 50 + 285 + 589 || payments.is_empty() {
+            payments.push(index);
+            Operation::Payment { customer, minor_units: a, order_id: OrderId::generate() }
+        } else {
+            let payment = payments[usize::try_from(random.below(payments.len() as u64)).unwrap()];
+            Operation::Refund { payment }
+        };
+        workload.push(operation);
+    }
+    workload
+}
+
+struct Fixture {
+    store: Store,
+    policy: LedgerPolicy,
+    merchants: Vec<MerchantId>,
+    terminals: Vec<(TerminalId, TerminalKey)>,
+    customers: Vec<CustomerId>,
+    session_tokens: Vec<String>,
+    _data_dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    fn merchant_of(&self, customer: usize) -> usize {
+        customer % MERCHANTS
+    }
+}
+
+async fn fixture() -> Fixture {
+    let data_dir = tempfile::tempdir().unwrap();
+    let store =
+        Store::connect(&format!("sqlite://{}", data_dir.path().join("fund.sqlite").display()))
+            .await
+            .unwrap();
+    store.migrate().await.unwrap();
+    let now = store.clock().now_ms();
+    let mut merchants = Vec::new();
+    let mut terminals = Vec::new();
+    for index in 0..MERCHANTS {
+        let merchant = Merchant {
+            id: MerchantId::generate(),
+            name: format!("Store {index}"),
+            time_zone: "Asia/Shanghai".into(),
+        };
+        store.add_merchant(&merchant, now).await.unwrap();
+        let key = TerminalKey::from_bytes([u8::try_from(index).unwrap() + 1; 32]);
+        let terminal = Terminal {
+            id: TerminalId::generate(),
+            merchant_id: merchant.id,
+            label: "Counter".into(),
+            receipt_prefix: format!("B{index:02}"),
+            secret: key.to_hex(),
+            revoked: false,
+        };
+        store.add_terminal(&terminal, now).await.unwrap();
+        merchants.push(merchant.id);
+        terminals.push((terminal.id, key));
+    }
+    // A PIN hash at the lowest argon2 cost: FW-1 measures the ledger; the cost of a real PIN
+    // check is reported apart.
+    let pin_hash =
+        hash_pin_with(&PaymentPin::parse("123456").unwrap(), PinHashCost::MINIMAL).unwrap();
+    let mut customers = Vec::new();
+    let mut session_tokens = Vec::new();
+    for index in 0..CUSTOMERS {
+        let customer = Customer {
+            id: CustomerId::generate(),
+            phone: PhoneNumber::parse(&format!("139{index:08}")).unwrap(),
+            display_name: format!("Customer {index}"),
+            member_code: MemberCode::from_body(index as u64),
+            pin_hash: pin_hash.clone(),
+            failed_pin_attempts: 0,
+            locked_until_ms: None,
+        };
+        let merchant = merchants[index % MERCHANTS];
+        store
+            .register_customer(&customer, &[merchant], || MemberCode::from_body(u64::MAX / 2), now)
+            .await
+            .unwrap();
+        let token = format!("{:064x}", index + 1);
+        store.add_session(&token, customer.id, now, now + 86_400_000).await.unwrap();
+        customers.push(customer.id);
+        session_tokens.push(token);
+    }
+    let tier = |minimum: i64, bonus: i64| BonusTier {
+        minimum: PositiveAmount::try_from(minimum).unwrap(),
+        bonus: Amount::from_minor_units(bonus).unwrap(),
+    };
+    store
+        .publish_bonus_rules(vec![BonusRule {
+            merchant_id: None,
+            valid_from_ms: 0,
+            valid_until_ms: None,
+            formula: BonusFormula::Tiers { tiers: vec![tier(10_000, 500), tier(30_000, 2_000)] },
+        }])
+        .await
+        .unwrap();
+    let mut policy = LedgerPolicy::default_for(Currency::CNY);
+    policy.wallet_balance_cap = Amount::from_minor_units(100_000_00).unwrap();
+    store
+        .apply_batch(
+            &policy,
+            &[Command {
+                idempotency: IdempotencyKey { key: "bench/fund".into(), fingerprint: [0; 32] },
+                recorded_at_ms: now,
+                kind: CommandKind::FundReserve {
+                    amount: PositiveAmount::try_from(1_000_000_000_00).unwrap(),
+                },
+            }],
+        )
+        .await
+        .unwrap();
+    Fixture { store, policy, merchants, terminals, customers, session_tokens, _data_dir: data_dir }
+}
+
+struct Figures {
+    operations: usize,
+    elapsed: Duration,
+    latencies_us: Vec<u64>,
+}
+
+impl Figures {
+    fn print(&mut self, label: &str, bytes_per_op: Option<f64>) {
+        self.latencies_us.sort_unstable();
+        let percentile = |p: f64| {
+            let index = ((self.latencies_us.len() as f64 - 1.0) * p).round() as usize;
+            self.latencies_us.get(index).copied().unwrap_or(0) as f64 / 1000.0
+        };
+        let rate = self.operations as f64 / self.elapsed.as_secs_f64();
+        let bytes = bytes_per_op.map_or(String::from("-"), |bytes| format!("{bytes:.0}"));
+        println!(
+            "{label:<44} {:>8} ops {:>10.0} ops/s  p50 {:>7.2} ms  p99 {:>7.2} ms  {:>6} B/op",
+            self.operations,
+            rate,
+            percentile(0.50),
+            percentile(0.99),
+            bytes
+        );
+    }
+}
+
+fn database_bytes(fixture: &Fixture) -> u64 {
+    let directory = fixture._data_dir.path();
+    ["fund.sqlite", "fund.sqlite-wal"]
+        .iter()
+        .filter_map(|name| std::fs::metadata(directory.join(name)).ok())
+        .map(|metadata| metadata.len())
+        .sum()
+}
+
+fn storage_command(fixture: &Fixture, workload: &[Operation], index: usize, now: i64) -> Command {
+    let key = |index: usize| IdempotencyKey {
+        key: format!("bench/{index}"),
+        fingerprint: fingerprint(&[&index.to_be_bytes()]),
+    };
+    match &workload[index] {
+        Operation::TopUp { customer, minor_units } => {
+            let merchant = fixture.merchant_of(*customer);
+            Command {
+                idempotency: key(index),
+                recorded_at_ms: now,
+                kind: CommandKind::CashTopUp(CashTopUp {
+                    merchant_id: fixture.merchants[merchant],
+                    terminal_id: fixture.terminals[merchant].0,
+                    outbox_entry_id: OutboxEntryId::generate(),
+                    customer_id: fixture.customers[*customer],
+                    amount: PositiveAmount::try_from(*minor_units).unwrap(),
+                    bonus_shown: Amount::ZERO,
+                    rule_set_version: None,
+                }),
+            }
+        }
+        Operation::Payment { customer, minor_units, order_id } => {
+            let merchant = fixture.merchant_of(*customer);
+            Command {
+                idempotency: key(index),
+                recorded_at_ms: now,
+                kind: CommandKind::Payment(Payment {
+                    claims: PaymentClaims {
+                        merchant_id: fixture.merchants[merchant],
+                        terminal_id: fixture.terminals[merchant].0,
+                        order_id: *order_id,
+                        amount: PositiveAmount::try_from(*minor_units).unwrap(),
+                        currency: "CNY".into(),
+                        expires_at_ms: i64::MAX,
+                    },
+                    customer_id: fixture.customers[*customer],
+                    confirmation_code: "000000".into(),
+                }),
+            }
+        }
+        Operation::Refund { payment } => {
+            let Operation::Payment { customer, minor_units, order_id } = &workload[*payment] else {
+                unreachable!()
+            };
+            let merchant = fixture.merchant_of(*customer);
+            Command {
+                idempotency: key(index),
+                recorded_at_ms: now,
+                kind: CommandKind::Refund(Refund {
+                    merchant_id: fixture.merchants[merchant],
+                    terminal_id: fixture.terminals[merchant].0,
+                    order_id: *order_id,
+                    amount: PositiveAmount::try_from((minor_units / 2).max(1)).unwrap(),
+                }),
+            }
+        }
+        Operation::Replay { operation } => storage_command(fixture, workload, *operation, now),
+    }
+}
+
+fn replayed_index(workload: &[Operation], index: usize) -> usize {
+    match &workload[index] {
+        Operation::Replay { operation } => replayed_index(workload, *operation),
+        _ => index,
+    }
+}
+
+/// Runs the workload through the ledger writer with `IN_FLIGHT` submitters; checks every
+/// replay and the audit.
+async fn storage_run(batch_limit: usize, operations: usize, label: &str) {
+    let fixture = Arc::new(fixture().await);
+    let workload = Arc::new(workload(operations, 7));
+    let writer = LedgerWriter::start_with_batch_limit(
+        fixture.store.clone(),
+        fixture.policy.clone(),
+        batch_limit,
+    );
+    fixture.store.checkpoint().await.unwrap();
+    let bytes_before = database_bytes(&fixture);
+    let now = fixture.store.clock().now_ms();
+    let semaphore = Arc::new(Semaphore::new(IN_FLIGHT));
+    let answers: Arc<std::sync::Mutex<HashMap<usize, Outcome>>> = Arc::default();
+    let started = Instant::now();
+    let mut tasks = Vec::with_capacity(operations);
+    for index in 0..operations {
+        let permit = semaphore.clone().acquire_owned().await.unwrap();
+        let (fixture, workload, writer, answers) =
+            (fixture.clone(), workload.clone(), writer.clone(), answers.clone());
+        tasks.push(tokio::spawn(async move {
+            let command = storage_command(&fixture, &workload, index, now);
+            let sent = Instant::now();
+            let decided = writer.submit(command).await;
+            let latency = sent.elapsed();
+            drop(permit);
+            let original = replayed_index(&workload, index);
+            if let Ok(decided) = decided {
+                let mut answers = answers.lock().unwrap();
+                match answers.get(&original) {
+                    Some(first) => {
+                        assert_eq!(first, &decided.outcome, "a replay answered differently")
+                    }
+                    None => {
+                        answers.insert(original, decided.outcome);
+                    }
+                }
+            }
+            u64::try_from(latency.as_micros()).unwrap()
+        }));
+    }
+    let mut latencies_us = Vec::with_capacity(operations);
+    for task in tasks {
+        latencies_us.push(task.await.unwrap());
+    }
+    let elapsed = started.elapsed();
+    fixture.store.checkpoint().await.unwrap();
+    let bytes = (database_bytes(&fixture) - bytes_before) as f64 / operations as f64;
+    Figures { operations, elapsed, latencies_us }.print(label, Some(bytes));
+    verify(&fixture, &answers.lock().unwrap()).await;
+}
+
+/// The audit passes and the journal has exactly one entry per applied operation.
+async fn verify(fixture: &Fixture, answers: &HashMap<usize, Outcome>) {
+    let report = fixture.store.audit().await.unwrap();
+    assert!(report.passed(), "audit failed: {:?}", report.problems);
+    let mut applied: HashMap<&str, i64> = HashMap::new();
+    for outcome in answers.values() {
+        let code = match outcome {
+            Outcome::ToppedUp { .. } => "top_up",
+            Outcome::Paid { .. } => "payment",
+            Outcome::Refunded { .. } => "refund",
+            _ => continue,
+        };
+        *applied.entry(code).or_default() += 1;
+    }
+    let entries = fixture.store.entry_counts().await.unwrap();
+    for code in ["top_up", "payment", "refund"] {
+        let in_journal = entries.get(code).copied().unwrap_or(0);
+        let answered = applied.get(code).copied().unwrap_or(0);
+        assert_eq!(in_journal, answered, "{code}: journal entries vs applied operations");
+    }
+    println!(
+        "{:<44} audit passed over {} entries; top-ups {}, payments {}, refunds {} each applied once",
+        "",
+        report.entries_checked,
+        applied.get("top_up").unwrap_or(&0),
+        applied.get("payment").unwrap_or(&0),
+        applied.get("refund").unwrap_or(&0)
+    );
+}
+
+struct HttpTarget {
+    url: String,
+    http: reqwest::Client,
+}
+
+impl HttpTarget {
+    async fn send(
+        &self,
+        fixture: &Fixture,
+        workload: &[Operation],
+        index: usize,
+        clock_ms: i64,
+    ) -> (u16, Value) {
+        let key = format!("bench-{}", replayed_index(workload, index));
+        let signed = |method: &str, path: &str, body: &Value, terminal: usize| {
+            let bytes = serde_json::to_vec(body).unwrap();
+            let (terminal_id, terminal_key) = &fixture.terminals[terminal];
+            let signature = terminal_key.sign_request(method, path, clock_ms, &bytes);
+            self.http
+                .request(method.parse().unwrap(), format!("{}{path}", self.url))
+                .header(TERMINAL_HEADER, terminal_id.to_string())
+                .header(TIMESTAMP_HEADER, clock_ms.to_string())
+                .header(SIGNATURE_HEADER, signature)
+                .header("content-type", "application/json")
+                .header("idempotency-key", key.clone())
+                .body(bytes)
+        };
+        let request = match &workload[replayed_index(workload, index)] {
+            Operation::TopUp { customer, minor_units } => {
+                let merchant = fixture.merchant_of(*customer);
+                // The entry id is derived from the operation, so a replay resends it.
+                let entry_id = uuid_from(replayed_index(workload, index));
+                let body = json!({"entries": [{
+                    "id": entry_id, "sequence": 1, "recorded_at_ms": 1_700_000_000_000_i64,
+                    "action": {"type": "cash_top_up", "customer_id": fixture.customers[*customer].to_string(),
+                               "amount": minor_units, "bonus_shown": 0, "bonus_rule_version": null}
+                }]});
+                signed("POST", "/v1/sync/push", &body, merchant)
+            }
+            Operation::Payment { customer, minor_units, order_id } => {
+                let merchant = fixture.merchant_of(*customer);
+                let claims = PaymentClaims {
+                    merchant_id: fixture.merchants[merchant],
+                    terminal_id: fixture.terminals[merchant].0,
+                    order_id: *order_id,
+                    amount: PositiveAmount::try_from(*minor_units).unwrap(),
+                    currency: "CNY".into(),
+                    expires_at_ms: 4_000_000_000_000,
+                };
+                let token = claims.sign(&fixture.terminals[merchant].1);
+                self.http
+                    .post(format!("{}/v1/payments", self.url))
+                    .bearer_auth(&fixture.session_tokens[*customer])
+                    .header("idempotency-key", key.clone())
+                    .json(&json!({"token": token, "pin": "123456"}))
+            }
+            Operation::Refund { payment } => {
+                let Operation::Payment { customer, minor_units, order_id } = &workload[*payment]
+                else {
+                    unreachable!()
+                };
+                let body =
+                    json!({"order_id": order_id.to_string(), "amount": (minor_units / 2).max(1)});
+                signed("POST", "/v1/terminal/refunds", &body, fixture.merchant_of(*customer))
+            }
+            Operation::Replay { .. } => unreachable!("replays resolve to their original"),
+        };
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let mut body: Value = response.json().await.unwrap_or(Value::Null);
+        // A pushed entry's answer says "already_applied" on a replay; compare the rest.
+        if let Some(result) = body.pointer_mut("/results/0/outcome") {
+            if result == "already_applied" {
+                *result = Value::from("applied");
+            }
+        }
+        (status, body)
+    }
+}
+
+fn uuid_from(index: usize) -> String {
+    format!("01900000-0000-7000-8000-{index:012}")
+}
+
+async fn http_run(operations: usize) {
+    let fixture = Arc::new(fixture().await);
+    let workload = Arc::new(workload(operations, 11));
+    let mut config = ServiceConfig::new(fixture.policy.clone());
+    config.pin_hash_cost = PinHashCost::MINIMAL;
+    config.pin_checks_concurrent_max = 64;
+    // The server gets its own runtime (its own threads), as a separate process would.
+    let server_runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let store = fixture.store.clone();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    server_runtime.spawn(async move {
+        let service = FundService::start(store, config);
+        let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+        axum::serve(listener, app(AppState::new(service))).await.unwrap();
+    });
+    let target = Arc::new(HttpTarget {
+        url,
+        http: reqwest::Client::builder().pool_max_idle_per_host(IN_FLIGHT).build().unwrap(),
+    });
+    let semaphore = Arc::new(Semaphore::new(IN_FLIGHT));
+
+    // Baseline: the HTTP stack alone.
+    let baseline_operations = operations;
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..baseline_operations {
+        let permit = semaphore.clone().acquire_owned().await.unwrap();
+        let target = target.clone();
+        tasks.push(tokio::spawn(async move {
+            let sent = Instant::now();
+            let response = target.http.get(format!("{}/healthz", target.url)).send().await.unwrap();
+            assert!(response.status().is_success());
+            let _ = response.bytes().await;
+            drop(permit);
+            u64::try_from(sent.elapsed().as_micros()).unwrap()
+        }));
+    }
+    let mut latencies_us = Vec::new();
+    for task in tasks {
+        latencies_us.push(task.await.unwrap());
+    }
+    Figures { operations: baseline_operations, elapsed: started.elapsed(), latencies_us }
+        .print("HTTP baseline: GET /healthz", None);
+
+    fixture.store.checkpoint().await.unwrap();
+    let bytes_before = database_bytes(&fixture);
+    let clock_ms = fixture.store.clock().now_ms();
+    let answers: Arc<std::sync::Mutex<HashMap<usize, (u16, Value)>>> = Arc::default();
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for index in 0..operations {
+        let permit = semaphore.clone().acquire_owned().await.unwrap();
+        let (fixture, workload, target, answers) =
+            (fixture.clone(), workload.clone(), target.clone(), answers.clone());
+        tasks.push(tokio::spawn(async move {
+            let sent = Instant::now();
+            let (status, body) = target.send(&fixture, &workload, index, clock_ms).await;
+            let latency = sent.elapsed();
+            drop(permit);
+            assert!(status < 500 || status == 503, "server error {status}: {body}");
+            let original = replayed_index(&workload, index);
+            let mut answers = answers.lock().unwrap();
+            match answers.get(&original) {
+                // A replay racing its original may find it still in flight (409 is not
+                // possible: the same key with the same body is a replay).
+                Some(first) if status != 503 && first.0 != 503 => {
+                    assert_eq!(first, &(status, body), "a replay over HTTP answered differently")
+                }
+                Some(_) => {}
+                None => {
+                    answers.insert(original, (status, body));
+                }
+            }
+            u64::try_from(latency.as_micros()).unwrap()
+        }));
+    }
+    let mut latencies_us = Vec::new();
+    for task in tasks {
+        latencies_us.push(task.await.unwrap());
+    }
+    let elapsed = started.elapsed();
+    fixture.store.checkpoint().await.unwrap();
+    let bytes = (database_bytes(&fixture) - bytes_before) as f64 / operations as f64;
+    Figures { operations, elapsed, latencies_us }
+        .print("FW-1 over HTTP (PIN hash at minimal cost)", Some(bytes));
+    let report = fixture.store.audit().await.unwrap();
+    assert!(report.passed(), "audit failed: {:?}", report.problems);
+    let entries = fixture.store.entry_counts().await.unwrap();
+    println!(
+        "{:<44} audit passed over {} entries; journal: top-ups {}, payments {}, refunds {}",
+        "",
+        report.entries_checked,
+        entries.get("top_up").unwrap_or(&0),
+        entries.get("payment").unwrap_or(&0),
+        entries.get("refund").unwrap_or(&0)
+    );
+    server_runtime.shutdown_background();
+}
+
+/// What one PIN check costs at the recommended argon2 cost, for the payment rate a server
+/// can sustain with real PINs.
+fn pin_check_cost() {
+    use argon2::password_hash::{PasswordHash, PasswordVerifier};
+    let pin = PaymentPin::parse("123456").unwrap();
+    for (label, cost) in [
+        ("recommended (19 MiB, 2 passes)", PinHashCost::RECOMMENDED),
+        ("minimal (8 KiB, 1 pass)", PinHashCost::MINIMAL),
+    ] {
+        let hash = hash_pin_with(&pin, cost).unwrap();
+        let parsed = PasswordHash::new(&hash).unwrap();
+        let rounds = 20;
+        let started = Instant::now();
+        for _ in 0..rounds {
+            assert!(argon2::Argon2::default().verify_password(b"123456", &parsed).is_ok());
+        }
+        let each = started.elapsed() / rounds;
+        println!(
+            "PIN check, argon2id {label:<32} {:>8.2} ms each, {:>6.0} checks/s per core",
+            each.as_secs_f64() * 1000.0,
+            1.0 / each.as_secs_f64()
+        );
+    }
+}
+
+fn main() {
+    let operations: usize =
+        std::env::var("FW1_OPERATIONS").ok().and_then(|text| text.parse().ok()).unwrap_or(100_000);
+    let http_operations: usize = std::env::var("FW1_HTTP_OPERATIONS")
+        .ok()
+        .and_then(|text| text.parse().ok())
+        .unwrap_or(30_000);
+    let baseline_operations = (operations / 20).max(1_000);
+    println!(
+        "FW-1 on {} cores: {CUSTOMERS} customers, {MERCHANTS} merchants, {IN_FLIGHT} requests in flight",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        storage_run(1, baseline_operations, "storage baseline: one commit per operation").await;
+        storage_run(
+            fund_server::ledger_writer::BATCH_COMMANDS_MAX,
+            operations,
+            "FW-1 storage: ledger writer, group commit",
+        )
+        .await;
+    });
+    drop(runtime);
+    let client_runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    client_runtime.block_on(http_run(http_operations));
+    pin_check_cost();
+}
