@@ -165,7 +165,13 @@ async fn fixture() -> Fixture {
         };
         let merchant = merchants[index % MERCHANTS];
         store
-            .register_customer(&customer, &[merchant], || MemberCode::from_body(u64::MAX / 2), now)
+            .register_customer(
+                &customer,
+                &[merchant],
+                || MemberCode::from_body(u64::MAX / 2),
+                None,
+                now,
+            )
             .await
             .unwrap();
         let token = format!("{:064x}", index + 1);

@@ -29,6 +29,9 @@ struct Cli {
     currency: String,
     #[command(flatten)]
     policy: PolicyArgs,
+    /// Bearer token for GET /v1/operator/status; unset turns that endpoint off.
+    #[arg(long, env = "TILLFUND_OPERATOR_TOKEN", global = true, hide_env_values = true)]
+    operator_token: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -219,6 +222,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     store.migrate().await?;
     let mut config = ServiceConfig::new(policy);
     config.yield_policy = yield_policy(currency, &cli.policy)?;
+    config.operator_token = cli.operator_token.filter(|token| !token.is_empty());
     let service = FundService::start(store.clone(), config);
     match cli.command {
         Command::Migrate => println!("database is up to date"),

@@ -585,3 +585,92 @@ async fn a_store_closes_its_day_once_and_late_entries_go_to_the_next_close() {
     );
     server.audit_passes().await;
 }
+
+#[tokio::test]
+async fn sign_up_is_idempotent_by_key() {
+    let server = TestServer::start().await;
+    let merchant = server.add_merchant("Shop").await;
+    let body = json!({"phone": "13800138030", "display_name": "Lin", "pin": "123456", "merchant_ids": [merchant.to_string()]});
+    let (status, first) = server
+        .send(Method::POST, "/v1/customers", body.clone(), &[("idempotency-key", "k1")])
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    let (status, again) = server
+        .send(Method::POST, "/v1/customers", body.clone(), &[("idempotency-key", "k1")])
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(again, first);
+    let other = json!({"phone": "13800138031", "display_name": "Lin", "pin": "123456"});
+    let (status, reused) =
+        server.send(Method::POST, "/v1/customers", other, &[("idempotency-key", "k1")]).await;
+    assert_eq!(
+        (status, reused["code"].as_str()),
+        (StatusCode::CONFLICT, Some("idempotency_key_reused"))
+    );
+    let (status, taken) = server
+        .send(Method::POST, "/v1/customers", body.clone(), &[("idempotency-key", "k2")])
+        .await;
+    assert_eq!((status, taken["code"].as_str()), (StatusCode::CONFLICT, Some("phone_taken")));
+    let (status, missing) = server.send(Method::POST, "/v1/customers", body, &[]).await;
+    assert_eq!(
+        (status, missing["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("idempotency_key_missing"))
+    );
+    let bad = json!({"phone": "12345", "display_name": "Lin", "pin": "123456"});
+    let (status, invalid) =
+        server.send(Method::POST, "/v1/customers", bad, &[("idempotency-key", "k3")]).await;
+    assert_eq!(
+        (status, invalid["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("phone_invalid"))
+    );
+}
+
+#[tokio::test]
+async fn the_operator_sees_the_reserve_alert_on_the_status_endpoint() {
+    let mut policy = LedgerPolicy::default_for(Currency::CNY);
+    policy.reserve_threshold = cny("500.00");
+    policy.reserve_refill = cny("1000.00");
+    let mut config = fund_server::service::ServiceConfig::new(policy);
+    config.operator_token = Some("s3cret-operator".into());
+    let server = TestServer::start_with_config(config).await;
+    server.fund_reserve("600.00").await;
+    let merchant = server.add_merchant("Shop").await;
+    let counter = server.enrol(merchant).await;
+    let customer = server.customer("13800138040", &[merchant]).await;
+    assert_eq!(
+        counter.top_up(&uuid_key(), 1, &customer.customer_id, "200.00", "0").await["outcome"],
+        "applied"
+    );
+
+    let (status, body) = server
+        .send(
+            Method::GET,
+            "/v1/operator/status",
+            serde_json::Value::Null,
+            &[("authorization", "Bearer s3cret-operator")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["reserve"], minor("400.00"));
+    assert!(body["reserve_alert"].as_str().unwrap().contains("fund the reserve"), "{body}");
+    let (status, body) = server
+        .send(
+            Method::GET,
+            "/v1/operator/status",
+            serde_json::Value::Null,
+            &[("authorization", "Bearer wrong-token-xx")],
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("operator_token_invalid"))
+    );
+
+    let plain = TestServer::start().await;
+    let (status, body) =
+        plain.send(Method::GET, "/v1/operator/status", serde_json::Value::Null, &[]).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("operator_api_disabled"))
+    );
+}

@@ -108,7 +108,7 @@ async fn world() -> World {
         let bound: Vec<MerchantId> =
             if index == 3 { merchants.clone() } else { vec![merchants[0]] };
         store
-            .register_customer(&customer, &bound, || MemberCode::from_body(index + 100), now)
+            .register_customer(&customer, &bound, || MemberCode::from_body(index + 100), None, now)
             .await
             .unwrap();
         customers.push(customer.id);

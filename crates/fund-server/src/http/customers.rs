@@ -93,19 +93,21 @@ pub struct RegisterRequest {
     pub merchant_ids: Vec<String>,
 }
 
-/// Opens a wallet. The phone number is unique: a retry of a successful sign-up answers
-/// `phone_taken`, and the customer signs in.
+/// Opens a wallet. A retry with the same `Idempotency-Key` and request answers the first
+/// sign-up; the phone number is unique across wallets.
 #[utoipa::path(
     post, path = "/v1/customers", tag = "customer",
     request_body = RegisterRequest,
+    params(("Idempotency-Key" = String, Header)),
     responses(
         (status = 201, body = CustomerBody),
-        (status = 409, description = "phone_taken", body = ErrorBody),
+        (status = 409, description = "phone_taken, idempotency_key_reused", body = ErrorBody),
         (status = 422, description = "phone_invalid, display_name_invalid, pin_invalid, merchant_unknown", body = ErrorBody)
     )
 )]
 pub async fn register(
     State(state): State<AppState>,
+    IdempotencyKey(key): IdempotencyKey,
     ApiJson(request): ApiJson<RegisterRequest>,
 ) -> Result<(StatusCode, Json<CustomerBody>), ApiError> {
     let phone = PhoneNumber::parse(&request.phone)
@@ -119,7 +121,7 @@ pub async fn register(
         .map(|id| parse_merchant_id(id))
         .collect::<Result<Vec<_>, _>>()?;
     let customer =
-        state.service().register_customer(phone, display_name, pin, merchant_ids).await?;
+        state.service().register_customer(phone, display_name, pin, merchant_ids, &key).await?;
     Ok((StatusCode::CREATED, Json(CustomerBody::from(&customer))))
 }
 

@@ -2,7 +2,55 @@ use axum::Json;
 use axum::extract::State;
 use tillfund_core::protocol::{HealthReport, HealthStatus, PROTOCOL_VERSION};
 
-use super::AppState;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::{ApiError, AppState, ErrorBody};
+
+#[derive(Serialize, ToSchema)]
+pub struct LedgerStatusBody {
+    pub currency: String,
+    pub reserve: i64,
+    pub service: i64,
+    pub reserve_threshold: i64,
+    pub reserve_refill: i64,
+    /// Set while the reserve is under its threshold and the service account cannot refill
+    /// it: the operator must fund the reserve.
+    pub reserve_alert: Option<String>,
+    pub last_yield_day: Option<String>,
+}
+
+/// The reserve monitor and yield state, for the operator (bearer `TILLFUND_OPERATOR_TOKEN`).
+#[utoipa::path(
+    get, path = "/v1/operator/status", tag = "system",
+    responses(
+        (status = 200, body = LedgerStatusBody),
+        (status = 401, description = "operator_token_invalid", body = ErrorBody),
+        (status = 404, description = "operator_api_disabled", body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
+pub async fn operator_status(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Result<Json<LedgerStatusBody>, ApiError> {
+    let token = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .unwrap_or("");
+    state.service().authenticate_operator(token.trim())?;
+    let status = state.service().ledger_status().await?;
+    Ok(Json(LedgerStatusBody {
+        currency: state.currency().code().to_owned(),
+        reserve: status.reserve.minor_units(),
+        service: status.service.minor_units(),
+        reserve_threshold: status.reserve_threshold.minor_units(),
+        reserve_refill: status.reserve_refill.minor_units(),
+        reserve_alert: status.reserve_alert,
+        last_yield_day: status.last_yield_day,
+    }))
+}
 
 /// Liveness and version. Answers even when the database does not, with status `degraded`,
 /// so a counter can tell "server down" from "server up, database down".

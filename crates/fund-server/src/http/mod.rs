@@ -67,6 +67,7 @@ impl AppState {
 fn api_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::healthz))
+        .routes(routes!(health::operator_status))
         .routes(routes!(customers::list_merchants))
         .routes(routes!(customers::register))
         .routes(routes!(customers::sign_in))

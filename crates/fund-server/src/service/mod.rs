@@ -34,7 +34,9 @@ use crate::ledger::{
 };
 use crate::ledger_writer::{LedgerWriter, SubmitError};
 use crate::model::{Customer, Merchant, Terminal};
-use crate::store::{BindOutcome, BindingChange, EnrolOutcome, RegisterOutcome, Store, StoreError};
+use crate::store::{
+    BindOutcome, BindingChange, EnrolOutcome, RegisterOutcome, RegistrationKey, Store, StoreError,
+};
 
 /// What kind of failure an error is; the HTTP layer maps each to a status code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,6 +132,8 @@ pub struct ServiceConfig {
     /// PIN checks running at once; each argon2 check holds 19 MiB for tens of milliseconds.
     pub pin_checks_concurrent_max: usize,
     pub pin_hash_cost: PinHashCost,
+    /// Bearer token of the operator's status endpoint; `None` turns the endpoint off.
+    pub operator_token: Option<String>,
 }
 
 impl ServiceConfig {
@@ -144,6 +148,7 @@ impl ServiceConfig {
             activation_code_ttl_ms: 24 * 60 * 60 * 1000,
             pin_checks_concurrent_max: 8,
             pin_hash_cost: PinHashCost::RECOMMENDED,
+            operator_token: None,
         }
     }
 }
@@ -176,6 +181,17 @@ pub struct WalletSummary {
     pub yield_earned: Amount,
     pub total: Amount,
     pub bound_merchants: Vec<Merchant>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerStatus {
+    pub reserve: Amount,
+    pub service: Amount,
+    pub reserve_threshold: Amount,
+    pub reserve_refill: Amount,
+    /// Set while the reserve is under its threshold and the service account cannot refill it.
+    pub reserve_alert: Option<String>,
+    pub last_yield_day: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -277,6 +293,7 @@ impl FundService {
         display_name: DisplayName,
         pin: PaymentPin,
         merchant_ids: Vec<MerchantId>,
+        idempotency_key: &str,
     ) -> Result<CustomerView, ServiceError> {
         const BOUND_AT_REGISTRATION_MAX: usize = 20;
         if merchant_ids.len() > BOUND_AT_REGISTRATION_MAX {
@@ -295,17 +312,36 @@ impl FundService {
             failed_pin_attempts: 0,
             locked_until_ms: None,
         };
+        let mut sorted_merchants: Vec<String> =
+            merchant_ids.iter().map(ToString::to_string).collect();
+        sorted_merchants.sort();
+        let key = RegistrationKey {
+            key: format!("register/{idempotency_key}"),
+            fingerprint: fingerprint(&[
+                b"register",
+                customer.phone.as_str().as_bytes(),
+                customer.display_name.as_bytes(),
+                sorted_merchants.join(",").as_bytes(),
+            ]),
+        };
+        let now = self.store.clock().now_ms();
         match self
             .store
-            .register_customer(
-                &customer,
-                &merchant_ids,
-                random_member_code,
-                self.store.clock().now_ms(),
-            )
+            .register_customer(&customer, &merchant_ids, random_member_code, Some(&key), now)
             .await?
         {
             RegisterOutcome::Registered(customer) => Ok(CustomerView::from(&customer)),
+            RegisterOutcome::Replayed(customer_id) => {
+                let customer = self.store.customer(customer_id).await?.ok_or_else(|| {
+                    internal(format!("registration replay names missing customer {customer_id}"))
+                })?;
+                Ok(CustomerView::from(&customer))
+            }
+            RegisterOutcome::KeyReused => Err(ServiceError::new(
+                ErrorKind::Conflict,
+                "idempotency_key_reused",
+                "This Idempotency-Key was already used for a different sign-up.",
+            )),
             RegisterOutcome::PhoneTaken => Err(ServiceError::new(
                 ErrorKind::Conflict,
                 "phone_taken",
@@ -799,6 +835,39 @@ impl FundService {
                 ServiceError::invalid(rule_error.code(), rule_error.to_string())
             }
             other => ServiceError::from(other),
+        })
+    }
+
+    /// Checks the operator's bearer token in constant time.
+    pub fn authenticate_operator(&self, token: &str) -> Result<(), ServiceError> {
+        let Some(expected) = self.config.operator_token.as_deref() else {
+            return Err(ServiceError::new(
+                ErrorKind::NotFound,
+                "operator_api_disabled",
+                "The operator API is off: start the server with TILLFUND_OPERATOR_TOKEN set.",
+            ));
+        };
+        let matches = expected.len() == token.len()
+            && expected.bytes().zip(token.bytes()).fold(0_u8, |acc, (a, b)| acc | (a ^ b)) == 0;
+        if !matches {
+            return Err(ServiceError::new(
+                ErrorKind::Unauthenticated,
+                "operator_token_invalid",
+                "The operator token is wrong.",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The reserve's health, for the operator and for monitoring.
+    pub async fn ledger_status(&self) -> Result<LedgerStatus, ServiceError> {
+        Ok(LedgerStatus {
+            reserve: self.store.balance(Account::Reserve).await?,
+            service: self.store.balance(Account::Service).await?,
+            reserve_threshold: self.config.policy.reserve_threshold,
+            reserve_refill: self.config.policy.reserve_refill,
+            reserve_alert: self.store.reserve_alert().await?,
+            last_yield_day: self.store.last_accrued_day().await?,
         })
     }
 

@@ -18,7 +18,8 @@ pub mod parties;
 pub mod yields;
 
 pub use parties::{
-    BindOutcome, BindingChange, EnrolOutcome, PinFailure, RegisterOutcome, secret_hash,
+    BindOutcome, BindingChange, EnrolOutcome, PinFailure, RegisterOutcome, RegistrationKey,
+    secret_hash,
 };
 
 #[derive(Debug, thiserror::Error)]

@@ -41,8 +41,19 @@ pub enum EnrolOutcome {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RegisterOutcome {
     Registered(Customer),
+    /// The idempotency key was used before with the same request: this customer.
+    Replayed(CustomerId),
+    /// The idempotency key was used before with another request.
+    KeyReused,
     PhoneTaken,
     MerchantUnknown(MerchantId),
+}
+
+/// A client's key for a registration and a fingerprint of the request (never the PIN).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistrationKey {
+    pub key: String,
+    pub fingerprint: [u8; 32],
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -315,10 +326,24 @@ impl Store {
         customer: &Customer,
         merchant_ids: &[MerchantId],
         mut member_code: impl FnMut() -> MemberCode,
+        idempotency: Option<&RegistrationKey>,
         now_ms: i64,
     ) -> Result<RegisterOutcome, StoreError> {
         const MEMBER_CODE_TRIES_MAX: usize = 5;
         let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        if let Some(idempotency) = idempotency {
+            let stored =
+                sqlx::query("SELECT fingerprint, outcome FROM idempotency_records WHERE key = ?")
+                    .bind(&idempotency.key)
+                    .fetch_optional(&mut *transaction)
+                    .await?;
+            if let Some(row) = stored {
+                if row.try_get::<Vec<u8>, _>("fingerprint")? != idempotency.fingerprint.to_vec() {
+                    return Ok(RegisterOutcome::KeyReused);
+                }
+                return Ok(RegisterOutcome::Replayed(parse(row.try_get::<&str, _>("outcome")?)?));
+            }
+        }
         let taken = sqlx::query("SELECT 1 FROM customers WHERE phone = ?")
             .bind(customer.phone.as_str())
             .fetch_optional(&mut *transaction)
@@ -356,6 +381,18 @@ impl Store {
         .await?;
         for merchant_id in merchant_ids {
             record_binding(&mut transaction, registered.id, *merchant_id, true, now_ms).await?;
+        }
+        if let Some(idempotency) = idempotency {
+            // The answer to replay is the customer id; the view is read again on replay.
+            sqlx::query(
+                "INSERT INTO idempotency_records (key, fingerprint, outcome, created_at_ms) VALUES (?, ?, ?, ?)",
+            )
+            .bind(&idempotency.key)
+            .bind(idempotency.fingerprint.to_vec())
+            .bind(registered.id.to_string())
+            .bind(now_ms)
+            .execute(&mut *transaction)
+            .await?;
         }
         transaction.commit().await?;
         Ok(RegisterOutcome::Registered(registered))

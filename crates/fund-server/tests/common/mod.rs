@@ -93,7 +93,7 @@ impl TestServer {
                 Method::POST,
                 "/v1/customers",
                 json!({"phone": phone, "display_name": "Test", "pin": "123456", "merchant_ids": merchant_ids}),
-                &[],
+                &[("idempotency-key", &format!("register-{phone}"))],
             )
             .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
