@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use fund_server::ledger::{
     Account, Bucket, CashTopUp, Command, CommandKind, IdempotencyKey, LedgerPolicy, Outcome,
-    Payment, Refund,
+    Payment, Refund, ReverseTopUp,
 };
 use fund_server::model::Customer;
 use fund_server::store::Store;
@@ -42,6 +42,11 @@ enum Operation {
     Close {
         merchant: usize,
     },
+    /// Gives back cash for part of an earlier top-up.
+    Reverse {
+        top_up: usize,
+        minor_units: i64,
+    },
     /// Sends an earlier command again, unchanged.
     Replay {
         command: usize,
@@ -62,6 +67,8 @@ fn operation() -> impl Strategy<Value = Operation> {
             .prop_map(|(payment, minor_units)| Operation::Refund { payment, minor_units }),
         1 => (1..50_000_i64).prop_map(|minor_units| Operation::Fund { minor_units }),
         1 => (0..2_usize).prop_map(|merchant| Operation::Close { merchant }),
+        1 => (0..100_usize, 1..40_000_i64)
+            .prop_map(|(top_up, minor_units)| Operation::Reverse { top_up, minor_units }),
         2 => (0..100_usize).prop_map(|command| Operation::Replay { command }),
         1 => (0..100_usize).prop_map(|command| Operation::ReplayAltered { command }),
     ]
@@ -199,6 +206,28 @@ fn commands(world: &World, operations: &[Operation]) -> Vec<Command> {
                     }),
                 }
             }
+            Operation::Reverse { top_up, minor_units } => {
+                let top_ups: Vec<&CashTopUp> = commands
+                    .iter()
+                    .filter_map(|command| match &command.kind {
+                        CommandKind::CashTopUp(top_up) => Some(top_up),
+                        _ => None,
+                    })
+                    .collect();
+                let Some(original) = top_ups.get(top_up % top_ups.len().max(1)).copied() else {
+                    continue;
+                };
+                Command {
+                    idempotency: key(index, 1),
+                    recorded_at_ms: 1_000,
+                    kind: CommandKind::ReverseTopUp(ReverseTopUp {
+                        merchant_id: original.merchant_id,
+                        terminal_id: original.terminal_id,
+                        top_up: original.outbox_entry_id,
+                        amount: positive(*minor_units),
+                    }),
+                }
+            }
             Operation::Close { merchant } => Command {
                 idempotency: key(index, 1),
                 recorded_at_ms: 1_000,
@@ -252,7 +281,8 @@ async fn check(operations: Vec<Operation>, batch_sizes: Vec<usize>) {
         .await
         .unwrap();
     let commands = commands(&world, &operations);
-    let mut first_answers: HashMap<String, Outcome> = HashMap::new();
+    // The first answer to each key, with the fingerprint of the request it answered.
+    let mut first_answers: HashMap<String, ([u8; 32], Outcome)> = HashMap::new();
     let mut model_wallets: HashMap<CustomerId, i64> = HashMap::new();
     let mut cash_taken: HashMap<MerchantId, i64> = HashMap::new();
     let mut cash_settled: HashMap<MerchantId, i64> = HashMap::new();
@@ -266,13 +296,13 @@ async fn check(operations: Vec<Operation>, batch_sizes: Vec<usize>) {
             let key = command.idempotency.key.clone();
             match result {
                 Ok(decided) => {
-                    if let Some(first) = first_answers.get(&key) {
+                    if let Some((fingerprint, first)) = first_answers.get(&key) {
                         assert!(decided.replayed, "a second answer for {key} was not a replay");
                         assert_eq!(
                             &decided.outcome, first,
                             "a replay of {key} answered differently"
                         );
-                        assert_eq!(command.idempotency.fingerprint, [1; 32]);
+                        assert_eq!(&command.idempotency.fingerprint, fingerprint);
                         continue;
                     }
                     assert!(!decided.replayed);
@@ -287,7 +317,18 @@ async fn check(operations: Vec<Operation>, batch_sizes: Vec<usize>) {
                                 amount.minor_units();
                         }
                         Outcome::DayClosed { merchant_id, figures, .. } => {
-                            *cash_settled.entry(*merchant_id).or_default() += figures.cash;
+                            *cash_settled.entry(*merchant_id).or_default() += figures.drawer_cash();
+                        }
+                        Outcome::TopUpReversed {
+                            customer_id, amount, bonus_clawed_back, ..
+                        } => {
+                            *model_wallets.entry(*customer_id).or_default() -=
+                                amount.minor_units() + bonus_clawed_back.minor_units();
+                            let CommandKind::ReverseTopUp(reversal) = &command.kind else {
+                                panic!("a reversal answer to another command")
+                            };
+                            *cash_taken.entry(reversal.merchant_id).or_default() -=
+                                amount.minor_units();
                         }
                         Outcome::Paid { customer_id, amount, .. } => {
                             *model_wallets.entry(*customer_id).or_default() -= amount.minor_units();
@@ -314,7 +355,7 @@ async fn check(operations: Vec<Operation>, batch_sizes: Vec<usize>) {
                         }
                         Outcome::Funded { .. } | Outcome::Rejected { .. } => {}
                     }
-                    first_answers.insert(key, decided.outcome);
+                    first_answers.insert(key, (command.idempotency.fingerprint, decided.outcome));
                 }
                 Err(deferred) => {
                     // Only a reused key with another request, a reserve that cannot cover a
@@ -330,7 +371,8 @@ async fn check(operations: Vec<Operation>, batch_sizes: Vec<usize>) {
                         "unexpected deferral {deferred:?}"
                     );
                     if deferred.code() == "idempotency_key_reused" {
-                        assert_eq!(command.idempotency.fingerprint, [2; 32]);
+                        let (fingerprint, _) = &first_answers[&key];
+                        assert_ne!(&command.idempotency.fingerprint, fingerprint);
                     }
                 }
             }

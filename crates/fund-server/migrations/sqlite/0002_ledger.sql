@@ -30,6 +30,8 @@ CREATE TABLE journal_entries (
 ) STRICT;
 
 CREATE INDEX journal_by_applied_at ON journal_entries (applied_at_ms);
+CREATE INDEX journal_by_outbox_entry ON journal_entries (outbox_entry_id)
+    WHERE outbox_entry_id IS NOT NULL;
 CREATE INDEX journal_by_customer ON journal_entries (customer_id, sequence)
     WHERE customer_id IS NOT NULL;
 CREATE INDEX journal_by_merchant ON journal_entries (merchant_id, recorded_at_ms)

@@ -13,6 +13,9 @@ CREATE TABLE settlements (
     payments       INTEGER NOT NULL,
     refund_count   INTEGER NOT NULL,
     refunds        INTEGER NOT NULL,
+    reversal_count INTEGER NOT NULL,
+    reversed_cash  INTEGER NOT NULL,
+    reversed_bonus INTEGER NOT NULL,
     closed_at_ms   INTEGER NOT NULL,
     PRIMARY KEY (merchant_id, day)
 ) STRICT, WITHOUT ROWID;

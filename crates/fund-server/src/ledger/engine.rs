@@ -82,6 +82,9 @@ pub enum CommandKind {
         amount: PositiveAmount,
         day: String,
     },
+    /// Gives cash back for all or part of a top-up: the principal returns to the reserve,
+    /// the bonus is clawed back in proportion, and the cash leaves the drawer.
+    ReverseTopUp(ReverseTopUp),
     /// Closes a merchant's business day: settles every entry of the merchant recorded
     /// before `day_end_ms` and not settled yet.
     CloseDay {
@@ -103,13 +106,23 @@ pub struct SettlementFigures {
     pub payments: i64,
     pub refund_count: i64,
     pub refunds: i64,
+    pub reversal_count: i64,
+    /// Cash given back for reversed top-ups.
+    pub reversed_cash: i64,
+    /// Bonus clawed back by those reversals.
+    pub reversed_bonus: i64,
 }
 
 impl SettlementFigures {
+    /// Cash that must be in the drawer: taken for top-ups less given back for reversals.
+    pub fn drawer_cash(&self) -> i64 {
+        self.cash - self.reversed_cash
+    }
+
     /// What the platform owes the store: payments less refunds less the cash the store
     /// holds for the platform. Negative when the store owes the platform.
     pub fn net_owed_to_store(&self) -> i64 {
-        self.payments - self.refunds - self.cash
+        self.payments - self.refunds - self.drawer_cash()
     }
 }
 
@@ -117,6 +130,7 @@ impl SettlementFigures {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UnsettledEntry {
     TopUp { sequence: i64, cash: i64, bonus: i64 },
+    Reversal { sequence: i64, cash: i64, bonus: i64 },
     Payment { sequence: i64, amount: i64 },
     Refund { sequence: i64, amount: i64 },
 }
@@ -125,6 +139,7 @@ impl UnsettledEntry {
     pub fn sequence(self) -> i64 {
         match self {
             UnsettledEntry::TopUp { sequence, .. }
+            | UnsettledEntry::Reversal { sequence, .. }
             | UnsettledEntry::Payment { sequence, .. }
             | UnsettledEntry::Refund { sequence, .. } => sequence,
         }
@@ -138,6 +153,11 @@ impl SettlementFigures {
                 self.top_up_count += 1;
                 self.cash += cash;
                 self.bonus += bonus;
+            }
+            UnsettledEntry::Reversal { cash, bonus, .. } => {
+                self.reversal_count += 1;
+                self.reversed_cash += cash;
+                self.reversed_bonus += bonus;
             }
             UnsettledEntry::Payment { amount, .. } => {
                 self.payment_count += 1;
@@ -180,6 +200,27 @@ pub struct Payment {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReverseTopUp {
+    pub merchant_id: MerchantId,
+    pub terminal_id: TerminalId,
+    /// The outbox entry that recorded the top-up.
+    pub top_up: OutboxEntryId,
+    pub amount: PositiveAmount,
+}
+
+/// An applied top-up, as a reversal needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppliedTopUp {
+    pub outbox_entry_id: OutboxEntryId,
+    pub merchant_id: MerchantId,
+    pub customer_id: CustomerId,
+    pub amount: i64,
+    pub bonus: i64,
+    pub reversed_amount: i64,
+    pub reversed_bonus: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refund {
     pub merchant_id: MerchantId,
     pub terminal_id: TerminalId,
@@ -210,6 +251,13 @@ pub enum Outcome {
         customer_id: CustomerId,
         amount: Amount,
         confirmation_code: String,
+        wallet_balance: Amount,
+    },
+    TopUpReversed {
+        entry_sequence: i64,
+        customer_id: CustomerId,
+        amount: Amount,
+        bonus_clawed_back: Amount,
         wallet_balance: Amount,
     },
     Refunded {
@@ -327,6 +375,7 @@ pub struct BatchNeeds {
     pub customers: BTreeSet<CustomerId>,
     pub bindings: BTreeSet<(CustomerId, MerchantId)>,
     pub orders: BTreeSet<OrderId>,
+    pub top_ups: BTreeSet<OutboxEntryId>,
     pub idempotency_keys: BTreeSet<String>,
     pub rule_set_versions: BTreeSet<u32>,
     /// (merchant, day, end of the day) of each close in the batch.
@@ -360,6 +409,10 @@ impl BatchNeeds {
                 CommandKind::PostYield { customer_id, .. } => {
                     needs.accounts.extend(Account::wallet_buckets(*customer_id));
                 }
+                CommandKind::ReverseTopUp(reversal) => {
+                    needs.accounts.insert(Account::Drawer(reversal.merchant_id));
+                    needs.top_ups.insert(reversal.top_up);
+                }
                 CommandKind::CloseDay { merchant_id, day, day_end_ms } => {
                     needs.accounts.insert(Account::Drawer(*merchant_id));
                     needs.closes.insert((*merchant_id, day.clone(), *day_end_ms));
@@ -379,6 +432,7 @@ pub struct BatchState {
     pub existing_customers: HashSet<CustomerId>,
     pub bindings: HashSet<(CustomerId, MerchantId)>,
     pub orders: HashMap<OrderId, PaidOrder>,
+    pub top_ups: HashMap<OutboxEntryId, AppliedTopUp>,
     pub idempotency: HashMap<String, StoredOutcome>,
     pub rule_sets: HashMap<u32, RuleSetRecord>,
     /// The rule set in force now; version 0 (no rules) when none was ever published.
@@ -435,6 +489,9 @@ pub struct Batch<'policy> {
     new_order_ids: Vec<OrderId>,
     refunded_order_ids: BTreeSet<OrderId>,
     settled_in_batch: HashSet<i64>,
+    /// Merchant entries posted by this batch: (merchant, recorded at, entry). A close later
+    /// in the batch settles them too, as it would had they been committed before it.
+    posted_for_settlement: Vec<(MerchantId, i64, UnsettledEntry)>,
 }
 
 impl<'policy> Batch<'policy> {
@@ -447,6 +504,7 @@ impl<'policy> Batch<'policy> {
             new_order_ids: Vec::new(),
             refunded_order_ids: BTreeSet::new(),
             settled_in_batch: HashSet::new(),
+            posted_for_settlement: Vec::new(),
         }
     }
 
@@ -466,9 +524,10 @@ impl<'policy> Batch<'policy> {
             CommandKind::PostYield { customer_id, amount, day } => {
                 self.post_yield(*customer_id, *amount, day, command)?
             }
-            CommandKind::CloseDay { merchant_id, day, .. } => {
-                self.close_day(*merchant_id, day, command)?
+            CommandKind::CloseDay { merchant_id, day, day_end_ms } => {
+                self.close_day(*merchant_id, day, *day_end_ms, command)?
             }
+            CommandKind::ReverseTopUp(reversal) => self.reverse_top_up(reversal, command)?,
         };
         self.state.idempotency.insert(
             command.idempotency.key.clone(),
@@ -677,6 +736,15 @@ impl<'policy> Batch<'policy> {
             Ok(sequence) => sequence,
             Err(account) => return guard_tripped(account),
         };
+        self.posted_for_settlement.push((
+            top_up.merchant_id,
+            command.recorded_at_ms,
+            UnsettledEntry::TopUp {
+                sequence: entry_sequence,
+                cash: amount.minor_units(),
+                bonus: bonus.minor_units(),
+            },
+        ));
         self.monitor_reserve(command.recorded_at_ms)?;
         Ok(Outcome::ToppedUp {
             entry_sequence,
@@ -735,6 +803,11 @@ impl<'policy> Batch<'policy> {
             Ok(sequence) => sequence,
             Err(account) => return guard_tripped(account),
         };
+        self.posted_for_settlement.push((
+            claims.merchant_id,
+            command.recorded_at_ms,
+            UnsettledEntry::Payment { sequence: entry_sequence, amount },
+        ));
         self.state.orders.insert(
             claims.order_id,
             PaidOrder {
@@ -800,6 +873,11 @@ impl<'policy> Batch<'policy> {
             Err(Account::Service) => return Err(Deferred::ServiceInsufficient),
             Err(account) => return guard_tripped(account),
         };
+        self.posted_for_settlement.push((
+            order.merchant_id,
+            command.recorded_at_ms,
+            UnsettledEntry::Refund { sequence: entry_sequence, amount },
+        ));
         let refunded_split: [i64; 3] =
             std::array::from_fn(|index| order.refunded_split[index] + returned[index]);
         let refunded_total: i64 = refunded_split.iter().sum();
@@ -817,10 +895,116 @@ impl<'policy> Batch<'policy> {
         })
     }
 
+    fn reverse_top_up(
+        &mut self,
+        reversal: &ReverseTopUp,
+        command: &Command,
+    ) -> Result<Outcome, Deferred> {
+        let Some(top_up) = self.state.top_ups.get(&reversal.top_up).cloned() else {
+            return Ok(Outcome::rejected("top_up_not_found", "No applied top-up has this number."));
+        };
+        if top_up.merchant_id != reversal.merchant_id {
+            return Ok(Outcome::rejected(
+                "top_up_of_another_merchant",
+                "This top-up was taken at another store.",
+            ));
+        }
+        let amount = reversal.amount.amount().minor_units();
+        let remaining = top_up.amount - top_up.reversed_amount;
+        if amount > remaining {
+            return Ok(Outcome::rejected(
+                "reversal_exceeds_top_up",
+                format!(
+                    "At most {} of this top-up can still be reversed.",
+                    self.format(Amount::from_minor_units(remaining).unwrap_or(Amount::ZERO))
+                ),
+            ));
+        }
+        // Cumulative proportion, so reversing in parts claws back exactly the whole bonus.
+        let reversed_after = top_up.reversed_amount + amount;
+        let bonus_after = i64::try_from(
+            i128::from(top_up.bonus) * i128::from(reversed_after) / i128::from(top_up.amount),
+        )
+        .map_err(|error| Deferred::Overflow(error.to_string()))?;
+        let bonus = bonus_after - top_up.reversed_bonus;
+        let customer_id = top_up.customer_id;
+        let principal_held =
+            self.balance(Account::Wallet(customer_id, Bucket::Principal)).minor_units();
+        let bonus_held = self.balance(Account::Wallet(customer_id, Bucket::Bonus)).minor_units();
+        if principal_held < amount || bonus_held < bonus {
+            return Ok(Outcome::rejected(
+                "wallet_insufficient",
+                "The customer has already spent part of this top-up; it cannot be reversed in full now.",
+            ));
+        }
+        if self.balance(Account::Drawer(top_up.merchant_id)).minor_units() < amount {
+            return Ok(Outcome::rejected(
+                "drawer_insufficient",
+                "The cash of this top-up has left the drawer (its day is closed); the operator must handle this reversal.",
+            ));
+        }
+        let mut transfers = vec![
+            Transfer {
+                from: Account::Wallet(customer_id, Bucket::Principal),
+                to: Account::Reserve,
+                amount: reversal.amount,
+                code: TransferCode::Principal,
+            },
+            Transfer {
+                from: Account::Drawer(top_up.merchant_id),
+                to: Account::World,
+                amount: reversal.amount,
+                code: TransferCode::Cash,
+            },
+        ];
+        if let Ok(bonus) = PositiveAmount::try_from(bonus) {
+            transfers.push(Transfer {
+                from: Account::Wallet(customer_id, Bucket::Bonus),
+                to: Account::Reserve,
+                amount: bonus,
+                code: TransferCode::Bonus,
+            });
+        }
+        let entry = NewEntry {
+            code: EntryCode::TopUpReversal,
+            recorded_at_ms: command.recorded_at_ms,
+            references: EntryReferences {
+                merchant_id: Some(top_up.merchant_id),
+                terminal_id: Some(reversal.terminal_id),
+                outbox_entry_id: Some(top_up.outbox_entry_id),
+                customer_id: Some(customer_id),
+                ..EntryReferences::default()
+            },
+            transfers,
+        };
+        let entry_sequence = match self.post(entry)? {
+            Ok(sequence) => sequence,
+            Err(account) => return guard_tripped(account),
+        };
+        self.posted_for_settlement.push((
+            top_up.merchant_id,
+            command.recorded_at_ms,
+            UnsettledEntry::Reversal { sequence: entry_sequence, cash: amount, bonus },
+        ));
+        if let Some(stored) = self.state.top_ups.get_mut(&reversal.top_up) {
+            stored.reversed_amount = reversed_after;
+            stored.reversed_bonus = bonus_after;
+        }
+        Ok(Outcome::TopUpReversed {
+            entry_sequence,
+            customer_id,
+            amount: reversal.amount.amount(),
+            bonus_clawed_back: Amount::from_minor_units(bonus)
+                .map_err(|error| Deferred::Overflow(error.to_string()))?,
+            wallet_balance: self.wallet_balance(customer_id),
+        })
+    }
+
     fn close_day(
         &mut self,
         merchant_id: MerchantId,
         day: &str,
+        day_end_ms: i64,
         command: &Command,
     ) -> Result<Outcome, Deferred> {
         let key = (merchant_id, day.to_owned());
@@ -835,11 +1019,17 @@ impl<'policy> Batch<'policy> {
                 format!("{day} is already closed."),
             ));
         }
-        // An entry an earlier close of this batch settled is not settled again.
+        // What was unsettled at the batch's start, and what this batch posted before the
+        // close; an entry an earlier close of this batch settled is not settled again.
+        let posted_here =
+            self.posted_for_settlement.iter().filter(|(merchant, recorded_at_ms, _)| {
+                *merchant == merchant_id && *recorded_at_ms < day_end_ms
+            });
         let entries: Vec<UnsettledEntry> = unsettled
             .entries
             .iter()
             .copied()
+            .chain(posted_here.map(|(_, _, entry)| *entry))
             .filter(|entry| !self.settled_in_batch.contains(&entry.sequence()))
             .collect();
         let mut figures = SettlementFigures::default();
@@ -847,7 +1037,7 @@ impl<'policy> Batch<'policy> {
             figures.add(*entry);
         }
         let mut transfers = Vec::new();
-        if let Ok(cash) = PositiveAmount::try_from(figures.cash) {
+        if let Ok(cash) = PositiveAmount::try_from(figures.drawer_cash()) {
             transfers.push(Transfer {
                 from: Account::Drawer(merchant_id),
                 to: Account::Service,

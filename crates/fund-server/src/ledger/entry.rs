@@ -14,6 +14,7 @@ use super::account::Account;
 pub enum EntryCode {
     Fund,
     TopUp,
+    TopUpReversal,
     Payment,
     Refund,
     Yield,
@@ -66,6 +67,7 @@ macro_rules! text_codes {
 text_codes!(EntryCode {
     Fund => "fund",
     TopUp => "top_up",
+    TopUpReversal => "top_up_reversal",
     Payment => "payment",
     Refund => "refund",
     Yield => "yield",

@@ -10,9 +10,10 @@ pub mod yield_math;
 
 pub use account::{Account, Bucket};
 pub use engine::{
-    AlertChange, Batch, BatchNeeds, BatchState, BatchWrites, CashTopUp, ClosedDay, Command,
-    CommandKind, Decided, Deferred, IdempotencyKey, LedgerPolicy, Outcome, PaidOrder, Payment,
-    Refund, RuleSetRecord, SettlementFigures, StoredOutcome, UnsettledDay, UnsettledEntry,
+    AlertChange, AppliedTopUp, Batch, BatchNeeds, BatchState, BatchWrites, CashTopUp, ClosedDay,
+    Command, CommandKind, Decided, Deferred, IdempotencyKey, LedgerPolicy, Outcome, PaidOrder,
+    Payment, Refund, ReverseTopUp, RuleSetRecord, SettlementFigures, StoredOutcome, UnsettledDay,
+    UnsettledEntry,
 };
 pub use entry::{
     EntryCode, EntryHash, EntryReferences, JournalEntry, NewEntry, Transfer, TransferCode,

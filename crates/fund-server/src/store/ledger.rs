@@ -10,14 +10,14 @@ use std::str::FromStr;
 
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 use tillfund_core::bonus::BonusRuleSet;
-use tillfund_core::{Amount, CustomerId, MerchantId, OrderId, PositiveAmount};
+use tillfund_core::{Amount, CustomerId, MerchantId, OrderId, OutboxEntryId, PositiveAmount};
 
 use super::{Store, StoreError};
 use crate::ledger::audit::{AuditReport, Auditor};
 use crate::ledger::{
-    Account, AlertChange, Batch, BatchNeeds, BatchState, BatchWrites, Command, Decided, Deferred,
-    EntryReferences, JournalEntry, LedgerPolicy, NewEntry, Outcome, PaidOrder, RuleSetRecord,
-    SettlementFigures, StoredOutcome, Transfer, UnsettledDay, UnsettledEntry,
+    Account, AlertChange, AppliedTopUp, Batch, BatchNeeds, BatchState, BatchWrites, Command,
+    Decided, Deferred, EntryReferences, JournalEntry, LedgerPolicy, NewEntry, Outcome, PaidOrder,
+    RuleSetRecord, SettlementFigures, StoredOutcome, Transfer, UnsettledDay, UnsettledEntry,
 };
 
 /// Rows bound in one statement; well under SQLite's limit of 32,766 variables.
@@ -81,7 +81,8 @@ impl Store {
         day_end_ms: i64,
     ) -> Result<(SettlementFigures, bool), StoreError> {
         let row = sqlx::query(
-            "SELECT top_up_count, cash, bonus, payment_count, payments, refund_count, refunds \
+            "SELECT top_up_count, cash, bonus, payment_count, payments, refund_count, refunds, \
+             reversal_count, reversed_cash, reversed_bonus \
              FROM settlements WHERE merchant_id = ? AND day = ?",
         )
         .bind(merchant_id.to_string())
@@ -97,6 +98,9 @@ impl Store {
                 payments: row.try_get("payments")?,
                 refund_count: row.try_get("refund_count")?,
                 refunds: row.try_get("refunds")?,
+                reversal_count: row.try_get("reversal_count")?,
+                reversed_cash: row.try_get("reversed_cash")?,
+                reversed_bonus: row.try_get("reversed_bonus")?,
             };
             return Ok((figures, true));
         }
@@ -290,11 +294,16 @@ async fn load_batch_state(
         }
     }
 
-    // A refund names only its order; the wallet it pays back is known once the order is
-    // loaded, so the accounts to load are completed here.
+    let top_ups = load_top_ups(connection, &needs.top_ups).await?;
+
+    // A refund names only its order, a reversal only its top-up; the wallet they touch is
+    // known once those are loaded, so the accounts to load are completed here.
     let mut accounts = needs.accounts.clone();
     for order in orders.values() {
         accounts.extend(Account::wallet_buckets(order.customer_id));
+    }
+    for top_up in top_ups.values() {
+        accounts.extend(Account::wallet_buckets(top_up.customer_id));
     }
     // Every needed account is in the map, at zero when it has no row yet: the engine treats
     // an account missing from the map as a bug, never as an empty account.
@@ -350,6 +359,7 @@ async fn load_batch_state(
     };
 
     Ok(BatchState {
+        top_ups,
         unsettled,
         balances,
         existing_customers,
@@ -362,6 +372,49 @@ async fn load_batch_state(
         head_hash,
         applied_at_ms: now_ms.max(head_applied_at_ms),
     })
+}
+
+/// Applied top-ups by their outbox entry, with what reversals have taken back so far.
+async fn load_top_ups(
+    connection: &mut SqliteConnection,
+    outbox_entry_ids: &BTreeSet<OutboxEntryId>,
+) -> Result<HashMap<OutboxEntryId, AppliedTopUp>, StoreError> {
+    let ids: Vec<String> = outbox_entry_ids.iter().map(ToString::to_string).collect();
+    let mut top_ups: HashMap<OutboxEntryId, AppliedTopUp> = HashMap::new();
+    for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+        let mut query = QueryBuilder::<Sqlite>::new(
+            "SELECT e.outbox_entry_id, e.merchant_id, e.customer_id, e.code, t.code AS transfer_code, \
+             t.amount FROM journal_entries e JOIN transfers t ON t.entry_sequence = e.sequence \
+             WHERE e.code IN ('top_up', 'top_up_reversal') AND e.outbox_entry_id IN (",
+        );
+        push_list(&mut query, chunk);
+        for row in query.build().fetch_all(&mut *connection).await? {
+            let outbox_entry_id: OutboxEntryId = parse(row.try_get::<&str, _>("outbox_entry_id")?)?;
+            let entry = match top_ups.get_mut(&outbox_entry_id) {
+                Some(entry) => entry,
+                None => top_ups.entry(outbox_entry_id).or_insert(AppliedTopUp {
+                    outbox_entry_id,
+                    merchant_id: parse(row.try_get::<&str, _>("merchant_id")?)?,
+                    customer_id: parse(row.try_get::<&str, _>("customer_id")?)?,
+                    amount: 0,
+                    bonus: 0,
+                    reversed_amount: 0,
+                    reversed_bonus: 0,
+                }),
+            };
+            let amount: i64 = row.try_get("amount")?;
+            match (row.try_get::<&str, _>("code")?, row.try_get::<&str, _>("transfer_code")?) {
+                ("top_up", "principal") => entry.amount += amount,
+                ("top_up", "bonus") => entry.bonus += amount,
+                ("top_up_reversal", "principal") => entry.reversed_amount += amount,
+                ("top_up_reversal", "bonus") => entry.reversed_bonus += amount,
+                _ => {}
+            }
+        }
+    }
+    // A reversal without its top-up cannot happen; drop anything that is not a top-up.
+    top_ups.retain(|_, top_up| top_up.amount > 0);
+    Ok(top_ups)
 }
 
 async fn load_rule_sets(
@@ -536,8 +589,8 @@ async fn write_batch(
         let figures = &closed.figures;
         sqlx::query(
             "INSERT INTO settlements (merchant_id, day, entry_sequence, top_up_count, cash, bonus, \
-             payment_count, payments, refund_count, refunds, closed_at_ms) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             payment_count, payments, refund_count, refunds, reversal_count, reversed_cash, \
+             reversed_bonus, closed_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(closed.merchant_id.to_string())
         .bind(&closed.day)
@@ -549,6 +602,9 @@ async fn write_batch(
         .bind(figures.payments)
         .bind(figures.refund_count)
         .bind(figures.refunds)
+        .bind(figures.reversal_count)
+        .bind(figures.reversed_cash)
+        .bind(figures.reversed_bonus)
         .bind(now)
         .execute(&mut *connection)
         .await?;
@@ -604,7 +660,7 @@ async fn unsettled_day(
         "SELECT e.sequence, e.code, t.code AS transfer_code, t.amount \
          FROM journal_entries e JOIN transfers t ON t.entry_sequence = e.sequence \
          WHERE e.merchant_id = ? AND e.recorded_at_ms < ? \
-           AND e.code IN ('top_up', 'payment', 'refund') \
+           AND e.code IN ('top_up', 'top_up_reversal', 'payment', 'refund') \
            AND NOT EXISTS (SELECT 1 FROM settled_entries s WHERE s.entry_sequence = e.sequence) \
          ORDER BY e.sequence",
     )
@@ -621,6 +677,7 @@ async fn unsettled_day(
         if state.entries.last().is_none_or(|entry| entry.sequence() != sequence) {
             state.entries.push(match code {
                 "top_up" => UnsettledEntry::TopUp { sequence, cash: 0, bonus: 0 },
+                "top_up_reversal" => UnsettledEntry::Reversal { sequence, cash: 0, bonus: 0 },
                 "payment" => UnsettledEntry::Payment { sequence, amount: 0 },
                 "refund" => UnsettledEntry::Refund { sequence, amount: 0 },
                 other => {
@@ -633,6 +690,8 @@ async fn unsettled_day(
         match (state.entries.last_mut(), transfer_code) {
             (Some(UnsettledEntry::TopUp { cash, .. }), "cash") => *cash += amount,
             (Some(UnsettledEntry::TopUp { bonus, .. }), "bonus") => *bonus += amount,
+            (Some(UnsettledEntry::Reversal { cash, .. }), "cash") => *cash += amount,
+            (Some(UnsettledEntry::Reversal { bonus, .. }), "bonus") => *bonus += amount,
             (Some(UnsettledEntry::Payment { amount: total, .. }), _)
             | (Some(UnsettledEntry::Refund { amount: total, .. }), _) => *total += amount,
             _ => {}
