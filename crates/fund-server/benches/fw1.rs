@@ -193,7 +193,7 @@ async fn fixture() -> Fixture {
         .await
         .unwrap();
     let mut policy = LedgerPolicy::default_for(Currency::CNY);
-    policy.wallet_balance_cap = Amount::from_minor_units(100_000_00).unwrap();
+    policy.wallet_balance_cap = Amount::from_minor_units(10_000_000).unwrap();
     store
         .apply_batch(
             &policy,
@@ -201,7 +201,7 @@ async fn fixture() -> Fixture {
                 idempotency: IdempotencyKey { key: "bench/fund".into(), fingerprint: [0; 32] },
                 recorded_at_ms: now,
                 kind: CommandKind::FundReserve {
-                    amount: PositiveAmount::try_from(1_000_000_000_00).unwrap(),
+                    amount: PositiveAmount::try_from(100_000_000_000).unwrap(),
                 },
             }],
         )
@@ -363,7 +363,8 @@ async fn storage_run(batch_limit: usize, operations: usize, label: &str) {
     fixture.store.checkpoint().await.unwrap();
     let bytes = (database_bytes(&fixture) - bytes_before) as f64 / operations as f64;
     Figures { operations, elapsed, latencies_us }.print(label, Some(bytes));
-    verify(&fixture, &answers.lock().unwrap()).await;
+    let answers = answers.lock().unwrap().clone();
+    verify(&fixture, &answers).await;
 }
 
 /// The audit passes and the journal has exactly one entry per applied operation.

@@ -674,3 +674,93 @@ async fn the_operator_sees_the_reserve_alert_on_the_status_endpoint() {
         (StatusCode::NOT_FOUND, Some("operator_api_disabled"))
     );
 }
+
+#[tokio::test]
+async fn a_reversed_top_up_claws_back_its_bonus_in_proportion() {
+    let server = TestServer::start().await;
+    server.fund_reserve("10000.00").await;
+    server
+        .service
+        .publish_bonus_rules(
+            serde_json::from_value(json!([{
+                "merchant_id": null, "valid_from_ms": 0, "valid_until_ms": null,
+                "formula": {"type": "tiers", "tiers": [{"minimum": minor("1000.00"), "bonus": minor("120.00")}]}
+            }]))
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    let merchant = server.add_merchant("Shop").await;
+    let counter = server.enrol(merchant).await;
+    let customer = server.customer("13800138050", &[merchant]).await;
+    let entry = uuid_key();
+    let outcome = counter.top_up(&entry, 1, &customer.customer_id, "1000.00", "120.00").await;
+    assert_eq!(outcome["outcome"], "applied");
+    assert_eq!(server.wallet(&customer).await["bonus"], minor("120.00"));
+
+    let reverse = |amount: &str, key: &str| {
+        let body = json!({"top_up_entry_id": entry, "amount": minor(amount)});
+        let key = key.to_owned();
+        let counter = &counter;
+        async move {
+            counter
+                .signed(
+                    Method::POST,
+                    "/v1/terminal/top-up-reversals",
+                    body,
+                    &[("idempotency-key", &key)],
+                )
+                .await
+        }
+    };
+    // A quarter back: a quarter of the bonus goes with it.
+    let (status, body) = reverse("250.00", "rev-1").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["bonus_clawed_back"], minor("30.00"));
+    let wallet = server.wallet(&customer).await;
+    assert_eq!(
+        (wallet["principal"].as_i64(), wallet["bonus"].as_i64()),
+        (Some(minor("750.00")), Some(minor("90.00")))
+    );
+    let (_, replay) = reverse("250.00", "rev-1").await;
+    assert_eq!(replay, body);
+    let (status, too_much) = reverse("750.01", "rev-2").await;
+    assert_eq!(
+        (status, too_much["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("reversal_exceeds_top_up"))
+    );
+
+    // After spending, the rest cannot be reversed in full.
+    let (_, token) = counter.payment_token("100.00");
+    assert_eq!(server.pay(&customer, &token, "123456", &uuid_key()).await.0, StatusCode::OK);
+    let (status, spent) = reverse("750.00", "rev-3").await;
+    assert_eq!(
+        (status, spent["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("wallet_insufficient"))
+    );
+    let (status, rest) = reverse("600.00", "rev-4").await;
+    assert_eq!(status, StatusCode::OK, "{rest}");
+    assert_eq!(rest["bonus_clawed_back"], minor("72.00"));
+
+    // The drawer gave back 850.00 of the 1,000.00 taken; the day's figures say so.
+    let store = server.service.store();
+    assert_eq!(store.balance(Account::Drawer(merchant)).await.unwrap(), cny("150.00"));
+    let today = jiff::Timestamp::from_millisecond(counter.clock.now_ms())
+        .unwrap()
+        .to_zoned(jiff::tz::TimeZone::get("Asia/Shanghai").unwrap())
+        .date();
+    let (_, day) = counter
+        .signed(
+            Method::GET,
+            &format!("/v1/terminal/settlement?day={today}"),
+            serde_json::Value::Null,
+            &[],
+        )
+        .await;
+    assert_eq!(
+        (day["reversal_count"].as_i64(), day["reversed_cash"].as_i64()),
+        (Some(2), Some(minor("850.00")))
+    );
+    assert_eq!(day["drawer_cash"], minor("150.00"));
+    server.audit_passes().await;
+}

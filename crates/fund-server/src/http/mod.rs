@@ -79,6 +79,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(terminals::binding_changes))
         .routes(routes!(terminals::bonus_rules))
         .routes(routes!(terminals::refund))
+        .routes(routes!(terminals::reverse_top_up))
         .routes(routes!(terminals::settlement))
         .routes(routes!(terminals::close_day))
 }

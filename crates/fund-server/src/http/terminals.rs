@@ -210,6 +210,64 @@ pub async fn refund(
     }
 }
 
+#[derive(Deserialize, Serialize, ToSchema)]
+pub struct ReversalRequest {
+    /// The outbox entry id under which the counter pushed the top-up.
+    pub top_up_entry_id: String,
+    /// Cash to give back, in minor units; at most the top-up less earlier reversals.
+    pub amount: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ReversalBody {
+    pub amount: i64,
+    /// Bonus taken back in proportion to the amount reversed.
+    pub bonus_clawed_back: i64,
+    pub wallet_balance: i64,
+    pub entry_sequence: i64,
+}
+
+/// Gives back cash for all or part of a top-up (a manager's action): the principal leaves
+/// the wallet, the bonus is clawed back in proportion, the cash leaves the drawer.
+#[utoipa::path(
+    post, path = "/v1/terminal/top-up-reversals", tag = "counter",
+    request_body = ReversalRequest,
+    params(("Idempotency-Key" = String, Header)),
+    responses(
+        (status = 200, body = ReversalBody),
+        (status = 404, description = "top_up_not_found", body = ErrorBody),
+        (status = 422, description = "reversal_exceeds_top_up, wallet_insufficient, drawer_insufficient", body = ErrorBody)
+    ),
+    security(("terminal_signature" = []))
+)]
+pub async fn reverse_top_up(
+    State(state): State<AppState>,
+    IdempotencyKey(key): IdempotencyKey,
+    request: Signed<ReversalRequest>,
+) -> Result<Json<ReversalBody>, ApiError> {
+    let top_up: tillfund_core::OutboxEntryId =
+        request.body.top_up_entry_id.parse().map_err(|error: tillfund_core::InvalidId| {
+            ServiceError::invalid("top_up_entry_id_invalid", error.to_string())
+        })?;
+    let amount = PositiveAmount::try_from(request.body.amount)
+        .map_err(|error| ServiceError::invalid(error.code(), error.to_string()))?;
+    match state.service().reverse_top_up(&request.terminal, top_up, amount, &key).await? {
+        Outcome::TopUpReversed {
+            entry_sequence,
+            amount,
+            bonus_clawed_back,
+            wallet_balance,
+            ..
+        } => Ok(Json(ReversalBody {
+            amount: amount.minor_units(),
+            bonus_clawed_back: bonus_clawed_back.minor_units(),
+            wallet_balance: wallet_balance.minor_units(),
+            entry_sequence,
+        })),
+        other => Err(ApiError::internal(format!("reversal answered {other:?}"))),
+    }
+}
+
 #[derive(Deserialize, IntoParams)]
 pub struct DayQuery {
     /// Business day in the store's time zone, YYYY-MM-DD.
@@ -234,7 +292,13 @@ pub struct SettlementBody {
     pub payments: i64,
     pub refund_count: i64,
     pub refunds: i64,
-    /// Payments − refunds − cash: positive, the platform pays the store; negative, the
+    pub reversal_count: i64,
+    /// Cash given back for reversed top-ups.
+    pub reversed_cash: i64,
+    pub reversed_bonus: i64,
+    /// Cash − reversed cash: what must be in the drawer.
+    pub drawer_cash: i64,
+    /// Payments − refunds − drawer cash: positive, the platform pays the store; negative, the
     /// store pays the platform.
     pub net_owed_to_store: i64,
     /// Journal entry of the close, when it moved money.
@@ -254,6 +318,10 @@ impl From<&crate::service::Settlement> for SettlementBody {
             payments: figures.payments,
             refund_count: figures.refund_count,
             refunds: figures.refunds,
+            reversal_count: figures.reversal_count,
+            reversed_cash: figures.reversed_cash,
+            reversed_bonus: figures.reversed_bonus,
+            drawer_cash: figures.drawer_cash(),
             net_owed_to_store: figures.net_owed_to_store(),
             entry_sequence: settlement.entry_sequence,
         }

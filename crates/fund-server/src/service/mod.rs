@@ -253,9 +253,9 @@ fn random_member_code() -> MemberCode {
 
 fn outcome_error(code: &str, message: &str) -> ServiceError {
     let kind = match code {
-        "customer_unknown" | "order_not_found" => ErrorKind::NotFound,
-        "order_already_paid" => ErrorKind::Conflict,
-        "order_of_another_merchant" => ErrorKind::Forbidden,
+        "customer_unknown" | "order_not_found" | "top_up_not_found" => ErrorKind::NotFound,
+        "order_already_paid" | "day_already_closed" => ErrorKind::Conflict,
+        "order_of_another_merchant" | "top_up_of_another_merchant" => ErrorKind::Forbidden,
         _ => ErrorKind::Invalid,
     };
     ServiceError::new(kind, code, message)
@@ -765,6 +765,34 @@ impl FundService {
                 merchant_id: terminal.terminal.merchant_id,
                 terminal_id: terminal.terminal.id,
                 order_id,
+                amount,
+            }),
+        };
+        self.submit(command).await
+    }
+
+    /// Gives back cash for all or part of a top-up recorded by a counter of this store.
+    pub async fn reverse_top_up(
+        &self,
+        terminal: &AuthenticatedTerminal,
+        top_up: tillfund_core::OutboxEntryId,
+        amount: PositiveAmount,
+        idempotency_key: &str,
+    ) -> Result<Outcome, ServiceError> {
+        let command = Command {
+            idempotency: IdempotencyKey {
+                key: format!("terminal/{}/reversal/{idempotency_key}", terminal.terminal.id),
+                fingerprint: fingerprint(&[
+                    b"reversal",
+                    top_up.to_string().as_bytes(),
+                    &amount.amount().minor_units().to_be_bytes(),
+                ]),
+            },
+            recorded_at_ms: self.store.clock().now_ms(),
+            kind: CommandKind::ReverseTopUp(crate::ledger::ReverseTopUp {
+                merchant_id: terminal.terminal.merchant_id,
+                terminal_id: terminal.terminal.id,
+                top_up,
                 amount,
             }),
         };
