@@ -94,3 +94,84 @@ async fn refuses_a_bad_configuration_with_a_readable_error() {
     assert!(stderr.contains(&format!("cannot listen on {address}")), "{stderr}");
     drop(busy);
 }
+
+fn fund_server(data_dir: &std::path::Path, arguments: &[&str]) -> (bool, String, String) {
+    let output = std::process::Command::new(fund_server_binary())
+        .args(arguments)
+        .env("TILLFUND_DATA_DIR", data_dir)
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn the_operator_cli_adds_merchants_funds_the_reserve_once_and_audits() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let (ok, stdout, stderr) = fund_server(
+        data_dir.path(),
+        &["merchant", "add", "--name", "Harbour Tea", "--time-zone", "Asia/Hong_Kong"],
+    );
+    assert!(ok, "{stderr}");
+    let merchant_id = stdout.split_whitespace().nth(1).unwrap().to_owned();
+    let (ok, _, stderr) = fund_server(
+        data_dir.path(),
+        &["merchant", "add", "--name", "X", "--time-zone", "Mars/Base"],
+    );
+    assert!(!ok);
+    assert!(stderr.contains("is not an IANA time zone name"), "{stderr}");
+
+    let (ok, stdout, stderr) =
+        fund_server(data_dir.path(), &["terminal", "activation-code", "--merchant", &merchant_id]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.starts_with("activation code ") && stdout.contains("one use"), "{stdout}");
+
+    // The same key funds once: the second run answers with the same journal entry.
+    let fund = ["reserve", "fund", "--amount", "2500.00", "--key", "bank-2026-11-30"];
+    let (ok, first, stderr) = fund_server(data_dir.path(), &fund);
+    assert!(ok, "{stderr}");
+    let (ok, second, _) = fund_server(data_dir.path(), &fund);
+    assert!(ok);
+    assert_eq!(first, second);
+    assert!(first.contains("2500.00 CNY (journal entry 1)"), "{first}");
+    let (ok, _, stderr) =
+        fund_server(data_dir.path(), &["reserve", "fund", "--amount", "10.005", "--key", "k"]);
+    assert!(!ok);
+    assert!(stderr.contains("at most 2 decimal places"), "{stderr}");
+    let (_, status, _) = fund_server(data_dir.path(), &["reserve", "status"]);
+    assert!(status.contains("reserve 2500.00 CNY"), "{status}");
+
+    let (ok, stdout, stderr) = fund_server(data_dir.path(), &["audit"]);
+    assert!(ok, "{stdout}{stderr}");
+    assert!(stdout.contains("audit passed"), "{stdout}");
+
+    let (ok, _, stderr) = fund_server(data_dir.path(), &["accrue", "--through", "2999-01-01"]);
+    assert!(!ok);
+    assert!(stderr.contains("is not over yet"), "{stderr}");
+    let (ok, _, stderr) = fund_server(
+        data_dir.path(),
+        &["yield", "rate", "--from", "2026-01-01", "--annual", "3.65"],
+    );
+    assert!(ok, "{stderr}");
+}
+
+#[tokio::test]
+async fn audit_exits_non_zero_and_names_an_edited_row() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let (ok, _, stderr) =
+        fund_server(data_dir.path(), &["reserve", "fund", "--amount", "100.00", "--key", "a"]);
+    assert!(ok, "{stderr}");
+    let database = format!("sqlite://{}", data_dir.path().join("fund.sqlite").display());
+    let pool = sqlx::SqlitePool::connect(&database).await.unwrap();
+    sqlx::query("DROP TRIGGER transfers_are_never_updated").execute(&pool).await.unwrap();
+    sqlx::query("UPDATE transfers SET amount = 1").execute(&pool).await.unwrap();
+    pool.close().await;
+    let (ok, stdout, stderr) = fund_server(data_dir.path(), &["audit"]);
+    assert!(!ok, "an edited journal must fail the audit");
+    assert!(stdout.contains("PROBLEM: entry 1: its hash does not match its content"), "{stdout}");
+    assert!(stderr.contains("audit failed"), "{stderr}");
+}

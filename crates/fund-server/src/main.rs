@@ -40,7 +40,7 @@ struct Cli {
 struct PolicyArgs {
     /// IANA time zone of the platform's business days (yield days).
     #[arg(long, env = "TILLFUND_TIME_ZONE", default_value = "Asia/Shanghai", global = true)]
-    time_zone: String,
+    platform_time_zone: String,
     /// Yield day count: act365 (rate / 365 a day) or act360 (rate / 360 a day).
     #[arg(long, env = "TILLFUND_YIELD_DAY_COUNT", default_value = "act365", global = true)]
     yield_day_count: String,
@@ -182,8 +182,9 @@ async fn main() -> std::process::ExitCode {
 }
 
 fn yield_policy(currency: Currency, args: &PolicyArgs) -> anyhow::Result<YieldPolicy> {
-    let time_zone = jiff::tz::TimeZone::get(&args.time_zone)
-        .with_context(|| format!("--time-zone: '{}' is not an IANA time zone", args.time_zone))?;
+    let time_zone = jiff::tz::TimeZone::get(&args.platform_time_zone).with_context(|| {
+        format!("--platform-time-zone: '{}' is not an IANA time zone", args.platform_time_zone)
+    })?;
     let day_count = DayCount::parse(&args.yield_day_count).with_context(|| {
         format!("--yield-day-count: '{}' is not act365 or act360", args.yield_day_count)
     })?;
