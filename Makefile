@@ -7,7 +7,7 @@ TAURI := npx --no-install tauri
 # The end-to-end run is bounded so that a hung window can never hold CI.
 E2E_TIMEOUT_SECONDS ?= 600
 
-.PHONY: run serve test deps app server lint unit e2e icons package
+.PHONY: run serve test deps app server lint unit e2e bench icons package
 
 run:
 	@scripts/run.sh --check-display
@@ -42,6 +42,10 @@ e2e: app
 	timeout --signal=TERM --kill-after=30 $(E2E_TIMEOUT_SECONDS) \
 	  xvfb-run -a --server-args="-screen 0 1280x900x24" \
 	  $(CARGO) test -p tillfund-e2e --test counter_app_webdriver -- --ignored --nocapture
+
+# FW-1: prints ops/s, p50/p99 and bytes per operation beside same-run baselines.
+bench:
+	$(CARGO) bench -p fund-server --bench fw1
 
 # Regenerates every icon size from the one source.
 icons: deps
