@@ -37,7 +37,10 @@ use tokio::sync::Semaphore;
 
 const CUSTOMERS: usize = 10_000;
 const MERCHANTS: usize = 20;
-const IN_FLIGHT: usize = 256;
+/// Requests in flight at once: many counters and phones at the same moment.
+fn in_flight() -> usize {
+    std::env::var("FW1_IN_FLIGHT").ok().and_then(|text| text.parse().ok()).unwrap_or(256)
+}
 
 /// xorshift64*: deterministic, so every run draws the same workload.
 struct Random(u64);
@@ -313,7 +316,7 @@ fn replayed_index(workload: &[Operation], index: usize) -> usize {
     }
 }
 
-/// Runs the workload through the ledger writer with `IN_FLIGHT` submitters; checks every
+/// Runs the workload through the ledger writer with `in_flight()` submitters; checks every
 /// replay and the audit.
 async fn storage_run(batch_limit: usize, operations: usize, label: &str) {
     let fixture = Arc::new(fixture().await);
@@ -326,7 +329,7 @@ async fn storage_run(batch_limit: usize, operations: usize, label: &str) {
     fixture.store.checkpoint().await.unwrap();
     let bytes_before = database_bytes(&fixture);
     let now = fixture.store.clock().now_ms();
-    let semaphore = Arc::new(Semaphore::new(IN_FLIGHT));
+    let semaphore = Arc::new(Semaphore::new(in_flight()));
     let answers: Arc<std::sync::Mutex<HashMap<usize, Outcome>>> = Arc::default();
     let started = Instant::now();
     let mut tasks = Vec::with_capacity(operations);
@@ -500,9 +503,9 @@ async fn http_run(operations: usize) {
     });
     let target = Arc::new(HttpTarget {
         url,
-        http: reqwest::Client::builder().pool_max_idle_per_host(IN_FLIGHT).build().unwrap(),
+        http: reqwest::Client::builder().pool_max_idle_per_host(in_flight()).build().unwrap(),
     });
-    let semaphore = Arc::new(Semaphore::new(IN_FLIGHT));
+    let semaphore = Arc::new(Semaphore::new(in_flight()));
 
     // Baseline: the HTTP stack alone.
     let baseline_operations = operations;
@@ -616,8 +619,9 @@ fn main() {
         .unwrap_or(30_000);
     let baseline_operations = (operations / 20).max(1_000);
     println!(
-        "FW-1 on {} cores: {CUSTOMERS} customers, {MERCHANTS} merchants, {IN_FLIGHT} requests in flight",
-        std::thread::available_parallelism().map_or(0, |n| n.get())
+        "FW-1 on {} cores: {CUSTOMERS} customers, {MERCHANTS} merchants, {} requests in flight",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        in_flight()
     );
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     runtime.block_on(async {

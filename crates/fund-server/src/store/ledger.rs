@@ -240,22 +240,23 @@ async fn load_batch_state(
     let mut existing_customers = HashSet::new();
     let mut bindings = HashSet::new();
     for chunk in customer_ids.chunks(ROWS_PER_STATEMENT) {
-        let mut query = QueryBuilder::<Sqlite>::new("SELECT id FROM customers WHERE id IN (");
-        push_list(&mut query, chunk);
-        for row in query.build().fetch_all(&mut *connection).await? {
-            existing_customers.insert(parse::<CustomerId>(row.try_get::<&str, _>("id")?)?);
-        }
+        // Each customer with each merchant it is bound to ('-' for none), packed in one row.
         let mut query = QueryBuilder::<Sqlite>::new(
-            "SELECT customer_id, merchant_id FROM bindings WHERE customer_id IN (",
+            "SELECT group_concat(c.id || ' ' || coalesce(b.merchant_id, '-'), char(10)) \
+             FROM customers c LEFT JOIN bindings b ON b.customer_id = c.id WHERE c.id IN (",
         );
         push_list(&mut query, chunk);
-        for row in query.build().fetch_all(&mut *connection).await? {
-            let pair: (CustomerId, MerchantId) = (
-                parse(row.try_get::<&str, _>("customer_id")?)?,
-                parse(row.try_get::<&str, _>("merchant_id")?)?,
-            );
-            if needs.bindings.contains(&pair) {
-                bindings.insert(pair);
+        let packed: Option<String> = query.build_query_scalar().fetch_one(&mut *connection).await?;
+        for line in packed.as_deref().unwrap_or("").lines() {
+            let (customer, merchant) =
+                line.split_once(' ').ok_or_else(|| corrupt("packed binding"))?;
+            let customer_id: CustomerId = parse(customer)?;
+            existing_customers.insert(customer_id);
+            if merchant != "-" {
+                let pair = (customer_id, parse::<MerchantId>(merchant)?);
+                if needs.bindings.contains(&pair) {
+                    bindings.insert(pair);
+                }
             }
         }
     }
@@ -311,12 +312,16 @@ async fn load_batch_state(
         accounts.iter().map(|account| (*account, Amount::ZERO)).collect();
     let account_keys: Vec<String> = accounts.iter().map(ToString::to_string).collect();
     for chunk in account_keys.chunks(ROWS_PER_STATEMENT) {
-        let mut query =
-            QueryBuilder::<Sqlite>::new("SELECT key, balance FROM accounts WHERE key IN (");
+        // One row for the whole chunk: sqlx hands rows over from its SQLite thread one at a
+        // time, and a batch loads hundreds of balances.
+        let mut query = QueryBuilder::<Sqlite>::new(
+            "SELECT group_concat(key || ' ' || balance, char(10)) FROM accounts WHERE key IN (",
+        );
         push_list(&mut query, chunk);
-        for row in query.build().fetch_all(&mut *connection).await? {
-            balances
-                .insert(parse(row.try_get::<&str, _>("key")?)?, amount(row.try_get("balance")?)?);
+        let packed: Option<String> = query.build_query_scalar().fetch_one(&mut *connection).await?;
+        for line in packed.as_deref().unwrap_or("").lines() {
+            let (key, balance) = line.split_once(' ').ok_or_else(|| corrupt("packed balance"))?;
+            balances.insert(parse(key)?, amount(parse(balance)?)?);
         }
     }
 
