@@ -285,7 +285,7 @@ async fn an_activation_code_enrols_one_counter_only() {
     let server = TestServer::start().await;
     let merchant = server.add_merchant("Shop").await;
     let (code, _) = server.service.create_activation_code(merchant).await.unwrap();
-    let enrol = |code: String| {
+    let enrol = |code: String, key: &'static str| {
         let server = &server;
         async move {
             server
@@ -293,21 +293,26 @@ async fn an_activation_code_enrols_one_counter_only() {
                     Method::POST,
                     "/v1/terminals/enrol",
                     json!({"activation_code": code, "label": "Till"}),
-                    &[],
+                    &[("idempotency-key", key)],
                 )
                 .await
         }
     };
-    let (status, first) = enrol(code.clone()).await;
+    let (status, first) = enrol(code.clone(), "till-1").await;
     assert_eq!(status, StatusCode::OK, "{first}");
     assert_eq!(first["merchant"]["name"], "Shop");
     assert_eq!(first["terminal_key"].as_str().unwrap().len(), 64);
-    let (status, second) = enrol(code.to_lowercase()).await;
+    // The counter never saw the answer and retries with its key: the same enrolment.
+    let (status, retry) = enrol(code.clone(), "till-1").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(retry, first);
+    // Another counter with the same code: refused.
+    let (status, second) = enrol(code.to_lowercase(), "till-2").await;
     assert_eq!(
         (status, second["code"].as_str()),
         (StatusCode::CONFLICT, Some("activation_code_used"))
     );
-    let (status, unknown) = enrol("AAAA-BBBB-CCCC".to_owned()).await;
+    let (status, unknown) = enrol("AAAA-BBBB-CCCC".to_owned(), "till-3").await;
     assert_eq!(
         (status, unknown["code"].as_str()),
         (StatusCode::NOT_FOUND, Some("activation_code_unknown"))

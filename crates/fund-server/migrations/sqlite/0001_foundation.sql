@@ -65,7 +65,9 @@ CREATE TABLE activation_codes (
     created_at_ms INTEGER NOT NULL,
     expires_at_ms INTEGER NOT NULL,
     used_at_ms    INTEGER,
-    terminal_id   TEXT    REFERENCES terminals (id)
+    terminal_id   TEXT    REFERENCES terminals (id),
+    -- The enrolling counter's idempotency key: its retry gets the same enrolment back.
+    enrol_key     TEXT
 ) STRICT;
 
 -- Signed-in customers. Only a hash of the bearer token is kept.

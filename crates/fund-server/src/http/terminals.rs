@@ -34,10 +34,12 @@ pub struct EnrolmentBody {
     pub currency: String,
 }
 
-/// Enrols a counter with a one-time activation code.
+/// Enrols a counter with a one-time activation code. A retry with the same
+/// `Idempotency-Key` (the answer was lost) gets the same enrolment back.
 #[utoipa::path(
     post, path = "/v1/terminals/enrol", tag = "counter",
     request_body = EnrolRequest,
+    params(("Idempotency-Key" = String, Header)),
     responses(
         (status = 200, body = EnrolmentBody),
         (status = 404, description = "activation_code_unknown", body = ErrorBody),
@@ -46,9 +48,10 @@ pub struct EnrolmentBody {
 )]
 pub async fn enrol(
     State(state): State<AppState>,
+    IdempotencyKey(key): IdempotencyKey,
     ApiJson(request): ApiJson<EnrolRequest>,
 ) -> Result<Json<EnrolmentBody>, ApiError> {
-    let enrolment = state.service().enrol(&request.activation_code, &request.label).await?;
+    let enrolment = state.service().enrol(&request.activation_code, &request.label, &key).await?;
     Ok(Json(EnrolmentBody {
         terminal_id: enrolment.terminal.id.to_string(),
         terminal_key: enrolment.terminal.secret.clone(),

@@ -598,10 +598,13 @@ impl FundService {
         Ok((code, expires_at_ms))
     }
 
+    /// Enrols a counter once per activation code; a retry with the same idempotency key
+    /// gets the same enrolment (and key) back.
     pub async fn enrol(
         &self,
         activation_code: &str,
         label: &str,
+        idempotency_key: &str,
     ) -> Result<Enrolment, ServiceError> {
         const CODE_LENGTH_MAX: usize = 32;
         let label = label.trim();
@@ -620,7 +623,13 @@ impl FundService {
         }
         match self
             .store
-            .enrol_terminal(&code, label, &generate_terminal_secret(), self.store.clock().now_ms())
+            .enrol_terminal(
+                &code,
+                label,
+                &generate_terminal_secret(),
+                idempotency_key,
+                self.store.clock().now_ms(),
+            )
             .await?
         {
             EnrolOutcome::Enrolled { terminal, merchant } => Ok(Enrolment { terminal, merchant }),

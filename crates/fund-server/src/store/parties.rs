@@ -211,22 +211,48 @@ impl Store {
     }
 
     /// Uses an activation code once: creates the terminal with its key and receipt prefix.
+    /// `enrol_key` is the counter's idempotency key: a retry with the same code and key
+    /// (the answer was lost on the way) gets the same terminal back instead of "used".
     pub async fn enrol_terminal(
         &self,
         code: &str,
         label: &str,
         secret: &str,
+        enrol_key: &str,
         now_ms: i64,
     ) -> Result<EnrolOutcome, StoreError> {
         let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let row = sqlx::query(
-            "SELECT merchant_id, expires_at_ms, used_at_ms FROM activation_codes WHERE code_hash = ?",
+            "SELECT merchant_id, expires_at_ms, used_at_ms, terminal_id, enrol_key \
+             FROM activation_codes WHERE code_hash = ?",
         )
         .bind(secret_hash(code))
         .fetch_optional(&mut *transaction)
         .await?;
         let Some(row) = row else { return Ok(EnrolOutcome::CodeUnknown) };
         if row.try_get::<Option<i64>, _>("used_at_ms")?.is_some() {
+            let same_counter =
+                row.try_get::<Option<String>, _>("enrol_key")?.as_deref() == Some(enrol_key);
+            let terminal_id: Option<String> = row.try_get("terminal_id")?;
+            if let (true, Some(terminal_id)) = (same_counter, terminal_id) {
+                let terminal_row = sqlx::query(
+                    "SELECT id, merchant_id, label, receipt_prefix, secret, revoked_at_ms \
+                     FROM terminals WHERE id = ?",
+                )
+                .bind(&terminal_id)
+                .fetch_one(&mut *transaction)
+                .await?;
+                let terminal = terminal_from_row(&terminal_row)?;
+                let merchant_row =
+                    sqlx::query("SELECT id, name, time_zone FROM merchants WHERE id = ?")
+                        .bind(terminal.merchant_id.to_string())
+                        .fetch_one(&mut *transaction)
+                        .await?;
+                if !terminal.revoked {
+                    let merchant = merchant_from_row(&merchant_row)?;
+                    return Ok(EnrolOutcome::Enrolled { terminal, merchant });
+                }
+            }
             return Ok(EnrolOutcome::CodeUsed);
         }
         if row.try_get::<i64, _>("expires_at_ms")? <= now_ms {
@@ -258,10 +284,12 @@ impl Store {
         .execute(&mut *transaction)
         .await?;
         sqlx::query(
-            "UPDATE activation_codes SET used_at_ms = ?, terminal_id = ? WHERE code_hash = ?",
+            "UPDATE activation_codes SET used_at_ms = ?, terminal_id = ?, enrol_key = ? \
+             WHERE code_hash = ?",
         )
         .bind(now_ms)
         .bind(terminal.id.to_string())
+        .bind(enrol_key)
         .bind(secret_hash(code))
         .execute(&mut *transaction)
         .await?;

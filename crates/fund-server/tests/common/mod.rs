@@ -70,7 +70,7 @@ impl TestServer {
                 Method::POST,
                 "/v1/terminals/enrol",
                 json!({"activation_code": code, "label": "Counter"}),
-                &[],
+                &[("idempotency-key", &code)],
             )
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
