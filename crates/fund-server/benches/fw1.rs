@@ -368,6 +368,35 @@ async fn storage_run(batch_limit: usize, operations: usize, label: &str) {
     Figures { operations, elapsed, latencies_us }.print(label, Some(bytes));
     let answers = answers.lock().unwrap().clone();
     verify(&fixture, &answers).await;
+    if batch_limit > 1 {
+        yield_run(&fixture).await;
+    }
+}
+
+/// One day of yield over every wallet of the run: the set-based accrual, then the
+/// postings through the ledger writer.
+async fn yield_run(fixture: &Fixture) {
+    let mut config = ServiceConfig::new(fixture.policy.clone());
+    config.yield_policy.posting = fund_server::ledger::yield_math::PostingInterval::Daily;
+    let service = FundService::start(fixture.store.clone(), config);
+    let today = service.business_today();
+    service.set_yield_rate(today, rust_decimal::Decimal::new(365, 4)).await.unwrap();
+    fixture.store.clock().advance(24 * 60 * 60 * 1000);
+    let started = Instant::now();
+    let report = service.accrue_through_yesterday().await.unwrap();
+    let elapsed = started.elapsed();
+    let wallets: usize = report.days.iter().map(|day| day.wallets).sum();
+    let posted = fixture.store.entry_counts().await.unwrap().get("yield").copied().unwrap_or(0);
+    println!(
+        "{:<44} {:>8} wallets accrued and {} postings in {:.0} ms ({:.0} wallets/s end to end)",
+        "yield: one day, daily posting",
+        wallets,
+        posted,
+        elapsed.as_secs_f64() * 1000.0,
+        wallets as f64 / elapsed.as_secs_f64()
+    );
+    let report = fixture.store.audit().await.unwrap();
+    assert!(report.passed(), "audit after yield: {:?}", report.problems);
 }
 
 /// The audit passes and the journal has exactly one entry per applied operation.
