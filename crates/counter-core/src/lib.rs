@@ -1,4 +1,8 @@
 //! The counter app's logic, free of Tauri so that tests drive it without a window.
 //! The app's `commands/` are thin wrappers over what lives here.
 
+pub mod client;
 pub mod connection;
+pub mod counter;
+pub mod store;
+pub mod sync;

@@ -1,0 +1,159 @@
+//! What the cashier does at the counter, offline-first: enrol once, look customers up in
+//! the local cache, preview the bonus, record cash top-ups.
+
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use tillfund_core::{Amount, Currency, MemberCode, PhoneNumber, PositiveAmount};
+
+use crate::client::{ClientError, ServerClient};
+use crate::store::{CachedCustomer, CounterProfile, LocalStore, LocalStoreError, TopUpRecord};
+
+/// Errors the counter shows the cashier: a stable code and a message.
+#[derive(Debug, thiserror::Error)]
+pub enum CounterError {
+    #[error("this counter is not enrolled yet: enter the server address and an activation code")]
+    NotEnrolled,
+    #[error("{message}")]
+    Invalid { code: &'static str, message: String },
+    #[error(
+        "no customer of this store has this member code or phone number (the list was last updated from the server when online)"
+    )]
+    CustomerNotFound,
+    #[error("{name} is not bound to this store: the customer can add it in the wallet")]
+    CustomerNotBound { name: String },
+    #[error(transparent)]
+    Server(#[from] ClientError),
+    #[error(transparent)]
+    Local(#[from] LocalStoreError),
+}
+
+impl CounterError {
+    pub fn code(&self) -> &str {
+        match self {
+            CounterError::NotEnrolled => "not_enrolled",
+            CounterError::Invalid { code, .. } => code,
+            CounterError::CustomerNotFound => "customer_not_found",
+            CounterError::CustomerNotBound { .. } => "customer_not_bound",
+            CounterError::Server(error) => error.code(),
+            CounterError::Local(_) => "local_storage_failed",
+        }
+    }
+}
+
+pub fn now_ms() -> i64 {
+    let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// The counter: its local store and who it is.
+#[derive(Debug, Clone)]
+pub struct Counter {
+    store: LocalStore,
+}
+
+/// What the cashier sees before taking the cash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopUpPreview {
+    pub customer: CachedCustomer,
+    pub amount: PositiveAmount,
+    pub bonus: Amount,
+    pub rule_version: u32,
+}
+
+impl Counter {
+    pub async fn open(database_path: &Path) -> Result<Counter, CounterError> {
+        Ok(Counter { store: LocalStore::open(database_path).await? })
+    }
+
+    pub fn store(&self) -> &LocalStore {
+        &self.store
+    }
+
+    pub async fn profile(&self) -> Result<CounterProfile, CounterError> {
+        self.store.profile().await?.ok_or(CounterError::NotEnrolled)
+    }
+
+    /// Enrols with an activation code and keeps the result. The idempotency key is
+    /// derived from the code, so retrying the same code after a lost answer returns the
+    /// same enrolment rather than "already used".
+    pub async fn enrol(
+        &self,
+        server_url: &str,
+        activation_code: &str,
+        label: &str,
+    ) -> Result<CounterProfile, CounterError> {
+        let server_url = server_url.trim();
+        if !(server_url.starts_with("http://") || server_url.starts_with("https://")) {
+            return Err(CounterError::Invalid {
+                code: "server_url_invalid",
+                message: format!("'{server_url}' is not a server address; it starts with https://"),
+            });
+        }
+        let client = ServerClient::new(server_url)?;
+        let code = activation_code.trim().to_uppercase();
+        let enrolment = client.enrol(&code, label, &format!("enrol-{code}")).await?;
+        self.store.save_enrolment(client.base_url(), &enrolment).await?;
+        self.profile().await
+    }
+
+    /// Finds the customer (member code as scanned or typed, or phone number) in the cache
+    /// and computes the bonus from the cached rules. Works with no network.
+    pub async fn preview_top_up(
+        &self,
+        customer: &str,
+        amount_text: &str,
+    ) -> Result<TopUpPreview, CounterError> {
+        let profile = self.profile().await?;
+        let currency = Currency::from_code(&profile.currency).map_err(|error| {
+            CounterError::Invalid { code: "currency_unsupported", message: error.to_string() }
+        })?;
+        let amount = PositiveAmount::parse(amount_text, currency).map_err(|error| {
+            CounterError::Invalid { code: error.code(), message: error.to_string() }
+        })?;
+        // Twelve digits are a member code (a scanner or a typist); anything else a phone.
+        let compact: String = customer.chars().filter(|c| !c.is_whitespace()).collect();
+        let looks_like_member_code = compact.len() == MemberCode::LENGTH
+            && compact.bytes().all(|byte| byte.is_ascii_digit());
+        let invalid = |code: &'static str, message: String| CounterError::Invalid { code, message };
+        let key = if looks_like_member_code {
+            MemberCode::parse(&compact)
+                .map_err(|error| invalid(error.code(), error.to_string()))?
+                .to_string()
+        } else {
+            PhoneNumber::parse(customer)
+                .map_err(|error| invalid(error.code(), error.to_string()))?
+                .to_string()
+        };
+        let cached = self.store.find_customer(&key).await?.ok_or(CounterError::CustomerNotFound)?;
+        if !cached.bound {
+            return Err(CounterError::CustomerNotBound { name: cached.display_name });
+        }
+        let rules = self.store.bonus_rules().await?;
+        let quote = rules.quote(profile.merchant_id, amount, now_ms());
+        Ok(TopUpPreview {
+            customer: cached,
+            amount,
+            bonus: quote.bonus,
+            rule_version: quote.rule_set_version,
+        })
+    }
+
+    /// Records the top-up the cashier took cash for; it waits in the outbox until the server
+    /// confirms it.
+    pub async fn record_top_up(&self, preview: &TopUpPreview) -> Result<TopUpRecord, CounterError> {
+        let profile = self.profile().await?;
+        let rule_version = (preview.rule_version > 0).then_some(preview.rule_version);
+        Ok(self
+            .store
+            .record_top_up(
+                &profile.receipt_prefix,
+                preview.customer.customer_id,
+                preview.amount,
+                preview.bonus,
+                rule_version,
+                now_ms(),
+            )
+            .await?)
+    }
+}

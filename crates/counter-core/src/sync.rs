@@ -1,0 +1,144 @@
+//! The sync worker: pulls what the server changed (bindings, bonus rules) and pushes the
+//! outbox in order, in batches, on a timer, with capped and jittered backoff after errors.
+
+use std::time::Duration;
+
+use tillfund_core::protocol::{EntryOutcome, PUSH_BATCH_SIZE_MAX};
+
+use crate::client::{ClientError, ServerClient};
+use crate::counter::now_ms;
+use crate::store::{LocalStore, LocalStoreError};
+
+/// Pause between rounds when everything is in sync.
+pub const IDLE_INTERVAL: Duration = Duration::from_secs(2);
+/// First pause after a failure; doubled each failure up to `BACKOFF_MAX`.
+pub const BACKOFF_MIN: Duration = Duration::from_millis(500);
+pub const BACKOFF_MAX: Duration = Duration::from_secs(30);
+/// Pages of binding changes taken per round, so one round stays short.
+const BINDING_PAGES_PER_ROUND_MAX: usize = 20;
+
+/// What one round did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoundOutcome {
+    /// Entries were pushed and answered (some may be left for the next round).
+    Done { pushed: usize },
+    /// Nothing to push.
+    Empty,
+    /// The server could not be reached or refused the round; nothing was marked.
+    Failed(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error(transparent)]
+    Server(#[from] ClientError),
+    #[error(transparent)]
+    Local(#[from] LocalStoreError),
+    #[error("this counter is not enrolled")]
+    NotEnrolled,
+}
+
+/// One round: pull bindings and rules, then push pending entries until none is left or
+/// the server stops answering.
+pub async fn sync_round(store: &LocalStore) -> RoundOutcome {
+    match try_sync_round(store).await {
+        Ok(0) => RoundOutcome::Empty,
+        Ok(pushed) => RoundOutcome::Done { pushed },
+        Err(error) => RoundOutcome::Failed(error.to_string()),
+    }
+}
+
+async fn try_sync_round(store: &LocalStore) -> Result<usize, SyncError> {
+    let profile = store.profile().await?.ok_or(SyncError::NotEnrolled)?;
+    let credentials = profile.credentials()?;
+    let client = ServerClient::new(&profile.server_url)?;
+
+    for _ in 0..BINDING_PAGES_PER_ROUND_MAX {
+        let cursor = store.bindings_cursor().await?;
+        let page = client.binding_changes(&credentials, cursor).await?;
+        let empty = page.changes.is_empty();
+        store.apply_binding_changes(&page.changes, page.next_after).await?;
+        if empty {
+            break;
+        }
+    }
+    let rules = client.bonus_rules(&credentials).await?;
+    store.save_bonus_rules(&rules, now_ms()).await?;
+
+    let mut pushed = 0;
+    loop {
+        let batch = store.pending_entries(PUSH_BATCH_SIZE_MAX as i64).await?;
+        if batch.is_empty() {
+            return Ok(pushed);
+        }
+        let entries: Vec<_> = batch.iter().map(|pending| pending.entry.clone()).collect();
+        let response = client.push(&credentials, entries).await?;
+        let mut deferred = 0;
+        for result in &response.results {
+            match &result.outcome {
+                EntryOutcome::Applied | EntryOutcome::AlreadyApplied => {
+                    store.acknowledge(result.id, now_ms()).await?
+                }
+                EntryOutcome::Rejected { code, message } => {
+                    store.reject(result.id, code, message, now_ms()).await?
+                }
+                EntryOutcome::RetryLater { code, message } => {
+                    deferred += 1;
+                    store.defer(result.id, &format!("{code}: {message}")).await?;
+                }
+            }
+        }
+        pushed += response.results.len() - deferred;
+        // Entries the server could not decide now wait for the next round.
+        if deferred > 0 || response.results.len() < batch.len() {
+            return Ok(pushed);
+        }
+    }
+}
+
+/// Runs rounds forever: promptly while there is work, every `IDLE_INTERVAL` when idle,
+/// and with doubling, jittered pauses after failures.
+pub async fn run_sync_worker(store: LocalStore) {
+    let mut backoff = BACKOFF_MIN;
+    loop {
+        let pause = match sync_round(&store).await {
+            RoundOutcome::Done { .. } | RoundOutcome::Empty => {
+                backoff = BACKOFF_MIN;
+                IDLE_INTERVAL
+            }
+            RoundOutcome::Failed(reason) => {
+                tracing::info!(%reason, "sync round failed; will retry");
+                let pause = jittered(backoff);
+                backoff = (backoff * 2).min(BACKOFF_MAX);
+                pause
+            }
+        };
+        tokio::time::sleep(pause).await;
+    }
+}
+
+/// Between half and all of `duration`, so counters that lost the server together do not
+/// all come back in the same instant.
+fn jittered(duration: Duration) -> Duration {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.subsec_nanos());
+    let fraction = 0.5 + f64::from(nanos % 1000) / 2000.0;
+    duration.mul_f64(fraction)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jitter_stays_between_half_and_whole() {
+        for _ in 0..100 {
+            let pause = jittered(Duration::from_secs(10));
+            assert!(
+                pause >= Duration::from_secs(5) && pause <= Duration::from_secs(10),
+                "{pause:?}"
+            );
+        }
+    }
+}

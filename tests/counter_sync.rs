@@ -1,0 +1,166 @@
+//! The counter's core, headless, against the real fund-server binary on a temporary SQLite
+//! file: enrolment, the customer cache, offline top-ups that sync exactly once when the
+//! server is back, and a stale cache that sends an entry to "needs attention" without
+//! blocking the ones behind it.
+
+// Test code: helpers outside #[test] fns unwrap too, and a failure should stop loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use counter_core::counter::{Counter, CounterError};
+use counter_core::store::TopUpStatus;
+use counter_core::sync::{RoundOutcome, sync_round};
+use serde_json::{Value, json};
+use tillfund_e2e::free_port;
+use tillfund_e2e::process::{FundServer, fund_server_binary};
+
+const DEMO_MERCHANT_ID: &str = "0192f000-0000-7000-8000-00000000d001";
+const DEMO_MEMBER_CODE: &str = "800000000011";
+
+fn activation_code(data_dir: &std::path::Path) -> String {
+    let output = std::process::Command::new(fund_server_binary())
+        .args(["terminal", "activation-code", "--merchant", DEMO_MERCHANT_ID])
+        .env("TILLFUND_DATA_DIR", data_dir)
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout).split_whitespace().nth(2).unwrap().to_owned()
+}
+
+async fn demo_wallet(server_url: &str) -> Value {
+    let http = reqwest::Client::new();
+    let session: Value = http
+        .post(format!("{server_url}/v1/sessions"))
+        .json(&json!({"phone": "13800138000", "pin": "123456"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = session["token"].as_str().unwrap().to_owned();
+    http.get(format!("{server_url}/v1/wallet"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn offline_top_ups_sync_exactly_once_when_the_server_returns() {
+    let server_dir = tempfile::tempdir().unwrap();
+    let listen = format!("127.0.0.1:{}", free_port());
+    let server = FundServer::start(server_dir.path(), &listen).unwrap();
+    let counter_dir = tempfile::tempdir().unwrap();
+    let counter = Counter::open(&counter_dir.path().join("counter.sqlite")).await.unwrap();
+
+    assert_eq!(
+        counter.preview_top_up(DEMO_MEMBER_CODE, "10.00").await.unwrap_err().code(),
+        "not_enrolled"
+    );
+    let code = activation_code(server_dir.path());
+    let profile = counter.enrol(&server.url, &code, "Counter 2").await.unwrap();
+    assert_eq!(profile.merchant_name, "Demo Store 示范店");
+    // The database holds the terminal key: readable by its owner only.
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(counter_dir.path().join("counter.sqlite")).unwrap().permissions(),
+    );
+    assert_eq!(mode & 0o077, 0, "mode {mode:o}");
+
+    // The first round fills the cache: the demo customer and the demo bonus tiers.
+    assert_eq!(sync_round(counter.store()).await, RoundOutcome::Empty);
+    let preview = counter.preview_top_up(DEMO_MEMBER_CODE, "500.00").await.unwrap();
+    assert_eq!(preview.customer.display_name, "Demo Customer");
+    assert_eq!(preview.bonus.minor_units(), 5_000);
+    let by_phone = counter.preview_top_up("138 0013 8000", "10.00").await.unwrap();
+    assert_eq!(by_phone.customer.customer_id, preview.customer.customer_id);
+    assert_eq!(
+        counter.preview_top_up("800000000012", "10.00").await.unwrap_err().code(),
+        "member_code_invalid"
+    );
+    assert_eq!(
+        counter.preview_top_up(DEMO_MEMBER_CODE, "10.001").await.unwrap_err().code(),
+        "amount_too_many_decimals"
+    );
+
+    let first = counter.record_top_up(&preview).await.unwrap();
+    assert_eq!(first.status, TopUpStatus::Pending);
+
+    // The server goes away; the cashier keeps recording.
+    assert!(server.stop().unwrap().success());
+    let mut offline = Vec::new();
+    for amount in ["20.00", "30.00", "40.00"] {
+        let preview = counter.preview_top_up(DEMO_MEMBER_CODE, amount).await.unwrap();
+        offline.push(counter.record_top_up(&preview).await.unwrap());
+    }
+    assert!(matches!(sync_round(counter.store()).await, RoundOutcome::Failed(_)));
+    assert_eq!(counter.store().pending_summary().await.unwrap().0, 4);
+    let receipts: Vec<&str> = offline.iter().map(|record| record.receipt_number.as_str()).collect();
+    assert!(
+        receipts.iter().all(|receipt| receipt.starts_with(&profile.receipt_prefix)),
+        "{receipts:?}"
+    );
+
+    // Back online: everything syncs, once.
+    let server = FundServer::start(server_dir.path(), &listen).unwrap();
+    assert_eq!(sync_round(counter.store()).await, RoundOutcome::Done { pushed: 4 });
+    assert_eq!(sync_round(counter.store()).await, RoundOutcome::Empty);
+    for record in offline.iter().chain([&first]) {
+        let stored = counter.store().top_up(record.entry_id).await.unwrap().unwrap();
+        assert_eq!(stored.status, TopUpStatus::Confirmed);
+    }
+    let wallet = demo_wallet(&server.url).await;
+    assert_eq!(wallet["principal"], 59_000, "{wallet}");
+    assert_eq!(wallet["bonus"], 5_000, "{wallet}");
+    assert!(server.stop().unwrap().success());
+}
+
+#[tokio::test]
+async fn a_customer_unbound_while_the_counter_was_offline_lands_in_needs_attention() {
+    let server_dir = tempfile::tempdir().unwrap();
+    let listen = format!("127.0.0.1:{}", free_port());
+    let server = FundServer::start(server_dir.path(), &listen).unwrap();
+    let counter_dir = tempfile::tempdir().unwrap();
+    let counter = Counter::open(&counter_dir.path().join("counter.sqlite")).await.unwrap();
+    counter.enrol(&server.url, &activation_code(server_dir.path()), "Counter 3").await.unwrap();
+    assert_eq!(sync_round(counter.store()).await, RoundOutcome::Empty);
+
+    // The customer leaves the store in the wallet; the counter does not know yet.
+    let http = reqwest::Client::new();
+    let session: Value = http
+        .post(format!("{}/v1/sessions", server.url))
+        .json(&json!({"phone": "13800138000", "pin": "123456"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let unbind = http
+        .delete(format!("{}/v1/wallet/stores/{DEMO_MERCHANT_ID}", server.url))
+        .bearer_auth(session["token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unbind.status(), 204);
+    let preview = counter.preview_top_up(DEMO_MEMBER_CODE, "25.00").await.unwrap();
+    let stale = counter.record_top_up(&preview).await.unwrap();
+
+    // The push refuses it for good; the round also refreshes the cache.
+    assert_eq!(sync_round(counter.store()).await, RoundOutcome::Done { pushed: 1 });
+    let stored = counter.store().top_up(stale.entry_id).await.unwrap().unwrap();
+    assert_eq!(stored.status, TopUpStatus::Rejected);
+    assert_eq!(stored.status_code.as_deref(), Some("customer_not_bound"));
+    let attention = counter.store().needs_attention().await.unwrap();
+    assert_eq!(attention.len(), 1);
+    assert_eq!(attention[0].code, "customer_not_bound");
+    match counter.preview_top_up(DEMO_MEMBER_CODE, "25.00").await.unwrap_err() {
+        CounterError::CustomerNotBound { .. } => {}
+        other => panic!("expected not bound, got {other:?}"),
+    }
+    assert_eq!(counter.store().pending_summary().await.unwrap().0, 0);
+    assert!(server.stop().unwrap().success());
+}
