@@ -164,3 +164,109 @@ async fn a_customer_unbound_while_the_counter_was_offline_lands_in_needs_attenti
     assert_eq!(counter.store().pending_summary().await.unwrap().0, 0);
     assert!(server.stop().unwrap().success());
 }
+
+#[tokio::test]
+async fn a_payment_qr_made_offline_is_paid_and_the_counter_hears_within_a_second() {
+    use counter_core::orders::{OrderStatus, qr_png};
+    use tillfund_core::payment_token::{UnverifiedToken, confirmation_code};
+    use tillfund_core::signing::TerminalKey;
+
+    let server_dir = tempfile::tempdir().unwrap();
+    let listen = format!("127.0.0.1:{}", free_port());
+    let server = FundServer::start(server_dir.path(), &listen).unwrap();
+    let counter_dir = tempfile::tempdir().unwrap();
+    let counter = Counter::open(&counter_dir.path().join("counter.sqlite")).await.unwrap();
+    let profile =
+        counter.enrol(&server.url, &activation_code(server_dir.path()), "Counter 4").await.unwrap();
+    assert_eq!(sync_round(counter.store()).await, RoundOutcome::Empty);
+    let preview = counter.preview_top_up(DEMO_MEMBER_CODE, "100.00").await.unwrap();
+    counter.record_top_up(&preview).await.unwrap();
+    assert_eq!(sync_round(counter.store()).await, RoundOutcome::Done { pushed: 1 });
+
+    // The order and its QR code need no network.
+    let server_url = server.url.clone();
+    assert!(server.stop().unwrap().success());
+    let started = std::time::Instant::now();
+    let order = counter.create_order("38.50").await.unwrap();
+    let png = qr_png(&order.pay_url).unwrap();
+    let made_in = started.elapsed();
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG");
+    assert!(order.pay_url.starts_with(&format!("{server_url}/pay?t=")));
+    assert!(order.receipt_number.starts_with(&format!("{}-P", profile.receipt_prefix)));
+    let key = TerminalKey::from_hex(&profile.terminal_key).unwrap();
+    let claims = UnverifiedToken::parse(&order.token)
+        .unwrap()
+        .verify(&key, counter_core::counter::now_ms())
+        .unwrap();
+    assert_eq!(claims.amount.amount().minor_units(), 3_850);
+    eprintln!("order and QR PNG made offline in {made_in:?}");
+
+    // Back online, the listener is waiting when the customer pays.
+    let server = FundServer::start(server_dir.path(), &listen).unwrap();
+    let listener = tokio::spawn(counter_core::sync::run_payment_listener(counter.store().clone()));
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let http = reqwest::Client::new();
+    let session: Value = http
+        .post(format!("{}/v1/sessions", server.url))
+        .json(&json!({"phone": "13800138000", "pin": "123456"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let paid_at = std::time::Instant::now();
+    let paid: Value = http
+        .post(format!("{}/v1/payments", server.url))
+        .bearer_auth(session["token"].as_str().unwrap())
+        .header("idempotency-key", "pay-once")
+        .json(&json!({"token": order.token, "pin": "123456"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        paid["confirmation_code"],
+        confirmation_code(&key, order.order_id, order.amount),
+        "{paid}"
+    );
+    loop {
+        let status = counter.order(order.order_id).await.unwrap().unwrap().status;
+        if status == OrderStatus::Paid {
+            break;
+        }
+        assert!(
+            paid_at.elapsed() < std::time::Duration::from_secs(1),
+            "the counter did not hear of the payment in 1 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    eprintln!("the counter heard of the payment after {:?}", paid_at.elapsed());
+    listener.abort();
+
+    // Offline, the customer's code proves payment; a wrong code does not.
+    let offline_order = counter.create_order("12.00").await.unwrap();
+    let wrong = counter.confirm_by_code(offline_order.order_id, "000000").await;
+    let right = confirmation_code(&key, offline_order.order_id, offline_order.amount);
+    if right != "000000" {
+        assert_eq!(wrong.unwrap_err().code(), "confirmation_code_wrong");
+    }
+    counter.confirm_by_code(offline_order.order_id, &right).await.unwrap();
+    assert_eq!(
+        counter.order(offline_order.order_id).await.unwrap().unwrap().status,
+        OrderStatus::Paid
+    );
+    let unpaid = counter.create_order("1.00").await.unwrap();
+    counter.cancel_order(unpaid.order_id).await.unwrap();
+    assert_eq!(
+        counter.order(unpaid.order_id).await.unwrap().unwrap().status,
+        OrderStatus::Cancelled
+    );
+    assert_eq!(
+        counter.cancel_order(offline_order.order_id).await.unwrap_err().code(),
+        "order_not_cancellable"
+    );
+    assert!(server.stop().unwrap().success());
+}

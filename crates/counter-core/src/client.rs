@@ -72,6 +72,19 @@ pub struct BindingChanges {
     pub next_after: i64,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct PaidOrder {
+    pub order_id: tillfund_core::OrderId,
+    pub amount: i64,
+    pub paid_at_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct PaidOrders {
+    pub orders: Vec<PaidOrder>,
+    pub next_after: i64,
+}
+
 #[derive(Deserialize)]
 struct ErrorBody {
     code: String,
@@ -193,6 +206,18 @@ impl ServerClient {
             None,
         )
         .await
+    }
+
+    /// Orders of this store paid after the cursor; with `wait_ms` the server holds an
+    /// empty answer until a payment arrives or the wait ends.
+    pub async fn paid_orders(
+        &self,
+        credentials: &TerminalCredentials,
+        after: i64,
+        wait_ms: u64,
+    ) -> Result<PaidOrders, ClientError> {
+        let path = format!("/v1/sync/payments?after={after}&wait_ms={wait_ms}");
+        self.signed(credentials, reqwest::Method::GET, &path, None).await
     }
 
     pub async fn bonus_rules(

@@ -4,5 +4,6 @@
 pub mod client;
 pub mod connection;
 pub mod counter;
+pub mod orders;
 pub mod store;
 pub mod sync;

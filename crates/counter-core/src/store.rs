@@ -13,7 +13,9 @@ use sqlx::{Row, SqlitePool};
 use tillfund_core::bonus::BonusRuleSet;
 use tillfund_core::protocol::{CounterAction, OutboxEntry};
 use tillfund_core::signing::TerminalKey;
-use tillfund_core::{Amount, CustomerId, MerchantId, OutboxEntryId, PositiveAmount, TerminalId};
+use tillfund_core::{
+    Amount, CustomerId, MerchantId, OrderId, OutboxEntryId, PositiveAmount, TerminalId,
+};
 
 use crate::client::{BindingChange, Enrolment, TerminalCredentials};
 
@@ -141,6 +143,44 @@ impl LocalStore {
 
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+
+    pub(crate) fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    pub async fn payments_cursor(&self) -> Result<i64, LocalStoreError> {
+        let value: Option<String> =
+            sqlx::query_scalar("SELECT value FROM settings WHERE key = 'payments_cursor'")
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(value.and_then(|value| value.parse().ok()).unwrap_or(0))
+    }
+
+    /// Marks orders the server reports paid, and moves the cursor, together. A payment
+    /// for an order this counter cancelled still counts: the customer paid it.
+    pub async fn apply_paid_orders(
+        &self,
+        paid: &[(OrderId, i64)],
+        next_after: i64,
+    ) -> Result<(), LocalStoreError> {
+        let mut transaction = self.pool.begin().await?;
+        for (order_id, paid_at_ms) in paid {
+            sqlx::query("UPDATE orders SET status = 'paid', paid_at_ms = ?, paid_by = 'server' WHERE order_id = ?")
+                .bind(paid_at_ms)
+                .bind(order_id.to_string())
+                .execute(&mut *transaction)
+                .await?;
+        }
+        sqlx::query(
+            "INSERT INTO settings (key, value) VALUES ('payments_cursor', ?) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(next_after.to_string())
+        .execute(&mut *transaction)
+        .await?;
+        transaction.commit().await?;
+        Ok(())
     }
 
     async fn setting(&self, key: &str) -> Result<Option<String>, LocalStoreError> {

@@ -64,6 +64,7 @@ async fn try_sync_round(store: &LocalStore) -> Result<usize, SyncError> {
     }
     let rules = client.bonus_rules(&credentials).await?;
     store.save_bonus_rules(&rules, now_ms()).await?;
+    pull_paid_orders(store, &client, &credentials, 0).await?;
 
     let mut pushed = 0;
     loop {
@@ -92,6 +93,47 @@ async fn try_sync_round(store: &LocalStore) -> Result<usize, SyncError> {
         // Entries the server could not decide now wait for the next round.
         if deferred > 0 || response.results.len() < batch.len() {
             return Ok(pushed);
+        }
+    }
+}
+
+/// Applies orders the server reports paid since the cursor; returns how many.
+async fn pull_paid_orders(
+    store: &LocalStore,
+    client: &ServerClient,
+    credentials: &crate::client::TerminalCredentials,
+    wait_ms: u64,
+) -> Result<usize, SyncError> {
+    let cursor = store.payments_cursor().await?;
+    let page = client.paid_orders(credentials, cursor, wait_ms).await?;
+    let paid: Vec<_> = page.orders.iter().map(|order| (order.order_id, order.paid_at_ms)).collect();
+    store.apply_paid_orders(&paid, page.next_after).await?;
+    Ok(paid.len())
+}
+
+/// How long the server may hold a payments request open; under the client's timeout.
+pub const PAYMENT_WAIT_MS: u64 = 8_000;
+
+/// Listens for payments while online: a long poll that the server answers the moment an
+/// order of this store is paid, so the cashier sees "paid" within a second. Falls back to
+/// retrying with backoff while the server cannot be reached.
+pub async fn run_payment_listener(store: LocalStore) {
+    let mut backoff = BACKOFF_MIN;
+    loop {
+        let result = async {
+            let profile = store.profile().await?.ok_or(SyncError::NotEnrolled)?;
+            let credentials = profile.credentials()?;
+            let client = ServerClient::new(&profile.server_url)?;
+            pull_paid_orders(&store, &client, &credentials, PAYMENT_WAIT_MS).await
+        }
+        .await;
+        match result {
+            Ok(_) => backoff = BACKOFF_MIN,
+            Err(error) => {
+                tracing::debug!(%error, "payment listener: will retry");
+                tokio::time::sleep(jittered(backoff)).await;
+                backoff = (backoff * 2).min(BACKOFF_MAX);
+            }
         }
     }
 }

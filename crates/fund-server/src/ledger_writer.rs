@@ -42,6 +42,8 @@ struct Job {
 #[derive(Clone)]
 pub struct LedgerWriter {
     sender: mpsc::Sender<Job>,
+    /// Counts committed batches; long-polling readers wait for it to move.
+    commits: tokio::sync::watch::Receiver<u64>,
 }
 
 impl LedgerWriter {
@@ -59,8 +61,20 @@ impl LedgerWriter {
         batch_commands_max: usize,
     ) -> LedgerWriter {
         let (sender, receiver) = mpsc::channel(QUEUE_COMMANDS_MAX);
-        tokio::spawn(run(store, policy, receiver, batch_commands_max.clamp(1, BATCH_COMMANDS_MAX)));
-        LedgerWriter { sender }
+        let (commit_sender, commits) = tokio::sync::watch::channel(0);
+        tokio::spawn(run(
+            store,
+            policy,
+            receiver,
+            batch_commands_max.clamp(1, BATCH_COMMANDS_MAX),
+            commit_sender,
+        ));
+        LedgerWriter { sender, commits }
+    }
+
+    /// Changes after every committed batch: wait on it to learn of new entries at once.
+    pub fn commits(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.commits.clone()
     }
 
     pub async fn submit(&self, command: Command) -> Result<Decided, SubmitError> {
@@ -93,6 +107,7 @@ async fn run(
     policy: LedgerPolicy,
     mut receiver: mpsc::Receiver<Job>,
     batch_commands_max: usize,
+    commits: tokio::sync::watch::Sender<u64>,
 ) {
     let mut jobs: Vec<Job> = Vec::with_capacity(batch_commands_max);
     loop {
@@ -102,6 +117,7 @@ async fn run(
         let commands: Vec<Command> = jobs.iter().map(|job| job.command.clone()).collect();
         match store.apply_batch(&policy, &commands).await {
             Ok(results) => {
+                commits.send_modify(|count| *count += 1);
                 for (job, result) in jobs.drain(..).zip(results) {
                     // A caller that gave up waiting is fine: the result is stored under its
                     // idempotency key and a retry will get it.

@@ -78,6 +78,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(terminals::push))
         .routes(routes!(terminals::binding_changes))
         .routes(routes!(terminals::bonus_rules))
+        .routes(routes!(terminals::paid_orders))
         .routes(routes!(terminals::refund))
         .routes(routes!(terminals::reverse_top_up))
         .routes(routes!(terminals::settlement))

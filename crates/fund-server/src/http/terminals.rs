@@ -89,6 +89,66 @@ pub async fn push(
 }
 
 #[derive(Deserialize, IntoParams)]
+pub struct PaymentsQuery {
+    /// The `next_after` of the previous answer; 0 the first time.
+    #[serde(default)]
+    pub after: i64,
+    /// Wait up to this long (at most 10 000 ms) for a payment when there is none yet.
+    #[serde(default)]
+    pub wait_ms: u64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PaidOrderBody {
+    pub order_id: String,
+    pub terminal_id: String,
+    pub amount: i64,
+    pub paid_at_ms: i64,
+    pub entry_sequence: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PaidOrdersBody {
+    pub orders: Vec<PaidOrderBody>,
+    /// Pass as `after` next time.
+    pub next_after: i64,
+}
+
+/// Orders paid at this store since a cursor. With `wait_ms`, an answer with no orders is
+/// held until one is paid or the wait ends (long poll).
+#[utoipa::path(
+    get, path = "/v1/sync/payments", tag = "counter",
+    params(PaymentsQuery),
+    responses((status = 200, body = PaidOrdersBody), (status = 401, body = ErrorBody)),
+    security(("terminal_signature" = []))
+)]
+pub async fn paid_orders(
+    State(state): State<AppState>,
+    Query(query): Query<PaymentsQuery>,
+    request: Signed<()>,
+) -> Result<Json<PaidOrdersBody>, ApiError> {
+    // Below the request timeout, so a held request is answered, not cut off.
+    const WAIT_MS_MAX: u64 = 10_000;
+    let wait = std::time::Duration::from_millis(query.wait_ms.min(WAIT_MS_MAX));
+    let after = query.after.max(0);
+    let orders = state.service().paid_orders(&request.terminal, after, wait).await?;
+    let next_after = orders.last().map_or(after, |order| order.payment_entry);
+    Ok(Json(PaidOrdersBody {
+        orders: orders
+            .iter()
+            .map(|order| PaidOrderBody {
+                order_id: order.order_id.to_string(),
+                terminal_id: order.terminal_id.to_string(),
+                amount: order.amount.amount().minor_units(),
+                paid_at_ms: order.paid_at_ms,
+                entry_sequence: order.payment_entry,
+            })
+            .collect(),
+        next_after,
+    }))
+}
+
+#[derive(Deserialize, IntoParams)]
 pub struct ChangesQuery {
     /// The `next_after` of the previous answer; 0 the first time.
     #[serde(default)]

@@ -808,6 +808,35 @@ impl FundService {
         self.submit(command).await
     }
 
+    /// Orders of the terminal's store paid after `after_entry`. With `wait` and nothing
+    /// new, waits up to `wait` for the ledger to commit something first (long poll), so a
+    /// counter hears of a payment within moments.
+    pub async fn paid_orders(
+        &self,
+        terminal: &AuthenticatedTerminal,
+        after_entry: i64,
+        wait: std::time::Duration,
+    ) -> Result<Vec<crate::ledger::PaidOrder>, ServiceError> {
+        const PAID_ORDERS_PER_ANSWER_MAX: i64 = 500;
+        let merchant_id = terminal.terminal.merchant_id;
+        let deadline = tokio::time::Instant::now() + wait;
+        let mut commits = self.writer.commits();
+        loop {
+            commits.borrow_and_update();
+            let orders = self
+                .store
+                .paid_orders_after(merchant_id, after_entry, PAID_ORDERS_PER_ANSWER_MAX)
+                .await?;
+            if !orders.is_empty() {
+                return Ok(orders);
+            }
+            match tokio::time::timeout_at(deadline, commits.changed()).await {
+                Ok(Ok(())) => continue,
+                _ => return Ok(orders),
+            }
+        }
+    }
+
     pub async fn binding_changes(
         &self,
         terminal: &AuthenticatedTerminal,

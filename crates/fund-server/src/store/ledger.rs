@@ -113,6 +113,50 @@ impl Store {
         Ok((figures, false))
     }
 
+    /// Orders paid at a merchant after journal entry `after_entry`, oldest first: how a
+    /// counter learns that its payment codes were paid.
+    pub async fn paid_orders_after(
+        &self,
+        merchant_id: MerchantId,
+        after_entry: i64,
+        limit: i64,
+    ) -> Result<Vec<PaidOrder>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT order_id, merchant_id, terminal_id, customer_id, amount, paid_principal, paid_bonus, \
+             paid_yield, refunded_principal, refunded_bonus, refunded_yield, payment_entry, paid_at_ms \
+             FROM paid_orders WHERE merchant_id = ? AND payment_entry > ? ORDER BY payment_entry LIMIT ?",
+        )
+        .bind(merchant_id.to_string())
+        .bind(after_entry)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(PaidOrder {
+                    order_id: parse(row.try_get::<&str, _>("order_id")?)?,
+                    merchant_id: parse(row.try_get::<&str, _>("merchant_id")?)?,
+                    terminal_id: parse(row.try_get::<&str, _>("terminal_id")?)?,
+                    customer_id: parse(row.try_get::<&str, _>("customer_id")?)?,
+                    amount: PositiveAmount::try_from(row.try_get::<i64, _>("amount")?)
+                        .map_err(corrupt)?,
+                    paid_split: [
+                        row.try_get("paid_principal")?,
+                        row.try_get("paid_bonus")?,
+                        row.try_get("paid_yield")?,
+                    ],
+                    refunded_split: [
+                        row.try_get("refunded_principal")?,
+                        row.try_get("refunded_bonus")?,
+                        row.try_get("refunded_yield")?,
+                    ],
+                    payment_entry: row.try_get("payment_entry")?,
+                    paid_at_ms: row.try_get("paid_at_ms")?,
+                })
+            })
+            .collect()
+    }
+
     /// How many journal entries there are of each code.
     pub async fn entry_counts(&self) -> Result<HashMap<String, i64>, StoreError> {
         let rows =
