@@ -270,3 +270,106 @@ async fn a_payment_qr_made_offline_is_paid_and_the_counter_hears_within_a_second
     );
     assert!(server.stop().unwrap().success());
 }
+
+async fn register_and_sign_in(http: &reqwest::Client, server_url: &str, phone: &str) -> String {
+    let registered = http
+        .post(format!("{server_url}/v1/customers"))
+        .header("idempotency-key", format!("register-{phone}"))
+        .json(&json!({"phone": phone, "display_name": "Regular", "pin": "123456", "merchant_ids": [DEMO_MERCHANT_ID]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(registered.status(), 201);
+    let session: Value = http
+        .post(format!("{server_url}/v1/sessions"))
+        .json(&json!({"phone": phone, "pin": "123456"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    session["token"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_store_day_closes_with_the_counter_s_figures_equal_to_the_server_s() {
+    let server_dir = tempfile::tempdir().unwrap();
+    let listen = format!("127.0.0.1:{}", free_port());
+    let server = FundServer::start(server_dir.path(), &listen).unwrap();
+    let counter_dir = tempfile::tempdir().unwrap();
+    let counter = Counter::open(&counter_dir.path().join("counter.sqlite")).await.unwrap();
+    let profile =
+        counter.enrol(&server.url, &activation_code(server_dir.path()), "Counter 5").await.unwrap();
+    let http = reqwest::Client::new();
+    let mut phones = Vec::new();
+    let mut sessions = Vec::new();
+    for index in 0..5 {
+        let phone = format!("1390000000{index}");
+        sessions.push(register_and_sign_in(&http, &server.url, &phone).await);
+        phones.push(phone);
+    }
+    assert_eq!(sync_round(counter.store()).await, RoundOutcome::Empty);
+
+    // 100 cash top-ups across the five customers.
+    let mut cash = 0;
+    for index in 0..100_i64 {
+        let amount = 20 + (index * 37) % 300;
+        cash += amount * 100;
+        let preview = counter
+            .preview_top_up(&phones[(index % 5) as usize], &format!("{amount}.00"))
+            .await
+            .unwrap();
+        counter.record_top_up(&preview).await.unwrap();
+    }
+    let today = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::get(&profile.time_zone).unwrap())
+        .date();
+    let refused = counter.close_day(today).await.unwrap_err();
+    assert_eq!(refused.code(), "day_has_unsynced_entries");
+    assert!(refused.to_string().starts_with("100 top-ups"), "{refused}");
+    assert_eq!(sync_round(counter.store()).await, RoundOutcome::Done { pushed: 100 });
+
+    // 200 payments made through the customer API on the counter's QR codes.
+    let mut payments = 0;
+    for index in 0..200_i64 {
+        let amount = 100 + (index * 53) % 1_900;
+        payments += amount;
+        let order =
+            counter.create_order(&format!("{}.{:02}", amount / 100, amount % 100)).await.unwrap();
+        let answer = http
+            .post(format!("{}/v1/payments", server.url))
+            .bearer_auth(&sessions[(index % 5) as usize])
+            .header("idempotency-key", format!("pay-{index}"))
+            .json(&json!({"token": order.token, "pin": "123456"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 200, "{}", answer.text().await.unwrap());
+    }
+    assert_eq!(sync_round(counter.store()).await, RoundOutcome::Empty);
+
+    let report = counter.day_report(today).await.unwrap();
+    assert_eq!(report.counter.top_up_count, 100);
+    assert_eq!(report.counter.cash, cash);
+    assert_eq!(report.counter.payment_count, 200);
+    assert_eq!(report.counter.payments, payments);
+    let server_figures = report.server.clone().unwrap();
+    assert_eq!((server_figures.cash, server_figures.payments), (cash, payments));
+    assert_eq!(report.matches, Some(true));
+
+    let closed = counter.close_day(today).await.unwrap();
+    assert!(closed.closed && closed.server.as_ref().unwrap().closed);
+    let z_report = closed.z_report_text();
+    assert!(z_report.contains("CLOSED, matches server"), "{z_report}");
+    assert!(
+        z_report.contains(&format!("Cash in drawer{:>18}", format!("{}.00", cash / 100))),
+        "{z_report}"
+    );
+    let csv = closed.csv();
+    assert!(csv.starts_with("day,store,currency,top_ups,cash"), "{csv}");
+    assert!(csv.contains(&format!("{today},\"Demo Store 示范店\",CNY,100,")), "{csv}");
+    // Reprint: the same report again, from the counter's own records.
+    assert_eq!(counter.close_day(today).await.unwrap(), closed);
+    assert!(server.stop().unwrap().success());
+}

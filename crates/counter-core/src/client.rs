@@ -72,6 +72,24 @@ pub struct BindingChanges {
     pub next_after: i64,
 }
 
+/// The server's figures for a business day of this store.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+pub struct ServerSettlement {
+    pub day: String,
+    pub closed: bool,
+    pub top_up_count: i64,
+    pub cash: i64,
+    pub bonus: i64,
+    pub payment_count: i64,
+    pub payments: i64,
+    pub refund_count: i64,
+    pub refunds: i64,
+    pub reversal_count: i64,
+    pub reversed_cash: i64,
+    pub drawer_cash: i64,
+    pub net_owed_to_store: i64,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct PaidOrder {
     pub order_id: tillfund_core::OrderId,
@@ -218,6 +236,31 @@ impl ServerClient {
     ) -> Result<PaidOrders, ClientError> {
         let path = format!("/v1/sync/payments?after={after}&wait_ms={wait_ms}");
         self.signed(credentials, reqwest::Method::GET, &path, None).await
+    }
+
+    pub async fn settlement(
+        &self,
+        credentials: &TerminalCredentials,
+        day: &str,
+    ) -> Result<ServerSettlement, ClientError> {
+        self.signed(
+            credentials,
+            reqwest::Method::GET,
+            &format!("/v1/terminal/settlement?day={day}"),
+            None,
+        )
+        .await
+    }
+
+    pub async fn close_day(
+        &self,
+        credentials: &TerminalCredentials,
+        day: &str,
+    ) -> Result<ServerSettlement, ClientError> {
+        let body = serde_json::to_vec(&serde_json::json!({"day": day}))
+            .map_err(|error| ClientError::Unreadable(error.to_string()))?;
+        self.signed(credentials, reqwest::Method::POST, "/v1/terminal/settlement/close", Some(body))
+            .await
     }
 
     pub async fn bonus_rules(

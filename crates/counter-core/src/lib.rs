@@ -5,5 +5,6 @@ pub mod client;
 pub mod connection;
 pub mod counter;
 pub mod orders;
+pub mod settlement;
 pub mod store;
 pub mod sync;

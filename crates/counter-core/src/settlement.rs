@@ -1,0 +1,240 @@
+//! The manager's day settlement at the counter: this counter's figures for a business day
+//! (in the store's time zone), matched against the server's, then the close with its
+//! Z-report and CSV export.
+
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use tillfund_core::{Amount, Currency};
+
+use crate::client::{ServerClient, ServerSettlement};
+use crate::counter::{Counter, CounterError, now_ms};
+use crate::store::LocalStoreError;
+
+/// This counter's figures for a day, in minor units.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CounterFigures {
+    pub top_up_count: i64,
+    /// Cash taken: what must be in the drawer.
+    pub cash: i64,
+    /// Bonus shown to customers on those top-ups.
+    pub bonus: i64,
+    pub payment_count: i64,
+    pub payments: i64,
+    /// Top-ups of the day still waiting for the server.
+    pub unsynced: i64,
+    /// Top-ups of the day the server refused (needs attention).
+    pub rejected: i64,
+}
+
+/// A day as the manager sees it before and after closing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayReport {
+    pub day: String,
+    pub store: String,
+    pub currency: String,
+    pub counter: CounterFigures,
+    /// `None` when the server could not be reached.
+    pub server: Option<ServerSettlement>,
+    /// Whether the counter's cash and payments equal the server's.
+    pub matches: Option<bool>,
+    pub closed: bool,
+}
+
+fn day_bounds_ms(zone: &TimeZone, day: Date) -> Result<(i64, i64), CounterError> {
+    let invalid = |error: jiff::Error| CounterError::Invalid {
+        code: "day_invalid",
+        message: error.to_string(),
+    };
+    let start = day.to_zoned(zone.clone()).map_err(invalid)?.timestamp().as_millisecond();
+    let end = day
+        .tomorrow()
+        .map_err(invalid)?
+        .to_zoned(zone.clone())
+        .map_err(invalid)?
+        .timestamp()
+        .as_millisecond();
+    Ok((start, end))
+}
+
+impl Counter {
+    async fn counter_figures(
+        &self,
+        start_ms: i64,
+        end_ms: i64,
+    ) -> Result<CounterFigures, CounterError> {
+        let pool = self.store().pool();
+        let read = |error: sqlx::Error| CounterError::Local(LocalStoreError::from(error));
+        let top_ups = sqlx::query(
+            "SELECT count(*) FILTER (WHERE status <> 'rejected') AS counted, \
+                    coalesce(sum(amount) FILTER (WHERE status <> 'rejected'), 0) AS cash, \
+                    coalesce(sum(bonus_shown) FILTER (WHERE status <> 'rejected'), 0) AS bonus, \
+                    count(*) FILTER (WHERE status = 'pending') AS unsynced, \
+                    count(*) FILTER (WHERE status = 'rejected') AS rejected \
+             FROM top_ups WHERE recorded_at_ms >= ? AND recorded_at_ms < ?",
+        )
+        .bind(start_ms)
+        .bind(end_ms)
+        .fetch_one(pool)
+        .await
+        .map_err(read)?;
+        let payments = sqlx::query(
+            "SELECT count(*) AS counted, coalesce(sum(amount), 0) AS total FROM orders \
+             WHERE status = 'paid' AND paid_at_ms >= ? AND paid_at_ms < ?",
+        )
+        .bind(start_ms)
+        .bind(end_ms)
+        .fetch_one(pool)
+        .await
+        .map_err(read)?;
+        Ok(CounterFigures {
+            top_up_count: top_ups.try_get("counted").map_err(read)?,
+            cash: top_ups.try_get("cash").map_err(read)?,
+            bonus: top_ups.try_get("bonus").map_err(read)?,
+            payment_count: payments.try_get("counted").map_err(read)?,
+            payments: payments.try_get("total").map_err(read)?,
+            unsynced: top_ups.try_get("unsynced").map_err(read)?,
+            rejected: top_ups.try_get("rejected").map_err(read)?,
+        })
+    }
+
+    /// The day's figures, here and (when reachable) on the server. The server's are the
+    /// store's; with one counter per store they must match to the cent.
+    pub async fn day_report(&self, day: Date) -> Result<DayReport, CounterError> {
+        if let Some(closed) = self.closed_day(day).await? {
+            return Ok(closed);
+        }
+        let profile = self.profile().await?;
+        let zone = TimeZone::get(&profile.time_zone).map_err(|error| CounterError::Invalid {
+            code: "time_zone_invalid",
+            message: error.to_string(),
+        })?;
+        let (start_ms, end_ms) = day_bounds_ms(&zone, day)?;
+        let counter = self.counter_figures(start_ms, end_ms).await?;
+        let client = ServerClient::new(&profile.server_url)?;
+        let server = client.settlement(&profile.credentials()?, &day.to_string()).await.ok();
+        let matches = server.as_ref().map(|server| {
+            server.cash - server.reversed_cash == counter.cash
+                && server.payments == counter.payments
+                && server.top_up_count == counter.top_up_count
+                && server.payment_count == counter.payment_count
+        });
+        Ok(DayReport {
+            day: day.to_string(),
+            store: profile.merchant_name,
+            currency: profile.currency,
+            counter,
+            server,
+            matches,
+            closed: false,
+        })
+    }
+
+    async fn closed_day(&self, day: Date) -> Result<Option<DayReport>, CounterError> {
+        let report: Option<String> =
+            sqlx::query_scalar("SELECT report FROM closed_days WHERE day = ?")
+                .bind(day.to_string())
+                .fetch_optional(self.store().pool())
+                .await
+                .map_err(LocalStoreError::from)?;
+        report
+            .map(|json| {
+                serde_json::from_str(&json).map_err(|error| {
+                    CounterError::Local(LocalStoreError::Corrupt(error.to_string()))
+                })
+            })
+            .transpose()
+    }
+
+    /// Closes the day on the server and keeps the Z-report. Refused while top-ups of the
+    /// day wait for the server: the close must count them.
+    pub async fn close_day(&self, day: Date) -> Result<DayReport, CounterError> {
+        if let Some(closed) = self.closed_day(day).await? {
+            return Ok(closed);
+        }
+        let report = self.day_report(day).await?;
+        if report.counter.unsynced > 0 {
+            return Err(CounterError::Invalid {
+                code: "day_has_unsynced_entries",
+                message: format!(
+                    "{} top-ups of {} have not reached the server yet; connect and wait for them to sync, then close.",
+                    report.counter.unsynced, report.day
+                ),
+            });
+        }
+        let profile = self.profile().await?;
+        let client = ServerClient::new(&profile.server_url)?;
+        let server = client.close_day(&profile.credentials()?, &report.day).await?;
+        let closed = DayReport { server: Some(server), closed: true, ..report };
+        let json = serde_json::to_string(&closed)
+            .map_err(|error| CounterError::Local(LocalStoreError::Corrupt(error.to_string())))?;
+        sqlx::query("INSERT INTO closed_days (day, report, closed_at_ms) VALUES (?, ?, ?) ON CONFLICT (day) DO NOTHING")
+            .bind(&closed.day)
+            .bind(json)
+            .bind(now_ms())
+            .execute(self.store().pool())
+            .await
+            .map_err(LocalStoreError::from)?;
+        Ok(closed)
+    }
+}
+
+fn money(minor_units: i64, currency: &str) -> String {
+    let currency = Currency::from_code(currency).unwrap_or_default();
+    Amount::from_minor_units(minor_units)
+        .map_or_else(|_| minor_units.to_string(), |amount| amount.format(currency))
+}
+
+impl DayReport {
+    /// The Z-report as printed: fixed-width lines for a 58 mm receipt printer.
+    pub fn z_report_text(&self) -> String {
+        let line = |label: &str, value: String| format!("{label:<20}{value:>12}\n");
+        let mut text = format!("Z-REPORT  {}\n{}\n", self.day, self.store);
+        text.push_str(&"-".repeat(32));
+        text.push('\n');
+        let counter = &self.counter;
+        text.push_str(&line("Top-ups", counter.top_up_count.to_string()));
+        text.push_str(&line("Cash in drawer", money(counter.cash, &self.currency)));
+        text.push_str(&line("Bonus given", money(counter.bonus, &self.currency)));
+        text.push_str(&line("Payments", counter.payment_count.to_string()));
+        text.push_str(&line("Payments total", money(counter.payments, &self.currency)));
+        if let Some(server) = &self.server {
+            text.push_str(&line("Refunds", money(server.refunds, &self.currency)));
+            text.push_str(&line(
+                "Net owed to store",
+                money(server.net_owed_to_store, &self.currency),
+            ));
+        }
+        let state = match (self.closed, self.matches) {
+            (true, Some(true)) => "CLOSED, matches server",
+            (true, _) => "CLOSED, check with server",
+            (false, Some(true)) => "open, matches server",
+            (false, Some(false)) => "open, DIFFERS from server",
+            (false, None) => "open, server unreachable",
+        };
+        text.push_str(&format!("{state}\n"));
+        text
+    }
+
+    /// One header row and one row of figures, in major units.
+    pub fn csv(&self) -> String {
+        let counter = &self.counter;
+        let server = self.server.as_ref();
+        format!(
+            "day,store,currency,top_ups,cash,bonus,payments_count,payments,refunds,net_owed_to_store,closed\n\
+             {},\"{}\",{},{},{},{},{},{},{},{},{}\n",
+            self.day,
+            self.store.replace('"', "\"\""),
+            self.currency,
+            counter.top_up_count,
+            money(counter.cash, &self.currency),
+            money(counter.bonus, &self.currency),
+            counter.payment_count,
+            money(counter.payments, &self.currency),
+            money(server.map_or(0, |server| server.refunds), &self.currency),
+            money(server.map_or(0, |server| server.net_owed_to_store), &self.currency),
+            self.closed,
+        )
+    }
+}
