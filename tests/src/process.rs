@@ -30,6 +30,23 @@ pub fn fund_server_binary() -> PathBuf {
         .clone()
 }
 
+/// Builds the headless counter (`counter-cli`) once per test process.
+pub fn counter_cli_binary() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+            let status = Command::new(cargo)
+                .args(["build", "--quiet", "-p", "counter-core", "--bin", "counter-cli"])
+                .current_dir(workspace_root())
+                .status()
+                .expect("run cargo build for counter-cli");
+            assert!(status.success(), "cargo build -p counter-core --bin counter-cli failed");
+            target_dir().join("debug").join("counter-cli")
+        })
+        .clone()
+}
+
 /// Sends SIGTERM, the signal a service manager uses to stop a process.
 pub fn terminate(child: &Child) {
     let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
