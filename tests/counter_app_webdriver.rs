@@ -24,7 +24,7 @@ struct TauriDriver {
 }
 
 impl TauriDriver {
-    fn start(server_url: &str) -> anyhow::Result<TauriDriver> {
+    fn start(server_url: &str, counter_db: &std::path::Path) -> anyhow::Result<TauriDriver> {
         let port = free_port();
         let native_port = free_port();
         let binary = std::env::var("TAURI_DRIVER").unwrap_or_else(|_| "tauri-driver".to_owned());
@@ -32,6 +32,7 @@ impl TauriDriver {
             .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
             // The app reads this at start; WebKitWebDriver passes the environment through.
             .env("TILLFUND_SERVER_URL", server_url)
+            .env("TILLFUND_COUNTER_DB", counter_db)
             .env("LANG", "en_US.UTF-8")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
@@ -71,7 +72,9 @@ async fn counter_shows_online_then_offline_when_the_server_stops_then_online_aga
     let data_dir = tempfile::tempdir().unwrap();
     let listen = format!("127.0.0.1:{}", free_port());
     let server = FundServer::start(data_dir.path(), &listen).unwrap();
-    let driver = TauriDriver::start(&server.url).unwrap();
+    let counter_dir = tempfile::tempdir().unwrap();
+    let driver =
+        TauriDriver::start(&server.url, &counter_dir.path().join("counter.sqlite")).unwrap();
     let session =
         WebDriverSession::start_tauri(&driver.url, application.to_str().unwrap()).await.unwrap();
 

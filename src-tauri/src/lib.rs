@@ -5,16 +5,28 @@ mod commands;
 mod events;
 mod state;
 
+use std::path::PathBuf;
+
 use counter_core::connection::{
     ConnectionStatus, PROBE_INTERVAL, ServerProbe, run_connection_monitor,
 };
+use counter_core::counter::Counter;
 use tauri::Manager;
 use tokio::sync::watch;
 
 use crate::state::AppState;
 
-/// Where the fund server is until enrolment stores it in the local database.
+/// Where the fund server is for a counter that is not enrolled yet (the demo set-up).
 const DEFAULT_SERVER_URL: &str = "http://127.0.0.1:8700";
+
+/// The local database: `TILLFUND_COUNTER_DB` when set (tests, several counters on one
+/// machine), otherwise `counter.sqlite` in the app's data directory.
+fn database_path(app: &tauri::App) -> Result<PathBuf, Box<dyn std::error::Error>> {
+    if let Some(path) = std::env::var_os("TILLFUND_COUNTER_DB") {
+        return Ok(PathBuf::from(path));
+    }
+    Ok(app.path().app_data_dir()?.join("counter.sqlite"))
+}
 
 pub fn run() {
     tracing_subscriber::fmt()
@@ -25,8 +37,15 @@ pub fn run() {
         .init();
     let result = tauri::Builder::default()
         .setup(|app| {
-            let server_url = std::env::var("TILLFUND_SERVER_URL")
-                .unwrap_or_else(|_| DEFAULT_SERVER_URL.to_owned());
+            let path = database_path(app)?;
+            let counter = tauri::async_runtime::block_on(Counter::open(&path))?;
+            let profile = tauri::async_runtime::block_on(counter.store().profile())?;
+            // An enrolled counter talks to the server it enrolled with.
+            let server_url = match &profile {
+                Some(profile) => profile.server_url.clone(),
+                None => std::env::var("TILLFUND_SERVER_URL")
+                    .unwrap_or_else(|_| DEFAULT_SERVER_URL.to_owned()),
+            };
             let probe = ServerProbe::new(&server_url)?;
             let (sender, receiver) = watch::channel(ConnectionStatus::checking(&server_url));
             tauri::async_runtime::spawn(run_connection_monitor(probe, sender, PROBE_INTERVAL));
@@ -34,10 +53,19 @@ pub fn run() {
                 app.handle().clone(),
                 receiver.clone(),
             ));
-            app.manage(AppState { connection: receiver });
+            tauri::async_runtime::spawn(counter_core::sync::run_sync_worker(
+                counter.store().clone(),
+            ));
+            tauri::async_runtime::spawn(counter_core::sync::run_payment_listener(
+                counter.store().clone(),
+            ));
+            app.manage(AppState { connection: receiver, counter });
             Ok(())
         })
-        .invoke_handler(tauri::generate_handler![commands::connection::connection_status])
+        .invoke_handler(tauri::generate_handler![
+            commands::connection::connection_status,
+            commands::sync::sync_status
+        ])
         .run(tauri::generate_context!());
     if let Err(error) = result {
         eprintln!("tillfund-counter: {error}");

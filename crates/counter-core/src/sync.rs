@@ -24,6 +24,8 @@ pub enum RoundOutcome {
     Done { pushed: usize },
     /// Nothing to push.
     Empty,
+    /// The counter has no enrolment yet: nothing to sync with.
+    NotEnrolled,
     /// The server could not be reached or refused the round; nothing was marked.
     Failed(String),
 }
@@ -44,6 +46,7 @@ pub async fn sync_round(store: &LocalStore) -> RoundOutcome {
     match try_sync_round(store).await {
         Ok(0) => RoundOutcome::Empty,
         Ok(pushed) => RoundOutcome::Done { pushed },
+        Err(SyncError::NotEnrolled) => RoundOutcome::NotEnrolled,
         Err(error) => RoundOutcome::Failed(error.to_string()),
     }
 }
@@ -144,7 +147,7 @@ pub async fn run_sync_worker(store: LocalStore) {
     let mut backoff = BACKOFF_MIN;
     loop {
         let pause = match sync_round(&store).await {
-            RoundOutcome::Done { .. } | RoundOutcome::Empty => {
+            RoundOutcome::Done { .. } | RoundOutcome::Empty | RoundOutcome::NotEnrolled => {
                 backoff = BACKOFF_MIN;
                 IDLE_INTERVAL
             }

@@ -75,6 +75,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sync => match sync_round(counter.store()).await {
             RoundOutcome::Done { pushed } => println!("pushed {pushed}"),
             RoundOutcome::Empty => println!("in sync"),
+            RoundOutcome::NotEnrolled => {
+                bail!("this counter is not enrolled: run `counter-cli enrol` first")
+            }
             RoundOutcome::Failed(reason) => bail!("sync failed: {reason}"),
         },
         Command::Status => {

@@ -1,0 +1,39 @@
+use serde::Serialize;
+use tauri::State;
+
+use super::CommandError;
+use crate::state::AppState;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NeedsAttentionItem {
+    pub sequence: i64,
+    pub code: String,
+    pub message: String,
+}
+
+/// What the Sync screen shows: what waits for the server, and what needs a person.
+#[derive(Debug, Clone, Serialize)]
+pub struct SyncStatus {
+    pub pending: i64,
+    pub oldest_pending_ms: Option<i64>,
+    pub needs_attention: Vec<NeedsAttentionItem>,
+}
+
+#[tauri::command]
+pub async fn sync_status(state: State<'_, AppState>) -> Result<SyncStatus, CommandError> {
+    let store = state.counter.store();
+    let (pending, oldest_pending_ms) =
+        store.pending_summary().await.map_err(CommandError::local)?;
+    let needs_attention = store
+        .needs_attention()
+        .await
+        .map_err(CommandError::local)?
+        .into_iter()
+        .map(|item| NeedsAttentionItem {
+            sequence: item.sequence,
+            code: item.code,
+            message: item.message,
+        })
+        .collect();
+    Ok(SyncStatus { pending, oldest_pending_ms, needs_attention })
+}
