@@ -5,6 +5,7 @@ pub mod client;
 pub mod connection;
 pub mod counter;
 pub mod orders;
+pub mod receipt;
 pub mod settlement;
 pub mod store;
 pub mod sync;
