@@ -1,0 +1,198 @@
+//! Duplicated, delayed, reordered and lost delivery between a counter and the real fund
+//! server, through a fault-injecting proxy in the test: every top-up is applied once.
+
+// Test code: helpers outside #[test] fns unwrap too, and a failure should stop loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use counter_core::counter::Counter;
+use counter_core::sync::{RoundOutcome, sync_round};
+use serde_json::{Value, json};
+use tillfund_e2e::process::{FundServer, fund_server_binary};
+
+const DEMO_MERCHANT_ID: &str = "0192f000-0000-7000-8000-00000000d001";
+
+struct Proxy {
+    upstream: String,
+    http: reqwest::Client,
+    pushes: AtomicU64,
+    faults: AtomicU64,
+}
+
+async fn forward(
+    proxy: &Proxy,
+    method: &reqwest::Method,
+    path: &str,
+    headers: &reqwest::header::HeaderMap,
+    body: &Bytes,
+) -> Result<(u16, Bytes), reqwest::Error> {
+    let response = proxy
+        .http
+        .request(method.clone(), format!("{}{path}", proxy.upstream))
+        .headers(headers.clone())
+        .body(body.clone())
+        .send()
+        .await?;
+    let status = response.status().as_u16();
+    Ok((status, response.bytes().await?))
+}
+
+/// Every third push is disturbed, in turn: sent twice (the counter gets the second answer),
+/// delivered with the answer lost, delivered late with a second copy arriving after later
+/// pushes, or held for a while.
+async fn handle(State(proxy): State<Arc<Proxy>>, request: Request) -> Response {
+    let method = reqwest::Method::from_bytes(request.method().as_str().as_bytes()).unwrap();
+    let path =
+        request.uri().path_and_query().map(|value| value.as_str().to_owned()).unwrap_or_default();
+    let mut headers = reqwest::header::HeaderMap::new();
+    for (name, value) in request.headers() {
+        if name != "host" && name != "content-length" {
+            headers.insert(
+                reqwest::header::HeaderName::from_bytes(name.as_str().as_bytes()).unwrap(),
+                reqwest::header::HeaderValue::from_bytes(value.as_bytes()).unwrap(),
+            );
+        }
+    }
+    let body = axum::body::to_bytes(request.into_body(), 1 << 20).await.unwrap();
+    let fault = if path == "/v1/sync/push" {
+        let push = proxy.pushes.fetch_add(1, Ordering::Relaxed);
+        (push % 3 == 0).then_some(push / 3 % 4)
+    } else {
+        None
+    };
+    if fault.is_some() {
+        proxy.faults.fetch_add(1, Ordering::Relaxed);
+    }
+    let answer = match fault {
+        Some(0) => {
+            let _ = forward(&proxy, &method, &path, &headers, &body).await;
+            forward(&proxy, &method, &path, &headers, &body).await
+        }
+        Some(1) => {
+            let _ = forward(&proxy, &method, &path, &headers, &body).await;
+            return Response::builder()
+                .status(StatusCode::BAD_GATEWAY)
+                .body(Body::from("lost"))
+                .unwrap();
+        }
+        Some(2) => {
+            let (late_proxy, late_headers, late_body, late_path) =
+                (proxy.clone(), headers.clone(), body.clone(), path.clone());
+            let late_method = method.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                let _ =
+                    forward(&late_proxy, &late_method, &late_path, &late_headers, &late_body).await;
+            });
+            forward(&proxy, &method, &path, &headers, &body).await
+        }
+        Some(_) => {
+            tokio::time::sleep(Duration::from_millis(150)).await;
+            forward(&proxy, &method, &path, &headers, &body).await
+        }
+        None => forward(&proxy, &method, &path, &headers, &body).await,
+    };
+    match answer {
+        Ok((status, bytes)) => Response::builder()
+            .status(status)
+            .header("content-type", "application/json")
+            .body(Body::from(bytes))
+            .unwrap(),
+        Err(_) => Response::builder()
+            .status(StatusCode::BAD_GATEWAY)
+            .body(Body::from("upstream"))
+            .unwrap(),
+    }
+}
+
+#[tokio::test]
+async fn duplicated_lost_late_and_reordered_pushes_apply_each_top_up_once() {
+    let server_dir = tempfile::tempdir().unwrap();
+    let server = FundServer::start(server_dir.path(), "127.0.0.1:0").unwrap();
+    let proxy = Arc::new(Proxy {
+        upstream: server.url.clone(),
+        http: reqwest::Client::new(),
+        pushes: AtomicU64::new(0),
+        faults: AtomicU64::new(0),
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let proxy_url = format!("http://{}", listener.local_addr().unwrap());
+    let router = axum::Router::new().fallback(handle).with_state(proxy.clone());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+
+    let code = {
+        let output = std::process::Command::new(fund_server_binary())
+            .args(["terminal", "activation-code", "--merchant", DEMO_MERCHANT_ID])
+            .env("TILLFUND_DATA_DIR", server_dir.path())
+            .env_remove("DATABASE_URL")
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&output.stdout).split_whitespace().nth(2).unwrap().to_owned()
+    };
+    let counter_dir = tempfile::tempdir().unwrap();
+    let counter = Counter::open(&counter_dir.path().join("counter.sqlite")).await.unwrap();
+    counter.enrol(&proxy_url, &code, "Counter behind a bad network").await.unwrap();
+    sync_round(counter.store()).await;
+
+    // 60 rounds of 5 top-ups, each round pushed through the proxy.
+    let mut rounds_failed = 0;
+    for _ in 0..60 {
+        for _ in 0..5 {
+            let preview = counter.preview_top_up("800000000011", "1.00").await.unwrap();
+            counter.record_top_up(&preview).await.unwrap();
+        }
+        if let RoundOutcome::Failed(_) = sync_round(counter.store()).await {
+            rounds_failed += 1;
+        }
+    }
+    for _ in 0..20 {
+        if sync_round(counter.store()).await == RoundOutcome::Empty {
+            break;
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await; // let late copies land
+    eprintln!(
+        "{} pushes disturbed, {rounds_failed} rounds failed",
+        proxy.faults.load(Ordering::Relaxed)
+    );
+    assert!(proxy.faults.load(Ordering::Relaxed) >= 20);
+    assert!(rounds_failed >= 5, "lost answers must have failed some rounds");
+    assert_eq!(counter.store().pending_summary().await.unwrap().0, 0);
+    assert!(counter.store().needs_attention().await.unwrap().is_empty());
+
+    let http = reqwest::Client::new();
+    let session: Value = http
+        .post(format!("{}/v1/sessions", server.url))
+        .json(&json!({"phone": "13800138000", "pin": "123456"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let wallet: Value = http
+        .get(format!("{}/v1/wallet", server.url))
+        .bearer_auth(session["token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(wallet["principal"], 300 * 100, "{wallet}");
+    assert!(server.stop().unwrap().success());
+    let audit = std::process::Command::new(fund_server_binary())
+        .arg("audit")
+        .env("TILLFUND_DATA_DIR", server_dir.path())
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(audit.status.success(), "{}", String::from_utf8_lossy(&audit.stdout));
+}
