@@ -46,6 +46,7 @@ e2e: app
 # FW-1: prints ops/s, p50/p99 and bytes per operation beside same-run baselines.
 bench:
 	$(CARGO) bench -p fund-server --bench fw1
+	$(CARGO) bench -p counter-core --bench counter
 
 # Regenerates every icon size from the one source.
 icons: deps

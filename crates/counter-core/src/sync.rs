@@ -43,7 +43,13 @@ pub enum SyncError {
 /// One round: pull bindings and rules, then push pending entries until none is left or
 /// the server stops answering.
 pub async fn sync_round(store: &LocalStore) -> RoundOutcome {
-    match try_sync_round(store).await {
+    sync_round_in_batches_of(store, PUSH_BATCH_SIZE_MAX).await
+}
+
+/// As `sync_round`, pushing at most `batch_size` entries per request (the benchmark's
+/// baseline pushes one at a time).
+pub async fn sync_round_in_batches_of(store: &LocalStore, batch_size: usize) -> RoundOutcome {
+    match try_sync_round(store, batch_size.clamp(1, PUSH_BATCH_SIZE_MAX)).await {
         Ok(0) => RoundOutcome::Empty,
         Ok(pushed) => RoundOutcome::Done { pushed },
         Err(SyncError::NotEnrolled) => RoundOutcome::NotEnrolled,
@@ -51,7 +57,7 @@ pub async fn sync_round(store: &LocalStore) -> RoundOutcome {
     }
 }
 
-async fn try_sync_round(store: &LocalStore) -> Result<usize, SyncError> {
+async fn try_sync_round(store: &LocalStore, batch_size: usize) -> Result<usize, SyncError> {
     let profile = store.profile().await?.ok_or(SyncError::NotEnrolled)?;
     let credentials = profile.credentials()?;
     let client = ServerClient::new(&profile.server_url)?;
@@ -71,7 +77,7 @@ async fn try_sync_round(store: &LocalStore) -> Result<usize, SyncError> {
 
     let mut pushed = 0;
     loop {
-        let batch = store.pending_entries(PUSH_BATCH_SIZE_MAX as i64).await?;
+        let batch = store.pending_entries(i64::try_from(batch_size).unwrap_or(1)).await?;
         if batch.is_empty() {
             return Ok(pushed);
         }
