@@ -162,6 +162,20 @@ async fn a_customer_unbound_while_the_counter_was_offline_lands_in_needs_attenti
         other => panic!("expected not bound, got {other:?}"),
     }
     assert_eq!(counter.store().pending_summary().await.unwrap().0, 0);
+
+    // The operator revokes this counter: syncing says so in words the manager can act on.
+    let terminal_id = counter.profile().await.unwrap().terminal_id.to_string();
+    let revoked = std::process::Command::new(fund_server_binary())
+        .args(["terminal", "revoke", &terminal_id])
+        .env("TILLFUND_DATA_DIR", server_dir.path())
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(revoked.status.success());
+    match sync_round(counter.store()).await {
+        RoundOutcome::Failed(reason) => assert!(reason.contains("revoked"), "{reason}"),
+        other => panic!("a revoked counter must not sync: {other:?}"),
+    }
     assert!(server.stop().unwrap().success());
 }
 
@@ -332,6 +346,7 @@ async fn a_store_day_closes_with_the_counter_s_figures_equal_to_the_server_s() {
 
     // 200 payments made through the customer API on the counter's QR codes.
     let mut payments = 0;
+    let mut order_ids = Vec::new();
     for index in 0..200_i64 {
         let amount = 100 + (index * 53) % 1_900;
         payments += amount;
@@ -346,14 +361,23 @@ async fn a_store_day_closes_with_the_counter_s_figures_equal_to_the_server_s() {
             .await
             .unwrap();
         assert_eq!(answer.status(), 200, "{}", answer.text().await.unwrap());
+        order_ids.push(order.order_id);
     }
     assert_eq!(sync_round(counter.store()).await, RoundOutcome::Empty);
+
+    // A manager refunds 1.00 on ten orders; too much on another is refused.
+    for order_id in &order_ids[..10] {
+        counter.refund(*order_id, "1.00").await.unwrap();
+    }
+    let too_much = counter.refund(order_ids[10], "1000.00").await.unwrap_err();
+    assert_eq!(too_much.code(), "refund_exceeds_paid");
 
     let report = counter.day_report(today).await.unwrap();
     assert_eq!(report.counter.top_up_count, 100);
     assert_eq!(report.counter.cash, cash);
     assert_eq!(report.counter.payment_count, 200);
     assert_eq!(report.counter.payments, payments);
+    assert_eq!((report.counter.refund_count, report.counter.refunds), (10, 1_000));
     let server_figures = report.server.clone().unwrap();
     assert_eq!((server_figures.cash, server_figures.payments), (cash, payments));
     assert_eq!(report.matches, Some(true));

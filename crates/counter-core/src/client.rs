@@ -91,6 +91,12 @@ pub struct ServerSettlement {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct RefundAnswer {
+    pub amount: i64,
+    pub refunded_total: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct PaidOrder {
     pub order_id: tillfund_core::OrderId,
     pub amount: i64,
@@ -236,6 +242,35 @@ impl ServerClient {
     ) -> Result<PaidOrders, ClientError> {
         let path = format!("/v1/sync/payments?after={after}&wait_ms={wait_ms}");
         self.signed(credentials, reqwest::Method::GET, &path, None).await
+    }
+
+    /// Refunds all or part of a paid order; the same key on a retry refunds once.
+    pub async fn refund(
+        &self,
+        credentials: &TerminalCredentials,
+        order_id: tillfund_core::OrderId,
+        amount_minor_units: i64,
+        idempotency_key: &str,
+    ) -> Result<RefundAnswer, ClientError> {
+        let body = serde_json::to_vec(
+            &serde_json::json!({"order_id": order_id, "amount": amount_minor_units}),
+        )
+        .map_err(|error| ClientError::Unreadable(error.to_string()))?;
+        let path = "/v1/terminal/refunds";
+        let timestamp_ms = now_ms();
+        let signature = credentials.key.sign_request("POST", path, timestamp_ms, &body);
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base_url))
+            .header(TERMINAL_HEADER, credentials.terminal_id.to_string())
+            .header(TIMESTAMP_HEADER, timestamp_ms.to_string())
+            .header(SIGNATURE_HEADER, signature)
+            .header("idempotency-key", idempotency_key)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await;
+        ServerClient::answer(response).await
     }
 
     pub async fn settlement(

@@ -176,6 +176,35 @@ impl Counter {
         Ok(())
     }
 
+    /// A manager refunds all or part of a paid order to the customer's wallet. Needs the
+    /// server (it checks what is left to refund); a retry after a lost answer refunds once
+    /// because the refund id is the idempotency key.
+    pub async fn refund(&self, order_id: OrderId, amount_text: &str) -> Result<i64, CounterError> {
+        let profile = self.profile().await?;
+        let currency = Currency::from_code(&profile.currency).map_err(|error| {
+            CounterError::Invalid { code: "currency_unsupported", message: error.to_string() }
+        })?;
+        let amount = PositiveAmount::parse(amount_text, currency).map_err(|error| {
+            CounterError::Invalid { code: error.code(), message: error.to_string() }
+        })?;
+        let refund_id = OrderId::generate().to_string();
+        let client = crate::client::ServerClient::new(&profile.server_url)?;
+        let answer = client
+            .refund(&profile.credentials()?, order_id, amount.amount().minor_units(), &refund_id)
+            .await?;
+        sqlx::query(
+            "INSERT INTO refunds (refund_id, order_id, amount, refunded_at_ms) VALUES (?, ?, ?, ?)",
+        )
+        .bind(&refund_id)
+        .bind(order_id.to_string())
+        .bind(answer.amount)
+        .bind(now_ms())
+        .execute(self.store().pool())
+        .await
+        .map_err(LocalStoreError::from)?;
+        Ok(answer.refunded_total)
+    }
+
     /// The cashier gives up on an unpaid order. A paid order cannot be cancelled (refund it).
     pub async fn cancel_order(&self, order_id: OrderId) -> Result<(), CounterError> {
         let result = sqlx::query(

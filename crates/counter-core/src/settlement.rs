@@ -22,6 +22,8 @@ pub struct CounterFigures {
     pub bonus: i64,
     pub payment_count: i64,
     pub payments: i64,
+    pub refund_count: i64,
+    pub refunds: i64,
     /// Top-ups of the day still waiting for the server.
     pub unsynced: i64,
     /// Top-ups of the day the server refused (needs attention).
@@ -88,7 +90,18 @@ impl Counter {
         .fetch_one(pool)
         .await
         .map_err(read)?;
+        let refunds = sqlx::query(
+            "SELECT count(*) AS counted, coalesce(sum(amount), 0) AS total FROM refunds \
+             WHERE refunded_at_ms >= ? AND refunded_at_ms < ?",
+        )
+        .bind(start_ms)
+        .bind(end_ms)
+        .fetch_one(pool)
+        .await
+        .map_err(read)?;
         Ok(CounterFigures {
+            refund_count: refunds.try_get("counted").map_err(read)?,
+            refunds: refunds.try_get("total").map_err(read)?,
             top_up_count: top_ups.try_get("counted").map_err(read)?,
             cash: top_ups.try_get("cash").map_err(read)?,
             bonus: top_ups.try_get("bonus").map_err(read)?,
@@ -117,6 +130,7 @@ impl Counter {
         let matches = server.as_ref().map(|server| {
             server.cash - server.reversed_cash == counter.cash
                 && server.payments == counter.payments
+                && server.refunds == counter.refunds
                 && server.top_up_count == counter.top_up_count
                 && server.payment_count == counter.payment_count
         });
@@ -199,8 +213,9 @@ impl DayReport {
         text.push_str(&line("Bonus given", money(counter.bonus, &self.currency)));
         text.push_str(&line("Payments", counter.payment_count.to_string()));
         text.push_str(&line("Payments total", money(counter.payments, &self.currency)));
+        text.push_str(&line("Refunds", counter.refund_count.to_string()));
+        text.push_str(&line("Refunds total", money(counter.refunds, &self.currency)));
         if let Some(server) = &self.server {
-            text.push_str(&line("Refunds", money(server.refunds, &self.currency)));
             text.push_str(&line(
                 "Net owed to store",
                 money(server.net_owed_to_store, &self.currency),
@@ -232,7 +247,7 @@ impl DayReport {
             money(counter.bonus, &self.currency),
             counter.payment_count,
             money(counter.payments, &self.currency),
-            money(server.map_or(0, |server| server.refunds), &self.currency),
+            money(counter.refunds, &self.currency),
             money(server.map_or(0, |server| server.net_owed_to_store), &self.currency),
             self.closed,
         )
