@@ -7,10 +7,9 @@
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use serde_json::{Value, json};
-use tillfund_e2e::process::{FundServer, counter_cli_binary, fund_server_binary};
+use tillfund_e2e::demo;
+use tillfund_e2e::process::{FundServer, counter_cli_binary};
 
-const DEMO_MERCHANT_ID: &str = "0192f000-0000-7000-8000-00000000d001";
 const TOP_UPS: u32 = 1_000;
 const KILLS: u32 = 50;
 /// Recorded before each killed sync, so every sync has work when it dies.
@@ -31,15 +30,7 @@ fn counter_cli(db: &std::path::Path, arguments: &[&str]) -> (bool, String) {
 async fn killed_fifty_times_mid_sync_the_counter_loses_and_doubles_nothing() {
     let server_dir = tempfile::tempdir().unwrap();
     let server = FundServer::start(server_dir.path(), "127.0.0.1:0").unwrap();
-    let code = {
-        let output = Command::new(fund_server_binary())
-            .args(["terminal", "activation-code", "--merchant", DEMO_MERCHANT_ID])
-            .env("TILLFUND_DATA_DIR", server_dir.path())
-            .env_remove("DATABASE_URL")
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&output.stdout).split_whitespace().nth(2).unwrap().to_owned()
-    };
+    let code = demo::activation_code(server_dir.path());
     let counter_dir = tempfile::tempdir().unwrap();
     let db = counter_dir.path().join("counter.sqlite");
     let (ok, text) = counter_cli(&db, &["enrol", "--server", &server.url, "--code", &code]);
@@ -101,33 +92,9 @@ async fn killed_fifty_times_mid_sync_the_counter_loses_and_doubles_nothing() {
     assert!(status.starts_with("pending 0"), "{status}");
     assert!(!status.contains("needs attention"), "{status}");
 
-    let http = reqwest::Client::new();
-    let session: Value = http
-        .post(format!("{}/v1/sessions", server.url))
-        .json(&json!({"phone": "13800138000", "pin": "123456"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let wallet: Value = http
-        .get(format!("{}/v1/wallet", server.url))
-        .bearer_auth(session["token"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let wallet = demo::wallet(&server.url).await;
     let recorded = TOP_UPS + KILLS * TOP_UPS_PER_KILL;
     assert_eq!(wallet["principal"], i64::from(recorded) * 100, "{wallet}");
     assert!(server.stop().unwrap().success());
-    let audit = Command::new(fund_server_binary())
-        .arg("audit")
-        .env("TILLFUND_DATA_DIR", server_dir.path())
-        .env_remove("DATABASE_URL")
-        .output()
-        .unwrap();
-    assert!(audit.status.success(), "{}", String::from_utf8_lossy(&audit.stdout));
+    demo::assert_audit_passes(server_dir.path());
 }

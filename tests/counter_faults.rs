@@ -14,10 +14,8 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use counter_core::counter::Counter;
 use counter_core::sync::{RoundOutcome, sync_round};
-use serde_json::{Value, json};
-use tillfund_e2e::process::{FundServer, fund_server_binary};
-
-const DEMO_MERCHANT_ID: &str = "0192f000-0000-7000-8000-00000000d001";
+use tillfund_e2e::demo;
+use tillfund_e2e::process::FundServer;
 
 struct Proxy {
     upstream: String,
@@ -127,15 +125,7 @@ async fn duplicated_lost_late_and_reordered_pushes_apply_each_top_up_once() {
     let router = axum::Router::new().fallback(handle).with_state(proxy.clone());
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
 
-    let code = {
-        let output = std::process::Command::new(fund_server_binary())
-            .args(["terminal", "activation-code", "--merchant", DEMO_MERCHANT_ID])
-            .env("TILLFUND_DATA_DIR", server_dir.path())
-            .env_remove("DATABASE_URL")
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&output.stdout).split_whitespace().nth(2).unwrap().to_owned()
-    };
+    let code = demo::activation_code(server_dir.path());
     let counter_dir = tempfile::tempdir().unwrap();
     let counter = Counter::open(&counter_dir.path().join("counter.sqlite")).await.unwrap();
     counter.enrol(&proxy_url, &code, "Counter behind a bad network").await.unwrap();
@@ -167,32 +157,8 @@ async fn duplicated_lost_late_and_reordered_pushes_apply_each_top_up_once() {
     assert_eq!(counter.store().pending_summary().await.unwrap().0, 0);
     assert!(counter.store().needs_attention().await.unwrap().is_empty());
 
-    let http = reqwest::Client::new();
-    let session: Value = http
-        .post(format!("{}/v1/sessions", server.url))
-        .json(&json!({"phone": "13800138000", "pin": "123456"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let wallet: Value = http
-        .get(format!("{}/v1/wallet", server.url))
-        .bearer_auth(session["token"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let wallet = demo::wallet(&server.url).await;
     assert_eq!(wallet["principal"], 300 * 100, "{wallet}");
     assert!(server.stop().unwrap().success());
-    let audit = std::process::Command::new(fund_server_binary())
-        .arg("audit")
-        .env("TILLFUND_DATA_DIR", server_dir.path())
-        .env_remove("DATABASE_URL")
-        .output()
-        .unwrap();
-    assert!(audit.status.success(), "{}", String::from_utf8_lossy(&audit.stdout));
+    demo::assert_audit_passes(server_dir.path());
 }

@@ -11,42 +11,12 @@ use counter_core::store::TopUpStatus;
 use counter_core::sync::{RoundOutcome, sync_round};
 use serde_json::{Value, json};
 use tillfund_e2e::free_port;
-use tillfund_e2e::process::{FundServer, fund_server_binary};
+use tillfund_e2e::process::FundServer;
 
-const DEMO_MERCHANT_ID: &str = "0192f000-0000-7000-8000-00000000d001";
-const DEMO_MEMBER_CODE: &str = "800000000011";
+use tillfund_e2e::demo::{self, MEMBER_CODE as DEMO_MEMBER_CODE, MERCHANT_ID as DEMO_MERCHANT_ID};
 
 fn activation_code(data_dir: &std::path::Path) -> String {
-    let output = std::process::Command::new(fund_server_binary())
-        .args(["terminal", "activation-code", "--merchant", DEMO_MERCHANT_ID])
-        .env("TILLFUND_DATA_DIR", data_dir)
-        .env_remove("DATABASE_URL")
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8_lossy(&output.stdout).split_whitespace().nth(2).unwrap().to_owned()
-}
-
-async fn demo_wallet(server_url: &str) -> Value {
-    let http = reqwest::Client::new();
-    let session: Value = http
-        .post(format!("{server_url}/v1/sessions"))
-        .json(&json!({"phone": "13800138000", "pin": "123456"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = session["token"].as_str().unwrap().to_owned();
-    http.get(format!("{server_url}/v1/wallet"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    demo::activation_code(data_dir)
 }
 
 #[tokio::test]
@@ -112,7 +82,7 @@ async fn offline_top_ups_sync_exactly_once_when_the_server_returns() {
         let stored = counter.store().top_up(record.entry_id).await.unwrap().unwrap();
         assert_eq!(stored.status, TopUpStatus::Confirmed);
     }
-    let wallet = demo_wallet(&server.url).await;
+    let wallet = demo::wallet(&server.url).await;
     assert_eq!(wallet["principal"], 59_000, "{wallet}");
     assert_eq!(wallet["bonus"], 5_000, "{wallet}");
     assert!(server.stop().unwrap().success());
@@ -165,13 +135,9 @@ async fn a_customer_unbound_while_the_counter_was_offline_lands_in_needs_attenti
 
     // The operator revokes this counter: syncing says so in words the manager can act on.
     let terminal_id = counter.profile().await.unwrap().terminal_id.to_string();
-    let revoked = std::process::Command::new(fund_server_binary())
-        .args(["terminal", "revoke", &terminal_id])
-        .env("TILLFUND_DATA_DIR", server_dir.path())
-        .env_remove("DATABASE_URL")
-        .output()
-        .unwrap();
-    assert!(revoked.status.success());
+    let (revoked, _, stderr) =
+        demo::fund_server_cli(server_dir.path(), &["terminal", "revoke", &terminal_id]);
+    assert!(revoked, "{stderr}");
     match sync_round(counter.store()).await {
         RoundOutcome::Failed(reason) => assert!(reason.contains("revoked"), "{reason}"),
         other => panic!("a revoked counter must not sync: {other:?}"),

@@ -96,17 +96,7 @@ async fn refuses_a_bad_configuration_with_a_readable_error() {
 }
 
 fn fund_server(data_dir: &std::path::Path, arguments: &[&str]) -> (bool, String, String) {
-    let output = std::process::Command::new(fund_server_binary())
-        .args(arguments)
-        .env("TILLFUND_DATA_DIR", data_dir)
-        .env_remove("DATABASE_URL")
-        .output()
-        .unwrap();
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    tillfund_e2e::demo::fund_server_cli(data_dir, arguments)
 }
 
 #[test]

@@ -33,3 +33,69 @@ pub fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
     listener.local_addr().expect("local address").port()
 }
+
+/// The demo store that `fund-server serve --seed-demo` creates, as the tests use it.
+pub mod demo {
+    use std::path::Path;
+
+    use serde_json::{Value, json};
+
+    use crate::process::fund_server_binary;
+
+    pub const MERCHANT_ID: &str = "0192f000-0000-7000-8000-00000000d001";
+    pub const MEMBER_CODE: &str = "800000000011";
+    pub const PHONE: &str = "13800138000";
+    pub const PIN: &str = "123456";
+
+    /// Runs the operator CLI on the server's data directory; returns (success, stdout, stderr).
+    pub fn fund_server_cli(data_dir: &Path, arguments: &[&str]) -> (bool, String, String) {
+        let output = std::process::Command::new(fund_server_binary())
+            .args(arguments)
+            .env("TILLFUND_DATA_DIR", data_dir)
+            .env_remove("DATABASE_URL")
+            .output()
+            .expect("run fund-server");
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    }
+
+    /// A fresh activation code for the demo store, as the operator would issue it.
+    pub fn activation_code(data_dir: &Path) -> String {
+        let (ok, stdout, stderr) =
+            fund_server_cli(data_dir, &["terminal", "activation-code", "--merchant", MERCHANT_ID]);
+        assert!(ok, "{stderr}");
+        stdout.split_whitespace().nth(2).expect("a code in the output").to_owned()
+    }
+
+    /// The audit of the server's data passes (run it after the server stopped).
+    pub fn assert_audit_passes(data_dir: &Path) {
+        let (ok, stdout, stderr) = fund_server_cli(data_dir, &["audit"]);
+        assert!(ok, "{stdout}{stderr}");
+    }
+
+    /// The demo customer's wallet, through the customer API.
+    pub async fn wallet(server_url: &str) -> Value {
+        let http = reqwest::Client::new();
+        let session: Value = http
+            .post(format!("{server_url}/v1/sessions"))
+            .json(&json!({"phone": PHONE, "pin": PIN}))
+            .send()
+            .await
+            .expect("sign in")
+            .json()
+            .await
+            .expect("session");
+        let token = session["token"].as_str().expect("token").to_owned();
+        http.get(format!("{server_url}/v1/wallet"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("wallet")
+            .json()
+            .await
+            .expect("wallet body")
+    }
+}
