@@ -41,6 +41,18 @@ impl CounterError {
     }
 }
 
+/// Reads an amount the cashier keyed, in the currency the counter enrolled with.
+pub(crate) fn profile_amount(
+    profile: &CounterProfile,
+    amount_text: &str,
+) -> Result<PositiveAmount, CounterError> {
+    let currency = Currency::from_code(&profile.currency).map_err(|error| {
+        CounterError::Invalid { code: "currency_unsupported", message: error.to_string() }
+    })?;
+    PositiveAmount::parse(amount_text, currency)
+        .map_err(|error| CounterError::Invalid { code: error.code(), message: error.to_string() })
+}
+
 pub fn now_ms() -> i64 {
     let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
     i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
@@ -105,12 +117,7 @@ impl Counter {
         amount_text: &str,
     ) -> Result<TopUpPreview, CounterError> {
         let profile = self.profile().await?;
-        let currency = Currency::from_code(&profile.currency).map_err(|error| {
-            CounterError::Invalid { code: "currency_unsupported", message: error.to_string() }
-        })?;
-        let amount = PositiveAmount::parse(amount_text, currency).map_err(|error| {
-            CounterError::Invalid { code: error.code(), message: error.to_string() }
-        })?;
+        let amount = profile_amount(&profile, amount_text)?;
         // Twelve digits are a member code (a scanner or a typist); anything else a phone.
         let compact: String = customer.chars().filter(|c| !c.is_whitespace()).collect();
         let looks_like_member_code = compact.len() == MemberCode::LENGTH

@@ -10,9 +10,9 @@ use qrcode::QrCode;
 use sqlx::Row;
 use tillfund_core::payment_token::{PaymentClaims, confirmation_code};
 use tillfund_core::signing::TerminalKey;
-use tillfund_core::{Currency, OrderId, PositiveAmount};
+use tillfund_core::{OrderId, PositiveAmount};
 
-use crate::counter::{Counter, CounterError, now_ms};
+use crate::counter::{Counter, CounterError, now_ms, profile_amount};
 use crate::store::LocalStoreError;
 
 /// How long a payment code can be paid.
@@ -62,12 +62,7 @@ impl Counter {
     /// Makes an order for `amount_text` with its signed payment token; no network needed.
     pub async fn create_order(&self, amount_text: &str) -> Result<PaymentOrder, CounterError> {
         let profile = self.profile().await?;
-        let currency = Currency::from_code(&profile.currency).map_err(|error| {
-            CounterError::Invalid { code: "currency_unsupported", message: error.to_string() }
-        })?;
-        let amount = PositiveAmount::parse(amount_text, currency).map_err(|error| {
-            CounterError::Invalid { code: error.code(), message: error.to_string() }
-        })?;
+        let amount = profile_amount(&profile, amount_text)?;
         let key = TerminalKey::from_hex(&profile.terminal_key).map_err(corrupt)?;
         let created_at_ms = now_ms();
         let claims = PaymentClaims {
@@ -181,12 +176,7 @@ impl Counter {
     /// because the refund id is the idempotency key.
     pub async fn refund(&self, order_id: OrderId, amount_text: &str) -> Result<i64, CounterError> {
         let profile = self.profile().await?;
-        let currency = Currency::from_code(&profile.currency).map_err(|error| {
-            CounterError::Invalid { code: "currency_unsupported", message: error.to_string() }
-        })?;
-        let amount = PositiveAmount::parse(amount_text, currency).map_err(|error| {
-            CounterError::Invalid { code: error.code(), message: error.to_string() }
-        })?;
+        let amount = profile_amount(&profile, amount_text)?;
         let refund_id = OrderId::generate().to_string();
         let client = crate::client::ServerClient::new(&profile.server_url)?;
         let answer = client

@@ -12,7 +12,7 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 use tillfund_core::bonus::BonusRuleSet;
 use tillfund_core::{Amount, CustomerId, MerchantId, OrderId, OutboxEntryId, PositiveAmount};
 
-use super::{Store, StoreError};
+use super::{Store, StoreError, amount, corrupt, parse, parse_optional};
 use crate::ledger::audit::{AuditReport, Auditor};
 use crate::ledger::{
     Account, AlertChange, AppliedTopUp, Batch, BatchNeeds, BatchState, BatchWrites, Command,
@@ -24,28 +24,6 @@ use crate::ledger::{
 const ROWS_PER_STATEMENT: usize = 200;
 /// Entries read per round trip by the audit.
 const AUDIT_CHUNK_ENTRIES: i64 = 5_000;
-
-fn corrupt(what: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(what.to_string())
-}
-
-fn parse<T: FromStr>(text: &str) -> Result<T, StoreError>
-where
-    T::Err: std::fmt::Display,
-{
-    T::from_str(text).map_err(corrupt)
-}
-
-fn parse_optional<T: FromStr>(text: Option<String>) -> Result<Option<T>, StoreError>
-where
-    T::Err: std::fmt::Display,
-{
-    text.map(|text| parse(&text)).transpose()
-}
-
-fn amount(minor_units: i64) -> Result<Amount, StoreError> {
-    Amount::from_minor_units(minor_units).map_err(corrupt)
-}
 
 fn hash(bytes: Vec<u8>) -> Result<[u8; 32], StoreError> {
     bytes.try_into().map_err(|_| corrupt("a hash is not 32 bytes"))
@@ -121,40 +99,16 @@ impl Store {
         after_entry: i64,
         limit: i64,
     ) -> Result<Vec<PaidOrder>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT order_id, merchant_id, terminal_id, customer_id, amount, paid_principal, paid_bonus, \
-             paid_yield, refunded_principal, refunded_bonus, refunded_yield, payment_entry, paid_at_ms \
-             FROM paid_orders WHERE merchant_id = ? AND payment_entry > ? ORDER BY payment_entry LIMIT ?",
-        )
+        let rows = sqlx::query(&format!(
+            "SELECT {PAID_ORDER_COLUMNS} FROM paid_orders \
+             WHERE merchant_id = ? AND payment_entry > ? ORDER BY payment_entry LIMIT ?"
+        ))
         .bind(merchant_id.to_string())
         .bind(after_entry)
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(PaidOrder {
-                    order_id: parse(row.try_get::<&str, _>("order_id")?)?,
-                    merchant_id: parse(row.try_get::<&str, _>("merchant_id")?)?,
-                    terminal_id: parse(row.try_get::<&str, _>("terminal_id")?)?,
-                    customer_id: parse(row.try_get::<&str, _>("customer_id")?)?,
-                    amount: PositiveAmount::try_from(row.try_get::<i64, _>("amount")?)
-                        .map_err(corrupt)?,
-                    paid_split: [
-                        row.try_get("paid_principal")?,
-                        row.try_get("paid_bonus")?,
-                        row.try_get("paid_yield")?,
-                    ],
-                    refunded_split: [
-                        row.try_get("refunded_principal")?,
-                        row.try_get("refunded_bonus")?,
-                        row.try_get("refunded_yield")?,
-                    ],
-                    payment_entry: row.try_get("payment_entry")?,
-                    paid_at_ms: row.try_get("paid_at_ms")?,
-                })
-            })
-            .collect()
+        rows.iter().map(paid_order_from_row).collect()
     }
 
     /// How many journal entries there are of each code.
@@ -275,6 +229,32 @@ impl Store {
     }
 }
 
+const PAID_ORDER_COLUMNS: &str = "order_id, merchant_id, terminal_id, customer_id, amount, \
+    paid_principal, paid_bonus, paid_yield, refunded_principal, refunded_bonus, refunded_yield, \
+    payment_entry, paid_at_ms";
+
+fn paid_order_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<PaidOrder, StoreError> {
+    Ok(PaidOrder {
+        order_id: parse(row.try_get::<&str, _>("order_id")?)?,
+        merchant_id: parse(row.try_get::<&str, _>("merchant_id")?)?,
+        terminal_id: parse(row.try_get::<&str, _>("terminal_id")?)?,
+        customer_id: parse(row.try_get::<&str, _>("customer_id")?)?,
+        amount: PositiveAmount::try_from(row.try_get::<i64, _>("amount")?).map_err(corrupt)?,
+        paid_split: [
+            row.try_get("paid_principal")?,
+            row.try_get("paid_bonus")?,
+            row.try_get("paid_yield")?,
+        ],
+        refunded_split: [
+            row.try_get("refunded_principal")?,
+            row.try_get("refunded_bonus")?,
+            row.try_get("refunded_yield")?,
+        ],
+        payment_entry: row.try_get("payment_entry")?,
+        paid_at_ms: row.try_get("paid_at_ms")?,
+    })
+}
+
 async fn load_batch_state(
     connection: &mut SqliteConnection,
     needs: &BatchNeeds,
@@ -308,33 +288,12 @@ async fn load_batch_state(
     let order_ids: Vec<String> = needs.orders.iter().map(ToString::to_string).collect();
     let mut orders = HashMap::new();
     for chunk in order_ids.chunks(ROWS_PER_STATEMENT) {
-        let mut query = QueryBuilder::<Sqlite>::new(
-            "SELECT order_id, merchant_id, terminal_id, customer_id, amount, paid_principal, \
-             paid_bonus, paid_yield, refunded_principal, refunded_bonus, refunded_yield, \
-             payment_entry, paid_at_ms FROM paid_orders WHERE order_id IN (",
-        );
+        let mut query = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT {PAID_ORDER_COLUMNS} FROM paid_orders WHERE order_id IN ("
+        ));
         push_list(&mut query, chunk);
         for row in query.build().fetch_all(&mut *connection).await? {
-            let order = PaidOrder {
-                order_id: parse(row.try_get::<&str, _>("order_id")?)?,
-                merchant_id: parse(row.try_get::<&str, _>("merchant_id")?)?,
-                terminal_id: parse(row.try_get::<&str, _>("terminal_id")?)?,
-                customer_id: parse(row.try_get::<&str, _>("customer_id")?)?,
-                amount: PositiveAmount::try_from(row.try_get::<i64, _>("amount")?)
-                    .map_err(corrupt)?,
-                paid_split: [
-                    row.try_get("paid_principal")?,
-                    row.try_get("paid_bonus")?,
-                    row.try_get("paid_yield")?,
-                ],
-                refunded_split: [
-                    row.try_get("refunded_principal")?,
-                    row.try_get("refunded_bonus")?,
-                    row.try_get("refunded_yield")?,
-                ],
-                payment_entry: row.try_get("payment_entry")?,
-                paid_at_ms: row.try_get("paid_at_ms")?,
-            };
+            let order = paid_order_from_row(&row)?;
             orders.insert(order.order_id, order);
         }
     }

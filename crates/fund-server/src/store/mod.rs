@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
-use tillfund_core::MerchantId;
+use tillfund_core::{Amount, MerchantId};
 
 use crate::model::{Clock, Customer, Merchant, Terminal};
 
@@ -36,6 +36,30 @@ pub enum StoreError {
     Corrupt(String),
     #[error(transparent)]
     Invalid(#[from] tillfund_core::bonus::RuleError),
+}
+
+// Reading rows back: a value that does not parse is a corrupt row, never a panic.
+
+pub(super) fn corrupt(what: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(what.to_string())
+}
+
+pub(super) fn parse<T: FromStr>(text: &str) -> Result<T, StoreError>
+where
+    T::Err: std::fmt::Display,
+{
+    T::from_str(text).map_err(corrupt)
+}
+
+pub(super) fn parse_optional<T: FromStr>(text: Option<String>) -> Result<Option<T>, StoreError>
+where
+    T::Err: std::fmt::Display,
+{
+    text.map(|text| parse(&text)).transpose()
+}
+
+pub(super) fn amount(minor_units: i64) -> Result<Amount, StoreError> {
+    Amount::from_minor_units(minor_units).map_err(corrupt)
 }
 
 /// How many connections the server holds; SQLite serialises writers anyway.

@@ -1,26 +1,13 @@
 //! Storage of the parties: merchants, terminals and their activation codes, customers,
 //! bindings and customer sessions.
 
-use std::str::FromStr;
-
 use sha2::{Digest, Sha256};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
 use tillfund_core::{CustomerId, MemberCode, MerchantId, PhoneNumber, TerminalId};
 
-use super::{Store, StoreError};
+use super::{Store, StoreError, parse};
 use crate::model::{Customer, Merchant, Terminal};
-
-fn corrupt(what: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(what.to_string())
-}
-
-fn parse<T: FromStr>(text: &str) -> Result<T, StoreError>
-where
-    T::Err: std::fmt::Display,
-{
-    T::from_str(text).map_err(corrupt)
-}
 
 /// Secrets given out once (activation codes, session tokens) are stored only as hashes.
 pub fn secret_hash(secret: &str) -> Vec<u8> {

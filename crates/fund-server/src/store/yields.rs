@@ -7,13 +7,9 @@ use rust_decimal::Decimal;
 use sqlx::{QueryBuilder, Row, Sqlite};
 use tillfund_core::CustomerId;
 
-use super::{Store, StoreError};
+use super::{Store, StoreError, corrupt};
 
 const ROWS_PER_STATEMENT: usize = 500;
-
-fn corrupt(what: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(what.to_string())
-}
 
 /// One wallet's accrual for one day.
 #[derive(Debug, Clone, PartialEq, Eq)]
