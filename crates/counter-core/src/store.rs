@@ -136,8 +136,13 @@ impl LocalStore {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(5));
         let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
-        restrict_to_owner(path);
         sqlx::migrate!("./migrations").run(&pool).await?;
+        // The write-ahead log holds recent pages (the key among them) until a checkpoint.
+        for suffix in ["", "-wal", "-shm"] {
+            let mut file = path.as_os_str().to_owned();
+            file.push(suffix);
+            restrict_to_owner(Path::new(&file));
+        }
         Ok(LocalStore { pool })
     }
 
@@ -419,67 +424,53 @@ impl LocalStore {
             .collect()
     }
 
-    /// The server applied the entry (now or on an earlier try): acknowledged, and its
-    /// top-up confirmed, together.
-    pub async fn acknowledge(
+    /// Stores the server's answers to one push in one transaction: applied entries are
+    /// acknowledged (their top-ups confirmed), refused ones go to needs attention, and the
+    /// ones to retry later are counted and stay pending.
+    pub async fn record_push_results(
         &self,
-        entry_id: OutboxEntryId,
+        results: &[tillfund_core::protocol::EntryResult],
         now_ms: i64,
     ) -> Result<(), LocalStoreError> {
+        use tillfund_core::protocol::EntryOutcome;
         let mut transaction = self.pool.begin().await?;
-        sqlx::query("UPDATE outbox SET state = 'acknowledged', answered_at_ms = ?, attempts = attempts + 1 WHERE entry_id = ?")
-            .bind(now_ms)
-            .bind(entry_id.to_string())
+        for result in results {
+            let entry_id = result.id.to_string();
+            let (state, error, top_up_status, code, message) = match &result.outcome {
+                EntryOutcome::Applied | EntryOutcome::AlreadyApplied => {
+                    ("acknowledged", None, "confirmed", None, None)
+                }
+                EntryOutcome::Rejected { code, message } => (
+                    "needs_attention",
+                    Some(format!("{code}: {message}")),
+                    "rejected",
+                    Some(code.as_str()),
+                    Some(message.as_str()),
+                ),
+                EntryOutcome::RetryLater { code, message } => {
+                    ("pending", Some(format!("{code}: {message}")), "pending", None, None)
+                }
+            };
+            let answered_at_ms = (state != "pending").then_some(now_ms);
+            sqlx::query(
+                "UPDATE outbox SET state = ?, last_error = coalesce(?, last_error), attempts = attempts + 1, \
+                 answered_at_ms = ? WHERE entry_id = ?",
+            )
+            .bind(state)
+            .bind(error)
+            .bind(answered_at_ms)
+            .bind(&entry_id)
             .execute(&mut *transaction)
             .await?;
-        sqlx::query("UPDATE top_ups SET status = 'confirmed' WHERE entry_id = ?")
-            .bind(entry_id.to_string())
-            .execute(&mut *transaction)
-            .await?;
+            sqlx::query("UPDATE top_ups SET status = ?, status_code = ?, status_message = ? WHERE entry_id = ?")
+                .bind(top_up_status)
+                .bind(code)
+                .bind(message)
+                .bind(&entry_id)
+                .execute(&mut *transaction)
+                .await?;
+        }
         transaction.commit().await?;
-        Ok(())
-    }
-
-    /// The server refused the entry for good: it goes to "needs attention" with the
-    /// reason, and no longer blocks the entries behind it.
-    pub async fn reject(
-        &self,
-        entry_id: OutboxEntryId,
-        code: &str,
-        message: &str,
-        now_ms: i64,
-    ) -> Result<(), LocalStoreError> {
-        let mut transaction = self.pool.begin().await?;
-        sqlx::query(
-            "UPDATE outbox SET state = 'needs_attention', answered_at_ms = ?, attempts = attempts + 1, \
-             last_error = ? WHERE entry_id = ?",
-        )
-        .bind(now_ms)
-        .bind(format!("{code}: {message}"))
-        .bind(entry_id.to_string())
-        .execute(&mut *transaction)
-        .await?;
-        sqlx::query("UPDATE top_ups SET status = 'rejected', status_code = ?, status_message = ? WHERE entry_id = ?")
-            .bind(code)
-            .bind(message)
-            .bind(entry_id.to_string())
-            .execute(&mut *transaction)
-            .await?;
-        transaction.commit().await?;
-        Ok(())
-    }
-
-    /// Not decided yet (retry later): counted, kept pending.
-    pub async fn defer(
-        &self,
-        entry_id: OutboxEntryId,
-        reason: &str,
-    ) -> Result<(), LocalStoreError> {
-        sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE entry_id = ?")
-            .bind(reason)
-            .bind(entry_id.to_string())
-            .execute(&self.pool)
-            .await?;
         Ok(())
     }
 

@@ -83,21 +83,12 @@ async fn try_sync_round(store: &LocalStore, batch_size: usize) -> Result<usize, 
         }
         let entries: Vec<_> = batch.iter().map(|pending| pending.entry.clone()).collect();
         let response = client.push(&credentials, entries).await?;
-        let mut deferred = 0;
-        for result in &response.results {
-            match &result.outcome {
-                EntryOutcome::Applied | EntryOutcome::AlreadyApplied => {
-                    store.acknowledge(result.id, now_ms()).await?
-                }
-                EntryOutcome::Rejected { code, message } => {
-                    store.reject(result.id, code, message, now_ms()).await?
-                }
-                EntryOutcome::RetryLater { code, message } => {
-                    deferred += 1;
-                    store.defer(result.id, &format!("{code}: {message}")).await?;
-                }
-            }
-        }
+        store.record_push_results(&response.results, now_ms()).await?;
+        let deferred = response
+            .results
+            .iter()
+            .filter(|result| matches!(result.outcome, EntryOutcome::RetryLater { .. }))
+            .count();
         pushed += response.results.len() - deferred;
         // Entries the server could not decide now wait for the next round.
         if deferred > 0 || response.results.len() < batch.len() {
