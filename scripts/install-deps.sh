@@ -15,6 +15,8 @@ apt_packages=(
   xauth
   webkit2gtk-driver
   curl
+  # A CJK font: receipts rendered as PNG (and the UI) show Chinese text with it.
+  fonts-wqy-microhei
 )
 command -v node >/dev/null || apt_packages+=(nodejs)
 command -v npm >/dev/null || apt_packages+=(npm)

@@ -237,3 +237,164 @@ mod tests {
         );
     }
 }
+
+/// Fonts tried, in order, for the PNG rendering: they must cover Chinese.
+pub const FONT_PATHS: [&str; 3] = [
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+];
+
+/// Pixels across a 58 mm receipt at 203 dpi.
+const RECEIPT_WIDTH_PX: u32 = 384;
+const FONT_SIZE_PX: f32 = 22.0;
+const LINE_HEIGHT_PX: u32 = 30;
+const MARGIN_PX: u32 = 8;
+
+/// A font that can draw receipts, loaded from the first of [`FONT_PATHS`] present.
+pub fn load_receipt_font() -> Result<ab_glyph::FontArc, CounterError> {
+    for path in FONT_PATHS {
+        if let Ok(bytes) = std::fs::read(path) {
+            if let Ok(font) = ab_glyph::FontVec::try_from_vec_and_index(bytes, 0) {
+                return Ok(ab_glyph::FontArc::new(font));
+            }
+        }
+    }
+    Err(CounterError::Invalid {
+        code: "receipt_font_missing",
+        message: format!(
+            "No font with Chinese characters is installed (looked for {}).",
+            FONT_PATHS.join(", ")
+        ),
+    })
+}
+
+enum Row<'a> {
+    Centered(&'a str),
+    Split(&'a str, &'a str),
+    Rule,
+}
+
+fn text_width(font: &ab_glyph::FontArc, text: &str) -> f32 {
+    use ab_glyph::{Font, ScaleFont};
+    let scaled = font.as_scaled(FONT_SIZE_PX);
+    text.chars().map(|character| scaled.h_advance(scaled.glyph_id(character))).sum()
+}
+
+fn draw_text(
+    image: &mut image::GrayImage,
+    font: &ab_glyph::FontArc,
+    text: &str,
+    x: f32,
+    baseline: f32,
+) {
+    use ab_glyph::{Font, ScaleFont, point};
+    let scaled = font.as_scaled(FONT_SIZE_PX);
+    let mut caret = x;
+    for character in text.chars() {
+        let id = scaled.glyph_id(character);
+        let glyph = id.with_scale_and_position(FONT_SIZE_PX, point(caret, baseline));
+        caret += scaled.h_advance(id);
+        let Some(outline) = font.outline_glyph(glyph) else { continue };
+        let bounds = outline.px_bounds();
+        outline.draw(|gx, gy, coverage| {
+            let px = i64::from(gx) + bounds.min.x as i64;
+            let py = i64::from(gy) + bounds.min.y as i64;
+            if let (Ok(px), Ok(py)) = (u32::try_from(px), u32::try_from(py)) {
+                if px < image.width() && py < image.height() {
+                    let ink = (coverage.clamp(0.0, 1.0) * 255.0) as u8;
+                    let pixel = image.get_pixel_mut(px, py);
+                    pixel.0[0] = pixel.0[0].min(255 - ink);
+                }
+            }
+        });
+    }
+}
+
+impl Receipt {
+    /// The same receipt as a PNG, for the screen and for tests: what the paper shows.
+    pub fn png(&self, font: &ab_glyph::FontArc, copy: bool) -> Result<Vec<u8>, CounterError> {
+        let mut rows = Vec::new();
+        if copy {
+            rows.push(Row::Centered("** COPY **"));
+        }
+        rows.push(Row::Centered(&self.title));
+        rows.push(Row::Centered(&self.store));
+        rows.push(Row::Rule);
+        for (label, value) in &self.lines {
+            rows.push(Row::Split(label, value));
+        }
+        let qr = match &self.qr {
+            Some(data) => Some(
+                qrcode::QrCode::new(data.as_bytes())
+                    .map_err(|error| CounterError::Invalid {
+                        code: "qr_failed",
+                        message: error.to_string(),
+                    })?
+                    .render::<image::Luma<u8>>()
+                    .max_dimensions(
+                        RECEIPT_WIDTH_PX - 2 * MARGIN_PX,
+                        RECEIPT_WIDTH_PX - 2 * MARGIN_PX,
+                    )
+                    .build(),
+            ),
+            None => None,
+        };
+        let qr_height = qr.as_ref().map_or(0, |image| image.height() + MARGIN_PX);
+        let rows_count = u32::try_from(rows.len() + 1).unwrap_or(u32::MAX);
+        let height = 2 * MARGIN_PX + rows_count * LINE_HEIGHT_PX + qr_height;
+        let mut image = image::GrayImage::from_pixel(RECEIPT_WIDTH_PX, height, image::Luma([255]));
+        let width = RECEIPT_WIDTH_PX as f32;
+        let margin = MARGIN_PX as f32;
+        let mut top = MARGIN_PX;
+        for row in &rows {
+            let baseline = (top + LINE_HEIGHT_PX - 8) as f32;
+            match row {
+                Row::Centered(text) => draw_text(
+                    &mut image,
+                    font,
+                    text,
+                    (width - text_width(font, text)) / 2.0,
+                    baseline,
+                ),
+                Row::Split(label, value) => {
+                    draw_text(&mut image, font, label, margin, baseline);
+                    draw_text(
+                        &mut image,
+                        font,
+                        value,
+                        width - margin - text_width(font, value),
+                        baseline,
+                    );
+                }
+                Row::Rule => {
+                    for x in MARGIN_PX..RECEIPT_WIDTH_PX - MARGIN_PX {
+                        image.put_pixel(x, top + LINE_HEIGHT_PX / 2, image::Luma([0]));
+                    }
+                }
+            }
+            top += LINE_HEIGHT_PX;
+        }
+        if let Some(qr) = qr {
+            image::imageops::overlay(
+                &mut image,
+                &qr,
+                i64::from((RECEIPT_WIDTH_PX - qr.width()) / 2),
+                i64::from(top),
+            );
+            top += qr.height() + MARGIN_PX;
+        }
+        draw_text(
+            &mut image,
+            font,
+            &self.footer,
+            (width - text_width(font, &self.footer)) / 2.0,
+            (top + LINE_HEIGHT_PX - 8) as f32,
+        );
+        let mut png = std::io::Cursor::new(Vec::new());
+        image.write_to(&mut png, image::ImageFormat::Png).map_err(|error| {
+            CounterError::Invalid { code: "receipt_render_failed", message: error.to_string() }
+        })?;
+        Ok(png.into_inner())
+    }
+}

@@ -59,3 +59,27 @@ async fn receipts_print_to_a_network_printer_and_reprints_say_copy() {
     counter.print(&Printer::Device(device.clone()), &receipt()).await.unwrap();
     assert_eq!(std::fs::read(device).unwrap(), receipt().escpos(false));
 }
+
+#[test]
+fn the_png_rendering_shows_the_receipt_with_its_qr_code() {
+    use counter_core::receipt::load_receipt_font;
+    let font = load_receipt_font().expect("make deps installs fonts-wqy-microhei");
+    let mut with_qr = receipt();
+    with_qr.qr = Some("http://127.0.0.1:8700/pay?t=AAAA".into());
+    let png = with_qr.png(&font, true).unwrap();
+    let image = image::load_from_memory(&png).unwrap().to_luma8();
+    assert_eq!(image.width(), 384);
+    assert!(image.height() > 384, "text rows and a QR code: {}", image.height());
+    let dark = image.pixels().filter(|pixel| pixel.0[0] < 128).count();
+    let share = dark as f64 / f64::from(image.width() * image.height());
+    assert!((0.05..0.6).contains(&share), "ink on {share:.2} of the receipt");
+    // The top rows carry text (COPY, title): not blank.
+    let top_ink = (0..image.width())
+        .flat_map(|x| (8..70).map(move |y| (x, y)))
+        .filter(|(x, y)| image.get_pixel(*x, *y).0[0] < 128)
+        .count();
+    assert!(top_ink > 100, "{top_ink}");
+    let directory = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/receipts");
+    std::fs::create_dir_all(&directory).unwrap();
+    std::fs::write(directory.join("top-up.png"), png).unwrap();
+}
