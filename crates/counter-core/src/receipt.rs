@@ -189,55 +189,6 @@ impl Counter {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn receipt() -> Receipt {
-        Receipt {
-            title: "支付 Payment".into(),
-            store: "Demo Store 示范店".into(),
-            lines: vec![
-                ("Amount 金额".into(), "38.50".into()),
-                ("Order".into(), "T0001-P000001".into()),
-            ],
-            qr: Some("https://wallet.example/pay?t=abc".into()),
-            footer: "谢谢 Thank you".into(),
-        }
-    }
-
-    fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-        haystack.windows(needle.len()).any(|window| window == needle)
-    }
-
-    #[test]
-    fn escpos_has_chinese_in_gb18030_and_a_native_qr_command() {
-        let bytes = receipt().escpos(false);
-        assert!(bytes.starts_with(&[ESC, b'@', FS, b'&']));
-        assert!(contains(&bytes, &gb18030("示范店")));
-        assert!(contains(&bytes, &[0xca, 0xbe, 0xb7, 0xb6, 0xb5, 0xea]), "示范店 in GB18030");
-        let data = b"https://wallet.example/pay?t=abc";
-        let mut store = vec![GS, b'(', b'k', u8::try_from(data.len() + 3).unwrap(), 0, 49, 80, 48];
-        store.extend(data);
-        assert!(contains(&bytes, &store), "the QR data is stored with GS ( k");
-        assert!(contains(&bytes, &[GS, b'(', b'k', 3, 0, 49, 81, 48]), "and printed");
-        assert!(bytes.ends_with(&[GS, b'V', 66, 0]), "and the paper is cut");
-        assert!(!contains(&bytes, b"** COPY **"));
-        assert!(contains(&receipt().escpos(true), b"** COPY **"));
-    }
-
-    #[test]
-    fn lines_fill_the_paper_width_counting_chinese_as_two_columns() {
-        let line = label_value_line("Amount 金额", "38.50");
-        assert_eq!(width(&line), LINE_WIDTH);
-        assert_eq!(
-            label_value_line(&"x".repeat(40), "1").len(),
-            42,
-            "an overlong label keeps one space"
-        );
-    }
-}
-
 /// Fonts tried, in order, for the PNG rendering: they must cover Chinese.
 pub const FONT_PATHS: [&str; 3] = [
     "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
@@ -396,5 +347,54 @@ impl Receipt {
             CounterError::Invalid { code: "receipt_render_failed", message: error.to_string() }
         })?;
         Ok(png.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn receipt() -> Receipt {
+        Receipt {
+            title: "支付 Payment".into(),
+            store: "Demo Store 示范店".into(),
+            lines: vec![
+                ("Amount 金额".into(), "38.50".into()),
+                ("Order".into(), "T0001-P000001".into()),
+            ],
+            qr: Some("https://wallet.example/pay?t=abc".into()),
+            footer: "谢谢 Thank you".into(),
+        }
+    }
+
+    fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+        haystack.windows(needle.len()).any(|window| window == needle)
+    }
+
+    #[test]
+    fn escpos_has_chinese_in_gb18030_and_a_native_qr_command() {
+        let bytes = receipt().escpos(false);
+        assert!(bytes.starts_with(&[ESC, b'@', FS, b'&']));
+        assert!(contains(&bytes, &gb18030("示范店")));
+        assert!(contains(&bytes, &[0xca, 0xbe, 0xb7, 0xb6, 0xb5, 0xea]), "示范店 in GB18030");
+        let data = b"https://wallet.example/pay?t=abc";
+        let mut store = vec![GS, b'(', b'k', u8::try_from(data.len() + 3).unwrap(), 0, 49, 80, 48];
+        store.extend(data);
+        assert!(contains(&bytes, &store), "the QR data is stored with GS ( k");
+        assert!(contains(&bytes, &[GS, b'(', b'k', 3, 0, 49, 81, 48]), "and printed");
+        assert!(bytes.ends_with(&[GS, b'V', 66, 0]), "and the paper is cut");
+        assert!(!contains(&bytes, b"** COPY **"));
+        assert!(contains(&receipt().escpos(true), b"** COPY **"));
+    }
+
+    #[test]
+    fn lines_fill_the_paper_width_counting_chinese_as_two_columns() {
+        let line = label_value_line("Amount 金额", "38.50");
+        assert_eq!(width(&line), LINE_WIDTH);
+        assert_eq!(
+            label_value_line(&"x".repeat(40), "1").len(),
+            42,
+            "an overlong label keeps one space"
+        );
     }
 }
