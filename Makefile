@@ -27,8 +27,9 @@ deps:
 app: deps
 	$(TAURI) build --debug --no-bundle
 
+# The fund server, and the headless counter that `make run` enrols the demo counter with.
 server:
-	$(CARGO) build -p fund-server
+	$(CARGO) build -p fund-server -p counter-core --bins
 
 lint:
 	$(CARGO) fmt --all --check

@@ -48,9 +48,17 @@ for _ in $(seq 1 150); do
   kill -0 "$server_pid" 2>/dev/null || { echo "make run: the fund server did not start" >&2; exit 1; }
   sleep 0.2
 done
+# The demo counter enrols once with an activation code, as a real one would; its local
+# database lives beside the server's.
+counter_db="$data_dir/counter.sqlite"
+if ! "$target/debug/counter-cli" --db "$counter_db" sync >/dev/null 2>&1; then
+  code=$("$target/debug/fund-server" --data-dir "$data_dir" terminal activation-code \
+    --merchant 0192f000-0000-7000-8000-00000000d001 | awk '{print $3}')
+  "$target/debug/counter-cli" --db "$counter_db" enrol --server "http://$listen" --code "$code" --label "Demo counter"
+fi
 echo "make run: fund server at http://$listen (wallet page: http://$listen/); starting the counter app"
 
-TILLFUND_SERVER_URL="http://$listen" "$target/debug/tillfund-counter" &
+TILLFUND_SERVER_URL="http://$listen" TILLFUND_COUNTER_DB="$counter_db" "$target/debug/tillfund-counter" &
 app_pid=$!
 
 # When either stops (window closed, server failed, Ctrl-C), stop the other.
