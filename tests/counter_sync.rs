@@ -133,6 +133,21 @@ async fn a_customer_unbound_while_the_counter_was_offline_lands_in_needs_attenti
     }
     assert_eq!(counter.store().pending_summary().await.unwrap().0, 0);
 
+    // Re-enrolled with a new code (a replaced machine): a new terminal, the cache refilled,
+    // and nothing owed to the server lost.
+    let before = counter.profile().await.unwrap();
+    let again = counter
+        .enrol(&server.url, &activation_code(server_dir.path()), "Counter 3b")
+        .await
+        .unwrap();
+    assert_ne!(again.terminal_id, before.terminal_id);
+    assert_eq!(
+        counter.preview_top_up(DEMO_MEMBER_CODE, "1.00").await.unwrap_err().code(),
+        "customer_not_found"
+    );
+    assert_eq!(sync_round(counter.store()).await, RoundOutcome::Empty);
+    assert_eq!(counter.store().needs_attention().await.unwrap().len(), 1);
+
     // The operator revokes this counter: syncing says so in words the manager can act on.
     let terminal_id = counter.profile().await.unwrap().terminal_id.to_string();
     let (revoked, _, stderr) =
@@ -359,7 +374,14 @@ async fn a_store_day_closes_with_the_counter_s_figures_equal_to_the_server_s() {
     let csv = closed.csv();
     assert!(csv.starts_with("day,store,currency,top_ups,cash"), "{csv}");
     assert!(csv.contains(&format!("{today},\"Demo Store 示范店\",CNY,100,")), "{csv}");
-    // Reprint: the same report again, from the counter's own records.
+    // Reprint: the same report again, from the counter's own records, printed as COPY.
     assert_eq!(counter.close_day(today).await.unwrap(), closed);
+    let printer = counter_dir.path().join("printer");
+    let printer = counter_core::receipt::Printer::Device(printer);
+    let job = counter.print(&printer, &closed.receipt()).await.unwrap();
+    counter.reprint(&printer, job).await.unwrap();
+    let printed = std::fs::read(counter_dir.path().join("printer")).unwrap();
+    assert!(printed.windows(10).any(|window| window == b"** COPY **"));
+    assert!(printed.windows(8).any(|window| window == b"Z-REPORT"));
     assert!(server.stop().unwrap().success());
 }

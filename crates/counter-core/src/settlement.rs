@@ -232,6 +232,38 @@ impl DayReport {
         text
     }
 
+    /// The Z-report as a receipt for the print queue (reprints come out marked COPY).
+    pub fn receipt(&self) -> crate::receipt::Receipt {
+        let counter = &self.counter;
+        let mut lines = vec![
+            ("Top-ups".to_owned(), counter.top_up_count.to_string()),
+            ("Cash in drawer".to_owned(), money(counter.cash, &self.currency)),
+            ("Bonus given".to_owned(), money(counter.bonus, &self.currency)),
+            ("Payments".to_owned(), counter.payment_count.to_string()),
+            ("Payments total".to_owned(), money(counter.payments, &self.currency)),
+            ("Refunds".to_owned(), counter.refund_count.to_string()),
+            ("Refunds total".to_owned(), money(counter.refunds, &self.currency)),
+        ];
+        if let Some(server) = &self.server {
+            lines.push((
+                "Net owed to store".to_owned(),
+                money(server.net_owed_to_store, &self.currency),
+            ));
+        }
+        let state = match (self.closed, self.matches) {
+            (true, Some(true)) => "CLOSED, matches server",
+            (true, _) => "CLOSED, check with server",
+            (false, _) => "OPEN (not a Z-report)",
+        };
+        crate::receipt::Receipt {
+            title: format!("Z-REPORT {}", self.day),
+            store: self.store.clone(),
+            lines,
+            qr: None,
+            footer: state.to_owned(),
+        }
+    }
+
     /// One header row and one row of figures, in major units.
     pub fn csv(&self) -> String {
         let counter = &self.counter;
