@@ -353,6 +353,21 @@ async fn a_store_day_closes_with_the_counter_s_figures_equal_to_the_server_s() {
     let too_much = counter.refund(order_ids[10], "1000.00").await.unwrap_err();
     assert_eq!(too_much.code(), "refund_exceeds_paid");
 
+    // A second counter of the same store takes some cash too: the store's figures hold
+    // both, each counter matches its own part.
+    let second_dir = tempfile::tempdir().unwrap();
+    let second = Counter::open(&second_dir.path().join("counter.sqlite")).await.unwrap();
+    second.enrol(&server.url, &activation_code(server_dir.path()), "Counter 6").await.unwrap();
+    assert_eq!(sync_round(second.store()).await, RoundOutcome::Empty);
+    for _ in 0..3 {
+        let preview = second.preview_top_up(&phones[0], "10.00").await.unwrap();
+        second.record_top_up(&preview).await.unwrap();
+    }
+    assert_eq!(sync_round(second.store()).await, RoundOutcome::Done { pushed: 3 });
+    let second_report = second.day_report(today).await.unwrap();
+    assert_eq!(second_report.counter.cash, 3_000);
+    assert_eq!(second_report.matches, Some(true));
+
     let report = counter.day_report(today).await.unwrap();
     assert_eq!(report.counter.top_up_count, 100);
     assert_eq!(report.counter.cash, cash);
@@ -360,7 +375,11 @@ async fn a_store_day_closes_with_the_counter_s_figures_equal_to_the_server_s() {
     assert_eq!(report.counter.payments, payments);
     assert_eq!((report.counter.refund_count, report.counter.refunds), (10, 1_000));
     let server_figures = report.server.clone().unwrap();
-    assert_eq!((server_figures.cash, server_figures.payments), (cash, payments));
+    assert_eq!((server_figures.cash, server_figures.payments), (cash + 3_000, payments));
+    assert_eq!(
+        (server_figures.this_terminal.cash, server_figures.this_terminal.payments),
+        (cash, payments)
+    );
     assert_eq!(report.matches, Some(true));
 
     let closed = counter.close_day(today).await.unwrap();

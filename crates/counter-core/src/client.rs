@@ -88,6 +88,21 @@ pub struct ServerSettlement {
     pub reversed_cash: i64,
     pub drawer_cash: i64,
     pub net_owed_to_store: i64,
+    /// The part of the store's figures made at this counter.
+    pub this_terminal: TerminalFigures,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+pub struct TerminalFigures {
+    pub top_up_count: i64,
+    pub cash: i64,
+    pub bonus: i64,
+    pub payment_count: i64,
+    pub payments: i64,
+    pub refund_count: i64,
+    pub refunds: i64,
+    pub reversal_count: i64,
+    pub reversed_cash: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

@@ -39,7 +39,7 @@ pub struct DayReport {
     pub counter: CounterFigures,
     /// `None` when the server could not be reached.
     pub server: Option<ServerSettlement>,
-    /// Whether the counter's cash and payments equal the server's.
+    /// Whether this counter's records equal the server's figures for this counter.
     pub matches: Option<bool>,
     pub closed: bool,
 }
@@ -128,11 +128,13 @@ impl Counter {
         let client = ServerClient::new(&profile.server_url)?;
         let server = client.settlement(&profile.credentials()?, &day.to_string()).await.ok();
         let matches = server.as_ref().map(|server| {
-            server.cash - server.reversed_cash == counter.cash
-                && server.payments == counter.payments
-                && server.refunds == counter.refunds
-                && server.top_up_count == counter.top_up_count
-                && server.payment_count == counter.payment_count
+            let mine = &server.this_terminal;
+            mine.cash - mine.reversed_cash == counter.cash
+                && mine.top_up_count == counter.top_up_count
+                && mine.payments == counter.payments
+                && mine.payment_count == counter.payment_count
+                && mine.refunds == counter.refunds
+                && mine.refund_count == counter.refund_count
         });
         Ok(DayReport {
             day: day.to_string(),

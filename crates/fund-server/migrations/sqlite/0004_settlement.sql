@@ -20,6 +20,24 @@ CREATE TABLE settlements (
     PRIMARY KEY (merchant_id, day)
 ) STRICT, WITHOUT ROWID;
 
+-- The same figures per counter, so each counter can match its own records.
+CREATE TABLE settlement_terminals (
+    merchant_id    TEXT    NOT NULL,
+    day            TEXT    NOT NULL,
+    terminal_id    TEXT    NOT NULL,
+    top_up_count   INTEGER NOT NULL,
+    cash           INTEGER NOT NULL,
+    bonus          INTEGER NOT NULL,
+    payment_count  INTEGER NOT NULL,
+    payments       INTEGER NOT NULL,
+    refund_count   INTEGER NOT NULL,
+    refunds        INTEGER NOT NULL,
+    reversal_count INTEGER NOT NULL,
+    reversed_cash  INTEGER NOT NULL,
+    reversed_bonus INTEGER NOT NULL,
+    PRIMARY KEY (merchant_id, day, terminal_id)
+) STRICT, WITHOUT ROWID;
+
 CREATE TABLE settled_entries (
     entry_sequence INTEGER PRIMARY KEY NOT NULL REFERENCES journal_entries (sequence),
     merchant_id    TEXT    NOT NULL,

@@ -366,6 +366,21 @@ pub struct SettlementBody {
     pub net_owed_to_store: i64,
     /// Journal entry of the close, when it moved money.
     pub entry_sequence: Option<i64>,
+    /// The part of these figures made at the asking counter, to match its own records.
+    pub this_terminal: TerminalFiguresBody,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TerminalFiguresBody {
+    pub top_up_count: i64,
+    pub cash: i64,
+    pub bonus: i64,
+    pub payment_count: i64,
+    pub payments: i64,
+    pub refund_count: i64,
+    pub refunds: i64,
+    pub reversal_count: i64,
+    pub reversed_cash: i64,
 }
 
 impl From<&crate::service::Settlement> for SettlementBody {
@@ -387,6 +402,17 @@ impl From<&crate::service::Settlement> for SettlementBody {
             drawer_cash: figures.drawer_cash(),
             net_owed_to_store: figures.net_owed_to_store(),
             entry_sequence: settlement.entry_sequence,
+            this_terminal: TerminalFiguresBody {
+                top_up_count: settlement.this_terminal.top_up_count,
+                cash: settlement.this_terminal.cash,
+                bonus: settlement.this_terminal.bonus,
+                payment_count: settlement.this_terminal.payment_count,
+                payments: settlement.this_terminal.payments,
+                refund_count: settlement.this_terminal.refund_count,
+                refunds: settlement.this_terminal.refunds,
+                reversal_count: settlement.this_terminal.reversal_count,
+                reversed_cash: settlement.this_terminal.reversed_cash,
+            },
         }
     }
 }

@@ -7,7 +7,7 @@
 //! that transaction, a guard such as "no account but world goes negative" holds at commit.
 //! This module knows nothing of SQL or HTTP.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 use tillfund_core::bonus::BonusRuleSet;
@@ -171,10 +171,13 @@ impl SettlementFigures {
     }
 }
 
+/// An unsettled entry and the counter it was made at (`None` for none).
+pub type TerminalEntry = (Option<TerminalId>, UnsettledEntry);
+
 /// The unsettled entries of one merchant up to a day's end, loaded for a close.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UnsettledDay {
-    pub entries: Vec<UnsettledEntry>,
+    pub entries: Vec<TerminalEntry>,
     pub already_closed: bool,
 }
 
@@ -478,7 +481,24 @@ pub struct ClosedDay {
     pub day: String,
     pub entry_sequence: Option<i64>,
     pub figures: SettlementFigures,
+    /// The same figures split by the counter each entry was made at.
+    pub by_terminal: Vec<(TerminalId, SettlementFigures)>,
     pub settled_entries: Vec<i64>,
+}
+
+/// Figures of all entries, and of the entries of each counter.
+pub fn figures_by_terminal(
+    entries: &[TerminalEntry],
+) -> (SettlementFigures, Vec<(TerminalId, SettlementFigures)>) {
+    let mut total = SettlementFigures::default();
+    let mut by_terminal: BTreeMap<TerminalId, SettlementFigures> = BTreeMap::new();
+    for (terminal_id, entry) in entries {
+        total.add(*entry);
+        if let Some(terminal_id) = terminal_id {
+            by_terminal.entry(*terminal_id).or_default().add(*entry);
+        }
+    }
+    (total, by_terminal.into_iter().collect())
 }
 
 pub struct Batch<'policy> {
@@ -491,7 +511,7 @@ pub struct Batch<'policy> {
     settled_in_batch: HashSet<i64>,
     /// Merchant entries posted by this batch: (merchant, recorded at, entry). A close later
     /// in the batch settles them too, as it would had they been committed before it.
-    posted_for_settlement: Vec<(MerchantId, i64, UnsettledEntry)>,
+    posted_for_settlement: Vec<(MerchantId, i64, TerminalEntry)>,
 }
 
 impl<'policy> Batch<'policy> {
@@ -739,11 +759,14 @@ impl<'policy> Batch<'policy> {
         self.posted_for_settlement.push((
             top_up.merchant_id,
             command.recorded_at_ms,
-            UnsettledEntry::TopUp {
-                sequence: entry_sequence,
-                cash: amount.minor_units(),
-                bonus: bonus.minor_units(),
-            },
+            (
+                Some(top_up.terminal_id),
+                UnsettledEntry::TopUp {
+                    sequence: entry_sequence,
+                    cash: amount.minor_units(),
+                    bonus: bonus.minor_units(),
+                },
+            ),
         ));
         self.monitor_reserve(command.recorded_at_ms)?;
         Ok(Outcome::ToppedUp {
@@ -806,7 +829,10 @@ impl<'policy> Batch<'policy> {
         self.posted_for_settlement.push((
             claims.merchant_id,
             command.recorded_at_ms,
-            UnsettledEntry::Payment { sequence: entry_sequence, amount },
+            (
+                Some(claims.terminal_id),
+                UnsettledEntry::Payment { sequence: entry_sequence, amount },
+            ),
         ));
         self.state.orders.insert(
             claims.order_id,
@@ -876,7 +902,7 @@ impl<'policy> Batch<'policy> {
         self.posted_for_settlement.push((
             order.merchant_id,
             command.recorded_at_ms,
-            UnsettledEntry::Refund { sequence: entry_sequence, amount },
+            (Some(refund.terminal_id), UnsettledEntry::Refund { sequence: entry_sequence, amount }),
         ));
         let refunded_split: [i64; 3] =
             std::array::from_fn(|index| order.refunded_split[index] + returned[index]);
@@ -984,7 +1010,10 @@ impl<'policy> Batch<'policy> {
         self.posted_for_settlement.push((
             top_up.merchant_id,
             command.recorded_at_ms,
-            UnsettledEntry::Reversal { sequence: entry_sequence, cash: amount, bonus },
+            (
+                Some(reversal.terminal_id),
+                UnsettledEntry::Reversal { sequence: entry_sequence, cash: amount, bonus },
+            ),
         ));
         if let Some(stored) = self.state.top_ups.get_mut(&reversal.top_up) {
             stored.reversed_amount = reversed_after;
@@ -1025,17 +1054,14 @@ impl<'policy> Batch<'policy> {
             self.posted_for_settlement.iter().filter(|(merchant, recorded_at_ms, _)| {
                 *merchant == merchant_id && *recorded_at_ms < day_end_ms
             });
-        let entries: Vec<UnsettledEntry> = unsettled
+        let entries: Vec<TerminalEntry> = unsettled
             .entries
             .iter()
             .copied()
             .chain(posted_here.map(|(_, _, entry)| *entry))
-            .filter(|entry| !self.settled_in_batch.contains(&entry.sequence()))
+            .filter(|(_, entry)| !self.settled_in_batch.contains(&entry.sequence()))
             .collect();
-        let mut figures = SettlementFigures::default();
-        for entry in &entries {
-            figures.add(*entry);
-        }
+        let (figures, by_terminal) = figures_by_terminal(&entries);
         let mut transfers = Vec::new();
         if let Ok(cash) = PositiveAmount::try_from(figures.drawer_cash()) {
             transfers.push(Transfer {
@@ -1085,13 +1111,14 @@ impl<'policy> Batch<'policy> {
         if let Some(stored) = self.state.unsettled.get_mut(&key) {
             stored.already_closed = true;
         }
-        let settled_entries: Vec<i64> = entries.iter().map(|entry| entry.sequence()).collect();
+        let settled_entries: Vec<i64> = entries.iter().map(|(_, entry)| entry.sequence()).collect();
         self.settled_in_batch.extend(settled_entries.iter().copied());
         self.writes.settlements.push(ClosedDay {
             merchant_id,
             day: day.to_owned(),
             entry_sequence,
             figures: figures.clone(),
+            by_terminal,
             settled_entries,
         });
         Ok(Outcome::DayClosed { entry_sequence, merchant_id, day: day.to_owned(), figures })

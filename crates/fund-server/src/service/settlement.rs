@@ -14,6 +14,8 @@ pub struct Settlement {
     pub day: Date,
     pub closed: bool,
     pub figures: SettlementFigures,
+    /// The part of the figures made at the asking counter, for it to match its records.
+    pub this_terminal: SettlementFigures,
     /// The journal entry of the close, when it moved money.
     pub entry_sequence: Option<i64>,
 }
@@ -56,11 +58,16 @@ impl FundService {
     ) -> Result<Settlement, ServiceError> {
         let zone = self.merchant_zone(terminal).await?;
         let day_end_ms = self.settlement_day_end_ms(&zone, day)?;
-        let (figures, closed) = self
+        let (figures, by_terminal, closed) = self
             .store
             .settlement(terminal.terminal.merchant_id, &day.to_string(), day_end_ms)
             .await?;
-        Ok(Settlement { day, closed, figures, entry_sequence: None })
+        let this_terminal = by_terminal
+            .into_iter()
+            .find(|(terminal_id, _)| *terminal_id == terminal.terminal.id)
+            .map(|(_, figures)| figures)
+            .unwrap_or_default();
+        Ok(Settlement { day, closed, figures, this_terminal, entry_sequence: None })
     }
 
     /// Closes the day once: moves the drawer's cash to the service account and the net of
@@ -87,8 +94,9 @@ impl FundService {
             kind: CommandKind::CloseDay { merchant_id, day: day_text, day_end_ms },
         };
         match self.submit(command).await? {
-            Outcome::DayClosed { entry_sequence, figures, .. } => {
-                Ok(Settlement { day, closed: true, figures, entry_sequence })
+            Outcome::DayClosed { entry_sequence, .. } => {
+                let closed = self.settlement(terminal, day).await?;
+                Ok(Settlement { entry_sequence, ..closed })
             }
             other => Err(internal(format!("close answered {other:?}"))),
         }

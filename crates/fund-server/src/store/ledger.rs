@@ -10,10 +10,13 @@ use std::str::FromStr;
 
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 use tillfund_core::bonus::BonusRuleSet;
-use tillfund_core::{Amount, CustomerId, MerchantId, OrderId, OutboxEntryId, PositiveAmount};
+use tillfund_core::{
+    Amount, CustomerId, MerchantId, OrderId, OutboxEntryId, PositiveAmount, TerminalId,
+};
 
 use super::{Store, StoreError, amount, corrupt, parse, parse_optional};
 use crate::ledger::audit::{AuditReport, Auditor};
+use crate::ledger::figures_by_terminal;
 use crate::ledger::{
     Account, AlertChange, AppliedTopUp, Batch, BatchNeeds, BatchState, BatchWrites, Command,
     Decided, Deferred, EntryReferences, JournalEntry, LedgerPolicy, NewEntry, Outcome, PaidOrder,
@@ -57,7 +60,7 @@ impl Store {
         merchant_id: MerchantId,
         day: &str,
         day_end_ms: i64,
-    ) -> Result<(SettlementFigures, bool), StoreError> {
+    ) -> Result<(SettlementFigures, Vec<(TerminalId, SettlementFigures)>, bool), StoreError> {
         let row = sqlx::query(
             "SELECT top_up_count, cash, bonus, payment_count, payments, refund_count, refunds, \
              reversal_count, reversed_cash, reversed_bonus \
@@ -68,27 +71,26 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         if let Some(row) = row {
-            let figures = SettlementFigures {
-                top_up_count: row.try_get("top_up_count")?,
-                cash: row.try_get("cash")?,
-                bonus: row.try_get("bonus")?,
-                payment_count: row.try_get("payment_count")?,
-                payments: row.try_get("payments")?,
-                refund_count: row.try_get("refund_count")?,
-                refunds: row.try_get("refunds")?,
-                reversal_count: row.try_get("reversal_count")?,
-                reversed_cash: row.try_get("reversed_cash")?,
-                reversed_bonus: row.try_get("reversed_bonus")?,
-            };
-            return Ok((figures, true));
+            let figures = figures_from_row(&row)?;
+            let rows = sqlx::query(&format!(
+                "SELECT terminal_id, {FIGURE_COLUMNS} FROM settlement_terminals WHERE merchant_id = ? AND day = ?"
+            ))
+            .bind(merchant_id.to_string())
+            .bind(day)
+            .fetch_all(&self.pool)
+            .await?;
+            let by_terminal = rows
+                .iter()
+                .map(|row| {
+                    Ok((parse(row.try_get::<&str, _>("terminal_id")?)?, figures_from_row(row)?))
+                })
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            return Ok((figures, by_terminal, true));
         }
         let mut connection = self.pool.acquire().await?;
         let open = unsettled_day(&mut connection, merchant_id, day, day_end_ms).await?;
-        let mut figures = SettlementFigures::default();
-        for entry in open.entries {
-            figures.add(entry);
-        }
-        Ok((figures, false))
+        let (figures, by_terminal) = figures_by_terminal(&open.entries);
+        Ok((figures, by_terminal, false))
     }
 
     /// Orders paid at a merchant after journal entry `after_entry`, oldest first: how a
@@ -227,6 +229,24 @@ impl Store {
         transaction.rollback().await?;
         Ok(auditor.finish(&balances))
     }
+}
+
+const FIGURE_COLUMNS: &str = "top_up_count, cash, bonus, payment_count, payments, refund_count, \
+    refunds, reversal_count, reversed_cash, reversed_bonus";
+
+fn figures_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<SettlementFigures, StoreError> {
+    Ok(SettlementFigures {
+        top_up_count: row.try_get("top_up_count")?,
+        cash: row.try_get("cash")?,
+        bonus: row.try_get("bonus")?,
+        payment_count: row.try_get("payment_count")?,
+        payments: row.try_get("payments")?,
+        refund_count: row.try_get("refund_count")?,
+        refunds: row.try_get("refunds")?,
+        reversal_count: row.try_get("reversal_count")?,
+        reversed_cash: row.try_get("reversed_cash")?,
+        reversed_bonus: row.try_get("reversed_bonus")?,
+    })
 }
 
 const PAID_ORDER_COLUMNS: &str = "order_id, merchant_id, terminal_id, customer_id, amount, \
@@ -616,6 +636,27 @@ async fn write_batch(
         .bind(now)
         .execute(&mut *connection)
         .await?;
+        for (terminal_id, terminal_figures) in &closed.by_terminal {
+            sqlx::query(&format!(
+                "INSERT INTO settlement_terminals (merchant_id, day, terminal_id, {FIGURE_COLUMNS}) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            ))
+            .bind(closed.merchant_id.to_string())
+            .bind(&closed.day)
+            .bind(terminal_id.to_string())
+            .bind(terminal_figures.top_up_count)
+            .bind(terminal_figures.cash)
+            .bind(terminal_figures.bonus)
+            .bind(terminal_figures.payment_count)
+            .bind(terminal_figures.payments)
+            .bind(terminal_figures.refund_count)
+            .bind(terminal_figures.refunds)
+            .bind(terminal_figures.reversal_count)
+            .bind(terminal_figures.reversed_cash)
+            .bind(terminal_figures.reversed_bonus)
+            .execute(&mut *connection)
+            .await?;
+        }
         for chunk in closed.settled_entries.chunks(ROWS_PER_STATEMENT) {
             let mut query = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO settled_entries (entry_sequence, merchant_id, day) ",
@@ -665,7 +706,7 @@ async fn unsettled_day(
         .await?
         .is_some();
     let rows = sqlx::query(
-        "SELECT e.sequence, e.code, t.code AS transfer_code, t.amount \
+        "SELECT e.sequence, e.terminal_id, e.code, t.code AS transfer_code, t.amount \
          FROM journal_entries e JOIN transfers t ON t.entry_sequence = e.sequence \
          WHERE e.merchant_id = ? AND e.recorded_at_ms < ? \
            AND e.code IN ('top_up', 'top_up_reversal', 'payment', 'refund') \
@@ -682,20 +723,24 @@ async fn unsettled_day(
         let amount: i64 = row.try_get("amount")?;
         let code: &str = row.try_get("code")?;
         let transfer_code: &str = row.try_get("transfer_code")?;
-        if state.entries.last().is_none_or(|entry| entry.sequence() != sequence) {
-            state.entries.push(match code {
-                "top_up" => UnsettledEntry::TopUp { sequence, cash: 0, bonus: 0 },
-                "top_up_reversal" => UnsettledEntry::Reversal { sequence, cash: 0, bonus: 0 },
-                "payment" => UnsettledEntry::Payment { sequence, amount: 0 },
-                "refund" => UnsettledEntry::Refund { sequence, amount: 0 },
-                other => {
-                    return Err(corrupt(format!(
-                        "entry {sequence} of code {other} in a settlement"
-                    )));
-                }
-            });
+        if state.entries.last().is_none_or(|(_, entry)| entry.sequence() != sequence) {
+            let terminal_id = parse_optional(row.try_get("terminal_id")?)?;
+            state.entries.push((
+                terminal_id,
+                match code {
+                    "top_up" => UnsettledEntry::TopUp { sequence, cash: 0, bonus: 0 },
+                    "top_up_reversal" => UnsettledEntry::Reversal { sequence, cash: 0, bonus: 0 },
+                    "payment" => UnsettledEntry::Payment { sequence, amount: 0 },
+                    "refund" => UnsettledEntry::Refund { sequence, amount: 0 },
+                    other => {
+                        return Err(corrupt(format!(
+                            "entry {sequence} of code {other} in a settlement"
+                        )));
+                    }
+                },
+            ));
         }
-        match (state.entries.last_mut(), transfer_code) {
+        match (state.entries.last_mut().map(|(_, entry)| entry), transfer_code) {
             (Some(UnsettledEntry::TopUp { cash, .. }), "cash") => *cash += amount,
             (Some(UnsettledEntry::TopUp { bonus, .. }), "bonus") => *bonus += amount,
             (Some(UnsettledEntry::Reversal { cash, .. }), "cash") => *cash += amount,
