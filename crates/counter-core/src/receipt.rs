@@ -97,6 +97,37 @@ fn qr_command(data: &[u8]) -> Vec<u8> {
     bytes
 }
 
+impl Printer {
+    /// Reads a setting: `tcp:HOST:PORT` or `device:PATH`.
+    pub fn parse(setting: &str) -> Result<Printer, CounterError> {
+        let invalid = || CounterError::Invalid {
+            code: "printer_invalid",
+            message: format!(
+                "'{setting}' is not a printer: write tcp:192.168.1.50:9100 for a network printer or \
+                 device:/dev/usb/lp0 for a USB one"
+            ),
+        };
+        match setting.trim().split_once(':') {
+            Some(("tcp", address))
+                if address.rsplit_once(':').is_some_and(|(host, port)| {
+                    !host.is_empty() && port.parse::<u16>().is_ok()
+                }) =>
+            {
+                Ok(Printer::Network(address.to_owned()))
+            }
+            Some(("device", path)) if path.starts_with('/') => Ok(Printer::Device(path.into())),
+            _ => Err(invalid()),
+        }
+    }
+
+    pub fn setting(&self) -> String {
+        match self {
+            Printer::Device(path) => format!("device:{}", path.display()),
+            Printer::Network(address) => format!("tcp:{address}"),
+        }
+    }
+}
+
 fn send_to_printer(printer: &Printer, bytes: &[u8]) -> std::io::Result<()> {
     match printer {
         Printer::Device(path) => {
@@ -121,6 +152,20 @@ fn local(error: sqlx::Error) -> CounterError {
 }
 
 impl Counter {
+    /// Keeps the printer in the local settings.
+    pub async fn set_printer(&self, printer: &Printer) -> Result<(), CounterError> {
+        self.store().set_setting("printer", &printer.setting()).await?;
+        Ok(())
+    }
+
+    /// The configured printer, `None` before one is set.
+    pub async fn printer(&self) -> Result<Option<Printer>, CounterError> {
+        match self.store().setting("printer").await? {
+            Some(setting) => Printer::parse(&setting).map(Some),
+            None => Ok(None),
+        }
+    }
+
     /// Queues a receipt and prints it; returns the job id. A printer that fails leaves the
     /// job `failed` with the reason; the sale is not affected.
     pub async fn print(&self, printer: &Printer, receipt: &Receipt) -> Result<i64, CounterError> {

@@ -188,11 +188,22 @@ impl LocalStore {
         Ok(())
     }
 
-    async fn setting(&self, key: &str) -> Result<Option<String>, LocalStoreError> {
+    pub async fn setting(&self, key: &str) -> Result<Option<String>, LocalStoreError> {
         Ok(sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
             .bind(key)
             .fetch_optional(&self.pool)
             .await?)
+    }
+
+    pub async fn set_setting(&self, key: &str, value: &str) -> Result<(), LocalStoreError> {
+        sqlx::query(
+            "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(key)
+        .bind(value)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     /// Stores what enrolment gave. Enrolling again (for another store, say) clears the

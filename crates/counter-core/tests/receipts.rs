@@ -83,3 +83,21 @@ fn the_png_rendering_shows_the_receipt_with_its_qr_code() {
     std::fs::create_dir_all(&directory).unwrap();
     std::fs::write(directory.join("top-up.png"), png).unwrap();
 }
+
+#[tokio::test]
+async fn the_printer_is_a_setting_that_is_checked() {
+    let directory = tempfile::tempdir().unwrap();
+    let counter = Counter::open(&directory.path().join("counter.sqlite")).await.unwrap();
+    assert_eq!(counter.printer().await.unwrap(), None);
+    let printer = Printer::parse("tcp:192.168.1.50:9100").unwrap();
+    assert_eq!(printer, Printer::Network("192.168.1.50:9100".into()));
+    counter.set_printer(&printer).await.unwrap();
+    assert_eq!(counter.printer().await.unwrap(), Some(printer));
+    assert_eq!(
+        Printer::parse("device:/dev/usb/lp0").unwrap(),
+        Printer::Device("/dev/usb/lp0".into())
+    );
+    for bad in ["", "tcp:", "tcp:host", "tcp:host:99999", "device:lp0", "lp0"] {
+        assert_eq!(Printer::parse(bad).unwrap_err().code(), "printer_invalid", "{bad}");
+    }
+}
