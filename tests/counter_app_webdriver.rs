@@ -11,6 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use anyhow::Context;
+use serde_json::{Value, json};
 use tillfund_e2e::process::{FundServer, terminate, wait_with_timeout};
 use tillfund_e2e::webdriver::WebDriverSession;
 use tillfund_e2e::{free_port, target_dir, workspace_root};
@@ -105,6 +106,61 @@ async fn counter_shows_online_then_offline_when_the_server_stops_then_online_aga
         .unwrap();
     eprintln!("online again after {took:?}");
     assert_eq!(session.text_of("#connection-problem").await.unwrap(), "");
+
+    // The cashier's commands, called as the screens will call them.
+    let profile = session.invoke("counter_profile", json!({})).await.unwrap();
+    assert_eq!(profile, json!({"ok": null}), "not enrolled yet");
+    let code = tillfund_e2e::demo::activation_code(data_dir.path());
+    let enrolled = session
+        .invoke(
+            "enrol",
+            json!({"serverUrl": restarted.url, "activationCode": code, "label": "WebDriver"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(enrolled["ok"]["merchant_name"], "Demo Store 示范店", "{enrolled}");
+    let bad = session.invoke("create_order", json!({"amount": "12.345"})).await.unwrap();
+    assert_eq!(bad["error"]["code"], "amount_too_many_decimals", "{bad}");
+    let order = session.invoke("create_order", json!({"amount": "12.50"})).await.unwrap();
+    assert!(
+        order["ok"]["qr_png"].as_str().unwrap().starts_with("data:image/png;base64,"),
+        "{order}"
+    );
+    assert_eq!(order["ok"]["status"], "created");
+    // The sync worker fills the customer cache within a few seconds of enrolment.
+    let mut preview = Value::Null;
+    for _ in 0..50 {
+        preview = session
+            .invoke(
+                "preview_top_up",
+                json!({"customer": tillfund_e2e::demo::MEMBER_CODE, "amount": "500.00"}),
+            )
+            .await
+            .unwrap();
+        if preview.get("ok").is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(preview["ok"]["bonus"], 5_000, "{preview}");
+    let recorded = session
+        .invoke(
+            "record_top_up",
+            json!({"customer": tillfund_e2e::demo::MEMBER_CODE, "amount": "500.00"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(recorded["ok"]["status"], "pending", "{recorded}");
+    let mut pending = -1;
+    for _ in 0..50 {
+        let status = session.invoke("sync_status", json!({})).await.unwrap();
+        pending = status["ok"]["pending"].as_i64().unwrap_or(-1);
+        if pending == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(pending, 0, "the worker pushed the top-up");
 
     session.close().await.unwrap();
     drop(driver);

@@ -64,7 +64,18 @@ pub fn run() {
         })
         .invoke_handler(tauri::generate_handler![
             commands::connection::connection_status,
-            commands::sync::sync_status
+            commands::sync::sync_status,
+            commands::counter::counter_profile,
+            commands::counter::enrol,
+            commands::counter::preview_top_up,
+            commands::counter::record_top_up,
+            commands::counter::create_order,
+            commands::counter::order,
+            commands::counter::confirm_by_code,
+            commands::counter::cancel_order,
+            commands::counter::refund,
+            commands::counter::day_report,
+            commands::counter::close_day,
         ])
         .run(tauri::generate_context!());
     if let Err(error) = result {

@@ -96,6 +96,26 @@ impl WebDriverSession {
         bail!("{css} did not reach the wanted text within {timeout:?}; last seen: {last_seen}")
     }
 
+    /// Runs `script` in the page as an async function body; it calls the last argument
+    /// with its result. Returns what it was called with.
+    pub async fn execute_async(&self, script: &str, arguments: Value) -> anyhow::Result<Value> {
+        self.command(
+            reqwest::Method::POST,
+            "/execute/async",
+            json!({"script": script, "args": arguments}),
+        )
+        .await
+    }
+
+    /// Calls a Tauri command of the app and returns `{ok: value}` or `{error: {code, message}}`.
+    pub async fn invoke(&self, command: &str, arguments: Value) -> anyhow::Result<Value> {
+        let script = "const done = arguments[arguments.length - 1];\
+            window.__TAURI__.core.invoke(arguments[0], arguments[1])\
+              .then((value) => done({ ok: value === undefined ? null : value }))\
+              .catch((error) => done({ error }));";
+        self.execute_async(script, json!([command, arguments])).await
+    }
+
     pub async fn screenshot_png(&self) -> anyhow::Result<Vec<u8>> {
         let value = self.command(reqwest::Method::GET, "/screenshot", Value::Null).await?;
         let encoded = value.as_str().context("screenshot is not a string")?;

@@ -2,6 +2,7 @@
 //! map the error to `{code, message}`.
 
 pub mod connection;
+pub mod counter;
 pub mod sync;
 
 use serde::Serialize;
@@ -11,6 +12,15 @@ use serde::Serialize;
 pub struct CommandError {
     pub code: String,
     pub message: String,
+}
+
+impl From<counter_core::counter::CounterError> for CommandError {
+    fn from(error: counter_core::counter::CounterError) -> CommandError {
+        if let counter_core::counter::CounterError::Local(local) = error {
+            return CommandError::local(local);
+        }
+        CommandError { code: error.code().to_owned(), message: error.to_string() }
+    }
 }
 
 impl CommandError {
