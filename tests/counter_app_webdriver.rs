@@ -84,6 +84,16 @@ async fn counter_shows_online_then_offline_when_the_server_stops_then_online_aga
         .await
         .unwrap();
     assert_eq!(state, "Online");
+    // A counter that is not enrolled opens on the enrolment screen; the server facts are
+    // under Settings.
+    session
+        .wait_for_text("#screen-enrol h1", Duration::from_secs(10), |text| {
+            text == "Enrol this counter"
+        })
+        .await
+        .unwrap();
+    save_screenshot(&session.screenshot_png().await.unwrap(), "counter-enrol.png").unwrap();
+    session.click("#nav button[data-screen=settings]").await.unwrap();
     let version = session.text_of("#server-version").await.unwrap();
     assert_eq!(version, env!("CARGO_PKG_VERSION"));
     assert_eq!(session.text_of("#server-url").await.unwrap(), server.url);
@@ -107,60 +117,100 @@ async fn counter_shows_online_then_offline_when_the_server_stops_then_online_aga
     eprintln!("online again after {took:?}");
     assert_eq!(session.text_of("#connection-problem").await.unwrap(), "");
 
-    // The cashier's commands, called as the screens will call them.
-    let profile = session.invoke("counter_profile", json!({})).await.unwrap();
-    assert_eq!(profile, json!({"ok": null}), "not enrolled yet");
+    // Enrol through the screen, as the store manager does on first run.
+    session.click("#nav button[data-screen=sale]").await.unwrap();
     let code = tillfund_e2e::demo::activation_code(data_dir.path());
-    let enrolled = session
-        .invoke(
-            "enrol",
-            json!({"serverUrl": restarted.url, "activationCode": code, "label": "WebDriver"}),
-        )
+    session.type_into("#enrol-server", &restarted.url).await.unwrap();
+    session.type_into("#enrol-code", &code).await.unwrap();
+    session.type_into("#enrol-label", "WebDriver counter").await.unwrap();
+    session.click("#enrol-submit").await.unwrap();
+    session
+        .wait_for_text("#store-name", Duration::from_secs(10), |text| text.contains("Demo Store"))
         .await
         .unwrap();
-    assert_eq!(enrolled["ok"]["merchant_name"], "Demo Store 示范店", "{enrolled}");
-    let bad = session.invoke("create_order", json!({"amount": "12.345"})).await.unwrap();
-    assert_eq!(bad["error"]["code"], "amount_too_many_decimals", "{bad}");
-    let order = session.invoke("create_order", json!({"amount": "12.50"})).await.unwrap();
-    assert!(
-        order["ok"]["qr_png"].as_str().unwrap().starts_with("data:image/png;base64,"),
-        "{order}"
-    );
-    assert_eq!(order["ok"]["status"], "created");
-    // The sync worker fills the customer cache within a few seconds of enrolment.
-    let mut preview = Value::Null;
-    for _ in 0..50 {
-        preview = session
-            .invoke(
-                "preview_top_up",
-                json!({"customer": tillfund_e2e::demo::MEMBER_CODE, "amount": "500.00"}),
-            )
-            .await
-            .unwrap();
-        if preview.get("ok").is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    assert_eq!(preview["ok"]["bonus"], 5_000, "{preview}");
-    let recorded = session
-        .invoke(
-            "record_top_up",
-            json!({"customer": tillfund_e2e::demo::MEMBER_CODE, "amount": "500.00"}),
-        )
+
+    // A sale: key the amount, Enter, the QR code; the customer pays on the phone.
+    session.type_into("#sale-amount", "12.5").await.unwrap();
+    session.click("#sale-keypad button:nth-child(11)").await.unwrap(); // the 0 key
+    session.type_into("#sale-amount", "12.345\u{E007}").await.unwrap();
+    session
+        .wait_for_text("#sale-error", Duration::from_secs(5), |text| {
+            text.contains("at most 2 decimal places")
+        })
         .await
         .unwrap();
-    assert_eq!(recorded["ok"]["status"], "pending", "{recorded}");
-    let mut pending = -1;
+    session.type_into("#sale-amount", "12.50\u{E007}").await.unwrap();
+    session
+        .wait_for_text("#sale-status", Duration::from_secs(5), |text| {
+            text.starts_with("Waiting for payment")
+        })
+        .await
+        .unwrap();
+    let qr = session.attribute("#sale-qr", "src").await.unwrap().unwrap_or_default();
+    assert!(qr.starts_with("data:image/png;base64,"), "{}", &qr[..qr.len().min(40)]);
+    save_screenshot(&session.screenshot_png().await.unwrap(), "counter-sale-qr.png").unwrap();
+    let pay_url = session.attribute("#sale-order", "data-pay-url").await.unwrap().unwrap();
+    let token = pay_url.split("t=").nth(1).unwrap().to_owned();
+    let http = reqwest::Client::new();
+    let session_token: Value = http
+        .post(format!("{}/v1/sessions", restarted.url))
+        .json(&json!({"phone": tillfund_e2e::demo::PHONE, "pin": tillfund_e2e::demo::PIN}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let paid = http
+        .post(format!("{}/v1/payments", restarted.url))
+        .bearer_auth(session_token["token"].as_str().unwrap())
+        .header("idempotency-key", "webdriver-sale")
+        .json(&json!({"token": token, "pin": tillfund_e2e::demo::PIN}))
+        .send()
+        .await
+        .unwrap();
+    // The demo customer has no money yet: the payment is refused and the code stays open.
+    assert_eq!(paid.status(), 422);
+
+    // A top-up for the demo customer: preview the bonus, record, pending, then confirmed.
+    session.click("#nav button[data-screen=topup]").await.unwrap();
+    session.type_into("#topup-customer", tillfund_e2e::demo::MEMBER_CODE).await.unwrap();
+    let mut summary = String::new();
     for _ in 0..50 {
-        let status = session.invoke("sync_status", json!({})).await.unwrap();
-        pending = status["ok"]["pending"].as_i64().unwrap_or(-1);
-        if pending == 0 {
+        session.type_into("#topup-amount", "500.00\u{E007}").await.unwrap();
+        summary = session.text_of("#topup-summary").await.unwrap_or_default();
+        if summary.contains("50.00") {
             break;
         }
+        // The sync worker fills the customer cache a moment after enrolment.
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    assert_eq!(pending, 0, "the worker pushed the top-up");
+    assert!(summary.contains("Demo Customer: 500.00 + 50.00 bonus"), "{summary}");
+    session.click("#topup-record").await.unwrap();
+    session
+        .wait_for_text("#topup-result", Duration::from_secs(10), |text| {
+            text.contains("Confirmed by the server")
+        })
+        .await
+        .unwrap();
+    save_screenshot(&session.screenshot_png().await.unwrap(), "counter-top-up.png").unwrap();
+
+    // Now the same sale code can be paid; the counter shows it within moments.
+    session.click("#nav button[data-screen=sale]").await.unwrap();
+    let paid = http
+        .post(format!("{}/v1/payments", restarted.url))
+        .bearer_auth(session_token["token"].as_str().unwrap())
+        .header("idempotency-key", "webdriver-sale-2")
+        .json(&json!({"token": token, "pin": tillfund_e2e::demo::PIN}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(paid.status(), 200);
+    session
+        .wait_for_text("#sale-status", Duration::from_secs(3), |text| text == "Paid")
+        .await
+        .unwrap();
+    save_screenshot(&session.screenshot_png().await.unwrap(), "counter-sale-paid.png").unwrap();
 
     session.close().await.unwrap();
     drop(driver);

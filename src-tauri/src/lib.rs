@@ -69,6 +69,7 @@ pub fn run() {
             commands::counter::enrol,
             commands::counter::preview_top_up,
             commands::counter::record_top_up,
+            commands::counter::top_up_status,
             commands::counter::create_order,
             commands::counter::order,
             commands::counter::confirm_by_code,

@@ -56,6 +56,53 @@ impl WebDriverSession {
         Ok(response["value"].clone())
     }
 
+    async fn element(&self, css: &str) -> anyhow::Result<String> {
+        let element = self
+            .command(
+                reqwest::Method::POST,
+                "/element",
+                json!({"using": "css selector", "value": css}),
+            )
+            .await?;
+        Ok(element[ELEMENT_KEY]
+            .as_str()
+            .with_context(|| format!("no element reference for {css} in {element}"))?
+            .to_owned())
+    }
+
+    pub async fn click(&self, css: &str) -> anyhow::Result<()> {
+        let element = self.element(css).await?;
+        self.command(reqwest::Method::POST, &format!("/element/{element}/click"), json!({}))
+            .await?;
+        Ok(())
+    }
+
+    /// Clears the field and types `text` (`\u{E007}` is Enter).
+    pub async fn type_into(&self, css: &str, text: &str) -> anyhow::Result<()> {
+        let element = self.element(css).await?;
+        self.command(reqwest::Method::POST, &format!("/element/{element}/clear"), json!({}))
+            .await?;
+        self.command(
+            reqwest::Method::POST,
+            &format!("/element/{element}/value"),
+            json!({"text": text}),
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub async fn attribute(&self, css: &str, name: &str) -> anyhow::Result<Option<String>> {
+        let element = self.element(css).await?;
+        let value = self
+            .command(
+                reqwest::Method::GET,
+                &format!("/element/{element}/attribute/{name}"),
+                Value::Null,
+            )
+            .await?;
+        Ok(value.as_str().map(str::to_owned))
+    }
+
     /// The visible text of the first element matching `css`, or an error if none does.
     pub async fn text_of(&self, css: &str) -> anyhow::Result<String> {
         let element = self

@@ -223,3 +223,40 @@ pub async fn day_report(
 pub async fn close_day(state: State<'_, AppState>, day: String) -> Result<DayReport, CommandError> {
     Ok(state.counter.close_day(parse_day(&day)?).await?)
 }
+
+/// Where a recorded top-up stands: "pending", "confirmed" or "rejected" (with why).
+#[derive(Debug, Clone, Serialize)]
+pub struct TopUpStatusView {
+    pub status: String,
+    pub code: Option<String>,
+    pub message: Option<String>,
+}
+
+#[tauri::command]
+pub async fn top_up_status(
+    state: State<'_, AppState>,
+    entry_id: String,
+) -> Result<TopUpStatusView, CommandError> {
+    let entry_id: tillfund_core::OutboxEntryId =
+        entry_id.parse().map_err(|error: tillfund_core::InvalidId| CommandError {
+            code: "entry_id_invalid".to_owned(),
+            message: error.to_string(),
+        })?;
+    let record =
+        state.counter.store().top_up(entry_id).await.map_err(CommandError::local)?.ok_or_else(
+            || CommandError {
+                code: "top_up_not_found".to_owned(),
+                message: "There is no such top-up at this counter.".to_owned(),
+            },
+        )?;
+    let status = match record.status {
+        counter_core::store::TopUpStatus::Pending => "pending",
+        counter_core::store::TopUpStatus::Confirmed => "confirmed",
+        counter_core::store::TopUpStatus::Rejected => "rejected",
+    };
+    Ok(TopUpStatusView {
+        status: status.to_owned(),
+        code: record.status_code,
+        message: record.status_message,
+    })
+}
