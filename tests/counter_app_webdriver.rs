@@ -212,6 +212,25 @@ async fn counter_shows_online_then_offline_when_the_server_stops_then_online_aga
         .unwrap();
     save_screenshot(&session.screenshot_png().await.unwrap(), "counter-sale-paid.png").unwrap();
 
+    // The manager checks the day against the server and closes it.
+    session.click("#nav button[data-screen=settlement]").await.unwrap();
+    session
+        .wait_for_text("#settlement-match", Duration::from_secs(5), |text| {
+            text == "Matches the server"
+        })
+        .await
+        .unwrap();
+    session.click("#settlement-close").await.unwrap();
+    session
+        .wait_for_text("#settlement-z-report", Duration::from_secs(5), |text| {
+            text.contains("CLOSED, matches server")
+        })
+        .await
+        .unwrap();
+    let z_report = session.text_of("#settlement-z-report").await.unwrap();
+    assert!(z_report.contains("Payments total"), "{z_report}");
+    save_screenshot(&session.screenshot_png().await.unwrap(), "counter-settlement.png").unwrap();
+
     session.close().await.unwrap();
     drop(driver);
     assert!(restarted.stop().unwrap().success());

@@ -26,6 +26,9 @@ const TEXT = {
     cancelled: "Cancelled", codeWrong: "This code does not match the order.",
     topUpPending: "Recorded — waiting for the server", topUpConfirmed: "Confirmed by the server",
     topUpRejected: "Rejected by the server", bonus: "bonus", nothingWaiting: "Nothing",
+    settlement: "Settlement", load: "Show the day", closeDay: "Close the day", csv: "CSV export",
+    matches: "Matches the server", differs: "Differs from the server — check before closing",
+    unreachable: "Server unreachable: figures are this counter's only", closed: "Closed",
   },
   zh: {
     appName: "Tillfund 收银台", sale: "收款", topUp: "充值", sync: "同步", settings: "设置",
@@ -42,6 +45,9 @@ const TEXT = {
     codeWrong: "确认码与订单不符。",
     topUpPending: "已记录，等待服务器确认", topUpConfirmed: "服务器已确认", topUpRejected: "服务器已拒绝",
     bonus: "赠送", nothingWaiting: "无",
+    settlement: "日结", load: "查看当日", closeDay: "日结关账", csv: "导出 CSV",
+    matches: "与服务器一致", differs: "与服务器不一致，关账前请核对",
+    unreachable: "无法连接服务器：仅显示本收银台数据", closed: "已关账",
   },
 };
 
@@ -85,6 +91,7 @@ function showScreen(name) {
     button.classList.toggle("active", button.dataset.screen === name);
   }
   if (name === "sync") refreshSync();
+  if (name === "settlement") loadDay();
   const focus = { sale: "sale-amount", topup: "topup-customer", enrol: "enrol-server" }[name];
   if (focus) $(focus).focus();
 }
@@ -267,10 +274,46 @@ async function refreshSync() {
   }
 }
 
+// ---- settlement ----
+
+function showDayReport(view) {
+  const report = view.report;
+  const match = $("settlement-match");
+  match.dataset.status = report.matches === true ? "confirmed" : report.matches === false ? "rejected" : "pending";
+  const state = report.matches === true ? text.matches : report.matches === false ? text.differs : text.unreachable;
+  match.textContent = report.closed ? `${text.closed} · ${state}` : state;
+  $("settlement-z-report").textContent = view.z_report;
+  $("settlement-csv").value = view.csv;
+}
+
+async function loadDay(event) {
+  if (event) event.preventDefault();
+  showError("settlement-error", null);
+  try {
+    showDayReport(await call("day_report", { day: $("settlement-day").value }));
+  } catch (error) {
+    showError("settlement-error", error);
+  }
+}
+
+async function closeDay() {
+  showError("settlement-error", null);
+  try {
+    showDayReport(await call("close_day", { day: $("settlement-day").value }));
+  } catch (error) {
+    showError("settlement-error", error);
+  }
+}
+
+function todayText() {
+  const now = new Date();
+  return `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, "0")}-${String(now.getDate()).padStart(2, "0")}`;
+}
+
 // ---- keyboard ----
 
 function shortcuts(event) {
-  const screens = { F1: "sale", F2: "topup", F3: "sync", F4: "settings" };
+  const screens = { F1: "sale", F2: "topup", F3: "sync", F4: "settlement", F5: "settings" };
   if (screens[event.key]) {
     event.preventDefault();
     showScreen(screens[event.key]);
@@ -293,6 +336,9 @@ async function start() {
   $("sale-new").addEventListener("click", newSale);
   $("topup-form").addEventListener("submit", previewTopUp);
   $("topup-record").addEventListener("click", recordTopUp);
+  $("settlement-day").value = todayText();
+  $("settlement-form").addEventListener("submit", loadDay);
+  $("settlement-close").addEventListener("click", closeDay);
   document.addEventListener("keydown", shortcuts);
   setInterval(() => { if (!$("screen-sync").hidden) refreshSync(); }, 1000);
 

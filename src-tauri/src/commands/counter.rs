@@ -211,17 +211,34 @@ pub async fn refund(
     Ok(state.counter.refund(parse_order_id(&order_id)?, &amount).await?)
 }
 
+/// A day's report with its Z-report text and CSV, as the Settlement screen shows them.
+#[derive(Debug, Clone, Serialize)]
+pub struct DayReportView {
+    pub report: DayReport,
+    pub z_report: String,
+    pub csv: String,
+}
+
+impl From<DayReport> for DayReportView {
+    fn from(report: DayReport) -> DayReportView {
+        DayReportView { z_report: report.z_report_text(), csv: report.csv(), report }
+    }
+}
+
 #[tauri::command]
 pub async fn day_report(
     state: State<'_, AppState>,
     day: String,
-) -> Result<DayReport, CommandError> {
-    Ok(state.counter.day_report(parse_day(&day)?).await?)
+) -> Result<DayReportView, CommandError> {
+    Ok(state.counter.day_report(parse_day(&day)?).await?.into())
 }
 
 #[tauri::command]
-pub async fn close_day(state: State<'_, AppState>, day: String) -> Result<DayReport, CommandError> {
-    Ok(state.counter.close_day(parse_day(&day)?).await?)
+pub async fn close_day(
+    state: State<'_, AppState>,
+    day: String,
+) -> Result<DayReportView, CommandError> {
+    Ok(state.counter.close_day(parse_day(&day)?).await?.into())
 }
 
 /// Where a recorded top-up stands: "pending", "confirmed" or "rejected" (with why).
