@@ -231,6 +231,21 @@ async fn counter_shows_online_then_offline_when_the_server_stops_then_online_aga
     assert!(z_report.contains("Payments total"), "{z_report}");
     save_screenshot(&session.screenshot_png().await.unwrap(), "counter-settlement.png").unwrap();
 
+    // Settings: a wrong printer is refused with the reason, a right one kept.
+    session.click("#nav button[data-screen=settings]").await.unwrap();
+    session.type_into("#printer-setting", "lp0\u{E007}").await.unwrap();
+    session
+        .wait_for_text("#printer-result", Duration::from_secs(5), |text| {
+            text.contains("is not a printer")
+        })
+        .await
+        .unwrap();
+    session.type_into("#printer-setting", "tcp:127.0.0.1:9100\u{E007}").await.unwrap();
+    session
+        .wait_for_text("#printer-result", Duration::from_secs(5), |text| text == "Saved")
+        .await
+        .unwrap();
+
     session.close().await.unwrap();
     drop(driver);
     assert!(restarted.stop().unwrap().success());

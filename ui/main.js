@@ -29,6 +29,8 @@ const TEXT = {
     settlement: "Settlement", load: "Show the day", closeDay: "Close the day", csv: "CSV export",
     matches: "Matches the server", differs: "Differs from the server — check before closing",
     unreachable: "Server unreachable: figures are this counter's only", closed: "Closed",
+    preferences: "Preferences", printer: "Receipt printer", save: "Save", saved: "Saved",
+    language: "Language", followSystem: "Follow the system",
   },
   zh: {
     appName: "Tillfund 收银台", sale: "收款", topUp: "充值", sync: "同步", settings: "设置",
@@ -48,10 +50,15 @@ const TEXT = {
     settlement: "日结", load: "查看当日", closeDay: "日结关账", csv: "导出 CSV",
     matches: "与服务器一致", differs: "与服务器不一致，关账前请核对",
     unreachable: "无法连接服务器：仅显示本收银台数据", closed: "已关账",
+    preferences: "偏好设置", printer: "小票打印机", save: "保存", saved: "已保存",
+    language: "语言", followSystem: "跟随系统",
   },
 };
 
-const language = (navigator.language || "en").toLowerCase().startsWith("zh") ? "zh" : "en";
+/// The system locale unless the cashier chose a language (kept in this window's storage).
+const chosenLanguage = localStorage.getItem("language") || "auto";
+const systemLanguage = (navigator.language || "en").toLowerCase().startsWith("zh") ? "zh" : "en";
+const language = chosenLanguage === "auto" ? systemLanguage : chosenLanguage;
 const text = TEXT[language];
 const tauri = window.__TAURI__;
 const $ = (id) => document.getElementById(id);
@@ -310,6 +317,26 @@ function todayText() {
   return `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, "0")}-${String(now.getDate()).padStart(2, "0")}`;
 }
 
+// ---- settings ----
+
+async function savePrinter(event) {
+  event.preventDefault();
+  const result = $("printer-result");
+  try {
+    $("printer-setting").value = await call("set_printer", { setting: $("printer-setting").value });
+    result.dataset.status = "confirmed";
+    result.textContent = text.saved;
+  } catch (error) {
+    result.dataset.status = "rejected";
+    result.textContent = error.message;
+  }
+}
+
+function chooseLanguage(event) {
+  localStorage.setItem("language", event.target.value);
+  window.location.reload();
+}
+
 // ---- keyboard ----
 
 function shortcuts(event) {
@@ -339,6 +366,9 @@ async function start() {
   $("settlement-day").value = todayText();
   $("settlement-form").addEventListener("submit", loadDay);
   $("settlement-close").addEventListener("click", closeDay);
+  $("printer-form").addEventListener("submit", savePrinter);
+  $("language-select").value = chosenLanguage;
+  $("language-select").addEventListener("change", chooseLanguage);
   document.addEventListener("keydown", shortcuts);
   setInterval(() => { if (!$("screen-sync").hidden) refreshSync(); }, 1000);
 
@@ -347,6 +377,7 @@ async function start() {
   showConnection(status);
   $("enrol-server").value = status.server_url;
   showProfile(await call("counter_profile"));
+  $("printer-setting").value = (await call("printer")) || "";
   showScreen(profile ? "sale" : "enrol");
 }
 

@@ -77,6 +77,8 @@ pub fn run() {
             commands::counter::refund,
             commands::counter::day_report,
             commands::counter::close_day,
+            commands::counter::printer,
+            commands::counter::set_printer,
         ])
         .run(tauri::generate_context!());
     if let Err(error) = result {

@@ -277,3 +277,19 @@ pub async fn top_up_status(
         message: record.status_message,
     })
 }
+
+/// The configured printer as its setting text (`tcp:HOST:PORT` or `device:PATH`).
+#[tauri::command]
+pub async fn printer(state: State<'_, AppState>) -> Result<Option<String>, CommandError> {
+    Ok(state.counter.printer().await?.map(|printer| printer.setting()))
+}
+
+#[tauri::command]
+pub async fn set_printer(
+    state: State<'_, AppState>,
+    setting: String,
+) -> Result<String, CommandError> {
+    let printer = counter_core::receipt::Printer::parse(&setting)?;
+    state.counter.set_printer(&printer).await?;
+    Ok(printer.setting())
+}
