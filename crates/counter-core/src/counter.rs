@@ -22,6 +22,14 @@ pub enum CounterError {
     CustomerNotFound,
     #[error("{name} is not bound to this store: the customer can add it in the wallet")]
     CustomerNotBound { name: String },
+    #[error("sign in with your PIN first")]
+    SignInRequired,
+    #[error("only a manager may do this: ask a manager to sign in")]
+    ManagerRequired,
+    #[error("wrong PIN: {attempts_left} more tries before this member is locked out")]
+    StaffPinWrong { attempts_left: i64 },
+    #[error("too many wrong PINs: locked for {minutes} minutes, or a manager resets the PIN")]
+    StaffLocked { minutes: i64 },
     #[error(transparent)]
     Server(#[from] ClientError),
     #[error(transparent)]
@@ -35,6 +43,10 @@ impl CounterError {
             CounterError::Invalid { code, .. } => code,
             CounterError::CustomerNotFound => "customer_not_found",
             CounterError::CustomerNotBound { .. } => "customer_not_bound",
+            CounterError::SignInRequired => "sign_in_required",
+            CounterError::ManagerRequired => "manager_required",
+            CounterError::StaffPinWrong { .. } => "staff_pin_wrong",
+            CounterError::StaffLocked { .. } => "staff_locked",
             CounterError::Server(error) => error.code(),
             CounterError::Local(_) => "local_storage_failed",
         }

@@ -7,5 +7,6 @@ pub mod counter;
 pub mod orders;
 pub mod receipt;
 pub mod settlement;
+pub mod staff;
 pub mod store;
 pub mod sync;

@@ -80,6 +80,11 @@ define_id!(
     OutboxEntryId,
     "outbox entry id"
 );
+define_id!(
+    /// A cashier or manager of one counter (staff are kept at the counter).
+    StaffId,
+    "staff id"
+);
 
 #[cfg(test)]
 mod tests {

@@ -14,6 +14,6 @@ pub mod protocol;
 pub mod signing;
 
 pub use customer::{CustomerFieldError, DisplayName, MemberCode, PhoneNumber};
-pub use ids::{CustomerId, InvalidId, MerchantId, OrderId, OutboxEntryId, TerminalId};
+pub use ids::{CustomerId, InvalidId, MerchantId, OrderId, OutboxEntryId, StaffId, TerminalId};
 pub use money::{Amount, Currency, MoneyError, PositiveAmount, UnsupportedCurrency};
 pub use pin::{InvalidPin, PaymentPin};

@@ -1,0 +1,578 @@
+//! Who is at the counter. Staff are kept at the counter with a PIN and a role: a cashier
+//! sells and takes top-ups; a manager also refunds, closes the day and manages staff. The
+//! shift is the member signed in now; it ends on sign-out or after a quiet spell, so a
+//! counter left alone does not stay open for the next person.
+
+use std::sync::Mutex;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Argon2, Params};
+use rand_core::OsRng;
+use serde::Serialize;
+use sqlx::Row;
+use tillfund_core::StaffId;
+
+use crate::counter::{Counter, CounterError};
+use crate::store::LocalStoreError;
+
+/// Wrong PINs in a row before a member is locked out for [`LOCK_MS`].
+pub const MAX_WRONG_PINS: i64 = 5;
+pub const LOCK_MS: i64 = 5 * 60 * 1000;
+/// A shift with no action for this long is signed out.
+pub const IDLE_SIGN_OUT_MS: i64 = 15 * 60 * 1000;
+/// Far above any store's staff; a bound on the list the sign-in screen shows.
+pub const MAX_STAFF: i64 = 200;
+pub const NAME_MAX_CHARS: usize = 40;
+
+/// argon2id at OWASP's recommended cost (19 MiB, 2 passes), as the server uses for
+/// customer PINs: a copied counter database does not give the PINs back in seconds.
+const PIN_HASH_MEMORY_KIB: u32 = 19 * 1024;
+const PIN_HASH_PASSES: u32 = 2;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Cashier,
+    Manager,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Cashier => "cashier",
+            Role::Manager => "manager",
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Role, CounterError> {
+        match text.trim() {
+            "cashier" => Ok(Role::Cashier),
+            "manager" => Ok(Role::Manager),
+            other => Err(CounterError::Invalid {
+                code: "role_invalid",
+                message: format!("'{other}' is not a role: cashier or manager"),
+            }),
+        }
+    }
+
+    /// Whether someone in this role may do what `needed` may do.
+    pub fn allows(self, needed: Role) -> bool {
+        self == Role::Manager || needed == Role::Cashier
+    }
+}
+
+/// A staff PIN: four to eight digits. `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StaffPin(String);
+
+impl StaffPin {
+    pub fn parse(text: &str) -> Result<StaffPin, CounterError> {
+        if !(4..=8).contains(&text.len()) || !text.bytes().all(|byte| byte.is_ascii_digit()) {
+            return Err(CounterError::Invalid {
+                code: "staff_pin_invalid",
+                message: "a staff PIN is 4 to 8 digits".to_owned(),
+            });
+        }
+        Ok(StaffPin(text.to_owned()))
+    }
+}
+
+impl std::fmt::Debug for StaffPin {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("StaffPin(****)")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StaffMember {
+    pub staff_id: StaffId,
+    pub name: String,
+    pub role: Role,
+    pub active: bool,
+    /// Set while the member is locked out after wrong PINs.
+    pub locked_until_ms: Option<i64>,
+}
+
+/// The member signed in now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StaffSession {
+    pub staff_id: StaffId,
+    pub name: String,
+    pub role: Role,
+    pub signed_in_at_ms: i64,
+}
+
+/// The shift: at most one member signed in, signed out after [`IDLE_SIGN_OUT_MS`] without
+/// an action. Held in memory only: a restarted app asks for the PIN again.
+#[derive(Debug, Default)]
+pub struct Shift {
+    current: Mutex<Option<(StaffSession, i64)>>,
+}
+
+impl Shift {
+    pub fn begin(&self, session: StaffSession, now_ms: i64) {
+        *self.lock() = Some((session, now_ms));
+    }
+
+    pub fn end(&self) {
+        *self.lock() = None;
+    }
+
+    /// Who is signed in, without counting this as an action.
+    pub fn current(&self, now_ms: i64) -> Option<StaffSession> {
+        let mut current = self.lock();
+        if current.as_ref().is_some_and(|(_, last)| now_ms - last > IDLE_SIGN_OUT_MS) {
+            *current = None;
+        }
+        current.as_ref().map(|(session, _)| session.clone())
+    }
+
+    /// The signed-in member if their role allows `needed`; counts as an action.
+    pub fn require(&self, needed: Role, now_ms: i64) -> Result<StaffSession, CounterError> {
+        let session = self.current(now_ms).ok_or(CounterError::SignInRequired)?;
+        if !session.role.allows(needed) {
+            return Err(CounterError::ManagerRequired);
+        }
+        if let Some((_, last)) = self.lock().as_mut() {
+            *last = now_ms;
+        }
+        Ok(session)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<(StaffSession, i64)>> {
+        // A panic while holding this lock leaves a valid Option behind; keep going.
+        self.current.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+fn hasher() -> Argon2<'static> {
+    let params = Params::new(PIN_HASH_MEMORY_KIB, PIN_HASH_PASSES, 1, None)
+        .unwrap_or_else(|_| Params::default());
+    Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
+}
+
+/// Hashing takes tens of milliseconds on purpose; it runs off the async workers.
+async fn hash_pin(pin: StaffPin) -> Result<String, CounterError> {
+    let failed = |message: String| CounterError::Invalid { code: "staff_pin_hash_failed", message };
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        hasher().hash_password(pin.0.as_bytes(), &salt).map(|hash| hash.to_string())
+    })
+    .await
+    .map_err(|error| failed(error.to_string()))?
+    .map_err(|error| failed(error.to_string()))
+}
+
+async fn pin_matches(pin: StaffPin, stored_hash: String) -> bool {
+    tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&stored_hash)
+            .is_ok_and(|parsed| hasher().verify_password(pin.0.as_bytes(), &parsed).is_ok())
+    })
+    .await
+    .unwrap_or(false)
+}
+
+fn staff_name(text: &str) -> Result<String, CounterError> {
+    let name = text.trim();
+    let count = name.chars().count();
+    if count == 0 || count > NAME_MAX_CHARS || name.chars().any(char::is_control) {
+        return Err(CounterError::Invalid {
+            code: "staff_name_invalid",
+            message: format!("a staff name is 1 to {NAME_MAX_CHARS} characters"),
+        });
+    }
+    Ok(name.to_owned())
+}
+
+fn member_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<StaffMember, LocalStoreError> {
+    let corrupt = |error: tillfund_core::InvalidId| LocalStoreError::Corrupt(error.to_string());
+    let role = match row.try_get::<&str, _>("role")? {
+        "manager" => Role::Manager,
+        _ => Role::Cashier,
+    };
+    Ok(StaffMember {
+        staff_id: row.try_get::<&str, _>("staff_id")?.parse().map_err(corrupt)?,
+        name: row.try_get("name")?,
+        role,
+        active: row.try_get::<i64, _>("active")? == 1,
+        locked_until_ms: row.try_get("locked_until_ms")?,
+    })
+}
+
+const MEMBER_COLUMNS: &str = "staff_id, name, role, active, locked_until_ms";
+
+impl Counter {
+    /// Everyone who works this counter, managers first, then by name.
+    pub async fn staff(&self) -> Result<Vec<StaffMember>, CounterError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {MEMBER_COLUMNS} FROM staff ORDER BY role DESC, name LIMIT {MAX_STAFF}"
+        ))
+        .fetch_all(self.store().pool())
+        .await
+        .map_err(LocalStoreError::from)?;
+        Ok(rows.iter().map(member_from_row).collect::<Result<_, _>>()?)
+    }
+
+    async fn member(&self, staff_id: StaffId) -> Result<StaffMember, CounterError> {
+        let row = sqlx::query(&format!("SELECT {MEMBER_COLUMNS} FROM staff WHERE staff_id = ?"))
+            .bind(staff_id.to_string())
+            .fetch_optional(self.store().pool())
+            .await
+            .map_err(LocalStoreError::from)?
+            .ok_or(CounterError::Invalid {
+                code: "staff_not_found",
+                message: "there is no such member of staff at this counter".to_owned(),
+            })?;
+        Ok(member_from_row(&row)?)
+    }
+
+    /// Adds a member of staff. The very first must be a manager and needs nobody signed in
+    /// (a new counter has nobody to ask); after that only a manager adds staff.
+    pub async fn add_staff(
+        &self,
+        by: Option<&StaffSession>,
+        name: &str,
+        role: Role,
+        pin: &str,
+        now_ms: i64,
+    ) -> Result<StaffMember, CounterError> {
+        let name = staff_name(name)?;
+        let pin_hash = hash_pin(StaffPin::parse(pin)?).await?;
+        // IMMEDIATE: "is this the first?" and the insert are one decision.
+        let mut transaction = self
+            .store()
+            .pool()
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(LocalStoreError::from)?;
+        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM staff")
+            .fetch_one(&mut *transaction)
+            .await
+            .map_err(LocalStoreError::from)?;
+        if count == 0 && role != Role::Manager {
+            return Err(CounterError::Invalid {
+                code: "first_staff_must_be_manager",
+                message: "the first member of staff is a manager, who then adds the cashiers"
+                    .to_owned(),
+            });
+        }
+        if count > 0 && !by.is_some_and(|session| session.role == Role::Manager) {
+            return Err(CounterError::ManagerRequired);
+        }
+        if count >= MAX_STAFF {
+            return Err(CounterError::Invalid {
+                code: "staff_limit_reached",
+                message: format!(
+                    "a counter keeps at most {MAX_STAFF} staff; disable someone first"
+                ),
+            });
+        }
+        let staff_id = StaffId::generate();
+        let inserted = sqlx::query(
+            "INSERT INTO staff (staff_id, name, role, pin_hash, active, created_at_ms) \
+             VALUES (?, ?, ?, ?, 1, ?) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(staff_id.to_string())
+        .bind(&name)
+        .bind(role.as_str())
+        .bind(pin_hash)
+        .bind(now_ms)
+        .execute(&mut *transaction)
+        .await
+        .map_err(LocalStoreError::from)?;
+        if inserted.rows_affected() == 0 {
+            return Err(CounterError::Invalid {
+                code: "staff_name_taken",
+                message: format!("someone called '{name}' already works this counter"),
+            });
+        }
+        transaction.commit().await.map_err(LocalStoreError::from)?;
+        Ok(StaffMember { staff_id, name, role, active: true, locked_until_ms: None })
+    }
+
+    /// Checks a member's PIN. Five wrong in a row lock the member out for five minutes;
+    /// the count is kept in the database, so restarting the app does not reset it.
+    pub async fn sign_in(
+        &self,
+        staff_id: StaffId,
+        pin: &str,
+        now_ms: i64,
+    ) -> Result<StaffSession, CounterError> {
+        let member = self.member(staff_id).await?;
+        if !member.active {
+            return Err(CounterError::Invalid {
+                code: "staff_inactive",
+                message: format!(
+                    "{} is disabled at this counter; a manager can enable them",
+                    member.name
+                ),
+            });
+        }
+        if let Some(until) = member.locked_until_ms.filter(|until| *until > now_ms) {
+            return Err(CounterError::StaffLocked { minutes: minutes_until(until, now_ms) });
+        }
+        let pin = StaffPin::parse(pin)
+            .map_err(|_| CounterError::StaffPinWrong { attempts_left: MAX_WRONG_PINS - 1 });
+        let stored_hash: String =
+            sqlx::query_scalar("SELECT pin_hash FROM staff WHERE staff_id = ?")
+                .bind(staff_id.to_string())
+                .fetch_one(self.store().pool())
+                .await
+                .map_err(LocalStoreError::from)?;
+        let right = match pin {
+            Ok(pin) => pin_matches(pin, stored_hash).await,
+            Err(_) => false,
+        };
+        if right {
+            sqlx::query(
+                "UPDATE staff SET failed_attempts = 0, locked_until_ms = NULL WHERE staff_id = ?",
+            )
+            .bind(staff_id.to_string())
+            .execute(self.store().pool())
+            .await
+            .map_err(LocalStoreError::from)?;
+            return Ok(StaffSession {
+                staff_id,
+                name: member.name,
+                role: member.role,
+                signed_in_at_ms: now_ms,
+            });
+        }
+        // One statement: two wrong PINs at once both count.
+        let failed: i64 = sqlx::query_scalar(
+            "UPDATE staff SET failed_attempts = failed_attempts + 1 WHERE staff_id = ? \
+             RETURNING failed_attempts",
+        )
+        .bind(staff_id.to_string())
+        .fetch_one(self.store().pool())
+        .await
+        .map_err(LocalStoreError::from)?;
+        if failed >= MAX_WRONG_PINS {
+            sqlx::query(
+                "UPDATE staff SET failed_attempts = 0, locked_until_ms = ? WHERE staff_id = ?",
+            )
+            .bind(now_ms + LOCK_MS)
+            .bind(staff_id.to_string())
+            .execute(self.store().pool())
+            .await
+            .map_err(LocalStoreError::from)?;
+            return Err(CounterError::StaffLocked {
+                minutes: minutes_until(now_ms + LOCK_MS, now_ms),
+            });
+        }
+        Err(CounterError::StaffPinWrong { attempts_left: MAX_WRONG_PINS - failed })
+    }
+
+    /// A manager enables or disables a member. The last active manager stays: without one
+    /// nobody could close the day or add staff.
+    pub async fn set_staff_active(
+        &self,
+        by: &StaffSession,
+        staff_id: StaffId,
+        active: bool,
+    ) -> Result<StaffMember, CounterError> {
+        if by.role != Role::Manager {
+            return Err(CounterError::ManagerRequired);
+        }
+        let mut transaction = self
+            .store()
+            .pool()
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(LocalStoreError::from)?;
+        if !active {
+            let other_managers: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM staff WHERE role = 'manager' AND active = 1 AND staff_id <> ?",
+            )
+            .bind(staff_id.to_string())
+            .fetch_one(&mut *transaction)
+            .await
+            .map_err(LocalStoreError::from)?;
+            let is_manager: bool = sqlx::query_scalar(
+                "SELECT count(*) > 0 FROM staff WHERE staff_id = ? AND role = 'manager'",
+            )
+            .bind(staff_id.to_string())
+            .fetch_one(&mut *transaction)
+            .await
+            .map_err(LocalStoreError::from)?;
+            if is_manager && other_managers == 0 {
+                return Err(CounterError::Invalid {
+                    code: "last_manager",
+                    message: "this is the only active manager; add another manager first"
+                        .to_owned(),
+                });
+            }
+        }
+        sqlx::query("UPDATE staff SET active = ? WHERE staff_id = ?")
+            .bind(i64::from(active))
+            .bind(staff_id.to_string())
+            .execute(&mut *transaction)
+            .await
+            .map_err(LocalStoreError::from)?;
+        transaction.commit().await.map_err(LocalStoreError::from)?;
+        self.member(staff_id).await
+    }
+
+    /// A manager sets a new PIN for a member (a forgotten PIN); it also lifts a lock-out.
+    pub async fn reset_staff_pin(
+        &self,
+        by: &StaffSession,
+        staff_id: StaffId,
+        pin: &str,
+    ) -> Result<StaffMember, CounterError> {
+        if by.role != Role::Manager {
+            return Err(CounterError::ManagerRequired);
+        }
+        self.member(staff_id).await?;
+        let pin_hash = hash_pin(StaffPin::parse(pin)?).await?;
+        sqlx::query(
+            "UPDATE staff SET pin_hash = ?, failed_attempts = 0, locked_until_ms = NULL \
+             WHERE staff_id = ?",
+        )
+        .bind(pin_hash)
+        .bind(staff_id.to_string())
+        .execute(self.store().pool())
+        .await
+        .map_err(LocalStoreError::from)?;
+        self.member(staff_id).await
+    }
+}
+
+fn minutes_until(until_ms: i64, now_ms: i64) -> i64 {
+    (until_ms - now_ms + 59_999) / 60_000
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn counter() -> (tempfile::TempDir, Counter) {
+        let directory = tempfile::tempdir().unwrap();
+        let counter = Counter::open(&directory.path().join("counter.sqlite")).await.unwrap();
+        (directory, counter)
+    }
+
+    #[test]
+    fn pins_are_four_to_eight_digits() {
+        for good in ["1234", "00000000", "123456"] {
+            assert!(StaffPin::parse(good).is_ok(), "{good}");
+        }
+        for bad in ["", "123", "123456789", "12a4", " 1234", "１２３４"] {
+            assert_eq!(StaffPin::parse(bad).unwrap_err().code(), "staff_pin_invalid", "{bad:?}");
+        }
+        assert!(!format!("{:?}", StaffPin::parse("1234").unwrap()).contains("1234"));
+    }
+
+    #[test]
+    fn roles_allow_what_they_should() {
+        assert!(Role::Manager.allows(Role::Manager));
+        assert!(Role::Manager.allows(Role::Cashier));
+        assert!(Role::Cashier.allows(Role::Cashier));
+        assert!(!Role::Cashier.allows(Role::Manager));
+    }
+
+    #[test]
+    fn a_quiet_shift_signs_out_and_actions_keep_it_open() {
+        let shift = Shift::default();
+        assert_eq!(shift.require(Role::Cashier, 0).unwrap_err().code(), "sign_in_required");
+        let session = StaffSession {
+            staff_id: StaffId::generate(),
+            name: "Ann".to_owned(),
+            role: Role::Cashier,
+            signed_in_at_ms: 0,
+        };
+        shift.begin(session.clone(), 0);
+        assert_eq!(shift.require(Role::Manager, 10).unwrap_err().code(), "manager_required");
+        // Each action moves the idle clock on.
+        assert_eq!(shift.require(Role::Cashier, IDLE_SIGN_OUT_MS).unwrap(), session);
+        assert!(shift.current(2 * IDLE_SIGN_OUT_MS).is_some());
+        assert!(shift.current(2 * IDLE_SIGN_OUT_MS + 1).is_none());
+        assert_eq!(
+            shift.require(Role::Cashier, 2 * IDLE_SIGN_OUT_MS + 1).unwrap_err().code(),
+            "sign_in_required"
+        );
+        shift.begin(session, 0);
+        shift.end();
+        assert!(shift.current(1).is_none());
+    }
+
+    #[tokio::test]
+    async fn the_first_member_is_a_manager_who_then_adds_the_others() {
+        let (_directory, counter) = counter().await;
+        let error = counter.add_staff(None, "Bo", Role::Cashier, "1111", 1).await.unwrap_err();
+        assert_eq!(error.code(), "first_staff_must_be_manager");
+        let manager = counter.add_staff(None, "Mia", Role::Manager, "2468", 1).await.unwrap();
+        // Once there is a manager, nobody adds staff without signing in as one.
+        let error = counter.add_staff(None, "Bo", Role::Cashier, "1111", 2).await.unwrap_err();
+        assert_eq!(error.code(), "manager_required");
+        let session = counter.sign_in(manager.staff_id, "2468", 3).await.unwrap();
+        let cashier =
+            counter.add_staff(Some(&session), "Bo", Role::Cashier, "1111", 4).await.unwrap();
+        let cashier_session = counter.sign_in(cashier.staff_id, "1111", 5).await.unwrap();
+        let error = counter
+            .add_staff(Some(&cashier_session), "Cy", Role::Cashier, "3333", 6)
+            .await
+            .unwrap_err();
+        assert_eq!(error.code(), "manager_required");
+        let error =
+            counter.add_staff(Some(&session), " bo ", Role::Cashier, "9999", 7).await.unwrap_err();
+        assert_eq!(error.code(), "staff_name_taken");
+        for (name, pin, code) in
+            [("", "1234", "staff_name_invalid"), ("Dee", "12", "staff_pin_invalid")]
+        {
+            let error =
+                counter.add_staff(Some(&session), name, Role::Cashier, pin, 8).await.unwrap_err();
+            assert_eq!(error.code(), code);
+        }
+        let names: Vec<String> =
+            counter.staff().await.unwrap().into_iter().map(|m| m.name).collect();
+        assert_eq!(names, ["Mia", "Bo"]);
+    }
+
+    #[tokio::test]
+    async fn five_wrong_pins_lock_the_member_for_five_minutes() {
+        let (_directory, counter) = counter().await;
+        let manager = counter.add_staff(None, "Mia", Role::Manager, "2468", 0).await.unwrap();
+        for left in (1..MAX_WRONG_PINS).rev() {
+            let error = counter.sign_in(manager.staff_id, "0000", 10).await.unwrap_err();
+            assert_eq!(error.code(), "staff_pin_wrong");
+            assert!(
+                matches!(error, CounterError::StaffPinWrong { attempts_left } if attempts_left == left)
+            );
+        }
+        let error = counter.sign_in(manager.staff_id, "0000", 10).await.unwrap_err();
+        assert!(matches!(error, CounterError::StaffLocked { minutes: 5 }), "{error:?}");
+        // Even the right PIN waits out the lock; then it works and the count starts afresh.
+        let error = counter.sign_in(manager.staff_id, "2468", 10 + LOCK_MS - 1).await.unwrap_err();
+        assert_eq!(error.code(), "staff_locked");
+        let session = counter.sign_in(manager.staff_id, "2468", 10 + LOCK_MS).await.unwrap();
+        assert_eq!(session.role, Role::Manager);
+        let error = counter.sign_in(manager.staff_id, "0000", 10 + LOCK_MS).await.unwrap_err();
+        assert!(matches!(error, CounterError::StaffPinWrong { attempts_left: 4 }));
+    }
+
+    #[tokio::test]
+    async fn managers_disable_and_reset_but_keep_one_manager() {
+        let (_directory, counter) = counter().await;
+        let manager = counter.add_staff(None, "Mia", Role::Manager, "2468", 0).await.unwrap();
+        let session = counter.sign_in(manager.staff_id, "2468", 1).await.unwrap();
+        let error = counter.set_staff_active(&session, manager.staff_id, false).await.unwrap_err();
+        assert_eq!(error.code(), "last_manager");
+        let cashier =
+            counter.add_staff(Some(&session), "Bo", Role::Cashier, "1111", 2).await.unwrap();
+        let disabled = counter.set_staff_active(&session, cashier.staff_id, false).await.unwrap();
+        assert!(!disabled.active);
+        let error = counter.sign_in(cashier.staff_id, "1111", 3).await.unwrap_err();
+        assert_eq!(error.code(), "staff_inactive");
+        counter.set_staff_active(&session, cashier.staff_id, true).await.unwrap();
+        counter.reset_staff_pin(&session, cashier.staff_id, "5555").await.unwrap();
+        assert_eq!(
+            counter.sign_in(cashier.staff_id, "1111", 4).await.unwrap_err().code(),
+            "staff_pin_wrong"
+        );
+        let cashier_session = counter.sign_in(cashier.staff_id, "5555", 5).await.unwrap();
+        let error =
+            counter.reset_staff_pin(&cashier_session, manager.staff_id, "0000").await.unwrap_err();
+        assert_eq!(error.code(), "manager_required");
+    }
+}
