@@ -308,6 +308,7 @@ async fn a_store_day_closes_with_the_counter_s_figures_equal_to_the_server_s() {
 
     // 100 cash top-ups across the five customers.
     let mut cash = 0;
+    let mut top_up_ids = Vec::new();
     for index in 0..100_i64 {
         let amount = 20 + (index * 37) % 300;
         cash += amount * 100;
@@ -315,8 +316,11 @@ async fn a_store_day_closes_with_the_counter_s_figures_equal_to_the_server_s() {
             .preview_top_up(&phones[(index % 5) as usize], &format!("{amount}.00"))
             .await
             .unwrap();
-        counter.record_top_up(&preview).await.unwrap();
+        top_up_ids.push(counter.record_top_up(&preview).await.unwrap().entry_id);
     }
+    let slip = counter.top_up_receipt(top_up_ids[0]).await.unwrap();
+    assert_eq!(slip.footer, "Credited when the counter syncs");
+    assert!(slip.lines.contains(&("Cash".to_owned(), "20.00".to_owned())), "{slip:?}");
     let today = jiff::Timestamp::now()
         .to_zoned(jiff::tz::TimeZone::get(&profile.time_zone).unwrap())
         .date();
@@ -381,6 +385,35 @@ async fn a_store_day_closes_with_the_counter_s_figures_equal_to_the_server_s() {
         (cash, payments)
     );
     assert_eq!(report.matches, Some(true));
+    // The hour-by-hour chart adds up to the day's figures.
+    assert!((23..=25).contains(&report.hours.len()), "{:?}", report.hours);
+    assert_eq!(report.hours[0].starts, "00:00");
+    assert_eq!(report.hours.iter().map(|hour| hour.cash).sum::<i64>(), cash);
+    assert_eq!(report.hours.iter().map(|hour| hour.payments).sum::<i64>(), payments);
+
+    // The sales list: newest first, with what was refunded; receipts for an order and a
+    // top-up; the customer search over the cache.
+    let recent = counter.recent_orders(50).await.unwrap();
+    assert_eq!(recent.len(), 50);
+    assert_eq!(recent[0].order_id, order_ids[199]);
+    assert!(recent.iter().all(|order| order.status == "paid"));
+    let all = counter.recent_orders(1_000).await.unwrap();
+    assert_eq!(all.len(), 200);
+    assert_eq!(all.iter().map(|order| order.refunded).sum::<i64>(), 1_000);
+    let slip = counter.order_receipt(order_ids[0]).await.unwrap();
+    assert_eq!((slip.title.as_str(), slip.qr.as_deref()), ("PAID", None));
+    let fresh = counter.create_order("9.99").await.unwrap();
+    let slip = counter.order_receipt(fresh.order_id).await.unwrap();
+    assert_eq!(slip.qr.as_deref(), Some(fresh.pay_url.as_str()));
+    counter.cancel_order(fresh.order_id).await.unwrap();
+    let slip = counter.top_up_receipt(top_up_ids[0]).await.unwrap();
+    assert_eq!(slip.footer, "Credited to your wallet");
+    let found = counter.store().search_customers("1390000000", 100).await.unwrap();
+    assert_eq!(found.len(), 5);
+    let found = counter.store().search_customers(&phones[3], 100).await.unwrap();
+    assert_eq!(found.len(), 1);
+    assert!(found[0].bound);
+    assert!(counter.store().search_customers("%", 100).await.unwrap().is_empty());
 
     let closed = counter.close_day(today).await.unwrap();
     assert!(closed.closed && closed.server.as_ref().unwrap().closed);

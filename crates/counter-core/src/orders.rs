@@ -13,6 +13,7 @@ use tillfund_core::signing::TerminalKey;
 use tillfund_core::{OrderId, PositiveAmount};
 
 use crate::counter::{Counter, CounterError, now_ms, profile_amount};
+use crate::receipt::Receipt;
 use crate::store::LocalStoreError;
 
 /// How long a payment code can be paid.
@@ -211,5 +212,133 @@ impl Counter {
             });
         }
         Ok(())
+    }
+}
+
+/// An order as the sales list shows it, with what has been refunded of it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct OrderSummary {
+    pub order_id: OrderId,
+    pub receipt_number: String,
+    /// Minor units.
+    pub amount: i64,
+    pub refunded: i64,
+    /// "created", "paid", "cancelled" or "expired".
+    pub status: &'static str,
+    pub created_at_ms: i64,
+}
+
+/// The longest sales list one call returns.
+pub const RECENT_ORDERS_MAX: i64 = 200;
+
+impl Counter {
+    /// The newest orders first, at most `limit` (capped at [`RECENT_ORDERS_MAX`]).
+    pub async fn recent_orders(&self, limit: i64) -> Result<Vec<OrderSummary>, CounterError> {
+        let read = |error: sqlx::Error| CounterError::Local(LocalStoreError::from(error));
+        let rows = sqlx::query(
+            "SELECT o.order_id, o.receipt_number, o.amount, o.status, o.created_at_ms, o.expires_at_ms, \
+                    coalesce((SELECT sum(r.amount) FROM refunds r WHERE r.order_id = o.order_id), 0) AS refunded \
+             FROM orders o ORDER BY o.created_at_ms DESC, o.order_id DESC LIMIT ?",
+        )
+        .bind(limit.clamp(1, RECENT_ORDERS_MAX))
+        .fetch_all(self.store().pool())
+        .await
+        .map_err(read)?;
+        let now = now_ms();
+        rows.iter()
+            .map(|row| {
+                let expires_at_ms: i64 = row.try_get("expires_at_ms").map_err(read)?;
+                let status = match row.try_get::<&str, _>("status").map_err(read)? {
+                    "paid" => "paid",
+                    "cancelled" => "cancelled",
+                    _ if now >= expires_at_ms => "expired",
+                    _ => "created",
+                };
+                Ok(OrderSummary {
+                    order_id: OrderId::from_str(row.try_get::<&str, _>("order_id").map_err(read)?)
+                        .map_err(corrupt)?,
+                    receipt_number: row.try_get("receipt_number").map_err(read)?,
+                    amount: row.try_get("amount").map_err(read)?,
+                    refunded: row.try_get("refunded").map_err(read)?,
+                    status,
+                    created_at_ms: row.try_get("created_at_ms").map_err(read)?,
+                })
+            })
+            .collect()
+    }
+
+    /// The order's receipt: the payment QR code for a customer who pays from the paper
+    /// slip, or the proof of payment once paid.
+    pub async fn order_receipt(&self, order_id: OrderId) -> Result<Receipt, CounterError> {
+        let profile = self.profile().await?;
+        let order = self.order(order_id).await?.ok_or(CounterError::Invalid {
+            code: "order_not_found",
+            message: "There is no such order at this counter.".to_owned(),
+        })?;
+        let currency = tillfund_core::Currency::from_code(&profile.currency).unwrap_or_default();
+        let mut lines = vec![
+            ("Order".to_owned(), order.receipt_number.clone()),
+            ("Amount".to_owned(), order.amount.amount().format(currency)),
+        ];
+        let (title, qr, footer) = match order.status {
+            OrderStatus::Created => {
+                lines
+                    .push(("Pay within".to_owned(), format!("{} min", ORDER_LIFETIME_MS / 60_000)));
+                ("PLEASE PAY", Some(order.pay_url.clone()), "Scan with your Tillfund wallet")
+            }
+            OrderStatus::Paid => ("PAID", None, "Thank you"),
+            OrderStatus::Cancelled => ("CANCELLED", None, "Nothing was charged"),
+            OrderStatus::Expired => ("EXPIRED", None, "Nothing was charged"),
+        };
+        Ok(Receipt {
+            title: title.to_owned(),
+            store: profile.merchant_name,
+            lines,
+            qr,
+            footer: footer.to_owned(),
+        })
+    }
+
+    /// The slip for a cash top-up. The bonus is the one shown; the wallet shows the
+    /// credited figures once the server has them.
+    pub async fn top_up_receipt(
+        &self,
+        entry_id: tillfund_core::OutboxEntryId,
+    ) -> Result<Receipt, CounterError> {
+        let profile = self.profile().await?;
+        let record = self.store().top_up(entry_id).await?.ok_or(CounterError::Invalid {
+            code: "top_up_not_found",
+            message: "There is no such top-up at this counter.".to_owned(),
+        })?;
+        let read = |error: sqlx::Error| CounterError::Local(LocalStoreError::from(error));
+        let customer =
+            sqlx::query("SELECT display_name, member_code FROM customers WHERE customer_id = ?")
+                .bind(record.customer_id.to_string())
+                .fetch_optional(self.store().pool())
+                .await
+                .map_err(read)?;
+        let currency = tillfund_core::Currency::from_code(&profile.currency).unwrap_or_default();
+        let mut lines = vec![("Receipt".to_owned(), record.receipt_number.clone())];
+        if let Some(customer) = customer {
+            let code: String = customer.try_get("member_code").map_err(read)?;
+            // The last four digits are enough to recognise one's own card.
+            let tail = code.get(code.len().saturating_sub(4)..).unwrap_or_default();
+            lines.push(("Customer".to_owned(), customer.try_get("display_name").map_err(read)?));
+            lines.push(("Member".to_owned(), format!("****{tail}")));
+        }
+        lines.push(("Cash".to_owned(), record.amount.amount().format(currency)));
+        lines.push(("Bonus".to_owned(), record.bonus_shown.format(currency)));
+        let footer = match record.status {
+            crate::store::TopUpStatus::Confirmed => "Credited to your wallet",
+            crate::store::TopUpStatus::Pending => "Credited when the counter syncs",
+            crate::store::TopUpStatus::Rejected => "NOT credited: see the manager",
+        };
+        Ok(Receipt {
+            title: "CASH TOP-UP".to_owned(),
+            store: profile.merchant_name,
+            lines,
+            qr: None,
+            footer: footer.to_owned(),
+        })
     }
 }

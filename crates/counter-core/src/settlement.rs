@@ -42,7 +42,22 @@ pub struct DayReport {
     /// Whether this counter's records equal the server's figures for this counter.
     pub matches: Option<bool>,
     pub closed: bool,
+    /// Takings hour by hour (local clock), for the manager's chart. Absent in reports
+    /// closed before it existed.
+    #[serde(default)]
+    pub hours: Vec<HourTakings>,
 }
+
+/// One hour of the day: cash taken for top-ups and payments received, in minor units.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HourTakings {
+    /// The local time the hour starts, "09:00"; a day with a clock change has 23 or 25.
+    pub starts: String,
+    pub cash: i64,
+    pub payments: i64,
+}
+
+const HOUR_MS: i64 = 60 * 60 * 1000;
 
 fn day_bounds_ms(zone: &TimeZone, day: Date) -> Result<(i64, i64), CounterError> {
     let invalid = |error: jiff::Error| CounterError::Invalid {
@@ -112,6 +127,57 @@ impl Counter {
         })
     }
 
+    /// Takings per elapsed hour since the day's start, labelled with the local clock so
+    /// that clock changes come out right.
+    async fn hours(
+        &self,
+        zone: &TimeZone,
+        start_ms: i64,
+        end_ms: i64,
+    ) -> Result<Vec<HourTakings>, CounterError> {
+        let read = |error: sqlx::Error| CounterError::Local(LocalStoreError::from(error));
+        let slots = usize::try_from((end_ms - start_ms + HOUR_MS - 1) / HOUR_MS).unwrap_or(0);
+        let mut hours = Vec::with_capacity(slots);
+        for slot in 0..slots {
+            let starts_ms = start_ms + i64::try_from(slot).unwrap_or(0) * HOUR_MS;
+            let starts = jiff::Timestamp::from_millisecond(starts_ms)
+                .map(|timestamp| timestamp.to_zoned(zone.clone()).strftime("%H:%M").to_string())
+                .unwrap_or_default();
+            hours.push(HourTakings { starts, cash: 0, payments: 0 });
+        }
+        let cash = sqlx::query(
+            "SELECT (recorded_at_ms - ?1) / ?3 AS slot, sum(amount) AS total FROM top_ups \
+             WHERE status <> 'rejected' AND recorded_at_ms >= ?1 AND recorded_at_ms < ?2 GROUP BY slot",
+        );
+        let payments = sqlx::query(
+            "SELECT (paid_at_ms - ?1) / ?3 AS slot, sum(amount) AS total FROM orders \
+             WHERE status = 'paid' AND paid_at_ms >= ?1 AND paid_at_ms < ?2 GROUP BY slot",
+        );
+        for (is_cash, query) in [(true, cash), (false, payments)] {
+            let rows = query
+                .bind(start_ms)
+                .bind(end_ms)
+                .bind(HOUR_MS)
+                .fetch_all(self.store().pool())
+                .await
+                .map_err(read)?;
+            for row in rows {
+                let slot: i64 = row.try_get("slot").map_err(read)?;
+                let total: i64 = row.try_get("total").map_err(read)?;
+                let Some(hour) = usize::try_from(slot).ok().and_then(|slot| hours.get_mut(slot))
+                else {
+                    continue;
+                };
+                if is_cash {
+                    hour.cash = total;
+                } else {
+                    hour.payments = total;
+                }
+            }
+        }
+        Ok(hours)
+    }
+
     /// The day's figures, here and (when reachable) on the server. The server's are the
     /// store's; with one counter per store they must match to the cent.
     pub async fn day_report(&self, day: Date) -> Result<DayReport, CounterError> {
@@ -125,6 +191,7 @@ impl Counter {
         })?;
         let (start_ms, end_ms) = day_bounds_ms(&zone, day)?;
         let counter = self.counter_figures(start_ms, end_ms).await?;
+        let hours = self.hours(&zone, start_ms, end_ms).await?;
         let client = ServerClient::new(&profile.server_url)?;
         let server = client.settlement(&profile.credentials()?, &day.to_string()).await.ok();
         let matches = server.as_ref().map(|server| {
@@ -144,6 +211,7 @@ impl Counter {
             server,
             matches,
             closed: false,
+            hours,
         })
     }
 

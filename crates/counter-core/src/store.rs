@@ -323,6 +323,45 @@ impl LocalStore {
         .transpose()
     }
 
+    /// Customers in the cache whose name, phone or member code contains `query` (all when
+    /// empty): bound ones first, then by name; at most `limit`.
+    pub async fn search_customers(
+        &self,
+        query: &str,
+        limit: i64,
+    ) -> Result<Vec<CachedCustomer>, LocalStoreError> {
+        let escaped: String = query
+            .trim()
+            .chars()
+            .flat_map(|c| match c {
+                '%' | '_' | '\\' => vec!['\\', c],
+                c => vec![c],
+            })
+            .collect();
+        let rows = sqlx::query(
+            "SELECT customer_id, phone, display_name, member_code, bound FROM customers \
+             WHERE display_name LIKE ?1 ESCAPE '\\' OR phone LIKE ?1 ESCAPE '\\' \
+                OR member_code LIKE ?1 ESCAPE '\\' \
+             ORDER BY bound DESC, display_name COLLATE NOCASE, phone LIMIT ?2",
+        )
+        .bind(format!("%{escaped}%"))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(CachedCustomer {
+                    customer_id: CustomerId::from_str(row.try_get::<&str, _>("customer_id")?)
+                        .map_err(corrupt)?,
+                    phone: row.try_get("phone")?,
+                    display_name: row.try_get("display_name")?,
+                    member_code: row.try_get("member_code")?,
+                    bound: row.try_get::<i64, _>("bound")? == 1,
+                })
+            })
+            .collect()
+    }
+
     pub async fn save_bonus_rules(
         &self,
         rule_set: &BonusRuleSet,
