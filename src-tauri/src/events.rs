@@ -7,6 +7,8 @@ use tokio::sync::watch;
 
 /// Carries a `ConnectionStatus` each time the connection to the server changes state.
 pub const CONNECTION_CHANGED: &str = "connection-changed";
+/// Carries a `CustomerDisplay` to the customer-facing window when the cashier's changes it.
+pub const CUSTOMER_DISPLAY_CHANGED: &str = "customer-display-changed";
 
 /// Emits each change published by the connection monitor, until the monitor stops.
 pub async fn forward_connection_changes(

@@ -4,6 +4,7 @@
 mod commands;
 mod events;
 mod state;
+pub mod ui_types;
 
 use std::path::PathBuf;
 
@@ -59,7 +60,12 @@ pub fn run() {
             tauri::async_runtime::spawn(counter_core::sync::run_payment_listener(
                 counter.store().clone(),
             ));
-            app.manage(AppState { connection: receiver, counter });
+            app.manage(AppState {
+                connection: receiver,
+                counter,
+                shift: Default::default(),
+                customer_display: Default::default(),
+            });
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
@@ -79,6 +85,21 @@ pub fn run() {
             commands::counter::close_day,
             commands::counter::printer,
             commands::counter::set_printer,
+            commands::counter::customers,
+            commands::counter::recent_orders,
+            commands::counter::print_order,
+            commands::counter::print_top_up,
+            commands::counter::print_day_report,
+            commands::counter::export_day_csv,
+            commands::staff::staff_state,
+            commands::staff::add_staff,
+            commands::staff::sign_in,
+            commands::staff::sign_out,
+            commands::staff::set_staff_active,
+            commands::staff::reset_staff_pin,
+            commands::display::customer_display,
+            commands::display::show_customer,
+            commands::display::open_customer_display,
         ])
         .run(tauri::generate_context!());
     if let Err(error) = result {

@@ -74,6 +74,7 @@ pub struct BindingChanges {
 
 /// The server's figures for a business day of this store.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ServerSettlement {
     pub day: String,
     pub closed: bool,
@@ -93,6 +94,7 @@ pub struct ServerSettlement {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TerminalFigures {
     pub top_up_count: i64,
     pub cash: i64,

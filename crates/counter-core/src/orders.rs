@@ -217,13 +217,16 @@ impl Counter {
 
 /// An order as the sales list shows it, with what has been refunded of it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct OrderSummary {
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub order_id: OrderId,
     pub receipt_number: String,
     /// Minor units.
     pub amount: i64,
     pub refunded: i64,
     /// "created", "paid", "cancelled" or "expired".
+    #[cfg_attr(feature = "ts", ts(type = "\"created\" | \"paid\" | \"cancelled\" | \"expired\""))]
     pub status: &'static str,
     pub created_at_ms: i64,
 }

@@ -14,6 +14,7 @@ use crate::store::LocalStoreError;
 
 /// This counter's figures for a day, in minor units.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CounterFigures {
     pub top_up_count: i64,
     /// Cash taken: what must be in the drawer.
@@ -32,6 +33,7 @@ pub struct CounterFigures {
 
 /// A day as the manager sees it before and after closing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DayReport {
     pub day: String,
     pub store: String,
@@ -50,6 +52,7 @@ pub struct DayReport {
 
 /// One hour of the day: cash taken for top-ups and payments received, in minor units.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct HourTakings {
     /// The local time the hour starts, "09:00"; a day with a clock change has 23 or 25.
     pub starts: String,

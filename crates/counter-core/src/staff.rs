@@ -30,6 +30,7 @@ const PIN_HASH_MEMORY_KIB: u32 = 19 * 1024;
 const PIN_HASH_PASSES: u32 = 2;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Cashier,
@@ -84,7 +85,9 @@ impl std::fmt::Debug for StaffPin {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct StaffMember {
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub staff_id: StaffId,
     pub name: String,
     pub role: Role,
@@ -95,7 +98,9 @@ pub struct StaffMember {
 
 /// The member signed in now.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct StaffSession {
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub staff_id: StaffId,
     pub name: String,
     pub role: Role,

@@ -9,10 +9,14 @@ use serde::Serialize;
 use tauri::State;
 use tillfund_core::OrderId;
 
+use counter_core::orders::OrderSummary;
+use counter_core::staff::Role;
+
 use super::CommandError;
+use super::staff::signed_in;
 use crate::state::AppState;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct ProfileView {
     pub server_url: String,
     pub terminal_id: String,
@@ -21,7 +25,7 @@ pub struct ProfileView {
     pub currency: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct TopUpPreviewView {
     pub customer_name: String,
     pub member_code: String,
@@ -43,7 +47,7 @@ impl From<&TopUpPreview> for TopUpPreviewView {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct TopUpView {
     pub entry_id: String,
     pub receipt_number: String,
@@ -53,7 +57,7 @@ pub struct TopUpView {
     pub status: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct OrderView {
     pub order_id: String,
     pub receipt_number: String,
@@ -142,6 +146,7 @@ pub async fn preview_top_up(
     customer: String,
     amount: String,
 ) -> Result<TopUpPreviewView, CommandError> {
+    signed_in(&state, Role::Cashier)?;
     Ok(TopUpPreviewView::from(&state.counter.preview_top_up(&customer, &amount).await?))
 }
 
@@ -152,6 +157,7 @@ pub async fn record_top_up(
     customer: String,
     amount: String,
 ) -> Result<TopUpView, CommandError> {
+    signed_in(&state, Role::Cashier)?;
     let preview = state.counter.preview_top_up(&customer, &amount).await?;
     let record = state.counter.record_top_up(&preview).await?;
     Ok(TopUpView {
@@ -168,6 +174,7 @@ pub async fn create_order(
     state: State<'_, AppState>,
     amount: String,
 ) -> Result<OrderView, CommandError> {
+    signed_in(&state, Role::Cashier)?;
     order_view(&state.counter.create_order(&amount).await?)
 }
 
@@ -190,6 +197,7 @@ pub async fn confirm_by_code(
     order_id: String,
     code: String,
 ) -> Result<(), CommandError> {
+    signed_in(&state, Role::Cashier)?;
     Ok(state.counter.confirm_by_code(parse_order_id(&order_id)?, &code).await?)
 }
 
@@ -198,6 +206,7 @@ pub async fn cancel_order(
     state: State<'_, AppState>,
     order_id: String,
 ) -> Result<(), CommandError> {
+    signed_in(&state, Role::Cashier)?;
     Ok(state.counter.cancel_order(parse_order_id(&order_id)?).await?)
 }
 
@@ -208,11 +217,12 @@ pub async fn refund(
     order_id: String,
     amount: String,
 ) -> Result<i64, CommandError> {
+    signed_in(&state, Role::Manager)?;
     Ok(state.counter.refund(parse_order_id(&order_id)?, &amount).await?)
 }
 
 /// A day's report with its Z-report text and CSV, as the Settlement screen shows them.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct DayReportView {
     pub report: DayReport,
     pub z_report: String,
@@ -230,6 +240,7 @@ pub async fn day_report(
     state: State<'_, AppState>,
     day: String,
 ) -> Result<DayReportView, CommandError> {
+    signed_in(&state, Role::Cashier)?;
     Ok(state.counter.day_report(parse_day(&day)?).await?.into())
 }
 
@@ -238,11 +249,12 @@ pub async fn close_day(
     state: State<'_, AppState>,
     day: String,
 ) -> Result<DayReportView, CommandError> {
+    signed_in(&state, Role::Manager)?;
     Ok(state.counter.close_day(parse_day(&day)?).await?.into())
 }
 
 /// Where a recorded top-up stands: "pending", "confirmed" or "rejected" (with why).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct TopUpStatusView {
     pub status: String,
     pub code: Option<String>,
@@ -289,7 +301,137 @@ pub async fn set_printer(
     state: State<'_, AppState>,
     setting: String,
 ) -> Result<String, CommandError> {
+    signed_in(&state, Role::Manager)?;
     let printer = counter_core::receipt::Printer::parse(&setting)?;
     state.counter.set_printer(&printer).await?;
     Ok(printer.setting())
+}
+
+/// Customers bound to this store (and recently unbound ones), from the local cache.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+pub struct CustomerView {
+    pub display_name: String,
+    pub phone: String,
+    pub member_code: String,
+    pub bound: bool,
+}
+
+/// The most customers one search shows; the cashier narrows the search for more.
+const CUSTOMERS_SHOWN: i64 = 100;
+
+#[tauri::command]
+pub async fn customers(
+    state: State<'_, AppState>,
+    query: String,
+) -> Result<Vec<CustomerView>, CommandError> {
+    signed_in(&state, Role::Cashier)?;
+    let found = state
+        .counter
+        .store()
+        .search_customers(&query, CUSTOMERS_SHOWN)
+        .await
+        .map_err(CommandError::local)?;
+    Ok(found
+        .into_iter()
+        .map(|customer| CustomerView {
+            display_name: customer.display_name,
+            phone: customer.phone,
+            member_code: customer.member_code,
+            bound: customer.bound,
+        })
+        .collect())
+}
+
+#[tauri::command]
+pub async fn recent_orders(
+    state: State<'_, AppState>,
+    limit: i64,
+) -> Result<Vec<OrderSummary>, CommandError> {
+    signed_in(&state, Role::Cashier)?;
+    Ok(state.counter.recent_orders(limit).await?)
+}
+
+async fn configured_printer(
+    state: &AppState,
+) -> Result<counter_core::receipt::Printer, CommandError> {
+    state.counter.printer().await?.ok_or_else(|| CommandError {
+        code: "printer_not_set".to_owned(),
+        message: "No receipt printer is set: a manager sets one in Settings (F5).".to_owned(),
+    })
+}
+
+/// Prints an order's slip (with its QR code while unpaid); returns the print job id.
+#[tauri::command]
+pub async fn print_order(
+    state: State<'_, AppState>,
+    order_id: String,
+) -> Result<i64, CommandError> {
+    signed_in(&state, Role::Cashier)?;
+    let printer = configured_printer(&state).await?;
+    let receipt = state.counter.order_receipt(parse_order_id(&order_id)?).await?;
+    Ok(state.counter.print(&printer, &receipt).await?)
+}
+
+#[tauri::command]
+pub async fn print_top_up(
+    state: State<'_, AppState>,
+    entry_id: String,
+) -> Result<i64, CommandError> {
+    signed_in(&state, Role::Cashier)?;
+    let printer = configured_printer(&state).await?;
+    let entry_id = entry_id.parse().map_err(|error: tillfund_core::InvalidId| CommandError {
+        code: "entry_id_invalid".to_owned(),
+        message: error.to_string(),
+    })?;
+    let receipt = state.counter.top_up_receipt(entry_id).await?;
+    Ok(state.counter.print(&printer, &receipt).await?)
+}
+
+/// Prints the day's report: the Z-report once closed, marked OPEN before.
+#[tauri::command]
+pub async fn print_day_report(
+    state: State<'_, AppState>,
+    day: String,
+) -> Result<i64, CommandError> {
+    signed_in(&state, Role::Manager)?;
+    let printer = configured_printer(&state).await?;
+    let report = state.counter.day_report(parse_day(&day)?).await?;
+    Ok(state.counter.print(&printer, &report.receipt()).await?)
+}
+
+/// Where exports go: `TILLFUND_EXPORT_DIR` when set, otherwise the user's documents.
+fn export_directory(app: &tauri::AppHandle) -> Result<std::path::PathBuf, CommandError> {
+    use tauri::Manager;
+    if let Some(directory) = std::env::var_os("TILLFUND_EXPORT_DIR") {
+        return Ok(directory.into());
+    }
+    app.path().document_dir().or_else(|_| app.path().home_dir()).map_err(|error| CommandError {
+        code: "export_failed".to_owned(),
+        message: error.to_string(),
+    })
+}
+
+/// Saves the day's CSV as a file and returns its path. Written to a temporary name and
+/// renamed, so a half-written file never carries the real name.
+#[tauri::command]
+pub async fn export_day_csv(
+    app: tauri::AppHandle,
+    state: State<'_, AppState>,
+    day: String,
+) -> Result<String, CommandError> {
+    signed_in(&state, Role::Manager)?;
+    let day = parse_day(&day)?;
+    let report = state.counter.day_report(day).await?;
+    let profile = state.counter.profile().await?;
+    let directory = export_directory(&app)?;
+    let failed = |error: std::io::Error| CommandError {
+        code: "export_failed".to_owned(),
+        message: format!("Could not write the CSV file in {}: {error}", directory.display()),
+    };
+    std::fs::create_dir_all(&directory).map_err(failed)?;
+    let path = directory.join(format!("tillfund-{}-{day}.csv", profile.receipt_prefix));
+    let partial = path.with_extension("csv.partial");
+    std::fs::write(&partial, report.csv()).map_err(failed)?;
+    std::fs::rename(&partial, &path).map_err(failed)?;
+    Ok(path.display().to_string())
 }

@@ -3,12 +3,14 @@
 
 pub mod connection;
 pub mod counter;
+pub mod display;
+pub mod staff;
 pub mod sync;
 
 use serde::Serialize;
 
 /// What a failed command gives the UI: a stable code to branch on and a message to show.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct CommandError {
     pub code: String,
     pub message: String,

@@ -4,7 +4,7 @@ use tauri::State;
 use super::CommandError;
 use crate::state::AppState;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct NeedsAttentionItem {
     pub sequence: i64,
     pub code: String,
@@ -12,7 +12,7 @@ pub struct NeedsAttentionItem {
 }
 
 /// What the Sync screen shows: what waits for the server, and what needs a person.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct SyncStatus {
     pub pending: i64,
     pub oldest_pending_ms: Option<i64>,

@@ -1,0 +1,121 @@
+// Generated from the Rust types by src-tauri/src/ui_types.rs; do not edit.
+// Regenerate: UPDATE_UI_TYPES=1 cargo test -p tillfund-counter --lib ui_types
+
+export type CommandError = { code: string, message: string, };
+
+export type ConnectionState = "checking" | "online" | "degraded" | "incompatible" | "offline";
+
+export type ConnectionStatus = { server_url: string, state: ConnectionState, server_version: string | null, 
+/**
+ * What went wrong, in words a cashier can pass on; `None` when online.
+ */
+problem: string | null, 
+/**
+ * When the state last changed, in milliseconds since the Unix epoch.
+ */
+since_ms: number, };
+
+export type ProfileView = { server_url: string, terminal_id: string, receipt_prefix: string, merchant_name: string, currency: string, };
+
+export type Role = "cashier" | "manager";
+
+export type StaffMember = { staff_id: string, name: string, role: Role, active: boolean, 
+/**
+ * Set while the member is locked out after wrong PINs.
+ */
+locked_until_ms: number | null, };
+
+export type StaffSession = { staff_id: string, name: string, role: Role, signed_in_at_ms: number, };
+
+export type StaffState = { members: Array<StaffMember>, current: StaffSession | null, };
+
+export type TopUpPreviewView = { customer_name: string, member_code: string, 
+/**
+ * Minor units.
+ */
+amount: number, bonus: number, rule_version: number, };
+
+export type TopUpView = { entry_id: string, receipt_number: string, amount: number, bonus: number, 
+/**
+ * Always "pending" when recorded; the Sync screen follows it.
+ */
+status: string, };
+
+export type TopUpStatusView = { status: string, code: string | null, message: string | null, };
+
+export type OrderView = { order_id: string, receipt_number: string, amount: number, pay_url: string, expires_at_ms: number, 
+/**
+ * "created", "paid", "cancelled" or "expired".
+ */
+status: string, 
+/**
+ * The QR code as a data URL, ready for an `<img>`.
+ */
+qr_png: string, };
+
+export type OrderSummary = { order_id: string, receipt_number: string, 
+/**
+ * Minor units.
+ */
+amount: number, refunded: number, 
+/**
+ * "created", "paid", "cancelled" or "expired".
+ */
+status: "created" | "paid" | "cancelled" | "expired", created_at_ms: number, };
+
+export type CustomerView = { display_name: string, phone: string, member_code: string, bound: boolean, };
+
+export type NeedsAttentionItem = { sequence: number, code: string, message: string, };
+
+export type SyncStatus = { pending: number, oldest_pending_ms: number | null, needs_attention: Array<NeedsAttentionItem>, };
+
+export type CounterFigures = { top_up_count: number, 
+/**
+ * Cash taken: what must be in the drawer.
+ */
+cash: number, 
+/**
+ * Bonus shown to customers on those top-ups.
+ */
+bonus: number, payment_count: number, payments: number, refund_count: number, refunds: number, 
+/**
+ * Top-ups of the day still waiting for the server.
+ */
+unsynced: number, 
+/**
+ * Top-ups of the day the server refused (needs attention).
+ */
+rejected: number, };
+
+export type HourTakings = { 
+/**
+ * The local time the hour starts, "09:00"; a day with a clock change has 23 or 25.
+ */
+starts: string, cash: number, payments: number, };
+
+export type TerminalFigures = { top_up_count: number, cash: number, bonus: number, payment_count: number, payments: number, refund_count: number, refunds: number, reversal_count: number, reversed_cash: number, };
+
+export type ServerSettlement = { day: string, closed: boolean, top_up_count: number, cash: number, bonus: number, payment_count: number, payments: number, refund_count: number, refunds: number, reversal_count: number, reversed_cash: number, drawer_cash: number, net_owed_to_store: number, 
+/**
+ * The part of the store's figures made at this counter.
+ */
+this_terminal: TerminalFigures, };
+
+export type DayReport = { day: string, store: string, currency: string, counter: CounterFigures, 
+/**
+ * `None` when the server could not be reached.
+ */
+server: ServerSettlement | null, 
+/**
+ * Whether this counter's records equal the server's figures for this counter.
+ */
+matches: boolean | null, closed: boolean, 
+/**
+ * Takings hour by hour (local clock), for the manager's chart. Absent in reports
+ * closed before it existed.
+ */
+hours: Array<HourTakings>, };
+
+export type DayReportView = { report: DayReport, z_report: string, csv: string, };
+
+export type CustomerDisplay = { "kind": "welcome" } | { "kind": "payment", amount: string, qr_png: string, expires_at_ms: number, } | { "kind": "paid", amount: string, } | { "kind": "top_up", customer_name: string, amount: string, bonus: string, };
