@@ -40,6 +40,7 @@ lint:
 unit:
 	$(CARGO) test --workspace --exclude tillfund-counter
 	$(CARGO) test -p tillfund-counter --lib
+	node --test tests/ui/
 
 e2e: app
 	timeout --signal=TERM --kill-after=30 $(E2E_TIMEOUT_SECONDS) \

@@ -91,6 +91,60 @@ impl WebDriverSession {
         Ok(())
     }
 
+    /// Types `text` key by key with `gap` between keys, as a person does (a scanner types
+    /// the same keys within milliseconds).
+    pub async fn type_slowly(&self, css: &str, text: &str, gap: Duration) -> anyhow::Result<()> {
+        let element = self.element(css).await?;
+        self.command(reqwest::Method::POST, &format!("/element/{element}/clear"), json!({}))
+            .await?;
+        for key in text.chars() {
+            self.command(
+                reqwest::Method::POST,
+                &format!("/element/{element}/value"),
+                json!({"text": key.to_string()}),
+            )
+            .await?;
+            tokio::time::sleep(gap).await;
+        }
+        Ok(())
+    }
+
+    /// Runs `script` in the page as a function body and returns what it returns.
+    pub async fn execute(&self, script: &str, arguments: Value) -> anyhow::Result<Value> {
+        self.command(
+            reqwest::Method::POST,
+            "/execute/sync",
+            json!({"script": script, "args": arguments}),
+        )
+        .await
+    }
+
+    pub async fn is_displayed(&self, css: &str) -> anyhow::Result<bool> {
+        let element = self.element(css).await?;
+        let shown = self
+            .command(reqwest::Method::GET, &format!("/element/{element}/displayed"), Value::Null)
+            .await?;
+        Ok(shown.as_bool().unwrap_or(false))
+    }
+
+    pub async fn window_handles(&self) -> anyhow::Result<Vec<String>> {
+        let handles = self.command(reqwest::Method::GET, "/window/handles", Value::Null).await?;
+        Ok(handles
+            .as_array()
+            .map(|handles| handles.iter().filter_map(|h| h.as_str().map(str::to_owned)).collect())
+            .unwrap_or_default())
+    }
+
+    pub async fn window_handle(&self) -> anyhow::Result<String> {
+        let handle = self.command(reqwest::Method::GET, "/window", Value::Null).await?;
+        Ok(handle.as_str().unwrap_or_default().to_owned())
+    }
+
+    pub async fn switch_to_window(&self, handle: &str) -> anyhow::Result<()> {
+        self.command(reqwest::Method::POST, "/window", json!({"handle": handle})).await?;
+        Ok(())
+    }
+
     pub async fn attribute(&self, css: &str, name: &str) -> anyhow::Result<Option<String>> {
         let element = self.element(css).await?;
         let value = self

@@ -196,6 +196,20 @@ impl Counter {
         Ok(answer.refunded_total)
     }
 
+    /// The code the customer's wallet shows for a paid order, for the cashier to compare;
+    /// `None` until the order is paid.
+    pub async fn paid_confirmation_code(
+        &self,
+        order: &PaymentOrder,
+    ) -> Result<Option<String>, CounterError> {
+        if order.status != OrderStatus::Paid {
+            return Ok(None);
+        }
+        let profile = self.profile().await?;
+        let key = TerminalKey::from_hex(&profile.terminal_key).map_err(corrupt)?;
+        Ok(Some(confirmation_code(&key, order.order_id, order.amount)))
+    }
+
     /// The cashier gives up on an unpaid order. A paid order cannot be cancelled (refund it).
     pub async fn cancel_order(&self, order_id: OrderId) -> Result<(), CounterError> {
         let result = sqlx::query(

@@ -79,6 +79,8 @@ async fn try_sync_round(store: &LocalStore, batch_size: usize) -> Result<usize, 
     loop {
         let batch = store.pending_entries(i64::try_from(batch_size).unwrap_or(1)).await?;
         if batch.is_empty() {
+            // The Sync screen's "last sync": everything pulled, nothing left to push.
+            store.set_setting("last_synced_ms", &now_ms().to_string()).await?;
             return Ok(pushed);
         }
         let entries: Vec<_> = batch.iter().map(|pending| pending.entry.clone()).collect();

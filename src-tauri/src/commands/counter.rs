@@ -68,6 +68,8 @@ pub struct OrderView {
     pub status: String,
     /// The QR code as a data URL, ready for an `<img>`.
     pub qr_png: String,
+    /// Once paid: the code the customer's wallet shows, for the cashier to compare.
+    pub confirmation_code: Option<String>,
 }
 
 fn status_text(status: OrderStatus) -> &'static str {
@@ -79,7 +81,10 @@ fn status_text(status: OrderStatus) -> &'static str {
     }
 }
 
-fn order_view(order: &PaymentOrder) -> Result<OrderView, CommandError> {
+fn order_view(
+    order: &PaymentOrder,
+    confirmation_code: Option<String>,
+) -> Result<OrderView, CommandError> {
     let png = qr_png(&order.pay_url).map_err(CommandError::from)?;
     Ok(OrderView {
         order_id: order.order_id.to_string(),
@@ -92,6 +97,7 @@ fn order_view(order: &PaymentOrder) -> Result<OrderView, CommandError> {
             "data:image/png;base64,{}",
             base64::engine::general_purpose::STANDARD.encode(png)
         ),
+        confirmation_code,
     })
 }
 
@@ -175,7 +181,7 @@ pub async fn create_order(
     amount: String,
 ) -> Result<OrderView, CommandError> {
     signed_in(&state, Role::Cashier)?;
-    order_view(&state.counter.create_order(&amount).await?)
+    order_view(&state.counter.create_order(&amount).await?, None)
 }
 
 #[tauri::command]
@@ -188,7 +194,8 @@ pub async fn order(
             code: "order_not_found".to_owned(),
             message: "There is no such order at this counter.".to_owned(),
         })?;
-    order_view(&order)
+    let code = state.counter.paid_confirmation_code(&order).await?;
+    order_view(&order, code)
 }
 
 #[tauri::command]

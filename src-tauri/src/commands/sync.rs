@@ -16,6 +16,8 @@ pub struct NeedsAttentionItem {
 pub struct SyncStatus {
     pub pending: i64,
     pub oldest_pending_ms: Option<i64>,
+    /// When a round last finished with nothing left to push.
+    pub last_synced_ms: Option<i64>,
     pub needs_attention: Vec<NeedsAttentionItem>,
 }
 
@@ -35,5 +37,10 @@ pub async fn sync_status(state: State<'_, AppState>) -> Result<SyncStatus, Comma
             message: item.message,
         })
         .collect();
-    Ok(SyncStatus { pending, oldest_pending_ms, needs_attention })
+    let last_synced_ms = store
+        .setting("last_synced_ms")
+        .await
+        .map_err(CommandError::local)?
+        .and_then(|text| text.parse().ok());
+    Ok(SyncStatus { pending, oldest_pending_ms, last_synced_ms, needs_attention })
 }

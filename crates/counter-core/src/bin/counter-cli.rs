@@ -43,6 +43,21 @@ enum Command {
     Sync,
     /// Entries waiting for the server, and those that need attention.
     Status,
+    /// Add a member of staff. The first is a manager and needs no one; later ones are
+    /// added with a manager's name and PIN, as at the counter.
+    AddStaff {
+        #[arg(long)]
+        name: String,
+        /// cashier or manager.
+        #[arg(long)]
+        role: String,
+        #[arg(long, env = "TILLFUND_STAFF_PIN")]
+        pin: String,
+        #[arg(long)]
+        manager: Option<String>,
+        #[arg(long, env = "TILLFUND_MANAGER_PIN")]
+        manager_pin: Option<String>,
+    },
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -80,6 +95,25 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             RoundOutcome::Failed(reason) => bail!("sync failed: {reason}"),
         },
+        Command::AddStaff { name, role, pin, manager, manager_pin } => {
+            let now = counter_core::counter::now_ms();
+            let by = match (manager, manager_pin) {
+                (Some(manager), Some(manager_pin)) => {
+                    let member = counter
+                        .staff()
+                        .await?
+                        .into_iter()
+                        .find(|member| member.name.eq_ignore_ascii_case(manager.trim()))
+                        .with_context(|| format!("no member of staff is called '{manager}'"))?;
+                    Some(counter.sign_in(member.staff_id, &manager_pin, now).await?)
+                }
+                (None, None) => None,
+                _ => bail!("give both --manager and --manager-pin, or neither"),
+            };
+            let role = counter_core::staff::Role::parse(&role)?;
+            let member = counter.add_staff(by.as_ref(), &name, role, &pin, now).await?;
+            println!("added {} as {}", member.name, member.role.as_str());
+        }
         Command::Status => {
             let (pending, oldest) = counter.store().pending_summary().await?;
             println!("pending {pending} (oldest recorded at {oldest:?})");
