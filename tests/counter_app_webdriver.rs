@@ -306,6 +306,8 @@ async fn a_counter_day_through_the_real_app() {
         .wait_for_text("#payment-amount", Duration::from_secs(5), |text| text == "12.50 CNY")
         .await
         .unwrap();
+    // The DOM is updated; give the window a moment to paint it.
+    tokio::time::sleep(Duration::from_millis(500)).await;
     save_screenshot(&session.screenshot_png().await.unwrap(), "counter-customer-display.png")
         .unwrap();
     session.switch_to_window(&main_window).await.unwrap();

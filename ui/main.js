@@ -545,17 +545,17 @@ async function refreshSales() {
 function saleRow(/** @type {OrderSummary} */ order) {
   const row = document.createElement("tr");
   row.dataset.orderId = order.order_id;
-  const cells = [
-    time(order.created_at_ms),
-    order.receipt_number,
-    money(order.amount),
-    order.refunded > 0 ? `${text[order.status]} · ${text.refunded} ${money(order.refunded)}` : text[order.status === "created" ? "waiting" : order.status],
-  ];
-  for (const value of cells) {
-    const cell = document.createElement("td");
-    cell.textContent = value;
-    row.append(cell);
-  }
+  const when = document.createElement("td");
+  const number = document.createElement("small");
+  number.textContent = order.receipt_number;
+  when.append(time(order.created_at_ms), document.createElement("br"), number);
+  const amount = document.createElement("td");
+  amount.className = "amount";
+  amount.textContent = money(order.amount);
+  const status = document.createElement("td");
+  const statusName = order.status === "created" ? text.waiting : text[order.status];
+  status.textContent = order.refunded > 0 ? `${statusName} · ${text.refunded} ${money(order.refunded)}` : statusName;
+  row.append(when, amount, status);
   const actions = document.createElement("td");
   actions.className = "actions";
   const print = document.createElement("button");
