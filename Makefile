@@ -7,7 +7,7 @@ TAURI := npx --no-install tauri
 # The end-to-end run is bounded so that a hung window can never hold CI.
 E2E_TIMEOUT_SECONDS ?= 600
 
-.PHONY: run serve test deps app server lint unit e2e bench icons package
+.PHONY: run serve test deps app server lint unit e2e bench bench-app icons package
 
 run:
 	@scripts/run.sh --check-display
@@ -51,6 +51,13 @@ e2e: app
 bench:
 	$(CARGO) bench -p fund-server --bench fw1
 	$(CARGO) bench -p counter-core --bench counter
+
+# The app's start time and memory beside a bare Tauri window (needs a display: Xvfb here).
+bench-app: app
+	$(CARGO) build -p tillfund-counter --example bare_window
+	$(CARGO) build -p fund-server -p counter-core --bins
+	timeout --signal=TERM --kill-after=30 600 xvfb-run -a --server-args="-screen 0 1280x900x24" \
+	  $(CARGO) bench --profile dev -p tillfund-e2e --bench app_start
 
 # Regenerates every icon size from the one source.
 icons: deps

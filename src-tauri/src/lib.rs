@@ -30,6 +30,7 @@ fn database_path(app: &tauri::App) -> Result<PathBuf, Box<dyn std::error::Error>
 }
 
 pub fn run() {
+    commands::connection::STARTED.get_or_init(std::time::Instant::now);
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
@@ -70,6 +71,7 @@ pub fn run() {
         })
         .invoke_handler(tauri::generate_handler![
             commands::connection::connection_status,
+            commands::connection::ui_ready,
             commands::sync::sync_status,
             commands::counter::counter_profile,
             commands::counter::enrol,
