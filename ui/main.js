@@ -30,7 +30,8 @@ const TEXT = {
     enrolHint: "Enter the fund server's address and the activation code from the operator.",
     serverAddress: "Server address", activationCode: "Activation code", counterName: "Counter name",
     enrol: "Enrol", amount: "Amount", showQr: "Show payment code (Enter)",
-    checkCode: "Check customer's code", cancel: "Cancel (Esc)", newSale: "New sale", print: "Print",
+    checkCode: "Check customer's code", cancel: "Cancel (Esc)", newSale: "New sale (Enter)", print: "Print",
+    printShortcut: "Print (Ctrl+P)",
     customer: "Member code or phone", preview: "Preview bonus", cashReceived: "Cash received — record",
     pending: "Waiting for the server", oldest: "Oldest waiting since", needsAttention: "Needs attention",
     serverHeading: "Fund server", address: "Address", version: "Server version", since: "Since",
@@ -67,7 +68,7 @@ const TEXT = {
     openCustomerDisplay: "Open the customer display", tapToClose: "Tap or press Esc to close",
     confirmationCode: "Confirmation code", compareCode: "should match the customer's screen",
     offlineBanner: "Offline: sales and top-ups keep working and sync when the server is back.",
-    waitingToSync: "waiting to sync",
+    waitingToSync: "waiting to sync", minutesShort: "min", hoursShort: "h", daysShort: "d",
     advice: {
       customer_not_bound: "The customer is no longer bound to this store: the cash was not credited. Give it back or ask the customer to add the store again, then record a new top-up.",
       default: "The cash of this entry was not credited. Show this to the manager; keep the receipt.",
@@ -79,7 +80,8 @@ const TEXT = {
     enrolTitle: "登记本收银台", enrolHint: "请输入资金服务器地址和运营方提供的激活码。",
     serverAddress: "服务器地址", activationCode: "激活码", counterName: "收银台名称",
     enrol: "登记", amount: "金额", showQr: "显示付款码（回车）",
-    checkCode: "核对顾客确认码", cancel: "取消（Esc）", newSale: "新收款", print: "打印",
+    checkCode: "核对顾客确认码", cancel: "取消（Esc）", newSale: "新收款（回车）", print: "打印",
+    printShortcut: "打印（Ctrl+P）",
     customer: "会员码或手机号", preview: "查看赠送", cashReceived: "已收现金 — 记录",
     pending: "等待服务器", oldest: "最早等待自", needsAttention: "需要处理",
     serverHeading: "资金服务器", address: "地址", version: "服务器版本", since: "起始时间",
@@ -113,7 +115,7 @@ const TEXT = {
     openCustomerDisplay: "打开顾客显示屏", tapToClose: "点击或按 Esc 关闭",
     confirmationCode: "确认码", compareCode: "应与顾客屏幕上的一致",
     offlineBanner: "离线：收款和充值照常进行，服务器恢复后自动同步。",
-    waitingToSync: "条待同步",
+    waitingToSync: "条待同步", minutesShort: "分钟", hoursShort: "小时", daysShort: "天",
     advice: {
       customer_not_bound: "该顾客已不再绑定本店：这笔现金没有入账。请退还现金，或请顾客重新添加本店后再充值。",
       default: "这笔现金没有入账。请交给店长处理，并保留小票。",
@@ -720,6 +722,14 @@ async function searchCustomers(event) {
 
 // ---- sync ----
 
+/// How long ago, in the largest whole unit: "4 min", "2 h", "3 d".
+function age(ms) {
+  const minutes = Math.max(0, Math.floor((Date.now() - ms) / 60000));
+  if (minutes < 60) return `${minutes} ${text.minutesShort}`;
+  if (minutes < 48 * 60) return `${Math.floor(minutes / 60)} ${text.hoursShort}`;
+  return `${Math.floor(minutes / (24 * 60))} ${text.daysShort}`;
+}
+
 async function refreshSync() {
   try {
     const status = await call("sync_status");
@@ -732,7 +742,8 @@ async function refreshSync() {
     if ($("screen-sync").hidden) return;
     $("sync-pending").textContent = String(status.pending);
     $("sync-oldest").textContent = status.oldest_pending_ms
-      ? new Date(status.oldest_pending_ms).toLocaleString(locale) : text.nothingWaiting;
+      ? `${new Date(status.oldest_pending_ms).toLocaleString(locale)} (${age(status.oldest_pending_ms)})`
+      : text.nothingWaiting;
     $("sync-last").textContent = status.last_synced_ms ? new Date(status.last_synced_ms).toLocaleString(locale) : "—";
     $("sync-attention-empty").hidden = status.needs_attention.length > 0;
     $("sync-attention").replaceChildren(...status.needs_attention.map((item) => {
@@ -954,6 +965,17 @@ function shortcuts(event) {
     if (closeOverlay()) return;
     if (openOrder && openOrder.status === "created") cancelOrder();
     else if (!$("refund-form").hidden) $("refund-form").hidden = true;
+  } else if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "p") {
+    // Ctrl+P prints the receipt of what is on screen, never the web page.
+    event.preventDefault();
+    if (currentScreen() === "sale" && openOrder) printOrder(openOrder.order_id);
+    else if (currentScreen() === "topup" && lastTopUp) printTopUp();
+    else if (currentScreen() === "settlement" && isManager()) printDay();
+  } else if (event.key === "Enter" && currentScreen() === "sale" && openOrder
+      && openOrder.status !== "created" && !(event.target instanceof HTMLInputElement)) {
+    // The sale is over: Enter starts the next one.
+    event.preventDefault();
+    newSale();
   } else if (event.key === "Enter" && event.target === $("topup-customer")) {
     // A typed phone number or code: on to the amount rather than a half-filled preview.
     event.preventDefault();

@@ -38,7 +38,8 @@ fn main() {
     context.config_mut().app.windows.clear();
     let result = tauri::Builder::default()
         .setup(move |app| {
-            let url = format!("http://127.0.0.1:{port}/").parse().map_err(|error| format!("{error}"))?;
+            let url =
+                format!("http://127.0.0.1:{port}/").parse().map_err(|error| format!("{error}"))?;
             tauri::WebviewWindowBuilder::new(app, "bare", tauri::WebviewUrl::External(url))
                 .title("bare window")
                 .inner_size(1024.0, 768.0)

@@ -9,7 +9,7 @@ pub mod ui_types;
 use std::path::PathBuf;
 
 use counter_core::connection::{
-    ConnectionStatus, PROBE_INTERVAL, ServerProbe, run_connection_monitor,
+    ConnectionStatus, PROBE_INTERVAL, run_connection_monitor_following,
 };
 use counter_core::counter::Counter;
 use tauri::Manager;
@@ -48,9 +48,14 @@ pub fn run() {
                 None => std::env::var("TILLFUND_SERVER_URL")
                     .unwrap_or_else(|_| DEFAULT_SERVER_URL.to_owned()),
             };
-            let probe = ServerProbe::new(&server_url)?;
             let (sender, receiver) = watch::channel(ConnectionStatus::checking(&server_url));
-            tauri::async_runtime::spawn(run_connection_monitor(probe, sender, PROBE_INTERVAL));
+            // Enrolment may name another server: the monitor follows `server_target`.
+            let (server_target, target) = watch::channel(server_url);
+            tauri::async_runtime::spawn(run_connection_monitor_following(
+                target,
+                sender,
+                PROBE_INTERVAL,
+            ));
             tauri::async_runtime::spawn(events::forward_connection_changes(
                 app.handle().clone(),
                 receiver.clone(),
@@ -63,6 +68,7 @@ pub fn run() {
             ));
             app.manage(AppState {
                 connection: receiver,
+                server_target,
                 counter,
                 shift: Default::default(),
                 customer_display: Default::default(),

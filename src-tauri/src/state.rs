@@ -10,6 +10,8 @@ use crate::commands::display::CustomerDisplay;
 /// Everything the commands need, given to Tauri once with `manage`.
 pub struct AppState {
     pub connection: watch::Receiver<ConnectionStatus>,
+    /// The server the connection monitor probes; enrolment points it at the new server.
+    pub server_target: watch::Sender<String>,
     /// The counter's local store and actions.
     pub counter: Counter,
     /// Who is signed in at this counter.

@@ -5,6 +5,9 @@
 //! Aims (issue #5): under 1 s warm, under 300 MB PSS together. Run by `make bench-app`
 //! under Xvfb, after `make app` and the example are built.
 
+// A benchmark harness: a failed step should stop it loudly.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::cast_precision_loss)]
+
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -110,7 +113,9 @@ fn report(name: &str, samples: &mut [Sample]) -> (f64, f64) {
 }
 
 fn main() {
-    let app = target_dir().join("debug").join("tillfund-counter");
+    // `TILLFUND_BENCH_APP=target/release/tillfund-counter` measures the packaged build.
+    let app = std::env::var_os("TILLFUND_BENCH_APP")
+        .map_or_else(|| target_dir().join("debug").join("tillfund-counter"), PathBuf::from);
     let bare = target_dir().join("debug").join("examples").join("bare_window");
     for binary in [&app, &bare] {
         assert!(binary.exists(), "{} is missing: run `make bench-app`", binary.display());

@@ -148,27 +148,52 @@ pub async fn run_connection_monitor(
     sender: watch::Sender<ConnectionStatus>,
     interval: Duration,
 ) {
+    let (_target_sender, target) = watch::channel(probe.server_url().to_owned());
+    run_connection_monitor_following(target, sender, interval).await;
+}
+
+/// As `run_connection_monitor`, probing whichever server `target` names now: after an
+/// enrolment with another server the monitor follows at its next probe.
+pub async fn run_connection_monitor_following(
+    mut target: watch::Receiver<String>,
+    sender: watch::Sender<ConnectionStatus>,
+    interval: Duration,
+) {
+    let mut probe: Option<ServerProbe> = None;
     loop {
-        let result = probe.probe().await;
-        let candidate = ConnectionStatus {
-            server_url: probe.server_url().to_owned(),
-            state: result.state,
-            server_version: result.server_version,
-            problem: result.problem,
-            since_ms: now_ms(),
-        };
-        sender.send_if_modified(|current| {
-            if current.same_as(&candidate) {
-                return false;
+        let wanted = target.borrow_and_update().trim_end_matches('/').to_owned();
+        if probe.as_ref().is_none_or(|probe| probe.server_url() != wanted) {
+            match ServerProbe::new(&wanted) {
+                Ok(new_probe) => probe = Some(new_probe),
+                Err(error) => tracing::error!(%error, "cannot build the health probe"),
             }
-            tracing::info!(state = ?candidate.state, problem = ?candidate.problem, "connection changed");
-            *current = candidate;
-            true
-        });
+        }
+        if let Some(probe) = &probe {
+            let result = probe.probe().await;
+            let candidate = ConnectionStatus {
+                server_url: probe.server_url().to_owned(),
+                state: result.state,
+                server_version: result.server_version,
+                problem: result.problem,
+                since_ms: now_ms(),
+            };
+            sender.send_if_modified(|current| {
+                if current.same_as(&candidate) {
+                    return false;
+                }
+                tracing::info!(state = ?candidate.state, problem = ?candidate.problem, "connection changed");
+                *current = candidate;
+                true
+            });
+        }
         if sender.is_closed() {
             return;
         }
-        tokio::time::sleep(interval).await;
+        // Wake early when the target changes: a new enrolment shows its state at once.
+        if let Ok(Err(_)) = tokio::time::timeout(interval, target.changed()).await {
+            // Nobody can change the target any more: keep the plain rhythm.
+            tokio::time::sleep(interval).await;
+        }
     }
 }
 

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use counter_core::connection::{
     ConnectionState, ConnectionStatus, ServerProbe, run_connection_monitor,
+    run_connection_monitor_following,
 };
 use fund_server::config::ServerConfig;
 use fund_server::http::{AppState, app};
@@ -133,4 +134,20 @@ async fn monitor_stops_when_nobody_listens() {
     )
     .await
     .expect("the monitor should return once its receivers are gone");
+}
+
+#[tokio::test]
+async fn monitor_follows_the_server_the_counter_enrols_with() {
+    let server = start_fund_server().await;
+    let (target_sender, target) = watch::channel("http://127.0.0.1:9".to_owned());
+    let (sender, mut receiver) = watch::channel(ConnectionStatus::checking("http://127.0.0.1:9"));
+    let monitor =
+        tokio::spawn(run_connection_monitor_following(target, sender, Duration::from_secs(30)));
+    let offline = wait_for_state(&mut receiver, ConnectionState::Offline).await;
+    assert_eq!(offline.server_url, "http://127.0.0.1:9");
+    // The interval is long: the change of target wakes the monitor at once.
+    target_sender.send(format!("{}/", server.url)).unwrap();
+    let online = wait_for_state(&mut receiver, ConnectionState::Online).await;
+    assert_eq!(online.server_url, server.url);
+    monitor.abort();
 }

@@ -137,6 +137,7 @@ pub async fn enrol(
     label: String,
 ) -> Result<ProfileView, CommandError> {
     let profile = state.counter.enrol(&server_url, &activation_code, &label).await?;
+    state.server_target.send_replace(profile.server_url.clone());
     Ok(ProfileView {
         server_url: profile.server_url,
         terminal_id: profile.terminal_id.to_string(),
