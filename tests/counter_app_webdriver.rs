@@ -36,6 +36,9 @@ impl TauriDriver {
             .env("TILLFUND_COUNTER_DB", counter_db)
             .env("TILLFUND_EXPORT_DIR", counter_db.with_file_name("exports"))
             .env("LANG", "en_US.UTF-8")
+            // Screenshots stall without WebKit's compositing (which the app turns off to
+            // save memory); the screens behave the same either way.
+            .env("TILLFUND_WEBVIEW_GPU", "1")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
