@@ -51,7 +51,11 @@ status: string,
 /**
  * The QR code as a data URL, ready for an `<img>`.
  */
-qr_png: string, };
+qr_png: string, 
+/**
+ * Once paid: the code the customer's wallet shows, for the cashier to compare.
+ */
+confirmation_code: string | null, };
 
 export type OrderSummary = { order_id: string, receipt_number: string, 
 /**
@@ -67,7 +71,11 @@ export type CustomerView = { display_name: string, phone: string, member_code: s
 
 export type NeedsAttentionItem = { sequence: number, code: string, message: string, };
 
-export type SyncStatus = { pending: number, oldest_pending_ms: number | null, needs_attention: Array<NeedsAttentionItem>, };
+export type SyncStatus = { pending: number, oldest_pending_ms: number | null, 
+/**
+ * When a round last finished with nothing left to push.
+ */
+last_synced_ms: number | null, needs_attention: Array<NeedsAttentionItem>, };
 
 export type CounterFigures = { top_up_count: number, 
 /**
