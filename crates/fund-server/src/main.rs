@@ -367,7 +367,10 @@ async fn serve(service: FundService, listen: SocketAddr) -> anyhow::Result<()> {
     let store = service.store().clone();
     let accrual = tokio::spawn(accrue_hourly(service.clone()));
     let router = app(AppState::new(service));
-    axum::serve(listener, router).with_graceful_shutdown(shutdown_signal()).await?;
+    // The peer address feeds the wallet pages' rate limits.
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
     accrual.abort();
     store.close().await;
     tracing::info!("stopped");

@@ -7,6 +7,7 @@ mod health;
 mod openapi;
 mod terminals;
 mod wallet;
+mod web;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,15 +43,20 @@ pub struct AppState {
 
 struct AppStateInner {
     service: FundService,
+    web_limits: web::WebLimits,
 }
 
 impl AppState {
     pub fn new(service: FundService) -> AppState {
-        AppState { inner: Arc::new(AppStateInner { service }) }
+        AppState { inner: Arc::new(AppStateInner { service, web_limits: Default::default() }) }
     }
 
     pub fn service(&self) -> &FundService {
         &self.inner.service
+    }
+
+    pub fn web_limits(&self) -> &web::WebLimits {
+        &self.inner.web_limits
     }
 
     pub fn store(&self) -> &Store {
@@ -103,6 +109,7 @@ pub fn app(state: AppState) -> Router {
             get(move || async move { ([(CONTENT_TYPE, "application/json")], openapi_json) }),
         )
         .route("/", get(wallet::start_page))
+        .merge(web::routes())
         .fallback(not_found)
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(REQUEST_BODY_BYTES_MAX))

@@ -32,7 +32,7 @@ impl Language {
         }
     }
 
-    fn tag(self) -> &'static str {
+    pub(crate) fn tag(self) -> &'static str {
         match self {
             Language::English => "en",
             Language::Chinese => "zh-CN",

@@ -173,6 +173,17 @@ impl From<&Customer> for CustomerView {
     }
 }
 
+/// What a payment code is for, shown before the customer enters the PIN.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentPreview {
+    pub merchant: Merchant,
+    pub amount: PositiveAmount,
+    pub expires_at_ms: i64,
+    pub expired: bool,
+    /// Who paid it already, if anyone has.
+    pub paid_by: Option<CustomerId>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WalletSummary {
     pub customer: CustomerView,
@@ -430,6 +441,14 @@ impl FundService {
         Ok((token, CustomerView::from(&customer)))
     }
 
+    pub async fn sign_out(&self, token: &str) -> Result<(), ServiceError> {
+        Ok(self.store.end_session(token).await?)
+    }
+
+    pub fn session_ttl_ms(&self) -> i64 {
+        self.config.session_ttl_ms
+    }
+
     pub async fn session_customer(&self, token: &str) -> Result<Customer, ServiceError> {
         let unauthenticated = || {
             ServiceError::new(
@@ -552,6 +571,33 @@ impl FundService {
             }),
         };
         self.submit(command).await
+    }
+
+    /// Reads a counter's payment code for the pay page: the signature is checked (a forged
+    /// code shows nothing), the expiry only reported.
+    pub async fn payment_preview(&self, token_text: &str) -> Result<PaymentPreview, ServiceError> {
+        let token = UnverifiedToken::parse(token_text)
+            .map_err(|error| ServiceError::invalid(error.code(), error.to_string()))?;
+        let forged = || {
+            ServiceError::invalid(
+                "token_bad_signature",
+                "The payment code was not made by an enrolled counter.",
+            )
+        };
+        let terminal = self.active_terminal(token.terminal_id()).await.map_err(|_| forged())?;
+        let key = terminal_key(&terminal)?;
+        let claims = token.verify_signature(&key).map_err(|_| forged())?;
+        if claims.merchant_id != terminal.merchant_id {
+            return Err(forged());
+        }
+        let merchant = self.store.merchant(claims.merchant_id).await?.ok_or_else(forged)?;
+        Ok(PaymentPreview {
+            merchant,
+            amount: claims.amount,
+            expires_at_ms: claims.expires_at_ms,
+            expired: self.store.clock().now_ms() >= claims.expires_at_ms,
+            paid_by: self.store.order_payer(claims.order_id).await?,
+        })
     }
 
     async fn submit(&self, command: Command) -> Result<Outcome, ServiceError> {

@@ -95,6 +95,16 @@ impl Store {
 
     /// Orders paid at a merchant after journal entry `after_entry`, oldest first: how a
     /// counter learns that its payment codes were paid.
+    /// Who paid an order, if anyone has.
+    pub async fn order_payer(&self, order_id: OrderId) -> Result<Option<CustomerId>, StoreError> {
+        let payer: Option<String> =
+            sqlx::query_scalar("SELECT customer_id FROM paid_orders WHERE order_id = ?")
+                .bind(order_id.to_string())
+                .fetch_optional(&self.pool)
+                .await?;
+        payer.map(|text| parse(&text)).transpose()
+    }
+
     pub async fn paid_orders_after(
         &self,
         merchant_id: MerchantId,

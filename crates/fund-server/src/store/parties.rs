@@ -569,4 +569,13 @@ impl Store {
         .await?;
         customer.as_deref().map(parse).transpose()
     }
+
+    /// Ends a session (sign-out): the token stops working at once.
+    pub async fn end_session(&self, token: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM customer_sessions WHERE token_hash = ?")
+            .bind(secret_hash(token))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
 }

@@ -48,7 +48,12 @@ impl TestServer {
         let url = format!("http://{}", listener.local_addr().unwrap());
         let router = app(AppState::new(service.clone()));
         let task = tokio::spawn(async move {
-            axum::serve(listener, router).await.unwrap();
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .await
+            .unwrap();
         });
         TestServer { url, service, http: reqwest::Client::new(), task, data_dir }
     }
