@@ -321,7 +321,6 @@ async fn sign_in(
 
 // ---- sign-up ----
 
-#[derive(Deserialize)]
 struct SignUpForm {
     phone: String,
     name: String,
@@ -330,8 +329,36 @@ struct SignUpForm {
     csrf: String,
     /// Made with the page: a second submit of the same page creates one wallet.
     form_id: String,
-    #[serde(default)]
+    /// One per ticked store (a repeated field, which is why the form is read as pairs).
     store: Vec<String>,
+}
+
+impl SignUpForm {
+    fn from_pairs(pairs: Vec<(String, String)>) -> SignUpForm {
+        let mut form = SignUpForm {
+            phone: String::new(),
+            name: String::new(),
+            pin: String::new(),
+            pin_again: String::new(),
+            csrf: String::new(),
+            form_id: String::new(),
+            store: Vec::new(),
+        };
+        for (key, value) in pairs {
+            match key.as_str() {
+                "phone" => form.phone = value,
+                "name" => form.name = value,
+                "pin" => form.pin = value,
+                "pin_again" => form.pin_again = value,
+                "csrf" => form.csrf = value,
+                "form_id" => form.form_id = value,
+                // Bounded by the number of stores there are; extra ones are ignored.
+                "store" if form.store.len() < STORES_LISTED_MAX as usize => form.store.push(value),
+                _ => {}
+            }
+        }
+        form
+    }
 }
 
 struct SignUpValues<'a> {
@@ -411,8 +438,9 @@ async fn sign_up_page(State(state): State<AppState>, visitor: Visitor) -> Respon
 async fn sign_up(
     State(state): State<AppState>,
     visitor: Visitor,
-    Form(form): Form<SignUpForm>,
+    Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
+    let form = SignUpForm::from_pairs(pairs);
     let text = visitor.words();
     let (token, cookie) = visitor.form_token();
     let form_id = if form.form_id.len() == 32 { form.form_id.clone() } else { random_hex(16) };

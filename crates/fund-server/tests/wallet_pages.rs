@@ -1,0 +1,400 @@
+//! The customer wallet pages over real HTTP, as a browser without JavaScript uses them:
+//! forms, redirects and cookies, against a server on a real SQLite file.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::collections::HashMap;
+
+use common::{Counter, TestServer};
+use reqwest::StatusCode;
+use reqwest::header::{COOKIE, HeaderMap, LOCATION, SET_COOKIE};
+use tillfund_core::PhoneNumber;
+use tillfund_core::payment_token::confirmation_code;
+
+/// A cookie-keeping client that does not follow redirects, so each step is seen.
+struct Browser {
+    url: String,
+    http: reqwest::Client,
+    cookies: HashMap<String, String>,
+    /// Every Set-Cookie seen, for checking the flags.
+    set_cookies: Vec<String>,
+    extra_headers: Vec<(&'static str, &'static str)>,
+}
+
+struct Answer {
+    status: StatusCode,
+    headers: HeaderMap,
+    html: String,
+}
+
+impl Answer {
+    /// The value of the hidden (or any) input `name` in the page's first form that has it.
+    fn input(&self, name: &str) -> String {
+        let marker = format!("name=\"{name}\" value=\"");
+        let start =
+            self.html.find(&marker).unwrap_or_else(|| panic!("no input {name} in {}", self.html))
+                + marker.len();
+        let end = self.html[start..].find('"').unwrap() + start;
+        self.html[start..end].to_owned()
+    }
+
+    fn location(&self) -> String {
+        self.headers.get(LOCATION).unwrap().to_str().unwrap().to_owned()
+    }
+}
+
+impl Browser {
+    fn new(url: &str) -> Browser {
+        Browser {
+            url: url.to_owned(),
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            cookies: HashMap::new(),
+            set_cookies: Vec::new(),
+            extra_headers: Vec::new(),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
+    }
+
+    async fn finish(&mut self, response: reqwest::Response) -> Answer {
+        let status = response.status();
+        let headers = response.headers().clone();
+        for value in headers.get_all(SET_COOKIE) {
+            let text = value.to_str().unwrap().to_owned();
+            let (pair, _) = text.split_once(';').unwrap_or((&text, ""));
+            let (name, value) = pair.split_once('=').unwrap();
+            if text.contains("Max-Age=0") {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_owned(), value.to_owned());
+            }
+            self.set_cookies.push(text);
+        }
+        Answer { status, headers, html: response.text().await.unwrap() }
+    }
+
+    async fn get(&mut self, path: &str) -> Answer {
+        let mut request =
+            self.http.get(format!("{}{path}", self.url)).header(COOKIE, self.cookie_header());
+        for (name, value) in &self.extra_headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.unwrap();
+        self.finish(response).await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Answer {
+        let mut request = self
+            .http
+            .post(format!("{}{path}", self.url))
+            .header(COOKIE, self.cookie_header())
+            .form(form);
+        for (name, value) in &self.extra_headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.unwrap();
+        self.finish(response).await
+    }
+
+    /// Sign-up through the page; returns the wallet page after the redirect.
+    async fn sign_up(&mut self, phone: &str, name: &str, stores: &[String]) -> Answer {
+        let page = self.get("/signup").await;
+        assert_eq!(page.status, StatusCode::OK);
+        let csrf = page.input("csrf");
+        let form_id = page.input("form_id");
+        let mut form = vec![
+            ("phone", phone),
+            ("name", name),
+            ("pin", "123456"),
+            ("pin_again", "123456"),
+            ("csrf", csrf.as_str()),
+            ("form_id", form_id.as_str()),
+        ];
+        for store in stores {
+            form.push(("store", store.as_str()));
+        }
+        let answer = self.post("/signup", &form).await;
+        assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.html);
+        assert_eq!(answer.location(), "/wallet");
+        self.get("/wallet").await
+    }
+}
+
+async fn customer_id(server: &TestServer, phone: &str) -> String {
+    let phone = PhoneNumber::parse(phone).unwrap();
+    server.service.store().customer_by_phone(&phone).await.unwrap().unwrap().id.to_string()
+}
+
+async fn store_with_counter(server: &TestServer, name: &str) -> Counter {
+    let merchant_id = server.add_merchant(name).await;
+    server.enrol(merchant_id).await
+}
+
+#[tokio::test]
+async fn a_customer_signs_up_binds_a_store_and_pays_a_counter_qr() {
+    let server = TestServer::start().await;
+    server.fund_reserve("10000.00").await;
+    let counter = store_with_counter(&server, "Corner Shop").await;
+    let other = store_with_counter(&server, "Bakery").await;
+    let mut browser = Browser::new(&server.url);
+
+    let wallet =
+        browser.sign_up("13900000001", "Lin <b>", &[counter.merchant_id.to_string()]).await;
+    assert_eq!(wallet.status, StatusCode::OK);
+    assert!(wallet.html.contains("Lin &lt;b&gt;"), "names are escaped");
+    assert!(wallet.html.contains("Corner Shop"));
+    assert!(wallet.html.contains("<svg"), "the member code's QR");
+    let session = browser.set_cookies.iter().find(|c| c.starts_with("tf_session=")).unwrap();
+    assert!(session.contains("HttpOnly") && session.contains("SameSite=Lax"), "{session}");
+    assert!(!session.contains("Secure"), "plain HTTP: {session}");
+    let form_cookie = browser.set_cookies.iter().find(|c| c.starts_with("tf_form=")).unwrap();
+    assert!(form_cookie.contains("HttpOnly") && form_cookie.contains("SameSite=Strict"));
+    assert_eq!(wallet.headers.get("x-frame-options").unwrap(), "DENY");
+    assert!(
+        wallet
+            .headers
+            .get("content-security-policy")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .contains("frame-ancestors 'none'")
+    );
+
+    // Add the second store, then remove it again.
+    let csrf = wallet.input("csrf");
+    let added = browser
+        .post(
+            "/wallet/stores",
+            &[("csrf", &csrf), ("action", "add"), ("merchant_id", &other.merchant_id.to_string())],
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER);
+    assert!(browser.get("/wallet").await.html.contains("Bakery</span>"));
+    browser
+        .post(
+            "/wallet/stores",
+            &[
+                ("csrf", &csrf),
+                ("action", "remove"),
+                ("merchant_id", &other.merchant_id.to_string()),
+            ],
+        )
+        .await;
+    assert!(!browser.get("/wallet").await.html.contains("Bakery</span>"));
+
+    // Cash at the counter, then a payment from the counter's QR code.
+    let customer = customer_id(&server, "13900000001").await;
+    let result = counter.top_up(&common::uuid_key(), 1, &customer, "100.00", "0.00").await;
+    assert_eq!(result["outcome"], "applied", "{result}");
+    let (claims, token) = counter.payment_token("38.50");
+    let pay_page = browser.get(&format!("/pay?t={token}")).await;
+    assert_eq!(pay_page.status, StatusCode::OK, "{}", pay_page.html);
+    assert!(pay_page.html.contains("Corner Shop") && pay_page.html.contains("38.50 CNY"));
+    assert_eq!(pay_page.headers.get("referrer-policy").unwrap(), "no-referrer");
+    let form = [
+        ("t", token.as_str()),
+        ("csrf", &pay_page.input("csrf")),
+        ("key", &pay_page.input("key")),
+        ("pin", "123456"),
+    ];
+    let paid = browser.post("/pay", &form).await;
+    assert_eq!(paid.status, StatusCode::OK, "{}", paid.html);
+    let code = confirmation_code(&counter.key, claims.order_id, claims.amount);
+    assert!(paid.html.contains(&format!("id=\"confirmation-code\">{code}<")), "{}", paid.html);
+    assert!(paid.html.contains("61.50 CNY"));
+    // The same form sent again (a double tap, a reload) pays once and shows the same.
+    let again = browser.post("/pay", &form).await;
+    assert!(again.html.contains(&code), "{}", again.html);
+    let wallet = browser.get("/wallet").await;
+    assert!(wallet.html.contains("id=\"total\">61.50 CNY<"), "{}", wallet.html);
+    let revisit = browser.get(&format!("/pay?t={token}")).await;
+    assert_eq!(revisit.status, StatusCode::CONFLICT);
+    assert!(revisit.html.contains("You paid this order."));
+    server.audit_passes().await;
+}
+
+#[tokio::test]
+async fn forms_without_their_token_change_nothing() {
+    let server = TestServer::start().await;
+    server.fund_reserve("10000.00").await;
+    let counter = store_with_counter(&server, "Corner Shop").await;
+    let mut attacker = Browser::new(&server.url);
+    // Sign-up from another site: no form cookie, no token.
+    let forged = attacker
+        .post(
+            "/signup",
+            &[
+                ("phone", "13900000002"),
+                ("name", "X"),
+                ("pin", "123456"),
+                ("pin_again", "123456"),
+                ("csrf", "0"),
+                ("form_id", "0"),
+            ],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let phone = PhoneNumber::parse("13900000002").unwrap();
+    assert!(server.service.store().customer_by_phone(&phone).await.unwrap().is_none());
+
+    let other = store_with_counter(&server, "Bakery").await;
+    let mut browser = Browser::new(&server.url);
+    browser.sign_up("13900000003", "Wu", &[counter.merchant_id.to_string()]).await;
+    let customer = customer_id(&server, "13900000003").await;
+    counter.top_up(&common::uuid_key(), 1, &customer, "100.00", "0.00").await;
+    // Signed in, but the form's token is wrong: nothing is bound, nothing is paid.
+    let bind = browser
+        .post(
+            "/wallet/stores",
+            &[
+                ("csrf", "wrong"),
+                ("action", "add"),
+                ("merchant_id", &other.merchant_id.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(bind.status, StatusCode::FORBIDDEN);
+    assert!(!browser.get("/wallet").await.html.contains("Bakery</span>"));
+    let (_, token) = counter.payment_token("10.00");
+    let pay = browser
+        .post("/pay", &[("t", &token), ("csrf", "wrong"), ("key", "k"), ("pin", "123456")])
+        .await;
+    assert_eq!(pay.status, StatusCode::FORBIDDEN);
+    assert!(pay.html.contains("This form has expired"));
+    assert!(browser.get("/wallet").await.html.contains("id=\"total\">100.00 CNY<"));
+    // Sign-out needs the token too.
+    assert_eq!(browser.post("/signout", &[("csrf", "wrong")]).await.status, StatusCode::FORBIDDEN);
+    let wallet = browser.get("/wallet").await;
+    let out = browser.post("/signout", &[("csrf", &wallet.input("csrf"))]).await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert_eq!(browser.get("/wallet").await.status, StatusCode::SEE_OTHER, "signed out");
+}
+
+#[tokio::test]
+async fn cookies_are_secure_under_tls_and_the_language_can_be_chosen() {
+    let server = TestServer::start().await;
+    let mut browser = Browser::new(&server.url);
+    browser.extra_headers.push(("x-forwarded-proto", "https"));
+    browser.get("/signin").await;
+    assert!(
+        browser.set_cookies.iter().all(|cookie| cookie.ends_with("; Secure")),
+        "{:?}",
+        browser.set_cookies
+    );
+    let switched = browser.get("/language?to=zh&back=/signin").await;
+    assert_eq!(switched.location(), "/signin");
+    let page = browser.get("/signin").await;
+    assert!(page.html.contains("<html lang=\"zh-CN\">") && page.html.contains("登录"));
+    // The way back is never another site.
+    let evil = browser.get("/language?to=en&back=//evil.example").await;
+    assert_eq!(evil.location(), "/wallet");
+}
+
+#[tokio::test]
+async fn sign_in_is_rate_limited_per_address_and_per_phone() {
+    let server = TestServer::start().await;
+    let mut browser = Browser::new(&server.url);
+    let page = browser.get("/signin").await;
+    let csrf = page.input("csrf");
+    // One phone: a few tries, then the limit, whatever the PIN.
+    let mut statuses = Vec::new();
+    for _ in 0..9 {
+        let answer = browser
+            .post(
+                "/signin",
+                &[
+                    ("phone", "13900000009"),
+                    ("pin", "000000"),
+                    ("csrf", &csrf),
+                    ("next", "/wallet"),
+                ],
+            )
+            .await;
+        statuses.push(answer.status);
+    }
+    assert!(statuses[..8].iter().all(|status| *status == StatusCode::UNAUTHORIZED), "{statuses:?}");
+    assert_eq!(statuses[8], StatusCode::TOO_MANY_REQUESTS);
+    // One address, many phones: limited too.
+    let mut limited = false;
+    for index in 0..20 {
+        let phone = format!("1390000{index:04}");
+        let answer = browser
+            .post(
+                "/signin",
+                &[("phone", &phone), ("pin", "000000"), ("csrf", &csrf), ("next", "/wallet")],
+            )
+            .await;
+        if answer.status == StatusCode::TOO_MANY_REQUESTS {
+            assert!(answer.html.contains("Too many attempts"));
+            limited = true;
+            break;
+        }
+    }
+    assert!(limited, "twenty sign-ins a minute from one address are the most");
+}
+
+#[tokio::test]
+async fn the_pay_page_says_why_a_code_cannot_be_paid_and_five_wrong_pins_lock() {
+    let server = TestServer::start().await;
+    server.fund_reserve("10000.00").await;
+    let counter = store_with_counter(&server, "Corner Shop").await;
+    let elsewhere = store_with_counter(&server, "Bakery").await;
+    let mut browser = Browser::new(&server.url);
+    browser.sign_up("13900000004", "Zhao", &[counter.merchant_id.to_string()]).await;
+    let customer = customer_id(&server, "13900000004").await;
+    counter.top_up(&common::uuid_key(), 1, &customer, "20.00", "0.00").await;
+
+    let not_a_code = browser.get("/pay?t=nonsense").await;
+    assert_eq!(not_a_code.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let expired = counter.payment_claims("5.00", -1_000).sign(&counter.key);
+    let page = browser.get(&format!("/pay?t={expired}")).await;
+    assert_eq!(page.status, StatusCode::GONE);
+    assert!(page.html.contains("expired"));
+
+    let pay = |page: &Answer, token: &str, pin: &'static str| {
+        vec![
+            ("t".to_owned(), token.to_owned()),
+            ("csrf".to_owned(), page.input("csrf")),
+            ("key".to_owned(), page.input("key")),
+            ("pin".to_owned(), pin.to_owned()),
+        ]
+    };
+    let (_, unbound) = elsewhere.payment_token("5.00");
+    let page = browser.get(&format!("/pay?t={unbound}")).await;
+    let form = pay(&page, &unbound, "123456");
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let answer = browser.post("/pay", &form).await;
+    assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(answer.html.contains("Bakery"), "{}", answer.html);
+
+    let (_, too_much) = counter.payment_token("50.00");
+    let page = browser.get(&format!("/pay?t={too_much}")).await;
+    let form = pay(&page, &too_much, "123456");
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let answer = browser.post("/pay", &form).await;
+    assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", answer.html);
+
+    let (_, token) = counter.payment_token("5.00");
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        let page = browser.get(&format!("/pay?t={token}")).await;
+        let form = pay(&page, &token, "654321");
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        statuses.push(browser.post("/pay", &form).await.status);
+    }
+    assert_eq!(&statuses[..4], &[StatusCode::UNAUTHORIZED; 4]);
+    assert_eq!(statuses[4], StatusCode::LOCKED);
+    let page = browser.get(&format!("/pay?t={token}")).await;
+    let form = pay(&page, &token, "123456");
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let locked = browser.post("/pay", &form).await;
+    assert_eq!(locked.status, StatusCode::LOCKED, "the right PIN waits out the lock");
+    assert!(browser.get("/wallet").await.html.contains("id=\"total\">20.00 CNY<"));
+}
