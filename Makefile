@@ -46,6 +46,8 @@ e2e: app
 	timeout --signal=TERM --kill-after=30 $(E2E_TIMEOUT_SECONDS) \
 	  xvfb-run -a --server-args="-screen 0 1280x900x24" \
 	  $(CARGO) test -p tillfund-e2e --test counter_app_webdriver -- --ignored --nocapture
+	timeout --signal=TERM --kill-after=30 $(E2E_TIMEOUT_SECONDS) \
+	  $(CARGO) test -p tillfund-e2e --test wallet_browser -- --ignored --nocapture
 
 # FW-1: prints ops/s, p50/p99 and bytes per operation beside same-run baselines.
 bench:

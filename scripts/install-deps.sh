@@ -17,6 +17,9 @@ apt_packages=(
   curl
   # A CJK font: receipts rendered as PNG (and the UI) show Chinese text with it.
   fonts-wqy-microhei
+  # A real browser and its WebDriver for the wallet pages' tests.
+  chromium
+  chromium-driver
 )
 command -v node >/dev/null || apt_packages+=(nodejs)
 command -v npm >/dev/null || apt_packages+=(npm)

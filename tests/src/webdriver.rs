@@ -18,7 +18,6 @@ pub struct WebDriverSession {
 impl WebDriverSession {
     /// Opens a session on tauri-driver for the app binary at `application`.
     pub async fn start_tauri(driver_url: &str, application: &str) -> anyhow::Result<Self> {
-        let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build()?;
         let capabilities = json!({
             "capabilities": {
                 "alwaysMatch": {
@@ -27,12 +26,34 @@ impl WebDriverSession {
                 }
             }
         });
+        WebDriverSession::start(driver_url, &capabilities).await
+    }
+
+    /// Opens a session on chromedriver: headless Chromium the size of a phone's screen.
+    pub async fn start_chromium(driver_url: &str) -> anyhow::Result<Self> {
+        let capabilities = json!({
+            "capabilities": {
+                "alwaysMatch": {
+                    "browserName": "chrome",
+                    "goog:chromeOptions": {
+                        "binary": "/usr/bin/chromium",
+                        "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
+                                 "--disable-dev-shm-usage", "--window-size=412,915", "--lang=en-US"]
+                    }
+                }
+            }
+        });
+        WebDriverSession::start(driver_url, &capabilities).await
+    }
+
+    async fn start(driver_url: &str, capabilities: &Value) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build()?;
         let response: Value = http
             .post(format!("{driver_url}/session"))
-            .json(&capabilities)
+            .json(capabilities)
             .send()
             .await
-            .context("POST /session to tauri-driver")?
+            .context("POST /session to the WebDriver server")?
             .json()
             .await?;
         let session_id = response["value"]["sessionId"]
@@ -88,6 +109,11 @@ impl WebDriverSession {
             json!({"text": text}),
         )
         .await?;
+        Ok(())
+    }
+
+    pub async fn goto(&self, url: &str) -> anyhow::Result<()> {
+        self.command(reqwest::Method::POST, "/url", json!({"url": url})).await?;
         Ok(())
     }
 

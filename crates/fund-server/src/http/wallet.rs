@@ -47,6 +47,8 @@ struct StartPageText {
     steps: [&'static str; 3],
     stores_title: &'static str,
     no_stores: &'static str,
+    sign_up: &'static str,
+    sign_in: &'static str,
 }
 
 fn start_page_text(language: Language) -> StartPageText {
@@ -62,6 +64,8 @@ fn start_page_text(language: Language) -> StartPageText {
             ],
             stores_title: "Partner stores",
             no_stores: "No partner stores yet.",
+            sign_up: "Create a wallet",
+            sign_in: "Sign in",
         },
         Language::Chinese => StartPageText {
             title: "Tillfund 钱包",
@@ -74,6 +78,8 @@ fn start_page_text(language: Language) -> StartPageText {
             ],
             stores_title: "合作门店",
             no_stores: "暂无合作门店。",
+            sign_up: "开通钱包",
+            sign_in: "登录",
         },
     }
 }
@@ -112,10 +118,13 @@ pub async fn start_page(
   h2 {{ font-size: 1.1rem; margin-top: 0; }}
   li {{ margin: .4rem 0; line-height: 1.4; }}
   .empty {{ color: #55656e; }}
+  header a {{ color: #fff; font-weight: 600; }}
+  .actions {{ display: flex; gap: 1rem; align-items: center; }}
+  a.button {{ background: #fff; color: #0f6e5a; padding: .7rem 1.1rem; border-radius: .5rem; text-decoration: none; }}
 </style>
 </head>
 <body>
-<header><h1>{title}</h1><p>{tagline}</p></header>
+<header><h1>{title}</h1><p>{tagline}</p><p class="actions"><a class="button" href="/signup">{sign_up}</a> <a href="/signin">{sign_in}</a></p></header>
 <main>
 <section><h2>{how_title}</h2><ol>{steps}</ol></section>
 <section><h2>{stores_title}</h2>{stores}</section>
@@ -128,6 +137,8 @@ pub async fn start_page(
         tagline = text.tagline,
         how_title = text.how_title,
         stores_title = text.stores_title,
+        sign_up = text.sign_up,
+        sign_in = text.sign_in,
     )))
 }
 

@@ -17,6 +17,7 @@ const STYLE: &str = r#"
 body { font-family: system-ui, "Noto Sans CJK SC", sans-serif; margin: 0; color: #1b2a33; background: #f4f7f6; font-size: 17px; }
 header { background: #0f6e5a; color: #fff; padding: .8rem 1.1rem; display: flex; justify-content: space-between; align-items: center; gap: .5rem; }
 header a { color: #fff; }
+header nav { display: flex; gap: .9rem; align-items: center; }
 header .brand { font-weight: 700; font-size: 1.15rem; color: #fff; text-decoration: none; }
 main { padding: 1rem 1.1rem 2rem; max-width: 30rem; margin: 0 auto; }
 section { background: #fff; border-radius: .75rem; padding: 1rem 1.1rem; margin-bottom: 1rem; }

@@ -1,0 +1,142 @@
+//! The customer wallet pages in a real browser (headless Chromium through chromedriver)
+//! against the real fund-server binary, paying a QR code made by a real counter core.
+//!
+//! Ignored by a plain `cargo test` (it needs Chromium and chromedriver, which `make deps`
+//! installs); `make e2e` runs it with `--ignored`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use counter_core::counter::Counter;
+use counter_core::sync::{RoundOutcome, sync_round};
+use tillfund_e2e::demo::{MERCHANT_ID, activation_code};
+use tillfund_e2e::process::{FundServer, terminate, wait_with_timeout};
+use tillfund_e2e::webdriver::WebDriverSession;
+use tillfund_e2e::{free_port, workspace_root};
+
+struct ChromeDriver {
+    child: Child,
+    url: String,
+}
+
+impl ChromeDriver {
+    fn start() -> ChromeDriver {
+        let port = free_port();
+        let mut child = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver (install it with `make deps`)");
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return ChromeDriver { child, url: format!("http://127.0.0.1:{port}") };
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("chromedriver did not listen on port {port}");
+    }
+}
+
+impl Drop for ChromeDriver {
+    fn drop(&mut self) {
+        terminate(&self.child);
+        if wait_with_timeout(&mut self.child, Duration::from_secs(10)).is_err() {
+            let _ = self.child.kill();
+        }
+    }
+}
+
+fn save_screenshot(png: &[u8], name: &str) {
+    let directory = workspace_root().join("docs").join("screenshots");
+    std::fs::create_dir_all(&directory).unwrap();
+    std::fs::write(directory.join(name), png).unwrap();
+}
+
+#[tokio::test]
+#[ignore = "needs Chromium and chromedriver (`make deps`); run by `make e2e`"]
+async fn a_customer_signs_up_and_pays_a_counter_qr_in_a_real_browser() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let server = FundServer::start(data_dir.path(), &format!("127.0.0.1:{}", free_port())).unwrap();
+    let counter_dir = tempfile::tempdir().unwrap();
+    let counter = Counter::open(&counter_dir.path().join("counter.sqlite")).await.unwrap();
+    counter.enrol(&server.url, &activation_code(data_dir.path()), "Browser counter").await.unwrap();
+    let driver = ChromeDriver::start();
+    let session = WebDriverSession::start_chromium(&driver.url).await.unwrap();
+
+    // Sign up on the phone, choosing the demo store.
+    session.goto(&format!("{}/signup", server.url)).await.unwrap();
+    session.type_into("input[name=phone]", "13912345678").await.unwrap();
+    session.type_into("input[name=name]", "Mei").await.unwrap();
+    session.type_into("input[name=pin]", "246810").await.unwrap();
+    session.type_into("input[name=pin_again]", "246810").await.unwrap();
+    session.click(&format!("input[name=store][value='{MERCHANT_ID}']")).await.unwrap();
+    session.click("button.primary").await.unwrap();
+    session
+        .wait_for_text("#total", Duration::from_secs(10), |text| text == "0.00 CNY")
+        .await
+        .unwrap();
+    assert!(session.text_of("#stores").await.unwrap().contains("Demo Store"));
+    let member_code: String = session
+        .text_of("#member-code")
+        .await
+        .unwrap()
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
+    assert_eq!(member_code.len(), 12);
+    save_screenshot(&session.screenshot_png().await.unwrap(), "wallet.png");
+
+    // Cash at the counter with the member code from the wallet page.
+    assert_eq!(sync_round(counter.store()).await, RoundOutcome::Empty);
+    let preview = counter.preview_top_up(&member_code, "100.00").await.unwrap();
+    counter.record_top_up(&preview).await.unwrap();
+    assert_eq!(sync_round(counter.store()).await, RoundOutcome::Done { pushed: 1 });
+    session.goto(&format!("{}/wallet", server.url)).await.unwrap();
+    session
+        .wait_for_text("#total", Duration::from_secs(10), |text| text == "100.00 CNY")
+        .await
+        .unwrap();
+
+    // The counter's QR code opens the pay page; the PIN pays; the code shown checks out
+    // at the counter offline.
+    let order = counter.create_order("23.45").await.unwrap();
+    session.goto(&order.pay_url).await.unwrap();
+    session
+        .wait_for_text("#amount", Duration::from_secs(10), |text| text == "23.45 CNY")
+        .await
+        .unwrap();
+    assert!(session.text_of("#store").await.unwrap().contains("Demo Store"));
+    session.type_into("input[name=pin]", "246810").await.unwrap();
+    session.click("button.primary").await.unwrap();
+    let (code, _) = session
+        .wait_for_text("#confirmation-code", Duration::from_secs(10), |text| text.len() == 6)
+        .await
+        .unwrap();
+    assert_eq!(session.text_of("#new-balance").await.unwrap(), "76.55 CNY");
+    counter.confirm_by_code(order.order_id, &code).await.unwrap();
+    save_screenshot(&session.screenshot_png().await.unwrap(), "wallet-paid.png");
+
+    // Five wrong PINs lock the wallet; the page says so.
+    let order = counter.create_order("1.00").await.unwrap();
+    session.goto(&order.pay_url).await.unwrap();
+    for attempt in 1..=5 {
+        session.type_into("input[name=pin]", "000000").await.unwrap();
+        session.click("button.primary").await.unwrap();
+        let wanted = if attempt < 5 { "tries left" } else { "locked" };
+        session
+            .wait_for_text(".problem", Duration::from_secs(10), |text| text.contains(wanted))
+            .await
+            .unwrap();
+    }
+    session.goto(&format!("{}/wallet", server.url)).await.unwrap();
+    assert_eq!(session.text_of("#total").await.unwrap(), "76.55 CNY");
+
+    session.close().await.unwrap();
+    drop(driver);
+    assert!(server.stop().unwrap().success());
+}
