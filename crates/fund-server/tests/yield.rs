@@ -143,7 +143,40 @@ async fn daily_posting_compounds_and_carries_fractions() {
     }
     assert_eq!(posted, vec![12, 12, 13]);
     assert_eq!(server.wallet(&customer).await["yield"], 37);
+    // The wallet page: a bar a day, the 7-day annualized rate, the postings listed.
+    let page = wallet_page(&server, "13800138013").await;
+    assert_eq!(page.matches("</title></rect>").count(), 3, "{page}");
+    assert!(page.contains("id=\"annualized\">3.65%<"), "{page}");
+    assert_eq!(page.matches("<td>").count() / 2, 4, "a top-up and three postings: {page}");
+    assert!(page.contains("Cash top-up") && page.contains("+0.13"), "{page}");
     server.audit_passes().await;
+}
+
+/// The wallet page as a signed-in browser sees it (PIN 123456, as `TestServer::customer`).
+async fn wallet_page(server: &TestServer, phone: &str) -> String {
+    let http =
+        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let form_page = http.get(format!("{}/signin", server.url)).send().await.unwrap();
+    let form_cookie =
+        form_page.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let html = form_page.text().await.unwrap();
+    let marker = "name=\"csrf\" value=\"";
+    let start = html.find(marker).unwrap() + marker.len();
+    let csrf = &html[start..start + 32];
+    let signed_in = http
+        .post(format!("{}/signin", server.url))
+        .header("cookie", &form_cookie)
+        .form(&[("phone", phone), ("pin", "123456"), ("csrf", csrf), ("next", "/wallet")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), 303);
+    let session =
+        signed_in.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let page =
+        http.get(format!("{}/wallet", server.url)).header("cookie", session).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    page.text().await.unwrap()
 }
 
 #[tokio::test]

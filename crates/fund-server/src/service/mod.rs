@@ -8,6 +8,7 @@ use std::sync::Arc;
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordVerifier};
 use rand_core::{OsRng, RngCore};
+use rust_decimal::Decimal;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use tillfund_core::bonus::{BonusRule, BonusRuleSet};
@@ -171,6 +172,20 @@ impl From<&Customer> for CustomerView {
             member_code: customer.member_code.clone(),
         }
     }
+}
+
+/// Entries and yield days the wallet page shows.
+pub const WALLET_HISTORY_SHOWN: u32 = 30;
+pub const YIELD_DAYS_SHOWN: u32 = 30;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WalletActivity {
+    /// Newest first.
+    pub entries: Vec<crate::store::WalletEntry>,
+    /// Oldest first.
+    pub days: Vec<crate::store::yields::YieldDay>,
+    /// `None` before a week's balance has earned anything.
+    pub annualized_7d_percent: Option<Decimal>,
 }
 
 /// What a payment code is for, shown before the customer enters the PIN.
@@ -489,6 +504,28 @@ impl FundService {
             total,
             bound_merchants: self.store.bound_merchants(customer.id).await?,
         })
+    }
+
+    /// What the wallet page shows beside the balance: the latest entries, and the yield
+    /// of the last days with its 7-day annualized rate (yield over balance, × 365).
+    pub async fn wallet_activity(
+        &self,
+        customer: &Customer,
+    ) -> Result<WalletActivity, ServiceError> {
+        let entries = self.store.wallet_history(customer.id, WALLET_HISTORY_SHOWN).await?;
+        let days = self.store.yield_days(customer.id, YIELD_DAYS_SHOWN).await?;
+        let last_week = &days[days.len().saturating_sub(7)..];
+        let balance: i64 = last_week.iter().map(|day| day.balance).sum();
+        let accrued: Decimal = last_week.iter().map(|day| day.accrued).sum();
+        let annualized_7d_percent = (balance > 0)
+            .then(|| {
+                accrued
+                    .checked_div(Decimal::from(balance))
+                    .and_then(|rate| rate.checked_mul(Decimal::from(365 * 100)))
+                    .map(|percent| percent.round_dp(2))
+            })
+            .flatten();
+        Ok(WalletActivity { entries, days, annualized_7d_percent })
     }
 
     pub async fn set_binding(

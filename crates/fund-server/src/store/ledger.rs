@@ -95,6 +95,42 @@ impl Store {
 
     /// Orders paid at a merchant after journal entry `after_entry`, oldest first: how a
     /// counter learns that its payment codes were paid.
+    /// A wallet's latest journal entries, newest first: what happened and by how much the
+    /// wallet changed (all buckets together), at most `limit`.
+    pub async fn wallet_history(
+        &self,
+        customer_id: CustomerId,
+        limit: u32,
+    ) -> Result<Vec<WalletEntry>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT e.sequence, e.code, e.applied_at_ms, m.name AS merchant, m.time_zone, \
+                    coalesce(sum(CASE WHEN t.to_account LIKE ?2 THEN t.amount ELSE 0 END), 0) \
+                  - coalesce(sum(CASE WHEN t.from_account LIKE ?2 THEN t.amount ELSE 0 END), 0) AS change \
+             FROM journal_entries e \
+             JOIN transfers t ON t.entry_sequence = e.sequence \
+             LEFT JOIN merchants m ON m.id = e.merchant_id \
+             WHERE e.customer_id = ?1 \
+             GROUP BY e.sequence ORDER BY e.sequence DESC LIMIT ?3",
+        )
+        .bind(customer_id.to_string())
+        .bind(format!("customer/{customer_id}/%"))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(WalletEntry {
+                    sequence: row.try_get("sequence")?,
+                    code: row.try_get("code")?,
+                    applied_at_ms: row.try_get("applied_at_ms")?,
+                    merchant: row.try_get("merchant")?,
+                    merchant_time_zone: row.try_get("time_zone")?,
+                    change: row.try_get("change")?,
+                })
+            })
+            .collect()
+    }
+
     /// Who paid an order, if anyone has.
     pub async fn order_payer(&self, order_id: OrderId) -> Result<Option<CustomerId>, StoreError> {
         let payer: Option<String> =
@@ -826,4 +862,17 @@ async fn read_journal(
         });
     }
     Ok(entries)
+}
+
+/// One line of a wallet's history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WalletEntry {
+    pub sequence: i64,
+    /// The entry's kind: `top_up`, `payment`, `refund`, `yield`, `top_up_reversal`.
+    pub code: String,
+    pub applied_at_ms: i64,
+    pub merchant: Option<String>,
+    pub merchant_time_zone: Option<String>,
+    /// Minor units in (positive) or out (negative) of the wallet.
+    pub change: i64,
 }

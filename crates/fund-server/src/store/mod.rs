@@ -17,6 +17,7 @@ mod ledger;
 pub mod parties;
 pub mod yields;
 
+pub use ledger::WalletEntry;
 pub use parties::{
     BindOutcome, BindingChange, EnrolOutcome, PinFailure, RegisterOutcome, RegistrationKey,
     secret_hash,

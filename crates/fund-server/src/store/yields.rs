@@ -239,3 +239,43 @@ impl Store {
         Ok(())
     }
 }
+
+/// One day of a wallet's yield, as accrued (exact, in minor units).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct YieldDay {
+    pub day: String,
+    /// The end-of-day balance the day's yield was computed on, minor units.
+    pub balance: i64,
+    pub accrued: Decimal,
+}
+
+impl Store {
+    /// A wallet's most recent accrual days, oldest first, at most `days`.
+    pub async fn yield_days(
+        &self,
+        customer_id: CustomerId,
+        days: u32,
+    ) -> Result<Vec<YieldDay>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT day, balance, accrued FROM yield_accruals WHERE customer_id = ? \
+             ORDER BY day DESC LIMIT ?",
+        )
+        .bind(customer_id.to_string())
+        .bind(days)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut days = rows
+            .iter()
+            .map(|row| {
+                Ok(YieldDay {
+                    day: row.try_get("day")?,
+                    balance: row.try_get("balance")?,
+                    accrued: Decimal::from_str(row.try_get::<&str, _>("accrued")?)
+                        .map_err(corrupt)?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        days.reverse();
+        Ok(days)
+    }
+}

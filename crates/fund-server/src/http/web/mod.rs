@@ -509,6 +509,93 @@ async fn sign_up(
 
 // ---- the wallet ----
 
+/// The daily yield as bars (exact accruals, in the currency's major units on hover), with
+/// the total said in words for screen readers.
+fn yield_chart(
+    days: &[crate::store::yields::YieldDay],
+    text: &Words,
+    currency: tillfund_core::Currency,
+) -> String {
+    if days.iter().all(|day| day.accrued.is_zero()) {
+        return format!(r#"<p class="hint">{}</p>"#, text.no_yield_yet);
+    }
+    let highest = days.iter().map(|day| day.accrued).max().unwrap_or_default();
+    let width = 300_usize;
+    let height = 90_usize;
+    let slot = width / days.len().max(1);
+    let scale = rust_decimal::Decimal::from(10_i64.pow(currency.decimal_places()));
+    let mut bars = String::new();
+    for (index, day) in days.iter().enumerate() {
+        let ratio =
+            if highest.is_zero() { rust_decimal::Decimal::ZERO } else { day.accrued / highest };
+        let bar = usize::try_from((ratio * rust_decimal::Decimal::from(height)).round().mantissa())
+            .unwrap_or(0)
+            .max(1);
+        let major = (day.accrued / scale).round_dp(4);
+        bars.push_str(&format!(
+            r#"<rect x="{x}" y="{y}" width="{w}" height="{bar}"><title>{day} {major}</title></rect>"#,
+            x = index * slot,
+            y = height - bar,
+            w = slot.saturating_sub(1).max(1),
+            day = escape_html(&day.day),
+        ));
+    }
+    let first = days.first().map(|day| day.day.as_str()).unwrap_or_default();
+    let last = days.last().map(|day| day.day.as_str()).unwrap_or_default();
+    format!(
+        r#"<div class="chart"><svg viewBox="0 0 {width} {label_height}" role="img" aria-label="{label} {first} – {last}">{bars}<text x="0" y="{text_y}">{first}</text><text x="{width}" y="{text_y}" text-anchor="end">{last}</text></svg></div>"#,
+        label_height = height + 14,
+        text_y = height + 11,
+        label = text.yield_history,
+        first = escape_html(first),
+        last = escape_html(last),
+    )
+}
+
+fn entry_label(code: &str, text: &Words) -> String {
+    match code {
+        "top_up" => text.entry_top_up.to_owned(),
+        "payment" => text.entry_payment.to_owned(),
+        "refund" => text.entry_refund.to_owned(),
+        "yield" => text.entry_yield.to_owned(),
+        "top_up_reversal" => text.entry_reversal.to_owned(),
+        other => escape_html(other),
+    }
+}
+
+fn transactions_table(
+    entries: &[crate::store::WalletEntry],
+    text: &Words,
+    currency: tillfund_core::Currency,
+    default_zone: &str,
+) -> String {
+    if entries.is_empty() {
+        return format!(r#"<p class="hint">{}</p>"#, text.no_transactions);
+    }
+    let rows: String = entries
+        .iter()
+        .map(|entry| {
+            let zone = entry.merchant_time_zone.as_deref().unwrap_or(default_zone);
+            let when = jiff::Timestamp::from_millisecond(entry.applied_at_ms)
+                .map(|at| {
+                    let zone = jiff::tz::TimeZone::get(zone).unwrap_or(jiff::tz::TimeZone::UTC);
+                    at.to_zoned(zone).strftime("%m-%d %H:%M").to_string()
+                })
+                .unwrap_or_default();
+            let change = tillfund_core::Amount::from_minor_units(entry.change)
+                .map(|amount| amount.format(currency))
+                .unwrap_or_default();
+            let sign = if entry.change > 0 { "+" } else { "" };
+            format!(
+                r#"<tr><td>{when}</td><td>{label}<br><span class="hint">{merchant}</span></td><td class="amount">{sign}{change}</td></tr>"#,
+                label = entry_label(&entry.code, text),
+                merchant = escape_html(entry.merchant.as_deref().unwrap_or("")),
+            )
+        })
+        .collect();
+    format!(r#"<table id="transactions"><tbody>{rows}</tbody></table>"#)
+}
+
 fn member_code_svg(code: &str) -> String {
     match qrcode::QrCode::new(code.as_bytes()) {
         Ok(qr) => {
@@ -576,6 +663,14 @@ async fn wallet_page(State(state): State<AppState>, visitor: Visitor) -> Respons
             )
         };
         let member_code = wallet.customer.member_code.to_string();
+        let activity = state.service().wallet_activity(&session.customer).await?;
+        let default_zone = wallet
+            .bound_merchants
+            .first()
+            .map_or("UTC".to_owned(), |merchant| merchant.time_zone.clone());
+        let annualized = activity.annualized_7d_percent.map_or_else(String::new, |percent| {
+            format!(r#"<p>{}: <strong id="annualized">{percent}%</strong></p>"#, text.annualized_7d)
+        });
         Ok::<String, ServiceError>(format!(
             r#"<section aria-labelledby="balance"><h1 id="balance">{name}</h1>
 <p class="hint">{balance_label}</p><p class="big" id="total">{total}</p>
@@ -583,7 +678,13 @@ async fn wallet_page(State(state): State<AppState>, visitor: Visitor) -> Respons
 </section>
 <section><h2>{member_label}</h2><div class="qr" role="img" aria-label="{member_label} {member_code}">{qr}</div>
 <p class="member" id="member-code">{member_grouped}</p><p class="hint">{member_hint}</p></section>
-<section><h2>{stores_label}</h2>{bound_list}{add_form}</section>"#,
+<section><h2>{stores_label}</h2>{bound_list}{add_form}</section>
+<section><h2>{yield_history}</h2>{chart}{annualized}</section>
+<section><h2>{transactions_label}</h2>{transactions}</section>"#,
+            yield_history = text.yield_history,
+            chart = yield_chart(&activity.days, text, currency),
+            transactions_label = text.transactions,
+            transactions = transactions_table(&activity.entries, text, currency, &default_zone),
             name = escape_html(&wallet.customer.display_name),
             balance_label = text.balance,
             total = money(wallet.total, currency),

@@ -95,6 +95,16 @@ pub struct Words {
     pub too_many: &'static str,
     pub pins_differ: &'static str,
     pub other_language: &'static str,
+    pub yield_history: &'static str,
+    pub annualized_7d: &'static str,
+    pub no_yield_yet: &'static str,
+    pub transactions: &'static str,
+    pub no_transactions: &'static str,
+    pub entry_top_up: &'static str,
+    pub entry_payment: &'static str,
+    pub entry_refund: &'static str,
+    pub entry_yield: &'static str,
+    pub entry_reversal: &'static str,
 }
 
 pub const ENGLISH: Words = Words {
@@ -137,6 +147,16 @@ pub const ENGLISH: Words = Words {
     too_many: "Too many attempts. Nothing was changed; wait a minute and try again.",
     pins_differ: "The two PINs differ.",
     other_language: "中文",
+    yield_history: "Yield, last 30 days",
+    annualized_7d: "7-day annualized yield",
+    no_yield_yet: "No yield yet: it accrues daily on your balance.",
+    transactions: "Transactions",
+    no_transactions: "No transactions yet.",
+    entry_top_up: "Cash top-up",
+    entry_payment: "Payment",
+    entry_refund: "Refund",
+    entry_yield: "Yield",
+    entry_reversal: "Top-up reversed",
 };
 
 pub const CHINESE: Words = Words {
@@ -179,6 +199,16 @@ pub const CHINESE: Words = Words {
     too_many: "尝试次数过多，未做任何更改，请稍后再试。",
     pins_differ: "两次输入的密码不一致。",
     other_language: "English",
+    yield_history: "近 30 天收益",
+    annualized_7d: "七日年化收益率",
+    no_yield_yet: "暂无收益：收益按日根据余额计算。",
+    transactions: "交易记录",
+    no_transactions: "暂无交易记录。",
+    entry_top_up: "现金充值",
+    entry_payment: "付款",
+    entry_refund: "退款",
+    entry_yield: "收益",
+    entry_reversal: "充值撤销",
 };
 
 pub fn words(language: Language) -> &'static Words {
