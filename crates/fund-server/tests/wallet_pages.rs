@@ -292,6 +292,22 @@ async fn cookies_are_secure_under_tls_and_the_language_can_be_chosen() {
     assert_eq!(switched.location(), "/signin");
     let page = browser.get("/signin").await;
     assert!(page.html.contains("<html lang=\"zh-CN\">") && page.html.contains("登录"));
+    // Refusals are in Chinese too.
+    let csrf = page.input("csrf");
+    let refused = browser
+        .post(
+            "/signin",
+            &[("phone", "12"), ("pin", "123456"), ("csrf", &csrf), ("next", "/wallet")],
+        )
+        .await;
+    assert!(refused.html.contains("请输入正确的手机号。"), "{}", refused.html);
+    let refused = browser
+        .post(
+            "/signin",
+            &[("phone", "13900000077"), ("pin", "123456"), ("csrf", &csrf), ("next", "/wallet")],
+        )
+        .await;
+    assert!(refused.html.contains("手机号未开通钱包"), "{}", refused.html);
     // The way back is never another site.
     let evil = browser.get("/language?to=en&back=//evil.example").await;
     assert_eq!(evil.location(), "/wallet");

@@ -198,8 +198,44 @@ fn status_of(error: &ServiceError) -> StatusCode {
     }
 }
 
+/// The errors a customer meets, in Chinese. English pages use the service's messages,
+/// which are written for customers already; a code not listed here shows that message.
+fn chinese_problem(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "sign_in_failed" => "手机号未开通钱包，或支付密码错误。",
+        "pin_wrong" => "支付密码错误。连续输错 5 次，钱包将锁定 15 分钟。",
+        "wallet_locked" => "支付密码错误次数过多，钱包已暂时锁定，请稍后再试。",
+        "phone_taken" => "该手机号已开通钱包，请直接登录。",
+        "phone_invalid" => "请输入正确的手机号。",
+        "pin_invalid" => "支付密码必须是 6 位数字。",
+        "display_name_invalid" => "请输入姓名（1 到 40 个字）。",
+        "token_expired" => "付款码已过期，请让收银员重新生成。",
+        "token_malformed" | "token_bad_signature" => "这不是有效的付款码。",
+        "order_already_paid" => "该订单已付款。",
+        "customer_not_bound" => "您的钱包尚未绑定该门店：请先在钱包中添加该门店。",
+        "insufficient_funds" => "余额不足。",
+        "merchant_unknown" => "没有这家门店。",
+        _ => return None,
+    })
+}
+
+/// A form field the core refused: its message, or the Chinese one for its code.
+fn input_problem(code: &str, message: String, language: Language) -> String {
+    match (language, chinese_problem(code)) {
+        (Language::Chinese, Some(text)) => text.to_owned(),
+        _ => message,
+    }
+}
+
 /// What a failed action says on the page: the service's message (written for people),
 /// except for internal errors, which are logged and not shown.
+fn localized_problem(error: &ServiceError, language: Language) -> String {
+    match (language, chinese_problem(&error.code)) {
+        (Language::Chinese, Some(text)) if error.kind != ErrorKind::Internal => text.to_owned(),
+        _ => problem_text(error),
+    }
+}
+
 fn problem_text(error: &ServiceError) -> String {
     if error.kind == ErrorKind::Internal {
         tracing::error!(code = %error.code, message = %error.message, "wallet page");
@@ -303,11 +339,21 @@ async fn sign_in(
     }
     let phone = match PhoneNumber::parse(&form.phone) {
         Ok(phone) => phone,
-        Err(error) => return again(&error.to_string(), StatusCode::UNPROCESSABLE_ENTITY),
+        Err(error) => {
+            return again(
+                &input_problem(error.code(), error.to_string(), visitor.language),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            );
+        }
     };
     let pin = match PaymentPin::parse(&form.pin) {
         Ok(pin) => pin,
-        Err(error) => return again(&error.to_string(), StatusCode::UNPROCESSABLE_ENTITY),
+        Err(error) => {
+            return again(
+                &input_problem(error.code(), error.to_string(), visitor.language),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            );
+        }
     };
     match state.service().sign_in(&phone, pin).await {
         Ok((session_token, _)) => {
@@ -315,7 +361,7 @@ async fn sign_in(
             let session = set_cookie(SESSION_COOKIE, &session_token, seconds, "Lax", visitor.tls);
             redirect(&next, &[session])
         }
-        Err(error) => again(&problem_text(&error), status_of(&error)),
+        Err(error) => again(&localized_problem(&error, visitor.language), status_of(&error)),
     }
 }
 
@@ -474,12 +520,18 @@ async fn sign_up(
     }
     let invalid = |message: String| (message, StatusCode::UNPROCESSABLE_ENTITY);
     let parsed = (|| {
-        let phone = PhoneNumber::parse(&form.phone).map_err(|error| invalid(error.to_string()))?;
-        let name = DisplayName::parse(&form.name).map_err(|error| invalid(error.to_string()))?;
+        let phone = PhoneNumber::parse(&form.phone).map_err(|error| {
+            invalid(input_problem(error.code(), error.to_string(), visitor.language))
+        })?;
+        let name = DisplayName::parse(&form.name).map_err(|error| {
+            invalid(input_problem(error.code(), error.to_string(), visitor.language))
+        })?;
         if form.pin != form.pin_again {
             return Err(invalid(text.pins_differ.to_owned()));
         }
-        let pin = PaymentPin::parse(&form.pin).map_err(|error| invalid(error.to_string()))?;
+        let pin = PaymentPin::parse(&form.pin).map_err(|error| {
+            invalid(input_problem(error.code(), error.to_string(), visitor.language))
+        })?;
         let stores = form
             .store
             .iter()
@@ -495,7 +547,7 @@ async fn sign_up(
     if let Err(error) =
         state.service().register_customer(phone.clone(), name, pin.clone(), stores, &key).await
     {
-        return again(&problem_text(&error), status_of(&error)).await;
+        return again(&localized_problem(&error, visitor.language), status_of(&error)).await;
     }
     match state.service().sign_in(&phone, pin).await {
         Ok((session_token, _)) => {
@@ -503,7 +555,7 @@ async fn sign_up(
             let session = set_cookie(SESSION_COOKIE, &session_token, seconds, "Lax", visitor.tls);
             redirect("/wallet", &[session])
         }
-        Err(error) => again(&problem_text(&error), status_of(&error)).await,
+        Err(error) => again(&localized_problem(&error, visitor.language), status_of(&error)).await,
     }
 }
 
@@ -874,7 +926,13 @@ async fn pay(
     }
     let pin = match PaymentPin::parse(&form.pin) {
         Ok(pin) => pin,
-        Err(error) => return again(&error.to_string(), StatusCode::UNPROCESSABLE_ENTITY).await,
+        Err(error) => {
+            return again(
+                &input_problem(error.code(), error.to_string(), visitor.language),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        }
     };
     let key = if form.key.len() == 32 { form.key.clone() } else { random_hex(16) };
     match state.service().pay(&session.customer, &form.t, pin, &format!("web-{key}")).await {
@@ -902,7 +960,7 @@ async fn pay(
             );
             again(&problem_text(&error), StatusCode::INTERNAL_SERVER_ERROR).await
         }
-        Err(error) => again(&problem_text(&error), status_of(&error)).await,
+        Err(error) => again(&localized_problem(&error, visitor.language), status_of(&error)).await,
     }
 }
 
@@ -956,7 +1014,7 @@ fn error_page(visitor: &Visitor, error: &ServiceError) -> Response {
     let text = visitor.words();
     let body = format!(
         r#"<section>{}<p><a href="/wallet">{}</a></p></section>"#,
-        problem(&problem_text(error)),
+        problem(&localized_problem(error, visitor.language)),
         text.back_to_wallet
     );
     visitor.page("/wallet", text.title, body).with_status(status_of(error)).into_response()
