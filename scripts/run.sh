@@ -55,8 +55,10 @@ if ! "$target/debug/counter-cli" --db "$counter_db" sync >/dev/null 2>&1; then
   code=$("$target/debug/fund-server" --data-dir "$data_dir" terminal activation-code \
     --merchant 0192f000-0000-7000-8000-00000000d001 | awk '{print $3}')
   "$target/debug/counter-cli" --db "$counter_db" enrol --server "http://$listen" --code "$code" --label "Demo counter"
-  # The demo staff (README): manager Mia, PIN 1234; cashier Ben, PIN 0000.
-  "$target/debug/counter-cli" --db "$counter_db" add-staff --name Mia --role manager --pin 1234
+fi
+# The demo staff (README): manager Mia, PIN 1234; cashier Ben, PIN 0000. The first member
+# can be added only while the counter has no staff, so later runs keep what the manager did.
+if "$target/debug/counter-cli" --db "$counter_db" add-staff --name Mia --role manager --pin 1234 >/dev/null 2>&1; then
   "$target/debug/counter-cli" --db "$counter_db" add-staff --name Ben --role cashier --pin 0000 \
     --manager Mia --manager-pin 1234
 fi
