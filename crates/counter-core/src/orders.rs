@@ -29,6 +29,32 @@ pub enum OrderStatus {
     Expired,
 }
 
+impl OrderStatus {
+    /// From the stored status: an unpaid order past its expiry is expired (never stored).
+    fn from_stored(
+        stored: &str,
+        expires_at_ms: i64,
+        now_ms: i64,
+    ) -> Result<OrderStatus, CounterError> {
+        match stored {
+            "paid" => Ok(OrderStatus::Paid),
+            "cancelled" => Ok(OrderStatus::Cancelled),
+            "created" if now_ms >= expires_at_ms => Ok(OrderStatus::Expired),
+            "created" => Ok(OrderStatus::Created),
+            other => Err(corrupt(format!("order status {other}"))),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::Created => "created",
+            OrderStatus::Paid => "paid",
+            OrderStatus::Cancelled => "cancelled",
+            OrderStatus::Expired => "expired",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PaymentOrder {
     pub order_id: OrderId,
@@ -122,13 +148,11 @@ impl Counter {
         let Some(row) = row else { return Ok(None) };
         let read = |error: sqlx::Error| CounterError::Local(LocalStoreError::from(error));
         let expires_at_ms: i64 = row.try_get("expires_at_ms").map_err(read)?;
-        let status = match row.try_get::<&str, _>("status").map_err(read)? {
-            "paid" => OrderStatus::Paid,
-            "cancelled" => OrderStatus::Cancelled,
-            "created" if now_ms() >= expires_at_ms => OrderStatus::Expired,
-            "created" => OrderStatus::Created,
-            other => return Err(corrupt(format!("order status {other}"))),
-        };
+        let status = OrderStatus::from_stored(
+            row.try_get::<&str, _>("status").map_err(read)?,
+            expires_at_ms,
+            now_ms(),
+        )?;
         let token: String = row.try_get("token").map_err(read)?;
         Ok(Some(PaymentOrder {
             order_id: OrderId::from_str(row.try_get::<&str, _>("order_id").map_err(read)?)
@@ -265,12 +289,12 @@ impl Counter {
         rows.iter()
             .map(|row| {
                 let expires_at_ms: i64 = row.try_get("expires_at_ms").map_err(read)?;
-                let status = match row.try_get::<&str, _>("status").map_err(read)? {
-                    "paid" => "paid",
-                    "cancelled" => "cancelled",
-                    _ if now >= expires_at_ms => "expired",
-                    _ => "created",
-                };
+                let status = OrderStatus::from_stored(
+                    row.try_get::<&str, _>("status").map_err(read)?,
+                    expires_at_ms,
+                    now,
+                )?
+                .as_str();
                 Ok(OrderSummary {
                     order_id: OrderId::from_str(row.try_get::<&str, _>("order_id").map_err(read)?)
                         .map_err(corrupt)?,

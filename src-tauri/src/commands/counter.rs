@@ -3,7 +3,7 @@
 
 use base64::Engine;
 use counter_core::counter::TopUpPreview;
-use counter_core::orders::{OrderStatus, PaymentOrder, qr_png};
+use counter_core::orders::{PaymentOrder, qr_png};
 use counter_core::settlement::DayReport;
 use serde::Serialize;
 use tauri::State;
@@ -23,6 +23,18 @@ pub struct ProfileView {
     pub receipt_prefix: String,
     pub merchant_name: String,
     pub currency: String,
+}
+
+impl From<counter_core::store::CounterProfile> for ProfileView {
+    fn from(profile: counter_core::store::CounterProfile) -> ProfileView {
+        ProfileView {
+            server_url: profile.server_url,
+            terminal_id: profile.terminal_id.to_string(),
+            receipt_prefix: profile.receipt_prefix,
+            merchant_name: profile.merchant_name,
+            currency: profile.currency,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, ts_rs::TS)]
@@ -72,15 +84,6 @@ pub struct OrderView {
     pub confirmation_code: Option<String>,
 }
 
-fn status_text(status: OrderStatus) -> &'static str {
-    match status {
-        OrderStatus::Created => "created",
-        OrderStatus::Paid => "paid",
-        OrderStatus::Cancelled => "cancelled",
-        OrderStatus::Expired => "expired",
-    }
-}
-
 fn order_view(
     order: &PaymentOrder,
     confirmation_code: Option<String>,
@@ -92,7 +95,7 @@ fn order_view(
         amount: order.amount.amount().minor_units(),
         pay_url: order.pay_url.clone(),
         expires_at_ms: order.expires_at_ms,
-        status: status_text(order.status).to_owned(),
+        status: order.status.as_str().to_owned(),
         qr_png: format!(
             "data:image/png;base64,{}",
             base64::engine::general_purpose::STANDARD.encode(png)
@@ -104,6 +107,13 @@ fn order_view(
 fn parse_order_id(text: &str) -> Result<OrderId, CommandError> {
     text.parse().map_err(|error: tillfund_core::InvalidId| CommandError {
         code: "order_id_invalid".to_owned(),
+        message: error.to_string(),
+    })
+}
+
+fn parse_entry_id(text: &str) -> Result<tillfund_core::OutboxEntryId, CommandError> {
+    text.parse().map_err(|error: tillfund_core::InvalidId| CommandError {
+        code: "entry_id_invalid".to_owned(),
         message: error.to_string(),
     })
 }
@@ -120,13 +130,7 @@ pub async fn counter_profile(
     state: State<'_, AppState>,
 ) -> Result<Option<ProfileView>, CommandError> {
     let profile = state.counter.store().profile().await.map_err(CommandError::local)?;
-    Ok(profile.map(|profile| ProfileView {
-        server_url: profile.server_url,
-        terminal_id: profile.terminal_id.to_string(),
-        receipt_prefix: profile.receipt_prefix,
-        merchant_name: profile.merchant_name,
-        currency: profile.currency,
-    }))
+    Ok(profile.map(ProfileView::from))
 }
 
 #[tauri::command]
@@ -138,13 +142,7 @@ pub async fn enrol(
 ) -> Result<ProfileView, CommandError> {
     let profile = state.counter.enrol(&server_url, &activation_code, &label).await?;
     state.server_target.send_replace(profile.server_url.clone());
-    Ok(ProfileView {
-        server_url: profile.server_url,
-        terminal_id: profile.terminal_id.to_string(),
-        receipt_prefix: profile.receipt_prefix,
-        merchant_name: profile.merchant_name,
-        currency: profile.currency,
-    })
+    Ok(ProfileView::from(profile))
 }
 
 #[tauri::command]
@@ -274,11 +272,7 @@ pub async fn top_up_status(
     state: State<'_, AppState>,
     entry_id: String,
 ) -> Result<TopUpStatusView, CommandError> {
-    let entry_id: tillfund_core::OutboxEntryId =
-        entry_id.parse().map_err(|error: tillfund_core::InvalidId| CommandError {
-            code: "entry_id_invalid".to_owned(),
-            message: error.to_string(),
-        })?;
+    let entry_id = parse_entry_id(&entry_id)?;
     let record =
         state.counter.store().top_up(entry_id).await.map_err(CommandError::local)?.ok_or_else(
             || CommandError {
@@ -387,11 +381,7 @@ pub async fn print_top_up(
 ) -> Result<i64, CommandError> {
     signed_in(&state, Role::Cashier)?;
     let printer = configured_printer(&state).await?;
-    let entry_id = entry_id.parse().map_err(|error: tillfund_core::InvalidId| CommandError {
-        code: "entry_id_invalid".to_owned(),
-        message: error.to_string(),
-    })?;
-    let receipt = state.counter.top_up_receipt(entry_id).await?;
+    let receipt = state.counter.top_up_receipt(parse_entry_id(&entry_id)?).await?;
     Ok(state.counter.print(&printer, &receipt).await?)
 }
 

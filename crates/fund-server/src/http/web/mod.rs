@@ -155,6 +155,12 @@ impl Visitor {
     }
 }
 
+/// The session cookie for a fresh sign-in, living as long as the session.
+fn session_cookie(state: &AppState, visitor: &Visitor, token: &str) -> String {
+    let seconds = state.service().session_ttl_ms() / 1000;
+    set_cookie(SESSION_COOKIE, token, seconds, "Lax", visitor.tls)
+}
+
 /// A 303 to `location`, setting `cookies`.
 fn redirect(location: &str, cookies: &[String]) -> Response {
     let mut response = StatusCode::SEE_OTHER.into_response();
@@ -185,17 +191,7 @@ fn safe_next(next: Option<&str>) -> String {
 }
 
 fn status_of(error: &ServiceError) -> StatusCode {
-    match error.kind {
-        ErrorKind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
-        ErrorKind::Unauthenticated => StatusCode::UNAUTHORIZED,
-        ErrorKind::Forbidden => StatusCode::FORBIDDEN,
-        ErrorKind::NotFound => StatusCode::NOT_FOUND,
-        ErrorKind::Conflict => StatusCode::CONFLICT,
-        ErrorKind::Locked => StatusCode::LOCKED,
-        ErrorKind::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
-        ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-        ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-    }
+    super::status_for(error.kind)
 }
 
 /// The errors a customer meets, in Chinese. English pages use the service's messages,
@@ -357,8 +353,7 @@ async fn sign_in(
     };
     match state.service().sign_in(&phone, pin).await {
         Ok((session_token, _)) => {
-            let seconds = state.service().session_ttl_ms() / 1000;
-            let session = set_cookie(SESSION_COOKIE, &session_token, seconds, "Lax", visitor.tls);
+            let session = session_cookie(&state, &visitor, &session_token);
             redirect(&next, &[session])
         }
         Err(error) => again(&localized_problem(&error, visitor.language), status_of(&error)),
@@ -551,8 +546,7 @@ async fn sign_up(
     }
     match state.service().sign_in(&phone, pin).await {
         Ok((session_token, _)) => {
-            let seconds = state.service().session_ttl_ms() / 1000;
-            let session = set_cookie(SESSION_COOKIE, &session_token, seconds, "Lax", visitor.tls);
+            let session = session_cookie(&state, &visitor, &session_token);
             redirect("/wallet", &[session])
         }
         Err(error) => again(&localized_problem(&error, visitor.language), status_of(&error)).await,
