@@ -291,7 +291,13 @@ async fn register_and_sign_in(http: &reqwest::Client, server_url: &str, phone: &
 async fn a_store_day_closes_with_the_counter_s_figures_equal_to_the_server_s() {
     let server_dir = tempfile::tempdir().unwrap();
     let listen = format!("127.0.0.1:{}", free_port());
-    let server = FundServer::start(server_dir.path(), &listen).unwrap();
+    let server = FundServer::start_with_env(
+        server_dir.path(),
+        &listen,
+        // One address and five wallets make 200 payments in seconds: a day, not a minute.
+        &[("TILLFUND_RATE_LIMIT_FACTOR", "100")],
+    )
+    .unwrap();
     let counter_dir = tempfile::tempdir().unwrap();
     let counter = Counter::open(&counter_dir.path().join("counter.sqlite")).await.unwrap();
     let profile =

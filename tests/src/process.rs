@@ -78,8 +78,19 @@ impl FundServer {
     /// Starts `fund-server serve --seed-demo` on `listen` (use port 0 for any free port)
     /// with its SQLite file in `data_dir`, and waits until it says where it listens.
     pub fn start(data_dir: &Path, listen: &str) -> anyhow::Result<FundServer> {
+        FundServer::start_with_env(data_dir, listen, &[])
+    }
+
+    /// As `start`, with extra environment (e.g. `TILLFUND_RATE_LIMIT_FACTOR` for a test that
+    /// plays a whole store's day from one address).
+    pub fn start_with_env(
+        data_dir: &Path,
+        listen: &str,
+        environment: &[(&str, &str)],
+    ) -> anyhow::Result<FundServer> {
         let mut child = Command::new(fund_server_binary())
             .args(["serve", "--seed-demo", "--listen", listen])
+            .envs(environment.iter().copied())
             .env("TILLFUND_DATA_DIR", data_dir)
             .env_remove("DATABASE_URL")
             .stdout(Stdio::piped())

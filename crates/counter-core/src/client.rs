@@ -5,8 +5,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use tillfund_core::bonus::BonusRuleSet;
+use tillfund_core::enrolment::CounterHandshake;
 use tillfund_core::protocol::{OutboxEntry, PushRequest, PushResponse};
-use tillfund_core::signing::{SIGNATURE_HEADER, TERMINAL_HEADER, TIMESTAMP_HEADER, TerminalKey};
+use tillfund_core::signing::{
+    IDEMPOTENCY_KEY_HEADER, NONCE_HEADER, RequestToSign, SIGNATURE_HEADER, TERMINAL_HEADER,
+    TIMESTAMP_HEADER, TerminalKey, new_nonce,
+};
 use tillfund_core::{CustomerId, MerchantId, TerminalId};
 
 /// A request that takes longer than this counts as failed; the worker retries later.
@@ -35,14 +39,29 @@ impl ClientError {
 }
 
 /// What enrolment gives a counter; kept in the local database.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Enrolment {
     pub terminal_id: TerminalId,
+    /// Derived here from the key agreement; the server never sends it.
     pub terminal_key: String,
     pub receipt_prefix: String,
     pub merchant: MerchantProfile,
     pub currency: String,
 }
+
+/// The server's answer to an enrolment.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+struct EnrolmentAnswer {
+    terminal_id: TerminalId,
+    server_public_key: String,
+    receipt_prefix: String,
+    merchant: MerchantProfile,
+    currency: String,
+}
+
+/// Times an enrolment is sent when the answer does not arrive. Each retry carries the same
+/// public key, so the server answers the same enrolment and the code is not burnt.
+const ENROL_ATTEMPTS_MAX: u32 = 3;
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct MerchantProfile {
@@ -184,22 +203,47 @@ impl ServerClient {
         serde_json::from_slice(&bytes).map_err(|error| ClientError::Unreadable(error.to_string()))
     }
 
-    /// Enrols with a one-time activation code. `idempotency_key` must be the same on a
-    /// retry, so a lost answer does not burn the code.
+    /// Enrols with a one-time activation code by key agreement (see
+    /// `tillfund_core::enrolment`): the terminal key is derived here and never crosses the
+    /// wire. A lost answer is asked for again with the same public key.
     pub async fn enrol(
         &self,
         activation_code: &str,
         label: &str,
-        idempotency_key: &str,
     ) -> Result<Enrolment, ClientError> {
-        let response = self
-            .http
-            .post(format!("{}/v1/terminals/enrol", self.base_url))
-            .header("idempotency-key", idempotency_key)
-            .json(&serde_json::json!({"activation_code": activation_code, "label": label}))
-            .send()
-            .await;
-        ServerClient::answer(response).await
+        let handshake =
+            CounterHandshake::new().map_err(|error| ClientError::Unreadable(error.to_string()))?;
+        let body = serde_json::json!({
+            "activation_code": activation_code,
+            "label": label,
+            "public_key": handshake.public_key_hex(),
+        });
+        let mut attempt = 1;
+        let answer: EnrolmentAnswer = loop {
+            let response = self
+                .http
+                .post(format!("{}/v1/terminals/enrol", self.base_url))
+                .json(&body)
+                .send()
+                .await;
+            match ServerClient::answer(response).await {
+                Err(ClientError::Unreachable(_)) if attempt < ENROL_ATTEMPTS_MAX => {
+                    attempt += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                }
+                other => break other?,
+            }
+        };
+        let key = handshake
+            .finish(&answer.terminal_id.to_string(), &answer.server_public_key)
+            .map_err(|error| ClientError::Unreadable(error.to_string()))?;
+        Ok(Enrolment {
+            terminal_id: answer.terminal_id,
+            terminal_key: key.to_hex(),
+            receipt_prefix: answer.receipt_prefix,
+            merchant: answer.merchant,
+            currency: answer.currency,
+        })
     }
 
     async fn signed<T: DeserializeOwned>(
@@ -209,16 +253,42 @@ impl ServerClient {
         path_and_query: &str,
         body: Option<Vec<u8>>,
     ) -> Result<T, ClientError> {
+        self.signed_with_key(credentials, method, path_and_query, body, "").await
+    }
+
+    /// Signs and sends one request: a fresh nonce every time, so a retry is a new signed
+    /// request (the idempotency key or entry id makes it safe), never a replay.
+    async fn signed_with_key<T: DeserializeOwned>(
+        &self,
+        credentials: &TerminalCredentials,
+        method: reqwest::Method,
+        path_and_query: &str,
+        body: Option<Vec<u8>>,
+        idempotency_key: &str,
+    ) -> Result<T, ClientError> {
         let body = body.unwrap_or_default();
         let timestamp_ms = now_ms();
-        let signature =
-            credentials.key.sign_request(method.as_str(), path_and_query, timestamp_ms, &body);
+        let nonce = new_nonce();
+        let terminal_id = credentials.terminal_id.to_string();
+        let signature = credentials.key.sign_request(&RequestToSign {
+            method: method.as_str(),
+            path_and_query,
+            terminal_id: &terminal_id,
+            timestamp_ms,
+            nonce: &nonce,
+            idempotency_key,
+            body: &body,
+        });
         let mut request = self
             .http
             .request(method, format!("{}{path_and_query}", self.base_url))
-            .header(TERMINAL_HEADER, credentials.terminal_id.to_string())
+            .header(TERMINAL_HEADER, terminal_id)
             .header(TIMESTAMP_HEADER, timestamp_ms.to_string())
+            .header(NONCE_HEADER, nonce)
             .header(SIGNATURE_HEADER, signature);
+        if !idempotency_key.is_empty() {
+            request = request.header(IDEMPOTENCY_KEY_HEADER, idempotency_key);
+        }
         if !body.is_empty() {
             request = request.header("content-type", "application/json").body(body);
         }
@@ -273,21 +343,14 @@ impl ServerClient {
             &serde_json::json!({"order_id": order_id, "amount": amount_minor_units}),
         )
         .map_err(|error| ClientError::Unreadable(error.to_string()))?;
-        let path = "/v1/terminal/refunds";
-        let timestamp_ms = now_ms();
-        let signature = credentials.key.sign_request("POST", path, timestamp_ms, &body);
-        let response = self
-            .http
-            .post(format!("{}{path}", self.base_url))
-            .header(TERMINAL_HEADER, credentials.terminal_id.to_string())
-            .header(TIMESTAMP_HEADER, timestamp_ms.to_string())
-            .header(SIGNATURE_HEADER, signature)
-            .header("idempotency-key", idempotency_key)
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await;
-        ServerClient::answer(response).await
+        self.signed_with_key(
+            credentials,
+            reqwest::Method::POST,
+            "/v1/terminal/refunds",
+            Some(body),
+            idempotency_key,
+        )
+        .await
     }
 
     pub async fn settlement(

@@ -98,9 +98,9 @@ impl Counter {
         self.store.profile().await?.ok_or(CounterError::NotEnrolled)
     }
 
-    /// Enrols with an activation code and keeps the result. The idempotency key is
-    /// derived from the code, so retrying the same code after a lost answer returns the
-    /// same enrolment rather than "already used".
+    /// Enrols with an activation code and keeps the result. The terminal key comes from a
+    /// key agreement and never crosses the wire; a lost answer is asked for again with the
+    /// same public key inside `ServerClient::enrol`.
     pub async fn enrol(
         &self,
         server_url: &str,
@@ -116,7 +116,7 @@ impl Counter {
         }
         let client = ServerClient::new(server_url)?;
         let code = activation_code.trim().to_uppercase();
-        let enrolment = client.enrol(&code, label, &format!("enrol-{code}")).await?;
+        let enrolment = client.enrol(&code, label).await?;
         self.store.save_enrolment(client.base_url(), &enrolment).await?;
         self.profile().await
     }

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use fund_server::credentials::{PinHashCost, hash_pin_with};
-use fund_server::http::{AppState, app};
+use fund_server::http::{AppState, WebLimits, app};
 use fund_server::ledger::{
     CashTopUp, Command, CommandKind, IdempotencyKey, LedgerPolicy, Outcome, Payment, Refund,
 };
@@ -28,7 +28,10 @@ use fund_server::store::Store;
 use serde_json::{Value, json};
 use tillfund_core::bonus::{BonusFormula, BonusRule, BonusTier};
 use tillfund_core::payment_token::PaymentClaims;
-use tillfund_core::signing::{SIGNATURE_HEADER, TERMINAL_HEADER, TIMESTAMP_HEADER, TerminalKey};
+use tillfund_core::signing::{
+    NONCE_HEADER, RequestToSign, SIGNATURE_HEADER, TERMINAL_HEADER, TIMESTAMP_HEADER, TerminalKey,
+    new_nonce,
+};
 use tillfund_core::{
     Amount, Currency, CustomerId, MemberCode, MerchantId, OrderId, OutboxEntryId, PaymentPin,
     PhoneNumber, PositiveAmount, TerminalId,
@@ -111,6 +114,9 @@ struct Fixture {
     terminals: Vec<(TerminalId, TerminalKey)>,
     customers: Vec<CustomerId>,
     session_tokens: Vec<String>,
+    /// The counters' time for every top-up, fixed so that a replay resends the same entry:
+    /// just after the terminals were enrolled.
+    recorded_at_ms: i64,
     _data_dir: tempfile::TempDir,
 }
 
@@ -143,7 +149,11 @@ async fn fixture() -> Fixture {
             merchant_id: merchant.id,
             label: "Counter".into(),
             receipt_prefix: format!("B{index:02}"),
+            // Plain here; the HTTP run seals it with its secrets key before serving, as a
+            // server started on a database of an earlier version does.
             secret: key.to_hex(),
+            server_public_key: None,
+            enrolled_at_ms: now,
             revoked: false,
         };
         store.add_terminal(&terminal, now).await.unwrap();
@@ -210,7 +220,16 @@ async fn fixture() -> Fixture {
         )
         .await
         .unwrap();
-    Fixture { store, policy, merchants, terminals, customers, session_tokens, _data_dir: data_dir }
+    Fixture {
+        store,
+        policy,
+        merchants,
+        terminals,
+        customers,
+        session_tokens,
+        recorded_at_ms: now + 1,
+        _data_dir: data_dir,
+    }
 }
 
 struct Figures {
@@ -446,11 +465,22 @@ impl HttpTarget {
         let signed = |method: &str, path: &str, body: &Value, terminal: usize| {
             let bytes = serde_json::to_vec(body).unwrap();
             let (terminal_id, terminal_key) = &fixture.terminals[terminal];
-            let signature = terminal_key.sign_request(method, path, clock_ms, &bytes);
+            let terminal_id = terminal_id.to_string();
+            let nonce = new_nonce();
+            let signature = terminal_key.sign_request(&RequestToSign {
+                method,
+                path_and_query: path,
+                terminal_id: &terminal_id,
+                timestamp_ms: clock_ms,
+                nonce: &nonce,
+                idempotency_key: &key,
+                body: &bytes,
+            });
             self.http
                 .request(method.parse().unwrap(), format!("{}{path}", self.url))
-                .header(TERMINAL_HEADER, terminal_id.to_string())
+                .header(TERMINAL_HEADER, terminal_id)
                 .header(TIMESTAMP_HEADER, clock_ms.to_string())
+                .header(NONCE_HEADER, nonce)
                 .header(SIGNATURE_HEADER, signature)
                 .header("content-type", "application/json")
                 .header("idempotency-key", key.clone())
@@ -462,7 +492,7 @@ impl HttpTarget {
                 // The entry id is derived from the operation, so a replay resends it.
                 let entry_id = uuid_from(replayed_index(workload, index));
                 let body = json!({"entries": [{
-                    "id": entry_id, "sequence": 1, "recorded_at_ms": 1_700_000_000_000_i64,
+                    "id": entry_id, "sequence": 1, "recorded_at_ms": fixture.recorded_at_ms,
                     "action": {"type": "cash_top_up", "customer_id": fixture.customers[*customer].to_string(),
                                "amount": minor_units, "bonus_shown": 0, "bonus_rule_version": null}
                 }]});
@@ -476,7 +506,7 @@ impl HttpTarget {
                     order_id: *order_id,
                     amount: PositiveAmount::try_from(*minor_units).unwrap(),
                     currency: "CNY".into(),
-                    expires_at_ms: 4_000_000_000_000,
+                    expires_at_ms: clock_ms + 120_000,
                 };
                 let token = claims.sign(&fixture.terminals[merchant].1);
                 self.http
@@ -527,8 +557,11 @@ async fn http_run(operations: usize) {
     let url = format!("http://{}", listener.local_addr().unwrap());
     server_runtime.spawn(async move {
         let service = FundService::start(store, config);
+        service.seal_stored_terminal_keys().await.unwrap();
         let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-        axum::serve(listener, app(AppState::new(service))).await.unwrap();
+        // FW-1 measures the ledger: the per-wallet payment limit would refuse most of it.
+        let state = AppState::with_limits(service, WebLimits::unlimited());
+        axum::serve(listener, app(state)).await.unwrap();
     });
     let target = Arc::new(HttpTarget {
         url,

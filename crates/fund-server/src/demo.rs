@@ -11,6 +11,7 @@ use crate::model::{Customer, Merchant, Terminal};
 use crate::service::FundService;
 use crate::store::SeedOutcome;
 use tillfund_core::bonus::{BonusFormula, BonusRule, BonusTier};
+use tillfund_core::signing::TerminalKey;
 use tillfund_core::{Amount, PositiveAmount};
 
 pub const DEMO_MERCHANT_ID: &str = "0192f000-0000-7000-8000-00000000d001";
@@ -46,12 +47,20 @@ pub async fn seed_demo(service: &FundService) -> Result<SeedOutcome, SeedError> 
         name: "Demo Store 示范店".to_owned(),
         time_zone: "Asia/Shanghai".to_owned(),
     };
+    let terminal_id = TerminalId::from_str(DEMO_TERMINAL_ID).map_err(parse_error)?;
+    // A key nobody is given: the demo counter of `make run` enrols with an activation code.
+    let key = TerminalKey::from_hex(&generate_terminal_secret())
+        .map_err(|error| SeedError::Constant(error.to_string()))?;
     let terminal = Terminal {
-        id: TerminalId::from_str(DEMO_TERMINAL_ID).map_err(parse_error)?,
+        id: terminal_id,
         merchant_id,
         label: "Counter 1".to_owned(),
         receipt_prefix: "D1".to_owned(),
-        secret: generate_terminal_secret(),
+        secret: service
+            .seal_terminal_key(terminal_id, &key)
+            .map_err(|error| SeedError::Constant(error.message))?,
+        server_public_key: None,
+        enrolled_at_ms: store.clock().now_ms(),
         revoked: false,
     };
     let pin = PaymentPin::parse(DEMO_CUSTOMER_PIN)

@@ -10,5 +10,7 @@ pub mod http;
 pub mod ledger;
 pub mod ledger_writer;
 pub mod model;
+pub mod pin_checker;
 pub mod service;
 pub mod store;
+pub mod vault;

@@ -8,11 +8,12 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use fund_server::config::ServerConfig;
-use fund_server::http::{AppState, app};
+use fund_server::http::{AppState, WebLimits, app};
 use fund_server::ledger::yield_math::{DayCount, PostingInterval};
 use fund_server::ledger::{LedgerPolicy, Outcome};
 use fund_server::service::{FundService, ServiceConfig, YieldPolicy};
 use fund_server::store::Store;
+use fund_server::vault::SecretsKey;
 use tillfund_core::{Amount, Currency, MerchantId, PositiveAmount, TerminalId};
 
 #[derive(Parser)]
@@ -27,11 +28,13 @@ struct Cli {
     /// ISO 4217 code of the deployment's one currency.
     #[arg(long, env = "TILLFUND_CURRENCY", default_value = "CNY", global = true)]
     currency: String,
+    /// File with the key that seals terminal keys in the database (64 hex characters, mode
+    /// 0600); created on first start. Default: secrets.key in the data directory. Keep a
+    /// copy apart from database backups: without it no enrolled counter can sign.
+    #[arg(long, env = "TILLFUND_SECRETS_KEY_FILE", global = true)]
+    secrets_key_file: Option<PathBuf>,
     #[command(flatten)]
     policy: PolicyArgs,
-    /// Bearer token for GET /v1/operator/status; unset turns that endpoint off.
-    #[arg(long, env = "TILLFUND_OPERATOR_TOKEN", global = true, hide_env_values = true)]
-    operator_token: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -71,6 +74,11 @@ enum Command {
         /// Also seed the demo store, its counter and a demo customer (idempotent).
         #[arg(long)]
         seed_demo: bool,
+        /// Multiplies every per-minute rate limit (sign-ins per address and per phone,
+        /// payments per wallet, enrolments, wrong operator tokens): raise it when many
+        /// customers share one address. The stored PIN lock-out is not affected.
+        #[arg(long, env = "TILLFUND_RATE_LIMIT_FACTOR", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+        rate_limit_factor: u32,
     },
     /// Apply database migrations and exit.
     Migrate,
@@ -223,16 +231,31 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     store.migrate().await?;
     let mut config = ServiceConfig::new(policy);
     config.yield_policy = yield_policy(currency, &cli.policy)?;
-    config.operator_token = cli.operator_token.filter(|token| !token.is_empty());
+    config.operator_token = operator_token()?;
+    let secrets_key_file =
+        cli.secrets_key_file.unwrap_or_else(|| cli.data_dir.join(SECRETS_KEY_FILE_NAME));
+    config.secrets_key = SecretsKey::load_or_create(&secrets_key_file, true)
+        .with_context(|| format!("secrets key {}", secrets_key_file.display()))?;
     let service = FundService::start(store.clone(), config);
+    let sealed = service.seal_stored_terminal_keys().await.map_err(|error| {
+        anyhow::anyhow!(
+            "{}: the secrets key {} does not open the terminal keys in this database; \
+             restore the key file that belongs to it",
+            error.message,
+            secrets_key_file.display()
+        )
+    })?;
+    if sealed > 0 {
+        tracing::info!(sealed, "terminal keys stored in plain text were sealed");
+    }
     match cli.command {
         Command::Migrate => println!("database is up to date"),
         Command::SeedDemo => seed_demo(&service).await?,
-        Command::Serve { listen, seed_demo: seed } => {
+        Command::Serve { listen, seed_demo: seed, rate_limit_factor } => {
             if seed {
                 seed_demo(&service).await?;
             }
-            serve(service, listen).await?;
+            serve(service, listen, WebLimits::scaled(rate_limit_factor)).await?;
         }
         Command::Audit => audit(&service).await?,
         Command::Merchant(MerchantCommand::Add { name, time_zone }) => {
@@ -326,6 +349,36 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     Ok(())
 }
 
+const SECRETS_KEY_FILE_NAME: &str = "secrets.key";
+/// A shorter operator token could be guessed even at the rate the server allows.
+const OPERATOR_TOKEN_LENGTH_MIN: usize = 24;
+
+/// The operator's bearer token, from `TILLFUND_OPERATOR_TOKEN_FILE` (a file only the
+/// operator can read) or `TILLFUND_OPERATOR_TOKEN`. Never from the command line, where
+/// every user of the machine could read it in the process list.
+fn operator_token() -> anyhow::Result<Option<String>> {
+    let token = match std::env::var_os("TILLFUND_OPERATOR_TOKEN_FILE") {
+        Some(path) => std::fs::read_to_string(&path)
+            .with_context(|| {
+                format!("TILLFUND_OPERATOR_TOKEN_FILE {}", PathBuf::from(&path).display())
+            })?
+            .trim()
+            .to_owned(),
+        None => std::env::var("TILLFUND_OPERATOR_TOKEN").unwrap_or_default(),
+    };
+    if token.is_empty() {
+        return Ok(None);
+    }
+    if token.len() < OPERATOR_TOKEN_LENGTH_MIN || !token.bytes().all(|byte| byte.is_ascii_graphic())
+    {
+        bail!(
+            "the operator token must be at least {OPERATOR_TOKEN_LENGTH_MIN} visible ASCII \
+             characters (e.g. `openssl rand -hex 32`)"
+        );
+    }
+    Ok(Some(token))
+}
+
 async fn audit(service: &FundService) -> anyhow::Result<()> {
     let report = service.audit().await?;
     println!(
@@ -356,7 +409,7 @@ async fn seed_demo(service: &FundService) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn serve(service: FundService, listen: SocketAddr) -> anyhow::Result<()> {
+async fn serve(service: FundService, listen: SocketAddr, limits: WebLimits) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
@@ -366,7 +419,7 @@ async fn serve(service: FundService, listen: SocketAddr) -> anyhow::Result<()> {
     std::io::stdout().flush()?;
     let store = service.store().clone();
     let accrual = tokio::spawn(accrue_hourly(service.clone()));
-    let router = app(AppState::new(service));
+    let router = app(AppState::with_limits(service, limits));
     // The peer address feeds the wallet pages' rate limits.
     axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())

@@ -16,8 +16,13 @@ pub struct Terminal {
     pub merchant_id: MerchantId,
     pub label: String,
     pub receipt_prefix: String,
-    /// The signing key shared with the counter, hex.
+    /// The signing key shared with the counter, sealed with the server's secrets key
+    /// (`vault.rs`); only the service opens it, to check a signature.
     pub secret: String,
+    /// The server's public half of the enrolment key agreement; `None` for terminals
+    /// added without one (the demo seed, benchmarks).
+    pub server_public_key: Option<String>,
+    pub enrolled_at_ms: i64,
     pub revoked: bool,
 }
 

@@ -238,40 +238,23 @@ async fn counter_requests_must_be_signed_current_and_enrolled() {
         (StatusCode::UNAUTHORIZED, Some("signature_missing"))
     );
 
-    let forged = tillfund_core::signing::TerminalKey::from_bytes([7; 32]);
     let timestamp = fund_server::model::now_ms();
-    let signature = forged.sign_request("GET", "/v1/sync/bindings", timestamp, b"");
-    let (status, body) = server
-        .send(
-            Method::GET,
-            "/v1/sync/bindings",
-            serde_json::Value::Null,
-            &[
-                ("x-tillfund-terminal", &counter.terminal_id.to_string()),
-                ("x-tillfund-timestamp", &timestamp.to_string()),
-                ("x-tillfund-signature", &signature),
-            ],
-        )
-        .await;
+    let forged = common::Counter {
+        key: tillfund_core::signing::TerminalKey::from_bytes([7; 32]),
+        ..counter.clone()
+    };
+    let request =
+        forged.sign(Method::GET, "/v1/sync/bindings", serde_json::Value::Null, &[], timestamp);
+    let (status, body) = counter.send_signed(&request).await;
     assert_eq!(
         (status, body["code"].as_str()),
         (StatusCode::UNAUTHORIZED, Some("signature_invalid"))
     );
 
     let stale = timestamp - 10 * 60 * 1000;
-    let signature = counter.key.sign_request("GET", "/v1/sync/bindings", stale, b"");
-    let (status, body) = server
-        .send(
-            Method::GET,
-            "/v1/sync/bindings",
-            serde_json::Value::Null,
-            &[
-                ("x-tillfund-terminal", &counter.terminal_id.to_string()),
-                ("x-tillfund-timestamp", &stale.to_string()),
-                ("x-tillfund-signature", &signature),
-            ],
-        )
-        .await;
+    let request =
+        counter.sign(Method::GET, "/v1/sync/bindings", serde_json::Value::Null, &[], stale);
+    let (status, body) = counter.send_signed(&request).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("clock_skew")));
 
     server.service.store().revoke_terminal(counter.terminal_id, timestamp).await.unwrap();
@@ -281,41 +264,66 @@ async fn counter_requests_must_be_signed_current_and_enrolled() {
 }
 
 #[tokio::test]
-async fn an_activation_code_enrols_one_counter_only() {
+async fn an_activation_code_enrols_one_counter_only_and_never_sends_the_key() {
     let server = TestServer::start().await;
     let merchant = server.add_merchant("Shop").await;
     let (code, _) = server.service.create_activation_code(merchant).await.unwrap();
-    let enrol = |code: String, key: &'static str| {
+    let counter_key = tillfund_core::enrolment::CounterHandshake::new().unwrap();
+    let counter_public = counter_key.public_key_hex();
+    let enrol = |code: String, public_key: String| {
         let server = &server;
         async move {
             server
                 .send(
                     Method::POST,
                     "/v1/terminals/enrol",
-                    json!({"activation_code": code, "label": "Till"}),
-                    &[("idempotency-key", key)],
+                    json!({"activation_code": code, "label": "Till", "public_key": public_key}),
+                    &[],
                 )
                 .await
         }
     };
-    let (status, first) = enrol(code.clone(), "till-1").await;
+    let (status, first) = enrol(code.clone(), counter_public.clone()).await;
     assert_eq!(status, StatusCode::OK, "{first}");
     assert_eq!(first["merchant"]["name"], "Shop");
-    assert_eq!(first["terminal_key"].as_str().unwrap().len(), 64);
-    // The counter never saw the answer and retries with its key: the same enrolment.
-    let (status, retry) = enrol(code.clone(), "till-1").await;
+    assert!(first.get("terminal_key").is_none(), "{first}");
+    // The counter never saw the answer and retries with its public key: the same enrolment,
+    // which holds nothing but public keys.
+    let (status, retry) = enrol(code.clone(), counter_public.clone()).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(retry, first);
-    // Another counter with the same code: refused.
-    let (status, second) = enrol(code.to_lowercase(), "till-2").await;
+    let terminal_id = first["terminal_id"].as_str().unwrap().to_owned();
+    let key =
+        counter_key.finish(&terminal_id, first["server_public_key"].as_str().unwrap()).unwrap();
+    // Whoever saw the code (and the request) tries with a key pair of their own: refused.
+    let thief = tillfund_core::enrolment::CounterHandshake::new().unwrap();
+    let (status, second) = enrol(code.to_lowercase(), thief.public_key_hex()).await;
     assert_eq!(
         (status, second["code"].as_str()),
         (StatusCode::CONFLICT, Some("activation_code_used"))
     );
-    let (status, unknown) = enrol("AAAA-BBBB-CCCC".to_owned(), "till-3").await;
+    // The thief who also replays the counter's public key gets only public keys, and the
+    // key they derive with their own private half is not the terminal's.
+    let (_, replayed) = enrol(code.clone(), counter_public.clone()).await;
+    let guessed =
+        thief.finish(&terminal_id, replayed["server_public_key"].as_str().unwrap()).unwrap();
+    assert_ne!(guessed, key);
+    // After the code's lifetime even the right counter's retry is refused.
+    server.service.store().clock().advance(fund_server::service::ACTIVATION_CODE_TTL_MS);
+    let (status, late) = enrol(code.clone(), counter_public.clone()).await;
+    assert_eq!(
+        (status, late["code"].as_str()),
+        (StatusCode::CONFLICT, Some("activation_code_used"))
+    );
+    let (status, unknown) = enrol("AAAA-BBBB-CCCC".to_owned(), counter_public.clone()).await;
     assert_eq!(
         (status, unknown["code"].as_str()),
         (StatusCode::NOT_FOUND, Some("activation_code_unknown"))
+    );
+    let (status, bad_key) = enrol(code, "00".repeat(32)).await;
+    assert_eq!(
+        (status, bad_key["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("public_key_invalid"))
     );
 }
 
@@ -408,7 +416,7 @@ async fn the_reserve_refills_from_service_and_alerts_when_it_cannot() {
 
 #[tokio::test]
 async fn two_hundred_concurrent_payments_against_a_wallet_that_covers_ten() {
-    let server = TestServer::start().await;
+    let server = TestServer::start_unlimited().await;
     server.fund_reserve("1000.00").await;
     let merchant = server.add_merchant("Shop").await;
     let counter = server.enrol(merchant).await;

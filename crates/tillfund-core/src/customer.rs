@@ -13,7 +13,7 @@ pub enum CustomerFieldError {
     Phone(String),
     #[error("'{0}' is not a member code: it is 12 digits, as shown on the wallet page")]
     MemberCode(String),
-    #[error("a display name is 1 to 50 characters, without control characters")]
+    #[error("a display name is 1 to 40 characters, without control or invisible characters")]
     DisplayName,
 }
 
@@ -190,19 +190,20 @@ fn luhn_check_digit(body: &str) -> char {
     char::from(b'0' + u8::try_from((10 - sum % 10) % 10).unwrap_or(0))
 }
 
-/// A customer's display name: trimmed, 1 to 50 characters, no control characters.
+/// A customer's display name: trimmed, 1 to 40 characters, no control characters and no
+/// invisible or direction-changing ones (a name shown at a counter must read as it is).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct DisplayName(String);
 
 impl DisplayName {
-    pub const LENGTH_MAX: usize = 50;
+    /// The sign-up form's limit; the database allows 50 for names stored before.
+    pub const LENGTH_MAX: usize = 40;
 
     pub fn parse(text: &str) -> Result<DisplayName, CustomerFieldError> {
         let trimmed = text.trim();
         let length = trimmed.chars().count();
-        if length == 0 || length > DisplayName::LENGTH_MAX || trimmed.chars().any(char::is_control)
-        {
+        if length == 0 || length > DisplayName::LENGTH_MAX || trimmed.chars().any(is_hidden) {
             return Err(CustomerFieldError::DisplayName);
         }
         Ok(DisplayName(trimmed.to_owned()))
@@ -211,6 +212,32 @@ impl DisplayName {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// Characters that do not show as themselves: controls, the bidirectional overrides and
+/// isolates that reorder what follows, zero-width and other invisible format characters.
+fn is_hidden(character: char) -> bool {
+    character.is_control()
+        || matches!(
+            character,
+            '\u{00AD}'
+                | '\u{034F}'
+                | '\u{061C}'
+                | '\u{115F}'
+                | '\u{1160}'
+                | '\u{17B4}'
+                | '\u{17B5}'
+                | '\u{180B}'..='\u{180F}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2060}'..='\u{206F}'
+                | '\u{3164}'
+                | '\u{FE00}'..='\u{FE0F}'
+                | '\u{FEFF}'
+                | '\u{FFA0}'
+                | '\u{FFF0}'..='\u{FFFB}'
+                | '\u{E0000}'..='\u{E007F}'
+        )
 }
 
 impl TryFrom<String> for DisplayName {
@@ -291,6 +318,16 @@ mod tests {
         assert!(DisplayName::parse("   ").is_err());
         assert!(DisplayName::parse(&"名".repeat(51)).is_err());
         assert!(DisplayName::parse("a\u{0007}b").is_err());
-        assert_eq!(DisplayName::parse(&"名".repeat(50)).unwrap().as_str().chars().count(), 50);
+        assert_eq!(DisplayName::parse(&"名".repeat(40)).unwrap().as_str().chars().count(), 40);
+        assert!(DisplayName::parse(&"名".repeat(41)).is_err());
+        for hidden in
+            ["Ann\u{202E}gnp.exe", "A\u{200B}nn", "\u{2066}Bob", "Zoë\u{FEFF}", "a\u{E0041}"]
+        {
+            assert_eq!(
+                DisplayName::parse(hidden),
+                Err(CustomerFieldError::DisplayName),
+                "{hidden:?}"
+            );
+        }
     }
 }

@@ -6,11 +6,13 @@
 
 pub mod bonus;
 pub mod customer;
+pub mod enrolment;
 pub mod ids;
 pub mod money;
 pub mod payment_token;
 pub mod pin;
 pub mod protocol;
+pub mod random;
 pub mod signing;
 
 pub use customer::{CustomerFieldError, DisplayName, MemberCode, PhoneNumber};

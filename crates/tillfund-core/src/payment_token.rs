@@ -30,7 +30,14 @@ pub enum TokenError {
     BadSignature,
     #[error("the payment code has expired; ask the cashier for a new one")]
     Expired,
+    #[error("the payment code claims to be valid for longer than any counter makes them")]
+    ExpiryTooFar,
 }
+
+/// The longest a payment code may be valid for, counted from the server's clock. Counters
+/// make codes valid for minutes; a code that claims more was not made by a working counter,
+/// and honouring it would keep an order open (and its code payable) indefinitely.
+pub const TOKEN_VALIDITY_MS_MAX: i64 = 60 * 60 * 1000;
 
 impl TokenError {
     pub fn code(&self) -> &'static str {
@@ -38,6 +45,7 @@ impl TokenError {
             TokenError::Malformed => "token_malformed",
             TokenError::BadSignature => "token_bad_signature",
             TokenError::Expired => "token_expired",
+            TokenError::ExpiryTooFar => "token_expiry_too_far",
         }
     }
 }
@@ -162,6 +170,9 @@ impl UnverifiedToken {
         if now_ms >= claims.expires_at_ms {
             return Err(TokenError::Expired);
         }
+        if claims.expires_at_ms - now_ms > TOKEN_VALIDITY_MS_MAX {
+            return Err(TokenError::ExpiryTooFar);
+        }
         Ok(claims)
     }
 
@@ -232,6 +243,9 @@ mod tests {
         let claims = claims();
         let parsed = UnverifiedToken::parse(&claims.sign(&key(1))).unwrap();
         assert_eq!(parsed.verify(&key(1), claims.expires_at_ms), Err(TokenError::Expired));
+        let far = PaymentClaims { expires_at_ms: i64::MAX, ..claims.clone() };
+        let parsed = UnverifiedToken::parse(&far.sign(&key(1))).unwrap();
+        assert_eq!(parsed.verify(&key(1), 0), Err(TokenError::ExpiryTooFar));
     }
 
     #[test]

@@ -14,7 +14,31 @@ type HmacSha256 = Hmac<Sha256>;
 /// Header names of a signed counter request.
 pub const TERMINAL_HEADER: &str = "x-tillfund-terminal";
 pub const TIMESTAMP_HEADER: &str = "x-tillfund-timestamp";
+/// 32 hexadecimal characters, random per request: the server accepts each nonce of a
+/// terminal once, so a captured request cannot be sent again.
+pub const NONCE_HEADER: &str = "x-tillfund-nonce";
 pub const SIGNATURE_HEADER: &str = "x-tillfund-signature";
+/// The idempotency key of a money write; covered by the signature.
+pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
+/// Length of a request nonce in hexadecimal characters (128 random bits).
+pub const NONCE_HEX_LENGTH: usize = 32;
+
+/// Everything a counter request's signature covers: every part that changes what the
+/// request means. The terminal and the idempotency key are inside, so a captured request
+/// can neither be re-labelled as another counter's nor replayed under a fresh key, and the
+/// nonce makes each signed request usable once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestToSign<'a> {
+    pub method: &'a str,
+    /// The path with its query string, exactly as sent.
+    pub path_and_query: &'a str,
+    pub terminal_id: &'a str,
+    pub timestamp_ms: i64,
+    pub nonce: &'a str,
+    /// Empty when the request carries none.
+    pub idempotency_key: &'a str,
+    pub body: &'a [u8],
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("a terminal key is 64 hexadecimal characters")]
@@ -39,6 +63,11 @@ impl TerminalKey {
         encode_hex(&self.0)
     }
 
+    /// The raw key, for sealing it at rest; never for logs or answers.
+    pub fn expose_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
     pub(crate) fn mac(&self, parts: &[&[u8]]) -> [u8; 32] {
         let mut mac = self.hmac();
         for part in parts {
@@ -55,28 +84,18 @@ impl TerminalKey {
         }
     }
 
-    /// Signs one counter request. The signature covers the method, the path with its query,
-    /// the timestamp and a digest of the body, so none can be changed or replayed elsewhere.
-    pub fn sign_request(&self, method: &str, path: &str, timestamp_ms: i64, body: &[u8]) -> String {
-        let canonical = canonical_request(method, path, timestamp_ms, body);
-        encode_hex(&self.mac(&[canonical.as_bytes()]))
+    /// Signs one counter request (see [`RequestToSign`] for what it covers).
+    pub fn sign_request(&self, request: &RequestToSign<'_>) -> String {
+        encode_hex(&self.mac(&[canonical_request(request).as_bytes()]))
     }
 
     /// Checks a request signature in constant time.
-    pub fn verify_request(
-        &self,
-        method: &str,
-        path: &str,
-        timestamp_ms: i64,
-        body: &[u8],
-        signature_hex: &str,
-    ) -> bool {
+    pub fn verify_request(&self, request: &RequestToSign<'_>, signature_hex: &str) -> bool {
         let Some(signature) = decode_hex(signature_hex) else {
             return false;
         };
-        let canonical = canonical_request(method, path, timestamp_ms, body);
         let mut mac = self.hmac();
-        mac.update(canonical.as_bytes());
+        mac.update(canonical_request(request).as_bytes());
         mac.verify_slice(&signature).is_ok()
     }
 }
@@ -87,12 +106,26 @@ impl fmt::Debug for TerminalKey {
     }
 }
 
-fn canonical_request(method: &str, path: &str, timestamp_ms: i64, body: &[u8]) -> String {
-    let body_digest = encode_hex(&Sha256::digest(body));
+/// One field per line. No field can hold a line break (header values and paths cannot),
+/// so two different requests never have the same canonical text.
+fn canonical_request(request: &RequestToSign<'_>) -> String {
+    let body_digest = encode_hex(&Sha256::digest(request.body));
     format!(
-        "TILLFUND-HMAC-SHA256\n{}\n{path}\n{timestamp_ms}\n{body_digest}",
-        method.to_uppercase()
+        "TILLFUND-HMAC-SHA256-V2\n{}\n{}\n{}\n{}\n{}\n{}\n{body_digest}",
+        request.method.to_uppercase(),
+        request.path_and_query,
+        request.terminal_id,
+        request.timestamp_ms,
+        request.nonce,
+        request.idempotency_key,
     )
+}
+
+/// A fresh request nonce: 128 random bits as hex.
+pub fn new_nonce() -> String {
+    let mut bytes = [0_u8; NONCE_HEX_LENGTH / 2];
+    crate::random::fill(&mut bytes);
+    encode_hex(&bytes)
 }
 
 pub fn encode_hex(bytes: &[u8]) -> String {
@@ -126,25 +159,48 @@ mod tests {
         TerminalKey::from_hex(&"ab".repeat(32)).unwrap()
     }
 
+    fn request(body: &[u8]) -> RequestToSign<'_> {
+        RequestToSign {
+            method: "POST",
+            path_and_query: "/v1/sync/push",
+            terminal_id: "0190a0a0-0000-7000-8000-000000000001",
+            timestamp_ms: 1_700_000_000_000,
+            nonce: "00112233445566778899aabbccddeeff",
+            idempotency_key: "refund-1",
+            body,
+        }
+    }
+
     #[test]
     fn a_signed_request_verifies_and_any_change_breaks_it() {
         let key = key();
         let body = br#"{"entries":[]}"#;
-        let signature = key.sign_request("post", "/v1/sync/push", 1_700_000_000_000, body);
-        assert!(key.verify_request("POST", "/v1/sync/push", 1_700_000_000_000, body, &signature));
-        assert!(!key.verify_request("POST", "/v1/sync/pull", 1_700_000_000_000, body, &signature));
-        assert!(!key.verify_request("POST", "/v1/sync/push", 1_700_000_000_001, body, &signature));
-        assert!(!key.verify_request("POST", "/v1/sync/push", 1_700_000_000_000, b"{}", &signature));
-        assert!(!key.verify_request("GET", "/v1/sync/push", 1_700_000_000_000, body, &signature));
-        assert!(!key.verify_request("POST", "/v1/sync/push", 1_700_000_000_000, body, "zz"));
+        let signature = key.sign_request(&RequestToSign { method: "post", ..request(body) });
+        assert!(key.verify_request(&request(body), &signature));
+        let changed = [
+            RequestToSign { path_and_query: "/v1/sync/pull", ..request(body) },
+            RequestToSign { timestamp_ms: 1_700_000_000_001, ..request(body) },
+            RequestToSign { body: b"{}", ..request(body) },
+            RequestToSign { method: "GET", ..request(body) },
+            RequestToSign { terminal_id: "0190a0a0-0000-7000-8000-000000000002", ..request(body) },
+            RequestToSign { nonce: "00112233445566778899aabbccddeefe", ..request(body) },
+            RequestToSign { idempotency_key: "refund-2", ..request(body) },
+            RequestToSign { idempotency_key: "", ..request(body) },
+        ];
+        for changed in changed {
+            assert!(!key.verify_request(&changed, &signature), "{changed:?}");
+        }
+        assert!(!key.verify_request(&request(body), "zz"));
         let other = TerminalKey::from_hex(&"cd".repeat(32)).unwrap();
-        assert!(!other.verify_request(
-            "POST",
-            "/v1/sync/push",
-            1_700_000_000_000,
-            body,
-            &signature
-        ));
+        assert!(!other.verify_request(&request(body), &signature));
+    }
+
+    #[test]
+    fn nonces_are_fresh_hex() {
+        let nonce = new_nonce();
+        assert_eq!(nonce.len(), NONCE_HEX_LENGTH);
+        assert!(decode_hex(&nonce).is_some());
+        assert_ne!(nonce, new_nonce());
     }
 
     #[test]

@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 use tillfund_core::{DisplayName, MerchantId, PaymentPin, PhoneNumber};
 use utoipa::ToSchema;
 
-use super::extract::{ApiJson, CustomerSession, IdempotencyKey};
+use super::extract::{ApiJson, ClientAddress, CustomerSession, IdempotencyKey, too_many_attempts};
+use super::web::phone_limit_key;
 use super::{ApiError, AppState, ErrorBody};
 use crate::ledger::Outcome;
 use crate::model::Merchant;
@@ -102,14 +103,20 @@ pub struct RegisterRequest {
     responses(
         (status = 201, body = CustomerBody),
         (status = 409, description = "phone_taken, idempotency_key_reused", body = ErrorBody),
-        (status = 422, description = "phone_invalid, display_name_invalid, pin_invalid, merchant_unknown", body = ErrorBody)
+        (status = 422, description = "phone_invalid, display_name_invalid, pin_invalid, merchant_unknown", body = ErrorBody),
+        (status = 429, description = "too_many_attempts", body = ErrorBody)
     )
 )]
 pub async fn register(
     State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
     IdempotencyKey(key): IdempotencyKey,
     ApiJson(request): ApiJson<RegisterRequest>,
 ) -> Result<(StatusCode, Json<CustomerBody>), ApiError> {
+    // Sign-ups count with sign-ins: the same per-address limit as the pages.
+    if !state.web_limits().sign_in_by_address.allow(&address.to_string()) {
+        return Err(too_many_attempts());
+    }
     let phone = PhoneNumber::parse(&request.phone)
         .map_err(|error| invalid(error.code(), error.to_string()))?;
     let display_name = DisplayName::parse(&request.display_name)
@@ -144,14 +151,23 @@ pub struct SessionBody {
     request_body = SignInRequest,
     responses(
         (status = 200, body = SessionBody),
-        (status = 401, description = "sign_in_failed, pin_wrong", body = ErrorBody),
-        (status = 423, description = "wallet_locked", body = ErrorBody)
+        (status = 401, description = "sign_in_failed", body = ErrorBody),
+        (status = 422, description = "body_invalid, phone_invalid, pin_invalid", body = ErrorBody),
+        (status = 423, description = "wallet_locked", body = ErrorBody),
+        (status = 429, description = "too_many_attempts", body = ErrorBody)
     )
 )]
 pub async fn sign_in(
     State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
     ApiJson(request): ApiJson<SignInRequest>,
 ) -> Result<Json<SessionBody>, ApiError> {
+    let limits = state.web_limits();
+    if !limits.sign_in_by_address.allow(&address.to_string())
+        || !limits.sign_in_by_phone.allow(&phone_limit_key(&request.phone))
+    {
+        return Err(too_many_attempts());
+    }
     let phone = PhoneNumber::parse(&request.phone)
         .map_err(|error| invalid(error.code(), error.to_string()))?;
     let pin = parse_pin(&request.pin)?;
@@ -254,8 +270,9 @@ pub struct PaymentBody {
         (status = 200, body = PaymentBody),
         (status = 401, description = "pin_wrong", body = ErrorBody),
         (status = 409, description = "order_already_paid, token_expired, idempotency_key_reused", body = ErrorBody),
-        (status = 422, description = "token_malformed, token_bad_signature, customer_not_bound, insufficient_funds", body = ErrorBody),
-        (status = 423, description = "wallet_locked", body = ErrorBody)
+        (status = 422, description = "token_malformed, token_bad_signature, token_expiry_too_far, customer_not_bound, insufficient_funds", body = ErrorBody),
+        (status = 423, description = "wallet_locked", body = ErrorBody),
+        (status = 429, description = "too_many_attempts", body = ErrorBody)
     ),
     security(("bearer" = []))
 )]
@@ -265,6 +282,9 @@ pub async fn pay(
     IdempotencyKey(key): IdempotencyKey,
     ApiJson(request): ApiJson<PayRequest>,
 ) -> Result<Json<PaymentBody>, ApiError> {
+    if !state.web_limits().pay_by_wallet.allow(&customer.id.to_string()) {
+        return Err(too_many_attempts());
+    }
     let pin = parse_pin(&request.pin)?;
     match state.service().pay(&customer, &request.token, pin, &key).await? {
         Outcome::Paid {

@@ -6,14 +6,14 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
-use tillfund_core::signing::{SIGNATURE_HEADER, TERMINAL_HEADER, TIMESTAMP_HEADER};
+use tillfund_core::signing::{
+    IDEMPOTENCY_KEY_HEADER, NONCE_HEADER, SIGNATURE_HEADER, TERMINAL_HEADER, TIMESTAMP_HEADER,
+};
 
 use super::{ApiError, AppState, REQUEST_BODY_BYTES_MAX};
 use crate::model::Customer;
 use crate::service::{AuthenticatedTerminal, SignedRequest};
 
-/// Header carrying the client's idempotency key on money writes.
-pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
 const IDEMPOTENCY_KEY_LENGTH_MAX: usize = 100;
 
 fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
@@ -58,11 +58,17 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Signed<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
-        let [terminal_id, timestamp, signature] =
-            [TERMINAL_HEADER, TIMESTAMP_HEADER, SIGNATURE_HEADER].map(|name| {
-                let value = request.headers().get(name).and_then(|value| value.to_str().ok());
-                value.unwrap_or("").to_owned()
-            });
+        let [terminal_id, timestamp, nonce, signature, idempotency_key] = [
+            TERMINAL_HEADER,
+            TIMESTAMP_HEADER,
+            NONCE_HEADER,
+            SIGNATURE_HEADER,
+            IDEMPOTENCY_KEY_HEADER,
+        ]
+        .map(|name| {
+            let value = request.headers().get(name).and_then(|value| value.to_str().ok());
+            value.unwrap_or("").to_owned()
+        });
         let method = request.method().as_str().to_owned();
         let path_and_query = request
             .uri()
@@ -75,7 +81,11 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Signed<T> {
             .authenticate_terminal(SignedRequest {
                 terminal_id: &terminal_id,
                 timestamp_ms: &timestamp,
+                nonce: &nonce,
                 signature: &signature,
+                // Signed as sent; `IdempotencyKey` trims it, so a padded key is refused
+                // there rather than signed one way and used another.
+                idempotency_key: &idempotency_key,
                 method: &method,
                 path_and_query: &path_and_query,
                 body: &body,
@@ -120,7 +130,6 @@ impl FromRequestParts<AppState> for IdempotencyKey {
             .headers
             .get(IDEMPOTENCY_KEY_HEADER)
             .and_then(|value| value.to_str().ok())
-            .map(str::trim)
             .unwrap_or("");
         let valid = !key.is_empty()
             && key.len() <= IDEMPOTENCY_KEY_LENGTH_MAX
@@ -137,4 +146,43 @@ impl FromRequestParts<AppState> for IdempotencyKey {
         }
         Ok(IdempotencyKey(key.to_owned()))
     }
+}
+
+/// The address the request came from (the peer of the connection), for rate limits.
+pub struct ClientAddress(pub std::net::IpAddr);
+
+impl FromRequestParts<AppState> for ClientAddress {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &AppState) -> Result<Self, ApiError> {
+        Ok(ClientAddress(super::web::security::client_ip(&parts.extensions)))
+    }
+}
+
+/// Query parameters whose parse errors answer `query_invalid` as `{code, message}`.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequestParts<AppState> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &AppState) -> Result<Self, ApiError> {
+        axum::extract::Query::try_from_uri(&parts.uri).map(|query| ApiQuery(query.0)).map_err(
+            |error| {
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "query_invalid",
+                    format!("The query string is not valid: {}.", error.body_text()),
+                )
+            },
+        )
+    }
+}
+
+/// The answer to a client over one of its rate limits.
+pub fn too_many_attempts() -> ApiError {
+    ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_attempts",
+        "Too many attempts from here; wait a minute and try again.",
+    )
 }

@@ -5,6 +5,7 @@ use tillfund_core::protocol::{HealthReport, HealthStatus, PROTOCOL_VERSION};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::extract::{ClientAddress, too_many_attempts};
 use super::{ApiError, AppState, ErrorBody};
 
 #[derive(Serialize, ToSchema)]
@@ -26,20 +27,34 @@ pub struct LedgerStatusBody {
     responses(
         (status = 200, body = LedgerStatusBody),
         (status = 401, description = "operator_token_invalid", body = ErrorBody),
-        (status = 404, description = "operator_api_disabled", body = ErrorBody)
+        (status = 404, description = "operator_api_disabled", body = ErrorBody),
+        (status = 429, description = "too_many_attempts", body = ErrorBody)
     ),
     security(("bearer" = []))
 )]
 pub async fn operator_status(
     State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
     headers: axum::http::HeaderMap,
 ) -> Result<Json<LedgerStatusBody>, ApiError> {
+    // Wrong tokens are counted per address; past the limit even the right one waits, so
+    // the token cannot be guessed at the speed of the network.
+    let failures = &state.web_limits().operator_failures_by_address;
+    let address = address.to_string();
+    if failures.exhausted(&address) {
+        return Err(too_many_attempts());
+    }
     let token = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.strip_prefix("Bearer "))
         .unwrap_or("");
-    state.service().authenticate_operator(token.trim())?;
+    if let Err(error) = state.service().authenticate_operator(token.trim()) {
+        if error.code == "operator_token_invalid" {
+            failures.allow(&address);
+        }
+        return Err(error.into());
+    }
     let status = state.service().ledger_status().await?;
     Ok(Json(LedgerStatusBody {
         currency: state.currency().code().to_owned(),

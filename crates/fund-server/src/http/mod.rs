@@ -30,6 +30,7 @@ use crate::service::{ErrorKind, FundService, ServiceError};
 use crate::store::Store;
 
 pub use openapi::ApiDoc;
+pub use web::WebLimits;
 
 /// Largest request body accepted; a push of the largest outbox batch fits well inside.
 pub const REQUEST_BODY_BYTES_MAX: usize = 256 * 1024;
@@ -48,7 +49,11 @@ struct AppStateInner {
 
 impl AppState {
     pub fn new(service: FundService) -> AppState {
-        AppState { inner: Arc::new(AppStateInner { service, web_limits: Default::default() }) }
+        AppState::with_limits(service, web::WebLimits::default())
+    }
+
+    pub fn with_limits(service: FundService, web_limits: web::WebLimits) -> AppState {
+        AppState { inner: Arc::new(AppStateInner { service, web_limits }) }
     }
 
     pub fn service(&self) -> &FundService {
@@ -111,9 +116,12 @@ pub fn app(state: AppState) -> Router {
         .route("/", get(wallet::start_page))
         .merge(web::routes())
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(REQUEST_BODY_BYTES_MAX))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
+        // Outermost but for tracing, so that it also sees the answers of the layers above.
+        .layer(axum::middleware::map_response(harden_response))
         .layer(TraceLayer::new_for_http())
 }
 
@@ -180,6 +188,73 @@ impl From<ServiceError> for ApiError {
 
 async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "not_found", "There is nothing at this address.")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "This address does not take this method; see /openapi.json.",
+    )
+}
+
+/// Every answer leaves here in one of two shapes: an HTML page with the pages' security
+/// headers, or JSON. Refusals made by layers and extractors that know nothing of our error
+/// type (body too large, timeout, a malformed header or query) are plain text when they
+/// arise; they are rewritten as `{code, message}` with a stable code.
+async fn harden_response(mut response: Response) -> Response {
+    use axum::http::HeaderValue;
+    use axum::http::header::{CONTENT_SECURITY_POLICY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS};
+    let content_type = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let status = response.status();
+    if (status.is_client_error() || status.is_server_error())
+        && !content_type.starts_with("application/json")
+        && !content_type.starts_with("text/html")
+    {
+        let (code, message) = match status {
+            StatusCode::PAYLOAD_TOO_LARGE => {
+                ("body_too_large", "The request body is larger than the server accepts.")
+            }
+            StatusCode::REQUEST_TIMEOUT => {
+                ("request_timeout", "The request took too long and was abandoned; try again.")
+            }
+            StatusCode::METHOD_NOT_ALLOWED => {
+                ("method_not_allowed", "This address does not take this method.")
+            }
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+                ("content_type_unsupported", "Send the body as application/json.")
+            }
+            status if status.is_server_error() => {
+                ("internal", "The server could not complete the request; it has been logged.")
+            }
+            _ => ("request_invalid", "The request is not valid."),
+        };
+        tracing::debug!(%status, code, "plain refusal rewritten as JSON");
+        let headers = std::mem::take(response.headers_mut());
+        response = ApiError::new(status, code, message).into_response();
+        for name in [axum::http::header::ALLOW, axum::http::header::RETRY_AFTER] {
+            if let Some(value) = headers.get(&name) {
+                response.headers_mut().insert(name, value.clone());
+            }
+        }
+    }
+    let headers = response.headers_mut();
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    if content_type.starts_with("text/html") && !headers.contains_key(CONTENT_SECURITY_POLICY) {
+        headers
+            .insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(web::page::CONTENT_POLICY));
+        headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        headers.insert(
+            axum::http::HeaderName::from_static("referrer-policy"),
+            HeaderValue::from_static("no-referrer"),
+        );
+    }
+    response
 }
 
 /// Escapes text for an HTML body or a quoted attribute.

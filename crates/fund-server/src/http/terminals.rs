@@ -2,14 +2,14 @@
 //! (see `tillfund_core::signing`) and acts only for the terminal's own merchant.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use tillfund_core::protocol::{PUSH_BATCH_SIZE_MAX, PushRequest, PushResponse};
 use tillfund_core::{OrderId, PositiveAmount};
 use utoipa::{IntoParams, ToSchema};
 
 use super::customers::{CustomerBody, MerchantBody};
-use super::extract::{ApiJson, IdempotencyKey, Signed};
+use super::extract::{ApiJson, ApiQuery, ClientAddress, IdempotencyKey, Signed, too_many_attempts};
 use super::{ApiError, AppState, ErrorBody};
 use crate::ledger::Outcome;
 use crate::service::{CustomerView, ServiceError};
@@ -21,40 +21,52 @@ pub struct EnrolRequest {
     pub activation_code: String,
     /// A name for this counter, e.g. "Counter 2".
     pub label: String,
+    /// The counter's X25519 public key, 64 hex characters. The terminal key is derived by
+    /// both sides from the key agreement and never sent.
+    pub public_key: String,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct EnrolmentBody {
     pub terminal_id: String,
-    /// 64 hex characters: the key this counter signs with. Shown once; keep it secret.
-    pub terminal_key: String,
+    /// The server's X25519 public key, 64 hex characters: the counter derives the terminal
+    /// key from it with HKDF-SHA256 (see `tillfund_core::enrolment`).
+    pub server_public_key: String,
     /// Prefix of this counter's receipt and order numbers.
     pub receipt_prefix: String,
     pub merchant: MerchantBody,
     pub currency: String,
 }
 
-/// Enrols a counter with a one-time activation code. A retry with the same
-/// `Idempotency-Key` (the answer was lost) gets the same enrolment back.
+/// Enrols a counter with a one-time activation code, by X25519 key agreement. The same
+/// counter retrying with the same public key (its answer was lost) gets the same answer
+/// while the code is valid; any other use of a used code is refused.
 #[utoipa::path(
     post, path = "/v1/terminals/enrol", tag = "counter",
     request_body = EnrolRequest,
-    params(("Idempotency-Key" = String, Header)),
     responses(
         (status = 200, body = EnrolmentBody),
         (status = 404, description = "activation_code_unknown", body = ErrorBody),
-        (status = 409, description = "activation_code_used, activation_code_expired", body = ErrorBody)
+        (status = 409, description = "activation_code_used, activation_code_expired", body = ErrorBody),
+        (status = 422, description = "body_invalid, label_invalid, public_key_invalid", body = ErrorBody),
+        (status = 429, description = "too_many_attempts", body = ErrorBody)
     )
 )]
 pub async fn enrol(
     State(state): State<AppState>,
-    IdempotencyKey(key): IdempotencyKey,
+    ClientAddress(address): ClientAddress,
     ApiJson(request): ApiJson<EnrolRequest>,
 ) -> Result<Json<EnrolmentBody>, ApiError> {
-    let enrolment = state.service().enrol(&request.activation_code, &request.label, &key).await?;
+    if !state.web_limits().enrol_by_address.allow(&address.to_string()) {
+        return Err(too_many_attempts());
+    }
+    let enrolment = state
+        .service()
+        .enrol(&request.activation_code, &request.label, &request.public_key)
+        .await?;
     Ok(Json(EnrolmentBody {
         terminal_id: enrolment.terminal.id.to_string(),
-        terminal_key: enrolment.terminal.secret.clone(),
+        server_public_key: enrolment.server_public_key.clone(),
         receipt_prefix: enrolment.terminal.receipt_prefix.clone(),
         merchant: MerchantBody::from(&enrolment.merchant),
         currency: state.currency().code().to_owned(),
@@ -124,7 +136,7 @@ pub struct PaidOrdersBody {
 )]
 pub async fn paid_orders(
     State(state): State<AppState>,
-    Query(query): Query<PaymentsQuery>,
+    ApiQuery(query): ApiQuery<PaymentsQuery>,
     request: Signed<()>,
 ) -> Result<Json<PaidOrdersBody>, ApiError> {
     // Below the request timeout, so a held request is answered, not cut off.
@@ -185,7 +197,7 @@ pub struct BindingChangesBody {
 )]
 pub async fn binding_changes(
     State(state): State<AppState>,
-    Query(query): Query<ChangesQuery>,
+    ApiQuery(query): ApiQuery<ChangesQuery>,
     request: Signed<()>,
 ) -> Result<Json<BindingChangesBody>, ApiError> {
     let limit = query.limit.clamp(1, BINDING_CHANGES_PER_PULL_MAX);
@@ -417,14 +429,24 @@ impl From<&crate::service::Settlement> for SettlementBody {
     }
 }
 
+/// A business day as a counter names it: a real date, from 2000 to 2999 (so that the day
+/// after it and its end in any time zone exist). Later checks refuse days in the future.
 fn parse_day(text: &str) -> Result<jiff::civil::Date, ApiError> {
-    text.parse().map_err(|_| {
+    let invalid = || -> ApiError {
         ServiceError::invalid(
             "day_invalid",
-            format!("'{}' is not a day (YYYY-MM-DD).", text.chars().take(20).collect::<String>()),
+            format!(
+                "'{}' is not a day from 2000-01-01 to 2999-12-31 (YYYY-MM-DD).",
+                text.chars().take(20).collect::<String>()
+            ),
         )
         .into()
-    })
+    };
+    let day: jiff::civil::Date = text.parse().map_err(|_| invalid())?;
+    if !(2000..=2999).contains(&day.year()) {
+        return Err(invalid());
+    }
+    Ok(day)
 }
 
 /// The store's figures for a business day: as closed, or what closing now would settle.
@@ -436,7 +458,7 @@ fn parse_day(text: &str) -> Result<jiff::civil::Date, ApiError> {
 )]
 pub async fn settlement(
     State(state): State<AppState>,
-    Query(query): Query<DayQuery>,
+    ApiQuery(query): ApiQuery<DayQuery>,
     request: Signed<()>,
 ) -> Result<Json<SettlementBody>, ApiError> {
     let day = parse_day(&query.day)?;

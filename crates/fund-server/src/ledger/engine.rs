@@ -215,6 +215,8 @@ pub struct ReverseTopUp {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppliedTopUp {
     pub outbox_entry_id: OutboxEntryId,
+    /// The counter that made the entry id: ids are that counter's, not global.
+    pub terminal_id: TerminalId,
     pub merchant_id: MerchantId,
     pub customer_id: CustomerId,
     pub amount: i64,
@@ -307,7 +309,9 @@ pub struct Decided {
 /// request may succeed later.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Deferred {
-    #[error("idempotency key '{key}' was already used for a different request")]
+    /// The key is kept for the log; the message shown to the sender never includes it (it
+    /// is the server's namespaced key, with the sender's id in it).
+    #[error("this Idempotency-Key was already used for a different request; use a new key")]
     KeyReused { key: String },
     #[error(
         "the reserve cannot cover {needed} and the service account cannot refill it; \
@@ -371,14 +375,21 @@ pub struct StoredOutcome {
     pub outcome: Outcome,
 }
 
+/// A paid order as the server knows it: the order id is made by a counter and means
+/// something only together with that counter, so another store's counter that copies an id
+/// off a QR code names a different order.
+pub type OrderKey = (TerminalId, OrderId);
+/// A top-up by the counter that recorded it and its outbox entry id.
+pub type TopUpKey = (TerminalId, OutboxEntryId);
+
 /// Which rows a batch must load before it runs.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct BatchNeeds {
     pub accounts: BTreeSet<Account>,
     pub customers: BTreeSet<CustomerId>,
     pub bindings: BTreeSet<(CustomerId, MerchantId)>,
-    pub orders: BTreeSet<OrderId>,
-    pub top_ups: BTreeSet<OutboxEntryId>,
+    pub orders: BTreeSet<OrderKey>,
+    pub top_ups: BTreeSet<TopUpKey>,
     pub idempotency_keys: BTreeSet<String>,
     pub rule_set_versions: BTreeSet<u32>,
     /// (merchant, day, end of the day) of each close in the batch.
@@ -404,17 +415,17 @@ impl BatchNeeds {
                     needs.accounts.extend(Account::wallet_buckets(payment.customer_id));
                     needs.customers.insert(payment.customer_id);
                     needs.bindings.insert((payment.customer_id, payment.claims.merchant_id));
-                    needs.orders.insert(payment.claims.order_id);
+                    needs.orders.insert((payment.claims.terminal_id, payment.claims.order_id));
                 }
                 CommandKind::Refund(refund) => {
-                    needs.orders.insert(refund.order_id);
+                    needs.orders.insert((refund.terminal_id, refund.order_id));
                 }
                 CommandKind::PostYield { customer_id, .. } => {
                     needs.accounts.extend(Account::wallet_buckets(*customer_id));
                 }
                 CommandKind::ReverseTopUp(reversal) => {
                     needs.accounts.insert(Account::Drawer(reversal.merchant_id));
-                    needs.top_ups.insert(reversal.top_up);
+                    needs.top_ups.insert((reversal.terminal_id, reversal.top_up));
                 }
                 CommandKind::CloseDay { merchant_id, day, day_end_ms } => {
                     needs.accounts.insert(Account::Drawer(*merchant_id));
@@ -434,8 +445,8 @@ pub struct BatchState {
     pub balances: HashMap<Account, Amount>,
     pub existing_customers: HashSet<CustomerId>,
     pub bindings: HashSet<(CustomerId, MerchantId)>,
-    pub orders: HashMap<OrderId, PaidOrder>,
-    pub top_ups: HashMap<OutboxEntryId, AppliedTopUp>,
+    pub orders: HashMap<OrderKey, PaidOrder>,
+    pub top_ups: HashMap<TopUpKey, AppliedTopUp>,
     pub idempotency: HashMap<String, StoredOutcome>,
     pub rule_sets: HashMap<u32, RuleSetRecord>,
     /// The rule set in force now; version 0 (no rules) when none was ever published.
@@ -468,7 +479,7 @@ pub struct BatchWrites {
     pub balances: Vec<(Account, Amount)>,
     pub new_orders: Vec<PaidOrder>,
     /// Orders whose refunded split changed, with the new split.
-    pub refunded_orders: Vec<(OrderId, [i64; 3])>,
+    pub refunded_orders: Vec<(OrderKey, [i64; 3])>,
     pub outcomes: Vec<(IdempotencyKey, Outcome)>,
     pub reserve_alert: AlertChange,
     /// Closed days: (merchant, day, close entry, figures, the entries it settled).
@@ -506,8 +517,8 @@ pub struct Batch<'policy> {
     state: BatchState,
     changed_accounts: BTreeSet<Account>,
     writes: BatchWrites,
-    new_order_ids: Vec<OrderId>,
-    refunded_order_ids: BTreeSet<OrderId>,
+    new_order_ids: Vec<OrderKey>,
+    refunded_order_ids: BTreeSet<OrderKey>,
     settled_in_batch: HashSet<i64>,
     /// Merchant entries posted by this batch: (merchant, recorded at, entry). A close later
     /// in the batch settles them too, as it would had they been committed before it.
@@ -666,18 +677,26 @@ impl<'policy> Batch<'policy> {
         }
     }
 
+    /// The bonus of a top-up. The counter's clock is honoured only as far as the server
+    /// could have known: a named rule set counts while the server receives the top-up less
+    /// than the grace after that set was superseded (server time, which a counter cannot
+    /// move), and the rules' own validity is judged at the recorded time but never earlier
+    /// than the grace before receipt. Backdating a top-up therefore cannot revive a
+    /// promotion that ended longer ago than an honest offline counter could have shown it.
     fn bonus_for(&self, top_up: &CashTopUp, recorded_at_ms: i64) -> Amount {
+        let received_at_ms = self.state.applied_at_ms;
         let named = top_up.rule_set_version.and_then(|version| self.state.rule_sets.get(&version));
         let still_honoured = |record: &RuleSetRecord| {
             record.superseded_at_ms.is_none_or(|superseded| {
-                recorded_at_ms < superseded.saturating_add(OFFLINE_RULE_GRACE_MS)
+                received_at_ms < superseded.saturating_add(OFFLINE_RULE_GRACE_MS)
             })
         };
         let rule_set = match named {
             Some(record) if still_honoured(record) => &record.rule_set,
             _ => &self.state.current_rule_set,
         };
-        rule_set.quote(top_up.merchant_id, top_up.amount, recorded_at_ms).bonus
+        let judged_at_ms = recorded_at_ms.max(received_at_ms.saturating_sub(OFFLINE_RULE_GRACE_MS));
+        rule_set.quote(top_up.merchant_id, top_up.amount, judged_at_ms).bonus
     }
 
     fn cash_top_up(&mut self, top_up: &CashTopUp, command: &Command) -> Result<Outcome, Deferred> {
@@ -785,7 +804,8 @@ impl<'policy> Batch<'policy> {
         if !self.state.existing_customers.contains(&customer_id) {
             return Ok(Outcome::rejected("customer_unknown", "There is no customer with this id."));
         }
-        if self.state.orders.contains_key(&claims.order_id) {
+        let order_key = (claims.terminal_id, claims.order_id);
+        if self.state.orders.contains_key(&order_key) {
             return Ok(Outcome::rejected(
                 "order_already_paid",
                 "This order has already been paid.",
@@ -835,7 +855,7 @@ impl<'policy> Batch<'policy> {
             ),
         ));
         self.state.orders.insert(
-            claims.order_id,
+            order_key,
             PaidOrder {
                 order_id: claims.order_id,
                 merchant_id: claims.merchant_id,
@@ -848,7 +868,7 @@ impl<'policy> Batch<'policy> {
                 paid_at_ms: command.recorded_at_ms,
             },
         );
-        self.new_order_ids.push(claims.order_id);
+        self.new_order_ids.push(order_key);
         Ok(Outcome::Paid {
             entry_sequence,
             order_id: claims.order_id,
@@ -860,7 +880,9 @@ impl<'policy> Batch<'policy> {
     }
 
     fn refund(&mut self, refund: &Refund, command: &Command) -> Result<Outcome, Deferred> {
-        let Some(order) = self.state.orders.get(&refund.order_id).cloned() else {
+        // Only the counter that made the order refunds it: its id is that counter's.
+        let order_key = (refund.terminal_id, refund.order_id);
+        let Some(order) = self.state.orders.get(&order_key).cloned() else {
             return Ok(Outcome::rejected("order_not_found", "No paid order has this number."));
         };
         if order.merchant_id != refund.merchant_id {
@@ -907,10 +929,10 @@ impl<'policy> Batch<'policy> {
         let refunded_split: [i64; 3] =
             std::array::from_fn(|index| order.refunded_split[index] + returned[index]);
         let refunded_total: i64 = refunded_split.iter().sum();
-        if let Some(stored) = self.state.orders.get_mut(&refund.order_id) {
+        if let Some(stored) = self.state.orders.get_mut(&order_key) {
             stored.refunded_split = refunded_split;
         }
-        self.refunded_order_ids.insert(refund.order_id);
+        self.refunded_order_ids.insert(order_key);
         Ok(Outcome::Refunded {
             entry_sequence,
             order_id: order.order_id,
@@ -926,7 +948,9 @@ impl<'policy> Batch<'policy> {
         reversal: &ReverseTopUp,
         command: &Command,
     ) -> Result<Outcome, Deferred> {
-        let Some(top_up) = self.state.top_ups.get(&reversal.top_up).cloned() else {
+        // Only the counter that recorded the top-up reverses it: entry ids are per counter.
+        let top_up_key = (reversal.terminal_id, reversal.top_up);
+        let Some(top_up) = self.state.top_ups.get(&top_up_key).cloned() else {
             return Ok(Outcome::rejected("top_up_not_found", "No applied top-up has this number."));
         };
         if top_up.merchant_id != reversal.merchant_id {
@@ -1015,7 +1039,7 @@ impl<'policy> Batch<'policy> {
                 UnsettledEntry::Reversal { sequence: entry_sequence, cash: amount, bonus },
             ),
         ));
-        if let Some(stored) = self.state.top_ups.get_mut(&reversal.top_up) {
+        if let Some(stored) = self.state.top_ups.get_mut(&top_up_key) {
             stored.reversed_amount = reversed_after;
             stored.reversed_bonus = bonus_after;
         }

@@ -5,8 +5,8 @@
 
 use std::sync::Arc;
 
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordVerifier};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
 use rand_core::{OsRng, RngCore};
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -14,12 +14,11 @@ use sha2::{Digest, Sha256};
 use tillfund_core::bonus::{BonusRule, BonusRuleSet};
 use tillfund_core::payment_token::{UnverifiedToken, confirmation_code};
 use tillfund_core::protocol::{CounterAction, EntryOutcome, EntryResult, OutboxEntry};
-use tillfund_core::signing::TerminalKey;
+use tillfund_core::signing::{NONCE_HEX_LENGTH, RequestToSign, TerminalKey};
 use tillfund_core::{
     Amount, CustomerId, DisplayName, MemberCode, MerchantId, OrderId, PaymentPin, PhoneNumber,
     PositiveAmount, TerminalId,
 };
-use tokio::sync::Semaphore;
 
 mod settlement;
 mod yields;
@@ -27,7 +26,7 @@ mod yields;
 pub use settlement::Settlement;
 pub use yields::{AccrualReport, DayAccrual, YieldPolicy};
 
-use crate::credentials::{PinHashCost, generate_terminal_secret, hash_pin_with};
+use crate::credentials::PinHashCost;
 use crate::ledger::audit::AuditReport;
 use crate::ledger::{
     Account, Bucket, CashTopUp, Command, CommandKind, Decided, IdempotencyKey, LedgerPolicy,
@@ -35,9 +34,12 @@ use crate::ledger::{
 };
 use crate::ledger_writer::{LedgerWriter, SubmitError};
 use crate::model::{Customer, Merchant, Terminal};
+use crate::pin_checker::PinChecker;
 use crate::store::{
-    BindOutcome, BindingChange, EnrolOutcome, RegisterOutcome, RegistrationKey, Store, StoreError,
+    BindOutcome, BindingChange, EnrolOutcome, PinAttempt, RegisterOutcome, RegistrationKey, Store,
+    StoreError,
 };
+use crate::vault::{SecretsKey, is_sealed};
 
 /// What kind of failure an error is; the HTTP layer maps each to a status code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,6 +120,12 @@ impl From<SubmitError> for ServiceError {
     }
 }
 
+/// How long an activation code stays usable: long enough to walk it to the counter and type
+/// it in, short enough that a code on a forgotten sticky note is dead by the next shift.
+pub const ACTIVATION_CODE_TTL_MS: i64 = 2 * 60 * 60 * 1000;
+/// Signed requests between two purges of expired nonces.
+const NONCE_PURGE_EVERY: u64 = 256;
+
 /// Settings of the use cases, with the defaults a deployment starts from.
 #[derive(Debug, Clone)]
 pub struct ServiceConfig {
@@ -130,11 +138,17 @@ pub struct ServiceConfig {
     /// How far a counter's clock may be from the server's for a signed request.
     pub request_skew_ms: i64,
     pub activation_code_ttl_ms: i64,
-    /// PIN checks running at once; each argon2 check holds 19 MiB for tens of milliseconds.
+    /// PIN checks running at once; each argon2 check holds 19 MiB, kept for reuse, so this
+    /// also bounds the memory of PIN checks.
     pub pin_checks_concurrent_max: usize,
     pub pin_hash_cost: PinHashCost,
     /// Bearer token of the operator's status endpoint; `None` turns the endpoint off.
     pub operator_token: Option<String>,
+    /// Seals terminal keys at rest.
+    pub secrets_key: SecretsKey,
+    /// Long polls for payments held open at once, per counter and in all.
+    pub long_polls_per_terminal_max: usize,
+    pub long_polls_total_max: usize,
 }
 
 impl ServiceConfig {
@@ -146,10 +160,14 @@ impl ServiceConfig {
             pin_lock_ms: 15 * 60 * 1000,
             session_ttl_ms: 30 * 24 * 60 * 60 * 1000,
             request_skew_ms: 5 * 60 * 1000,
-            activation_code_ttl_ms: 24 * 60 * 60 * 1000,
-            pin_checks_concurrent_max: 8,
+            activation_code_ttl_ms: ACTIVATION_CODE_TTL_MS,
+            pin_checks_concurrent_max: 4,
             pin_hash_cost: PinHashCost::RECOMMENDED,
             operator_token: None,
+            // A fresh key per process: right for tests; the binary loads its key file.
+            secrets_key: SecretsKey::generate(),
+            long_polls_per_terminal_max: 4,
+            long_polls_total_max: 1_000,
         }
     }
 }
@@ -224,6 +242,8 @@ pub struct LedgerStatus {
 pub struct Enrolment {
     pub terminal: Terminal,
     pub merchant: Merchant,
+    /// The server's half of the key agreement; the counter derives the key from it.
+    pub server_public_key: String,
 }
 
 /// The terminal behind a correctly signed request.
@@ -233,11 +253,15 @@ pub struct AuthenticatedTerminal {
     pub key: TerminalKey,
 }
 
+/// A counter request as it arrived: header values as sent, unchecked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignedRequest<'a> {
     pub terminal_id: &'a str,
     pub timestamp_ms: &'a str,
+    pub nonce: &'a str,
     pub signature: &'a str,
+    /// Empty when the request has none.
+    pub idempotency_key: &'a str,
     pub method: &'a str,
     pub path_and_query: &'a str,
     pub body: &'a [u8],
@@ -292,15 +316,54 @@ pub struct FundService {
     store: Store,
     writer: LedgerWriter,
     config: Arc<ServiceConfig>,
-    pin_checks: Arc<Semaphore>,
+    pin_checker: Arc<PinChecker>,
+    signed_requests: Arc<AtomicU64>,
+    long_polls: Arc<LongPolls>,
+    decoy_pin_hash: Arc<tokio::sync::OnceCell<String>>,
+}
+
+/// Long polls held open, in all and per terminal.
+#[derive(Debug, Default)]
+struct LongPolls {
+    total: AtomicUsize,
+    per_terminal: std::sync::Mutex<std::collections::HashMap<TerminalId, usize>>,
+}
+
+/// One held long poll; dropping it (answered, cancelled, or the client gone) frees its slot.
+struct LongPollSlot {
+    polls: Arc<LongPolls>,
+    terminal_id: TerminalId,
+}
+
+impl Drop for LongPollSlot {
+    fn drop(&mut self) {
+        self.polls.total.fetch_sub(1, Ordering::SeqCst);
+        if let Ok(mut per_terminal) = self.polls.per_terminal.lock() {
+            if let Some(count) = per_terminal.get_mut(&self.terminal_id) {
+                *count -= 1;
+                if *count == 0 {
+                    per_terminal.remove(&self.terminal_id);
+                }
+            }
+        }
+    }
 }
 
 impl FundService {
     /// Starts the ledger writer on the current runtime.
     pub fn start(store: Store, config: ServiceConfig) -> FundService {
         let writer = LedgerWriter::start(store.clone(), config.policy.clone());
-        let pin_checks = Arc::new(Semaphore::new(config.pin_checks_concurrent_max));
-        FundService { store, writer, config: Arc::new(config), pin_checks }
+        let pin_checker =
+            Arc::new(PinChecker::new(config.pin_checks_concurrent_max, config.pin_hash_cost));
+        FundService {
+            store,
+            writer,
+            config: Arc::new(config),
+            pin_checker,
+            signed_requests: Arc::default(),
+            long_polls: Arc::default(),
+            decoy_pin_hash: Arc::default(),
+        }
     }
 
     pub fn store(&self) -> &Store {
@@ -381,54 +444,45 @@ impl FundService {
     }
 
     async fn hash_pin(&self, pin: PaymentPin) -> Result<String, ServiceError> {
-        let _permit = self.pin_checks.acquire().await.map_err(|_| shutting_down())?;
-        let cost = self.config.pin_hash_cost;
-        tokio::task::spawn_blocking(move || hash_pin_with(&pin, cost))
-            .await
-            .map_err(|error| internal(error.to_string()))?
-            .map_err(|error| internal(error.to_string()))
+        let turn = self.pin_checker.permit().await.map_err(pin_check_error)?;
+        self.pin_checker.hash(&turn, pin).await.map_err(pin_check_error)
     }
 
-    /// Checks a PIN with the lockout rules: a locked wallet refuses even the right PIN; the
-    /// last allowed wrong PIN locks it; a right PIN resets the count.
+    /// Checks a PIN with the lockout rules. The attempt is taken in the database before the
+    /// hash is checked (`Store::take_pin_attempt`), so parallel guesses cannot get past the
+    /// limit: a locked wallet refuses even the right PIN, the last allowed wrong PIN locks
+    /// it, a right PIN starts the count again.
     pub async fn verify_pin(
         &self,
         customer: &Customer,
         pin: PaymentPin,
     ) -> Result<(), ServiceError> {
+        let turn = self.pin_checker.permit().await.map_err(pin_check_error)?;
         let now = self.store.clock().now_ms();
-        if let Some(locked_until) = customer.locked_until_ms.filter(|until| *until > now) {
-            return Err(locked_error(locked_until, now));
-        }
-        let pin_hash = customer.pin_hash.clone();
-        let permit = self.pin_checks.acquire().await.map_err(|_| shutting_down())?;
-        let matches = tokio::task::spawn_blocking(move || {
-            PasswordHash::new(&pin_hash).map(|hash| {
-                Argon2::default().verify_password(pin.expose().as_bytes(), &hash).is_ok()
-            })
-        })
-        .await
-        .map_err(|error| internal(error.to_string()))?
-        .map_err(|error| internal(format!("stored PIN hash is unreadable: {error}")))?;
-        drop(permit);
+        let limit = self.config.pin_attempts_max;
+        let attempt = match self
+            .store
+            .take_pin_attempt(customer.id, limit, now, now + self.config.pin_lock_ms)
+            .await?
+        {
+            PinAttempt::Locked { until_ms } => return Err(locked_error(until_ms, now)),
+            PinAttempt::Taken { attempt, locks } => (attempt, locks),
+        };
+        let matches = self
+            .pin_checker
+            .verify(&turn, pin, customer.pin_hash.clone())
+            .await
+            .map_err(pin_check_error)?;
+        drop(turn);
         if matches {
-            if customer.failed_pin_attempts > 0 || customer.locked_until_ms.is_some() {
-                self.store.reset_pin_failures(customer.id).await?;
-            }
+            self.store.reset_pin_failures(customer.id).await?;
             return Ok(());
         }
-        let failure = self
-            .store
-            .record_pin_failure(
-                customer.id,
-                self.config.pin_attempts_max,
-                now + self.config.pin_lock_ms,
-            )
-            .await?;
-        if let Some(locked_until) = failure.locked_until_ms.filter(|until| *until > now) {
-            return Err(locked_error(locked_until, now));
+        let (number, locks) = attempt;
+        if locks {
+            return Err(locked_error(now + self.config.pin_lock_ms, now));
         }
-        let left = (self.config.pin_attempts_max - failure.failed_attempts).max(0);
+        let left = (limit - number).max(0);
         Err(ServiceError::new(
             ErrorKind::Unauthenticated,
             "pin_wrong",
@@ -442,18 +496,44 @@ impl FundService {
         phone: &PhoneNumber,
         pin: PaymentPin,
     ) -> Result<(String, CustomerView), ServiceError> {
-        let customer = self.store.customer_by_phone(phone).await?.ok_or_else(|| {
+        // An unknown phone and a wrong PIN answer alike, after the same argon2 work, so
+        // sign-in does not tell which phone numbers have a wallet.
+        let sign_in_failed = || {
             ServiceError::new(
                 ErrorKind::Unauthenticated,
                 "sign_in_failed",
-                "No wallet has this phone number, or the PIN is wrong.",
+                "The phone number or the PIN is wrong.",
             )
-        })?;
-        self.verify_pin(&customer, pin).await?;
+        };
+        let Some(customer) = self.store.customer_by_phone(phone).await? else {
+            let decoy = self.decoy_pin_hash().await?;
+            let turn = self.pin_checker.permit().await.map_err(pin_check_error)?;
+            let _ = self.pin_checker.verify(&turn, pin, decoy).await;
+            return Err(sign_in_failed());
+        };
+        match self.verify_pin(&customer, pin).await {
+            Err(error) if error.code == "pin_wrong" => return Err(sign_in_failed()),
+            other => other?,
+        }
         let token = random_token();
         let now = self.store.clock().now_ms();
         self.store.add_session(&token, customer.id, now, now + self.config.session_ttl_ms).await?;
         Ok((token, CustomerView::from(&customer)))
+    }
+
+    /// A PIN hash at this server's cost, made once, that no PIN is known to match: sign-in
+    /// checks it for unknown phones so that they take as long as known ones.
+    async fn decoy_pin_hash(&self) -> Result<String, ServiceError> {
+        self.decoy_pin_hash
+            .get_or_try_init(|| async {
+                let mut digits = [0_u8; PaymentPin::LENGTH];
+                OsRng.fill_bytes(&mut digits);
+                let text: String = digits.iter().map(|byte| char::from(b'0' + byte % 10)).collect();
+                let pin = PaymentPin::parse(&text).map_err(|error| internal(error.to_string()))?;
+                self.hash_pin(pin).await
+            })
+            .await
+            .cloned()
     }
 
     pub async fn sign_out(&self, token: &str) -> Result<(), ServiceError> {
@@ -566,7 +646,7 @@ impl FundService {
                 "The payment code was not made by an enrolled counter.",
             )
         })?;
-        let key = terminal_key(&terminal)?;
+        let key = self.terminal_key(&terminal)?;
         let claims = token.verify(&key, self.store.clock().now_ms()).map_err(|error| {
             let kind = if error.code() == "token_expired" {
                 ErrorKind::Conflict
@@ -622,7 +702,7 @@ impl FundService {
             )
         };
         let terminal = self.active_terminal(token.terminal_id()).await.map_err(|_| forged())?;
-        let key = terminal_key(&terminal)?;
+        let key = self.terminal_key(&terminal)?;
         let claims = token.verify_signature(&key).map_err(|_| forged())?;
         if claims.merchant_id != terminal.merchant_id {
             return Err(forged());
@@ -633,7 +713,7 @@ impl FundService {
             amount: claims.amount,
             expires_at_ms: claims.expires_at_ms,
             expired: self.store.clock().now_ms() >= claims.expires_at_ms,
-            paid_by: self.store.order_payer(claims.order_id).await?,
+            paid_by: self.store.order_payer(claims.terminal_id, claims.order_id).await?,
         })
     }
 
@@ -681,41 +761,65 @@ impl FundService {
         Ok((code, expires_at_ms))
     }
 
-    /// Enrols a counter once per activation code; a retry with the same idempotency key
-    /// gets the same enrolment (and key) back.
+    /// Enrols a counter with a one-time activation code by key agreement: the counter
+    /// sends its X25519 public key, the server answers with its own, and both derive the
+    /// terminal key, which is never sent. The same counter asking again with the same
+    /// public key while the code is valid gets the same answer (its first was lost).
     pub async fn enrol(
         &self,
         activation_code: &str,
         label: &str,
-        idempotency_key: &str,
+        counter_public_key: &str,
     ) -> Result<Enrolment, ServiceError> {
         const CODE_LENGTH_MAX: usize = 32;
         let label = label.trim();
-        if label.is_empty() || label.chars().count() > 100 {
+        if label.is_empty() || label.chars().count() > 100 || label.chars().any(char::is_control) {
             return Err(ServiceError::invalid(
                 "label_invalid",
-                "A counter label is 1 to 100 characters.",
+                "A counter label is 1 to 100 characters, without control characters.",
             ));
         }
+        tillfund_core::enrolment::parse_public_key(counter_public_key).map_err(|_| {
+            ServiceError::invalid(
+                "public_key_invalid",
+                "The counter's public key is 64 hexadecimal characters (X25519).",
+            )
+        })?;
         let code = activation_code.trim().to_uppercase();
         if code.len() > CODE_LENGTH_MAX {
-            return Err(ServiceError::invalid(
+            return Err(ServiceError::new(
+                ErrorKind::NotFound,
                 "activation_code_unknown",
-                "This activation code is not valid.",
+                "This activation code is not valid; check it with the operator.",
             ));
         }
-        match self
-            .store
-            .enrol_terminal(
-                &code,
-                label,
-                &generate_terminal_secret(),
-                idempotency_key,
-                self.store.clock().now_ms(),
-            )
-            .await?
-        {
-            EnrolOutcome::Enrolled { terminal, merchant } => Ok(Enrolment { terminal, merchant }),
+        let terminal_id = TerminalId::generate();
+        let (server_public_key, key) =
+            tillfund_core::enrolment::server_agree(&terminal_id.to_string(), counter_public_key)
+                .map_err(|error| ServiceError::invalid("public_key_invalid", error.to_string()))?;
+        let sealed = self
+            .config
+            .secrets_key
+            .seal_terminal_key(terminal_id, &key)
+            .map_err(|error| internal(error.to_string()))?;
+        let now = self.store.clock().now_ms();
+        let new_terminal = |merchant_id, receipt_prefix| Terminal {
+            id: terminal_id,
+            merchant_id,
+            label: label.to_owned(),
+            receipt_prefix,
+            secret: sealed,
+            server_public_key: Some(server_public_key),
+            enrolled_at_ms: now,
+            revoked: false,
+        };
+        match self.store.enrol_terminal(&code, counter_public_key, new_terminal, now).await? {
+            EnrolOutcome::Enrolled { terminal, merchant } => {
+                let server_public_key = terminal.server_public_key.clone().ok_or_else(|| {
+                    internal(format!("enrolled terminal {} has no public key", terminal.id))
+                })?;
+                Ok(Enrolment { terminal: *terminal, merchant, server_public_key })
+            }
             EnrolOutcome::CodeUnknown => Err(ServiceError::new(
                 ErrorKind::NotFound,
                 "activation_code_unknown",
@@ -734,7 +838,50 @@ impl FundService {
         }
     }
 
-    /// Checks a counter request's signature, clock and enrolment.
+    /// Seals terminal keys stored in plain text by an earlier version, and checks that the
+    /// secrets key opens the sealed ones: a wrong key file is refused at start-up, not at
+    /// the first request of every counter.
+    pub async fn seal_stored_terminal_keys(&self) -> Result<usize, ServiceError> {
+        let mut sealed_now = 0;
+        for (terminal_id, secret) in self.store.terminal_secrets().await? {
+            if is_sealed(&secret) {
+                self.config
+                    .secrets_key
+                    .open_terminal_key(terminal_id, &secret)
+                    .map_err(|error| internal(format!("terminal {terminal_id}: {error}")))?;
+                continue;
+            }
+            let key = TerminalKey::from_hex(&secret)
+                .map_err(|_| internal(format!("terminal {terminal_id} has an unreadable key")))?;
+            let sealed = self.seal_terminal_key(terminal_id, &key)?;
+            self.store.replace_terminal_secret(terminal_id, &sealed).await?;
+            sealed_now += 1;
+        }
+        Ok(sealed_now)
+    }
+
+    /// Seals a terminal key for storage (the demo seed and benchmarks add terminals so).
+    pub fn seal_terminal_key(
+        &self,
+        terminal_id: TerminalId,
+        key: &TerminalKey,
+    ) -> Result<String, ServiceError> {
+        self.config
+            .secrets_key
+            .seal_terminal_key(terminal_id, key)
+            .map_err(|error| internal(error.to_string()))
+    }
+
+    fn terminal_key(&self, terminal: &Terminal) -> Result<TerminalKey, ServiceError> {
+        self.config
+            .secrets_key
+            .open_terminal_key(terminal.id, &terminal.secret)
+            .map_err(|error| internal(format!("terminal {}: {error}", terminal.id)))
+    }
+
+    /// Checks a counter request: its terminal, its clock against the server's, its
+    /// signature over every field that changes its meaning, and that its nonce is new. Each
+    /// signed request is accepted once; the same bytes sent again are refused.
     pub async fn authenticate_terminal(
         &self,
         request: SignedRequest<'_>,
@@ -748,25 +895,53 @@ impl FundService {
         let timestamp_ms: i64 = request.timestamp_ms.parse().map_err(|_| {
             unauthenticated("signature_missing", "The request has no valid timestamp.")
         })?;
-        let skew = (self.store.clock().now_ms() - timestamp_ms).abs();
-        if skew > self.config.request_skew_ms {
+        let nonce_valid = request.nonce.len() == NONCE_HEX_LENGTH
+            && request.nonce.bytes().all(|byte| matches!(byte, b'0'..=b'9' | b'a'..=b'f'));
+        if !nonce_valid {
+            return Err(unauthenticated(
+                "signature_missing",
+                "The request has no valid nonce (32 lowercase hexadecimal characters).",
+            ));
+        }
+        let now = self.store.clock().now_ms();
+        // abs_diff: any i64 the client sends, i64::MIN included, is compared without overflow.
+        if now.abs_diff(timestamp_ms) > self.config.request_skew_ms.unsigned_abs() {
             return Err(unauthenticated(
                 "clock_skew",
                 "The counter's clock is too far from the server's; set the time and retry.",
             ));
         }
         let terminal = self.active_terminal(terminal_id).await?;
-        let key = terminal_key(&terminal)?;
-        if !key.verify_request(
-            request.method,
-            request.path_and_query,
+        let key = self.terminal_key(&terminal)?;
+        let to_verify = RequestToSign {
+            method: request.method,
+            path_and_query: request.path_and_query,
+            terminal_id: request.terminal_id,
             timestamp_ms,
-            request.body,
-            request.signature,
-        ) {
+            nonce: request.nonce,
+            idempotency_key: request.idempotency_key,
+            body: request.body,
+        };
+        if !key.verify_request(&to_verify, request.signature) {
             return Err(unauthenticated(
                 "signature_invalid",
                 "The request signature does not match.",
+            ));
+        }
+        // Only after the signature: nobody but the counter can spend its nonces. A nonce
+        // is kept until its timestamp leaves the skew window, after which the clock check
+        // refuses the request anyway.
+        let expires_at_ms = timestamp_ms.max(now).saturating_add(self.config.request_skew_ms);
+        let count = self.signed_requests.fetch_add(1, Ordering::Relaxed);
+        let purge_before = (count % NONCE_PURGE_EVERY == 0).then_some(now);
+        if !self
+            .store
+            .use_request_nonce(terminal_id, request.nonce, expires_at_ms, purge_before)
+            .await?
+        {
+            return Err(unauthenticated(
+                "request_replayed",
+                "This signed request was already received; a counter signs every request anew.",
             ));
         }
         Ok(AuthenticatedTerminal { terminal, key })
@@ -780,7 +955,15 @@ impl FundService {
         entries: Vec<OutboxEntry>,
     ) -> Result<Vec<EntryResult>, ServiceError> {
         let mut commands = Vec::with_capacity(entries.len());
+        let mut refused = std::collections::HashMap::new();
+        let received_at_ms = self.store.clock().now_ms();
         for entry in &entries {
+            if let Err(rejection) =
+                self.check_recorded_at(terminal, entry.recorded_at_ms, received_at_ms)
+            {
+                refused.insert(entry.id, rejection);
+                continue;
+            }
             let canonical =
                 serde_json::to_vec(entry).map_err(|error| internal(error.to_string()))?;
             let command = match &entry.action {
@@ -808,9 +991,16 @@ impl FundService {
             };
             commands.push(command);
         }
-        let decisions = self.writer.submit_all(commands).await;
+        let mut decisions = self.writer.submit_all(commands).await.into_iter();
         let mut results = Vec::with_capacity(entries.len());
-        for (entry, decision) in entries.iter().zip(decisions) {
+        for entry in &entries {
+            if let Some(rejection) = refused.remove(&entry.id) {
+                results.push(EntryResult { id: entry.id, outcome: rejection });
+                continue;
+            }
+            let Some(decision) = decisions.next() else {
+                return Err(internal("the ledger answered fewer entries than were sent".into()));
+            };
             let outcome = match decision {
                 Ok(Decided { outcome: Outcome::Rejected { code, message }, .. }) => {
                     EntryOutcome::Rejected { code, message }
@@ -833,6 +1023,30 @@ impl FundService {
             results.push(EntryResult { id: entry.id, outcome });
         }
         Ok(results)
+    }
+
+    /// A counter's clock is trusted within bounds: an entry cannot be recorded before its
+    /// counter was enrolled, nor later than the server receives it (give or take the allowed
+    /// skew). A counter may be offline for days, never in the future; an entry dated in the
+    /// future would never be settled.
+    fn check_recorded_at(
+        &self,
+        terminal: &AuthenticatedTerminal,
+        recorded_at_ms: i64,
+        received_at_ms: i64,
+    ) -> Result<(), EntryOutcome> {
+        let skew = self.config.request_skew_ms;
+        let earliest = terminal.terminal.enrolled_at_ms.saturating_sub(skew);
+        let latest = received_at_ms.saturating_add(skew);
+        if recorded_at_ms < earliest || recorded_at_ms > latest {
+            return Err(EntryOutcome::Rejected {
+                code: "recorded_at_out_of_range".to_owned(),
+                message: "The entry's time is before this counter was enrolled or after the \
+                          server received it; check the counter's clock."
+                    .to_owned(),
+            });
+        }
+        Ok(())
     }
 
     pub async fn refund(
@@ -902,6 +1116,10 @@ impl FundService {
     ) -> Result<Vec<crate::ledger::PaidOrder>, ServiceError> {
         const PAID_ORDERS_PER_ANSWER_MAX: i64 = 500;
         let merchant_id = terminal.terminal.merchant_id;
+        // A held poll is cheap but not free: each counter may hold a few, the server a
+        // bounded number; past either, the answer comes at once (the counter polls again).
+        let slot = if wait.is_zero() { None } else { self.long_poll_slot(terminal.terminal.id) };
+        let wait = if slot.is_some() { wait } else { std::time::Duration::ZERO };
         let deadline = tokio::time::Instant::now() + wait;
         let mut commits = self.writer.commits();
         loop {
@@ -918,6 +1136,21 @@ impl FundService {
                 _ => return Ok(orders),
             }
         }
+    }
+
+    fn long_poll_slot(&self, terminal_id: TerminalId) -> Option<LongPollSlot> {
+        let mut per_terminal = self.long_polls.per_terminal.lock().ok()?;
+        let held = per_terminal.get(&terminal_id).copied().unwrap_or(0);
+        if held >= self.config.long_polls_per_terminal_max {
+            return None;
+        }
+        let total = self.long_polls.total.fetch_add(1, Ordering::SeqCst);
+        if total >= self.config.long_polls_total_max {
+            self.long_polls.total.fetch_sub(1, Ordering::SeqCst);
+            return None;
+        }
+        per_terminal.insert(terminal_id, held + 1);
+        Some(LongPollSlot { polls: self.long_polls.clone(), terminal_id })
     }
 
     pub async fn binding_changes(
@@ -1035,11 +1268,6 @@ pub(crate) fn end_of_day_ms(
     Ok(start.timestamp().as_millisecond())
 }
 
-fn terminal_key(terminal: &Terminal) -> Result<TerminalKey, ServiceError> {
-    TerminalKey::from_hex(&terminal.secret)
-        .map_err(|_| internal(format!("terminal {} has an unreadable key", terminal.id)))
-}
-
 fn locked_error(locked_until_ms: i64, now_ms: i64) -> ServiceError {
     let minutes = ((locked_until_ms - now_ms) + 59_999) / 60_000;
     ServiceError::new(
@@ -1052,6 +1280,13 @@ fn locked_error(locked_until_ms: i64, now_ms: i64) -> ServiceError {
 pub(crate) fn internal(message: String) -> ServiceError {
     tracing::error!(%message, "internal error");
     ServiceError::new(ErrorKind::Internal, "internal", "The server failed; it has been logged.")
+}
+
+fn pin_check_error(error: crate::pin_checker::PinCheckError) -> ServiceError {
+    match error {
+        crate::pin_checker::PinCheckError::ShuttingDown => shutting_down(),
+        other => internal(other.to_string()),
+    }
 }
 
 fn shutting_down() -> ServiceError {

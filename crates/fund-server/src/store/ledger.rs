@@ -20,7 +20,8 @@ use crate::ledger::figures_by_terminal;
 use crate::ledger::{
     Account, AlertChange, AppliedTopUp, Batch, BatchNeeds, BatchState, BatchWrites, Command,
     Decided, Deferred, EntryReferences, JournalEntry, LedgerPolicy, NewEntry, Outcome, PaidOrder,
-    RuleSetRecord, SettlementFigures, StoredOutcome, Transfer, UnsettledDay, UnsettledEntry,
+    RuleSetRecord, SettlementFigures, StoredOutcome, TopUpKey, Transfer, UnsettledDay,
+    UnsettledEntry,
 };
 
 /// Rows bound in one statement; well under SQLite's limit of 32,766 variables.
@@ -131,13 +132,19 @@ impl Store {
             .collect()
     }
 
-    /// Who paid an order, if anyone has.
-    pub async fn order_payer(&self, order_id: OrderId) -> Result<Option<CustomerId>, StoreError> {
-        let payer: Option<String> =
-            sqlx::query_scalar("SELECT customer_id FROM paid_orders WHERE order_id = ?")
-                .bind(order_id.to_string())
-                .fetch_optional(&self.pool)
-                .await?;
+    /// Who paid a counter's order, if anyone has.
+    pub async fn order_payer(
+        &self,
+        terminal_id: TerminalId,
+        order_id: OrderId,
+    ) -> Result<Option<CustomerId>, StoreError> {
+        let payer: Option<String> = sqlx::query_scalar(
+            "SELECT customer_id FROM paid_orders WHERE terminal_id = ? AND order_id = ?",
+        )
+        .bind(terminal_id.to_string())
+        .bind(order_id.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
         payer.map(|text| parse(&text)).transpose()
     }
 
@@ -351,7 +358,8 @@ async fn load_batch_state(
         }
     }
 
-    let order_ids: Vec<String> = needs.orders.iter().map(ToString::to_string).collect();
+    let order_ids: Vec<String> =
+        needs.orders.iter().map(|(_, order_id)| order_id.to_string()).collect();
     let mut orders = HashMap::new();
     for chunk in order_ids.chunks(ROWS_PER_STATEMENT) {
         let mut query = QueryBuilder::<Sqlite>::new(format!(
@@ -360,7 +368,11 @@ async fn load_batch_state(
         push_list(&mut query, chunk);
         for row in query.build().fetch_all(&mut *connection).await? {
             let order = paid_order_from_row(&row)?;
-            orders.insert(order.order_id, order);
+            // Order ids are per counter: another counter's order of the same id is not it.
+            let order_key = (order.terminal_id, order.order_id);
+            if needs.orders.contains(&order_key) {
+                orders.insert(order_key, order);
+            }
         }
     }
 
@@ -451,23 +463,31 @@ async fn load_batch_state(
 /// Applied top-ups by their outbox entry, with what reversals have taken back so far.
 async fn load_top_ups(
     connection: &mut SqliteConnection,
-    outbox_entry_ids: &BTreeSet<OutboxEntryId>,
-) -> Result<HashMap<OutboxEntryId, AppliedTopUp>, StoreError> {
-    let ids: Vec<String> = outbox_entry_ids.iter().map(ToString::to_string).collect();
-    let mut top_ups: HashMap<OutboxEntryId, AppliedTopUp> = HashMap::new();
+    wanted: &BTreeSet<TopUpKey>,
+) -> Result<HashMap<TopUpKey, AppliedTopUp>, StoreError> {
+    let ids: Vec<String> = wanted.iter().map(|(_, entry_id)| entry_id.to_string()).collect();
+    let mut top_ups: HashMap<TopUpKey, AppliedTopUp> = HashMap::new();
     for chunk in ids.chunks(ROWS_PER_STATEMENT) {
         let mut query = QueryBuilder::<Sqlite>::new(
-            "SELECT e.outbox_entry_id, e.merchant_id, e.customer_id, e.code, t.code AS transfer_code, \
+            "SELECT e.outbox_entry_id, e.terminal_id, e.merchant_id, e.customer_id, e.code, \
+             t.code AS transfer_code, \
              t.amount FROM journal_entries e JOIN transfers t ON t.entry_sequence = e.sequence \
              WHERE e.code IN ('top_up', 'top_up_reversal') AND e.outbox_entry_id IN (",
         );
         push_list(&mut query, chunk);
         for row in query.build().fetch_all(&mut *connection).await? {
             let outbox_entry_id: OutboxEntryId = parse(row.try_get::<&str, _>("outbox_entry_id")?)?;
-            let entry = match top_ups.get_mut(&outbox_entry_id) {
+            let terminal_id: TerminalId = parse(row.try_get::<&str, _>("terminal_id")?)?;
+            let key = (terminal_id, outbox_entry_id);
+            // Entry ids are per counter: another counter's entry of the same id is not it.
+            if !wanted.contains(&key) {
+                continue;
+            }
+            let entry = match top_ups.get_mut(&key) {
                 Some(entry) => entry,
-                None => top_ups.entry(outbox_entry_id).or_insert(AppliedTopUp {
+                None => top_ups.entry(key).or_insert(AppliedTopUp {
                     outbox_entry_id,
+                    terminal_id,
                     merchant_id: parse(row.try_get::<&str, _>("merchant_id")?)?,
                     customer_id: parse(row.try_get::<&str, _>("customer_id")?)?,
                     amount: 0,
@@ -624,14 +644,15 @@ async fn write_batch(
         query.build().execute(&mut *connection).await?;
     }
 
-    for (order_id, refunded_split) in &writes.refunded_orders {
+    for ((terminal_id, order_id), refunded_split) in &writes.refunded_orders {
         sqlx::query(
             "UPDATE paid_orders SET refunded_principal = ?, refunded_bonus = ?, refunded_yield = ? \
-             WHERE order_id = ?",
+             WHERE terminal_id = ? AND order_id = ?",
         )
         .bind(refunded_split[0])
         .bind(refunded_split[1])
         .bind(refunded_split[2])
+        .bind(terminal_id.to_string())
         .bind(order_id.to_string())
         .execute(&mut *connection)
         .await?;

@@ -19,7 +19,7 @@ pub mod yields;
 
 pub use ledger::WalletEntry;
 pub use parties::{
-    BindOutcome, BindingChange, EnrolOutcome, PinFailure, RegisterOutcome, RegistrationKey,
+    BindOutcome, BindingChange, EnrolOutcome, PinAttempt, RegisterOutcome, RegistrationKey,
     secret_hash,
 };
 
@@ -76,6 +76,31 @@ pub struct Store {
     clock: Clock,
 }
 
+/// The database holds terminal keys (sealed), PIN hashes and the journal: only the
+/// server's user may read it. A new file is created 0600 before SQLite opens it (SQLite
+/// gives its WAL and shared-memory files the database file's mode); an existing one, and
+/// its WAL and shared-memory files, are made 0600 if they were readable by others.
+fn restrict_database_files(file_path: &str) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    if file_path.is_empty() || file_path.starts_with(':') || file_path.contains("mode=memory") {
+        return Ok(());
+    }
+    match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(file_path) {
+        Ok(_) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(error) => return Err(error),
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let path = format!("{file_path}{suffix}");
+        match crate::vault::restrict_to_owner(std::path::Path::new(&path)) {
+            Ok(()) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(())
+}
+
 /// What `seed_demo` found or made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SeedOutcome {
@@ -96,6 +121,8 @@ impl Store {
                 })?;
             }
         }
+        restrict_database_files(file_path)
+            .map_err(|source| StoreError::DataDirectory { path: file_path.to_owned(), source })?;
         let options = SqliteConnectOptions::from_str(database_url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -181,18 +208,7 @@ impl Store {
         .bind(now)
         .execute(&mut *transaction)
         .await?;
-        sqlx::query(
-            "INSERT INTO terminals (id, merchant_id, label, receipt_prefix, secret, enrolled_at_ms)
-             VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(terminal.id.to_string())
-        .bind(terminal.merchant_id.to_string())
-        .bind(&terminal.label)
-        .bind(&terminal.receipt_prefix)
-        .bind(&terminal.secret)
-        .bind(now)
-        .execute(&mut *transaction)
-        .await?;
+        parties::insert_terminal(&mut transaction, terminal, now).await?;
         sqlx::query(
             "INSERT INTO customers (id, phone, display_name, member_code, pin_hash, created_at_ms)
              VALUES (?, ?, ?, ?, ?, ?)",

@@ -19,7 +19,7 @@ pub const BINDING_CHANGES_PER_PULL_MAX: i64 = 1_000;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EnrolOutcome {
-    Enrolled { terminal: Terminal, merchant: Merchant },
+    Enrolled { terminal: Box<Terminal>, merchant: Merchant },
     CodeUnknown,
     CodeUsed,
     CodeExpired,
@@ -50,11 +50,15 @@ pub enum BindOutcome {
     MerchantUnknown,
 }
 
-/// After a wrong PIN: how many wrong tries in a row, and until when the wallet is locked.
+/// One PIN attempt as the database counted it, before the PIN is checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PinFailure {
-    pub failed_attempts: i64,
-    pub locked_until_ms: Option<i64>,
+pub enum PinAttempt {
+    /// The attempt is counted; `attempt` is its number in the current run of wrong PINs.
+    /// `locks` says the wallet is locked already, pending this attempt: a right PIN unlocks
+    /// it again, a wrong one leaves it locked.
+    Taken { attempt: i64, locks: bool },
+    /// Locked: no attempt is allowed before this time.
+    Locked { until_ms: i64 },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,6 +76,40 @@ fn merchant_from_row(row: &SqliteRow) -> Result<Merchant, StoreError> {
     })
 }
 
+const TERMINAL_COLUMNS: &str = "id, merchant_id, label, receipt_prefix, secret, server_public_key, enrolled_at_ms, revoked_at_ms";
+
+pub(super) async fn insert_terminal(
+    connection: &mut SqliteConnection,
+    terminal: &Terminal,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO terminals (id, merchant_id, label, receipt_prefix, secret, server_public_key, \
+         enrolled_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(terminal.id.to_string())
+    .bind(terminal.merchant_id.to_string())
+    .bind(&terminal.label)
+    .bind(&terminal.receipt_prefix)
+    .bind(&terminal.secret)
+    .bind(&terminal.server_public_key)
+    .bind(now_ms)
+    .execute(&mut *connection)
+    .await?;
+    Ok(())
+}
+
+async fn merchant_in(
+    connection: &mut SqliteConnection,
+    merchant_id: MerchantId,
+) -> Result<Merchant, StoreError> {
+    let row = sqlx::query("SELECT id, name, time_zone FROM merchants WHERE id = ?")
+        .bind(merchant_id.to_string())
+        .fetch_one(&mut *connection)
+        .await?;
+    merchant_from_row(&row)
+}
+
 fn terminal_from_row(row: &SqliteRow) -> Result<Terminal, StoreError> {
     Ok(Terminal {
         id: parse(row.try_get::<&str, _>("id")?)?,
@@ -79,6 +117,8 @@ fn terminal_from_row(row: &SqliteRow) -> Result<Terminal, StoreError> {
         label: row.try_get("label")?,
         receipt_prefix: row.try_get("receipt_prefix")?,
         secret: row.try_get("secret")?,
+        server_public_key: row.try_get("server_public_key")?,
+        enrolled_at_ms: row.try_get("enrolled_at_ms")?,
         revoked: row.try_get::<Option<i64>, _>("revoked_at_ms")?.is_some(),
     })
 }
@@ -197,15 +237,16 @@ impl Store {
         Ok(true)
     }
 
-    /// Uses an activation code once: creates the terminal with its key and receipt prefix.
-    /// `enrol_key` is the counter's idempotency key: a retry with the same code and key
-    /// (the answer was lost on the way) gets the same terminal back instead of "used".
+    /// Uses an activation code once: creates `terminal` (key sealed, server public key
+    /// set) for the code's merchant and remembers the counter's public key. The same
+    /// counter asking again with the same public key while the code is valid (its answer
+    /// was lost) gets the terminal it made back, which holds nothing it could not compute
+    /// itself; any other request with a used code is refused.
     pub async fn enrol_terminal(
         &self,
         code: &str,
-        label: &str,
-        secret: &str,
-        enrol_key: &str,
+        counter_public_key: &str,
+        new_terminal: impl FnOnce(MerchantId, String) -> Terminal,
         now_ms: i64,
     ) -> Result<EnrolOutcome, StoreError> {
         let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await?;
@@ -217,32 +258,26 @@ impl Store {
         .fetch_optional(&mut *transaction)
         .await?;
         let Some(row) = row else { return Ok(EnrolOutcome::CodeUnknown) };
+        let expired = row.try_get::<i64, _>("expires_at_ms")? <= now_ms;
         if row.try_get::<Option<i64>, _>("used_at_ms")?.is_some() {
-            let same_counter =
-                row.try_get::<Option<String>, _>("enrol_key")?.as_deref() == Some(enrol_key);
+            let same_counter = row.try_get::<Option<String>, _>("enrol_key")?.as_deref()
+                == Some(counter_public_key);
             let terminal_id: Option<String> = row.try_get("terminal_id")?;
-            if let (true, Some(terminal_id)) = (same_counter, terminal_id) {
-                let terminal_row = sqlx::query(
-                    "SELECT id, merchant_id, label, receipt_prefix, secret, revoked_at_ms \
-                     FROM terminals WHERE id = ?",
-                )
-                .bind(&terminal_id)
-                .fetch_one(&mut *transaction)
-                .await?;
-                let terminal = terminal_from_row(&terminal_row)?;
-                let merchant_row =
-                    sqlx::query("SELECT id, name, time_zone FROM merchants WHERE id = ?")
-                        .bind(terminal.merchant_id.to_string())
+            if let (true, false, Some(terminal_id)) = (same_counter, expired, terminal_id) {
+                let terminal_row =
+                    sqlx::query(&format!("SELECT {TERMINAL_COLUMNS} FROM terminals WHERE id = ?"))
+                        .bind(&terminal_id)
                         .fetch_one(&mut *transaction)
                         .await?;
+                let terminal = terminal_from_row(&terminal_row)?;
                 if !terminal.revoked {
-                    let merchant = merchant_from_row(&merchant_row)?;
-                    return Ok(EnrolOutcome::Enrolled { terminal, merchant });
+                    let merchant = merchant_in(&mut transaction, terminal.merchant_id).await?;
+                    return Ok(EnrolOutcome::Enrolled { terminal: Box::new(terminal), merchant });
                 }
             }
             return Ok(EnrolOutcome::CodeUsed);
         }
-        if row.try_get::<i64, _>("expires_at_ms")? <= now_ms {
+        if expired {
             return Ok(EnrolOutcome::CodeExpired);
         }
         let merchant_id: MerchantId = parse(row.try_get::<&str, _>("merchant_id")?)?;
@@ -250,71 +285,87 @@ impl Store {
             .fetch_one(&mut *transaction)
             .await?;
         // Counted under the write lock, so two enrolments never get the same prefix.
-        let terminal = Terminal {
-            id: TerminalId::generate(),
-            merchant_id,
-            label: label.to_owned(),
-            receipt_prefix: format!("T{:04}", terminal_count + 1),
-            secret: secret.to_owned(),
-            revoked: false,
-        };
-        sqlx::query(
-            "INSERT INTO terminals (id, merchant_id, label, receipt_prefix, secret, enrolled_at_ms) \
-             VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(terminal.id.to_string())
-        .bind(merchant_id.to_string())
-        .bind(&terminal.label)
-        .bind(&terminal.receipt_prefix)
-        .bind(&terminal.secret)
-        .bind(now_ms)
-        .execute(&mut *transaction)
-        .await?;
+        let terminal = new_terminal(merchant_id, format!("T{:04}", terminal_count + 1));
+        assert_eq!(terminal.merchant_id, merchant_id, "a code enrols for its own merchant");
+        insert_terminal(&mut transaction, &terminal, now_ms).await?;
         sqlx::query(
             "UPDATE activation_codes SET used_at_ms = ?, terminal_id = ?, enrol_key = ? \
              WHERE code_hash = ?",
         )
         .bind(now_ms)
         .bind(terminal.id.to_string())
-        .bind(enrol_key)
+        .bind(counter_public_key)
         .bind(secret_hash(code))
         .execute(&mut *transaction)
         .await?;
-        let merchant_row = sqlx::query("SELECT id, name, time_zone FROM merchants WHERE id = ?")
-            .bind(merchant_id.to_string())
-            .fetch_one(&mut *transaction)
-            .await?;
-        let merchant = merchant_from_row(&merchant_row)?;
+        let merchant = merchant_in(&mut transaction, merchant_id).await?;
         transaction.commit().await?;
-        Ok(EnrolOutcome::Enrolled { terminal, merchant })
+        Ok(EnrolOutcome::Enrolled { terminal: Box::new(terminal), merchant })
     }
 
     /// Adds an enrolled terminal directly (the demo seed and benchmarks; counters enrol
     /// with an activation code).
     pub async fn add_terminal(&self, terminal: &Terminal, now_ms: i64) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO terminals (id, merchant_id, label, receipt_prefix, secret, enrolled_at_ms) \
-             VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(terminal.id.to_string())
-        .bind(terminal.merchant_id.to_string())
-        .bind(&terminal.label)
-        .bind(&terminal.receipt_prefix)
-        .bind(&terminal.secret)
-        .bind(now_ms)
-        .execute(&self.pool)
-        .await?;
+        let mut connection = self.pool.acquire().await?;
+        insert_terminal(&mut connection, terminal, now_ms).await
+    }
+
+    /// Terminals whose key is stored as `is_sealed` says it is not: rows from before keys
+    /// were sealed, to be sealed at start-up.
+    pub async fn terminal_secrets(&self) -> Result<Vec<(TerminalId, String)>, StoreError> {
+        let rows = sqlx::query("SELECT id, secret FROM terminals ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| Ok((parse(row.try_get::<&str, _>("id")?)?, row.try_get("secret")?)))
+            .collect()
+    }
+
+    pub async fn replace_terminal_secret(
+        &self,
+        terminal_id: TerminalId,
+        secret: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE terminals SET secret = ? WHERE id = ?")
+            .bind(secret)
+            .bind(terminal_id.to_string())
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
-    pub async fn terminal(&self, terminal_id: TerminalId) -> Result<Option<Terminal>, StoreError> {
-        let row = sqlx::query(
-            "SELECT id, merchant_id, label, receipt_prefix, secret, revoked_at_ms \
-             FROM terminals WHERE id = ?",
+    /// Accepts a signed request's nonce once: false when this terminal used it already.
+    /// Expired nonces are purged now and then, by whichever request comes along.
+    pub async fn use_request_nonce(
+        &self,
+        terminal_id: TerminalId,
+        nonce: &str,
+        expires_at_ms: i64,
+        purge_before_ms: Option<i64>,
+    ) -> Result<bool, StoreError> {
+        if let Some(before) = purge_before_ms {
+            sqlx::query("DELETE FROM request_nonces WHERE expires_at_ms < ?")
+                .bind(before)
+                .execute(&self.pool)
+                .await?;
+        }
+        let inserted = sqlx::query(
+            "INSERT INTO request_nonces (terminal_id, nonce, expires_at_ms) VALUES (?, ?, ?) \
+             ON CONFLICT DO NOTHING",
         )
         .bind(terminal_id.to_string())
-        .fetch_optional(&self.pool)
+        .bind(nonce)
+        .bind(expires_at_ms)
+        .execute(&self.pool)
         .await?;
+        Ok(inserted.rows_affected() == 1)
+    }
+
+    pub async fn terminal(&self, terminal_id: TerminalId) -> Result<Option<Terminal>, StoreError> {
+        let row = sqlx::query(&format!("SELECT {TERMINAL_COLUMNS} FROM terminals WHERE id = ?"))
+            .bind(terminal_id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
         row.as_ref().map(terminal_from_row).transpose()
     }
 
@@ -432,29 +483,49 @@ impl Store {
         row.as_ref().map(customer_from_row).transpose()
     }
 
-    /// Counts a wrong PIN; the `limit`-th in a row locks the wallet until `lock_until_ms`.
-    /// One statement, so concurrent wrong PINs are all counted.
-    pub async fn record_pin_failure(
+    /// Takes one PIN attempt before the PIN is checked, in one statement, so that every
+    /// request and every process agrees: an attempt is counted as wrong until it proves
+    /// right, the `limit`-th in a row locks the wallet at once, and no attempt is taken
+    /// while it is locked. However many guesses arrive together, at most `limit` are
+    /// checked per lock period. A lock that has run out starts the count again.
+    pub async fn take_pin_attempt(
         &self,
         customer_id: CustomerId,
         limit: i64,
+        now_ms: i64,
         lock_until_ms: i64,
-    ) -> Result<PinFailure, StoreError> {
+    ) -> Result<PinAttempt, StoreError> {
+        assert!(limit > 0, "a PIN attempt limit is positive");
         let row = sqlx::query(
             "UPDATE customers SET \
-               failed_pin_attempts = failed_pin_attempts + 1, \
-               locked_until_ms = CASE WHEN failed_pin_attempts + 1 >= ? THEN ? ELSE locked_until_ms END \
-             WHERE id = ? RETURNING failed_pin_attempts, locked_until_ms",
+               failed_pin_attempts = CASE WHEN locked_until_ms IS NOT NULL THEN 1 \
+                                          ELSE failed_pin_attempts + 1 END, \
+               locked_until_ms = CASE WHEN (CASE WHEN locked_until_ms IS NOT NULL THEN 1 \
+                                                 ELSE failed_pin_attempts + 1 END) >= ? \
+                                      THEN ? ELSE NULL END \
+             WHERE id = ? AND (locked_until_ms IS NULL OR locked_until_ms <= ?) \
+             RETURNING failed_pin_attempts, locked_until_ms",
         )
         .bind(limit)
         .bind(lock_until_ms)
         .bind(customer_id.to_string())
-        .fetch_one(&self.pool)
+        .bind(now_ms)
+        .fetch_optional(&self.pool)
         .await?;
-        Ok(PinFailure {
-            failed_attempts: row.try_get("failed_pin_attempts")?,
-            locked_until_ms: row.try_get("locked_until_ms")?,
-        })
+        if let Some(row) = row {
+            let attempt: i64 = row.try_get("failed_pin_attempts")?;
+            let locked: Option<i64> = row.try_get("locked_until_ms")?;
+            assert!(attempt >= 1 && attempt <= limit, "attempt {attempt} of {limit}");
+            return Ok(PinAttempt::Taken { attempt, locks: locked.is_some() });
+        }
+        let until_ms: Option<i64> =
+            sqlx::query_scalar("SELECT locked_until_ms FROM customers WHERE id = ?")
+                .bind(customer_id.to_string())
+                .fetch_optional(&self.pool)
+                .await?
+                .flatten();
+        // No row taken means locked; a customer gone meanwhile is refused the same way.
+        Ok(PinAttempt::Locked { until_ms: until_ms.unwrap_or(lock_until_ms) })
     }
 
     /// A right PIN (outside a lock) starts the count again.

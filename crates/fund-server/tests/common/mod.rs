@@ -39,6 +39,19 @@ impl TestServer {
     }
 
     pub async fn start_with_config(config: ServiceConfig) -> TestServer {
+        TestServer::start_with_limits(config, fund_server::http::WebLimits::default()).await
+    }
+
+    /// A server without rate limits, for tests that race the ledger, not the limiter.
+    pub async fn start_unlimited() -> TestServer {
+        let config = ServiceConfig::new(LedgerPolicy::default_for(Currency::CNY));
+        TestServer::start_with_limits(config, fund_server::http::WebLimits::unlimited()).await
+    }
+
+    pub async fn start_with_limits(
+        config: ServiceConfig,
+        limits: fund_server::http::WebLimits,
+    ) -> TestServer {
         let data_dir = tempfile::tempdir().unwrap();
         let database_url = format!("sqlite://{}", data_dir.path().join("fund.sqlite").display());
         let store = Store::connect(&database_url).await.unwrap();
@@ -46,7 +59,7 @@ impl TestServer {
         let service = FundService::start(store, config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        let router = app(AppState::new(service.clone()));
+        let router = app(AppState::with_limits(service.clone(), limits));
         let task = tokio::spawn(async move {
             axum::serve(
                 listener,
@@ -70,21 +83,27 @@ impl TestServer {
     /// Enrols a counter of `merchant_id` through the API, as a counter would.
     pub async fn enrol(&self, merchant_id: MerchantId) -> Counter {
         let (code, _) = self.service.create_activation_code(merchant_id).await.unwrap();
+        let handshake = tillfund_core::enrolment::CounterHandshake::new().unwrap();
         let (status, body) = self
             .send(
                 Method::POST,
                 "/v1/terminals/enrol",
-                json!({"activation_code": code, "label": "Counter"}),
-                &[("idempotency-key", &code)],
+                json!({"activation_code": code, "label": "Counter", "public_key": handshake.public_key_hex()}),
+                &[],
             )
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(body.get("terminal_key").is_none(), "the key never crosses the wire: {body}");
+        let terminal_id: TerminalId = body["terminal_id"].as_str().unwrap().parse().unwrap();
+        let key = handshake
+            .finish(&terminal_id.to_string(), body["server_public_key"].as_str().unwrap())
+            .unwrap();
         Counter {
             url: self.url.clone(),
             http: self.http.clone(),
-            terminal_id: body["terminal_id"].as_str().unwrap().parse().unwrap(),
+            terminal_id,
             merchant_id,
-            key: TerminalKey::from_hex(body["terminal_key"].as_str().unwrap()).unwrap(),
+            key,
             enrolled_at_ms: self.service.store().clock().now_ms(),
             clock: self.service.store().clock().clone(),
         }
@@ -182,6 +201,25 @@ pub struct Customer {
 }
 
 /// A counter's side: signs requests and makes payment tokens with its key.
+/// A signed counter request: method, path, every header, body.
+#[derive(Debug, Clone)]
+pub struct SignedRequest {
+    pub method: Method,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl SignedRequest {
+    /// Replaces (or adds) a header, keeping the signature as it was.
+    pub fn with_header(mut self, name: &str, value: &str) -> SignedRequest {
+        self.headers.retain(|(existing, _)| !existing.eq_ignore_ascii_case(name));
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+}
+
+#[derive(Clone)]
 pub struct Counter {
     pub url: String,
     pub http: reqwest::Client,
@@ -202,19 +240,54 @@ impl Counter {
         body: Value,
         headers: &[(&str, &str)],
     ) -> (StatusCode, Value) {
+        let request = self.sign(method, path, body, headers, self.clock.now_ms());
+        self.send_signed(&request).await
+    }
+
+    /// A signed request, built but not sent: attack tests send it twice, or change it.
+    pub fn sign(
+        &self,
+        method: Method,
+        path: &str,
+        body: Value,
+        headers: &[(&str, &str)],
+        timestamp_ms: i64,
+    ) -> SignedRequest {
         let bytes = if body.is_null() { Vec::new() } else { serde_json::to_vec(&body).unwrap() };
-        let timestamp = self.clock.now_ms();
-        let signature = self.key.sign_request(method.as_str(), path, timestamp, &bytes);
+        let nonce = tillfund_core::signing::new_nonce();
+        let idempotency_key = headers
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case("idempotency-key"))
+            .map_or("", |(_, value)| *value);
+        let terminal_id = self.terminal_id.to_string();
+        let signature = self.key.sign_request(&tillfund_core::signing::RequestToSign {
+            method: method.as_str(),
+            path_and_query: path,
+            terminal_id: &terminal_id,
+            timestamp_ms,
+            nonce: &nonce,
+            idempotency_key,
+            body: &bytes,
+        });
+        let mut all_headers = vec![
+            (TERMINAL_HEADER.to_owned(), terminal_id),
+            (TIMESTAMP_HEADER.to_owned(), timestamp_ms.to_string()),
+            (tillfund_core::signing::NONCE_HEADER.to_owned(), nonce),
+            (SIGNATURE_HEADER.to_owned(), signature),
+            ("content-type".to_owned(), "application/json".to_owned()),
+        ];
+        all_headers
+            .extend(headers.iter().map(|(name, value)| ((*name).to_owned(), (*value).to_owned())));
+        SignedRequest { method, path: path.to_owned(), headers: all_headers, body: bytes }
+    }
+
+    pub async fn send_signed(&self, signed: &SignedRequest) -> (StatusCode, Value) {
         let mut request = self
             .http
-            .request(method, format!("{}{path}", self.url))
-            .header(TERMINAL_HEADER, self.terminal_id.to_string())
-            .header(TIMESTAMP_HEADER, timestamp.to_string())
-            .header(SIGNATURE_HEADER, signature)
-            .header("content-type", "application/json")
-            .body(bytes);
-        for (name, value) in headers {
-            request = request.header(*name, *value);
+            .request(signed.method.clone(), format!("{}{}", self.url, signed.path))
+            .body(signed.body.clone());
+        for (name, value) in &signed.headers {
+            request = request.header(name.as_str(), value.as_str());
         }
         let response = request.send().await.unwrap();
         let status = response.status();

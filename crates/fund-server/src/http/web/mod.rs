@@ -7,7 +7,7 @@
 //! and Secure under TLS. Sign-in and PIN entry are rate limited per address and per
 //! wallet, on top of the wallet's own lock-out after five wrong PINs.
 
-mod page;
+pub(crate) mod page;
 pub mod security;
 
 use std::net::IpAddr;
@@ -46,22 +46,57 @@ const STORES_LISTED_MAX: u32 = 500;
 const FORM_COOKIE_SECONDS: i64 = 24 * 60 * 60;
 const LANGUAGE_COOKIE_SECONDS: i64 = 365 * 24 * 60 * 60;
 
-/// The limits of the wallet pages, kept for the life of the process.
+const ENROL_PER_MINUTE: u32 = 10;
+const OPERATOR_FAILURES_PER_MINUTE: u32 = 10;
+
+/// The key a phone number is rate-limited under: its normalised form when it parses, so
+/// `+86 138…`, `138-…` and `138…` share one count; its digits otherwise.
+pub(crate) fn phone_limit_key(text: &str) -> String {
+    match tillfund_core::PhoneNumber::parse(text) {
+        Ok(phone) => phone.as_str().to_owned(),
+        Err(_) => text.chars().filter(char::is_ascii_digit).take(32).collect(),
+    }
+}
+
+/// The limits of the wallet pages and the JSON API, kept for the life of the process.
 #[derive(Debug)]
 pub struct WebLimits {
-    sign_in_by_address: RateLimiter,
-    sign_in_by_phone: RateLimiter,
-    pay_by_wallet: RateLimiter,
+    pub(crate) sign_in_by_address: RateLimiter,
+    pub(crate) sign_in_by_phone: RateLimiter,
+    pub(crate) pay_by_wallet: RateLimiter,
+    /// Enrolment attempts (activation codes tried) per address.
+    pub(crate) enrol_by_address: RateLimiter,
+    /// Wrong operator tokens per address.
+    pub(crate) operator_failures_by_address: RateLimiter,
+}
+
+impl WebLimits {
+    /// No limit at all: for load tests and benchmarks that measure the ledger, never for a
+    /// server that faces the network.
+    pub fn unlimited() -> WebLimits {
+        WebLimits::scaled(u32::MAX)
+    }
+
+    /// Every per-minute limit multiplied by `factor` (at least 1): for many customers
+    /// behind one address (a shop's Wi-Fi, a carrier's NAT), or a load test. The stored
+    /// PIN lock-out is not affected.
+    pub fn scaled(factor: u32) -> WebLimits {
+        let minute = Duration::from_secs(60);
+        let limit =
+            |per_minute: u32| RateLimiter::new(per_minute.saturating_mul(factor.max(1)), minute);
+        WebLimits {
+            sign_in_by_address: limit(SIGN_IN_PER_MINUTE),
+            sign_in_by_phone: limit(SIGN_IN_PER_PHONE_PER_MINUTE),
+            pay_by_wallet: limit(PAY_PER_MINUTE),
+            enrol_by_address: limit(ENROL_PER_MINUTE),
+            operator_failures_by_address: limit(OPERATOR_FAILURES_PER_MINUTE),
+        }
+    }
 }
 
 impl Default for WebLimits {
     fn default() -> WebLimits {
-        let minute = Duration::from_secs(60);
-        WebLimits {
-            sign_in_by_address: RateLimiter::new(SIGN_IN_PER_MINUTE, minute),
-            sign_in_by_phone: RateLimiter::new(SIGN_IN_PER_PHONE_PER_MINUTE, minute),
-            pay_by_wallet: RateLimiter::new(PAY_PER_MINUTE, minute),
-        }
+        WebLimits::scaled(1)
     }
 }
 
@@ -327,7 +362,7 @@ async fn sign_in(
         return again(text.form_expired, StatusCode::FORBIDDEN);
     }
     let limits = state.web_limits();
-    let phone_key = form.phone.chars().filter(char::is_ascii_digit).collect::<String>();
+    let phone_key = phone_limit_key(&form.phone);
     if !limits.sign_in_by_address.allow(&visitor.ip.to_string())
         || !limits.sign_in_by_phone.allow(&phone_key)
     {

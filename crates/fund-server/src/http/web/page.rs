@@ -10,7 +10,7 @@ use crate::http::wallet::Language;
 
 /// Pages carry no scripts at all; forms post only here; nobody may frame them (the pay
 /// page asks for a PIN); the pay URL's token never leaks through a Referer.
-const CONTENT_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; \
+pub(crate) const CONTENT_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; \
      form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 const STYLE: &str = r#"

@@ -100,6 +100,16 @@ impl RateLimiter {
         self.allow_at(key, Instant::now())
     }
 
+    /// Whether `key` has used up its window, without counting an attempt: for limits on
+    /// failures, checked before trying and counted only when the try fails.
+    pub fn exhausted(&self, key: &str) -> bool {
+        let now = Instant::now();
+        let counts = self.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        counts.get(key).is_some_and(|(started, count)| {
+            now.duration_since(*started) < self.window && *count >= self.max
+        })
+    }
+
     fn allow_at(&self, key: &str, now: Instant) -> bool {
         let mut counts = self.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if counts.len() >= self.keys_max {
