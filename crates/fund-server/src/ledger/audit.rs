@@ -3,12 +3,12 @@
 //! Entries are fed in sequence order, a chunk at a time, so the journal never has to fit in
 //! memory; the replayed balances do (one number per account).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
-use tillfund_core::Amount;
+use tillfund_core::{Amount, OrderId, OutboxEntryId, TerminalId};
 
-use super::account::Account;
-use super::entry::{EntryHash, GENESIS_HASH, JournalEntry, entry_hash};
+use super::account::{Account, Bucket};
+use super::entry::{EntryCode, EntryHash, GENESIS_HASH, JournalEntry, TransferCode, entry_hash};
 
 /// At most this many problems are kept; past that only the count grows.
 const PROBLEMS_KEPT_MAX: usize = 100;
@@ -28,9 +28,45 @@ impl AuditReport {
     }
 }
 
+/// What the journal says a top-up took and what reversals gave back: [principal, bonus].
+#[derive(Debug, Default, Clone, Copy)]
+struct TopUpTotals {
+    taken: [i128; 2],
+    reversed: [i128; 2],
+}
+
+/// What a payment took from each bucket and what refunds gave back: [principal, bonus, yield].
+#[derive(Debug, Default, Clone, Copy)]
+struct OrderTotals {
+    paid: [i128; 3],
+    refunded: [i128; 3],
+}
+
+/// One closed day as stored, with what the journal says it should be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettlementCheck {
+    pub merchant_id: String,
+    pub day: String,
+    /// Cash less reversed cash, from the stored figures.
+    pub drawer_cash: i64,
+    /// Payments less refunds, from the stored figures.
+    pub net_payments: i64,
+    /// The same two, summed over the entries the close settled.
+    pub drawer_cash_of_entries: i64,
+    pub net_payments_of_entries: i64,
+    /// What the close's journal entry moved: drawer → service, and service → world
+    /// (negative when world → service); zeros when it had no entry.
+    pub drawer_cash_moved: i64,
+    pub net_moved: i64,
+}
+
 #[derive(Debug)]
 pub struct Auditor {
     replayed: BTreeMap<Account, i128>,
+    /// Per counter and entry id: every reversal must stay within its top-up.
+    top_ups: HashMap<(TerminalId, OutboxEntryId), TopUpTotals>,
+    /// Per counter and order id: every refund must stay within its payment, bucket by bucket.
+    orders: HashMap<(TerminalId, OrderId), OrderTotals>,
     expected_sequence: i64,
     previous_hash: EntryHash,
     previous_applied_at_ms: i64,
@@ -49,6 +85,8 @@ impl Auditor {
     pub fn new() -> Auditor {
         Auditor {
             replayed: BTreeMap::new(),
+            top_ups: HashMap::new(),
+            orders: HashMap::new(),
             expected_sequence: 1,
             previous_hash: GENESIS_HASH,
             previous_applied_at_ms: 0,
@@ -116,6 +154,132 @@ impl Auditor {
             if !account.may_go_negative() && balance < 0 {
                 self.problem(format!("entry {sequence}: it leaves {account} negative ({balance})"));
             }
+        }
+        self.check_references(journal_entry);
+    }
+
+    /// Reversals and refunds stay within what they refer to: a reversal within its top-up
+    /// (principal and bonus apart), a refund within its payment (bucket by bucket); a
+    /// top-up or an order appears once; nothing refers to what the journal does not hold.
+    fn check_references(&mut self, journal_entry: &JournalEntry) {
+        let sequence = journal_entry.sequence;
+        let entry = &journal_entry.entry;
+        let references = &entry.references;
+        let sum = |code: TransferCode, bucket: Bucket, outgoing: bool| -> i128 {
+            entry
+                .transfers
+                .iter()
+                .filter(|transfer| transfer.code == code)
+                .filter(|transfer| {
+                    let account = if outgoing { transfer.from } else { transfer.to };
+                    matches!(account, Account::Wallet(_, found) if found == bucket)
+                })
+                .map(|transfer| i128::from(transfer.amount.amount().minor_units()))
+                .sum()
+        };
+        match entry.code {
+            EntryCode::TopUp | EntryCode::TopUpReversal => {
+                let (Some(terminal), Some(entry_id)) =
+                    (references.terminal_id, references.outbox_entry_id)
+                else {
+                    self.problem(format!(
+                        "entry {sequence}: a top-up without its counter and entry id"
+                    ));
+                    return;
+                };
+                let key = (terminal, entry_id);
+                if entry.code == EntryCode::TopUp {
+                    let taken = [
+                        sum(TransferCode::Principal, Bucket::Principal, false),
+                        sum(TransferCode::Bonus, Bucket::Bonus, false),
+                    ];
+                    if self.top_ups.insert(key, TopUpTotals { taken, reversed: [0; 2] }).is_some() {
+                        self.problem(format!(
+                            "entry {sequence}: top-up {entry_id} of {terminal} is applied twice"
+                        ));
+                    }
+                    return;
+                }
+                let reversed = [
+                    sum(TransferCode::Principal, Bucket::Principal, true),
+                    sum(TransferCode::Bonus, Bucket::Bonus, true),
+                ];
+                let Some(totals) = self.top_ups.get_mut(&key) else {
+                    self.problem(format!(
+                        "entry {sequence}: reverses top-up {entry_id} of {terminal}, which the journal does not hold"
+                    ));
+                    return;
+                };
+                totals.reversed[0] += reversed[0];
+                totals.reversed[1] += reversed[1];
+                let totals = *totals;
+                if totals.reversed[0] > totals.taken[0] || totals.reversed[1] > totals.taken[1] {
+                    self.problem(format!(
+                        "entry {sequence}: top-up {entry_id} of {terminal} is reversed for more than it took"
+                    ));
+                }
+            }
+            EntryCode::Payment | EntryCode::Refund => {
+                let (Some(terminal), Some(order_id)) =
+                    (references.terminal_id, references.order_id)
+                else {
+                    self.problem(format!(
+                        "entry {sequence}: a payment or refund without its counter and order"
+                    ));
+                    return;
+                };
+                let key = (terminal, order_id);
+                let per_bucket = |code: TransferCode, outgoing: bool| {
+                    Bucket::ALL.map(|bucket| sum(code, bucket, outgoing))
+                };
+                if entry.code == EntryCode::Payment {
+                    let paid = per_bucket(TransferCode::Payment, true);
+                    if self.orders.insert(key, OrderTotals { paid, refunded: [0; 3] }).is_some() {
+                        self.problem(format!(
+                            "entry {sequence}: order {order_id} of {terminal} is paid twice"
+                        ));
+                    }
+                    return;
+                }
+                let refunded = per_bucket(TransferCode::Refund, false);
+                let Some(totals) = self.orders.get_mut(&key) else {
+                    self.problem(format!(
+                        "entry {sequence}: refunds order {order_id} of {terminal}, which the journal does not hold"
+                    ));
+                    return;
+                };
+                for (total, amount) in totals.refunded.iter_mut().zip(refunded) {
+                    *total += amount;
+                }
+                let totals = *totals;
+                if totals.refunded.iter().zip(totals.paid).any(|(refunded, paid)| *refunded > paid)
+                {
+                    self.problem(format!(
+                        "entry {sequence}: order {order_id} of {terminal} is refunded for more than it took"
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A closed day's stored figures, the entries it settled and the money its entry moved
+    /// must all agree.
+    pub fn check_settlement(&mut self, check: &SettlementCheck) {
+        let name = format!("the close of {} on {}", check.merchant_id, check.day);
+        if check.drawer_cash != check.drawer_cash_of_entries
+            || check.net_payments != check.net_payments_of_entries
+        {
+            self.problem(format!(
+                "{name}: its figures (drawer {}, net {}) differ from the entries it settled (drawer {}, net {})",
+                check.drawer_cash, check.net_payments, check.drawer_cash_of_entries, check.net_payments_of_entries
+            ));
+        }
+        if check.drawer_cash != check.drawer_cash_moved || check.net_payments != check.net_moved {
+            self.problem(format!(
+                "{name}: its figures (drawer {}, net {}) differ from what its entry moved (drawer {}, net {})",
+                check.drawer_cash, check.net_payments, check.drawer_cash_moved, check.net_moved
+            ));
         }
     }
 

@@ -15,7 +15,7 @@ use tillfund_core::{
 };
 
 use super::{Store, StoreError, amount, corrupt, parse, parse_optional};
-use crate::ledger::audit::{AuditReport, Auditor};
+use crate::ledger::audit::{AuditReport, Auditor, SettlementCheck};
 use crate::ledger::figures_by_terminal;
 use crate::ledger::{
     Account, AlertChange, AppliedTopUp, Batch, BatchNeeds, BatchState, BatchWrites, Command,
@@ -268,6 +268,9 @@ impl Store {
                 auditor.check_entry(entry);
             }
         }
+        for check in settlement_checks(&mut transaction).await? {
+            auditor.check_settlement(&check);
+        }
         let rows = sqlx::query("SELECT key, balance FROM accounts ORDER BY key")
             .fetch_all(&mut *transaction)
             .await?;
@@ -282,6 +285,56 @@ impl Store {
         transaction.rollback().await?;
         Ok(auditor.finish(&balances))
     }
+}
+
+/// Every closed day with its figures, what the entries it settled add up to, and what its
+/// journal entry moved, for the audit to compare.
+async fn settlement_checks(
+    connection: &mut SqliteConnection,
+) -> Result<Vec<SettlementCheck>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT s.merchant_id, s.day, s.cash - s.reversed_cash AS drawer_cash, \
+           s.payments - s.refunds AS net_payments, \
+           (SELECT coalesce(sum(CASE \
+               WHEN e.code = 'top_up' AND t.code = 'cash' THEN t.amount \
+               WHEN e.code = 'top_up_reversal' AND t.code = 'cash' THEN -t.amount \
+               ELSE 0 END), 0) \
+            FROM settled_entries se JOIN journal_entries e ON e.sequence = se.entry_sequence \
+            JOIN transfers t ON t.entry_sequence = e.sequence \
+            WHERE se.merchant_id = s.merchant_id AND se.day = s.day) AS drawer_cash_of_entries, \
+           (SELECT coalesce(sum(CASE \
+               WHEN e.code = 'payment' AND t.code = 'payment' THEN t.amount \
+               WHEN e.code = 'refund' AND t.code = 'refund' THEN -t.amount \
+               ELSE 0 END), 0) \
+            FROM settled_entries se JOIN journal_entries e ON e.sequence = se.entry_sequence \
+            JOIN transfers t ON t.entry_sequence = e.sequence \
+            WHERE se.merchant_id = s.merchant_id AND se.day = s.day) AS net_payments_of_entries, \
+           (SELECT coalesce(sum(t.amount), 0) FROM transfers t \
+            WHERE t.entry_sequence = s.entry_sequence AND t.code = 'settlement' \
+              AND t.from_account LIKE 'drawer/%' AND t.to_account = 'service') AS drawer_cash_moved, \
+           (SELECT coalesce(sum(CASE \
+               WHEN t.from_account = 'service' AND t.to_account = 'world' THEN t.amount \
+               WHEN t.from_account = 'world' AND t.to_account = 'service' THEN -t.amount \
+               ELSE 0 END), 0) FROM transfers t \
+            WHERE t.entry_sequence = s.entry_sequence AND t.code = 'settlement') AS net_moved \
+         FROM settlements s ORDER BY s.merchant_id, s.day",
+    )
+    .fetch_all(&mut *connection)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(SettlementCheck {
+                merchant_id: row.try_get("merchant_id")?,
+                day: row.try_get("day")?,
+                drawer_cash: row.try_get("drawer_cash")?,
+                net_payments: row.try_get("net_payments")?,
+                drawer_cash_of_entries: row.try_get("drawer_cash_of_entries")?,
+                net_payments_of_entries: row.try_get("net_payments_of_entries")?,
+                drawer_cash_moved: row.try_get("drawer_cash_moved")?,
+                net_moved: row.try_get("net_moved")?,
+            })
+        })
+        .collect()
 }
 
 const FIGURE_COLUMNS: &str = "top_up_count, cash, bonus, payment_count, payments, refund_count, \
