@@ -49,10 +49,12 @@ e2e: app
 	timeout --signal=TERM --kill-after=30 $(E2E_TIMEOUT_SECONDS) \
 	  $(CARGO) test -p tillfund-e2e --test wallet_browser -- --ignored --nocapture
 
-# FW-1: prints ops/s, p50/p99 and bytes per operation beside same-run baselines.
+# FW-1: prints ops/s, p50/p99 and bytes per operation beside same-run baselines; then the
+# memory of 1,000 PIN checks and /healthz with the most long polls held, on the real binary.
 bench:
 	$(CARGO) bench -p fund-server --bench fw1
 	$(CARGO) bench -p counter-core --bench counter
+	$(CARGO) bench --profile dev -p tillfund-e2e --bench security
 
 # The app's start time and memory beside a bare Tauri window (needs a display: Xvfb here).
 bench-app: app

@@ -8,6 +8,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 pub mod process;
+pub mod raw_counter;
 pub mod webdriver;
 
 use std::path::PathBuf;

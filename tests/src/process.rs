@@ -123,6 +123,11 @@ impl FundServer {
         }
     }
 
+    /// The server's process id, for reading its memory from `/proc`.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// SIGTERM, then waits for a clean exit.
     pub fn stop(mut self) -> anyhow::Result<ExitStatus> {
         terminate(&self.child);

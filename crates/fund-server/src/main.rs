@@ -239,8 +239,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let service = FundService::start(store.clone(), config);
     let sealed = service.seal_stored_terminal_keys().await.map_err(|error| {
         anyhow::anyhow!(
-            "{}: the secrets key {} does not open the terminal keys in this database; \
-             restore the key file that belongs to it",
+            "{}; the secrets key {} does not belong to this database: restore the key file \
+             that does (or re-enrol every counter)",
             error.message,
             secrets_key_file.display()
         )

@@ -777,3 +777,60 @@ async fn a_reversed_top_up_claws_back_its_bonus_in_proportion() {
     assert_eq!(day["drawer_cash"], minor("150.00"));
     server.audit_passes().await;
 }
+
+/// A counter's clock cannot revive a promotion: the grace for a superseded rule set is
+/// judged by when the server receives the top-up, not by the time the counter claims.
+/// (In-process: the server's clock must move eight days.)
+#[tokio::test]
+async fn backdating_a_top_up_does_not_revive_an_ended_promotion() {
+    use tillfund_core::bonus::{BonusFormula, BonusRule};
+    let server = TestServer::start().await;
+    server.fund_reserve("1000.00").await;
+    let merchant = server.add_merchant("Shop").await;
+    let counter = server.enrol(merchant).await;
+    let customer = server.customer("13800138071", &[merchant]).await;
+    let rule = |basis_points| BonusRule {
+        merchant_id: None,
+        valid_from_ms: 0,
+        valid_until_ms: None,
+        formula: BonusFormula::Percentage { basis_points, cap: None },
+    };
+    let promotion = server.service.publish_bonus_rules(vec![rule(1_000)]).await.unwrap();
+    let clock = server.service.store().clock().clone();
+    let promotion_running_ms = clock.now_ms() + 60_000;
+    clock.advance(24 * 60 * 60 * 1000);
+    // The promotion ends: a rule set of 1 % replaces it.
+    server.service.publish_bonus_rules(vec![rule(100)]).await.unwrap();
+    clock.advance(8 * 24 * 60 * 60 * 1000);
+    let push = |entry_id: String, recorded_at_ms: i64| {
+        let counter = counter.clone();
+        let customer_id = customer.customer_id.clone();
+        let version = promotion.version();
+        async move {
+            let body = json!({"entries": [{
+                "id": entry_id, "sequence": 1, "recorded_at_ms": recorded_at_ms,
+                "action": {"type": "cash_top_up", "customer_id": customer_id, "amount": 10_000,
+                           "bonus_shown": 1_000, "bonus_rule_version": version}
+            }]});
+            counter.signed(Method::POST, "/v1/sync/push", body, &[]).await.1["results"][0].clone()
+        }
+    };
+    // Claimed while the promotion ran, received eight days after it ended: today's rules.
+    let result = push(uuid_key(), promotion_running_ms).await;
+    assert_eq!(result["outcome"], "applied", "{result}");
+    let wallet = server.wallet(&customer).await;
+    assert_eq!((wallet["principal"].as_i64(), wallet["bonus"].as_i64()), (Some(10_000), Some(100)));
+    // A time in the future of the server, or before the counter was enrolled: refused.
+    for recorded_at_ms in [
+        clock.now_ms() + 10 * 60 * 1000,
+        counter.enrolled_at_ms - 10 * 60 * 1000,
+        i64::MAX,
+        i64::MIN,
+    ] {
+        let result = push(uuid_key(), recorded_at_ms).await;
+        assert_eq!(result["outcome"], "rejected", "{result}");
+        assert_eq!(result["code"], "recorded_at_out_of_range", "{result}");
+    }
+    assert_eq!(server.wallet(&customer).await["total"], 10_100);
+    server.audit_passes().await;
+}

@@ -353,6 +353,14 @@ impl FundService {
     /// Starts the ledger writer on the current runtime.
     pub fn start(store: Store, config: ServiceConfig) -> FundService {
         let writer = LedgerWriter::start(store.clone(), config.policy.clone());
+        // An attempt counts as wrong until it proves right, so the checks a process runs at
+        // once must stay under the lock-out limit: a customer's own concurrent right PINs
+        // (a double tap, two tabs) must never add up to a lock.
+        assert!(
+            config.pin_checks_concurrent_max
+                < usize::try_from(config.pin_attempts_max).unwrap_or(0),
+            "pin_checks_concurrent_max must be below pin_attempts_max"
+        );
         let pin_checker =
             Arc::new(PinChecker::new(config.pin_checks_concurrent_max, config.pin_hash_cost));
         FundService {
@@ -473,11 +481,13 @@ impl FundService {
             .verify(&turn, pin, customer.pin_hash.clone())
             .await
             .map_err(pin_check_error)?;
-        drop(turn);
         if matches {
+            // Still holding the turn: the count is back at zero before another check of
+            // this process takes an attempt.
             self.store.reset_pin_failures(customer.id).await?;
             return Ok(());
         }
+        drop(turn);
         let (number, locks) = attempt;
         if locks {
             return Err(locked_error(now + self.config.pin_lock_ms, now));
@@ -845,10 +855,15 @@ impl FundService {
         let mut sealed_now = 0;
         for (terminal_id, secret) in self.store.terminal_secrets().await? {
             if is_sealed(&secret) {
-                self.config
-                    .secrets_key
-                    .open_terminal_key(terminal_id, &secret)
-                    .map_err(|error| internal(format!("terminal {terminal_id}: {error}")))?;
+                self.config.secrets_key.open_terminal_key(terminal_id, &secret).map_err(
+                    |error| {
+                        ServiceError::new(
+                            ErrorKind::Internal,
+                            "secrets_key_mismatch",
+                            format!("the key of terminal {terminal_id} does not open: {error}"),
+                        )
+                    },
+                )?;
                 continue;
             }
             let key = TerminalKey::from_hex(&secret)
