@@ -103,7 +103,7 @@ pub struct RegisterRequest {
     responses(
         (status = 201, body = CustomerBody),
         (status = 409, description = "phone_taken, idempotency_key_reused", body = ErrorBody),
-        (status = 422, description = "phone_invalid, display_name_invalid, pin_invalid, merchant_unknown", body = ErrorBody),
+        (status = 422, description = "phone_invalid, display_name_invalid, pin_invalid, merchant_id_invalid, merchant_unknown, too_many_stores", body = ErrorBody),
         (status = 429, description = "too_many_attempts", body = ErrorBody)
     )
 )]
@@ -214,7 +214,11 @@ pub async fn wallet(
 #[utoipa::path(
     put, path = "/v1/wallet/stores/{merchant_id}", tag = "customer",
     params(("merchant_id" = String, Path)),
-    responses((status = 204), (status = 404, description = "merchant_unknown", body = ErrorBody)),
+    responses(
+        (status = 204),
+        (status = 404, description = "merchant_unknown", body = ErrorBody),
+        (status = 422, description = "merchant_id_invalid", body = ErrorBody)
+    ),
     security(("bearer" = []))
 )]
 pub async fn bind_store(
@@ -231,7 +235,11 @@ pub async fn bind_store(
 #[utoipa::path(
     delete, path = "/v1/wallet/stores/{merchant_id}", tag = "customer",
     params(("merchant_id" = String, Path)),
-    responses((status = 204), (status = 404, description = "merchant_unknown", body = ErrorBody)),
+    responses(
+        (status = 204),
+        (status = 404, description = "merchant_unknown", body = ErrorBody),
+        (status = 422, description = "merchant_id_invalid", body = ErrorBody)
+    ),
     security(("bearer" = []))
 )]
 pub async fn unbind_store(
@@ -270,7 +278,7 @@ pub struct PaymentBody {
         (status = 200, body = PaymentBody),
         (status = 401, description = "pin_wrong", body = ErrorBody),
         (status = 409, description = "order_already_paid, token_expired, idempotency_key_reused", body = ErrorBody),
-        (status = 422, description = "token_malformed, token_bad_signature, token_expiry_too_far, customer_not_bound, insufficient_funds", body = ErrorBody),
+        (status = 422, description = "pin_invalid, token_malformed, token_bad_signature, token_expiry_too_far, currency_mismatch, customer_not_bound, insufficient_funds", body = ErrorBody),
         (status = 423, description = "wallet_locked", body = ErrorBody),
         (status = 429, description = "too_many_attempts", body = ErrorBody)
     ),

@@ -96,13 +96,21 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(terminals::close_day))
 }
 
+/// The JSON API's router and its OpenAPI document, completed with the refusals every
+/// operation shares.
+fn api() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
+    let (router, mut openapi) = api_routes().split_for_parts();
+    utoipa::Modify::modify(&openapi::CommonRefusals, &mut openapi);
+    (router, openapi)
+}
+
 /// The OpenAPI document of the JSON API.
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
-    api_routes().into_openapi()
+    api().1
 }
 
 pub fn app(state: AppState) -> Router {
-    let (api_router, openapi) = api_routes().split_for_parts();
+    let (api_router, openapi) = api();
     // Serialised once: the document only changes with the code.
     let openapi_json = Bytes::from(openapi.to_pretty_json().unwrap_or_else(|error| {
         tracing::error!(%error, "cannot serialise the OpenAPI document");

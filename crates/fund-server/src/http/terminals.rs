@@ -101,6 +101,7 @@ pub async fn push(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PaymentsQuery {
     /// The `next_after` of the previous answer; 0 the first time.
     #[serde(default)]
@@ -161,6 +162,7 @@ pub async fn paid_orders(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ChangesQuery {
     /// The `next_after` of the previous answer; 0 the first time.
     #[serde(default)]
@@ -256,7 +258,7 @@ pub struct RefundBody {
         (status = 200, body = RefundBody),
         (status = 403, description = "order_of_another_merchant", body = ErrorBody),
         (status = 404, description = "order_not_found", body = ErrorBody),
-        (status = 422, description = "refund_exceeds_paid", body = ErrorBody)
+        (status = 422, description = "order_id_invalid, amount_not_positive, amount_out_of_range, refund_exceeds_paid", body = ErrorBody)
     ),
     security(("terminal_signature" = []))
 )]
@@ -311,7 +313,7 @@ pub struct ReversalBody {
     responses(
         (status = 200, body = ReversalBody),
         (status = 404, description = "top_up_not_found", body = ErrorBody),
-        (status = 422, description = "reversal_exceeds_top_up, wallet_insufficient, drawer_insufficient", body = ErrorBody)
+        (status = 422, description = "top_up_entry_id_invalid, amount_not_positive, amount_out_of_range, reversal_exceeds_top_up, wallet_insufficient, drawer_insufficient", body = ErrorBody)
     ),
     security(("terminal_signature" = []))
 )]
@@ -344,6 +346,7 @@ pub async fn reverse_top_up(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DayQuery {
     /// Business day in the store's time zone, YYYY-MM-DD.
     pub day: String,
