@@ -150,7 +150,7 @@ async fn send_as_caller(
     let idempotency_key = extra_headers
         .iter()
         .find(|(name, _)| name == "idempotency-key")
-        .map_or_else(|| tillfund_core::signing::new_nonce(), |(_, value)| value.clone());
+        .map_or_else(tillfund_core::signing::new_nonce, |(_, value)| value.clone());
     match operation.guard {
         Guard::Signed => {
             let mut captured =

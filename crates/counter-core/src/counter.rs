@@ -114,6 +114,18 @@ impl Counter {
                 message: format!("'{server_url}' is not a server address; it starts with https://"),
             });
         }
+        // Outbox entries are the terminal's: pushed under a new terminal, an entry the old
+        // one had delivered (its answer lost) would be applied a second time.
+        let (pending, _) = self.store.pending_summary().await?;
+        if pending > 0 {
+            return Err(CounterError::Invalid {
+                code: "unsynced_entries",
+                message: format!(
+                    "{pending} entries have not reached the server yet: sync them before \
+                     enrolling this counter again."
+                ),
+            });
+        }
         let client = ServerClient::new(server_url)?;
         let code = activation_code.trim().to_uppercase();
         let enrolment = client.enrol(&code, label).await?;

@@ -123,6 +123,9 @@ impl From<SubmitError> for ServiceError {
 /// How long an activation code stays usable: long enough to walk it to the counter and type
 /// it in, short enough that a code on a forgotten sticky note is dead by the next shift.
 pub const ACTIVATION_CODE_TTL_MS: i64 = 2 * 60 * 60 * 1000;
+/// The oldest an outbox entry may be when it reaches the server: a counter offline for
+/// longer is not running a store, and an entry older than this is a clock or a forgery.
+pub const RECORDED_AT_AGE_MS_MAX: i64 = 90 * 24 * 60 * 60 * 1000;
 /// Signed requests between two purges of expired nonces.
 const NONCE_PURGE_EVERY: u64 = 256;
 
@@ -973,9 +976,7 @@ impl FundService {
         let mut refused = std::collections::HashMap::new();
         let received_at_ms = self.store.clock().now_ms();
         for entry in &entries {
-            if let Err(rejection) =
-                self.check_recorded_at(terminal, entry.recorded_at_ms, received_at_ms)
-            {
+            if let Err(rejection) = self.check_recorded_at(entry.recorded_at_ms, received_at_ms) {
                 refused.insert(entry.id, rejection);
                 continue;
             }
@@ -1040,24 +1041,24 @@ impl FundService {
         Ok(results)
     }
 
-    /// A counter's clock is trusted within bounds: an entry cannot be recorded before its
-    /// counter was enrolled, nor later than the server receives it (give or take the allowed
-    /// skew). A counter may be offline for days, never in the future; an entry dated in the
-    /// future would never be settled.
+    /// A counter's clock is trusted within bounds: an entry cannot be recorded later than
+    /// the server receives it (give or take the allowed skew), nor longer ago than a counter
+    /// can have been offline. A counter may be offline for days, never in the future: an
+    /// entry dated in the future would never be settled. (The bonus of an old entry is
+    /// judged by the server's clock, see `Batch::bonus_for`, so backdating gains nothing.)
     fn check_recorded_at(
         &self,
-        terminal: &AuthenticatedTerminal,
         recorded_at_ms: i64,
         received_at_ms: i64,
     ) -> Result<(), EntryOutcome> {
         let skew = self.config.request_skew_ms;
-        let earliest = terminal.terminal.enrolled_at_ms.saturating_sub(skew);
+        let earliest = received_at_ms.saturating_sub(RECORDED_AT_AGE_MS_MAX);
         let latest = received_at_ms.saturating_add(skew);
         if recorded_at_ms < earliest || recorded_at_ms > latest {
             return Err(EntryOutcome::Rejected {
                 code: "recorded_at_out_of_range".to_owned(),
-                message: "The entry's time is before this counter was enrolled or after the \
-                          server received it; check the counter's clock."
+                message: "The entry's time is later than the server received it, or older than \
+                          a counter can be offline (90 days); check the counter's clock."
                     .to_owned(),
             });
         }
