@@ -276,6 +276,7 @@ function showBanner() {
 function showProfile(value) {
   profile = value;
   $("store-name").textContent = profile ? `· ${profile.merchant_name}` : "";
+  if (profile) $("settlement-day").value = todayText();
 }
 
 function showSession() {
@@ -855,8 +856,22 @@ async function exportDay() {
   }
 }
 
+/** Today in the store's time zone (YYYY-MM-DD): the business day the server settles. */
 function todayText() {
   const now = new Date();
+  if (profile && profile.time_zone) {
+    try {
+      // The parts, not a formatted string: a locale's date order does not matter.
+      const parts = new Intl.DateTimeFormat("en-US", {
+        timeZone: profile.time_zone, year: "numeric", month: "2-digit", day: "2-digit",
+      }).formatToParts(now);
+      const part = (type) => parts.find((item) => item.type === type)?.value;
+      const [year, month, day] = [part("year"), part("month"), part("day")];
+      if (year && month && day) return `${year}-${month}-${day}`;
+    } catch (_) {
+      // An unknown zone falls back to the machine's date.
+    }
+  }
   return `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, "0")}-${String(now.getDate()).padStart(2, "0")}`;
 }
 

@@ -15,7 +15,12 @@ problem: string | null,
  */
 since_ms: number, };
 
-export type ProfileView = { server_url: string, terminal_id: string, receipt_prefix: string, merchant_name: string, currency: string, };
+export type ProfileView = { server_url: string, terminal_id: string, receipt_prefix: string, merchant_name: string, currency: string, 
+/**
+ * IANA zone of the store's business day: "today" is the store's today, not the
+ * machine's (a counter whose clock is set to UTC closes the right day in Shanghai).
+ */
+time_zone: string, };
 
 export type Role = "cashier" | "manager";
 

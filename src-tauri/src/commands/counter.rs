@@ -23,6 +23,9 @@ pub struct ProfileView {
     pub receipt_prefix: String,
     pub merchant_name: String,
     pub currency: String,
+    /// IANA zone of the store's business day: "today" is the store's today, not the
+    /// machine's (a counter whose clock is set to UTC closes the right day in Shanghai).
+    pub time_zone: String,
 }
 
 impl From<counter_core::store::CounterProfile> for ProfileView {
@@ -33,6 +36,7 @@ impl From<counter_core::store::CounterProfile> for ProfileView {
             receipt_prefix: profile.receipt_prefix,
             merchant_name: profile.merchant_name,
             currency: profile.currency,
+            time_zone: profile.time_zone,
         }
     }
 }

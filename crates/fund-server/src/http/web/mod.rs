@@ -233,7 +233,7 @@ fn status_of(error: &ServiceError) -> StatusCode {
 /// which are written for customers already; a code not listed here shows that message.
 fn chinese_problem(code: &str) -> Option<&'static str> {
     Some(match code {
-        "sign_in_failed" => "手机号未开通钱包，或支付密码错误。",
+        "sign_in_failed" => "手机号或支付密码错误。",
         "pin_wrong" => "支付密码错误。连续输错 5 次，钱包将锁定 15 分钟。",
         "wallet_locked" => "支付密码错误次数过多，钱包已暂时锁定，请稍后再试。",
         "phone_taken" => "该手机号已开通钱包，请直接登录。",
