@@ -307,7 +307,7 @@ async fn cookies_are_secure_under_tls_and_the_language_can_be_chosen() {
             &[("phone", "13900000077"), ("pin", "123456"), ("csrf", &csrf), ("next", "/wallet")],
         )
         .await;
-    assert!(refused.html.contains("手机号未开通钱包"), "{}", refused.html);
+    assert!(refused.html.contains("手机号或支付密码错误"), "{}", refused.html);
     // The way back is never another site.
     let evil = browser.get("/language?to=en&back=//evil.example").await;
     assert_eq!(evil.location(), "/wallet");
