@@ -4,14 +4,18 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use tillfund_core::TerminalId;
 use tillfund_core::bonus::BonusRuleSet;
 use tillfund_core::enrolment::CounterHandshake;
-use tillfund_core::protocol::{OutboxEntry, PushRequest, PushResponse};
+use tillfund_core::protocol::{
+    BINDING_CHANGES_PER_PULL_MAX, BindingChangesBody, ChangesQuery, CloseDayRequest, DayQuery,
+    EnrolRequest, EnrolmentBody, ErrorBody, MerchantBody, OutboxEntry, PaidOrdersBody,
+    PaymentsQuery, PushRequest, PushResponse, RefundBody, RefundRequest, SettlementBody,
+};
 use tillfund_core::signing::{
     IDEMPOTENCY_KEY_HEADER, NONCE_HEADER, RequestToSign, SIGNATURE_HEADER, TERMINAL_HEADER,
     TIMESTAMP_HEADER, TerminalKey, new_nonce,
 };
-use tillfund_core::{CustomerId, MerchantId, TerminalId};
 
 /// A request that takes longer than this counts as failed; the worker retries later.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -45,53 +49,16 @@ pub struct Enrolment {
     /// Derived here from the key agreement; the server never sends it.
     pub terminal_key: String,
     pub receipt_prefix: String,
-    pub merchant: MerchantProfile,
+    pub merchant: MerchantBody,
     pub currency: String,
-}
-
-/// The server's answer to an enrolment.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-struct EnrolmentAnswer {
-    terminal_id: TerminalId,
-    server_public_key: String,
-    receipt_prefix: String,
-    merchant: MerchantProfile,
-    currency: String,
 }
 
 /// Times an enrolment is sent when the answer does not arrive. Each retry carries the same
 /// public key, so the server answers the same enrolment and the code is not burnt.
 const ENROL_ATTEMPTS_MAX: u32 = 3;
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct MerchantProfile {
-    pub merchant_id: MerchantId,
-    pub name: String,
-    pub time_zone: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct BindingChange {
-    pub sequence: i64,
-    pub bound: bool,
-    pub customer: CachedCustomerBody,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct CachedCustomerBody {
-    pub customer_id: CustomerId,
-    pub phone: String,
-    pub display_name: String,
-    pub member_code: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct BindingChanges {
-    pub changes: Vec<BindingChange>,
-    pub next_after: i64,
-}
-
-/// The server's figures for a business day of this store.
+/// The server's figures for a business day of this store, as the counter keeps them (in its
+/// closed days) and shows them: built from the wire's `SettlementBody`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ServerSettlement {
@@ -112,6 +79,38 @@ pub struct ServerSettlement {
     pub this_terminal: TerminalFigures,
 }
 
+impl From<SettlementBody> for ServerSettlement {
+    fn from(body: SettlementBody) -> ServerSettlement {
+        let figures = body.this_terminal;
+        ServerSettlement {
+            day: body.day,
+            closed: body.closed,
+            top_up_count: body.top_up_count,
+            cash: body.cash,
+            bonus: body.bonus,
+            payment_count: body.payment_count,
+            payments: body.payments,
+            refund_count: body.refund_count,
+            refunds: body.refunds,
+            reversal_count: body.reversal_count,
+            reversed_cash: body.reversed_cash,
+            drawer_cash: body.drawer_cash,
+            net_owed_to_store: body.net_owed_to_store,
+            this_terminal: TerminalFigures {
+                top_up_count: figures.top_up_count,
+                cash: figures.cash,
+                bonus: figures.bonus,
+                payment_count: figures.payment_count,
+                payments: figures.payments,
+                refund_count: figures.refund_count,
+                refunds: figures.refunds,
+                reversal_count: figures.reversal_count,
+                reversed_cash: figures.reversed_cash,
+            },
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TerminalFigures {
@@ -124,31 +123,6 @@ pub struct TerminalFigures {
     pub refunds: i64,
     pub reversal_count: i64,
     pub reversed_cash: i64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct RefundAnswer {
-    pub amount: i64,
-    pub refunded_total: i64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct PaidOrder {
-    pub order_id: tillfund_core::OrderId,
-    pub amount: i64,
-    pub paid_at_ms: i64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct PaidOrders {
-    pub orders: Vec<PaidOrder>,
-    pub next_after: i64,
-}
-
-#[derive(Deserialize)]
-struct ErrorBody {
-    code: String,
-    message: String,
 }
 
 /// Who this counter is, for signing.
@@ -213,13 +187,13 @@ impl ServerClient {
     ) -> Result<Enrolment, ClientError> {
         let handshake =
             CounterHandshake::new().map_err(|error| ClientError::Unreadable(error.to_string()))?;
-        let body = serde_json::json!({
-            "activation_code": activation_code,
-            "label": label,
-            "public_key": handshake.public_key_hex(),
-        });
+        let body = EnrolRequest {
+            activation_code: activation_code.to_owned(),
+            label: label.to_owned(),
+            public_key: handshake.public_key_hex(),
+        };
         let mut attempt = 1;
-        let answer: EnrolmentAnswer = loop {
+        let answer: EnrolmentBody = loop {
             let response = self
                 .http
                 .post(format!("{}/v1/terminals/enrol", self.base_url))
@@ -309,14 +283,9 @@ impl ServerClient {
         &self,
         credentials: &TerminalCredentials,
         after: i64,
-    ) -> Result<BindingChanges, ClientError> {
-        self.signed(
-            credentials,
-            reqwest::Method::GET,
-            &format!("/v1/sync/bindings?after={after}"),
-            None,
-        )
-        .await
+    ) -> Result<BindingChangesBody, ClientError> {
+        let path = ChangesQuery { after, limit: BINDING_CHANGES_PER_PULL_MAX }.path();
+        self.signed(credentials, reqwest::Method::GET, &path, None).await
     }
 
     /// Orders of this store paid after the cursor; with `wait_ms` the server holds an
@@ -326,8 +295,8 @@ impl ServerClient {
         credentials: &TerminalCredentials,
         after: i64,
         wait_ms: u64,
-    ) -> Result<PaidOrders, ClientError> {
-        let path = format!("/v1/sync/payments?after={after}&wait_ms={wait_ms}");
+    ) -> Result<PaidOrdersBody, ClientError> {
+        let path = PaymentsQuery { after, wait_ms }.path();
         self.signed(credentials, reqwest::Method::GET, &path, None).await
     }
 
@@ -338,11 +307,10 @@ impl ServerClient {
         order_id: tillfund_core::OrderId,
         amount_minor_units: i64,
         idempotency_key: &str,
-    ) -> Result<RefundAnswer, ClientError> {
-        let body = serde_json::to_vec(
-            &serde_json::json!({"order_id": order_id, "amount": amount_minor_units}),
-        )
-        .map_err(|error| ClientError::Unreadable(error.to_string()))?;
+    ) -> Result<RefundBody, ClientError> {
+        let request = RefundRequest { order_id: order_id.to_string(), amount: amount_minor_units };
+        let body = serde_json::to_vec(&request)
+            .map_err(|error| ClientError::Unreadable(error.to_string()))?;
         self.signed_with_key(
             credentials,
             reqwest::Method::POST,
@@ -358,13 +326,10 @@ impl ServerClient {
         credentials: &TerminalCredentials,
         day: &str,
     ) -> Result<ServerSettlement, ClientError> {
-        self.signed(
-            credentials,
-            reqwest::Method::GET,
-            &format!("/v1/terminal/settlement?day={day}"),
-            None,
-        )
-        .await
+        let path = DayQuery { day: day.to_owned() }.settlement_path();
+        let body: SettlementBody =
+            self.signed(credentials, reqwest::Method::GET, &path, None).await?;
+        Ok(ServerSettlement::from(body))
     }
 
     pub async fn close_day(
@@ -372,10 +337,12 @@ impl ServerClient {
         credentials: &TerminalCredentials,
         day: &str,
     ) -> Result<ServerSettlement, ClientError> {
-        let body = serde_json::to_vec(&serde_json::json!({"day": day}))
+        let body = serde_json::to_vec(&CloseDayRequest { day: day.to_owned() })
             .map_err(|error| ClientError::Unreadable(error.to_string()))?;
-        self.signed(credentials, reqwest::Method::POST, "/v1/terminal/settlement/close", Some(body))
-            .await
+        let answer: SettlementBody = self
+            .signed(credentials, reqwest::Method::POST, "/v1/terminal/settlement/close", Some(body))
+            .await?;
+        Ok(ServerSettlement::from(answer))
     }
 
     pub async fn bonus_rules(

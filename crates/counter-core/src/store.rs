@@ -17,7 +17,8 @@ use tillfund_core::{
     Amount, CustomerId, MerchantId, OrderId, OutboxEntryId, PositiveAmount, TerminalId,
 };
 
-use crate::client::{BindingChange, Enrolment, TerminalCredentials};
+use crate::client::{Enrolment, TerminalCredentials};
+use tillfund_core::protocol::BindingChangeBody;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LocalStoreError {
@@ -269,7 +270,7 @@ impl LocalStore {
     /// Applies a page of binding changes and moves the cursor, together.
     pub async fn apply_binding_changes(
         &self,
-        changes: &[BindingChange],
+        changes: &[BindingChangeBody],
         next_after: i64,
     ) -> Result<(), LocalStoreError> {
         let mut transaction = self.pool.begin().await?;

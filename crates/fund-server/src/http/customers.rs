@@ -3,9 +3,11 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use serde::{Deserialize, Serialize};
+use tillfund_core::protocol::{
+    CustomerBody, MerchantBody, PayRequest, PaymentBody, RegisterRequest, SessionBody,
+    SignInRequest, WalletBody,
+};
 use tillfund_core::{DisplayName, MerchantId, PaymentPin, PhoneNumber};
-use utoipa::ToSchema;
 
 use super::extract::{ApiJson, ClientAddress, CustomerSession, IdempotencyKey, too_many_attempts};
 use super::web::phone_limit_key;
@@ -17,37 +19,20 @@ use crate::service::{CustomerView, ServiceError};
 /// Most stores listed by `GET /v1/merchants`.
 const MERCHANTS_LISTED_MAX: u32 = 500;
 
-#[derive(Serialize, ToSchema)]
-pub struct MerchantBody {
-    pub merchant_id: String,
-    pub name: String,
-    /// IANA time zone of the store's business day.
-    pub time_zone: String,
-}
-
 impl From<&Merchant> for MerchantBody {
     fn from(merchant: &Merchant) -> MerchantBody {
         MerchantBody {
-            merchant_id: merchant.id.to_string(),
+            merchant_id: merchant.id,
             name: merchant.name.clone(),
             time_zone: merchant.time_zone.clone(),
         }
     }
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct CustomerBody {
-    pub customer_id: String,
-    pub phone: String,
-    pub display_name: String,
-    /// 12 digits with a check digit, shown on the wallet page for the cashier.
-    pub member_code: String,
-}
-
 impl From<&CustomerView> for CustomerBody {
     fn from(customer: &CustomerView) -> CustomerBody {
         CustomerBody {
-            customer_id: customer.customer_id.to_string(),
+            customer_id: customer.customer_id,
             phone: customer.phone.to_string(),
             display_name: customer.display_name.clone(),
             member_code: customer.member_code.to_string(),
@@ -80,18 +65,6 @@ pub async fn list_merchants(
     let merchants =
         state.store().list_merchants(MERCHANTS_LISTED_MAX).await.map_err(ServiceError::from)?;
     Ok(Json(merchants.iter().map(MerchantBody::from).collect()))
-}
-
-#[derive(Deserialize, Serialize, ToSchema)]
-pub struct RegisterRequest {
-    /// 11-digit mainland mobile number, or + and country code.
-    pub phone: String,
-    pub display_name: String,
-    /// Six digits.
-    pub pin: String,
-    /// Stores to bind to now (at most 20).
-    #[serde(default)]
-    pub merchant_ids: Vec<String>,
 }
 
 /// Opens a wallet. A retry with the same `Idempotency-Key` and request answers the first
@@ -132,19 +105,6 @@ pub async fn register(
     Ok((StatusCode::CREATED, Json(CustomerBody::from(&customer))))
 }
 
-#[derive(Deserialize, Serialize, ToSchema)]
-pub struct SignInRequest {
-    pub phone: String,
-    pub pin: String,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct SessionBody {
-    /// Send as `Authorization: Bearer <token>`.
-    pub token: String,
-    pub customer: CustomerBody,
-}
-
 /// Phone and PIN for a session token. Five wrong PINs in a row lock the wallet for a while.
 #[utoipa::path(
     post, path = "/v1/sessions", tag = "customer",
@@ -173,19 +133,6 @@ pub async fn sign_in(
     let pin = parse_pin(&request.pin)?;
     let (token, customer) = state.service().sign_in(&phone, pin).await?;
     Ok(Json(SessionBody { token, customer: CustomerBody::from(&customer) }))
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct WalletBody {
-    pub customer: CustomerBody,
-    /// ISO 4217; every amount below is an integer of its minor unit (fen for CNY).
-    pub currency: String,
-    pub principal: i64,
-    pub bonus: i64,
-    #[serde(rename = "yield")]
-    pub yield_earned: i64,
-    pub total: i64,
-    pub stores: Vec<MerchantBody>,
 }
 
 /// The signed-in customer's balance, split into principal, bonus and yield.
@@ -252,23 +199,6 @@ pub async fn unbind_store(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize, Serialize, ToSchema)]
-pub struct PayRequest {
-    /// The token from the counter's QR code.
-    pub token: String,
-    pub pin: String,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct PaymentBody {
-    pub order_id: String,
-    pub amount: i64,
-    /// Six digits the customer shows the cashier; the counter checks it offline.
-    pub confirmation_code: String,
-    pub wallet_balance: i64,
-    pub entry_sequence: i64,
-}
-
 /// Pays a counter's order with the wallet. Send the same `Idempotency-Key` on a retry.
 #[utoipa::path(
     post, path = "/v1/payments", tag = "customer",
@@ -303,7 +233,7 @@ pub async fn pay(
             wallet_balance,
             ..
         } => Ok(Json(PaymentBody {
-            order_id: order_id.to_string(),
+            order_id,
             amount: amount.minor_units(),
             confirmation_code,
             wallet_balance: wallet_balance.minor_units(),

@@ -2,24 +2,10 @@ use axum::Json;
 use axum::extract::State;
 use tillfund_core::protocol::{HealthReport, HealthStatus, PROTOCOL_VERSION};
 
-use serde::Serialize;
-use utoipa::ToSchema;
+use tillfund_core::protocol::LedgerStatusBody;
 
 use super::extract::{ClientAddress, too_many_attempts};
 use super::{ApiError, AppState, ErrorBody};
-
-#[derive(Serialize, ToSchema)]
-pub struct LedgerStatusBody {
-    pub currency: String,
-    pub reserve: i64,
-    pub service: i64,
-    pub reserve_threshold: i64,
-    pub reserve_refill: i64,
-    /// Set while the reserve is under its threshold and the service account cannot refill
-    /// it: the operator must fund the reserve.
-    pub reserve_alert: Option<String>,
-    pub last_yield_day: Option<String>,
-}
 
 /// The reserve monitor and yield state, for the operator (bearer `TILLFUND_OPERATOR_TOKEN`).
 #[utoipa::path(

@@ -18,7 +18,6 @@ use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use serde::Serialize;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -142,13 +141,7 @@ pub struct ApiError {
     message: String,
 }
 
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct ErrorBody {
-    /// Stable, machine-readable; never changes meaning once published.
-    code: String,
-    /// Human-readable explanation; may change wording.
-    message: String,
-}
+pub use tillfund_core::protocol::ErrorBody;
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> ApiError {

@@ -3,40 +3,18 @@
 
 use axum::Json;
 use axum::extract::State;
-use serde::{Deserialize, Serialize};
-use tillfund_core::protocol::{PUSH_BATCH_SIZE_MAX, PushRequest, PushResponse};
+use tillfund_core::protocol::{
+    BINDING_CHANGES_PER_PULL_MAX, BindingChangeBody, BindingChangesBody, ChangesQuery,
+    CloseDayRequest, CustomerBody, DayQuery, EnrolRequest, EnrolmentBody, MerchantBody,
+    PUSH_BATCH_SIZE_MAX, PaidOrderBody, PaidOrdersBody, PaymentsQuery, PushRequest, PushResponse,
+    RefundBody, RefundRequest, ReversalBody, ReversalRequest, SettlementBody, TerminalFiguresBody,
+};
 use tillfund_core::{OrderId, PositiveAmount};
-use utoipa::{IntoParams, ToSchema};
 
-use super::customers::{CustomerBody, MerchantBody};
 use super::extract::{ApiJson, ApiQuery, ClientAddress, IdempotencyKey, Signed, too_many_attempts};
 use super::{ApiError, AppState, ErrorBody};
 use crate::ledger::Outcome;
 use crate::service::{CustomerView, ServiceError};
-use crate::store::parties::BINDING_CHANGES_PER_PULL_MAX;
-
-#[derive(Deserialize, Serialize, ToSchema)]
-pub struct EnrolRequest {
-    /// The one-time code from the operator, e.g. `K7MQ-4XRT-9PWD`.
-    pub activation_code: String,
-    /// A name for this counter, e.g. "Counter 2".
-    pub label: String,
-    /// The counter's X25519 public key, 64 hex characters. The terminal key is derived by
-    /// both sides from the key agreement and never sent.
-    pub public_key: String,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct EnrolmentBody {
-    pub terminal_id: String,
-    /// The server's X25519 public key, 64 hex characters: the counter derives the terminal
-    /// key from it with HKDF-SHA256 (see `tillfund_core::enrolment`).
-    pub server_public_key: String,
-    /// Prefix of this counter's receipt and order numbers.
-    pub receipt_prefix: String,
-    pub merchant: MerchantBody,
-    pub currency: String,
-}
 
 /// Enrols a counter with a one-time activation code, by X25519 key agreement. The same
 /// counter retrying with the same public key (its answer was lost) gets the same answer
@@ -65,7 +43,7 @@ pub async fn enrol(
         .enrol(&request.activation_code, &request.label, &request.public_key)
         .await?;
     Ok(Json(EnrolmentBody {
-        terminal_id: enrolment.terminal.id.to_string(),
+        terminal_id: enrolment.terminal.id,
         server_public_key: enrolment.server_public_key.clone(),
         receipt_prefix: enrolment.terminal.receipt_prefix.clone(),
         merchant: MerchantBody::from(&enrolment.merchant),
@@ -100,33 +78,6 @@ pub async fn push(
     Ok(Json(PushResponse { results }))
 }
 
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct PaymentsQuery {
-    /// The `next_after` of the previous answer; 0 the first time.
-    #[serde(default)]
-    pub after: i64,
-    /// Wait up to this long (at most 10 000 ms) for a payment when there is none yet.
-    #[serde(default)]
-    pub wait_ms: u64,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct PaidOrderBody {
-    pub order_id: String,
-    pub terminal_id: String,
-    pub amount: i64,
-    pub paid_at_ms: i64,
-    pub entry_sequence: i64,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct PaidOrdersBody {
-    pub orders: Vec<PaidOrderBody>,
-    /// Pass as `after` next time.
-    pub next_after: i64,
-}
-
 /// Orders paid at this store since a cursor. With `wait_ms`, an answer with no orders is
 /// held until one is paid or the wait ends (long poll).
 #[utoipa::path(
@@ -150,8 +101,8 @@ pub async fn paid_orders(
         orders: orders
             .iter()
             .map(|order| PaidOrderBody {
-                order_id: order.order_id.to_string(),
-                terminal_id: order.terminal_id.to_string(),
+                order_id: order.order_id,
+                terminal_id: order.terminal_id,
                 amount: order.amount.amount().minor_units(),
                 paid_at_ms: order.paid_at_ms,
                 entry_sequence: order.payment_entry,
@@ -159,35 +110,6 @@ pub async fn paid_orders(
             .collect(),
         next_after,
     }))
-}
-
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ChangesQuery {
-    /// The `next_after` of the previous answer; 0 the first time.
-    #[serde(default)]
-    pub after: i64,
-    #[serde(default = "default_changes_limit")]
-    pub limit: i64,
-}
-
-fn default_changes_limit() -> i64 {
-    BINDING_CHANGES_PER_PULL_MAX
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct BindingChangeBody {
-    pub sequence: i64,
-    /// True: bound to this store now; false: unbound.
-    pub bound: bool,
-    pub customer: CustomerBody,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct BindingChangesBody {
-    pub changes: Vec<BindingChangeBody>,
-    /// Pass as `after` next time.
-    pub next_after: i64,
 }
 
 /// Customers bound to or unbound from this counter's store since a cursor, oldest first.
@@ -232,22 +154,6 @@ pub async fn bonus_rules(
     Ok(Json(state.store().current_bonus_rules().await.map_err(ServiceError::from)?))
 }
 
-#[derive(Deserialize, Serialize, ToSchema)]
-pub struct RefundRequest {
-    pub order_id: String,
-    /// Minor units; at most what was paid minus what was already refunded.
-    pub amount: i64,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct RefundBody {
-    pub order_id: String,
-    pub amount: i64,
-    pub refunded_total: i64,
-    pub wallet_balance: i64,
-    pub entry_sequence: i64,
-}
-
 /// Refunds all or part of a paid order back to the customer's wallet (a manager's action
 /// at the counter). Send the same `Idempotency-Key` on a retry.
 #[utoipa::path(
@@ -276,7 +182,7 @@ pub async fn refund(
     match state.service().refund(&request.terminal, order_id, amount, &key).await? {
         Outcome::Refunded { entry_sequence, order_id, amount, refunded_total, wallet_balance } => {
             Ok(Json(RefundBody {
-                order_id: order_id.to_string(),
+                order_id,
                 amount: amount.minor_units(),
                 refunded_total: refunded_total.minor_units(),
                 wallet_balance: wallet_balance.minor_units(),
@@ -285,23 +191,6 @@ pub async fn refund(
         }
         other => Err(ApiError::internal(format!("refund answered {other:?}"))),
     }
-}
-
-#[derive(Deserialize, Serialize, ToSchema)]
-pub struct ReversalRequest {
-    /// The outbox entry id under which the counter pushed the top-up.
-    pub top_up_entry_id: String,
-    /// Cash to give back, in minor units; at most the top-up less earlier reversals.
-    pub amount: i64,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct ReversalBody {
-    pub amount: i64,
-    /// Bonus taken back in proportion to the amount reversed.
-    pub bonus_clawed_back: i64,
-    pub wallet_balance: i64,
-    pub entry_sequence: i64,
 }
 
 /// Gives back cash for all or part of a top-up (a manager's action): the principal leaves
@@ -343,59 +232,6 @@ pub async fn reverse_top_up(
         })),
         other => Err(ApiError::internal(format!("reversal answered {other:?}"))),
     }
-}
-
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct DayQuery {
-    /// Business day in the store's time zone, YYYY-MM-DD.
-    pub day: String,
-}
-
-#[derive(Deserialize, Serialize, ToSchema)]
-pub struct CloseDayRequest {
-    /// Business day in the store's time zone, YYYY-MM-DD.
-    pub day: String,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct SettlementBody {
-    pub day: String,
-    pub closed: bool,
-    pub top_up_count: i64,
-    /// Cash taken for the platform: what must be in the drawer.
-    pub cash: i64,
-    pub bonus: i64,
-    pub payment_count: i64,
-    pub payments: i64,
-    pub refund_count: i64,
-    pub refunds: i64,
-    pub reversal_count: i64,
-    /// Cash given back for reversed top-ups.
-    pub reversed_cash: i64,
-    pub reversed_bonus: i64,
-    /// Cash − reversed cash: what must be in the drawer.
-    pub drawer_cash: i64,
-    /// Payments − refunds − drawer cash: positive, the platform pays the store; negative, the
-    /// store pays the platform.
-    pub net_owed_to_store: i64,
-    /// Journal entry of the close, when it moved money.
-    pub entry_sequence: Option<i64>,
-    /// The part of these figures made at the asking counter, to match its own records.
-    pub this_terminal: TerminalFiguresBody,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct TerminalFiguresBody {
-    pub top_up_count: i64,
-    pub cash: i64,
-    pub bonus: i64,
-    pub payment_count: i64,
-    pub payments: i64,
-    pub refund_count: i64,
-    pub refunds: i64,
-    pub reversal_count: i64,
-    pub reversed_cash: i64,
 }
 
 impl From<&crate::service::Settlement> for SettlementBody {

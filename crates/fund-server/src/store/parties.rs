@@ -14,8 +14,7 @@ pub fn secret_hash(secret: &str) -> Vec<u8> {
     Sha256::digest(secret.as_bytes()).to_vec()
 }
 
-/// Binding changes handed to a counter per pull.
-pub const BINDING_CHANGES_PER_PULL_MAX: i64 = 1_000;
+pub use tillfund_core::protocol::BINDING_CHANGES_PER_PULL_MAX;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EnrolOutcome {

@@ -1,4 +1,12 @@
-//! Messages between a counter and the fund server.
+//! Every message that crosses the wire, declared once: the counter, the fund server and the
+//! tests use these types, so a change to one breaks the other side at compile time.
+//!
+//! `mod.rs` holds the health report and the outbox push; `counter.rs` the rest of the
+//! counter's API (enrolment, pulls, refunds, reversals, settlement), `customer.rs` the
+//! customer's, `error.rs` the one error body, `operator.rs` the operator's status. Request
+//! fields that the server validates (ids, phones, amounts) stay text and integers here, so
+//! that a bad one is refused with its own code (`order_id_invalid`, …) rather than as an
+//! unreadable body; answers carry typed ids, which serialise to the same text.
 //!
 //! The counter records what happened in its outbox while offline and pushes the entries in
 //! order; the server answers each entry on its own, so one bad entry never blocks the ones
@@ -9,6 +17,16 @@
 use serde::{Deserialize, Serialize};
 
 use crate::{Amount, CustomerId, OutboxEntryId, PositiveAmount};
+
+mod counter;
+mod customer;
+mod error;
+mod operator;
+
+pub use counter::*;
+pub use customer::*;
+pub use error::ErrorBody;
+pub use operator::LedgerStatusBody;
 
 /// Bumped when a message changes shape in a way an older peer cannot read.
 pub const PROTOCOL_VERSION: u32 = 1;

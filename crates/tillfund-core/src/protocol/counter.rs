@@ -1,0 +1,243 @@
+//! The counter's API besides the outbox push: enrolment, the pulls (bindings, payments),
+//! refunds, top-up reversals and the day's settlement.
+
+use serde::{Deserialize, Serialize};
+
+use super::customer::{CustomerBody, MerchantBody};
+use crate::{OrderId, TerminalId};
+
+/// Binding changes handed to a counter per pull.
+pub const BINDING_CHANGES_PER_PULL_MAX: i64 = 1_000;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EnrolRequest {
+    /// The one-time code from the operator, e.g. `K7MQ-4XRT-9PWD`.
+    pub activation_code: String,
+    /// A name for this counter, e.g. "Counter 2".
+    pub label: String,
+    /// The counter's X25519 public key, 64 hex characters. The terminal key is derived by
+    /// both sides from the key agreement and never sent.
+    pub public_key: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EnrolmentBody {
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub terminal_id: TerminalId,
+    /// The server's X25519 public key, 64 hex characters: the counter derives the terminal
+    /// key from it with HKDF-SHA256 (see `tillfund_core::enrolment`).
+    pub server_public_key: String,
+    /// Prefix of this counter's receipt and order numbers.
+    pub receipt_prefix: String,
+    pub merchant: MerchantBody,
+    pub currency: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
+pub struct PaymentsQuery {
+    /// The `next_after` of the previous answer; 0 the first time.
+    #[serde(default)]
+    pub after: i64,
+    /// Wait up to this long (at most 10 000 ms) for a payment when there is none yet.
+    #[serde(default)]
+    pub wait_ms: u64,
+}
+
+impl PaymentsQuery {
+    /// The path with this query, exactly as it is sent and signed.
+    pub fn path(&self) -> String {
+        format!("/v1/sync/payments?after={}&wait_ms={}", self.after, self.wait_ms)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PaidOrderBody {
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub order_id: OrderId,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub terminal_id: TerminalId,
+    pub amount: i64,
+    pub paid_at_ms: i64,
+    pub entry_sequence: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PaidOrdersBody {
+    pub orders: Vec<PaidOrderBody>,
+    /// Pass as `after` next time.
+    pub next_after: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
+pub struct ChangesQuery {
+    /// The `next_after` of the previous answer; 0 the first time.
+    #[serde(default)]
+    pub after: i64,
+    #[serde(default = "default_changes_limit")]
+    pub limit: i64,
+}
+
+fn default_changes_limit() -> i64 {
+    BINDING_CHANGES_PER_PULL_MAX
+}
+
+impl ChangesQuery {
+    /// The path with this query, exactly as it is sent and signed.
+    pub fn path(&self) -> String {
+        format!("/v1/sync/bindings?after={}&limit={}", self.after, self.limit)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BindingChangeBody {
+    pub sequence: i64,
+    /// True: bound to this store now; false: unbound.
+    pub bound: bool,
+    pub customer: CustomerBody,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BindingChangesBody {
+    pub changes: Vec<BindingChangeBody>,
+    /// Pass as `after` next time.
+    pub next_after: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RefundRequest {
+    pub order_id: String,
+    /// Minor units; at most what was paid minus what was already refunded.
+    pub amount: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RefundBody {
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub order_id: OrderId,
+    pub amount: i64,
+    pub refunded_total: i64,
+    pub wallet_balance: i64,
+    pub entry_sequence: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReversalRequest {
+    /// The outbox entry id under which the counter pushed the top-up.
+    pub top_up_entry_id: String,
+    /// Cash to give back, in minor units; at most the top-up less earlier reversals.
+    pub amount: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReversalBody {
+    pub amount: i64,
+    /// Bonus taken back in proportion to the amount reversed.
+    pub bonus_clawed_back: i64,
+    pub wallet_balance: i64,
+    pub entry_sequence: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
+pub struct DayQuery {
+    /// Business day in the store's time zone, YYYY-MM-DD.
+    pub day: String,
+}
+
+impl DayQuery {
+    /// The settlement path with this query, exactly as it is sent and signed. A day is
+    /// digits and dashes; anything else is percent-encoded so it cannot add parameters.
+    pub fn settlement_path(&self) -> String {
+        let day: String = self
+            .day
+            .bytes()
+            .map(|byte| match byte {
+                b'0'..=b'9' | b'-' => char::from(byte).to_string(),
+                other => format!("%{other:02X}"),
+            })
+            .collect();
+        format!("/v1/terminal/settlement?day={day}")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CloseDayRequest {
+    /// Business day in the store's time zone, YYYY-MM-DD.
+    pub day: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SettlementBody {
+    pub day: String,
+    pub closed: bool,
+    pub top_up_count: i64,
+    /// Cash taken for the platform: what must be in the drawer.
+    pub cash: i64,
+    pub bonus: i64,
+    pub payment_count: i64,
+    pub payments: i64,
+    pub refund_count: i64,
+    pub refunds: i64,
+    pub reversal_count: i64,
+    /// Cash given back for reversed top-ups.
+    pub reversed_cash: i64,
+    pub reversed_bonus: i64,
+    /// Cash − reversed cash: what must be in the drawer.
+    pub drawer_cash: i64,
+    /// Payments − refunds − drawer cash: positive, the platform pays the store; negative, the
+    /// store pays the platform.
+    pub net_owed_to_store: i64,
+    /// Journal entry of the close, when it moved money.
+    pub entry_sequence: Option<i64>,
+    /// The part of these figures made at the asking counter, to match its own records.
+    pub this_terminal: TerminalFiguresBody,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TerminalFiguresBody {
+    pub top_up_count: i64,
+    pub cash: i64,
+    pub bonus: i64,
+    pub payment_count: i64,
+    pub payments: i64,
+    pub refund_count: i64,
+    pub refunds: i64,
+    pub reversal_count: i64,
+    pub reversed_cash: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_paths_are_the_ones_the_server_reads() {
+        assert_eq!(
+            PaymentsQuery { after: 7, wait_ms: 10_000 }.path(),
+            "/v1/sync/payments?after=7&wait_ms=10000"
+        );
+        assert_eq!(
+            ChangesQuery { after: 0, limit: BINDING_CHANGES_PER_PULL_MAX }.path(),
+            "/v1/sync/bindings?after=0&limit=1000"
+        );
+        assert_eq!(
+            DayQuery { day: "2026-12-04&x=1".into() }.settlement_path(),
+            "/v1/terminal/settlement?day=2026-12-04%26%78%3D1"
+        );
+    }
+}
