@@ -1,0 +1,109 @@
+//! The operator's use cases: merchants, the reserve, bonus rules, status and audit.
+
+use super::*;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerStatus {
+    pub reserve: Amount,
+    pub service: Amount,
+    pub reserve_threshold: Amount,
+    pub reserve_refill: Amount,
+    /// Set while the reserve is under its threshold and the service account cannot refill it.
+    pub reserve_alert: Option<String>,
+    pub last_yield_day: Option<String>,
+}
+
+impl FundService {
+    pub async fn add_merchant(
+        &self,
+        name: &str,
+        time_zone: &str,
+    ) -> Result<Merchant, ServiceError> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(ServiceError::invalid(
+                "merchant_name_invalid",
+                "A store name is 1 to 100 characters.",
+            ));
+        }
+        let time_zone = time_zone.trim();
+        if time_zone.len() > 64 || jiff::tz::TimeZone::get(time_zone).is_err() {
+            return Err(ServiceError::invalid(
+                "time_zone_invalid",
+                format!("'{time_zone}' is not an IANA time zone name such as Asia/Shanghai."),
+            ));
+        }
+        let merchant = Merchant {
+            id: MerchantId::generate(),
+            name: name.to_owned(),
+            time_zone: time_zone.to_owned(),
+        };
+        self.store.add_merchant(&merchant, self.store.clock().now_ms()).await?;
+        Ok(merchant)
+    }
+
+    pub async fn fund_reserve(
+        &self,
+        amount: PositiveAmount,
+        idempotency_key: &str,
+    ) -> Result<Outcome, ServiceError> {
+        let command = Command {
+            idempotency: IdempotencyKey {
+                key: format!("operator/fund/{idempotency_key}"),
+                fingerprint: fingerprint(&[b"fund", &amount.amount().minor_units().to_be_bytes()]),
+            },
+            recorded_at_ms: self.store.clock().now_ms(),
+            kind: CommandKind::FundReserve { amount },
+        };
+        self.submit(command).await
+    }
+
+    pub async fn publish_bonus_rules(
+        &self,
+        rules: Vec<BonusRule>,
+    ) -> Result<BonusRuleSet, ServiceError> {
+        self.store.publish_bonus_rules(rules).await.map_err(|error| match error {
+            StoreError::Invalid(rule_error) => {
+                ServiceError::invalid(rule_error.code(), rule_error.to_string())
+            }
+            other => ServiceError::from(other),
+        })
+    }
+
+    /// Checks the operator's bearer token in constant time.
+    pub fn authenticate_operator(&self, token: &str) -> Result<(), ServiceError> {
+        let Some(expected) = self.config.operator_token.as_deref() else {
+            return Err(ServiceError::new(
+                ErrorKind::NotFound,
+                "operator_api_disabled",
+                "The operator API is off: start the server with TILLFUND_OPERATOR_TOKEN set.",
+            ));
+        };
+        let matches = expected.len() == token.len()
+            && expected.bytes().zip(token.bytes()).fold(0_u8, |acc, (a, b)| acc | (a ^ b)) == 0;
+        if !matches {
+            return Err(ServiceError::new(
+                ErrorKind::Unauthenticated,
+                "operator_token_invalid",
+                "The operator token is wrong.",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The reserve's health, for the operator and for monitoring.
+    pub async fn ledger_status(&self) -> Result<LedgerStatus, ServiceError> {
+        Ok(LedgerStatus {
+            reserve: self.store.balance(Account::Reserve).await?,
+            service: self.store.balance(Account::Service).await?,
+            reserve_threshold: self.config.policy.reserve_threshold,
+            reserve_refill: self.config.policy.reserve_refill,
+            reserve_alert: self.store.reserve_alert().await?,
+            last_yield_day: self.store.last_accrued_day().await?,
+        })
+    }
+
+    pub async fn audit(&self) -> Result<AuditReport, ServiceError> {
+        Ok(self.store.audit().await?)
+    }
+}
