@@ -1,0 +1,111 @@
+//! What the ledger is asked to do: the policy it decides under, and each command with the
+//! idempotency key that makes it apply once.
+
+use super::*;
+
+/// Limits and settings the ledger enforces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerPolicy {
+    pub currency: Currency,
+    /// Most a wallet may hold after a top-up (principal + bonus + yield).
+    pub wallet_balance_cap: Amount,
+    /// When the reserve falls under this, it is refilled from the service account.
+    pub reserve_threshold: Amount,
+    /// How much one refill moves; zero turns the monitor off.
+    pub reserve_refill: Amount,
+}
+
+impl LedgerPolicy {
+    /// CNY with the 5,000.00 cap Chinese rules set for named prepaid cards; the reserve
+    /// monitor is off until the operator configures it.
+    pub fn default_for(currency: Currency) -> LedgerPolicy {
+        let scale = 10_i64.pow(currency.decimal_places());
+        LedgerPolicy {
+            currency,
+            wallet_balance_cap: Amount::from_minor_units(5_000 * scale).unwrap_or(Amount::ZERO),
+            reserve_threshold: Amount::ZERO,
+            reserve_refill: Amount::ZERO,
+        }
+    }
+}
+
+/// A client's idempotency key with a fingerprint of the request it came with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey {
+    /// Namespaced by who sent it, e.g. `terminal/<id>/outbox/<entry>`.
+    pub key: String,
+    /// SHA-256 of the canonical request; the same key with another request is refused.
+    pub fingerprint: [u8; 32],
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Command {
+    pub idempotency: IdempotencyKey,
+    pub recorded_at_ms: i64,
+    pub kind: CommandKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CommandKind {
+    /// The operator moves money from the bank into the reserve.
+    FundReserve {
+        amount: PositiveAmount,
+    },
+    CashTopUp(CashTopUp),
+    Payment(Payment),
+    Refund(Refund),
+    /// Pays accrued yield from the reserve into a wallet's yield bucket.
+    PostYield {
+        customer_id: CustomerId,
+        amount: PositiveAmount,
+        day: String,
+    },
+    /// Gives cash back for all or part of a top-up: the principal returns to the reserve,
+    /// the bonus is clawed back in proportion, and the cash leaves the drawer.
+    ReverseTopUp(ReverseTopUp),
+    /// Closes a merchant's business day: settles every entry of the merchant recorded
+    /// before `day_end_ms` and not settled yet.
+    CloseDay {
+        merchant_id: MerchantId,
+        day: String,
+        day_end_ms: i64,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CashTopUp {
+    pub merchant_id: MerchantId,
+    pub terminal_id: TerminalId,
+    pub outbox_entry_id: OutboxEntryId,
+    pub customer_id: CustomerId,
+    pub amount: PositiveAmount,
+    pub bonus_shown: Amount,
+    pub rule_set_version: Option<u32>,
+}
+
+/// A payment whose token was already verified (signature, expiry, currency) and whose PIN
+/// was already checked; what is left is the ledger's part.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Payment {
+    pub claims: PaymentClaims,
+    pub customer_id: CustomerId,
+    /// Derived from the order with the terminal's key by the caller, which holds the key.
+    pub confirmation_code: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReverseTopUp {
+    pub merchant_id: MerchantId,
+    pub terminal_id: TerminalId,
+    /// The outbox entry that recorded the top-up.
+    pub top_up: OutboxEntryId,
+    pub amount: PositiveAmount,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refund {
+    pub merchant_id: MerchantId,
+    pub terminal_id: TerminalId,
+    pub order_id: OrderId,
+    pub amount: PositiveAmount,
+}

@@ -1,0 +1,91 @@
+//! A payment: the wallet's buckets pay the order in proportion to their balances, once per
+//! (counter, order).
+
+use super::*;
+
+impl Batch<'_> {
+    pub(super) fn payment(
+        &mut self,
+        payment: &Payment,
+        command: &Command,
+    ) -> Result<Outcome, Deferred> {
+        let claims = &payment.claims;
+        let customer_id = payment.customer_id;
+        if !self.state.existing_customers.contains(&customer_id) {
+            return Ok(Outcome::rejected("customer_unknown", "There is no customer with this id."));
+        }
+        let order_key = (claims.terminal_id, claims.order_id);
+        if self.state.orders.contains_key(&order_key) {
+            return Ok(Outcome::rejected(
+                "order_already_paid",
+                "This order has already been paid.",
+            ));
+        }
+        if !self.state.bindings.contains(&(customer_id, claims.merchant_id)) {
+            return Ok(Outcome::rejected(
+                "customer_not_bound",
+                "Your wallet is not bound to this store. Add the store in your wallet, then pay.",
+            ));
+        }
+        let split = self.wallet_split(customer_id);
+        let amount = claims.amount.amount().minor_units();
+        let Some(taken) = split_proportionally(amount, split) else {
+            return Ok(Outcome::rejected(
+                "insufficient_funds",
+                format!(
+                    "Your balance of {} does not cover {}.",
+                    self.format(self.wallet_balance(customer_id)),
+                    self.format(claims.amount.amount())
+                ),
+            ));
+        };
+        let transfers = wallet_transfers(customer_id, taken, Direction::ToService)?;
+        let entry = NewEntry {
+            code: EntryCode::Payment,
+            recorded_at_ms: command.recorded_at_ms,
+            references: EntryReferences {
+                merchant_id: Some(claims.merchant_id),
+                terminal_id: Some(claims.terminal_id),
+                order_id: Some(claims.order_id),
+                customer_id: Some(customer_id),
+                ..EntryReferences::default()
+            },
+            transfers,
+        };
+        let entry_sequence = match self.post(entry)? {
+            Ok(sequence) => sequence,
+            Err(account) => return guard_tripped(account),
+        };
+        self.posted_for_settlement.push((
+            claims.merchant_id,
+            command.recorded_at_ms,
+            (
+                Some(claims.terminal_id),
+                UnsettledEntry::Payment { sequence: entry_sequence, amount },
+            ),
+        ));
+        self.state.orders.insert(
+            order_key,
+            PaidOrder {
+                order_id: claims.order_id,
+                merchant_id: claims.merchant_id,
+                terminal_id: claims.terminal_id,
+                customer_id,
+                amount: claims.amount,
+                paid_split: taken,
+                refunded_split: [0; 3],
+                payment_entry: entry_sequence,
+                paid_at_ms: command.recorded_at_ms,
+            },
+        );
+        self.new_order_ids.push(order_key);
+        Ok(Outcome::Paid {
+            entry_sequence,
+            order_id: claims.order_id,
+            customer_id,
+            amount: claims.amount.amount(),
+            confirmation_code: payment.confirmation_code.clone(),
+            wallet_balance: self.wallet_balance(customer_id),
+        })
+    }
+}

@@ -1,0 +1,214 @@
+//! Closing a store's day: the figures of the entries it settles, and the entry that moves
+//! the drawer's cash and the net of payments and refunds.
+
+use super::*;
+
+/// A merchant's figures for a settlement, in minor units.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettlementFigures {
+    pub top_up_count: i64,
+    /// Cash the store took for the platform.
+    pub cash: i64,
+    /// Bonus the platform gave on those top-ups (from the reserve, not the store).
+    pub bonus: i64,
+    pub payment_count: i64,
+    pub payments: i64,
+    pub refund_count: i64,
+    pub refunds: i64,
+    pub reversal_count: i64,
+    /// Cash given back for reversed top-ups.
+    pub reversed_cash: i64,
+    /// Bonus clawed back by those reversals.
+    pub reversed_bonus: i64,
+}
+
+impl SettlementFigures {
+    /// Cash that must be in the drawer: taken for top-ups less given back for reversals.
+    pub fn drawer_cash(&self) -> i64 {
+        self.cash - self.reversed_cash
+    }
+
+    /// What the platform owes the store: payments less refunds less the cash the store
+    /// holds for the platform. Negative when the store owes the platform.
+    pub fn net_owed_to_store(&self) -> i64 {
+        self.payments - self.refunds - self.drawer_cash()
+    }
+}
+
+/// One unsettled entry of a merchant, as a close counts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnsettledEntry {
+    TopUp { sequence: i64, cash: i64, bonus: i64 },
+    Reversal { sequence: i64, cash: i64, bonus: i64 },
+    Payment { sequence: i64, amount: i64 },
+    Refund { sequence: i64, amount: i64 },
+}
+
+impl UnsettledEntry {
+    pub fn sequence(self) -> i64 {
+        match self {
+            UnsettledEntry::TopUp { sequence, .. }
+            | UnsettledEntry::Reversal { sequence, .. }
+            | UnsettledEntry::Payment { sequence, .. }
+            | UnsettledEntry::Refund { sequence, .. } => sequence,
+        }
+    }
+}
+
+impl SettlementFigures {
+    pub fn add(&mut self, entry: UnsettledEntry) {
+        match entry {
+            UnsettledEntry::TopUp { cash, bonus, .. } => {
+                self.top_up_count += 1;
+                self.cash += cash;
+                self.bonus += bonus;
+            }
+            UnsettledEntry::Reversal { cash, bonus, .. } => {
+                self.reversal_count += 1;
+                self.reversed_cash += cash;
+                self.reversed_bonus += bonus;
+            }
+            UnsettledEntry::Payment { amount, .. } => {
+                self.payment_count += 1;
+                self.payments += amount;
+            }
+            UnsettledEntry::Refund { amount, .. } => {
+                self.refund_count += 1;
+                self.refunds += amount;
+            }
+        }
+    }
+}
+
+/// An unsettled entry and the counter it was made at (`None` for none).
+pub type TerminalEntry = (Option<TerminalId>, UnsettledEntry);
+
+/// The unsettled entries of one merchant up to a day's end, loaded for a close.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UnsettledDay {
+    pub entries: Vec<TerminalEntry>,
+    pub already_closed: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClosedDay {
+    pub merchant_id: MerchantId,
+    pub day: String,
+    pub entry_sequence: Option<i64>,
+    pub figures: SettlementFigures,
+    /// The same figures split by the counter each entry was made at.
+    pub by_terminal: Vec<(TerminalId, SettlementFigures)>,
+    pub settled_entries: Vec<i64>,
+}
+
+/// Figures of all entries, and of the entries of each counter.
+pub fn figures_by_terminal(
+    entries: &[TerminalEntry],
+) -> (SettlementFigures, Vec<(TerminalId, SettlementFigures)>) {
+    let mut total = SettlementFigures::default();
+    let mut by_terminal: BTreeMap<TerminalId, SettlementFigures> = BTreeMap::new();
+    for (terminal_id, entry) in entries {
+        total.add(*entry);
+        if let Some(terminal_id) = terminal_id {
+            by_terminal.entry(*terminal_id).or_default().add(*entry);
+        }
+    }
+    (total, by_terminal.into_iter().collect())
+}
+
+impl Batch<'_> {
+    pub(super) fn close_day(
+        &mut self,
+        merchant_id: MerchantId,
+        day: &str,
+        day_end_ms: i64,
+        command: &Command,
+    ) -> Result<Outcome, Deferred> {
+        let key = (merchant_id, day.to_owned());
+        let Some(unsettled) = self.state.unsettled.get(&key).cloned() else {
+            return Err(Deferred::GuardTripped {
+                account: format!("settlement of {merchant_id} {day} (not loaded)"),
+            });
+        };
+        if unsettled.already_closed {
+            return Ok(Outcome::rejected(
+                "day_already_closed",
+                format!("{day} is already closed."),
+            ));
+        }
+        // What was unsettled at the batch's start, and what this batch posted before the
+        // close; an entry an earlier close of this batch settled is not settled again.
+        let posted_here =
+            self.posted_for_settlement.iter().filter(|(merchant, recorded_at_ms, _)| {
+                *merchant == merchant_id && *recorded_at_ms < day_end_ms
+            });
+        let entries: Vec<TerminalEntry> = unsettled
+            .entries
+            .iter()
+            .copied()
+            .chain(posted_here.map(|(_, _, entry)| *entry))
+            .filter(|(_, entry)| !self.settled_in_batch.contains(&entry.sequence()))
+            .collect();
+        let (figures, by_terminal) = figures_by_terminal(&entries);
+        let mut transfers = Vec::new();
+        if let Ok(cash) = PositiveAmount::try_from(figures.drawer_cash()) {
+            transfers.push(Transfer {
+                from: Account::Drawer(merchant_id),
+                to: Account::Service,
+                amount: cash,
+                code: TransferCode::Settlement,
+            });
+        }
+        // Payments less refunds leave the service account for the store's bank account;
+        // when refunds exceed payments the store pays the difference back.
+        let payments_net = figures.payments - figures.refunds;
+        if let Ok(amount) = PositiveAmount::try_from(payments_net) {
+            transfers.push(Transfer {
+                from: Account::Service,
+                to: Account::World,
+                amount,
+                code: TransferCode::Settlement,
+            });
+        } else if let Ok(amount) = PositiveAmount::try_from(-payments_net) {
+            transfers.push(Transfer {
+                from: Account::World,
+                to: Account::Service,
+                amount,
+                code: TransferCode::Settlement,
+            });
+        }
+        let entry_sequence = if transfers.is_empty() {
+            None
+        } else {
+            let entry = NewEntry {
+                code: EntryCode::Settlement,
+                recorded_at_ms: command.recorded_at_ms,
+                references: EntryReferences {
+                    merchant_id: Some(merchant_id),
+                    business_day: Some(day.to_owned()),
+                    ..EntryReferences::default()
+                },
+                transfers,
+            };
+            match self.post(entry)? {
+                Ok(sequence) => Some(sequence),
+                Err(Account::Service) => return Err(Deferred::ServiceInsufficient),
+                Err(account) => return guard_tripped(account),
+            }
+        };
+        if let Some(stored) = self.state.unsettled.get_mut(&key) {
+            stored.already_closed = true;
+        }
+        let settled_entries: Vec<i64> = entries.iter().map(|(_, entry)| entry.sequence()).collect();
+        self.settled_in_batch.extend(settled_entries.iter().copied());
+        self.writes.settlements.push(ClosedDay {
+            merchant_id,
+            day: day.to_owned(),
+            entry_sequence,
+            figures: figures.clone(),
+            by_terminal,
+            settled_entries,
+        });
+        Ok(Outcome::DayClosed { entry_sequence, merchant_id, day: day.to_owned(), figures })
+    }
+}
