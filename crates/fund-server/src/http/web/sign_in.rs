@@ -1,0 +1,112 @@
+//! Signing in with phone and PIN.
+
+use super::*;
+
+#[derive(Deserialize)]
+pub(super) struct NextQuery {
+    pub(super) next: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct SignInForm {
+    pub(super) phone: String,
+    pub(super) pin: String,
+    pub(super) csrf: String,
+    pub(super) next: Option<String>,
+}
+
+pub(super) fn sign_in_body(
+    text: &Words,
+    form_token: &str,
+    next: &str,
+    phone: &str,
+    message: Option<&str>,
+) -> String {
+    format!(
+        r#"<section><h1>{sign_in}</h1>{problem}
+<form method="post" action="/signin">
+{csrf}{next}
+<label>{phone_label}<input name="phone" type="tel" inputmode="tel" autocomplete="tel" required maxlength="20" value="{phone}"></label>
+<label>{pin_label}<input name="pin" type="password" inputmode="numeric" autocomplete="current-password" required minlength="6" maxlength="6" pattern="[0-9]{{6}}"></label>
+<button class="primary" type="submit">{sign_in}</button>
+</form>
+<p><a href="/signup">{no_account}</a></p></section>"#,
+        sign_in = text.sign_in,
+        problem = message.map(problem).unwrap_or_default(),
+        csrf = hidden("csrf", form_token),
+        next = hidden("next", next),
+        phone_label = text.phone,
+        pin_label = text.pin,
+        phone = escape_html(phone),
+        no_account = text.no_account,
+    )
+}
+
+pub(super) async fn sign_in_page(visitor: Visitor, Query(query): Query<NextQuery>) -> Response {
+    let next = safe_next(query.next.as_deref());
+    if visitor.session.is_some() {
+        return redirect(&next, &[]);
+    }
+    let (token, cookie) = visitor.form_token();
+    let text = visitor.words();
+    let mut page =
+        visitor.page("/signin", text.sign_in, sign_in_body(text, &token, &next, "", None));
+    page.cookies.extend(cookie);
+    page.into_response()
+}
+
+pub(super) async fn sign_in(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Form(form): Form<SignInForm>,
+) -> Response {
+    let text = visitor.words();
+    let next = safe_next(form.next.as_deref());
+    let (token, cookie) = visitor.form_token();
+    let again = |message: &str, status: StatusCode| {
+        let mut page = visitor
+            .page(
+                "/signin",
+                text.sign_in,
+                sign_in_body(text, &token, &next, &form.phone, Some(message)),
+            )
+            .with_status(status);
+        page.cookies.extend(cookie.clone());
+        page.into_response()
+    };
+    if !visitor.signed_out_form_is_ours(&form.csrf) {
+        return again(text.form_expired, StatusCode::FORBIDDEN);
+    }
+    let limits = state.web_limits();
+    let phone_key = phone_limit_key(&form.phone);
+    if !limits.sign_in_by_address.allow(&visitor.ip.to_string())
+        || !limits.sign_in_by_phone.allow(&phone_key)
+    {
+        return again(text.too_many, StatusCode::TOO_MANY_REQUESTS);
+    }
+    let phone = match PhoneNumber::parse(&form.phone) {
+        Ok(phone) => phone,
+        Err(error) => {
+            return again(
+                &input_problem(error.code(), error.to_string(), visitor.language),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            );
+        }
+    };
+    let pin = match PaymentPin::parse(&form.pin) {
+        Ok(pin) => pin,
+        Err(error) => {
+            return again(
+                &input_problem(error.code(), error.to_string(), visitor.language),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            );
+        }
+    };
+    match state.service().sign_in(&phone, pin).await {
+        Ok((session_token, _)) => {
+            let session = session_cookie(&state, &visitor, &session_token);
+            redirect(&next, &[session])
+        }
+        Err(error) => again(&localized_problem(&error, visitor.language), status_of(&error)),
+    }
+}
