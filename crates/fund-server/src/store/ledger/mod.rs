@@ -1,0 +1,265 @@
+//! The ledger's storage on SQLite: one `BEGIN IMMEDIATE` transaction per batch of commands.
+//! `load.rs` reads what a batch needs, `write.rs` writes what it produced, `settlement.rs`
+//! reads a store's day, `audit.rs` reads the journal for the audit; this file runs a batch
+//! and answers the ledger's simple reads.
+//!
+//! `BEGIN IMMEDIATE` takes SQLite's write lock before the batch reads anything, so the
+//! balances the engine decides on cannot change under it, even with a second process on
+//! the same file. All reads and writes use a handful of multi-row statements per batch,
+//! never one query per command: that is what lets one writer keep up with many counters.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::str::FromStr;
+
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+use tillfund_core::bonus::BonusRuleSet;
+use tillfund_core::{
+    Amount, CustomerId, MerchantId, OrderId, OutboxEntryId, PositiveAmount, TerminalId,
+};
+
+use super::{Store, StoreError, amount, corrupt, parse, parse_optional};
+use crate::ledger::audit::{AuditReport, Auditor, SettlementCheck};
+use crate::ledger::figures_by_terminal;
+use crate::ledger::{
+    Account, AlertChange, AppliedTopUp, Batch, BatchNeeds, BatchState, BatchWrites, Command,
+    Decided, Deferred, EntryReferences, JournalEntry, LedgerPolicy, NewEntry, Outcome, PaidOrder,
+    RuleSetRecord, SettlementFigures, StoredOutcome, TopUpKey, Transfer, UnsettledDay,
+    UnsettledEntry,
+};
+
+mod audit;
+mod load;
+mod settlement;
+mod write;
+
+use load::{load_batch_state, load_rule_sets};
+use settlement::{FIGURE_COLUMNS, unsettled_day};
+use write::write_batch;
+
+/// Rows bound in one statement; well under SQLite's limit of 32,766 variables.
+const ROWS_PER_STATEMENT: usize = 200;
+
+fn hash(bytes: Vec<u8>) -> Result<[u8; 32], StoreError> {
+    bytes.try_into().map_err(|_| corrupt("a hash is not 32 bytes"))
+}
+
+const PAID_ORDER_COLUMNS: &str = "order_id, merchant_id, terminal_id, customer_id, amount, \
+    paid_principal, paid_bonus, paid_yield, refunded_principal, refunded_bonus, refunded_yield, \
+    payment_entry, paid_at_ms";
+
+fn paid_order_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<PaidOrder, StoreError> {
+    Ok(PaidOrder {
+        order_id: parse(row.try_get::<&str, _>("order_id")?)?,
+        merchant_id: parse(row.try_get::<&str, _>("merchant_id")?)?,
+        terminal_id: parse(row.try_get::<&str, _>("terminal_id")?)?,
+        customer_id: parse(row.try_get::<&str, _>("customer_id")?)?,
+        amount: PositiveAmount::try_from(row.try_get::<i64, _>("amount")?).map_err(corrupt)?,
+        paid_split: [
+            row.try_get("paid_principal")?,
+            row.try_get("paid_bonus")?,
+            row.try_get("paid_yield")?,
+        ],
+        refunded_split: [
+            row.try_get("refunded_principal")?,
+            row.try_get("refunded_bonus")?,
+            row.try_get("refunded_yield")?,
+        ],
+        payment_entry: row.try_get("payment_entry")?,
+        paid_at_ms: row.try_get("paid_at_ms")?,
+    })
+}
+
+fn push_list(query: &mut QueryBuilder<'_, Sqlite>, values: &[String]) {
+    let mut separated = query.separated(", ");
+    for value in values {
+        separated.push_bind(value.clone());
+    }
+    separated.push_unseparated(")");
+}
+
+/// One line of a wallet's history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WalletEntry {
+    pub sequence: i64,
+    /// The entry's kind: `top_up`, `payment`, `refund`, `yield`, `top_up_reversal`.
+    pub code: String,
+    pub applied_at_ms: i64,
+    pub merchant: Option<String>,
+    pub merchant_time_zone: Option<String>,
+    /// Minor units in (positive) or out (negative) of the wallet.
+    pub change: i64,
+}
+
+impl Store {
+    /// Decides and writes a batch of commands atomically. The result has one entry per
+    /// command, in order. On `Err` nothing at all was written and every command may be
+    /// retried.
+    pub async fn apply_batch(
+        &self,
+        policy: &LedgerPolicy,
+        commands: &[Command],
+    ) -> Result<Vec<Result<Decided, Deferred>>, StoreError> {
+        let needs = BatchNeeds::of(commands);
+        let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let state = load_batch_state(&mut transaction, &needs, self.clock.now_ms()).await?;
+        let mut batch = Batch::new(policy, state);
+        let results: Vec<Result<Decided, Deferred>> =
+            commands.iter().map(|command| batch.apply(command)).collect();
+        let writes = batch.finish();
+        write_batch(&mut transaction, &writes, self.clock.now_ms()).await?;
+        transaction.commit().await?;
+        Ok(results)
+    }
+
+    /// Orders paid at a merchant after journal entry `after_entry`, oldest first: how a
+    /// counter learns that its payment codes were paid.
+    /// A wallet's latest journal entries, newest first: what happened and by how much the
+    /// wallet changed (all buckets together), at most `limit`.
+    pub async fn wallet_history(
+        &self,
+        customer_id: CustomerId,
+        limit: u32,
+    ) -> Result<Vec<WalletEntry>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT e.sequence, e.code, e.applied_at_ms, m.name AS merchant, m.time_zone, \
+                    coalesce(sum(CASE WHEN t.to_account LIKE ?2 THEN t.amount ELSE 0 END), 0) \
+                  - coalesce(sum(CASE WHEN t.from_account LIKE ?2 THEN t.amount ELSE 0 END), 0) AS change \
+             FROM journal_entries e \
+             JOIN transfers t ON t.entry_sequence = e.sequence \
+             LEFT JOIN merchants m ON m.id = e.merchant_id \
+             WHERE e.customer_id = ?1 \
+             GROUP BY e.sequence ORDER BY e.sequence DESC LIMIT ?3",
+        )
+        .bind(customer_id.to_string())
+        .bind(format!("customer/{customer_id}/%"))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(WalletEntry {
+                    sequence: row.try_get("sequence")?,
+                    code: row.try_get("code")?,
+                    applied_at_ms: row.try_get("applied_at_ms")?,
+                    merchant: row.try_get("merchant")?,
+                    merchant_time_zone: row.try_get("time_zone")?,
+                    change: row.try_get("change")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Who paid a counter's order, if anyone has.
+    pub async fn order_payer(
+        &self,
+        terminal_id: TerminalId,
+        order_id: OrderId,
+    ) -> Result<Option<CustomerId>, StoreError> {
+        let payer: Option<String> = sqlx::query_scalar(
+            "SELECT customer_id FROM paid_orders WHERE terminal_id = ? AND order_id = ?",
+        )
+        .bind(terminal_id.to_string())
+        .bind(order_id.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        payer.map(|text| parse(&text)).transpose()
+    }
+
+    pub async fn paid_orders_after(
+        &self,
+        merchant_id: MerchantId,
+        after_entry: i64,
+        limit: i64,
+    ) -> Result<Vec<PaidOrder>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {PAID_ORDER_COLUMNS} FROM paid_orders \
+             WHERE merchant_id = ? AND payment_entry > ? ORDER BY payment_entry LIMIT ?"
+        ))
+        .bind(merchant_id.to_string())
+        .bind(after_entry)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(paid_order_from_row).collect()
+    }
+
+    /// How many journal entries there are of each code.
+    pub async fn entry_counts(&self) -> Result<HashMap<String, i64>, StoreError> {
+        let rows =
+            sqlx::query("SELECT code, count(*) AS entries FROM journal_entries GROUP BY code")
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter().map(|row| Ok((row.try_get("code")?, row.try_get("entries")?))).collect()
+    }
+
+    /// Moves the write-ahead log into the database file, so the file's size is the data's.
+    pub async fn checkpoint(&self) -> Result<(), StoreError> {
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Every stored balance.
+    pub async fn all_balances(&self) -> Result<Vec<(Account, Amount)>, StoreError> {
+        let rows = sqlx::query("SELECT key, balance FROM accounts ORDER BY key")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok((parse(row.try_get::<&str, _>("key")?)?, amount(row.try_get("balance")?)?))
+            })
+            .collect()
+    }
+
+    pub async fn balance(&self, account: Account) -> Result<Amount, StoreError> {
+        let balance: Option<i64> = sqlx::query_scalar("SELECT balance FROM accounts WHERE key = ?")
+            .bind(account.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        amount(balance.unwrap_or(0))
+    }
+
+    /// The open reserve alert, if any.
+    pub async fn reserve_alert(&self) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT message FROM ledger_alerts WHERE name = 'reserve'")
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// The bonus rule set in force (version 0, no rules, before any is published).
+    pub async fn current_bonus_rules(&self) -> Result<BonusRuleSet, StoreError> {
+        let mut connection = self.pool.acquire().await?;
+        let (_, current) = load_rule_sets(&mut connection, &BTreeSet::new()).await?;
+        Ok(current)
+    }
+
+    /// Publishes a new bonus rule set, superseding the current one. Returns its version.
+    pub async fn publish_bonus_rules(
+        &self,
+        rules: Vec<tillfund_core::bonus::BonusRule>,
+    ) -> Result<BonusRuleSet, StoreError> {
+        let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let current: Option<i64> = sqlx::query_scalar("SELECT max(version) FROM bonus_rule_sets")
+            .fetch_one(&mut *transaction)
+            .await?;
+        let version = u32::try_from(current.unwrap_or(0) + 1).map_err(corrupt)?;
+        let rule_set = BonusRuleSet::new(version, rules).map_err(StoreError::Invalid)?;
+        let now = self.clock.now_ms();
+        sqlx::query(
+            "UPDATE bonus_rule_sets SET superseded_at_ms = ? WHERE superseded_at_ms IS NULL",
+        )
+        .bind(now)
+        .execute(&mut *transaction)
+        .await?;
+        let rules_json = serde_json::to_string(rule_set.rules()).map_err(corrupt)?;
+        sqlx::query(
+            "INSERT INTO bonus_rule_sets (version, rules, published_at_ms) VALUES (?, ?, ?)",
+        )
+        .bind(i64::from(version))
+        .bind(rules_json)
+        .bind(now)
+        .execute(&mut *transaction)
+        .await?;
+        transaction.commit().await?;
+        Ok(rule_set)
+    }
+}
