@@ -420,10 +420,7 @@ async fn serve(service: FundService, listen: SocketAddr, limits: WebLimits) -> a
     let store = service.store().clone();
     let accrual = tokio::spawn(accrue_hourly(service.clone()));
     let router = app(AppState::with_limits(service, limits));
-    // The peer address feeds the wallet pages' rate limits.
-    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    fund_server::http::serve(listener, router, shutdown_signal()).await?;
     accrual.abort();
     store.close().await;
     tracing::info!("stopped");

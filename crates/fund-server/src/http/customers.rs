@@ -62,8 +62,7 @@ fn parse_pin(text: &str) -> Result<PaymentPin, ApiError> {
 pub async fn list_merchants(
     State(state): State<AppState>,
 ) -> Result<Json<Vec<MerchantBody>>, ApiError> {
-    let merchants =
-        state.store().list_merchants(MERCHANTS_LISTED_MAX).await.map_err(ServiceError::from)?;
+    let merchants = state.service().merchants(MERCHANTS_LISTED_MAX).await?;
     Ok(Json(merchants.iter().map(MerchantBody::from).collect()))
 }
 

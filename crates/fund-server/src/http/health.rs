@@ -62,12 +62,10 @@ pub async fn operator_status(
     responses((status = 200, description = "The server is up", body = HealthReport))
 )]
 pub async fn healthz(State(state): State<AppState>) -> Json<HealthReport> {
-    let status = match state.store().ping().await {
-        Ok(()) => HealthStatus::Ok,
-        Err(error) => {
-            tracing::warn!(%error, "health check: database does not answer");
-            HealthStatus::Degraded
-        }
+    let status = if state.service().database_answers().await {
+        HealthStatus::Ok
+    } else {
+        HealthStatus::Degraded
     };
     Json(HealthReport {
         status,

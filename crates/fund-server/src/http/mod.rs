@@ -26,7 +26,6 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::service::{ErrorKind, FundService, ServiceError};
-use crate::store::Store;
 
 pub use openapi::ApiDoc;
 pub use web::WebLimits;
@@ -61,10 +60,6 @@ impl AppState {
 
     pub fn web_limits(&self) -> &web::WebLimits {
         &self.inner.web_limits
-    }
-
-    pub fn store(&self) -> &Store {
-        self.inner.service.store()
     }
 
     pub fn currency(&self) -> tillfund_core::Currency {
@@ -106,6 +101,18 @@ fn api() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
 /// The OpenAPI document of the JSON API.
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
     api().1
+}
+
+/// Serves `router` on `listener` until `shutdown` completes; the peer address of each
+/// connection feeds the rate limits.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 pub fn app(state: AppState) -> Router {

@@ -151,7 +151,7 @@ pub async fn bonus_rules(
     State(state): State<AppState>,
     _request: Signed<()>,
 ) -> Result<Json<tillfund_core::bonus::BonusRuleSet>, ApiError> {
-    Ok(Json(state.store().current_bonus_rules().await.map_err(ServiceError::from)?))
+    Ok(Json(state.service().current_bonus_rules().await?))
 }
 
 /// Refunds all or part of a paid order back to the customer's wallet (a manager's action

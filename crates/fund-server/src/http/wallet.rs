@@ -90,8 +90,7 @@ pub async fn start_page(
 ) -> Result<Html<String>, ApiError> {
     let language = Language::from_headers(&headers);
     let text = start_page_text(language);
-    let merchants =
-        state.store().list_merchants(START_PAGE_STORES_MAX).await.map_err(ApiError::internal)?;
+    let merchants = state.service().merchants(START_PAGE_STORES_MAX).await?;
     let stores = if merchants.is_empty() {
         format!("<p class=\"empty\">{}</p>", text.no_stores)
     } else {

@@ -30,9 +30,9 @@ pub const YIELD_DAYS_SHOWN: u32 = 30;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WalletActivity {
     /// Newest first.
-    pub entries: Vec<crate::store::WalletEntry>,
+    pub entries: Vec<WalletEntry>,
     /// Oldest first.
-    pub days: Vec<crate::store::yields::YieldDay>,
+    pub days: Vec<YieldDay>,
     /// `None` before a week's balance has earned anything.
     pub annualized_7d_percent: Option<Decimal>,
 }

@@ -37,6 +37,9 @@ mod settlement;
 mod terminals;
 mod yields;
 
+/// Rows the wallet page shows, as the store reads them.
+pub use crate::store::WalletEntry;
+pub use crate::store::yields::YieldDay;
 pub use customers::{
     CustomerView, WALLET_HISTORY_SHOWN, WalletActivity, WalletSummary, YIELD_DAYS_SHOWN,
 };

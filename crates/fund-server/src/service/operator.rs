@@ -14,6 +14,27 @@ pub struct LedgerStatus {
 }
 
 impl FundService {
+    /// The partner stores by name, at most `limit` (sign-up, the start page, the API).
+    pub async fn merchants(&self, limit: u32) -> Result<Vec<Merchant>, ServiceError> {
+        Ok(self.store.list_merchants(limit).await?)
+    }
+
+    /// The bonus rule set in force, for counters to preview bonuses offline.
+    pub async fn current_bonus_rules(&self) -> Result<BonusRuleSet, ServiceError> {
+        Ok(self.store.current_bonus_rules().await?)
+    }
+
+    /// Whether the database answers at all (the health report).
+    pub async fn database_answers(&self) -> bool {
+        match self.store.ping().await {
+            Ok(()) => true,
+            Err(error) => {
+                tracing::warn!(%error, "health check: database does not answer");
+                false
+            }
+        }
+    }
+
     pub async fn add_merchant(
         &self,
         name: &str,

@@ -15,6 +15,7 @@ use crate::model::{Clock, Customer, Merchant, Terminal};
 
 mod ledger;
 pub mod parties;
+mod terminals;
 pub mod yields;
 
 pub use ledger::WalletEntry;
@@ -208,7 +209,7 @@ impl Store {
         .bind(now)
         .execute(&mut *transaction)
         .await?;
-        parties::insert_terminal(&mut transaction, terminal, now).await?;
+        terminals::insert_terminal(&mut transaction, terminal, now).await?;
         sqlx::query(
             "INSERT INTO customers (id, phone, display_name, member_code, pin_hash, created_at_ms)
              VALUES (?, ?, ?, ?, ?, ?)",

@@ -56,7 +56,7 @@ pub(super) async fn sign_up_body(
     values: &SignUpValues<'_>,
     message: Option<&str>,
 ) -> Result<String, ServiceError> {
-    let merchants = state.store().list_merchants(STORES_LISTED_MAX).await?;
+    let merchants = state.service().merchants(STORES_LISTED_MAX).await?;
     let stores: String = merchants
         .iter()
         .map(|merchant| {

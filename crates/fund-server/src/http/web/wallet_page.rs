@@ -5,7 +5,7 @@ use super::*;
 /// The daily yield as bars (exact accruals, in the currency's major units on hover), with
 /// the total said in words for screen readers.
 pub(super) fn yield_chart(
-    days: &[crate::store::yields::YieldDay],
+    days: &[crate::service::YieldDay],
     text: &Words,
     currency: tillfund_core::Currency,
 ) -> String {
@@ -57,7 +57,7 @@ pub(super) fn entry_label(code: &str, text: &Words) -> String {
 }
 
 pub(super) fn transactions_table(
-    entries: &[crate::store::WalletEntry],
+    entries: &[crate::service::WalletEntry],
     text: &Words,
     currency: tillfund_core::Currency,
     default_zone: &str,
@@ -118,7 +118,7 @@ pub(super) async fn wallet_page(State(state): State<AppState>, visitor: Visitor)
     let currency = state.currency();
     let body = async {
         let wallet = state.service().wallet(&session.customer).await?;
-        let merchants = state.store().list_merchants(STORES_LISTED_MAX).await?;
+        let merchants = state.service().merchants(STORES_LISTED_MAX).await?;
         let bound: Vec<_> = wallet.bound_merchants.iter().map(|merchant| merchant.id).collect();
         let bound_items: String = wallet
             .bound_merchants

@@ -1,0 +1,130 @@
+//! The architecture invariants of ARCHITECTURE.md, checked against the source tree: a rule
+//! nobody checks decays. Each test reads the files as text; none builds or runs anything.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+
+use tillfund_e2e::workspace_root;
+
+/// The longest a source file may grow before it holds more than one idea.
+const SOURCE_FILE_LINES_MAX: usize = 600;
+
+fn rust_files(folder: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut pending = vec![folder.to_path_buf()];
+    while let Some(folder) = pending.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.extension().is_some_and(|extension| extension == "rs") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+/// Code lines of a file: comments and the text of doc comments do not count as naming a
+/// crate, so "`sqlx`" in a sentence is allowed.
+fn code_of(path: &Path) -> String {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .filter(|line| !line.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn relative(path: &Path) -> String {
+    path.strip_prefix(workspace_root()).unwrap_or(path).display().to_string()
+}
+
+/// Every file under `folder`, outside `allowed` (relative to `folder`), that names `word`.
+fn files_naming(folder: &str, allowed: &[&str], word: &str) -> Vec<String> {
+    let root = workspace_root().join(folder);
+    rust_files(&root)
+        .into_iter()
+        .filter(|path| {
+            let inside = path.strip_prefix(&root).unwrap().to_string_lossy().into_owned();
+            !allowed.iter().any(|allowed| inside.starts_with(allowed))
+        })
+        .filter(|path| code_of(path).contains(word))
+        .map(|path| relative(&path))
+        .collect()
+}
+
+#[test]
+fn in_the_fund_server_only_store_knows_sql_and_only_http_knows_axum() {
+    let source = "crates/fund-server/src";
+    // Paths, not words: a log filter such as "sqlx=warn" names no crate.
+    assert_eq!(files_naming(source, &["store/"], "sqlx::"), Vec::<String>::new());
+    assert_eq!(files_naming(source, &["http/"], "axum::"), Vec::<String>::new());
+    assert_eq!(files_naming(source, &["http/"], "tower_http::"), Vec::<String>::new());
+}
+
+#[test]
+fn the_ledger_decides_and_knows_no_storage_web_or_runtime() {
+    for word in ["sqlx::", "axum::", "tokio::", "crate::store", "crate::http", "crate::service"] {
+        assert_eq!(
+            files_naming("crates/fund-server/src/ledger", &[], word),
+            Vec::<String>::new(),
+            "{word}"
+        );
+    }
+}
+
+#[test]
+fn handlers_reach_the_store_only_through_the_service() {
+    for word in ["crate::store", ".store()"] {
+        assert_eq!(
+            files_naming("crates/fund-server/src/http", &[], word),
+            Vec::<String>::new(),
+            "{word}"
+        );
+    }
+}
+
+#[test]
+fn only_the_app_knows_tauri() {
+    assert_eq!(files_naming("crates", &[], "tauri::"), Vec::<String>::new());
+    assert_eq!(files_naming("crates", &[], "use tauri"), Vec::<String>::new());
+}
+
+#[test]
+fn the_core_depends_on_no_io_web_database_or_ui_crate() {
+    let manifest =
+        std::fs::read_to_string(workspace_root().join("crates/tillfund-core/Cargo.toml")).unwrap();
+    let dependencies =
+        manifest.split("[dependencies]").nth(1).unwrap().split("\n[").next().unwrap().to_owned();
+    for forbidden in ["sqlx", "axum", "tokio", "reqwest", "hyper", "tauri", "tower"] {
+        assert!(
+            !dependencies.lines().any(|line| line.trim_start().starts_with(forbidden)),
+            "tillfund-core depends on {forbidden}"
+        );
+    }
+    for word in ["std::fs", "std::net", "std::process", "std::env"] {
+        assert_eq!(files_naming("crates/tillfund-core/src", &[], word), Vec::<String>::new());
+    }
+}
+
+#[test]
+fn no_source_file_holds_more_than_one_idea_by_length() {
+    let mut long = Vec::new();
+    for folder in [
+        "crates/tillfund-core/src",
+        "crates/fund-server/src",
+        "crates/counter-core/src",
+        "src-tauri/src",
+    ] {
+        for path in rust_files(&workspace_root().join(folder)) {
+            let lines = std::fs::read_to_string(&path).unwrap().lines().count();
+            if lines > SOURCE_FILE_LINES_MAX {
+                long.push(format!("{} ({lines} lines)", relative(&path)));
+            }
+        }
+    }
+    assert_eq!(long, Vec::<String>::new(), "split these into files of one idea");
+}
