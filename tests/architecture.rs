@@ -77,6 +77,18 @@ fn the_ledger_decides_and_knows_no_storage_web_or_runtime() {
 }
 
 #[test]
+fn the_store_loads_and_writes_but_never_decides() {
+    // The ledger writer runs load → decide → write; the store never drives the engine.
+    for word in ["Batch::new", ".apply(", "crate::ledger_writer", "crate::service"] {
+        assert_eq!(
+            files_naming("crates/fund-server/src/store", &[], word),
+            Vec::<String>::new(),
+            "{word}"
+        );
+    }
+}
+
+#[test]
 fn handlers_reach_the_store_only_through_the_service() {
     for word in ["crate::store", ".store()"] {
         assert_eq!(

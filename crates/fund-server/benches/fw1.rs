@@ -207,19 +207,19 @@ async fn fixture() -> Fixture {
         .unwrap();
     let mut policy = LedgerPolicy::default_for(Currency::CNY);
     policy.wallet_balance_cap = Amount::from_minor_units(10_000_000).unwrap();
-    store
-        .apply_batch(
-            &policy,
-            &[Command {
-                idempotency: IdempotencyKey { key: "bench/fund".into(), fingerprint: [0; 32] },
-                recorded_at_ms: now,
-                kind: CommandKind::FundReserve {
-                    amount: PositiveAmount::try_from(100_000_000_000).unwrap(),
-                },
-            }],
-        )
-        .await
-        .unwrap();
+    fund_server::ledger_writer::apply_batch(
+        &store,
+        &policy,
+        &[Command {
+            idempotency: IdempotencyKey { key: "bench/fund".into(), fingerprint: [0; 32] },
+            recorded_at_ms: now,
+            kind: CommandKind::FundReserve {
+                amount: PositiveAmount::try_from(100_000_000_000).unwrap(),
+            },
+        }],
+    )
+    .await
+    .unwrap();
     Fixture {
         store,
         policy,

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 
-use crate::ledger::{Command, Decided, Deferred, LedgerPolicy};
-use crate::store::Store;
+use crate::ledger::{Batch, BatchNeeds, Command, Decided, Deferred, LedgerPolicy};
+use crate::store::{Store, StoreError};
 
 /// Most commands decided in one transaction.
 pub const BATCH_COMMANDS_MAX: usize = 1_000;
@@ -102,6 +102,27 @@ impl LedgerWriter {
     }
 }
 
+/// Decides and writes a batch of commands atomically: load what the batch needs in its write
+/// transaction, decide every command in order (`Batch::apply`), write what it produced,
+/// commit. The result has one entry per command, in order. On `Err` nothing at all was
+/// written and every command may be retried.
+pub async fn apply_batch(
+    store: &Store,
+    policy: &LedgerPolicy,
+    commands: &[Command],
+) -> Result<Vec<Result<Decided, Deferred>>, StoreError> {
+    let needs = BatchNeeds::of(commands);
+    let mut transaction = store.begin_batch().await?;
+    let state = transaction.load(&needs).await?;
+    let mut batch = Batch::new(policy, state);
+    let results: Vec<Result<Decided, Deferred>> =
+        commands.iter().map(|command| batch.apply(command)).collect();
+    let writes = batch.finish();
+    transaction.write(&writes).await?;
+    transaction.commit().await?;
+    Ok(results)
+}
+
 async fn run(
     store: Store,
     policy: LedgerPolicy,
@@ -115,7 +136,7 @@ async fn run(
             return;
         }
         let commands: Vec<Command> = jobs.iter().map(|job| job.command.clone()).collect();
-        match store.apply_batch(&policy, &commands).await {
+        match apply_batch(&store, &policy, &commands).await {
             Ok(results) => {
                 commits.send_modify(|count| *count += 1);
                 for (job, result) in jobs.drain(..).zip(results) {

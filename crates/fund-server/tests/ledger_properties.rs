@@ -268,18 +268,17 @@ async fn wallet_total(store: &Store, customer_id: CustomerId) -> i64 {
 
 async fn check(operations: Vec<Operation>, batch_sizes: Vec<usize>) {
     let world = world().await;
-    world
-        .store
-        .apply_batch(
-            &world.policy,
-            &[Command {
-                idempotency: IdempotencyKey { key: "seed".into(), fingerprint: [0; 32] },
-                recorded_at_ms: 0,
-                kind: CommandKind::FundReserve { amount: positive(100_000) },
-            }],
-        )
-        .await
-        .unwrap();
+    fund_server::ledger_writer::apply_batch(
+        &world.store,
+        &world.policy,
+        &[Command {
+            idempotency: IdempotencyKey { key: "seed".into(), fingerprint: [0; 32] },
+            recorded_at_ms: 0,
+            kind: CommandKind::FundReserve { amount: positive(100_000) },
+        }],
+    )
+    .await
+    .unwrap();
     let commands = commands(&world, &operations);
     // The first answer to each key, with the fingerprint of the request it answered.
     let mut first_answers: HashMap<String, ([u8; 32], Outcome)> = HashMap::new();
@@ -291,7 +290,9 @@ async fn check(operations: Vec<Operation>, batch_sizes: Vec<usize>) {
     while next < commands.len() {
         let size = (*sizes.next().unwrap()).clamp(1, commands.len() - next);
         let batch = &commands[next..next + size];
-        let results = world.store.apply_batch(&world.policy, batch).await.unwrap();
+        let results = fund_server::ledger_writer::apply_batch(&world.store, &world.policy, batch)
+            .await
+            .unwrap();
         for (command, result) in batch.iter().zip(results) {
             let key = command.idempotency.key.clone();
             match result {

@@ -21,10 +21,9 @@ use super::{Store, StoreError, amount, corrupt, parse, parse_optional};
 use crate::ledger::audit::{AuditReport, Auditor, SettlementCheck};
 use crate::ledger::figures_by_terminal;
 use crate::ledger::{
-    Account, AlertChange, AppliedTopUp, Batch, BatchNeeds, BatchState, BatchWrites, Command,
-    Decided, Deferred, EntryReferences, JournalEntry, LedgerPolicy, NewEntry, Outcome, PaidOrder,
-    RuleSetRecord, SettlementFigures, StoredOutcome, TopUpKey, Transfer, UnsettledDay,
-    UnsettledEntry,
+    Account, AlertChange, AppliedTopUp, BatchNeeds, BatchState, BatchWrites, EntryReferences,
+    JournalEntry, NewEntry, Outcome, PaidOrder, RuleSetRecord, SettlementFigures, StoredOutcome,
+    TopUpKey, Transfer, UnsettledDay, UnsettledEntry,
 };
 
 mod audit;
@@ -90,29 +89,38 @@ pub struct WalletEntry {
     pub change: i64,
 }
 
-impl Store {
-    /// Decides and writes a batch of commands atomically. The result has one entry per
-    /// command, in order. On `Err` nothing at all was written and every command may be
-    /// retried.
-    pub async fn apply_batch(
-        &self,
-        policy: &LedgerPolicy,
-        commands: &[Command],
-    ) -> Result<Vec<Result<Decided, Deferred>>, StoreError> {
-        let needs = BatchNeeds::of(commands);
-        let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let state = load_batch_state(&mut transaction, &needs, self.clock.now_ms()).await?;
-        let mut batch = Batch::new(policy, state);
-        let results: Vec<Result<Decided, Deferred>> =
-            commands.iter().map(|command| batch.apply(command)).collect();
-        let writes = batch.finish();
-        write_batch(&mut transaction, &writes, self.clock.now_ms()).await?;
-        transaction.commit().await?;
-        Ok(results)
+/// One batch's write transaction, holding SQLite's write lock from `begin_batch` to
+/// `commit` (`BEGIN IMMEDIATE`), so that what `load` read cannot change before `write`.
+/// Dropped without `commit`, it rolls back and nothing of the batch was written. The ledger
+/// writer drives it: load → decide (the engine) → write → commit.
+pub struct BatchTransaction {
+    transaction: sqlx::Transaction<'static, Sqlite>,
+    clock: crate::model::Clock,
+}
+
+impl BatchTransaction {
+    /// Everything `needs` names, as it is now (see `BatchState`).
+    pub async fn load(&mut self, needs: &BatchNeeds) -> Result<BatchState, StoreError> {
+        load_batch_state(&mut self.transaction, needs, self.clock.now_ms()).await
     }
 
-    /// Orders paid at a merchant after journal entry `after_entry`, oldest first: how a
-    /// counter learns that its payment codes were paid.
+    pub async fn write(&mut self, writes: &BatchWrites) -> Result<(), StoreError> {
+        write_batch(&mut self.transaction, writes, self.clock.now_ms()).await
+    }
+
+    pub async fn commit(self) -> Result<(), StoreError> {
+        self.transaction.commit().await?;
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Opens the write transaction of one batch of commands.
+    pub async fn begin_batch(&self) -> Result<BatchTransaction, StoreError> {
+        let transaction = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        Ok(BatchTransaction { transaction, clock: self.clock.clone() })
+    }
+
     /// A wallet's latest journal entries, newest first: what happened and by how much the
     /// wallet changed (all buckets together), at most `limit`.
     pub async fn wallet_history(
@@ -165,6 +173,8 @@ impl Store {
         payer.map(|text| parse(&text)).transpose()
     }
 
+    /// Orders paid at a merchant after journal entry `after_entry`, oldest first: how a
+    /// counter learns that its payment codes were paid.
     pub async fn paid_orders_after(
         &self,
         merchant_id: MerchantId,
