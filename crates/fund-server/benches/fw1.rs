@@ -7,6 +7,10 @@
 //! - storage baseline: the same workload with one transaction (one fsync) per operation;
 //! - HTTP baseline: `GET /healthz`, the HTTP stack alone, at the same concurrency.
 //!
+//! Every wallet is topped up before the measured run, so that payments and refunds apply;
+//! each run prints applied and refused operations per second apart (a refusal is a
+//! rejected outcome, a deferral or a 4xx), so a rate counts work the ledger did.
+//!
 //! After each run the audit must pass and every idempotency key must have been applied
 //! once: the journal holds exactly one entry per first answer. Run with `make bench`.
 
@@ -117,6 +121,8 @@ struct Fixture {
     /// The counters' time for every top-up, fixed so that a replay resends the same entry:
     /// just after the terminals were enrolled.
     recorded_at_ms: i64,
+    /// Top-ups made before the measured run (one per wallet), not part of the workload.
+    funding_top_ups: i64,
     _data_dir: tempfile::TempDir,
 }
 
@@ -220,6 +226,8 @@ async fn fixture() -> Fixture {
     )
     .await
     .unwrap();
+    let funding_top_ups =
+        fund_every_wallet(&store, &policy, &merchants, &terminals, &customers, now).await;
     Fixture {
         store,
         policy,
@@ -228,12 +236,56 @@ async fn fixture() -> Fixture {
         customers,
         session_tokens,
         recorded_at_ms: now + 1,
+        funding_top_ups,
         _data_dir: data_dir,
     }
 }
 
+/// Each wallet gets a top-up before the measured run, so that its payments and refunds
+/// apply: a benchmark that counted refusals as work would measure the wrong thing.
+const FUNDING_PER_WALLET_MINOR_UNITS: i64 = 300_000;
+
+async fn fund_every_wallet(
+    store: &Store,
+    policy: &LedgerPolicy,
+    merchants: &[MerchantId],
+    terminals: &[(TerminalId, TerminalKey)],
+    customers: &[CustomerId],
+    now: i64,
+) -> i64 {
+    let commands: Vec<Command> = customers
+        .iter()
+        .enumerate()
+        .map(|(index, customer_id)| Command {
+            idempotency: IdempotencyKey {
+                key: format!("bench/funding/{index}"),
+                fingerprint: [0; 32],
+            },
+            recorded_at_ms: now,
+            kind: CommandKind::CashTopUp(CashTopUp {
+                merchant_id: merchants[index % MERCHANTS],
+                terminal_id: terminals[index % MERCHANTS].0,
+                outbox_entry_id: OutboxEntryId::generate(),
+                customer_id: *customer_id,
+                amount: PositiveAmount::try_from(FUNDING_PER_WALLET_MINOR_UNITS).unwrap(),
+                bonus_shown: Amount::ZERO,
+                rule_set_version: None,
+            }),
+        })
+        .collect();
+    for chunk in commands.chunks(fund_server::ledger_writer::BATCH_COMMANDS_MAX) {
+        for result in fund_server::ledger_writer::apply_batch(store, policy, chunk).await.unwrap() {
+            assert!(matches!(result.unwrap().outcome, Outcome::ToppedUp { .. }));
+        }
+    }
+    i64::try_from(customers.len()).unwrap()
+}
+
 struct Figures {
     operations: usize,
+    /// Of `operations`, those refused (a rejected outcome, a deferral, a 4xx): printed apart,
+    /// so that a rate counts work the ledger did.
+    refused: usize,
     elapsed: Duration,
     latencies_us: Vec<u64>,
 }
@@ -245,12 +297,16 @@ impl Figures {
             let index = ((self.latencies_us.len() as f64 - 1.0) * p).round() as usize;
             self.latencies_us.get(index).copied().unwrap_or(0) as f64 / 1000.0
         };
-        let rate = self.operations as f64 / self.elapsed.as_secs_f64();
+        let seconds = self.elapsed.as_secs_f64();
+        let applied = self.operations - self.refused;
         let bytes = bytes_per_op.map_or(String::from("-"), |bytes| format!("{bytes:.0}"));
         println!(
-            "{label:<44} {:>8} ops {:>10.0} ops/s  p50 {:>7.2} ms  p99 {:>7.2} ms  {:>6} B/op",
-            self.operations,
-            rate,
+            "{label:<44} {:>8} applied {:>9.0} /s  {:>6} refused {:>7.0} /s  p50 {:>7.2} ms  \
+             p99 {:>7.2} ms  {:>6} B/op",
+            applied,
+            applied as f64 / seconds,
+            self.refused,
+            self.refused as f64 / seconds,
             percentile(0.50),
             percentile(0.99),
             bytes
@@ -362,6 +418,7 @@ async fn storage_run(batch_limit: usize, operations: usize, label: &str) {
             let decided = writer.submit(command).await;
             let latency = sent.elapsed();
             drop(permit);
+            let refused = !matches!(&decided, Ok(decided) if !matches!(decided.outcome, Outcome::Rejected { .. }));
             let original = replayed_index(&workload, index);
             if let Ok(decided) = decided {
                 let mut answers = answers.lock().unwrap();
@@ -374,17 +431,20 @@ async fn storage_run(batch_limit: usize, operations: usize, label: &str) {
                     }
                 }
             }
-            u64::try_from(latency.as_micros()).unwrap()
+            (u64::try_from(latency.as_micros()).unwrap(), refused)
         }));
     }
     let mut latencies_us = Vec::with_capacity(operations);
+    let mut refused = 0;
     for task in tasks {
-        latencies_us.push(task.await.unwrap());
+        let (latency, was_refused) = task.await.unwrap();
+        latencies_us.push(latency);
+        refused += usize::from(was_refused);
     }
     let elapsed = started.elapsed();
     fixture.store.checkpoint().await.unwrap();
     let bytes = (database_bytes(&fixture) - bytes_before) as f64 / operations as f64;
-    Figures { operations, elapsed, latencies_us }.print(label, Some(bytes));
+    Figures { operations, refused, elapsed, latencies_us }.print(label, Some(bytes));
     let answers = answers.lock().unwrap().clone();
     verify(&fixture, &answers).await;
     if batch_limit > 1 {
@@ -434,7 +494,8 @@ async fn verify(fixture: &Fixture, answers: &HashMap<usize, Outcome>) {
     }
     let entries = fixture.store.entry_counts().await.unwrap();
     for code in ["top_up", "payment", "refund"] {
-        let in_journal = entries.get(code).copied().unwrap_or(0);
+        let funding = if code == "top_up" { fixture.funding_top_ups } else { 0 };
+        let in_journal = entries.get(code).copied().unwrap_or(0) - funding;
         let answered = applied.get(code).copied().unwrap_or(0);
         assert_eq!(in_journal, answered, "{code}: journal entries vs applied operations");
     }
@@ -590,8 +651,13 @@ async fn http_run(operations: usize) {
     for task in tasks {
         latencies_us.push(task.await.unwrap());
     }
-    Figures { operations: baseline_operations, elapsed: started.elapsed(), latencies_us }
-        .print("HTTP baseline: GET /healthz", None);
+    Figures {
+        operations: baseline_operations,
+        refused: 0,
+        elapsed: started.elapsed(),
+        latencies_us,
+    }
+    .print("HTTP baseline: GET /healthz", None);
 
     fixture.store.checkpoint().await.unwrap();
     let bytes_before = database_bytes(&fixture);
@@ -609,6 +675,7 @@ async fn http_run(operations: usize) {
             let latency = sent.elapsed();
             drop(permit);
             assert!(status < 500 || status == 503, "server error {status}: {body}");
+            let refused = status >= 400 || body["results"][0]["outcome"] == "rejected";
             let original = replayed_index(&workload, index);
             let mut answers = answers.lock().unwrap();
             match answers.get(&original) {
@@ -622,26 +689,30 @@ async fn http_run(operations: usize) {
                     answers.insert(original, (status, body));
                 }
             }
-            u64::try_from(latency.as_micros()).unwrap()
+            (u64::try_from(latency.as_micros()).unwrap(), refused)
         }));
     }
     let mut latencies_us = Vec::new();
+    let mut refused = 0;
     for task in tasks {
-        latencies_us.push(task.await.unwrap());
+        let (latency, was_refused) = task.await.unwrap();
+        latencies_us.push(latency);
+        refused += usize::from(was_refused);
     }
     let elapsed = started.elapsed();
     fixture.store.checkpoint().await.unwrap();
     let bytes = (database_bytes(&fixture) - bytes_before) as f64 / operations as f64;
-    Figures { operations, elapsed, latencies_us }
+    Figures { operations, refused, elapsed, latencies_us }
         .print("FW-1 over HTTP (PIN hash at minimal cost)", Some(bytes));
     let report = fixture.store.audit().await.unwrap();
     assert!(report.passed(), "audit failed: {:?}", report.problems);
     let entries = fixture.store.entry_counts().await.unwrap();
     println!(
-        "{:<44} audit passed over {} entries; journal: top-ups {}, payments {}, refunds {}",
+        "{:<44} audit passed over {} entries; journal: top-ups {} (+ {} funding), payments {}, refunds {}",
         "",
         report.entries_checked,
-        entries.get("top_up").unwrap_or(&0),
+        entries.get("top_up").unwrap_or(&0) - fixture.funding_top_ups,
+        fixture.funding_top_ups,
         entries.get("payment").unwrap_or(&0),
         entries.get("refund").unwrap_or(&0)
     );
