@@ -412,7 +412,14 @@ async fn the_database_and_the_secrets_key_are_readable_by_the_server_alone() {
     let target = Target::start(&[]);
     let till = target.enrol(MERCHANT_ID).await;
     let data = target.data_dir.path();
-    for name in ["fund.sqlite", "fund.sqlite-wal", "fund.sqlite-shm", "secrets.key"] {
+    for name in [
+        "fund.sqlite",
+        "fund.sqlite-wal",
+        "fund.sqlite-shm",
+        "fund.counters.sqlite",
+        "fund.counters.sqlite-wal",
+        "secrets.key",
+    ] {
         assert_eq!(mode_of(&data.join(name)), 0o600, "{name}");
     }
     let data_dir = target.data_dir;

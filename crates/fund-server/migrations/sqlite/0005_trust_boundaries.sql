@@ -6,16 +6,9 @@
 -- `secret` holds the terminal key sealed with the server's secrets key (see vault.rs).
 ALTER TABLE terminals ADD COLUMN server_public_key TEXT;
 
--- Nonces of signed counter requests, each accepted once per terminal while its timestamp
--- is inside the allowed clock skew; rows past `expires_at_ms` are purged.
-CREATE TABLE request_nonces (
-    terminal_id   TEXT    NOT NULL,
-    nonce         TEXT    NOT NULL CHECK (length(nonce) = 32),
-    expires_at_ms INTEGER NOT NULL,
-    PRIMARY KEY (terminal_id, nonce)
-) STRICT, WITHOUT ROWID;
-
-CREATE INDEX request_nonces_by_expiry ON request_nonces (expires_at_ms);
+-- Request nonces and PIN attempt counts live in the counters database (fund.counters.sqlite,
+-- migrations/sqlite-counters/): their one-row writes must not wait behind the ledger's
+-- group commit for SQLite's one write lock.
 
 -- Order ids are made by counters: an order is (terminal, order id), so another store's
 -- counter that copies an id off a QR code can never mark the real order paid.

@@ -140,7 +140,11 @@ impl FundService {
         customer: &Customer,
         pin: PaymentPin,
     ) -> Result<(), ServiceError> {
-        let turn = self.pin_checker.permit().await.map_err(pin_check_error)?;
+        // One check at a time per wallet in this process: an attempt counts as wrong until
+        // it proves right, so a customer's own concurrent right PINs (a double tap, two
+        // tabs) must never add up to a lock. Other wallets are not held up.
+        let wallet_turn = self.pin_turns.turn(customer.id);
+        let _wallet_turn = wallet_turn.lock().await;
         let now = self.store.clock().now_ms();
         let limit = self.config.pin_attempts_max;
         let attempt = match self
@@ -151,18 +155,18 @@ impl FundService {
             PinAttempt::Locked { until_ms } => return Err(locked_error(until_ms, now)),
             PinAttempt::Taken { attempt, locks } => (attempt, locks),
         };
-        let matches = self
-            .pin_checker
-            .verify(&turn, pin, customer.pin_hash.clone())
-            .await
-            .map_err(pin_check_error)?;
+        let matches = {
+            // The argon2 turn is held for the hash alone: it bounds memory, not the wallet.
+            let turn = self.pin_checker.permit().await.map_err(pin_check_error)?;
+            self.pin_checker
+                .verify(&turn, pin, customer.pin_hash.clone())
+                .await
+                .map_err(pin_check_error)?
+        };
         if matches {
-            // Still holding the turn: the count is back at zero before another check of
-            // this process takes an attempt.
             self.store.reset_pin_failures(customer.id).await?;
             return Ok(());
         }
-        drop(turn);
         let (number, locks) = attempt;
         if locks {
             return Err(locked_error(now + self.config.pin_lock_ms, now));

@@ -134,6 +134,46 @@ pub struct FundService {
     signed_requests: Arc<AtomicU64>,
     long_polls: Arc<LongPolls>,
     decoy_pin_hash: Arc<tokio::sync::OnceCell<String>>,
+    pin_turns: Arc<PinTurns>,
+}
+
+/// One lock per wallet with a PIN check under way in this process; a wallet's entry goes
+/// away with its last check, so the map holds only wallets being checked now.
+#[derive(Debug, Default)]
+struct PinTurns {
+    wallets: std::sync::Mutex<std::collections::HashMap<CustomerId, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl PinTurns {
+    fn turn(self: &Arc<Self>, customer_id: CustomerId) -> WalletTurn {
+        let mut wallets = self.wallets.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let lock = wallets.entry(customer_id).or_default().clone();
+        WalletTurn { turns: self.clone(), customer_id, lock }
+    }
+}
+
+/// A wallet's place in line for its PIN checks; dropping the last one removes the entry.
+struct WalletTurn {
+    turns: Arc<PinTurns>,
+    customer_id: CustomerId,
+    lock: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl WalletTurn {
+    async fn lock(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.lock.lock().await
+    }
+}
+
+impl Drop for WalletTurn {
+    fn drop(&mut self) {
+        let mut wallets =
+            self.turns.wallets.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Two references: the map's and this one. Then nobody else waits for this wallet.
+        if Arc::strong_count(&self.lock) == 2 {
+            wallets.remove(&self.customer_id);
+        }
+    }
 }
 
 /// The first millisecond after `day` in `zone` (the start of the next day there).
@@ -150,14 +190,6 @@ impl FundService {
     /// Starts the ledger writer on the current runtime.
     pub fn start(store: Store, config: ServiceConfig) -> FundService {
         let writer = LedgerWriter::start(store.clone(), config.policy.clone());
-        // An attempt counts as wrong until it proves right, so the checks a process runs at
-        // once must stay under the lock-out limit: a customer's own concurrent right PINs
-        // (a double tap, two tabs) must never add up to a lock.
-        assert!(
-            config.pin_checks_concurrent_max
-                < usize::try_from(config.pin_attempts_max).unwrap_or(0),
-            "pin_checks_concurrent_max must be below pin_attempts_max"
-        );
         let pin_checker =
             Arc::new(PinChecker::new(config.pin_checks_concurrent_max, config.pin_hash_cost));
         FundService {
@@ -168,6 +200,7 @@ impl FundService {
             signed_requests: Arc::default(),
             long_polls: Arc::default(),
             decoy_pin_hash: Arc::default(),
+            pin_turns: Arc::default(),
         }
     }
 

@@ -74,8 +74,18 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: SqlitePool,
+    /// The counters database (`<name>.counters.sqlite` beside the ledger's file): request
+    /// nonces and PIN attempts. Its own file, so its one-row writes take their own write
+    /// lock instead of waiting behind the ledger's group commit; `synchronous = NORMAL`,
+    /// so they do not each wait for an fsync either. A crash may forget the last of them
+    /// (a nonce accepted again within its 5-minute window, an attempt uncounted); WAL mode
+    /// never corrupts the file. Money never goes here.
+    counters_pool: SqlitePool,
     clock: Clock,
 }
+
+/// Connections of the counters pool; its writes are one short statement each.
+const COUNTERS_POOL_CONNECTIONS_MAX: u32 = 4;
 
 /// The database holds terminal keys (sealed), PIN hashes and the journal: only the
 /// server's user may read it. A new file is created 0600 before SQLite opens it (SQLite
@@ -102,6 +112,14 @@ fn restrict_database_files(file_path: &str) -> std::io::Result<()> {
     Ok(())
 }
 
+/// The counters database beside the ledger's file: `fund.sqlite` → `fund.counters.sqlite`.
+fn counters_file_path(file_path: &str) -> String {
+    match file_path.strip_suffix(".sqlite") {
+        Some(stem) => format!("{stem}.counters.sqlite"),
+        None => format!("{file_path}.counters"),
+    }
+}
+
 /// What `seed_demo` found or made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SeedOutcome {
@@ -122,8 +140,11 @@ impl Store {
                 })?;
             }
         }
-        restrict_database_files(file_path)
-            .map_err(|source| StoreError::DataDirectory { path: file_path.to_owned(), source })?;
+        let counters_path = counters_file_path(file_path);
+        for path in [file_path, counters_path.as_str()] {
+            restrict_database_files(path)
+                .map_err(|source| StoreError::DataDirectory { path: path.to_owned(), source })?;
+        }
         let options = SqliteConnectOptions::from_str(database_url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -135,12 +156,22 @@ impl Store {
             .pragma("cache_size", format!("-{PAGE_CACHE_KIB}"))
             // Fewer, larger checkpoints: each one stalls the writer for a moment.
             .pragma("wal_autocheckpoint", "4000");
+        let counters_options = options
+            .clone()
+            .filename(&counters_path)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(false);
         let pool = SqlitePoolOptions::new()
             .max_connections(POOL_CONNECTIONS_MAX)
             .acquire_timeout(BUSY_TIMEOUT)
             .connect_with(options)
             .await?;
-        Ok(Store { pool, clock: Clock::system() })
+        let counters_pool = SqlitePoolOptions::new()
+            .max_connections(COUNTERS_POOL_CONNECTIONS_MAX)
+            .acquire_timeout(BUSY_TIMEOUT)
+            .connect_with(counters_options)
+            .await?;
+        Ok(Store { pool, counters_pool, clock: Clock::system() })
     }
 
     /// The clock every timestamp of this store and its callers comes from.
@@ -150,6 +181,39 @@ impl Store {
 
     pub async fn migrate(&self) -> Result<(), StoreError> {
         sqlx::migrate!("./migrations/sqlite").run(&self.pool).await?;
+        sqlx::migrate!("./migrations/sqlite-counters").run(&self.counters_pool).await?;
+        self.move_pin_attempts_to_counters().await
+    }
+
+    /// PIN attempt counts kept in `customers` by an earlier version move to the counters
+    /// database: copied (a row already there wins), then cleared, so running this again
+    /// changes nothing.
+    async fn move_pin_attempts_to_counters(&self) -> Result<(), StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, failed_pin_attempts, locked_until_ms FROM customers \
+             WHERE failed_pin_attempts > 0 OR locked_until_ms IS NOT NULL",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        for row in &rows {
+            sqlx::query(
+                "INSERT INTO pin_attempts (customer_id, failed_attempts, locked_until_ms) \
+                 VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            )
+            .bind(row.try_get::<String, _>("id")?)
+            .bind(row.try_get::<i64, _>("failed_pin_attempts")?)
+            .bind(row.try_get::<Option<i64>, _>("locked_until_ms")?)
+            .execute(&self.counters_pool)
+            .await?;
+        }
+        if !rows.is_empty() {
+            sqlx::query(
+                "UPDATE customers SET failed_pin_attempts = 0, locked_until_ms = NULL \
+                 WHERE failed_pin_attempts > 0 OR locked_until_ms IS NOT NULL",
+            )
+            .execute(&self.pool)
+            .await?;
+        }
         Ok(())
     }
 
@@ -160,6 +224,7 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        self.counters_pool.close().await;
         self.pool.close().await;
     }
 

@@ -274,47 +274,48 @@ impl Store {
         lock_until_ms: i64,
     ) -> Result<PinAttempt, StoreError> {
         assert!(limit > 0, "a PIN attempt limit is positive");
+        // The first attempt inserts the row; later ones raise it unless the wallet is
+        // locked (then the upsert's WHERE leaves it alone and no row comes back). A lock
+        // that has run out starts the count again at one.
         let row = sqlx::query(
-            "UPDATE customers SET \
-               failed_pin_attempts = CASE WHEN locked_until_ms IS NOT NULL THEN 1 \
-                                          ELSE failed_pin_attempts + 1 END, \
-               locked_until_ms = CASE WHEN (CASE WHEN locked_until_ms IS NOT NULL THEN 1 \
-                                                 ELSE failed_pin_attempts + 1 END) >= ? \
-                                      THEN ? ELSE NULL END \
-             WHERE id = ? AND (locked_until_ms IS NULL OR locked_until_ms <= ?) \
-             RETURNING failed_pin_attempts, locked_until_ms",
+            "INSERT INTO pin_attempts (customer_id, failed_attempts, locked_until_ms) \
+             VALUES (?1, 1, CASE WHEN 1 >= ?2 THEN ?3 ELSE NULL END) \
+             ON CONFLICT (customer_id) DO UPDATE SET \
+               failed_attempts = CASE WHEN pin_attempts.locked_until_ms IS NOT NULL THEN 1 \
+                                      ELSE pin_attempts.failed_attempts + 1 END, \
+               locked_until_ms = CASE WHEN (CASE WHEN pin_attempts.locked_until_ms IS NOT NULL \
+                                                 THEN 1 ELSE pin_attempts.failed_attempts + 1 END) \
+                                           >= ?2 THEN ?3 ELSE NULL END \
+             WHERE pin_attempts.locked_until_ms IS NULL OR pin_attempts.locked_until_ms <= ?4 \
+             RETURNING failed_attempts, locked_until_ms",
         )
+        .bind(customer_id.to_string())
         .bind(limit)
         .bind(lock_until_ms)
-        .bind(customer_id.to_string())
         .bind(now_ms)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.counters_pool)
         .await?;
         if let Some(row) = row {
-            let attempt: i64 = row.try_get("failed_pin_attempts")?;
+            let attempt: i64 = row.try_get("failed_attempts")?;
             let locked: Option<i64> = row.try_get("locked_until_ms")?;
             assert!(attempt >= 1 && attempt <= limit, "attempt {attempt} of {limit}");
             return Ok(PinAttempt::Taken { attempt, locks: locked.is_some() });
         }
         let until_ms: Option<i64> =
-            sqlx::query_scalar("SELECT locked_until_ms FROM customers WHERE id = ?")
+            sqlx::query_scalar("SELECT locked_until_ms FROM pin_attempts WHERE customer_id = ?")
                 .bind(customer_id.to_string())
-                .fetch_optional(&self.pool)
+                .fetch_optional(&self.counters_pool)
                 .await?
                 .flatten();
-        // No row taken means locked; a customer gone meanwhile is refused the same way.
         Ok(PinAttempt::Locked { until_ms: until_ms.unwrap_or(lock_until_ms) })
     }
 
-    /// A right PIN (outside a lock) starts the count again.
+    /// A right PIN starts the count again.
     pub async fn reset_pin_failures(&self, customer_id: CustomerId) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE customers SET failed_pin_attempts = 0, locked_until_ms = NULL \
-             WHERE id = ? AND (failed_pin_attempts <> 0 OR locked_until_ms IS NOT NULL)",
-        )
-        .bind(customer_id.to_string())
-        .execute(&self.pool)
-        .await?;
+        sqlx::query("DELETE FROM pin_attempts WHERE customer_id = ?")
+            .bind(customer_id.to_string())
+            .execute(&self.counters_pool)
+            .await?;
         Ok(())
     }
 

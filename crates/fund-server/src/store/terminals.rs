@@ -192,7 +192,7 @@ impl Store {
         if let Some(before) = purge_before_ms {
             sqlx::query("DELETE FROM request_nonces WHERE expires_at_ms < ?")
                 .bind(before)
-                .execute(&self.pool)
+                .execute(&self.counters_pool)
                 .await?;
         }
         let inserted = sqlx::query(
@@ -202,7 +202,7 @@ impl Store {
         .bind(terminal_id.to_string())
         .bind(nonce)
         .bind(expires_at_ms)
-        .execute(&self.pool)
+        .execute(&self.counters_pool)
         .await?;
         Ok(inserted.rows_affected() == 1)
     }
