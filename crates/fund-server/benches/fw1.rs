@@ -28,7 +28,8 @@ use fund_server::ledger::{
 use fund_server::ledger_writer::LedgerWriter;
 use fund_server::model::{Customer, Merchant, Terminal};
 use fund_server::service::{FundService, ServiceConfig, fingerprint};
-use fund_server::store::Store;
+use fund_server::store::SqliteStore as Store;
+use fund_server::store::prelude::*;
 use serde_json::{Value, json};
 use tillfund_core::bonus::{BonusFormula, BonusRule, BonusTier};
 use tillfund_core::payment_token::PaymentClaims;
@@ -474,13 +475,13 @@ async fn yield_run(fixture: &Fixture) {
         elapsed.as_secs_f64() * 1000.0,
         wallets as f64 / elapsed.as_secs_f64()
     );
-    let report = fixture.store.audit().await.unwrap();
+    let report = fund_server::service::audit_store(&fixture.store).await.unwrap();
     assert!(report.passed(), "audit after yield: {:?}", report.problems);
 }
 
 /// The audit passes and the journal has exactly one entry per applied operation.
 async fn verify(fixture: &Fixture, answers: &HashMap<usize, Outcome>) {
-    let report = fixture.store.audit().await.unwrap();
+    let report = fund_server::service::audit_store(&fixture.store).await.unwrap();
     assert!(report.passed(), "audit failed: {:?}", report.problems);
     let mut applied: HashMap<&str, i64> = HashMap::new();
     for outcome in answers.values() {
@@ -704,7 +705,7 @@ async fn http_run(operations: usize) {
     let bytes = (database_bytes(&fixture) - bytes_before) as f64 / operations as f64;
     Figures { operations, refused, elapsed, latencies_us }
         .print("FW-1 over HTTP (PIN hash at minimal cost)", Some(bytes));
-    let report = fixture.store.audit().await.unwrap();
+    let report = fund_server::service::audit_store(&fixture.store).await.unwrap();
     assert!(report.passed(), "audit failed: {:?}", report.problems);
     let entries = fixture.store.entry_counts().await.unwrap();
     println!(

@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::ledger::{Batch, BatchNeeds, Command, Decided, Deferred, LedgerPolicy};
-use crate::store::{Store, StoreError};
+use crate::store::{BatchTransaction, LedgerStore, StoreError};
 
 /// Most commands decided in one transaction.
 pub const BATCH_COMMANDS_MAX: usize = 1_000;
@@ -49,14 +49,17 @@ pub struct LedgerWriter {
 impl LedgerWriter {
     /// Starts the writer task on the current tokio runtime. It stops when every handle is
     /// dropped, after finishing the batch in hand.
-    pub fn start(store: Store, policy: LedgerPolicy) -> LedgerWriter {
+    pub fn start<S: LedgerStore + Send + Sync + 'static>(
+        store: S,
+        policy: LedgerPolicy,
+    ) -> LedgerWriter {
         LedgerWriter::start_with_batch_limit(store, policy, BATCH_COMMANDS_MAX)
     }
 
     /// As `start`, with another batch limit; 1 gives one transaction per command, which is
     /// the benchmark's baseline.
-    pub fn start_with_batch_limit(
-        store: Store,
+    pub fn start_with_batch_limit<S: LedgerStore + Send + Sync + 'static>(
+        store: S,
         policy: LedgerPolicy,
         batch_commands_max: usize,
     ) -> LedgerWriter {
@@ -106,8 +109,8 @@ impl LedgerWriter {
 /// transaction, decide every command in order (`Batch::apply`), write what it produced,
 /// commit. The result has one entry per command, in order. On `Err` nothing at all was
 /// written and every command may be retried.
-pub async fn apply_batch(
-    store: &Store,
+pub async fn apply_batch<S: LedgerStore>(
+    store: &S,
     policy: &LedgerPolicy,
     commands: &[Command],
 ) -> Result<Vec<Result<Decided, Deferred>>, StoreError> {
@@ -123,8 +126,8 @@ pub async fn apply_batch(
     Ok(results)
 }
 
-async fn run(
-    store: Store,
+async fn run<S: LedgerStore>(
+    store: S,
     policy: LedgerPolicy,
     mut receiver: mpsc::Receiver<Job>,
     batch_commands_max: usize,

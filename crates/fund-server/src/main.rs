@@ -12,7 +12,8 @@ use fund_server::http::{AppState, WebLimits, app};
 use fund_server::ledger::yield_math::{DayCount, PostingInterval};
 use fund_server::ledger::{LedgerPolicy, Outcome};
 use fund_server::service::{FundService, ServiceConfig, YieldPolicy};
-use fund_server::store::Store;
+use fund_server::store::ServerStore;
+use fund_server::store::prelude::*;
 use fund_server::vault::SecretsKey;
 use tillfund_core::{Amount, Currency, MerchantId, PositiveAmount, TerminalId};
 
@@ -225,7 +226,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let policy = policy(currency, &cli.policy)?;
     let database_url =
         cli.database_url.unwrap_or_else(|| ServerConfig::database_url_in(&cli.data_dir));
-    let store = Store::connect(&database_url)
+    let store = ServerStore::connect(&database_url)
         .await
         .with_context(|| format!("cannot open the database {database_url}"))?;
     store.migrate().await?;
@@ -399,9 +400,8 @@ async fn seed_demo(service: &FundService) -> anyhow::Result<()> {
     let outcome = fund_server::demo::seed_demo(service).await?;
     let verb = if outcome.created { "created" } else { "already present" };
     println!(
-        "demo store {verb}: merchant {}, terminal {}, customer {} (phone {}, PIN {})",
+        "demo store {verb}: merchant {}, customer {} (phone {}, PIN {})",
         fund_server::demo::DEMO_MERCHANT_ID,
-        fund_server::demo::DEMO_TERMINAL_ID,
         fund_server::demo::DEMO_CUSTOMER_ID,
         fund_server::demo::DEMO_CUSTOMER_PHONE,
         fund_server::demo::DEMO_CUSTOMER_PIN,

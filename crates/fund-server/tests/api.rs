@@ -7,6 +7,7 @@ mod common;
 
 use common::{TestServer, cny, minor, uuid_key};
 use fund_server::ledger::{Account, LedgerPolicy};
+use fund_server::store::prelude::*;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 use tillfund_core::Currency;

@@ -8,6 +8,7 @@ mod common;
 use std::collections::HashMap;
 
 use common::{Counter, TestServer};
+use fund_server::store::prelude::*;
 use reqwest::StatusCode;
 use reqwest::header::{COOKIE, HeaderMap, LOCATION, SET_COOKIE};
 use tillfund_core::PhoneNumber;

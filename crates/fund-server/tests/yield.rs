@@ -9,6 +9,7 @@ use common::{TestServer, cny, minor, uuid_key};
 use fund_server::ledger::LedgerPolicy;
 use fund_server::ledger::yield_math::PostingInterval;
 use fund_server::service::ServiceConfig;
+use fund_server::store::prelude::*;
 use jiff::ToSpan;
 use jiff::civil::Date;
 use rust_decimal::Decimal;

@@ -1,8 +1,9 @@
 //! A manager's corrections at the counter: refunds of paid orders, reversals of top-ups.
 
 use super::*;
+use crate::store::Storage;
 
-impl FundService {
+impl<S: Storage> FundService<S> {
     pub async fn refund(
         &self,
         terminal: &AuthenticatedTerminal,

@@ -1,6 +1,7 @@
 //! Customers: sign-up, PINs with their lock-out, sessions, the wallet and its stores.
 
 use super::*;
+use crate::store::Storage;
 
 /// A customer as the API shows them; never the PIN hash.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -58,9 +59,40 @@ pub(super) fn random_member_code() -> MemberCode {
     MemberCode::from_body(OsRng.next_u64())
 }
 
-impl FundService {
+/// Who a new wallet will be: its id and the member code tried first (another is drawn if
+/// that one is taken).
+#[derive(Debug, Clone)]
+pub struct NewWallet {
+    pub customer_id: CustomerId,
+    pub member_code: MemberCode,
+}
+
+impl NewWallet {
+    pub fn random() -> NewWallet {
+        NewWallet { customer_id: CustomerId::generate(), member_code: random_member_code() }
+    }
+}
+
+impl<S: Storage> FundService<S> {
+    /// Sign-up: a new wallet bound to the chosen stores.
     pub async fn register_customer(
         &self,
+        phone: PhoneNumber,
+        display_name: DisplayName,
+        pin: PaymentPin,
+        merchant_ids: Vec<MerchantId>,
+        idempotency_key: &str,
+    ) -> Result<CustomerView, ServiceError> {
+        let wallet = NewWallet::random();
+        self.register_customer_as(wallet, phone, display_name, pin, merchant_ids, idempotency_key)
+            .await
+    }
+
+    /// Sign-up with the wallet's id and first member code chosen by the caller (the demo
+    /// seed's fixed wallet).
+    pub async fn register_customer_as(
+        &self,
+        wallet: NewWallet,
         phone: PhoneNumber,
         display_name: DisplayName,
         pin: PaymentPin,
@@ -76,10 +108,10 @@ impl FundService {
         }
         let pin_hash = self.hash_pin(pin).await?;
         let customer = Customer {
-            id: CustomerId::generate(),
+            id: wallet.customer_id,
             phone,
             display_name: display_name.as_str().to_owned(),
-            member_code: random_member_code(),
+            member_code: wallet.member_code,
             pin_hash,
             failed_pin_attempts: 0,
             locked_until_ms: None,

@@ -39,14 +39,14 @@ mod yields;
 
 /// Rows the wallet page shows, as the store reads them.
 pub use crate::store::WalletEntry;
-pub use crate::store::yields::YieldDay;
+pub use crate::store::YieldDay;
 pub use customers::{
-    CustomerView, WALLET_HISTORY_SHOWN, WalletActivity, WalletSummary, YIELD_DAYS_SHOWN,
+    CustomerView, NewWallet, WALLET_HISTORY_SHOWN, WalletActivity, WalletSummary, YIELD_DAYS_SHOWN,
 };
 pub(crate) use error::internal;
 pub use error::{ErrorKind, ServiceError};
 use error::{locked_error, outcome_error, pin_check_error};
-pub use operator::LedgerStatus;
+pub use operator::{LedgerStatus, audit_store};
 pub use outbox::RECORDED_AT_AGE_MS_MAX;
 pub use payments::PaymentPreview;
 use pulls::LongPolls;
@@ -63,9 +63,10 @@ use crate::ledger::{
 use crate::ledger_writer::{LedgerWriter, SubmitError};
 use crate::model::{Customer, Merchant, Terminal};
 use crate::pin_checker::PinChecker;
+use crate::store::Storage;
 use crate::store::{
-    BindOutcome, BindingChange, EnrolOutcome, PinAttempt, RegisterOutcome, RegistrationKey, Store,
-    StoreError,
+    BindOutcome, BindingChange, EnrolOutcome, PinAttempt, RegisterOutcome, RegistrationKey,
+    ServerStore, StoreError,
 };
 use crate::vault::{SecretsKey, is_sealed};
 
@@ -125,9 +126,10 @@ pub fn fingerprint(parts: &[&[u8]]) -> [u8; 32] {
     hasher.finalize().into()
 }
 
+/// The use cases over any `Storage`; the server runs on `ServerStore`.
 #[derive(Clone)]
-pub struct FundService {
-    store: Store,
+pub struct FundService<S = ServerStore> {
+    store: S,
     writer: LedgerWriter,
     config: Arc<ServiceConfig>,
     pin_checker: Arc<PinChecker>,
@@ -186,9 +188,9 @@ pub(crate) fn end_of_day_ms(
     Ok(start.timestamp().as_millisecond())
 }
 
-impl FundService {
+impl<S: Storage> FundService<S> {
     /// Starts the ledger writer on the current runtime.
-    pub fn start(store: Store, config: ServiceConfig) -> FundService {
+    pub fn start(store: S, config: ServiceConfig) -> FundService<S> {
         let writer = LedgerWriter::start(store.clone(), config.policy.clone());
         let pin_checker =
             Arc::new(PinChecker::new(config.pin_checks_concurrent_max, config.pin_hash_cost));
@@ -204,7 +206,7 @@ impl FundService {
         }
     }
 
-    pub fn store(&self) -> &Store {
+    pub fn store(&self) -> &S {
         &self.store
     }
 

@@ -1,6 +1,11 @@
 //! The operator's use cases: merchants, the reserve, bonus rules, status and audit.
 
 use super::*;
+use crate::ledger::audit::Auditor;
+use crate::store::{AuditRead, ReportStore, Storage};
+
+/// Journal entries the audit reads per round trip.
+const AUDIT_CHUNK_ENTRIES: i64 = 5_000;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LedgerStatus {
@@ -13,7 +18,7 @@ pub struct LedgerStatus {
     pub last_yield_day: Option<String>,
 }
 
-impl FundService {
+impl<S: Storage> FundService<S> {
     /// The partner stores by name, at most `limit` (sign-up, the start page, the API).
     pub async fn merchants(&self, limit: u32) -> Result<Vec<Merchant>, ServiceError> {
         Ok(self.store.list_merchants(limit).await?)
@@ -40,6 +45,16 @@ impl FundService {
         name: &str,
         time_zone: &str,
     ) -> Result<Merchant, ServiceError> {
+        self.add_merchant_as(MerchantId::generate(), name, time_zone).await
+    }
+
+    /// Adds a merchant under an id the caller chose (the demo seed's fixed store).
+    pub async fn add_merchant_as(
+        &self,
+        merchant_id: MerchantId,
+        name: &str,
+        time_zone: &str,
+    ) -> Result<Merchant, ServiceError> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 100 {
             return Err(ServiceError::invalid(
@@ -54,11 +69,8 @@ impl FundService {
                 format!("'{time_zone}' is not an IANA time zone name such as Asia/Shanghai."),
             ));
         }
-        let merchant = Merchant {
-            id: MerchantId::generate(),
-            name: name.to_owned(),
-            time_zone: time_zone.to_owned(),
-        };
+        let merchant =
+            Merchant { id: merchant_id, name: name.to_owned(), time_zone: time_zone.to_owned() };
         self.store.add_merchant(&merchant, self.store.clock().now_ms()).await?;
         Ok(merchant)
     }
@@ -125,6 +137,40 @@ impl FundService {
     }
 
     pub async fn audit(&self) -> Result<AuditReport, ServiceError> {
-        Ok(self.store.audit().await?)
+        Ok(audit_store(&self.store).await?)
     }
+}
+
+/// Replays the whole journal through the `Auditor` and checks every invariant (see
+/// `ledger::audit`), reading one consistent view of the store a chunk at a time.
+pub async fn audit_store<S: ReportStore>(store: &S) -> Result<AuditReport, StoreError> {
+    let mut view = store.begin_audit().await?;
+    let mut auditor = Auditor::new();
+    let mut after_sequence = 0_i64;
+    loop {
+        let entries = match view.journal_after(after_sequence, AUDIT_CHUNK_ENTRIES).await {
+            Ok(entries) => entries,
+            Err(StoreError::Corrupt(problem)) => {
+                auditor.problem(format!("after entry {after_sequence}: unreadable: {problem}"));
+                break;
+            }
+            Err(error) => return Err(error),
+        };
+        let Some(last) = entries.last() else { break };
+        after_sequence = last.sequence;
+        for entry in &entries {
+            auditor.check_entry(entry);
+        }
+    }
+    for check in view.settlement_checks().await? {
+        auditor.check_settlement(&check);
+    }
+    let mut balances = Vec::new();
+    for row in view.balances().await? {
+        match row {
+            Ok(balance) => balances.push(balance),
+            Err(key) => auditor.problem(format!("account row '{key}' is unreadable")),
+        }
+    }
+    Ok(auditor.finish(&balances))
 }

@@ -1,12 +1,13 @@
 //! A counter's outbox push: each entry applied once, its recorded time bounded.
 
 use super::*;
+use crate::store::Storage;
 
 /// The oldest an outbox entry may be when it reaches the server: a counter offline for
 /// longer is not running a store, and an entry older than this is a clock or a forgery.
 pub const RECORDED_AT_AGE_MS_MAX: i64 = 90 * 24 * 60 * 60 * 1000;
 
-impl FundService {
+impl<S: Storage> FundService<S> {
     /// Applies pushed outbox entries in order, each on its own: one refused entry never
     /// blocks the ones behind it.
     pub async fn push_outbox(

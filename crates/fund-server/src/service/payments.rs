@@ -1,6 +1,7 @@
 //! Payments: a customer pays a counter's order (the QR token) with the PIN.
 
 use super::*;
+use crate::store::Storage;
 
 /// What a payment code is for, shown before the customer enters the PIN.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,7 +14,7 @@ pub struct PaymentPreview {
     pub paid_by: Option<CustomerId>,
 }
 
-impl FundService {
+impl<S: Storage> FundService<S> {
     /// The customer pays the order in a counter's payment token, confirmed with the PIN.
     pub async fn pay(
         &self,

@@ -1,6 +1,7 @@
 //! What counters pull: paid orders (by long poll, capped) and binding changes.
 
 use super::*;
+use crate::store::Storage;
 
 /// Long polls held open, in all and per terminal.
 #[derive(Debug, Default)]
@@ -29,7 +30,7 @@ impl Drop for LongPollSlot {
     }
 }
 
-impl FundService {
+impl<S: Storage> FundService<S> {
     /// Orders of the terminal's store paid after `after_entry`. With `wait` and nothing
     /// new, waits up to `wait` for the ledger to commit something first (long poll), so a
     /// counter hears of a payment within moments.

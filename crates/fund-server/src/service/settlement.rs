@@ -7,7 +7,9 @@ use super::{
     AuthenticatedTerminal, ErrorKind, FundService, ServiceError, end_of_day_ms, fingerprint,
     internal,
 };
+use crate::ledger::figures_by_terminal;
 use crate::ledger::{Command, CommandKind, IdempotencyKey, Outcome, SettlementFigures};
+use crate::store::{Storage, StoredDay};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settlement {
@@ -20,7 +22,7 @@ pub struct Settlement {
     pub entry_sequence: Option<i64>,
 }
 
-impl FundService {
+impl<S: Storage> FundService<S> {
     async fn merchant_zone(
         &self,
         terminal: &AuthenticatedTerminal,
@@ -58,10 +60,15 @@ impl FundService {
     ) -> Result<Settlement, ServiceError> {
         let zone = self.merchant_zone(terminal).await?;
         let day_end_ms = self.settlement_day_end_ms(&zone, day)?;
-        let (figures, by_terminal, closed) = self
-            .store
-            .settlement(terminal.terminal.merchant_id, &day.to_string(), day_end_ms)
-            .await?;
+        let day_text = day.to_string();
+        let stored = self.store.stored_day(terminal.terminal.merchant_id, &day_text, day_end_ms);
+        let (figures, by_terminal, closed) = match stored.await? {
+            StoredDay::Closed { figures, by_terminal } => (figures, by_terminal, true),
+            StoredDay::Open(open) => {
+                let (figures, by_terminal) = figures_by_terminal(&open.entries);
+                (figures, by_terminal, false)
+            }
+        };
         let this_terminal = by_terminal
             .into_iter()
             .find(|(terminal_id, _)| *terminal_id == terminal.terminal.id)

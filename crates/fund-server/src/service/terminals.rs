@@ -2,6 +2,7 @@
 //! every signed request (signature, clock, nonce).
 
 use super::*;
+use crate::store::Storage;
 
 /// How long an activation code stays usable: long enough to walk it to the counter and type
 /// it in, short enough that a code on a forgotten sticky note is dead by the next shift.
@@ -52,7 +53,7 @@ pub(super) fn random_activation_code() -> String {
     characters.chunks(4).map(|chunk| chunk.iter().collect::<String>()).collect::<Vec<_>>().join("-")
 }
 
-impl FundService {
+impl<S: Storage> FundService<S> {
     pub async fn create_activation_code(
         &self,
         merchant_id: MerchantId,

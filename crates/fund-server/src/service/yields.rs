@@ -14,7 +14,8 @@ use super::{ErrorKind, FundService, ServiceError, end_of_day_ms, fingerprint, in
 use crate::ledger::yield_math::{DayCount, PostingInterval, RateSchedule, daily_accrual};
 use crate::ledger::{Command, CommandKind, IdempotencyKey, Outcome};
 use crate::ledger_writer::BATCH_COMMANDS_MAX;
-use crate::store::yields::WalletAccrual;
+use crate::store::Storage;
+use crate::store::WalletAccrual;
 
 /// Most days one run accrues, so a wrong date cannot start years of work by mistake.
 pub const CATCH_UP_DAYS_MAX: i32 = 400;
@@ -59,7 +60,7 @@ fn invalid(code: &str, message: String) -> ServiceError {
     ServiceError::new(ErrorKind::Invalid, code, message)
 }
 
-impl FundService {
+impl<S: Storage> FundService<S> {
     /// Today in the platform's time zone.
     pub fn business_today(&self) -> Date {
         let now = jiff::Timestamp::from_millisecond(self.store.clock().now_ms())

@@ -1,320 +1,348 @@
-//! Storage. This is the only module that knows SQL; the rest of the server calls `Store`.
-//! `ledger.rs` holds the ledger's batch writes and the audit's reads.
+//! The storage boundary: what the service and the ledger writer need from a database, as
+//! traits, and the SQLite implementation behind them (`sqlite/`). This is the only module
+//! that knows SQL. A second backend implements the same traits and proves itself by
+//! passing the same conformance suite (`tests/storage_conformance.rs`).
 //!
-//! SQLite is the embedded default: one file, WAL journal, `synchronous = FULL` so that a
-//! commit that returned is on disk. The PostgreSQL backend will implement the same calls.
+//! The traits follow the service's needs, one area each: parties (merchants, customers,
+//! bindings, sessions, PIN attempts), terminals (enrolment, keys, request nonces), the
+//! ledger (a batch's load and write, balances, bonus rules, paid orders), yield, and the
+//! reports (a merchant's day, a wallet's history, the audit's reads). `Storage` is all of
+//! them with the life cycle of the database.
+//!
+//! Every method returns a `Send` future, so the service can hold any `Storage` behind the
+//! HTTP server's tasks. Money moves only through a [`BatchTransaction`]: the ledger writer
+//! opens one, loads what its commands need, lets the engine decide, writes what the engine
+//! produced and commits; the store never calls the engine.
 
-use std::str::FromStr;
-use std::time::Duration;
+use std::collections::HashMap;
+use std::future::Future;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, SqlitePool};
-use tillfund_core::{Amount, MerchantId};
+use rust_decimal::Decimal;
+use tillfund_core::bonus::{BonusRule, BonusRuleSet};
+use tillfund_core::{Amount, CustomerId, MemberCode, MerchantId, OrderId, PhoneNumber, TerminalId};
 
+use crate::ledger::audit::SettlementCheck;
+use crate::ledger::{Account, BatchNeeds, BatchState, BatchWrites, JournalEntry, PaidOrder};
 use crate::model::{Clock, Customer, Merchant, Terminal};
 
-mod ledger;
-pub mod parties;
-mod terminals;
-pub mod yields;
+mod records;
+pub mod sqlite;
 
-pub use ledger::WalletEntry;
-pub use parties::{
-    BindOutcome, BindingChange, EnrolOutcome, PinAttempt, RegisterOutcome, RegistrationKey,
-    secret_hash,
+pub use records::{
+    BindOutcome, BindingChange, EnrolOutcome, PartyCounts, PinAttempt, PostingDue, RegisterOutcome,
+    RegistrationKey, StoreError, StoredDay, WalletAccrual, WalletEntry, YieldDay,
 };
+pub use sqlite::SqliteStore;
 
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("'{0}' is not a database URL this server supports (use sqlite://PATH)")]
-    UnsupportedUrl(String),
-    #[error("cannot create the data directory {path}: {source}")]
-    DataDirectory { path: String, source: std::io::Error },
-    #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
-    #[error("database migration failed: {0}")]
-    Migration(#[from] sqlx::migrate::MigrateError),
-    #[error("stored row is invalid: {0}")]
-    Corrupt(String),
-    #[error(transparent)]
-    Invalid(#[from] tillfund_core::bonus::RuleError),
+/// The backend the server runs on. PostgreSQL becomes a second choice here, picked by the
+/// database URL at start.
+pub type ServerStore = SqliteStore;
+
+/// Secrets given out once (activation codes, session tokens) are stored only as hashes.
+pub fn secret_hash(secret: &str) -> Vec<u8> {
+    use sha2::Digest;
+    sha2::Sha256::digest(secret.as_bytes()).to_vec()
 }
 
-// Reading rows back: a value that does not parse is a corrupt row, never a panic.
-
-pub(super) fn corrupt(what: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(what.to_string())
+/// The traits without their names, for code that calls a store directly (tools, tests):
+/// `use fund_server::store::prelude::*;`.
+pub mod prelude {
+    pub use super::{
+        AuditRead as _, BatchTransaction as _, LedgerStore as _, PartyStore as _, ReportStore as _,
+        Storage as _, TerminalStore as _, YieldStore as _,
+    };
 }
 
-pub(super) fn parse<T: FromStr>(text: &str) -> Result<T, StoreError>
-where
-    T::Err: std::fmt::Display,
+/// Result of a storage call.
+pub type Stored<T> = Result<T, StoreError>;
+
+/// Everything the server needs of its database.
+pub trait Storage:
+    PartyStore + TerminalStore + LedgerStore + YieldStore + ReportStore + Clone + Send + Sync + 'static
 {
-    T::from_str(text).map_err(corrupt)
-}
-
-pub(super) fn parse_optional<T: FromStr>(text: Option<String>) -> Result<Option<T>, StoreError>
-where
-    T::Err: std::fmt::Display,
-{
-    text.map(|text| parse(&text)).transpose()
-}
-
-pub(super) fn amount(minor_units: i64) -> Result<Amount, StoreError> {
-    Amount::from_minor_units(minor_units).map_err(corrupt)
-}
-
-/// How many connections the server holds; SQLite serialises writers anyway.
-const POOL_CONNECTIONS_MAX: u32 = 8;
-/// Page cache per connection, in KiB.
-const PAGE_CACHE_KIB: u32 = 64 * 1024;
-/// How long a writer waits for another writer's lock before it reports busy.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-
-#[derive(Debug, Clone)]
-pub struct Store {
-    pool: SqlitePool,
-    /// The counters database (`<name>.counters.sqlite` beside the ledger's file): request
-    /// nonces and PIN attempts. Its own file, so its one-row writes take their own write
-    /// lock instead of waiting behind the ledger's group commit; `synchronous = NORMAL`,
-    /// so they do not each wait for an fsync either. A crash may forget the last of them
-    /// (a nonce accepted again within its 5-minute window, an attempt uncounted); WAL mode
-    /// never corrupts the file. Money never goes here.
-    counters_pool: SqlitePool,
-    clock: Clock,
-}
-
-/// Connections of the counters pool; its writes are one short statement each.
-const COUNTERS_POOL_CONNECTIONS_MAX: u32 = 4;
-
-/// The database holds terminal keys (sealed), PIN hashes and the journal: only the
-/// server's user may read it. A new file is created 0600 before SQLite opens it (SQLite
-/// gives its WAL and shared-memory files the database file's mode); an existing one, and
-/// its WAL and shared-memory files, are made 0600 if they were readable by others.
-fn restrict_database_files(file_path: &str) -> std::io::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    if file_path.is_empty() || file_path.starts_with(':') || file_path.contains("mode=memory") {
-        return Ok(());
-    }
-    match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(file_path) {
-        Ok(_) => {}
-        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {}
-        Err(error) => return Err(error),
-    }
-    for suffix in ["", "-wal", "-shm"] {
-        let path = format!("{file_path}{suffix}");
-        match crate::vault::restrict_to_owner(std::path::Path::new(&path)) {
-            Ok(()) => {}
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
-            Err(error) => return Err(error),
-        }
-    }
-    Ok(())
-}
-
-/// The counters database beside the ledger's file: `fund.sqlite` → `fund.counters.sqlite`.
-fn counters_file_path(file_path: &str) -> String {
-    match file_path.strip_suffix(".sqlite") {
-        Some(stem) => format!("{stem}.counters.sqlite"),
-        None => format!("{file_path}.counters"),
-    }
-}
-
-/// What `seed_demo` found or made.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SeedOutcome {
-    pub created: bool,
-}
-
-impl Store {
-    pub async fn connect(database_url: &str) -> Result<Store, StoreError> {
-        let Some(path) = database_url.strip_prefix("sqlite://") else {
-            return Err(StoreError::UnsupportedUrl(database_url.chars().take(80).collect()));
-        };
-        let file_path = path.split('?').next().unwrap_or(path);
-        if let Some(parent) = std::path::Path::new(file_path).parent() {
-            if !parent.as_os_str().is_empty() {
-                std::fs::create_dir_all(parent).map_err(|source| StoreError::DataDirectory {
-                    path: parent.display().to_string(),
-                    source,
-                })?;
-            }
-        }
-        let counters_path = counters_file_path(file_path);
-        for path in [file_path, counters_path.as_str()] {
-            restrict_database_files(path)
-                .map_err(|source| StoreError::DataDirectory { path: path.to_owned(), source })?;
-        }
-        let options = SqliteConnectOptions::from_str(database_url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
-            .busy_timeout(BUSY_TIMEOUT)
-            // Wallets are touched at random: a page cache that holds the hot part of the
-            // accounts and idempotency indexes saves a read per insert.
-            .pragma("cache_size", format!("-{PAGE_CACHE_KIB}"))
-            // Fewer, larger checkpoints: each one stalls the writer for a moment.
-            .pragma("wal_autocheckpoint", "4000");
-        let counters_options = options
-            .clone()
-            .filename(&counters_path)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(false);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(POOL_CONNECTIONS_MAX)
-            .acquire_timeout(BUSY_TIMEOUT)
-            .connect_with(options)
-            .await?;
-        let counters_pool = SqlitePoolOptions::new()
-            .max_connections(COUNTERS_POOL_CONNECTIONS_MAX)
-            .acquire_timeout(BUSY_TIMEOUT)
-            .connect_with(counters_options)
-            .await?;
-        Ok(Store { pool, counters_pool, clock: Clock::system() })
-    }
-
     /// The clock every timestamp of this store and its callers comes from.
-    pub fn clock(&self) -> &Clock {
-        &self.clock
-    }
-
-    pub async fn migrate(&self) -> Result<(), StoreError> {
-        sqlx::migrate!("./migrations/sqlite").run(&self.pool).await?;
-        sqlx::migrate!("./migrations/sqlite-counters").run(&self.counters_pool).await?;
-        self.move_pin_attempts_to_counters().await
-    }
-
-    /// PIN attempt counts kept in `customers` by an earlier version move to the counters
-    /// database: copied (a row already there wins), then cleared, so running this again
-    /// changes nothing.
-    async fn move_pin_attempts_to_counters(&self) -> Result<(), StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, failed_pin_attempts, locked_until_ms FROM customers \
-             WHERE failed_pin_attempts > 0 OR locked_until_ms IS NOT NULL",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        for row in &rows {
-            sqlx::query(
-                "INSERT INTO pin_attempts (customer_id, failed_attempts, locked_until_ms) \
-                 VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-            )
-            .bind(row.try_get::<String, _>("id")?)
-            .bind(row.try_get::<i64, _>("failed_pin_attempts")?)
-            .bind(row.try_get::<Option<i64>, _>("locked_until_ms")?)
-            .execute(&self.counters_pool)
-            .await?;
-        }
-        if !rows.is_empty() {
-            sqlx::query(
-                "UPDATE customers SET failed_pin_attempts = 0, locked_until_ms = NULL \
-                 WHERE failed_pin_attempts > 0 OR locked_until_ms IS NOT NULL",
-            )
-            .execute(&self.pool)
-            .await?;
-        }
-        Ok(())
-    }
-
+    fn clock(&self) -> &Clock;
+    /// Brings the schema up to date; running it again changes nothing.
+    fn migrate(&self) -> impl Future<Output = Stored<()>> + Send;
     /// Answers whether the database responds at all.
-    pub async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
-    }
+    fn ping(&self) -> impl Future<Output = Stored<()>> + Send;
+    /// Makes what was written durable in the main data files (SQLite: a WAL checkpoint).
+    fn checkpoint(&self) -> impl Future<Output = Stored<()>> + Send;
+    fn close(&self) -> impl Future<Output = ()> + Send;
+}
 
-    pub async fn close(&self) {
-        self.counters_pool.close().await;
-        self.pool.close().await;
-    }
-
-    /// Merchants by name, at most `limit`.
-    pub async fn list_merchants(&self, limit: u32) -> Result<Vec<Merchant>, StoreError> {
-        let rows =
-            sqlx::query("SELECT id, name, time_zone FROM merchants ORDER BY name, id LIMIT ?")
-                .bind(i64::from(limit))
-                .fetch_all(&self.pool)
-                .await?;
-        rows.iter()
-            .map(|row| {
-                let id: String = row.try_get("id")?;
-                Ok(Merchant {
-                    id: MerchantId::from_str(&id)
-                        .map_err(|error| StoreError::Corrupt(error.to_string()))?,
-                    name: row.try_get("name")?,
-                    time_zone: row.try_get("time_zone")?,
-                })
-            })
-            .collect()
-    }
-
-    /// Inserts the demo merchant, its terminal, the customer and the binding in one
-    /// transaction, unless the merchant is already there. Running it twice changes nothing.
-    pub async fn seed_demo(
+/// Merchants, customers, bindings, sessions and PIN attempts.
+pub trait PartyStore {
+    fn add_merchant(
         &self,
         merchant: &Merchant,
-        terminal: &Terminal,
+        now_ms: i64,
+    ) -> impl Future<Output = Stored<()>> + Send;
+    fn merchant(
+        &self,
+        merchant_id: MerchantId,
+    ) -> impl Future<Output = Stored<Option<Merchant>>> + Send;
+    /// Merchants by name, at most `limit`.
+    fn list_merchants(&self, limit: u32) -> impl Future<Output = Stored<Vec<Merchant>>> + Send;
+    /// Registers a customer bound to the given merchants, all at once. The member code is
+    /// drawn by `member_code`, drawn again on the rare collision. A registration key seen
+    /// before answers `Replayed` (same fingerprint) or `KeyReused` and writes nothing.
+    fn register_customer(
+        &self,
         customer: &Customer,
-    ) -> Result<SeedOutcome, StoreError> {
-        let mut transaction = self.pool.begin().await?;
-        let existing = sqlx::query("SELECT 1 FROM merchants WHERE id = ?")
-            .bind(merchant.id.to_string())
-            .fetch_optional(&mut *transaction)
-            .await?;
-        if existing.is_some() {
-            return Ok(SeedOutcome { created: false });
-        }
-        let now = self.clock.now_ms();
-        sqlx::query(
-            "INSERT INTO merchants (id, name, time_zone, created_at_ms) VALUES (?, ?, ?, ?)",
-        )
-        .bind(merchant.id.to_string())
-        .bind(&merchant.name)
-        .bind(&merchant.time_zone)
-        .bind(now)
-        .execute(&mut *transaction)
-        .await?;
-        terminals::insert_terminal(&mut transaction, terminal, now).await?;
-        sqlx::query(
-            "INSERT INTO customers (id, phone, display_name, member_code, pin_hash, created_at_ms)
-             VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(customer.id.to_string())
-        .bind(customer.phone.as_str())
-        .bind(&customer.display_name)
-        .bind(customer.member_code.as_str())
-        .bind(&customer.pin_hash)
-        .bind(now)
-        .execute(&mut *transaction)
-        .await?;
-        parties::record_binding(&mut transaction, customer.id, merchant.id, true, now).await?;
-        transaction.commit().await?;
-        Ok(SeedOutcome { created: true })
-    }
-
-    /// Counts of the parties, for the seed report and tests.
-    pub async fn count_parties(&self) -> Result<PartyCounts, StoreError> {
-        let row = sqlx::query(
-            "SELECT (SELECT count(*) FROM merchants) AS merchants,
-                    (SELECT count(*) FROM terminals) AS terminals,
-                    (SELECT count(*) FROM customers) AS customers,
-                    (SELECT count(*) FROM bindings) AS bindings",
-        )
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(PartyCounts {
-            merchants: row.try_get("merchants")?,
-            terminals: row.try_get("terminals")?,
-            customers: row.try_get("customers")?,
-            bindings: row.try_get("bindings")?,
-        })
-    }
+        merchant_ids: &[MerchantId],
+        member_code: impl FnMut() -> MemberCode + Send,
+        idempotency: Option<&RegistrationKey>,
+        now_ms: i64,
+    ) -> impl Future<Output = Stored<RegisterOutcome>> + Send;
+    fn customer(
+        &self,
+        customer_id: CustomerId,
+    ) -> impl Future<Output = Stored<Option<Customer>>> + Send;
+    fn customer_by_phone(
+        &self,
+        phone: &PhoneNumber,
+    ) -> impl Future<Output = Stored<Option<Customer>>> + Send;
+    /// Takes one PIN attempt before the PIN is checked, atomically, so that every request
+    /// and every process agrees: an attempt counts as wrong until it proves right, the
+    /// `limit`-th in a row locks the wallet until `lock_until_ms`, and no attempt is taken
+    /// while it is locked. A lock that has run out starts the count again.
+    fn take_pin_attempt(
+        &self,
+        customer_id: CustomerId,
+        limit: i64,
+        now_ms: i64,
+        lock_until_ms: i64,
+    ) -> impl Future<Output = Stored<PinAttempt>> + Send;
+    /// A right PIN starts the count again.
+    fn reset_pin_failures(
+        &self,
+        customer_id: CustomerId,
+    ) -> impl Future<Output = Stored<()>> + Send;
+    /// Binds or unbinds; a change is recorded for the merchant's counters to pull.
+    fn set_binding(
+        &self,
+        customer_id: CustomerId,
+        merchant_id: MerchantId,
+        bound: bool,
+        now_ms: i64,
+    ) -> impl Future<Output = Stored<BindOutcome>> + Send;
+    fn bound_merchants(
+        &self,
+        customer_id: CustomerId,
+    ) -> impl Future<Output = Stored<Vec<Merchant>>> + Send;
+    /// Binds and unbinds at a merchant after `after_sequence`, oldest first, at most `limit`.
+    fn binding_changes(
+        &self,
+        merchant_id: MerchantId,
+        after_sequence: i64,
+        limit: i64,
+    ) -> impl Future<Output = Stored<Vec<BindingChange>>> + Send;
+    /// Stores a session under the hash of `token`.
+    fn add_session(
+        &self,
+        token: &str,
+        customer_id: CustomerId,
+        now_ms: i64,
+        expires_at_ms: i64,
+    ) -> impl Future<Output = Stored<()>> + Send;
+    /// The customer a live session token belongs to.
+    fn session_customer(
+        &self,
+        token: &str,
+        now_ms: i64,
+    ) -> impl Future<Output = Stored<Option<CustomerId>>> + Send;
+    /// Ends a session (sign-out): the token stops working at once.
+    fn end_session(&self, token: &str) -> impl Future<Output = Stored<()>> + Send;
+    fn count_parties(&self) -> impl Future<Output = Stored<PartyCounts>> + Send;
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PartyCounts {
-    pub merchants: i64,
-    pub terminals: i64,
-    pub customers: i64,
-    pub bindings: i64,
+/// Counters: activation codes, enrolment, sealed keys, request nonces, revocation.
+pub trait TerminalStore {
+    /// Stores a new activation code (only its hash); false when that code exists already.
+    fn add_activation_code(
+        &self,
+        merchant_id: MerchantId,
+        code: &str,
+        now_ms: i64,
+        expires_at_ms: i64,
+    ) -> impl Future<Output = Stored<bool>> + Send;
+    /// Uses an activation code once: creates the terminal `new_terminal` makes for the
+    /// code's merchant and remembers the counter's public key. The same public key asking
+    /// again while the code is valid gets the same terminal back; anything else with a used
+    /// code is `CodeUsed`.
+    fn enrol_terminal(
+        &self,
+        code: &str,
+        counter_public_key: &str,
+        new_terminal: impl FnOnce(MerchantId, String) -> Terminal + Send,
+        now_ms: i64,
+    ) -> impl Future<Output = Stored<EnrolOutcome>> + Send;
+    /// Adds an enrolled terminal directly (the demo seed and benchmarks).
+    fn add_terminal(
+        &self,
+        terminal: &Terminal,
+        now_ms: i64,
+    ) -> impl Future<Output = Stored<()>> + Send;
+    /// Every terminal's stored key, for sealing keys stored before they were sealed.
+    fn terminal_secrets(&self) -> impl Future<Output = Stored<Vec<(TerminalId, String)>>> + Send;
+    fn replace_terminal_secret(
+        &self,
+        terminal_id: TerminalId,
+        secret: &str,
+    ) -> impl Future<Output = Stored<()>> + Send;
+    /// Accepts a signed request's nonce once: false when this terminal used it already.
+    /// With `purge_before_ms`, nonces that expired before it are forgotten too.
+    fn use_request_nonce(
+        &self,
+        terminal_id: TerminalId,
+        nonce: &str,
+        expires_at_ms: i64,
+        purge_before_ms: Option<i64>,
+    ) -> impl Future<Output = Stored<bool>> + Send;
+    fn terminal(
+        &self,
+        terminal_id: TerminalId,
+    ) -> impl Future<Output = Stored<Option<Terminal>>> + Send;
+    /// False when there is no such terminal.
+    fn revoke_terminal(
+        &self,
+        terminal_id: TerminalId,
+        now_ms: i64,
+    ) -> impl Future<Output = Stored<bool>> + Send;
+}
+
+/// One batch's write transaction: what `load` read cannot change before `commit` (the
+/// implementation holds the locks that guarantee it). Dropped without `commit`, nothing of
+/// the batch is written.
+pub trait BatchTransaction: Send {
+    /// Everything `needs` names, as it is now (see `BatchState`).
+    fn load(&mut self, needs: &BatchNeeds) -> impl Future<Output = Stored<BatchState>> + Send;
+    fn write(&mut self, writes: &BatchWrites) -> impl Future<Output = Stored<()>> + Send;
+    fn commit(self) -> impl Future<Output = Stored<()>> + Send;
+}
+
+/// The ledger's storage: batches of commands, balances, bonus rules, paid orders.
+pub trait LedgerStore {
+    type Batch: BatchTransaction;
+    /// Opens the write transaction of one batch of commands.
+    fn begin_batch(&self) -> impl Future<Output = Stored<Self::Batch>> + Send;
+    /// An account's balance; zero for an account that never moved.
+    fn balance(&self, account: Account) -> impl Future<Output = Stored<Amount>> + Send;
+    /// Every stored balance, by account.
+    fn all_balances(&self) -> impl Future<Output = Stored<Vec<(Account, Amount)>>> + Send;
+    /// The open reserve alert, if any.
+    fn reserve_alert(&self) -> impl Future<Output = Stored<Option<String>>> + Send;
+    /// The bonus rule set in force (version 0, no rules, before any is published).
+    fn current_bonus_rules(&self) -> impl Future<Output = Stored<BonusRuleSet>> + Send;
+    /// Publishes a new bonus rule set, superseding the current one.
+    fn publish_bonus_rules(
+        &self,
+        rules: Vec<BonusRule>,
+    ) -> impl Future<Output = Stored<BonusRuleSet>> + Send;
+    /// Who paid a counter's order, if anyone has.
+    fn order_payer(
+        &self,
+        terminal_id: TerminalId,
+        order_id: OrderId,
+    ) -> impl Future<Output = Stored<Option<CustomerId>>> + Send;
+    /// Orders paid at a merchant after journal entry `after_entry`, oldest first.
+    fn paid_orders_after(
+        &self,
+        merchant_id: MerchantId,
+        after_entry: i64,
+        limit: i64,
+    ) -> impl Future<Output = Stored<Vec<PaidOrder>>> + Send;
+    /// How many journal entries there are of each code.
+    fn entry_counts(&self) -> impl Future<Output = Stored<HashMap<String, i64>>> + Send;
+}
+
+/// Yield: the rate schedule, daily accruals and their posting.
+pub trait YieldStore {
+    /// Sets the annual rate from a day on (replacing a rate set for the same day).
+    fn set_yield_rate(
+        &self,
+        effective_from: &str,
+        annual_rate: Decimal,
+        now_ms: i64,
+    ) -> impl Future<Output = Stored<()>> + Send;
+    /// The schedule, oldest first.
+    fn yield_rates(&self) -> impl Future<Output = Stored<Vec<(String, Decimal)>>> + Send;
+    fn last_accrued_day(&self) -> impl Future<Output = Stored<Option<String>>> + Send;
+    /// Days accrued but whose posting has not finished.
+    fn unposted_days(&self) -> impl Future<Output = Stored<Vec<String>>> + Send;
+    /// When the first journal entry was applied; `None` for an empty journal.
+    fn first_applied_at_ms(&self) -> impl Future<Output = Stored<Option<i64>>> + Send;
+    /// The last journal entry applied before `end_ms` (0 when none was).
+    fn sequence_before(&self, end_ms: i64) -> impl Future<Output = Stored<i64>> + Send;
+    /// Every wallet's total balance as it was right after entry `sequence`.
+    fn wallet_totals_as_of(
+        &self,
+        sequence: i64,
+    ) -> impl Future<Output = Stored<Vec<(CustomerId, i64)>>> + Send;
+    /// Records one day's accruals and adds them to each wallet's running total, once:
+    /// false (and nothing written) when the day was accrued already.
+    fn record_accrual_day(
+        &self,
+        day: &str,
+        through_sequence: i64,
+        annual_rate: Decimal,
+        accruals: &[WalletAccrual],
+        now_ms: i64,
+    ) -> impl Future<Output = Stored<bool>> + Send;
+    /// Wallets with at least one whole minor unit accrued and not posted.
+    fn yield_postings_due(&self) -> impl Future<Output = Stored<Vec<PostingDue>>> + Send;
+    /// Records postings the ledger applied: `posted` rises to the floor it paid up to.
+    fn record_yield_posted(
+        &self,
+        posted: &[(CustomerId, i64)],
+    ) -> impl Future<Output = Stored<()>> + Send;
+    fn mark_yield_day_posted(
+        &self,
+        day: &str,
+        now_ms: i64,
+    ) -> impl Future<Output = Stored<()>> + Send;
+    /// A wallet's most recent accrual days, oldest first, at most `days`.
+    fn yield_days(
+        &self,
+        customer_id: CustomerId,
+        days: u32,
+    ) -> impl Future<Output = Stored<Vec<YieldDay>>> + Send;
+}
+
+/// One consistent view of the ledger for the audit: every read sees the same instant.
+pub trait AuditRead: Send {
+    /// Entries after `after_sequence`, at most `limit`, with their transfers, in order. A
+    /// row that does not read back is `StoreError::Corrupt`.
+    fn journal_after(
+        &mut self,
+        after_sequence: i64,
+        limit: i64,
+    ) -> impl Future<Output = Stored<Vec<JournalEntry>>> + Send;
+    /// Every closed day with what its entries and its journal entry add up to.
+    fn settlement_checks(&mut self) -> impl Future<Output = Stored<Vec<SettlementCheck>>> + Send;
+    /// Every stored balance; a row that does not read back is its key in `Err`.
+    fn balances(
+        &mut self,
+    ) -> impl Future<Output = Stored<Vec<Result<(Account, Amount), String>>>> + Send;
+}
+
+/// Reads for people: a merchant's day, a wallet's history, the audit's view.
+pub trait ReportStore {
+    type Audit: AuditRead;
+    /// A merchant's day: closed, or the entries a close ending at `day_end_ms` would settle.
+    fn stored_day(
+        &self,
+        merchant_id: MerchantId,
+        day: &str,
+        day_end_ms: i64,
+    ) -> impl Future<Output = Stored<StoredDay>> + Send;
+    /// A wallet's latest journal entries, newest first, at most `limit`.
+    fn wallet_history(
+        &self,
+        customer_id: CustomerId,
+        limit: u32,
+    ) -> impl Future<Output = Stored<Vec<WalletEntry>>> + Send;
+    /// Opens the audit's consistent view.
+    fn begin_audit(&self) -> impl Future<Output = Stored<Self::Audit>> + Send;
 }

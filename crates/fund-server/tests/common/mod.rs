@@ -6,7 +6,8 @@
 use fund_server::http::{AppState, app};
 use fund_server::ledger::LedgerPolicy;
 use fund_server::service::{FundService, ServiceConfig};
-use fund_server::store::Store;
+use fund_server::store::SqliteStore as Store;
+use fund_server::store::prelude::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tillfund_core::payment_token::PaymentClaims;

@@ -1,7 +1,7 @@
 //! The ledger's storage on SQLite: one `BEGIN IMMEDIATE` transaction per batch of commands.
 //! `load.rs` reads what a batch needs, `write.rs` writes what it produced, `settlement.rs`
-//! reads a store's day, `audit.rs` reads the journal for the audit; this file runs a batch
-//! and answers the ledger's simple reads.
+//! reads a store's day, `audit.rs` reads the journal for the audit, `reports.rs` answers
+//! the reports; this file runs a batch and answers the ledger's simple reads.
 //!
 //! `BEGIN IMMEDIATE` takes SQLite's write lock before the batch reads anything, so the
 //! balances the engine decides on cannot change under it, even with a second process on
@@ -17,17 +17,18 @@ use tillfund_core::{
     Amount, CustomerId, MerchantId, OrderId, OutboxEntryId, PositiveAmount, TerminalId,
 };
 
-use super::{Store, StoreError, amount, corrupt, parse, parse_optional};
-use crate::ledger::audit::{AuditReport, Auditor, SettlementCheck};
-use crate::ledger::figures_by_terminal;
+use super::{SqliteStore, StoreError, amount, corrupt, parse, parse_optional};
+use crate::ledger::audit::SettlementCheck;
 use crate::ledger::{
     Account, AlertChange, AppliedTopUp, BatchNeeds, BatchState, BatchWrites, EntryReferences,
     JournalEntry, NewEntry, Outcome, PaidOrder, RuleSetRecord, SettlementFigures, StoredOutcome,
     TopUpKey, Transfer, UnsettledDay, UnsettledEntry,
 };
+use crate::store::{BatchTransaction, LedgerStore, Stored};
 
 mod audit;
 mod load;
+mod reports;
 mod settlement;
 mod write;
 
@@ -76,89 +77,41 @@ fn push_list(query: &mut QueryBuilder<'_, Sqlite>, values: &[String]) {
     separated.push_unseparated(")");
 }
 
-/// One line of a wallet's history.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WalletEntry {
-    pub sequence: i64,
-    /// The entry's kind: `top_up`, `payment`, `refund`, `yield`, `top_up_reversal`.
-    pub code: String,
-    pub applied_at_ms: i64,
-    pub merchant: Option<String>,
-    pub merchant_time_zone: Option<String>,
-    /// Minor units in (positive) or out (negative) of the wallet.
-    pub change: i64,
-}
-
 /// One batch's write transaction, holding SQLite's write lock from `begin_batch` to
 /// `commit` (`BEGIN IMMEDIATE`), so that what `load` read cannot change before `write`.
 /// Dropped without `commit`, it rolls back and nothing of the batch was written. The ledger
 /// writer drives it: load → decide (the engine) → write → commit.
-pub struct BatchTransaction {
+pub struct SqliteBatch {
     transaction: sqlx::Transaction<'static, Sqlite>,
     clock: crate::model::Clock,
 }
 
-impl BatchTransaction {
+impl BatchTransaction for SqliteBatch {
     /// Everything `needs` names, as it is now (see `BatchState`).
-    pub async fn load(&mut self, needs: &BatchNeeds) -> Result<BatchState, StoreError> {
+    async fn load(&mut self, needs: &BatchNeeds) -> Result<BatchState, StoreError> {
         load_batch_state(&mut self.transaction, needs, self.clock.now_ms()).await
     }
 
-    pub async fn write(&mut self, writes: &BatchWrites) -> Result<(), StoreError> {
+    async fn write(&mut self, writes: &BatchWrites) -> Result<(), StoreError> {
         write_batch(&mut self.transaction, writes, self.clock.now_ms()).await
     }
 
-    pub async fn commit(self) -> Result<(), StoreError> {
+    async fn commit(self) -> Result<(), StoreError> {
         self.transaction.commit().await?;
         Ok(())
     }
 }
 
-impl Store {
-    /// Opens the write transaction of one batch of commands.
-    pub async fn begin_batch(&self) -> Result<BatchTransaction, StoreError> {
-        let transaction = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        Ok(BatchTransaction { transaction, clock: self.clock.clone() })
-    }
+impl LedgerStore for SqliteStore {
+    type Batch = SqliteBatch;
 
-    /// A wallet's latest journal entries, newest first: what happened and by how much the
-    /// wallet changed (all buckets together), at most `limit`.
-    pub async fn wallet_history(
-        &self,
-        customer_id: CustomerId,
-        limit: u32,
-    ) -> Result<Vec<WalletEntry>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT e.sequence, e.code, e.applied_at_ms, m.name AS merchant, m.time_zone, \
-                    coalesce(sum(CASE WHEN t.to_account LIKE ?2 THEN t.amount ELSE 0 END), 0) \
-                  - coalesce(sum(CASE WHEN t.from_account LIKE ?2 THEN t.amount ELSE 0 END), 0) AS change \
-             FROM journal_entries e \
-             JOIN transfers t ON t.entry_sequence = e.sequence \
-             LEFT JOIN merchants m ON m.id = e.merchant_id \
-             WHERE e.customer_id = ?1 \
-             GROUP BY e.sequence ORDER BY e.sequence DESC LIMIT ?3",
-        )
-        .bind(customer_id.to_string())
-        .bind(format!("customer/{customer_id}/%"))
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(WalletEntry {
-                    sequence: row.try_get("sequence")?,
-                    code: row.try_get("code")?,
-                    applied_at_ms: row.try_get("applied_at_ms")?,
-                    merchant: row.try_get("merchant")?,
-                    merchant_time_zone: row.try_get("time_zone")?,
-                    change: row.try_get("change")?,
-                })
-            })
-            .collect()
+    async fn begin_batch(&self) -> Stored<SqliteBatch> {
+        let transaction = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        Ok(SqliteBatch { transaction, clock: self.clock.clone() })
     }
 
     /// Who paid a counter's order, if anyone has.
-    pub async fn order_payer(
+    async fn order_payer(
         &self,
         terminal_id: TerminalId,
         order_id: OrderId,
@@ -175,7 +128,7 @@ impl Store {
 
     /// Orders paid at a merchant after journal entry `after_entry`, oldest first: how a
     /// counter learns that its payment codes were paid.
-    pub async fn paid_orders_after(
+    async fn paid_orders_after(
         &self,
         merchant_id: MerchantId,
         after_entry: i64,
@@ -194,7 +147,7 @@ impl Store {
     }
 
     /// How many journal entries there are of each code.
-    pub async fn entry_counts(&self) -> Result<HashMap<String, i64>, StoreError> {
+    async fn entry_counts(&self) -> Result<HashMap<String, i64>, StoreError> {
         let rows =
             sqlx::query("SELECT code, count(*) AS entries FROM journal_entries GROUP BY code")
                 .fetch_all(&self.pool)
@@ -202,14 +155,8 @@ impl Store {
         rows.iter().map(|row| Ok((row.try_get("code")?, row.try_get("entries")?))).collect()
     }
 
-    /// Moves the write-ahead log into the database file, so the file's size is the data's.
-    pub async fn checkpoint(&self) -> Result<(), StoreError> {
-        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.pool).await?;
-        Ok(())
-    }
-
     /// Every stored balance.
-    pub async fn all_balances(&self) -> Result<Vec<(Account, Amount)>, StoreError> {
+    async fn all_balances(&self) -> Result<Vec<(Account, Amount)>, StoreError> {
         let rows = sqlx::query("SELECT key, balance FROM accounts ORDER BY key")
             .fetch_all(&self.pool)
             .await?;
@@ -220,7 +167,7 @@ impl Store {
             .collect()
     }
 
-    pub async fn balance(&self, account: Account) -> Result<Amount, StoreError> {
+    async fn balance(&self, account: Account) -> Result<Amount, StoreError> {
         let balance: Option<i64> = sqlx::query_scalar("SELECT balance FROM accounts WHERE key = ?")
             .bind(account.to_string())
             .fetch_optional(&self.pool)
@@ -229,21 +176,21 @@ impl Store {
     }
 
     /// The open reserve alert, if any.
-    pub async fn reserve_alert(&self) -> Result<Option<String>, StoreError> {
+    async fn reserve_alert(&self) -> Result<Option<String>, StoreError> {
         Ok(sqlx::query_scalar("SELECT message FROM ledger_alerts WHERE name = 'reserve'")
             .fetch_optional(&self.pool)
             .await?)
     }
 
     /// The bonus rule set in force (version 0, no rules, before any is published).
-    pub async fn current_bonus_rules(&self) -> Result<BonusRuleSet, StoreError> {
+    async fn current_bonus_rules(&self) -> Result<BonusRuleSet, StoreError> {
         let mut connection = self.pool.acquire().await?;
         let (_, current) = load_rule_sets(&mut connection, &BTreeSet::new()).await?;
         Ok(current)
     }
 
     /// Publishes a new bonus rule set, superseding the current one. Returns its version.
-    pub async fn publish_bonus_rules(
+    async fn publish_bonus_rules(
         &self,
         rules: Vec<tillfund_core::bonus::BonusRule>,
     ) -> Result<BonusRuleSet, StoreError> {

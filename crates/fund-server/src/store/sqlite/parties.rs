@@ -1,71 +1,16 @@
 //! Storage of the parties: merchants, customers, bindings and customer sessions
 //! (counters are in `terminals.rs`).
 
-use sha2::{Digest, Sha256};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
 use tillfund_core::{CustomerId, MemberCode, MerchantId, PhoneNumber};
 
-use super::{Store, StoreError, parse};
-use crate::model::{Customer, Merchant, Terminal};
-
-/// Secrets given out once (activation codes, session tokens) are stored only as hashes.
-pub fn secret_hash(secret: &str) -> Vec<u8> {
-    Sha256::digest(secret.as_bytes()).to_vec()
-}
-
-pub use tillfund_core::protocol::BINDING_CHANGES_PER_PULL_MAX;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EnrolOutcome {
-    Enrolled { terminal: Box<Terminal>, merchant: Merchant },
-    CodeUnknown,
-    CodeUsed,
-    CodeExpired,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RegisterOutcome {
-    Registered(Customer),
-    /// The idempotency key was used before with the same request: this customer.
-    Replayed(CustomerId),
-    /// The idempotency key was used before with another request.
-    KeyReused,
-    PhoneTaken,
-    MerchantUnknown(MerchantId),
-}
-
-/// A client's key for a registration and a fingerprint of the request (never the PIN).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RegistrationKey {
-    pub key: String,
-    pub fingerprint: [u8; 32],
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BindOutcome {
-    Changed,
-    Unchanged,
-    MerchantUnknown,
-}
-
-/// One PIN attempt as the database counted it, before the PIN is checked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PinAttempt {
-    /// The attempt is counted; `attempt` is its number in the current run of wrong PINs.
-    /// `locks` says the wallet is locked already, pending this attempt: a right PIN unlocks
-    /// it again, a wrong one leaves it locked.
-    Taken { attempt: i64, locks: bool },
-    /// Locked: no attempt is allowed before this time.
-    Locked { until_ms: i64 },
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BindingChange {
-    pub sequence: i64,
-    pub customer: Customer,
-    pub bound: bool,
-}
+use super::{SqliteStore, StoreError, parse};
+use crate::model::{Customer, Merchant};
+use crate::store::{
+    BindOutcome, BindingChange, PartyCounts, PartyStore, PinAttempt, RegisterOutcome,
+    RegistrationKey, secret_hash,
+};
 
 pub(super) fn merchant_from_row(row: &SqliteRow) -> Result<Merchant, StoreError> {
     Ok(Merchant {
@@ -141,8 +86,8 @@ pub(super) async fn record_binding(
     Ok(true)
 }
 
-impl Store {
-    pub async fn add_merchant(&self, merchant: &Merchant, now_ms: i64) -> Result<(), StoreError> {
+impl PartyStore for SqliteStore {
+    async fn add_merchant(&self, merchant: &Merchant, now_ms: i64) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO merchants (id, name, time_zone, created_at_ms) VALUES (?, ?, ?, ?)",
         )
@@ -155,7 +100,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn merchant(&self, merchant_id: MerchantId) -> Result<Option<Merchant>, StoreError> {
+    async fn merchant(&self, merchant_id: MerchantId) -> Result<Option<Merchant>, StoreError> {
         let row = sqlx::query("SELECT id, name, time_zone FROM merchants WHERE id = ?")
             .bind(merchant_id.to_string())
             .fetch_optional(&self.pool)
@@ -165,11 +110,11 @@ impl Store {
 
     /// Registers a customer bound to the given merchants, all in one transaction. The
     /// member code is drawn by `member_code`, retried on the rare collision.
-    pub async fn register_customer(
+    async fn register_customer(
         &self,
         customer: &Customer,
         merchant_ids: &[MerchantId],
-        mut member_code: impl FnMut() -> MemberCode,
+        mut member_code: impl FnMut() -> MemberCode + Send,
         idempotency: Option<&RegistrationKey>,
         now_ms: i64,
     ) -> Result<RegisterOutcome, StoreError> {
@@ -242,7 +187,7 @@ impl Store {
         Ok(RegisterOutcome::Registered(registered))
     }
 
-    pub async fn customer(&self, customer_id: CustomerId) -> Result<Option<Customer>, StoreError> {
+    async fn customer(&self, customer_id: CustomerId) -> Result<Option<Customer>, StoreError> {
         let row = sqlx::query(&format!("SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id = ?"))
             .bind(customer_id.to_string())
             .fetch_optional(&self.pool)
@@ -250,10 +195,7 @@ impl Store {
         row.as_ref().map(customer_from_row).transpose()
     }
 
-    pub async fn customer_by_phone(
-        &self,
-        phone: &PhoneNumber,
-    ) -> Result<Option<Customer>, StoreError> {
+    async fn customer_by_phone(&self, phone: &PhoneNumber) -> Result<Option<Customer>, StoreError> {
         let row = sqlx::query(&format!("SELECT {CUSTOMER_COLUMNS} FROM customers WHERE phone = ?"))
             .bind(phone.as_str())
             .fetch_optional(&self.pool)
@@ -266,7 +208,7 @@ impl Store {
     /// right, the `limit`-th in a row locks the wallet at once, and no attempt is taken
     /// while it is locked. However many guesses arrive together, at most `limit` are
     /// checked per lock period. A lock that has run out starts the count again.
-    pub async fn take_pin_attempt(
+    async fn take_pin_attempt(
         &self,
         customer_id: CustomerId,
         limit: i64,
@@ -311,7 +253,7 @@ impl Store {
     }
 
     /// A right PIN starts the count again.
-    pub async fn reset_pin_failures(&self, customer_id: CustomerId) -> Result<(), StoreError> {
+    async fn reset_pin_failures(&self, customer_id: CustomerId) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM pin_attempts WHERE customer_id = ?")
             .bind(customer_id.to_string())
             .execute(&self.counters_pool)
@@ -319,7 +261,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn set_binding(
+    async fn set_binding(
         &self,
         customer_id: CustomerId,
         merchant_id: MerchantId,
@@ -336,10 +278,7 @@ impl Store {
         Ok(if changed { BindOutcome::Changed } else { BindOutcome::Unchanged })
     }
 
-    pub async fn bound_merchants(
-        &self,
-        customer_id: CustomerId,
-    ) -> Result<Vec<Merchant>, StoreError> {
+    async fn bound_merchants(&self, customer_id: CustomerId) -> Result<Vec<Merchant>, StoreError> {
         let rows = sqlx::query(
             "SELECT m.id, m.name, m.time_zone FROM bindings b JOIN merchants m ON m.id = b.merchant_id \
              WHERE b.customer_id = ? ORDER BY m.name, m.id",
@@ -352,7 +291,7 @@ impl Store {
 
     /// Binds and unbinds at a merchant after `after_sequence`, oldest first: what a counter
     /// applies to its cache of customers.
-    pub async fn binding_changes(
+    async fn binding_changes(
         &self,
         merchant_id: MerchantId,
         after_sequence: i64,
@@ -370,7 +309,7 @@ impl Store {
         ))
         .bind(merchant_id.to_string())
         .bind(after_sequence)
-        .bind(limit.min(BINDING_CHANGES_PER_PULL_MAX))
+        .bind(limit.min(tillfund_core::protocol::BINDING_CHANGES_PER_PULL_MAX))
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
@@ -384,7 +323,7 @@ impl Store {
             .collect()
     }
 
-    pub async fn add_session(
+    async fn add_session(
         &self,
         token: &str,
         customer_id: CustomerId,
@@ -405,7 +344,7 @@ impl Store {
     }
 
     /// The customer a live session token belongs to.
-    pub async fn session_customer(
+    async fn session_customer(
         &self,
         token: &str,
         now_ms: i64,
@@ -421,11 +360,39 @@ impl Store {
     }
 
     /// Ends a session (sign-out): the token stops working at once.
-    pub async fn end_session(&self, token: &str) -> Result<(), StoreError> {
+    async fn end_session(&self, token: &str) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM customer_sessions WHERE token_hash = ?")
             .bind(secret_hash(token))
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    /// Merchants by name, at most `limit`.
+    async fn list_merchants(&self, limit: u32) -> Result<Vec<Merchant>, StoreError> {
+        let rows =
+            sqlx::query("SELECT id, name, time_zone FROM merchants ORDER BY name, id LIMIT ?")
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter().map(merchant_from_row).collect()
+    }
+
+    /// Counts of the parties, for the seed report and tests.
+    async fn count_parties(&self) -> Result<PartyCounts, StoreError> {
+        let row = sqlx::query(
+            "SELECT (SELECT count(*) FROM merchants) AS merchants,
+                    (SELECT count(*) FROM terminals) AS terminals,
+                    (SELECT count(*) FROM customers) AS customers,
+                    (SELECT count(*) FROM bindings) AS bindings",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(PartyCounts {
+            merchants: row.try_get("merchants")?,
+            terminals: row.try_get("terminals")?,
+            customers: row.try_get("customers")?,
+            bindings: row.try_get("bindings")?,
+        })
     }
 }

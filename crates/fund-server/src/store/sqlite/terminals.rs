@@ -5,9 +5,10 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
 use tillfund_core::{MerchantId, TerminalId};
 
-use super::parties::{EnrolOutcome, merchant_exists, merchant_from_row, secret_hash};
-use super::{Store, StoreError, parse};
+use super::parties::{merchant_exists, merchant_from_row};
+use super::{SqliteStore, StoreError, parse};
 use crate::model::{Merchant, Terminal};
+use crate::store::{EnrolOutcome, TerminalStore, secret_hash};
 
 pub(super) const TERMINAL_COLUMNS: &str = "id, merchant_id, label, receipt_prefix, secret, server_public_key, enrolled_at_ms, revoked_at_ms";
 
@@ -56,9 +57,9 @@ pub(super) fn terminal_from_row(row: &SqliteRow) -> Result<Terminal, StoreError>
     })
 }
 
-impl Store {
+impl TerminalStore for SqliteStore {
     /// Stores a new activation code (only its hash) for a merchant.
-    pub async fn add_activation_code(
+    async fn add_activation_code(
         &self,
         merchant_id: MerchantId,
         code: &str,
@@ -88,11 +89,11 @@ impl Store {
     /// counter asking again with the same public key while the code is valid (its answer
     /// was lost) gets the terminal it made back, which holds nothing it could not compute
     /// itself; any other request with a used code is refused.
-    pub async fn enrol_terminal(
+    async fn enrol_terminal(
         &self,
         code: &str,
         counter_public_key: &str,
-        new_terminal: impl FnOnce(MerchantId, String) -> Terminal,
+        new_terminal: impl FnOnce(MerchantId, String) -> Terminal + Send,
         now_ms: i64,
     ) -> Result<EnrolOutcome, StoreError> {
         let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await?;
@@ -151,14 +152,14 @@ impl Store {
 
     /// Adds an enrolled terminal directly (the demo seed and benchmarks; counters enrol
     /// with an activation code).
-    pub async fn add_terminal(&self, terminal: &Terminal, now_ms: i64) -> Result<(), StoreError> {
+    async fn add_terminal(&self, terminal: &Terminal, now_ms: i64) -> Result<(), StoreError> {
         let mut connection = self.pool.acquire().await?;
         insert_terminal(&mut connection, terminal, now_ms).await
     }
 
     /// Terminals whose key is stored as `is_sealed` says it is not: rows from before keys
     /// were sealed, to be sealed at start-up.
-    pub async fn terminal_secrets(&self) -> Result<Vec<(TerminalId, String)>, StoreError> {
+    async fn terminal_secrets(&self) -> Result<Vec<(TerminalId, String)>, StoreError> {
         let rows = sqlx::query("SELECT id, secret FROM terminals ORDER BY id")
             .fetch_all(&self.pool)
             .await?;
@@ -167,7 +168,7 @@ impl Store {
             .collect()
     }
 
-    pub async fn replace_terminal_secret(
+    async fn replace_terminal_secret(
         &self,
         terminal_id: TerminalId,
         secret: &str,
@@ -182,7 +183,7 @@ impl Store {
 
     /// Accepts a signed request's nonce once: false when this terminal used it already.
     /// Expired nonces are purged now and then, by whichever request comes along.
-    pub async fn use_request_nonce(
+    async fn use_request_nonce(
         &self,
         terminal_id: TerminalId,
         nonce: &str,
@@ -207,7 +208,7 @@ impl Store {
         Ok(inserted.rows_affected() == 1)
     }
 
-    pub async fn terminal(&self, terminal_id: TerminalId) -> Result<Option<Terminal>, StoreError> {
+    async fn terminal(&self, terminal_id: TerminalId) -> Result<Option<Terminal>, StoreError> {
         let row = sqlx::query(&format!("SELECT {TERMINAL_COLUMNS} FROM terminals WHERE id = ?"))
             .bind(terminal_id.to_string())
             .fetch_optional(&self.pool)
@@ -216,7 +217,7 @@ impl Store {
     }
 
     /// Returns false when there is no such terminal.
-    pub async fn revoke_terminal(
+    async fn revoke_terminal(
         &self,
         terminal_id: TerminalId,
         now_ms: i64,

@@ -7,28 +7,13 @@ use rust_decimal::Decimal;
 use sqlx::{QueryBuilder, Row, Sqlite};
 use tillfund_core::CustomerId;
 
-use super::{Store, StoreError, corrupt};
+use super::{SqliteStore, StoreError, corrupt};
+use crate::store::{PostingDue, WalletAccrual, YieldDay, YieldStore};
 
 const ROWS_PER_STATEMENT: usize = 500;
 
-/// One wallet's accrual for one day.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WalletAccrual {
-    pub customer_id: CustomerId,
-    pub balance: i64,
-    pub accrued: Decimal,
-}
-
-/// A wallet with whole minor units of yield accrued and not posted yet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PostingDue {
-    pub customer_id: CustomerId,
-    pub cumulative_floor: i64,
-    pub posted: i64,
-}
-
-impl Store {
-    pub async fn set_yield_rate(
+impl YieldStore for SqliteStore {
+    async fn set_yield_rate(
         &self,
         effective_from: &str,
         annual_rate: Decimal,
@@ -46,7 +31,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn yield_rates(&self) -> Result<Vec<(String, Decimal)>, StoreError> {
+    async fn yield_rates(&self) -> Result<Vec<(String, Decimal)>, StoreError> {
         let rows = sqlx::query(
             "SELECT effective_from, annual_rate FROM yield_rates ORDER BY effective_from",
         )
@@ -61,19 +46,19 @@ impl Store {
             .collect()
     }
 
-    pub async fn last_accrued_day(&self) -> Result<Option<String>, StoreError> {
+    async fn last_accrued_day(&self) -> Result<Option<String>, StoreError> {
         Ok(sqlx::query_scalar("SELECT max(day) FROM yield_days").fetch_one(&self.pool).await?)
     }
 
     /// Days accrued but whose posting has not finished.
-    pub async fn unposted_days(&self) -> Result<Vec<String>, StoreError> {
+    async fn unposted_days(&self) -> Result<Vec<String>, StoreError> {
         Ok(sqlx::query_scalar("SELECT day FROM yield_days WHERE posted_at_ms IS NULL ORDER BY day")
             .fetch_all(&self.pool)
             .await?)
     }
 
     /// When the first journal entry was applied; `None` for an empty journal.
-    pub async fn first_applied_at_ms(&self) -> Result<Option<i64>, StoreError> {
+    async fn first_applied_at_ms(&self) -> Result<Option<i64>, StoreError> {
         Ok(sqlx::query_scalar(
             "SELECT applied_at_ms FROM journal_entries ORDER BY sequence LIMIT 1",
         )
@@ -82,7 +67,7 @@ impl Store {
     }
 
     /// The last journal entry applied before `end_ms` (0 when none was).
-    pub async fn sequence_before(&self, end_ms: i64) -> Result<i64, StoreError> {
+    async fn sequence_before(&self, end_ms: i64) -> Result<i64, StoreError> {
         let sequence: Option<i64> =
             sqlx::query_scalar("SELECT max(sequence) FROM journal_entries WHERE applied_at_ms < ?")
                 .bind(end_ms)
@@ -93,7 +78,7 @@ impl Store {
 
     /// Every wallet's total balance as it was right after entry `sequence`: today's
     /// balances minus what the entries after it moved. One statement for all wallets.
-    pub async fn wallet_totals_as_of(
+    async fn wallet_totals_as_of(
         &self,
         sequence: i64,
     ) -> Result<Vec<(CustomerId, i64)>, StoreError> {
@@ -124,7 +109,7 @@ impl Store {
 
     /// Records one day's accruals and adds them to each wallet's running total, once:
     /// returns false (and writes nothing) when the day was already accrued.
-    pub async fn record_accrual_day(
+    async fn record_accrual_day(
         &self,
         day: &str,
         through_sequence: i64,
@@ -185,7 +170,7 @@ impl Store {
     }
 
     /// Wallets with at least one whole minor unit accrued and not posted.
-    pub async fn yield_postings_due(&self) -> Result<Vec<PostingDue>, StoreError> {
+    async fn yield_postings_due(&self) -> Result<Vec<PostingDue>, StoreError> {
         let rows = sqlx::query("SELECT customer_id, cumulative, posted FROM yield_positions")
             .fetch_all(&self.pool)
             .await?;
@@ -208,10 +193,7 @@ impl Store {
     }
 
     /// Records postings that the ledger applied: `posted` rises to the floor it paid up to.
-    pub async fn record_yield_posted(
-        &self,
-        posted: &[(CustomerId, i64)],
-    ) -> Result<(), StoreError> {
+    async fn record_yield_posted(&self, posted: &[(CustomerId, i64)]) -> Result<(), StoreError> {
         let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         for chunk in posted.chunks(ROWS_PER_STATEMENT) {
             let mut query = QueryBuilder::<Sqlite>::new("WITH paid (customer_id, posted) AS (");
@@ -228,7 +210,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn mark_yield_day_posted(&self, day: &str, now_ms: i64) -> Result<(), StoreError> {
+    async fn mark_yield_day_posted(&self, day: &str, now_ms: i64) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE yield_days SET posted_at_ms = ? WHERE day = ? AND posted_at_ms IS NULL",
         )
@@ -238,20 +220,9 @@ impl Store {
         .await?;
         Ok(())
     }
-}
 
-/// One day of a wallet's yield, as accrued (exact, in minor units).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct YieldDay {
-    pub day: String,
-    /// The end-of-day balance the day's yield was computed on, minor units.
-    pub balance: i64,
-    pub accrued: Decimal,
-}
-
-impl Store {
     /// A wallet's most recent accrual days, oldest first, at most `days`.
-    pub async fn yield_days(
+    async fn yield_days(
         &self,
         customer_id: CustomerId,
         days: u32,
