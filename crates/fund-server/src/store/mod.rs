@@ -29,7 +29,7 @@ mod records;
 pub mod sqlite;
 
 pub use records::{
-    BindOutcome, BindingChange, EnrolOutcome, PartyCounts, PinAttempt, PostingDue, RegisterOutcome,
+    BindOutcome, BindingChange, EnrolOutcome, PinAttempt, PostingDue, RegisterOutcome,
     RegistrationKey, StoreError, StoredDay, WalletAccrual, WalletEntry, YieldDay,
 };
 pub use sqlite::SqliteStore;
@@ -154,12 +154,11 @@ pub trait PartyStore {
     ) -> impl Future<Output = Stored<Option<CustomerId>>> + Send;
     /// Ends a session (sign-out): the token stops working at once.
     fn end_session(&self, token: &str) -> impl Future<Output = Stored<()>> + Send;
-    fn count_parties(&self) -> impl Future<Output = Stored<PartyCounts>> + Send;
 }
 
 /// Counters: activation codes, enrolment, sealed keys, request nonces, revocation.
 pub trait TerminalStore {
-    /// Stores a new activation code (only its hash); false when that code exists already.
+    /// Stores a new activation code (only its hash); false when the merchant is unknown.
     fn add_activation_code(
         &self,
         merchant_id: MerchantId,

@@ -74,14 +74,6 @@ pub struct BindingChange {
     pub bound: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PartyCounts {
-    pub merchants: i64,
-    pub terminals: i64,
-    pub customers: i64,
-    pub bindings: i64,
-}
-
 /// One line of a wallet's history.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WalletEntry {

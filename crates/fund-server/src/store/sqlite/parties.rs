@@ -8,8 +8,8 @@ use tillfund_core::{CustomerId, MemberCode, MerchantId, PhoneNumber};
 use super::{SqliteStore, StoreError, parse};
 use crate::model::{Customer, Merchant};
 use crate::store::{
-    BindOutcome, BindingChange, PartyCounts, PartyStore, PinAttempt, RegisterOutcome,
-    RegistrationKey, secret_hash,
+    BindOutcome, BindingChange, PartyStore, PinAttempt, RegisterOutcome, RegistrationKey,
+    secret_hash,
 };
 
 pub(super) fn merchant_from_row(row: &SqliteRow) -> Result<Merchant, StoreError> {
@@ -376,23 +376,5 @@ impl PartyStore for SqliteStore {
                 .fetch_all(&self.pool)
                 .await?;
         rows.iter().map(merchant_from_row).collect()
-    }
-
-    /// Counts of the parties, for the seed report and tests.
-    async fn count_parties(&self) -> Result<PartyCounts, StoreError> {
-        let row = sqlx::query(
-            "SELECT (SELECT count(*) FROM merchants) AS merchants,
-                    (SELECT count(*) FROM terminals) AS terminals,
-                    (SELECT count(*) FROM customers) AS customers,
-                    (SELECT count(*) FROM bindings) AS bindings",
-        )
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(PartyCounts {
-            merchants: row.try_get("merchants")?,
-            terminals: row.try_get("terminals")?,
-            customers: row.try_get("customers")?,
-            bindings: row.try_get("bindings")?,
-        })
     }
 }

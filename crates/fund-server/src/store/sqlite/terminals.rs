@@ -132,7 +132,9 @@ impl TerminalStore for SqliteStore {
             .fetch_one(&mut *transaction)
             .await?;
         // Counted under the write lock, so two enrolments never get the same prefix.
-        let terminal = new_terminal(merchant_id, format!("T{:04}", terminal_count + 1));
+        let mut terminal = new_terminal(merchant_id, format!("T{:04}", terminal_count + 1));
+        // As stored: enrolled now, whatever the maker said.
+        terminal.enrolled_at_ms = now_ms;
         assert_eq!(terminal.merchant_id, merchant_id, "a code enrols for its own merchant");
         insert_terminal(&mut transaction, &terminal, now_ms).await?;
         sqlx::query(

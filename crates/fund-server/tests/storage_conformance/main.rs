@@ -1,0 +1,71 @@
+//! The storage conformance suite: what every `Storage` implementation must do, written
+//! against the traits only. A backend passes by running every check here; the SQLite one
+//! runs below. A new backend adds one line to `backends!`, with a function that opens a
+//! fresh, migrated, empty store of its kind.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::unreachable)]
+
+mod ledger;
+mod life_cycle;
+mod parties;
+mod support;
+mod terminals;
+mod yields;
+
+use fund_server::store::SqliteStore;
+use fund_server::store::prelude::*;
+
+/// A fresh SQLite store in its own directory; the directory lives as long as the guard.
+async fn sqlite() -> (SqliteStore, tempfile::TempDir) {
+    let directory = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", directory.path().join("fund.sqlite").display());
+    let store = SqliteStore::connect(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    (store, directory)
+}
+
+/// One test per check and backend: `sqlite::parties_merchants_listed_by_name`, …
+macro_rules! backends {
+    ($($backend:ident => $open:path),* $(,)?) => {$(
+        mod $backend {
+            checks! { $open;
+                life_cycle::migrating_again_changes_nothing,
+                parties::merchants_are_kept_and_listed_by_name,
+                parties::registration_answers_every_outcome_and_writes_once,
+                parties::a_taken_member_code_is_drawn_again,
+                parties::pin_attempts_lock_at_the_limit_and_reset,
+                parties::parallel_pin_attempts_never_pass_the_limit,
+                parties::bindings_change_once_and_are_pulled_in_order,
+                parties::sessions_live_until_they_expire_or_end,
+                terminals::activation_codes_enrol_once,
+                terminals::terminals_keep_keys_and_revocation,
+                terminals::a_nonce_is_accepted_once_per_terminal,
+                terminals::parallel_uses_of_a_nonce_accept_one,
+                ledger::a_batch_writes_only_when_committed,
+                ledger::batches_apply_once_and_balance_to_zero,
+                ledger::bonus_rule_sets_get_the_next_version,
+                ledger::paid_orders_are_found_by_counter_and_merchant,
+                ledger::a_day_is_open_then_closed_with_its_figures,
+                ledger::the_audit_reads_one_clean_journal,
+                ledger::wallet_history_is_newest_first,
+                yields::yield_rates_are_set_and_replaced_by_day,
+                yields::an_accrual_day_is_recorded_once_and_posted,
+                yields::wallet_totals_are_read_as_of_an_entry,
+            }
+        }
+    )*};
+}
+
+macro_rules! checks {
+    ($open:path; $($module:ident :: $check:ident),* $(,)?) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $check() {
+            let (store, _guard) = $open().await;
+            crate::$module::$check(store).await;
+        }
+    )*};
+}
+
+backends! {
+    sqlite => super::sqlite,
+}
