@@ -57,10 +57,10 @@ fn files_naming(folder: &str, allowed: &[&str], word: &str) -> Vec<String> {
 }
 
 #[test]
-fn in_the_fund_server_only_store_knows_sql_and_only_http_knows_axum() {
+fn in_the_fund_server_only_a_storage_backend_knows_sql_and_only_http_knows_axum() {
     let source = "crates/fund-server/src";
     // Paths, not words: a log filter such as "sqlx=warn" names no crate.
-    assert_eq!(files_naming(source, &["store/"], "sqlx::"), Vec::<String>::new());
+    assert_eq!(files_naming(source, &["store/sqlite/"], "sqlx::"), Vec::<String>::new());
     assert_eq!(files_naming(source, &["http/"], "axum::"), Vec::<String>::new());
     assert_eq!(files_naming(source, &["http/"], "tower_http::"), Vec::<String>::new());
 }
@@ -85,6 +85,29 @@ fn the_store_loads_and_writes_but_never_decides() {
             Vec::<String>::new(),
             "{word}"
         );
+    }
+}
+
+#[test]
+fn the_service_and_the_ledger_writer_know_the_storage_traits_not_a_backend() {
+    // Only the composition (main.rs, the `ServerStore` choice) names a backend.
+    for folder in ["crates/fund-server/src/service", "crates/fund-server/src/ledger_writer.rs"] {
+        for word in ["SqliteStore", "store::sqlite", "ServerStore"] {
+            let root = workspace_root().join(folder);
+            let files = if root.is_dir() { rust_files(&root) } else { vec![root] };
+            let naming: Vec<String> = files
+                .iter()
+                .filter(|path| code_of(path).contains(word))
+                .map(|path| relative(path))
+                .collect();
+            // The service's one default type parameter names the server's backend.
+            let allowed: &[&str] = if word == "ServerStore" { &["service/mod.rs"] } else { &[] };
+            let naming: Vec<String> = naming
+                .into_iter()
+                .filter(|path| !allowed.iter().any(|allowed| path.ends_with(allowed)))
+                .collect();
+            assert_eq!(naming, Vec::<String>::new(), "{word}");
+        }
     }
 }
 

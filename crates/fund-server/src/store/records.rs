@@ -13,10 +13,11 @@ pub enum StoreError {
     UnsupportedUrl(String),
     #[error("cannot create the data directory {path}: {source}")]
     DataDirectory { path: String, source: std::io::Error },
+    /// The backend's own error, kept whole for the log.
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(Box<dyn std::error::Error + Send + Sync>),
     #[error("database migration failed: {0}")]
-    Migration(#[from] sqlx::migrate::MigrateError),
+    Migration(Box<dyn std::error::Error + Send + Sync>),
     #[error("stored row is invalid: {0}")]
     Corrupt(String),
     #[error(transparent)]
