@@ -385,7 +385,10 @@ async fn a_store_day_closes_with_the_counter_s_figures_equal_to_the_server_s() {
     assert_eq!(report.counter.payments, payments);
     assert_eq!((report.counter.refund_count, report.counter.refunds), (10, 1_000));
     let server_figures = report.server.clone().unwrap();
-    assert_eq!((server_figures.cash, server_figures.payments), (cash + 3_000, payments));
+    assert_eq!(
+        (server_figures.figures.cash, server_figures.figures.payments),
+        (cash + 3_000, payments)
+    );
     assert_eq!(
         (server_figures.this_terminal.cash, server_figures.this_terminal.payments),
         (cash, payments)

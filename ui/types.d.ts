@@ -106,13 +106,47 @@ export type HourTakings = {
  */
 starts: string, cash: number, payments: number, };
 
-export type TerminalFigures = { top_up_count: number, cash: number, bonus: number, payment_count: number, payments: number, refund_count: number, refunds: number, reversal_count: number, reversed_cash: number, };
+export type SettlementFigures = { top_up_count: number, 
+/**
+ * Cash the store took for the platform.
+ */
+cash: number, 
+/**
+ * Bonus the platform gave on those top-ups (from the reserve, not the store).
+ */
+bonus: number, payment_count: number, payments: number, refund_count: number, refunds: number, reversal_count: number, 
+/**
+ * Cash given back for reversed top-ups.
+ */
+reversed_cash: number, 
+/**
+ * Bonus clawed back by those reversals. Absent from a counter's figures as stored
+ * before it was sent.
+ */
+reversed_bonus: number, };
 
-export type ServerSettlement = { day: string, closed: boolean, top_up_count: number, cash: number, bonus: number, payment_count: number, payments: number, refund_count: number, refunds: number, reversal_count: number, reversed_cash: number, drawer_cash: number, net_owed_to_store: number, 
+export type ServerSettlement = { day: string, closed: boolean, drawer_cash: number, net_owed_to_store: number, 
 /**
  * The part of the store's figures made at this counter.
  */
-this_terminal: TerminalFigures, };
+this_terminal: SettlementFigures, top_up_count: number, 
+/**
+ * Cash the store took for the platform.
+ */
+cash: number, 
+/**
+ * Bonus the platform gave on those top-ups (from the reserve, not the store).
+ */
+bonus: number, payment_count: number, payments: number, refund_count: number, refunds: number, reversal_count: number, 
+/**
+ * Cash given back for reversed top-ups.
+ */
+reversed_cash: number, 
+/**
+ * Bonus clawed back by those reversals. Absent from a counter's figures as stored
+ * before it was sent.
+ */
+reversed_bonus: number, };
 
 export type DayReport = { day: string, store: string, currency: string, counter: CounterFigures, 
 /**

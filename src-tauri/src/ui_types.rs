@@ -31,7 +31,7 @@ fn declarations() -> Vec<String> {
         commands::sync::SyncStatus::decl(),
         core::settlement::CounterFigures::decl(),
         core::settlement::HourTakings::decl(),
-        core::client::TerminalFigures::decl(),
+        tillfund_core::settlement::SettlementFigures::decl(),
         core::client::ServerSettlement::decl(),
         core::settlement::DayReport::decl(),
         commands::counter::DayReportView::decl(),

@@ -12,6 +12,7 @@ use tillfund_core::protocol::{
     EnrolRequest, EnrolmentBody, ErrorBody, MerchantBody, OutboxEntry, PaidOrdersBody,
     PaymentsQuery, PushRequest, PushResponse, RefundBody, RefundRequest, SettlementBody,
 };
+use tillfund_core::settlement::SettlementFigures;
 use tillfund_core::signing::{
     IDEMPOTENCY_KEY_HEADER, NONCE_HEADER, RequestToSign, SIGNATURE_HEADER, TERMINAL_HEADER,
     TIMESTAMP_HEADER, TerminalKey, new_nonce,
@@ -58,71 +59,31 @@ pub struct Enrolment {
 const ENROL_ATTEMPTS_MAX: u32 = 3;
 
 /// The server's figures for a business day of this store, as the counter keeps them (in its
-/// closed days) and shows them: built from the wire's `SettlementBody`.
+/// closed days) and shows them: the wire's `SettlementBody` without the close's entry.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ServerSettlement {
     pub day: String,
     pub closed: bool,
-    pub top_up_count: i64,
-    pub cash: i64,
-    pub bonus: i64,
-    pub payment_count: i64,
-    pub payments: i64,
-    pub refund_count: i64,
-    pub refunds: i64,
-    pub reversal_count: i64,
-    pub reversed_cash: i64,
+    #[serde(flatten)]
+    pub figures: SettlementFigures,
     pub drawer_cash: i64,
     pub net_owed_to_store: i64,
     /// The part of the store's figures made at this counter.
-    pub this_terminal: TerminalFigures,
+    pub this_terminal: SettlementFigures,
 }
 
 impl From<SettlementBody> for ServerSettlement {
     fn from(body: SettlementBody) -> ServerSettlement {
-        let figures = body.this_terminal;
         ServerSettlement {
             day: body.day,
             closed: body.closed,
-            top_up_count: body.top_up_count,
-            cash: body.cash,
-            bonus: body.bonus,
-            payment_count: body.payment_count,
-            payments: body.payments,
-            refund_count: body.refund_count,
-            refunds: body.refunds,
-            reversal_count: body.reversal_count,
-            reversed_cash: body.reversed_cash,
+            figures: body.figures,
             drawer_cash: body.drawer_cash,
             net_owed_to_store: body.net_owed_to_store,
-            this_terminal: TerminalFigures {
-                top_up_count: figures.top_up_count,
-                cash: figures.cash,
-                bonus: figures.bonus,
-                payment_count: figures.payment_count,
-                payments: figures.payments,
-                refund_count: figures.refund_count,
-                refunds: figures.refunds,
-                reversal_count: figures.reversal_count,
-                reversed_cash: figures.reversed_cash,
-            },
+            this_terminal: body.this_terminal,
         }
     }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-pub struct TerminalFigures {
-    pub top_up_count: i64,
-    pub cash: i64,
-    pub bonus: i64,
-    pub payment_count: i64,
-    pub payments: i64,
-    pub refund_count: i64,
-    pub refunds: i64,
-    pub reversal_count: i64,
-    pub reversed_cash: i64,
 }
 
 /// Who this counter is, for signing.

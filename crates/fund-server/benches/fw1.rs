@@ -180,8 +180,6 @@ async fn fixture() -> Fixture {
             display_name: format!("Customer {index}"),
             member_code: MemberCode::from_body(index as u64),
             pin_hash: pin_hash.clone(),
-            failed_pin_attempts: 0,
-            locked_until_ms: None,
         };
         let merchant = merchants[index % MERCHANTS];
         store

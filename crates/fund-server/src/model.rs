@@ -34,8 +34,6 @@ pub struct Customer {
     pub member_code: MemberCode,
     /// argon2id PHC string.
     pub pin_hash: String,
-    pub failed_pin_attempts: i64,
-    pub locked_until_ms: Option<i64>,
 }
 
 /// The server's clock. The system clock, plus an offset that only tests move (to reach

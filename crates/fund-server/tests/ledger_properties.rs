@@ -109,8 +109,6 @@ async fn world() -> World {
             display_name: format!("C{index}"),
             member_code: MemberCode::from_body(index),
             pin_hash: "not-used".into(),
-            failed_pin_attempts: 0,
-            locked_until_ms: None,
         };
         // Customer 3 is bound to both stores; the others to store A only.
         let bound: Vec<MerchantId> =

@@ -13,6 +13,7 @@ pub mod payment_token;
 pub mod pin;
 pub mod protocol;
 pub mod random;
+pub mod settlement;
 pub mod signing;
 
 pub use customer::{CustomerFieldError, DisplayName, MemberCode, PhoneNumber};

@@ -7,7 +7,7 @@ use tillfund_core::protocol::{
     BINDING_CHANGES_PER_PULL_MAX, BindingChangeBody, BindingChangesBody, ChangesQuery,
     CloseDayRequest, CustomerBody, DayQuery, EnrolRequest, EnrolmentBody, MerchantBody,
     PUSH_BATCH_SIZE_MAX, PaidOrderBody, PaidOrdersBody, PaymentsQuery, PushRequest, PushResponse,
-    RefundBody, RefundRequest, ReversalBody, ReversalRequest, SettlementBody, TerminalFiguresBody,
+    RefundBody, RefundRequest, ReversalBody, ReversalRequest, SettlementBody,
 };
 use tillfund_core::{OrderId, PositiveAmount};
 
@@ -236,34 +236,14 @@ pub async fn reverse_top_up(
 
 impl From<&crate::service::Settlement> for SettlementBody {
     fn from(settlement: &crate::service::Settlement) -> SettlementBody {
-        let figures = &settlement.figures;
         SettlementBody {
             day: settlement.day.to_string(),
             closed: settlement.closed,
-            top_up_count: figures.top_up_count,
-            cash: figures.cash,
-            bonus: figures.bonus,
-            payment_count: figures.payment_count,
-            payments: figures.payments,
-            refund_count: figures.refund_count,
-            refunds: figures.refunds,
-            reversal_count: figures.reversal_count,
-            reversed_cash: figures.reversed_cash,
-            reversed_bonus: figures.reversed_bonus,
-            drawer_cash: figures.drawer_cash(),
-            net_owed_to_store: figures.net_owed_to_store(),
+            figures: settlement.figures,
+            drawer_cash: settlement.figures.drawer_cash(),
+            net_owed_to_store: settlement.figures.net_owed_to_store(),
             entry_sequence: settlement.entry_sequence,
-            this_terminal: TerminalFiguresBody {
-                top_up_count: settlement.this_terminal.top_up_count,
-                cash: settlement.this_terminal.cash,
-                bonus: settlement.this_terminal.bonus,
-                payment_count: settlement.this_terminal.payment_count,
-                payments: settlement.this_terminal.payments,
-                refund_count: settlement.this_terminal.refund_count,
-                refunds: settlement.this_terminal.refunds,
-                reversal_count: settlement.this_terminal.reversal_count,
-                reversed_cash: settlement.this_terminal.reversed_cash,
-            },
+            this_terminal: settlement.this_terminal,
         }
     }
 }

@@ -113,8 +113,6 @@ impl<S: Storage> FundService<S> {
             display_name: display_name.as_str().to_owned(),
             member_code: wallet.member_code,
             pin_hash,
-            failed_pin_attempts: 0,
-            locked_until_ms: None,
         };
         let mut sorted_merchants: Vec<String> =
             merchant_ids.iter().map(ToString::to_string).collect();

@@ -23,8 +23,6 @@ pub fn customer(index: u64) -> Customer {
         display_name: format!("Customer {index}"),
         member_code: MemberCode::from_body(index),
         pin_hash: "hash".into(),
-        failed_pin_attempts: 0,
-        locked_until_ms: None,
     }
 }
 

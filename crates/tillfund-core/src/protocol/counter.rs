@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::customer::{CustomerBody, MerchantBody};
+use crate::settlement::SettlementFigures;
 use crate::{OrderId, TerminalId};
 
 /// Binding changes handed to a counter per pull.
@@ -184,18 +185,9 @@ pub struct CloseDayRequest {
 pub struct SettlementBody {
     pub day: String,
     pub closed: bool,
-    pub top_up_count: i64,
-    /// Cash taken for the platform: what must be in the drawer.
-    pub cash: i64,
-    pub bonus: i64,
-    pub payment_count: i64,
-    pub payments: i64,
-    pub refund_count: i64,
-    pub refunds: i64,
-    pub reversal_count: i64,
-    /// Cash given back for reversed top-ups.
-    pub reversed_cash: i64,
-    pub reversed_bonus: i64,
+    /// The store's figures for the day; `cash` is what the store took for the platform.
+    #[serde(flatten)]
+    pub figures: SettlementFigures,
     /// Cash − reversed cash: what must be in the drawer.
     pub drawer_cash: i64,
     /// Payments − refunds − drawer cash: positive, the platform pays the store; negative, the
@@ -204,21 +196,7 @@ pub struct SettlementBody {
     /// Journal entry of the close, when it moved money.
     pub entry_sequence: Option<i64>,
     /// The part of these figures made at the asking counter, to match its own records.
-    pub this_terminal: TerminalFiguresBody,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct TerminalFiguresBody {
-    pub top_up_count: i64,
-    pub cash: i64,
-    pub bonus: i64,
-    pub payment_count: i64,
-    pub payments: i64,
-    pub refund_count: i64,
-    pub refunds: i64,
-    pub reversal_count: i64,
-    pub reversed_cash: i64,
+    pub this_terminal: SettlementFigures,
 }
 
 #[cfg(test)]

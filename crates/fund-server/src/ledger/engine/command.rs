@@ -22,6 +22,8 @@ impl LedgerPolicy {
         let scale = 10_i64.pow(currency.decimal_places());
         LedgerPolicy {
             currency,
+            // 5,000 major units is within `Amount`'s range in every currency; were it not,
+            // a zero cap refuses every top-up rather than allowing any.
             wallet_balance_cap: Amount::from_minor_units(5_000 * scale).unwrap_or(Amount::ZERO),
             reserve_threshold: Amount::ZERO,
             reserve_refill: Amount::ZERO,

@@ -105,11 +105,13 @@ impl<'policy> Batch<'policy> {
 
     /// Ends the batch and hands over what to write.
     pub fn finish(mut self) -> BatchWrites {
+        // `post` sets the balance of every account it marks changed.
         self.writes.balances = self
             .changed_accounts
             .iter()
-            .map(|account| (*account, self.balance(*account)))
+            .filter_map(|account| Some((*account, *self.state.balances.get(account)?)))
             .collect();
+        assert_eq!(self.writes.balances.len(), self.changed_accounts.len());
         for order_id in &self.new_order_ids {
             if let Some(order) = self.state.orders.get(order_id) {
                 self.writes.new_orders.push(order.clone());
@@ -127,19 +129,28 @@ impl<'policy> Batch<'policy> {
         self.writes
     }
 
-    /// The balance of a loaded account; zero for one that was not loaded, which `post`
-    /// refuses to change.
-    fn balance(&self, account: Account) -> Amount {
-        self.state.balances.get(&account).copied().unwrap_or(Amount::ZERO)
+    /// The balance of a loaded account. The store loads every account a batch needs (at
+    /// zero when it never moved), so one missing is a bug: the command is deferred with
+    /// nothing written, never decided on a made-up zero.
+    fn balance(&self, account: Account) -> Result<Amount, Deferred> {
+        self.state.balances.get(&account).copied().ok_or_else(|| {
+            tracing::error!(%account, "ledger: an account the batch did not load");
+            Deferred::GuardTripped { account: account.to_string() }
+        })
     }
 
-    fn wallet_split(&self, customer_id: CustomerId) -> [i64; 3] {
-        Account::wallet_buckets(customer_id).map(|account| self.balance(account).minor_units())
+    fn wallet_split(&self, customer_id: CustomerId) -> Result<[i64; 3], Deferred> {
+        let [principal, bonus, earned] = Account::wallet_buckets(customer_id);
+        Ok([
+            self.balance(principal)?.minor_units(),
+            self.balance(bonus)?.minor_units(),
+            self.balance(earned)?.minor_units(),
+        ])
     }
 
-    fn wallet_balance(&self, customer_id: CustomerId) -> Amount {
-        let total: i64 = self.wallet_split(customer_id).iter().sum();
-        Amount::from_minor_units(total).unwrap_or(Amount::ZERO)
+    fn wallet_balance(&self, customer_id: CustomerId) -> Result<Amount, Deferred> {
+        let total: i64 = self.wallet_split(customer_id)?.iter().sum();
+        Amount::from_minor_units(total).map_err(|error| Deferred::Overflow(error.to_string()))
     }
 
     fn format(&self, amount: Amount) -> String {
@@ -151,16 +162,16 @@ impl<'policy> Batch<'policy> {
     fn post(&mut self, entry: NewEntry) -> Result<Result<i64, Account>, Deferred> {
         let mut after: HashMap<Account, Amount> = HashMap::new();
         for transfer in &entry.transfers {
-            for account in [transfer.from, transfer.to] {
-                if !self.state.balances.contains_key(&account) {
-                    tracing::error!(%account, "ledger: an account the batch did not load");
-                    return Err(Deferred::GuardTripped { account: account.to_string() });
-                }
-            }
             debug_assert_ne!(transfer.from, transfer.to, "a transfer moves between two accounts");
             let amount = transfer.amount.amount();
-            let from = after.get(&transfer.from).copied().unwrap_or(self.balance(transfer.from));
-            let to = after.get(&transfer.to).copied().unwrap_or(self.balance(transfer.to));
+            let from = match after.get(&transfer.from) {
+                Some(balance) => *balance,
+                None => self.balance(transfer.from)?,
+            };
+            let to = match after.get(&transfer.to) {
+                Some(balance) => *balance,
+                None => self.balance(transfer.to)?,
+            };
             let overflow = |error: tillfund_core::MoneyError| Deferred::Overflow(error.to_string());
             after.insert(transfer.from, from.checked_sub(amount).map_err(overflow)?);
             after.insert(transfer.to, to.checked_add(amount).map_err(overflow)?);

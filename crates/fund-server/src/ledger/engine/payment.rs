@@ -27,14 +27,14 @@ impl Batch<'_> {
                 "Your wallet is not bound to this store. Add the store in your wallet, then pay.",
             ));
         }
-        let split = self.wallet_split(customer_id);
+        let split = self.wallet_split(customer_id)?;
         let amount = claims.amount.amount().minor_units();
         let Some(taken) = split_proportionally(amount, split) else {
             return Ok(Outcome::rejected(
                 "insufficient_funds",
                 format!(
                     "Your balance of {} does not cover {}.",
-                    self.format(self.wallet_balance(customer_id)),
+                    self.format(self.wallet_balance(customer_id)?),
                     self.format(claims.amount.amount())
                 ),
             ));
@@ -85,7 +85,7 @@ impl Batch<'_> {
             customer_id,
             amount: claims.amount.amount(),
             confirmation_code: payment.confirmation_code.clone(),
-            wallet_balance: self.wallet_balance(customer_id),
+            wallet_balance: self.wallet_balance(customer_id)?,
         })
     }
 }

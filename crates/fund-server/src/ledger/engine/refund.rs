@@ -24,7 +24,8 @@ impl Batch<'_> {
         let remaining: i64 = remaining_split.iter().sum();
         let amount = refund.amount.amount().minor_units();
         let Some(returned) = split_proportionally(amount, remaining_split) else {
-            let remaining = Amount::from_minor_units(remaining).unwrap_or(Amount::ZERO);
+            let remaining = Amount::from_minor_units(remaining)
+                .map_err(|error| Deferred::Overflow(error.to_string()))?;
             return Ok(Outcome::rejected(
                 "refund_exceeds_paid",
                 format!("At most {} of this order can still be refunded.", self.format(remaining)),
@@ -67,7 +68,7 @@ impl Batch<'_> {
             amount: refund.amount.amount(),
             refunded_total: Amount::from_minor_units(refunded_total)
                 .map_err(|error| Deferred::Overflow(error.to_string()))?,
-            wallet_balance: self.wallet_balance(customer_id),
+            wallet_balance: self.wallet_balance(customer_id)?,
         })
     }
 }

@@ -22,7 +22,7 @@ impl Batch<'_> {
         };
         match self.post(entry)? {
             Ok(entry_sequence) => {
-                self.clear_reserve_alert_if_recovered();
+                self.clear_reserve_alert_if_recovered()?;
                 Ok(Outcome::Funded { entry_sequence, amount: amount.amount() })
             }
             Err(account) => guard_tripped(account),
@@ -36,9 +36,9 @@ impl Batch<'_> {
         day: &str,
         command: &Command,
     ) -> Result<Outcome, Deferred> {
-        if self.balance(Account::Reserve) < amount.amount() {
+        if self.balance(Account::Reserve)? < amount.amount() {
             self.refill_reserve(command.recorded_at_ms)?;
-            if self.balance(Account::Reserve) < amount.amount() {
+            if self.balance(Account::Reserve)? < amount.amount() {
                 return Err(Deferred::ReserveInsufficient { needed: self.format(amount.amount()) });
             }
         }
@@ -68,7 +68,7 @@ impl Batch<'_> {
     /// After an operation that drew on the reserve: refill it once if it is under the
     /// threshold, or raise the alert when the service account cannot cover the refill.
     pub(super) fn monitor_reserve(&mut self, recorded_at_ms: i64) -> Result<(), Deferred> {
-        if self.balance(Account::Reserve) < self.policy.reserve_threshold {
+        if self.balance(Account::Reserve)? < self.policy.reserve_threshold {
             self.refill_reserve(recorded_at_ms)?;
         }
         Ok(())
@@ -90,14 +90,14 @@ impl Batch<'_> {
             }],
         };
         match self.post(entry)? {
-            Ok(_) => self.clear_reserve_alert_if_recovered(),
+            Ok(_) => self.clear_reserve_alert_if_recovered()?,
             Err(_) => {
                 let message = format!(
                     "reserve is {} (threshold {}) and the service account holds {}, less than \
                      the refill of {}: fund the reserve",
-                    self.format(self.balance(Account::Reserve)),
+                    self.format(self.balance(Account::Reserve)?),
                     self.format(self.policy.reserve_threshold),
-                    self.format(self.balance(Account::Service)),
+                    self.format(self.balance(Account::Service)?),
                     self.format(self.policy.reserve_refill),
                 );
                 tracing::error!(%message, "reserve monitor");
@@ -107,9 +107,10 @@ impl Batch<'_> {
         Ok(())
     }
 
-    pub(super) fn clear_reserve_alert_if_recovered(&mut self) {
-        if self.balance(Account::Reserve) >= self.policy.reserve_threshold {
+    pub(super) fn clear_reserve_alert_if_recovered(&mut self) -> Result<(), Deferred> {
+        if self.balance(Account::Reserve)? >= self.policy.reserve_threshold {
             self.writes.reserve_alert = AlertChange::Cleared;
         }
+        Ok(())
     }
 }

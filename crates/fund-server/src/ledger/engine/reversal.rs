@@ -27,7 +27,10 @@ impl Batch<'_> {
                 "reversal_exceeds_top_up",
                 format!(
                     "At most {} of this top-up can still be reversed.",
-                    self.format(Amount::from_minor_units(remaining).unwrap_or(Amount::ZERO))
+                    self.format(
+                        Amount::from_minor_units(remaining)
+                            .map_err(|error| Deferred::Overflow(error.to_string()))?
+                    )
                 ),
             ));
         }
@@ -40,15 +43,15 @@ impl Batch<'_> {
         let bonus = bonus_after - top_up.reversed_bonus;
         let customer_id = top_up.customer_id;
         let principal_held =
-            self.balance(Account::Wallet(customer_id, Bucket::Principal)).minor_units();
-        let bonus_held = self.balance(Account::Wallet(customer_id, Bucket::Bonus)).minor_units();
+            self.balance(Account::Wallet(customer_id, Bucket::Principal))?.minor_units();
+        let bonus_held = self.balance(Account::Wallet(customer_id, Bucket::Bonus))?.minor_units();
         if principal_held < amount || bonus_held < bonus {
             return Ok(Outcome::rejected(
                 "wallet_insufficient",
                 "The customer has already spent part of this top-up; it cannot be reversed in full now.",
             ));
         }
-        if self.balance(Account::Drawer(top_up.merchant_id)).minor_units() < amount {
+        if self.balance(Account::Drawer(top_up.merchant_id))?.minor_units() < amount {
             return Ok(Outcome::rejected(
                 "drawer_insufficient",
                 "The cash of this top-up has left the drawer (its day is closed); the operator must handle this reversal.",
@@ -110,7 +113,7 @@ impl Batch<'_> {
             amount: reversal.amount.amount(),
             bonus_clawed_back: Amount::from_minor_units(bonus)
                 .map_err(|error| Deferred::Overflow(error.to_string()))?,
-            wallet_balance: self.wallet_balance(customer_id),
+            wallet_balance: self.wallet_balance(customer_id)?,
         })
     }
 }

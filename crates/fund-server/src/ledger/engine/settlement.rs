@@ -3,37 +3,7 @@
 
 use super::*;
 
-/// A merchant's figures for a settlement, in minor units.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SettlementFigures {
-    pub top_up_count: i64,
-    /// Cash the store took for the platform.
-    pub cash: i64,
-    /// Bonus the platform gave on those top-ups (from the reserve, not the store).
-    pub bonus: i64,
-    pub payment_count: i64,
-    pub payments: i64,
-    pub refund_count: i64,
-    pub refunds: i64,
-    pub reversal_count: i64,
-    /// Cash given back for reversed top-ups.
-    pub reversed_cash: i64,
-    /// Bonus clawed back by those reversals.
-    pub reversed_bonus: i64,
-}
-
-impl SettlementFigures {
-    /// Cash that must be in the drawer: taken for top-ups less given back for reversals.
-    pub fn drawer_cash(&self) -> i64 {
-        self.cash - self.reversed_cash
-    }
-
-    /// What the platform owes the store: payments less refunds less the cash the store
-    /// holds for the platform. Negative when the store owes the platform.
-    pub fn net_owed_to_store(&self) -> i64 {
-        self.payments - self.refunds - self.drawer_cash()
-    }
-}
+pub use tillfund_core::settlement::SettlementFigures;
 
 /// One unsettled entry of a merchant, as a close counts it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,26 +25,27 @@ impl UnsettledEntry {
     }
 }
 
-impl SettlementFigures {
-    pub fn add(&mut self, entry: UnsettledEntry) {
-        match entry {
+impl UnsettledEntry {
+    /// Counts this entry in `figures`.
+    pub fn add_to(self, figures: &mut SettlementFigures) {
+        match self {
             UnsettledEntry::TopUp { cash, bonus, .. } => {
-                self.top_up_count += 1;
-                self.cash += cash;
-                self.bonus += bonus;
+                figures.top_up_count += 1;
+                figures.cash += cash;
+                figures.bonus += bonus;
             }
             UnsettledEntry::Reversal { cash, bonus, .. } => {
-                self.reversal_count += 1;
-                self.reversed_cash += cash;
-                self.reversed_bonus += bonus;
+                figures.reversal_count += 1;
+                figures.reversed_cash += cash;
+                figures.reversed_bonus += bonus;
             }
             UnsettledEntry::Payment { amount, .. } => {
-                self.payment_count += 1;
-                self.payments += amount;
+                figures.payment_count += 1;
+                figures.payments += amount;
             }
             UnsettledEntry::Refund { amount, .. } => {
-                self.refund_count += 1;
-                self.refunds += amount;
+                figures.refund_count += 1;
+                figures.refunds += amount;
             }
         }
     }
@@ -108,9 +79,9 @@ pub fn figures_by_terminal(
     let mut total = SettlementFigures::default();
     let mut by_terminal: BTreeMap<TerminalId, SettlementFigures> = BTreeMap::new();
     for (terminal_id, entry) in entries {
-        total.add(*entry);
+        entry.add_to(&mut total);
         if let Some(terminal_id) = terminal_id {
-            by_terminal.entry(*terminal_id).or_default().add(*entry);
+            entry.add_to(by_terminal.entry(*terminal_id).or_default());
         }
     }
     (total, by_terminal.into_iter().collect())
@@ -205,7 +176,7 @@ impl Batch<'_> {
             merchant_id,
             day: day.to_owned(),
             entry_sequence,
-            figures: figures.clone(),
+            figures,
             by_terminal,
             settled_entries,
         });

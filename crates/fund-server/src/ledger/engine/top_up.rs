@@ -50,7 +50,7 @@ impl Batch<'_> {
         let amount = top_up.amount.amount();
         let overflow = |error: tillfund_core::MoneyError| Deferred::Overflow(error.to_string());
         let credit = amount.checked_add(bonus).map_err(overflow)?;
-        let balance_before = self.wallet_balance(customer_id);
+        let balance_before = self.wallet_balance(customer_id)?;
         let balance_after = balance_before.checked_add(credit).map_err(overflow)?;
         if balance_after > self.policy.wallet_balance_cap {
             let room =
@@ -66,9 +66,9 @@ impl Batch<'_> {
                 ),
             ));
         }
-        if self.balance(Account::Reserve) < credit {
+        if self.balance(Account::Reserve)? < credit {
             self.refill_reserve(command.recorded_at_ms)?;
-            if self.balance(Account::Reserve) < credit {
+            if self.balance(Account::Reserve)? < credit {
                 return Err(Deferred::ReserveInsufficient { needed: self.format(credit) });
             }
         }
@@ -129,7 +129,7 @@ impl Batch<'_> {
             amount,
             bonus,
             bonus_adjusted: bonus != top_up.bonus_shown,
-            wallet_balance: self.wallet_balance(customer_id),
+            wallet_balance: self.wallet_balance(customer_id)?,
         })
     }
 }

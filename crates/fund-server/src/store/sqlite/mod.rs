@@ -219,3 +219,65 @@ impl Storage for SqliteStore {
         self.pool.close().await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::PartyStore;
+    use tillfund_core::{CustomerId, MemberCode, PhoneNumber};
+
+    #[tokio::test]
+    async fn pin_attempts_counted_by_an_earlier_version_move_to_the_counters_once() {
+        let directory = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", directory.path().join("fund.sqlite").display());
+        let store = SqliteStore::connect(&url).await.unwrap();
+        store.migrate().await.unwrap();
+        let customer = crate::model::Customer {
+            id: CustomerId::generate(),
+            phone: PhoneNumber::parse("13900000001").unwrap(),
+            display_name: "Locked".into(),
+            member_code: MemberCode::from_body(1),
+            pin_hash: "hash".into(),
+        };
+        store
+            .register_customer(&customer, &[], || MemberCode::from_body(2), None, 1)
+            .await
+            .unwrap();
+        // What an earlier version left in the ledger's file: four wrong PINs and a lock.
+        sqlx::query("UPDATE customers SET failed_pin_attempts = 4, locked_until_ms = 90000")
+            .execute(&store.pool)
+            .await
+            .unwrap();
+
+        store.migrate().await.unwrap();
+        let moved: (i64, Option<i64>) = sqlx::query_as(
+            "SELECT failed_attempts, locked_until_ms FROM pin_attempts WHERE customer_id = ?",
+        )
+        .bind(customer.id.to_string())
+        .fetch_one(&store.counters_pool)
+        .await
+        .unwrap();
+        assert_eq!(moved, (4, Some(90_000)));
+        let left: (i64, Option<i64>) =
+            sqlx::query_as("SELECT failed_pin_attempts, locked_until_ms FROM customers")
+                .fetch_one(&store.pool)
+                .await
+                .unwrap();
+        assert_eq!(left, (0, None), "cleared where it was");
+        // The lock holds: the next attempt is refused until it runs out.
+        let attempt = store.take_pin_attempt(customer.id, 5, 1_000, 2_000).await.unwrap();
+        assert_eq!(attempt, crate::store::PinAttempt::Locked { until_ms: 90_000 });
+
+        // Running it again changes nothing; a newer count in the counters wins.
+        sqlx::query("UPDATE customers SET failed_pin_attempts = 1")
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        let kept: i64 = sqlx::query_scalar("SELECT failed_attempts FROM pin_attempts")
+            .fetch_one(&store.counters_pool)
+            .await
+            .unwrap();
+        assert_eq!(kept, 4);
+    }
+}

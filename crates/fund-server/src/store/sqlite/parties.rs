@@ -20,8 +20,7 @@ pub(super) fn merchant_from_row(row: &SqliteRow) -> Result<Merchant, StoreError>
     })
 }
 
-const CUSTOMER_COLUMNS: &str =
-    "id, phone, display_name, member_code, pin_hash, failed_pin_attempts, locked_until_ms";
+const CUSTOMER_COLUMNS: &str = "id, phone, display_name, member_code, pin_hash";
 
 fn customer_from_row(row: &SqliteRow) -> Result<Customer, StoreError> {
     Ok(Customer {
@@ -30,8 +29,6 @@ fn customer_from_row(row: &SqliteRow) -> Result<Customer, StoreError> {
         display_name: row.try_get("display_name")?,
         member_code: parse(row.try_get::<&str, _>("member_code")?)?,
         pin_hash: row.try_get("pin_hash")?,
-        failed_pin_attempts: row.try_get("failed_pin_attempts")?,
-        locked_until_ms: row.try_get("locked_until_ms")?,
     })
 }
 

@@ -1,0 +1,40 @@
+//! A business day's figures at a store, as the ledger counts them, the wire carries them
+//! and the counter shows them: declared once here.
+
+use serde::{Deserialize, Serialize};
+
+/// What a store's day (or one counter's part of it) took and gave back, in minor units.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct SettlementFigures {
+    pub top_up_count: i64,
+    /// Cash the store took for the platform.
+    pub cash: i64,
+    /// Bonus the platform gave on those top-ups (from the reserve, not the store).
+    pub bonus: i64,
+    pub payment_count: i64,
+    pub payments: i64,
+    pub refund_count: i64,
+    pub refunds: i64,
+    pub reversal_count: i64,
+    /// Cash given back for reversed top-ups.
+    pub reversed_cash: i64,
+    /// Bonus clawed back by those reversals. Absent from a counter's figures as stored
+    /// before it was sent.
+    #[serde(default)]
+    pub reversed_bonus: i64,
+}
+
+impl SettlementFigures {
+    /// Cash that must be in the drawer: taken for top-ups less given back for reversals.
+    pub fn drawer_cash(&self) -> i64 {
+        self.cash - self.reversed_cash
+    }
+
+    /// What the platform owes the store: payments less refunds less the cash the store
+    /// holds for the platform. Negative when the store owes the platform.
+    pub fn net_owed_to_store(&self) -> i64 {
+        self.payments - self.refunds - self.drawer_cash()
+    }
+}
