@@ -6,10 +6,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tillfund_core::enrolment::CounterHandshake;
 use tillfund_core::payment_token::PaymentClaims;
-use tillfund_core::signing::{
-    NONCE_HEADER, RequestToSign, SIGNATURE_HEADER, TERMINAL_HEADER, TIMESTAMP_HEADER, TerminalKey,
-    new_nonce,
-};
+use tillfund_core::signing::{TerminalKey, new_nonce};
 use tillfund_core::{Currency, MerchantId, OrderId, OutboxEntryId, PositiveAmount, TerminalId};
 
 use crate::demo::fund_server_cli;
@@ -200,27 +197,18 @@ impl Till {
         timestamp_ms: i64,
     ) -> Captured {
         let bytes = if body.is_null() { Vec::new() } else { serde_json::to_vec(body).unwrap() };
-        let nonce = new_nonce();
         let terminal_id = self.terminal_id.to_string();
-        let signature = self.key.sign_request(&RequestToSign {
-            method: method.as_str(),
-            path_and_query: path,
-            terminal_id: &terminal_id,
+        let signed = self.key.signed_headers(
+            &terminal_id,
+            method.as_str(),
+            path,
             timestamp_ms,
-            nonce: &nonce,
             idempotency_key,
-            body: &bytes,
-        });
-        let mut headers = vec![
-            (TERMINAL_HEADER.to_owned(), terminal_id),
-            (TIMESTAMP_HEADER.to_owned(), timestamp_ms.to_string()),
-            (NONCE_HEADER.to_owned(), nonce),
-            (SIGNATURE_HEADER.to_owned(), signature),
-            ("content-type".to_owned(), "application/json".to_owned()),
-        ];
-        if !idempotency_key.is_empty() {
-            headers.push(("idempotency-key".to_owned(), idempotency_key.to_owned()));
-        }
+            &bytes,
+        );
+        let mut headers: Vec<(String, String)> =
+            signed.into_iter().map(|(name, value)| (name.to_owned(), value)).collect();
+        headers.push(("content-type".to_owned(), "application/json".to_owned()));
         Captured { method, path: path.to_owned(), headers, body: bytes }
     }
 

@@ -13,10 +13,7 @@ use tillfund_core::protocol::{
     PaymentsQuery, PushRequest, PushResponse, RefundBody, RefundRequest, SettlementBody,
 };
 use tillfund_core::settlement::SettlementFigures;
-use tillfund_core::signing::{
-    IDEMPOTENCY_KEY_HEADER, NONCE_HEADER, RequestToSign, SIGNATURE_HEADER, TERMINAL_HEADER,
-    TIMESTAMP_HEADER, TerminalKey, new_nonce,
-};
+use tillfund_core::signing::TerminalKey;
 
 /// A request that takes longer than this counts as failed; the worker retries later.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -202,27 +199,18 @@ impl ServerClient {
         idempotency_key: &str,
     ) -> Result<T, ClientError> {
         let body = body.unwrap_or_default();
-        let timestamp_ms = now_ms();
-        let nonce = new_nonce();
         let terminal_id = credentials.terminal_id.to_string();
-        let signature = credentials.key.sign_request(&RequestToSign {
-            method: method.as_str(),
+        let headers = credentials.key.signed_headers(
+            &terminal_id,
+            method.as_str(),
             path_and_query,
-            terminal_id: &terminal_id,
-            timestamp_ms,
-            nonce: &nonce,
+            now_ms(),
             idempotency_key,
-            body: &body,
-        });
-        let mut request = self
-            .http
-            .request(method, format!("{}{path_and_query}", self.base_url))
-            .header(TERMINAL_HEADER, terminal_id)
-            .header(TIMESTAMP_HEADER, timestamp_ms.to_string())
-            .header(NONCE_HEADER, nonce)
-            .header(SIGNATURE_HEADER, signature);
-        if !idempotency_key.is_empty() {
-            request = request.header(IDEMPOTENCY_KEY_HEADER, idempotency_key);
+            &body,
+        );
+        let mut request = self.http.request(method, format!("{}{path_and_query}", self.base_url));
+        for (name, value) in headers {
+            request = request.header(name, value);
         }
         if !body.is_empty() {
             request = request.header("content-type", "application/json").body(body);

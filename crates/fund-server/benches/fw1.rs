@@ -33,10 +33,7 @@ use fund_server::store::prelude::*;
 use serde_json::{Value, json};
 use tillfund_core::bonus::{BonusFormula, BonusRule, BonusTier};
 use tillfund_core::payment_token::PaymentClaims;
-use tillfund_core::signing::{
-    NONCE_HEADER, RequestToSign, SIGNATURE_HEADER, TERMINAL_HEADER, TIMESTAMP_HEADER, TerminalKey,
-    new_nonce,
-};
+use tillfund_core::signing::TerminalKey;
 use tillfund_core::{
     Amount, Currency, CustomerId, MemberCode, MerchantId, OrderId, OutboxEntryId, PaymentPin,
     PhoneNumber, PositiveAmount, TerminalId,
@@ -526,25 +523,14 @@ impl HttpTarget {
             let bytes = serde_json::to_vec(body).unwrap();
             let (terminal_id, terminal_key) = &fixture.terminals[terminal];
             let terminal_id = terminal_id.to_string();
-            let nonce = new_nonce();
-            let signature = terminal_key.sign_request(&RequestToSign {
-                method,
-                path_and_query: path,
-                terminal_id: &terminal_id,
-                timestamp_ms: clock_ms,
-                nonce: &nonce,
-                idempotency_key: &key,
-                body: &bytes,
-            });
-            self.http
-                .request(method.parse().unwrap(), format!("{}{path}", self.url))
-                .header(TERMINAL_HEADER, terminal_id)
-                .header(TIMESTAMP_HEADER, clock_ms.to_string())
-                .header(NONCE_HEADER, nonce)
-                .header(SIGNATURE_HEADER, signature)
-                .header("content-type", "application/json")
-                .header("idempotency-key", key.clone())
-                .body(bytes)
+            let headers =
+                terminal_key.signed_headers(&terminal_id, method, path, clock_ms, &key, &bytes);
+            let mut request =
+                self.http.request(method.parse().unwrap(), format!("{}{path}", self.url));
+            for (name, value) in headers {
+                request = request.header(name, value);
+            }
+            request.header("content-type", "application/json").body(bytes)
         };
         let request = match &workload[replayed_index(workload, index)] {
             Operation::TopUp { customer, minor_units } => {

@@ -89,6 +89,40 @@ impl TerminalKey {
         encode_hex(&self.mac(&[canonical_request(request).as_bytes()]))
     }
 
+    /// The headers that make a counter request signed, with a fresh nonce: terminal,
+    /// timestamp, nonce, signature, and the idempotency key when there is one. Every sender
+    /// (the counter, the test counters, the benchmarks) signs through this one function.
+    pub fn signed_headers(
+        &self,
+        terminal_id: &str,
+        method: &str,
+        path_and_query: &str,
+        timestamp_ms: i64,
+        idempotency_key: &str,
+        body: &[u8],
+    ) -> Vec<(&'static str, String)> {
+        let nonce = new_nonce();
+        let signature = self.sign_request(&RequestToSign {
+            method,
+            path_and_query,
+            terminal_id,
+            timestamp_ms,
+            nonce: &nonce,
+            idempotency_key,
+            body,
+        });
+        let mut headers = vec![
+            (TERMINAL_HEADER, terminal_id.to_owned()),
+            (TIMESTAMP_HEADER, timestamp_ms.to_string()),
+            (NONCE_HEADER, nonce),
+            (SIGNATURE_HEADER, signature),
+        ];
+        if !idempotency_key.is_empty() {
+            headers.push((IDEMPOTENCY_KEY_HEADER, idempotency_key.to_owned()));
+        }
+        headers
+    }
+
     /// Checks a request signature in constant time.
     pub fn verify_request(&self, request: &RequestToSign<'_>, signature_hex: &str) -> bool {
         let Some(signature) = decode_hex(signature_hex) else {

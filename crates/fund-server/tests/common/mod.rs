@@ -11,7 +11,7 @@ use fund_server::store::prelude::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tillfund_core::payment_token::PaymentClaims;
-use tillfund_core::signing::{SIGNATURE_HEADER, TERMINAL_HEADER, TIMESTAMP_HEADER, TerminalKey};
+use tillfund_core::signing::TerminalKey;
 use tillfund_core::{Amount, Currency, MerchantId, OrderId, PositiveAmount, TerminalId};
 
 pub fn cny(text: &str) -> Amount {
@@ -255,28 +255,26 @@ impl Counter {
         timestamp_ms: i64,
     ) -> SignedRequest {
         let bytes = if body.is_null() { Vec::new() } else { serde_json::to_vec(&body).unwrap() };
-        let nonce = tillfund_core::signing::new_nonce();
         let idempotency_key = headers
             .iter()
             .find(|(name, _)| name.eq_ignore_ascii_case("idempotency-key"))
             .map_or("", |(_, value)| *value);
         let terminal_id = self.terminal_id.to_string();
-        let signature = self.key.sign_request(&tillfund_core::signing::RequestToSign {
-            method: method.as_str(),
-            path_and_query: path,
-            terminal_id: &terminal_id,
+        let signed = self.key.signed_headers(
+            &terminal_id,
+            method.as_str(),
+            path,
             timestamp_ms,
-            nonce: &nonce,
             idempotency_key,
-            body: &bytes,
-        });
-        let mut all_headers = vec![
-            (TERMINAL_HEADER.to_owned(), terminal_id),
-            (TIMESTAMP_HEADER.to_owned(), timestamp_ms.to_string()),
-            (tillfund_core::signing::NONCE_HEADER.to_owned(), nonce),
-            (SIGNATURE_HEADER.to_owned(), signature),
-            ("content-type".to_owned(), "application/json".to_owned()),
-        ];
+            &bytes,
+        );
+        // The idempotency key comes with the caller's own headers below.
+        let mut all_headers: Vec<(String, String)> = signed
+            .into_iter()
+            .filter(|(name, _)| !name.eq_ignore_ascii_case("idempotency-key"))
+            .map(|(name, value)| (name.to_owned(), value))
+            .collect();
+        all_headers.push(("content-type".to_owned(), "application/json".to_owned()));
         all_headers
             .extend(headers.iter().map(|(name, value)| ((*name).to_owned(), (*value).to_owned())));
         SignedRequest { method, path: path.to_owned(), headers: all_headers, body: bytes }
