@@ -199,6 +199,31 @@ impl<'policy> Batch<'policy> {
 /// A guard tripped on an account that the operation's own checks had already covered: a
 /// bug in this module. The command is refused and nothing is written for it; the writer
 /// stays up for everyone else.
+impl Batch<'_> {
+    /// Posts an entry made at a store's counter (a top-up, reversal, payment or refund) and
+    /// keeps it for a close later in the same batch; `settled` is its line in that close,
+    /// made from the entry's sequence.
+    fn post_at_counter(
+        &mut self,
+        entry: NewEntry,
+        merchant_id: MerchantId,
+        terminal_id: TerminalId,
+        settled: impl FnOnce(i64) -> UnsettledEntry,
+    ) -> Result<i64, Deferred> {
+        let recorded_at_ms = entry.recorded_at_ms;
+        let sequence = match self.post(entry)? {
+            Ok(sequence) => sequence,
+            Err(account) => return guard_tripped(account),
+        };
+        self.posted_for_settlement.push((
+            merchant_id,
+            recorded_at_ms,
+            (Some(terminal_id), settled(sequence)),
+        ));
+        Ok(sequence)
+    }
+}
+
 fn guard_tripped<T>(account: Account) -> Result<T, Deferred> {
     tracing::error!(%account, "ledger guard tripped after the operation's own checks");
     Err(Deferred::GuardTripped { account: account.to_string() })

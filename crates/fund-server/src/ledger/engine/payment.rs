@@ -52,18 +52,10 @@ impl Batch<'_> {
             },
             transfers,
         };
-        let entry_sequence = match self.post(entry)? {
-            Ok(sequence) => sequence,
-            Err(account) => return guard_tripped(account),
-        };
-        self.posted_for_settlement.push((
-            claims.merchant_id,
-            command.recorded_at_ms,
-            (
-                Some(claims.terminal_id),
-                UnsettledEntry::Payment { sequence: entry_sequence, amount },
-            ),
-        ));
+        let entry_sequence =
+            self.post_at_counter(entry, claims.merchant_id, claims.terminal_id, |sequence| {
+                UnsettledEntry::Payment { sequence, amount }
+            })?;
         self.state.orders.insert(
             order_key,
             PaidOrder {

@@ -3,60 +3,30 @@
 
 use super::*;
 
+/// What a reversal will move, once its checks passed.
+struct ReversalPlan {
+    top_up: AppliedTopUp,
+    /// Principal and cash given back, minor units.
+    amount: i64,
+    /// Bonus clawed back by this reversal.
+    bonus: i64,
+    /// What all reversals of the top-up will have given back, this one included.
+    reversed_after: i64,
+    bonus_after: i64,
+}
+
 impl Batch<'_> {
     pub(super) fn reverse_top_up(
         &mut self,
         reversal: &ReverseTopUp,
         command: &Command,
     ) -> Result<Outcome, Deferred> {
-        // Only the counter that recorded the top-up reverses it: entry ids are per counter.
-        let top_up_key = (reversal.terminal_id, reversal.top_up);
-        let Some(top_up) = self.state.top_ups.get(&top_up_key).cloned() else {
-            return Ok(Outcome::rejected("top_up_not_found", "No applied top-up has this number."));
+        let plan = match self.reversal_plan(reversal)? {
+            Ok(plan) => plan,
+            Err(refusal) => return Ok(refusal),
         };
-        if top_up.merchant_id != reversal.merchant_id {
-            return Ok(Outcome::rejected(
-                "top_up_of_another_merchant",
-                "This top-up was taken at another store.",
-            ));
-        }
-        let amount = reversal.amount.amount().minor_units();
-        let remaining = top_up.amount - top_up.reversed_amount;
-        if amount > remaining {
-            return Ok(Outcome::rejected(
-                "reversal_exceeds_top_up",
-                format!(
-                    "At most {} of this top-up can still be reversed.",
-                    self.format(
-                        Amount::from_minor_units(remaining)
-                            .map_err(|error| Deferred::Overflow(error.to_string()))?
-                    )
-                ),
-            ));
-        }
-        // Cumulative proportion, so reversing in parts claws back exactly the whole bonus.
-        let reversed_after = top_up.reversed_amount + amount;
-        let bonus_after = i64::try_from(
-            i128::from(top_up.bonus) * i128::from(reversed_after) / i128::from(top_up.amount),
-        )
-        .map_err(|error| Deferred::Overflow(error.to_string()))?;
-        let bonus = bonus_after - top_up.reversed_bonus;
+        let ReversalPlan { top_up, amount, bonus, reversed_after, bonus_after } = plan;
         let customer_id = top_up.customer_id;
-        let principal_held =
-            self.balance(Account::Wallet(customer_id, Bucket::Principal))?.minor_units();
-        let bonus_held = self.balance(Account::Wallet(customer_id, Bucket::Bonus))?.minor_units();
-        if principal_held < amount || bonus_held < bonus {
-            return Ok(Outcome::rejected(
-                "wallet_insufficient",
-                "The customer has already spent part of this top-up; it cannot be reversed in full now.",
-            ));
-        }
-        if self.balance(Account::Drawer(top_up.merchant_id))?.minor_units() < amount {
-            return Ok(Outcome::rejected(
-                "drawer_insufficient",
-                "The cash of this top-up has left the drawer (its day is closed); the operator must handle this reversal.",
-            ));
-        }
         let mut transfers = vec![
             Transfer {
                 from: Account::Wallet(customer_id, Bucket::Principal),
@@ -91,18 +61,10 @@ impl Batch<'_> {
             },
             transfers,
         };
-        let entry_sequence = match self.post(entry)? {
-            Ok(sequence) => sequence,
-            Err(account) => return guard_tripped(account),
-        };
-        self.posted_for_settlement.push((
-            top_up.merchant_id,
-            command.recorded_at_ms,
-            (
-                Some(reversal.terminal_id),
-                UnsettledEntry::Reversal { sequence: entry_sequence, cash: amount, bonus },
-            ),
-        ));
+        let settled = |sequence| UnsettledEntry::Reversal { sequence, cash: amount, bonus };
+        let entry_sequence =
+            self.post_at_counter(entry, top_up.merchant_id, reversal.terminal_id, settled)?;
+        let top_up_key = (reversal.terminal_id, reversal.top_up);
         if let Some(stored) = self.state.top_ups.get_mut(&top_up_key) {
             stored.reversed_amount = reversed_after;
             stored.reversed_bonus = bonus_after;
@@ -115,5 +77,63 @@ impl Batch<'_> {
                 .map_err(|error| Deferred::Overflow(error.to_string()))?,
             wallet_balance: self.wallet_balance(customer_id)?,
         })
+    }
+
+    /// The reversal's plan, or why it is refused: only the counter that took the top-up
+    /// reverses it, at most what is left of it, and only while the wallet still holds it
+    /// and the drawer the cash.
+    fn reversal_plan(
+        &self,
+        reversal: &ReverseTopUp,
+    ) -> Result<Result<ReversalPlan, Outcome>, Deferred> {
+        // Entry ids are per counter: the key holds the counter.
+        let top_up_key = (reversal.terminal_id, reversal.top_up);
+        let Some(top_up) = self.state.top_ups.get(&top_up_key).cloned() else {
+            return Ok(Err(Outcome::rejected(
+                "top_up_not_found",
+                "No applied top-up has this number.",
+            )));
+        };
+        if top_up.merchant_id != reversal.merchant_id {
+            return Ok(Err(Outcome::rejected(
+                "top_up_of_another_merchant",
+                "This top-up was taken at another store.",
+            )));
+        }
+        let overflow = |error: String| Deferred::Overflow(error);
+        let amount = reversal.amount.amount().minor_units();
+        let remaining = top_up.amount - top_up.reversed_amount;
+        if amount > remaining {
+            let remaining =
+                Amount::from_minor_units(remaining).map_err(|error| overflow(error.to_string()))?;
+            return Ok(Err(Outcome::rejected(
+                "reversal_exceeds_top_up",
+                format!("At most {} of this top-up can still be reversed.", self.format(remaining)),
+            )));
+        }
+        // Cumulative proportion, so reversing in parts claws back exactly the whole bonus.
+        let reversed_after = top_up.reversed_amount + amount;
+        let bonus_after = i64::try_from(
+            i128::from(top_up.bonus) * i128::from(reversed_after) / i128::from(top_up.amount),
+        )
+        .map_err(|error| overflow(error.to_string()))?;
+        let bonus = bonus_after - top_up.reversed_bonus;
+        let customer_id = top_up.customer_id;
+        let principal_held =
+            self.balance(Account::Wallet(customer_id, Bucket::Principal))?.minor_units();
+        let bonus_held = self.balance(Account::Wallet(customer_id, Bucket::Bonus))?.minor_units();
+        if principal_held < amount || bonus_held < bonus {
+            return Ok(Err(Outcome::rejected(
+                "wallet_insufficient",
+                "The customer has already spent part of this top-up; it cannot be reversed in full now.",
+            )));
+        }
+        if self.balance(Account::Drawer(top_up.merchant_id))?.minor_units() < amount {
+            return Ok(Err(Outcome::rejected(
+                "drawer_insufficient",
+                "The cash of this top-up has left the drawer (its day is closed); the operator must handle this reversal.",
+            )));
+        }
+        Ok(Ok(ReversalPlan { top_up, amount, bonus, reversed_after, bonus_after }))
     }
 }

@@ -36,35 +36,12 @@ impl Batch<'_> {
         command: &Command,
     ) -> Result<Outcome, Deferred> {
         let customer_id = top_up.customer_id;
-        if !self.state.existing_customers.contains(&customer_id) {
-            return Ok(Outcome::rejected("customer_unknown", "There is no customer with this id."));
-        }
-        if !self.state.bindings.contains(&(customer_id, top_up.merchant_id)) {
-            return Ok(Outcome::rejected(
-                "customer_not_bound",
-                "The customer is not bound to this store: give the cash back, or have the \
-                 customer add this store in the wallet first.",
-            ));
-        }
         let bonus = self.bonus_for(top_up, command.recorded_at_ms);
         let amount = top_up.amount.amount();
         let overflow = |error: tillfund_core::MoneyError| Deferred::Overflow(error.to_string());
         let credit = amount.checked_add(bonus).map_err(overflow)?;
-        let balance_before = self.wallet_balance(customer_id)?;
-        let balance_after = balance_before.checked_add(credit).map_err(overflow)?;
-        if balance_after > self.policy.wallet_balance_cap {
-            let room =
-                self.policy.wallet_balance_cap.checked_sub(balance_before).map_err(overflow)?;
-            return Ok(Outcome::rejected(
-                "wallet_cap_exceeded",
-                format!(
-                    "The wallet would hold {} with the bonus, above the cap of {}; it has room \
-                     for {} including bonus. Give the cash back.",
-                    self.format(balance_after),
-                    self.format(self.policy.wallet_balance_cap),
-                    self.format(room.max(Amount::ZERO)),
-                ),
-            ));
+        if let Some(refusal) = self.top_up_refusal(top_up, credit)? {
+            return Ok(refusal);
         }
         if self.balance(Account::Reserve)? < credit {
             self.refill_reserve(command.recorded_at_ms)?;
@@ -72,28 +49,7 @@ impl Batch<'_> {
                 return Err(Deferred::ReserveInsufficient { needed: self.format(credit) });
             }
         }
-        let mut transfers = vec![
-            Transfer {
-                from: Account::World,
-                to: Account::Drawer(top_up.merchant_id),
-                amount: top_up.amount,
-                code: TransferCode::Cash,
-            },
-            Transfer {
-                from: Account::Reserve,
-                to: Account::Wallet(customer_id, Bucket::Principal),
-                amount: top_up.amount,
-                code: TransferCode::Principal,
-            },
-        ];
-        if let Ok(bonus) = PositiveAmount::new(bonus) {
-            transfers.push(Transfer {
-                from: Account::Reserve,
-                to: Account::Wallet(customer_id, Bucket::Bonus),
-                amount: bonus,
-                code: TransferCode::Bonus,
-            });
-        }
+        let transfers = top_up_transfers(top_up, bonus);
         let entry = NewEntry {
             code: EntryCode::TopUp,
             recorded_at_ms: command.recorded_at_ms,
@@ -106,22 +62,13 @@ impl Batch<'_> {
             },
             transfers,
         };
-        let entry_sequence = match self.post(entry)? {
-            Ok(sequence) => sequence,
-            Err(account) => return guard_tripped(account),
+        let settled = |sequence| UnsettledEntry::TopUp {
+            sequence,
+            cash: amount.minor_units(),
+            bonus: bonus.minor_units(),
         };
-        self.posted_for_settlement.push((
-            top_up.merchant_id,
-            command.recorded_at_ms,
-            (
-                Some(top_up.terminal_id),
-                UnsettledEntry::TopUp {
-                    sequence: entry_sequence,
-                    cash: amount.minor_units(),
-                    bonus: bonus.minor_units(),
-                },
-            ),
-        ));
+        let entry_sequence =
+            self.post_at_counter(entry, top_up.merchant_id, top_up.terminal_id, settled)?;
         self.monitor_reserve(command.recorded_at_ms)?;
         Ok(Outcome::ToppedUp {
             entry_sequence,
@@ -132,4 +79,74 @@ impl Batch<'_> {
             wallet_balance: self.wallet_balance(customer_id)?,
         })
     }
+
+    /// Why this top-up must be refused, if it must: an unknown or unbound customer, or a
+    /// wallet that `credit` (the cash and its bonus) would take over the cap.
+    fn top_up_refusal(
+        &self,
+        top_up: &CashTopUp,
+        credit: Amount,
+    ) -> Result<Option<Outcome>, Deferred> {
+        let customer_id = top_up.customer_id;
+        if !self.state.existing_customers.contains(&customer_id) {
+            return Ok(Some(Outcome::rejected(
+                "customer_unknown",
+                "There is no customer with this id.",
+            )));
+        }
+        if !self.state.bindings.contains(&(customer_id, top_up.merchant_id)) {
+            return Ok(Some(Outcome::rejected(
+                "customer_not_bound",
+                "The customer is not bound to this store: give the cash back, or have the \
+                 customer add this store in the wallet first.",
+            )));
+        }
+        let overflow = |error: tillfund_core::MoneyError| Deferred::Overflow(error.to_string());
+        let balance_before = self.wallet_balance(customer_id)?;
+        let balance_after = balance_before.checked_add(credit).map_err(overflow)?;
+        if balance_after > self.policy.wallet_balance_cap {
+            let room =
+                self.policy.wallet_balance_cap.checked_sub(balance_before).map_err(overflow)?;
+            return Ok(Some(Outcome::rejected(
+                "wallet_cap_exceeded",
+                format!(
+                    "The wallet would hold {} with the bonus, above the cap of {}; it has room \
+                     for {} including bonus. Give the cash back.",
+                    self.format(balance_after),
+                    self.format(self.policy.wallet_balance_cap),
+                    self.format(room.max(Amount::ZERO)),
+                ),
+            )));
+        }
+        Ok(None)
+    }
+}
+
+/// The cash into the store's drawer, the principal and the bonus from the reserve into the
+/// wallet.
+fn top_up_transfers(top_up: &CashTopUp, bonus: Amount) -> Vec<Transfer> {
+    let customer_id = top_up.customer_id;
+    let mut transfers = vec![
+        Transfer {
+            from: Account::World,
+            to: Account::Drawer(top_up.merchant_id),
+            amount: top_up.amount,
+            code: TransferCode::Cash,
+        },
+        Transfer {
+            from: Account::Reserve,
+            to: Account::Wallet(customer_id, Bucket::Principal),
+            amount: top_up.amount,
+            code: TransferCode::Principal,
+        },
+    ];
+    if let Ok(bonus) = PositiveAmount::new(bonus) {
+        transfers.push(Transfer {
+            from: Account::Reserve,
+            to: Account::Wallet(customer_id, Bucket::Bonus),
+            amount: bonus,
+            code: TransferCode::Bonus,
+        });
+    }
+    transfers
 }

@@ -1,12 +1,56 @@
 //! Loading what a batch needs inside its write transaction, with a few multi-row reads.
 
 use super::*;
+use crate::ledger::OrderKey;
 
 pub(super) async fn load_batch_state(
     connection: &mut SqliteConnection,
     needs: &BatchNeeds,
     now_ms: i64,
 ) -> Result<BatchState, StoreError> {
+    let (existing_customers, bindings) = load_customers(connection, needs).await?;
+    let orders = load_orders(connection, &needs.orders).await?;
+    let top_ups = load_top_ups(connection, &needs.top_ups).await?;
+    // A refund names only its order, a reversal only its top-up; the wallet they touch is
+    // known once those are loaded, so the accounts to load are completed here.
+    let mut accounts = needs.accounts.clone();
+    for order in orders.values() {
+        accounts.extend(Account::wallet_buckets(order.customer_id));
+    }
+    for top_up in top_ups.values() {
+        accounts.extend(Account::wallet_buckets(top_up.customer_id));
+    }
+    let balances = load_balances(connection, &accounts).await?;
+    let idempotency = load_outcomes(connection, &needs.idempotency_keys).await?;
+    let mut unsettled = HashMap::new();
+    for (merchant_id, day, day_end_ms) in &needs.closes {
+        let day_state = unsettled_day(connection, *merchant_id, day, *day_end_ms).await?;
+        unsettled.insert((*merchant_id, day.clone()), day_state);
+    }
+    let (rule_sets, current_rule_set) =
+        load_rule_sets(connection, &needs.rule_set_versions).await?;
+    let (head_sequence, head_hash, head_applied_at_ms) = load_journal_head(connection).await?;
+    Ok(BatchState {
+        top_ups,
+        unsettled,
+        balances,
+        existing_customers,
+        bindings,
+        orders,
+        idempotency,
+        rule_sets,
+        current_rule_set,
+        head_sequence,
+        head_hash,
+        applied_at_ms: now_ms.max(head_applied_at_ms),
+    })
+}
+
+/// Which of the needed customers exist, and which of the needed bindings hold.
+async fn load_customers(
+    connection: &mut SqliteConnection,
+    needs: &BatchNeeds,
+) -> Result<(HashSet<CustomerId>, HashSet<(CustomerId, MerchantId)>), StoreError> {
     let customer_ids: Vec<String> = needs.customers.iter().map(ToString::to_string).collect();
     let mut existing_customers = HashSet::new();
     let mut bindings = HashSet::new();
@@ -31,9 +75,15 @@ pub(super) async fn load_batch_state(
             }
         }
     }
+    Ok((existing_customers, bindings))
+}
 
-    let order_ids: Vec<String> =
-        needs.orders.iter().map(|(_, order_id)| order_id.to_string()).collect();
+/// Paid orders by (counter, order).
+async fn load_orders(
+    connection: &mut SqliteConnection,
+    wanted: &BTreeSet<OrderKey>,
+) -> Result<HashMap<OrderKey, PaidOrder>, StoreError> {
+    let order_ids: Vec<String> = wanted.iter().map(|(_, order_id)| order_id.to_string()).collect();
     let mut orders = HashMap::new();
     for chunk in order_ids.chunks(ROWS_PER_STATEMENT) {
         let mut query = QueryBuilder::<Sqlite>::new(format!(
@@ -44,25 +94,20 @@ pub(super) async fn load_batch_state(
             let order = paid_order_from_row(&row)?;
             // Order ids are per counter: another counter's order of the same id is not it.
             let order_key = (order.terminal_id, order.order_id);
-            if needs.orders.contains(&order_key) {
+            if wanted.contains(&order_key) {
                 orders.insert(order_key, order);
             }
         }
     }
+    Ok(orders)
+}
 
-    let top_ups = load_top_ups(connection, &needs.top_ups).await?;
-
-    // A refund names only its order, a reversal only its top-up; the wallet they touch is
-    // known once those are loaded, so the accounts to load are completed here.
-    let mut accounts = needs.accounts.clone();
-    for order in orders.values() {
-        accounts.extend(Account::wallet_buckets(order.customer_id));
-    }
-    for top_up in top_ups.values() {
-        accounts.extend(Account::wallet_buckets(top_up.customer_id));
-    }
-    // Every needed account is in the map, at zero when it has no row yet: the engine treats
-    // an account missing from the map as a bug, never as an empty account.
+/// Every account in `accounts`, at zero when it has no row yet: the engine treats an
+/// account missing from the map as a bug, never as an empty account.
+async fn load_balances(
+    connection: &mut SqliteConnection,
+    accounts: &BTreeSet<Account>,
+) -> Result<HashMap<Account, Amount>, StoreError> {
     let mut balances: HashMap<Account, Amount> =
         accounts.iter().map(|account| (*account, Amount::ZERO)).collect();
     let account_keys: Vec<String> = accounts.iter().map(ToString::to_string).collect();
@@ -79,8 +124,15 @@ pub(super) async fn load_batch_state(
             balances.insert(parse(key)?, amount(parse(balance)?)?);
         }
     }
+    Ok(balances)
+}
 
-    let keys: Vec<String> = needs.idempotency_keys.iter().cloned().collect();
+/// The stored outcomes of the idempotency keys the batch carries.
+async fn load_outcomes(
+    connection: &mut SqliteConnection,
+    keys: &BTreeSet<String>,
+) -> Result<HashMap<String, StoredOutcome>, StoreError> {
+    let keys: Vec<String> = keys.iter().cloned().collect();
     let mut idempotency = HashMap::new();
     for chunk in keys.chunks(ROWS_PER_STATEMENT) {
         let mut query = QueryBuilder::<Sqlite>::new(
@@ -96,41 +148,23 @@ pub(super) async fn load_batch_state(
             );
         }
     }
+    Ok(idempotency)
+}
 
-    let mut unsettled = HashMap::new();
-    for (merchant_id, day, day_end_ms) in &needs.closes {
-        let day_state = unsettled_day(connection, *merchant_id, day, *day_end_ms).await?;
-        unsettled.insert((*merchant_id, day.clone()), day_state);
-    }
-
-    let (rule_sets, current_rule_set) =
-        load_rule_sets(connection, &needs.rule_set_versions).await?;
-
+/// The journal's last entry: sequence, hash and when it was applied (genesis when empty).
+async fn load_journal_head(
+    connection: &mut SqliteConnection,
+) -> Result<(i64, [u8; 32], i64), StoreError> {
     let head = sqlx::query(
         "SELECT sequence, hash, applied_at_ms FROM journal_entries ORDER BY sequence DESC LIMIT 1",
     )
     .fetch_optional(&mut *connection)
     .await?;
-    let (head_sequence, head_hash, head_applied_at_ms) = match head {
+    Ok(match head {
         Some(row) => {
             (row.try_get("sequence")?, hash(row.try_get("hash")?)?, row.try_get("applied_at_ms")?)
         }
         None => (0, crate::ledger::entry::GENESIS_HASH, 0),
-    };
-
-    Ok(BatchState {
-        top_ups,
-        unsettled,
-        balances,
-        existing_customers,
-        bindings,
-        orders,
-        idempotency,
-        rule_sets,
-        current_rule_set,
-        head_sequence,
-        head_hash,
-        applied_at_ms: now_ms.max(head_applied_at_ms),
     })
 }
 

@@ -1,13 +1,29 @@
 //! Writing what a batch produced, with multi-row statements, in the same transaction.
 
 use super::*;
+use crate::ledger::{ClosedDay, IdempotencyKey};
 
 pub(super) async fn write_batch(
     connection: &mut SqliteConnection,
     writes: &BatchWrites,
     now: i64,
 ) -> Result<(), StoreError> {
-    for chunk in writes.entries.chunks(ROWS_PER_STATEMENT) {
+    write_entries(connection, &writes.entries).await?;
+    write_balances(connection, &writes.balances).await?;
+    write_orders(connection, writes).await?;
+    write_outcomes(connection, &writes.outcomes, now).await?;
+    for closed in &writes.settlements {
+        write_settlement(connection, closed, now).await?;
+    }
+    write_reserve_alert(connection, &writes.reserve_alert, now).await
+}
+
+/// The journal entries and their transfers.
+async fn write_entries(
+    connection: &mut SqliteConnection,
+    entries: &[JournalEntry],
+) -> Result<(), StoreError> {
+    for chunk in entries.chunks(ROWS_PER_STATEMENT) {
         let mut query = QueryBuilder::<Sqlite>::new(
             "INSERT INTO journal_entries (sequence, applied_at_ms, code, recorded_at_ms, merchant_id, terminal_id, \
              order_id, outbox_entry_id, customer_id, business_day, previous_hash, hash) ",
@@ -31,8 +47,7 @@ pub(super) async fn write_batch(
         query.build().execute(&mut *connection).await?;
     }
 
-    let transfers: Vec<(i64, usize, &Transfer)> = writes
-        .entries
+    let transfers: Vec<(i64, usize, &Transfer)> = entries
         .iter()
         .flat_map(|journal_entry| {
             journal_entry
@@ -57,8 +72,15 @@ pub(super) async fn write_batch(
         });
         query.build().execute(&mut *connection).await?;
     }
+    Ok(())
+}
 
-    for chunk in writes.balances.chunks(ROWS_PER_STATEMENT) {
+/// The final balances of the accounts the batch changed.
+async fn write_balances(
+    connection: &mut SqliteConnection,
+    balances: &[(Account, Amount)],
+) -> Result<(), StoreError> {
+    for chunk in balances.chunks(ROWS_PER_STATEMENT) {
         let mut query = QueryBuilder::<Sqlite>::new("INSERT INTO accounts (key, balance) ");
         query.push_values(chunk, |mut row, (account, balance)| {
             row.push_bind(account.to_string()).push_bind(balance.minor_units());
@@ -68,7 +90,14 @@ pub(super) async fn write_batch(
         );
         query.build().execute(&mut *connection).await?;
     }
+    Ok(())
+}
 
+/// Orders paid in the batch, and what refunds gave back on orders paid before.
+async fn write_orders(
+    connection: &mut SqliteConnection,
+    writes: &BatchWrites,
+) -> Result<(), StoreError> {
     for chunk in writes.new_orders.chunks(ROWS_PER_STATEMENT) {
         let mut query = QueryBuilder::<Sqlite>::new(
             "INSERT INTO paid_orders (order_id, merchant_id, terminal_id, customer_id, amount, \
@@ -106,9 +135,16 @@ pub(super) async fn write_batch(
         .execute(&mut *connection)
         .await?;
     }
+    Ok(())
+}
 
-    let outcomes: Vec<(String, Vec<u8>, String)> = writes
-        .outcomes
+/// Each decided command's outcome under its idempotency key, for replays.
+async fn write_outcomes(
+    connection: &mut SqliteConnection,
+    outcomes: &[(IdempotencyKey, Outcome)],
+    now: i64,
+) -> Result<(), StoreError> {
+    let outcomes: Vec<(String, Vec<u8>, String)> = outcomes
         .iter()
         .map(|(key, outcome)| {
             serde_json::to_string(outcome)
@@ -129,16 +165,54 @@ pub(super) async fn write_batch(
         query.build().execute(&mut *connection).await?;
     }
 
-    for closed in &writes.settlements {
-        let figures = &closed.figures;
-        sqlx::query(
-            "INSERT INTO settlements (merchant_id, day, entry_sequence, top_up_count, cash, bonus, \
-             payment_count, payments, refund_count, refunds, reversal_count, reversed_cash, \
-             reversed_bonus, closed_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
+    Ok(())
+}
+
+/// A closed day: its figures, each counter's part, and the entries it settled.
+async fn write_settlement(
+    connection: &mut SqliteConnection,
+    closed: &ClosedDay,
+    now: i64,
+) -> Result<(), StoreError> {
+    let day_statement = format!(
+        "INSERT INTO settlements (merchant_id, day, entry_sequence, {FIGURE_COLUMNS}, closed_at_ms) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    );
+    let query = sqlx::query(&day_statement)
         .bind(closed.merchant_id.to_string())
         .bind(&closed.day)
-        .bind(closed.entry_sequence)
+        .bind(closed.entry_sequence);
+    bind_figures(query, &closed.figures).bind(now).execute(&mut *connection).await?;
+    let terminal_statement = format!(
+        "INSERT INTO settlement_terminals (merchant_id, day, terminal_id, {FIGURE_COLUMNS}) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    );
+    for (terminal_id, figures) in &closed.by_terminal {
+        let query = sqlx::query(&terminal_statement)
+            .bind(closed.merchant_id.to_string())
+            .bind(&closed.day)
+            .bind(terminal_id.to_string());
+        bind_figures(query, figures).execute(&mut *connection).await?;
+    }
+    for chunk in closed.settled_entries.chunks(ROWS_PER_STATEMENT) {
+        let mut query = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO settled_entries (entry_sequence, merchant_id, day) ",
+        );
+        query.push_values(chunk, |mut row, sequence| {
+            row.push_bind(*sequence)
+                .push_bind(closed.merchant_id.to_string())
+                .push_bind(closed.day.clone());
+        });
+        query.build().execute(&mut *connection).await?;
+    }
+    Ok(())
+}
+
+type SqliteQuery<'q> = sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
+
+/// Binds the figures in the order of `FIGURE_COLUMNS`.
+fn bind_figures<'q>(query: SqliteQuery<'q>, figures: &SettlementFigures) -> SqliteQuery<'q> {
+    query
         .bind(figures.top_up_count)
         .bind(figures.cash)
         .bind(figures.bonus)
@@ -149,44 +223,14 @@ pub(super) async fn write_batch(
         .bind(figures.reversal_count)
         .bind(figures.reversed_cash)
         .bind(figures.reversed_bonus)
-        .bind(now)
-        .execute(&mut *connection)
-        .await?;
-        for (terminal_id, terminal_figures) in &closed.by_terminal {
-            sqlx::query(&format!(
-                "INSERT INTO settlement_terminals (merchant_id, day, terminal_id, {FIGURE_COLUMNS}) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            ))
-            .bind(closed.merchant_id.to_string())
-            .bind(&closed.day)
-            .bind(terminal_id.to_string())
-            .bind(terminal_figures.top_up_count)
-            .bind(terminal_figures.cash)
-            .bind(terminal_figures.bonus)
-            .bind(terminal_figures.payment_count)
-            .bind(terminal_figures.payments)
-            .bind(terminal_figures.refund_count)
-            .bind(terminal_figures.refunds)
-            .bind(terminal_figures.reversal_count)
-            .bind(terminal_figures.reversed_cash)
-            .bind(terminal_figures.reversed_bonus)
-            .execute(&mut *connection)
-            .await?;
-        }
-        for chunk in closed.settled_entries.chunks(ROWS_PER_STATEMENT) {
-            let mut query = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO settled_entries (entry_sequence, merchant_id, day) ",
-            );
-            query.push_values(chunk, |mut row, sequence| {
-                row.push_bind(*sequence)
-                    .push_bind(closed.merchant_id.to_string())
-                    .push_bind(closed.day.clone());
-            });
-            query.build().execute(&mut *connection).await?;
-        }
-    }
+}
 
-    match &writes.reserve_alert {
+async fn write_reserve_alert(
+    connection: &mut SqliteConnection,
+    change: &AlertChange,
+    now: i64,
+) -> Result<(), StoreError> {
+    match change {
         AlertChange::Unchanged => {}
         AlertChange::Raised(message) => {
             sqlx::query(
