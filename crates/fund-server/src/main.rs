@@ -13,7 +13,7 @@ use fund_server::ledger::yield_math::{DayCount, PostingInterval};
 use fund_server::ledger::{LedgerPolicy, Outcome};
 use fund_server::service::{FundService, ServiceConfig, YieldPolicy};
 use fund_server::store::ServerStore;
-use fund_server::store::prelude::*;
+use fund_server::store::Storage as _;
 use fund_server::vault::SecretsKey;
 use tillfund_core::{Amount, Currency, MerchantId, PositiveAmount, TerminalId};
 
@@ -223,9 +223,33 @@ fn policy(currency: Currency, args: &PolicyArgs) -> anyhow::Result<LedgerPolicy>
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let currency = Currency::from_code(&cli.currency)?;
+    let service = start_service(&cli, currency).await?;
+    match cli.command {
+        Command::Migrate => println!("database is up to date"),
+        Command::SeedDemo => seed_demo(&service).await?,
+        Command::Serve { listen, seed_demo: seed, rate_limit_factor } => {
+            if seed {
+                seed_demo(&service).await?;
+            }
+            serve(service, listen, WebLimits::scaled(rate_limit_factor)).await?;
+        }
+        Command::Audit => audit(&service).await?,
+        Command::Merchant(command) => merchant_command(&service, command).await?,
+        Command::Terminal(command) => terminal_command(&service, command).await?,
+        Command::Reserve(command) => reserve_command(&service, command, currency).await?,
+        Command::Bonus(command) => bonus_command(&service, command).await?,
+        Command::Accrue { through } => accrue(&service, &through, currency).await?,
+        Command::Yield(command) => yield_command(&service, command).await?,
+    }
+    Ok(())
+}
+
+/// Opens and migrates the database, loads the secrets key and starts the service, with
+/// every terminal key sealed.
+async fn start_service(cli: &Cli, currency: Currency) -> anyhow::Result<FundService> {
     let policy = policy(currency, &cli.policy)?;
     let database_url =
-        cli.database_url.unwrap_or_else(|| ServerConfig::database_url_in(&cli.data_dir));
+        cli.database_url.clone().unwrap_or_else(|| ServerConfig::database_url_in(&cli.data_dir));
     let store = ServerStore::connect(&database_url)
         .await
         .with_context(|| format!("cannot open the database {database_url}"))?;
@@ -234,10 +258,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     config.yield_policy = yield_policy(currency, &cli.policy)?;
     config.operator_token = operator_token()?;
     let secrets_key_file =
-        cli.secrets_key_file.unwrap_or_else(|| cli.data_dir.join(SECRETS_KEY_FILE_NAME));
+        cli.secrets_key_file.clone().unwrap_or_else(|| cli.data_dir.join(SECRETS_KEY_FILE_NAME));
     config.secrets_key = SecretsKey::load_or_create(&secrets_key_file, true)
         .with_context(|| format!("secrets key {}", secrets_key_file.display()))?;
-    let service = FundService::start(store.clone(), config);
+    let service = FundService::start(store, config);
     let sealed = service.seal_stored_terminal_keys().await.map_err(|error| {
         anyhow::anyhow!(
             "{}; the secrets key {} does not belong to this database: restore the key file \
@@ -249,39 +273,48 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     if sealed > 0 {
         tracing::info!(sealed, "terminal keys stored in plain text were sealed");
     }
-    match cli.command {
-        Command::Migrate => println!("database is up to date"),
-        Command::SeedDemo => seed_demo(&service).await?,
-        Command::Serve { listen, seed_demo: seed, rate_limit_factor } => {
-            if seed {
-                seed_demo(&service).await?;
-            }
-            serve(service, listen, WebLimits::scaled(rate_limit_factor)).await?;
-        }
-        Command::Audit => audit(&service).await?,
-        Command::Merchant(MerchantCommand::Add { name, time_zone }) => {
+    Ok(service)
+}
+
+async fn merchant_command(service: &FundService, command: MerchantCommand) -> anyhow::Result<()> {
+    match command {
+        MerchantCommand::Add { name, time_zone } => {
             let merchant = service.add_merchant(&name, &time_zone).await?;
             println!("merchant {} added: {} ({})", merchant.id, merchant.name, merchant.time_zone);
         }
-        Command::Merchant(MerchantCommand::List) => {
-            for merchant in store.list_merchants(u32::MAX).await? {
+        MerchantCommand::List => {
+            for merchant in service.merchants(u32::MAX).await? {
                 println!("{}\t{}\t{}", merchant.id, merchant.time_zone, merchant.name);
             }
         }
-        Command::Terminal(TerminalCommand::ActivationCode { merchant }) => {
+    }
+    Ok(())
+}
+
+async fn terminal_command(service: &FundService, command: TerminalCommand) -> anyhow::Result<()> {
+    match command {
+        TerminalCommand::ActivationCode { merchant } => {
             let merchant_id: MerchantId = merchant.parse()?;
             let (code, expires_at_ms) = service.create_activation_code(merchant_id).await?;
             let hours = (expires_at_ms - fund_server::model::now_ms()) / 3_600_000;
             println!("activation code {code} (one use, valid for {hours} hours)");
         }
-        Command::Terminal(TerminalCommand::Revoke { terminal }) => {
+        TerminalCommand::Revoke { terminal } => {
             let terminal_id: TerminalId = terminal.parse()?;
-            if !store.revoke_terminal(terminal_id, fund_server::model::now_ms()).await? {
-                bail!("there is no terminal {terminal_id}");
-            }
+            service.revoke_terminal(terminal_id).await?;
             println!("terminal {terminal_id} revoked");
         }
-        Command::Reserve(ReserveCommand::Fund { amount, key }) => {
+    }
+    Ok(())
+}
+
+async fn reserve_command(
+    service: &FundService,
+    command: ReserveCommand,
+    currency: Currency,
+) -> anyhow::Result<()> {
+    match command {
+        ReserveCommand::Fund { amount, key } => {
             let amount = PositiveAmount::parse(&amount, currency)?;
             match service.fund_reserve(amount, &key).await? {
                 Outcome::Funded { entry_sequence, amount } => println!(
@@ -291,17 +324,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 other => bail!("unexpected answer {other:?}"),
             }
         }
-        Command::Reserve(ReserveCommand::Status) => {
-            let reserve = store.balance(fund_server::ledger::Account::Reserve).await?;
-            let service_balance = store.balance(fund_server::ledger::Account::Service).await?;
-            println!("reserve {} {currency}", reserve.format(currency));
-            println!("service {} {currency}", service_balance.format(currency));
-            match store.reserve_alert().await? {
+        ReserveCommand::Status => {
+            let status = service.ledger_status().await?;
+            println!("reserve {} {currency}", status.reserve.format(currency));
+            println!("service {} {currency}", status.service.format(currency));
+            match status.reserve_alert {
                 Some(alert) => println!("ALERT: {alert}"),
                 None => println!("no alert"),
             }
         }
-        Command::Bonus(BonusCommand::Publish { file }) => {
+    }
+    Ok(())
+}
+
+async fn bonus_command(service: &FundService, command: BonusCommand) -> anyhow::Result<()> {
+    match command {
+        BonusCommand::Publish { file } => {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("cannot read {}", file.display()))?;
             let rules = serde_json::from_str(&text)
@@ -309,25 +347,36 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let rule_set = service.publish_bonus_rules(rules).await?;
             println!("bonus rule set version {} published", rule_set.version());
         }
-        Command::Accrue { through } => {
-            let through: jiff::civil::Date = through
-                .parse()
-                .with_context(|| format!("--through: '{through}' is not a date (YYYY-MM-DD)"))?;
-            let report = service.accrue_through(through, service.business_today()).await?;
-            if report.days.is_empty() {
-                println!("nothing to accrue: every day through {through} is accrued");
-            }
-            for day in &report.days {
-                println!(
-                    "{}: {} wallets accrued {} minor units; posted {} {currency}",
-                    day.day,
-                    day.wallets,
-                    day.accrued.round_dp(4),
-                    Amount::from_minor_units(day.posted)?.format(currency)
-                );
-            }
+        BonusCommand::Show => {
+            println!("{}", serde_json::to_string_pretty(&service.current_bonus_rules().await?)?);
         }
-        Command::Yield(YieldCommand::Rate { from, annual }) => {
+    }
+    Ok(())
+}
+
+async fn accrue(service: &FundService, through: &str, currency: Currency) -> anyhow::Result<()> {
+    let through: jiff::civil::Date = through
+        .parse()
+        .with_context(|| format!("--through: '{through}' is not a date (YYYY-MM-DD)"))?;
+    let report = service.accrue_through(through, service.business_today()).await?;
+    if report.days.is_empty() {
+        println!("nothing to accrue: every day through {through} is accrued");
+    }
+    for day in &report.days {
+        println!(
+            "{}: {} wallets accrued {} minor units; posted {} {currency}",
+            day.day,
+            day.wallets,
+            day.accrued.round_dp(4),
+            Amount::from_minor_units(day.posted)?.format(currency)
+        );
+    }
+    Ok(())
+}
+
+async fn yield_command(service: &FundService, command: YieldCommand) -> anyhow::Result<()> {
+    match command {
+        YieldCommand::Rate { from, annual } => {
             let from: jiff::civil::Date = from
                 .parse()
                 .with_context(|| format!("--from: '{from}' is not a date (YYYY-MM-DD)"))?;
@@ -338,13 +387,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             service.set_yield_rate(from, rate).await?;
             println!("annual yield {annual}% from {from}");
         }
-        Command::Yield(YieldCommand::Rates) => {
-            for (from, rate) in store.yield_rates().await? {
+        YieldCommand::Rates => {
+            for (from, rate) in service.yield_rates().await? {
                 println!("{from}\t{}%", (rate * rust_decimal::Decimal::from(100)).normalize());
             }
-        }
-        Command::Bonus(BonusCommand::Show) => {
-            println!("{}", serde_json::to_string_pretty(&store.current_bonus_rules().await?)?);
         }
     }
     Ok(())

@@ -71,6 +71,18 @@ impl<S: Storage> FundService<S> {
         Ok((code, expires_at_ms))
     }
 
+    /// Revokes a counter's enrolment: its signed requests are refused from now on.
+    pub async fn revoke_terminal(&self, terminal_id: TerminalId) -> Result<(), ServiceError> {
+        if !self.store.revoke_terminal(terminal_id, self.store.clock().now_ms()).await? {
+            return Err(ServiceError::new(
+                ErrorKind::NotFound,
+                "terminal_unknown",
+                format!("There is no counter {terminal_id}."),
+            ));
+        }
+        Ok(())
+    }
+
     /// Enrols a counter with a one-time activation code by key agreement: the counter
     /// sends its X25519 public key, the server answers with its own, and both derive the
     /// terminal key, which is never sent. The same counter asking again with the same

@@ -87,6 +87,11 @@ impl<S: Storage> FundService<S> {
             .await?)
     }
 
+    /// The rate schedule: each annual rate with the day it applies from, oldest first.
+    pub async fn yield_rates(&self) -> Result<Vec<(String, Decimal)>, ServiceError> {
+        Ok(self.store.yield_rates().await?)
+    }
+
     fn day_end_ms(&self, day: Date) -> Result<i64, ServiceError> {
         end_of_day_ms(&self.config.yield_policy.time_zone, day)
     }
