@@ -8,7 +8,9 @@ use std::collections::{BTreeMap, HashMap};
 use tillfund_core::{Amount, OrderId, OutboxEntryId, TerminalId};
 
 use super::account::{Account, Bucket};
-use super::entry::{EntryCode, EntryHash, GENESIS_HASH, JournalEntry, TransferCode, entry_hash};
+use super::entry::{
+    EntryCode, EntryHash, GENESIS_HASH, JournalEntry, NewEntry, TransferCode, entry_hash,
+};
 
 /// At most this many problems are kept; past that only the count grows.
 const PROBLEMS_KEPT_MAX: usize = 100;
@@ -28,18 +30,57 @@ impl AuditReport {
     }
 }
 
-/// What the journal says a top-up took and what reversals gave back: [principal, bonus].
-#[derive(Debug, Default, Clone, Copy)]
-struct TopUpTotals {
-    taken: [i128; 2],
-    reversed: [i128; 2],
+/// What an entry took, bucket by bucket, and what the entries that refer back to it gave
+/// back: a top-up and its reversals ([principal, bonus]), a payment and its refunds
+/// ([principal, bonus, yield]).
+#[derive(Debug, Clone, Copy)]
+struct Takings<const BUCKETS: usize> {
+    taken: [i128; BUCKETS],
+    returned: [i128; BUCKETS],
 }
 
-/// What a payment took from each bucket and what refunds gave back: [principal, bonus, yield].
-#[derive(Debug, Default, Clone, Copy)]
-struct OrderTotals {
-    paid: [i128; 3],
-    refunded: [i128; 3],
+/// What is wrong with an entry that takes or gives back, if anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TakingProblem {
+    TakenTwice,
+    ReturnsWhatIsNotHeld,
+    ReturnsMoreThanTaken,
+}
+
+/// Records an entry that takes (`returning` false) or gives back against `key`.
+fn track<K: std::hash::Hash + Eq, const BUCKETS: usize>(
+    takings: &mut HashMap<K, Takings<BUCKETS>>,
+    key: K,
+    amounts: [i128; BUCKETS],
+    returning: bool,
+) -> Option<TakingProblem> {
+    if !returning {
+        let fresh = Takings { taken: amounts, returned: [0; BUCKETS] };
+        return takings.insert(key, fresh).is_some().then_some(TakingProblem::TakenTwice);
+    }
+    let Some(totals) = takings.get_mut(&key) else {
+        return Some(TakingProblem::ReturnsWhatIsNotHeld);
+    };
+    for (total, amount) in totals.returned.iter_mut().zip(amounts) {
+        *total += amount;
+    }
+    let over = totals.returned.iter().zip(totals.taken).any(|(returned, taken)| *returned > taken);
+    over.then_some(TakingProblem::ReturnsMoreThanTaken)
+}
+
+/// What an entry's transfers of `code` moved out of (`outgoing`) or into a wallet's
+/// `bucket`.
+fn wallet_sum(entry: &NewEntry, code: TransferCode, bucket: Bucket, outgoing: bool) -> i128 {
+    entry
+        .transfers
+        .iter()
+        .filter(|transfer| transfer.code == code)
+        .filter(|transfer| {
+            let account = if outgoing { transfer.from } else { transfer.to };
+            matches!(account, Account::Wallet(_, found) if found == bucket)
+        })
+        .map(|transfer| i128::from(transfer.amount.amount().minor_units()))
+        .sum()
 }
 
 /// One closed day as stored, with what the journal says it should be.
@@ -64,9 +105,9 @@ pub struct SettlementCheck {
 pub struct Auditor {
     replayed: BTreeMap<Account, i128>,
     /// Per counter and entry id: every reversal must stay within its top-up.
-    top_ups: HashMap<(TerminalId, OutboxEntryId), TopUpTotals>,
+    top_ups: HashMap<(TerminalId, OutboxEntryId), Takings<2>>,
     /// Per counter and order id: every refund must stay within its payment, bucket by bucket.
-    orders: HashMap<(TerminalId, OrderId), OrderTotals>,
+    orders: HashMap<(TerminalId, OrderId), Takings<3>>,
     expected_sequence: i64,
     previous_hash: EntryHash,
     previous_applied_at_ms: i64,
@@ -165,18 +206,6 @@ impl Auditor {
         let sequence = journal_entry.sequence;
         let entry = &journal_entry.entry;
         let references = &entry.references;
-        let sum = |code: TransferCode, bucket: Bucket, outgoing: bool| -> i128 {
-            entry
-                .transfers
-                .iter()
-                .filter(|transfer| transfer.code == code)
-                .filter(|transfer| {
-                    let account = if outgoing { transfer.from } else { transfer.to };
-                    matches!(account, Account::Wallet(_, found) if found == bucket)
-                })
-                .map(|transfer| i128::from(transfer.amount.amount().minor_units()))
-                .sum()
-        };
         match entry.code {
             EntryCode::TopUp | EntryCode::TopUpReversal => {
                 let (Some(terminal), Some(entry_id)) =
@@ -187,36 +216,24 @@ impl Auditor {
                     ));
                     return;
                 };
-                let key = (terminal, entry_id);
-                if entry.code == EntryCode::TopUp {
-                    let taken = [
-                        sum(TransferCode::Principal, Bucket::Principal, false),
-                        sum(TransferCode::Bonus, Bucket::Bonus, false),
-                    ];
-                    if self.top_ups.insert(key, TopUpTotals { taken, reversed: [0; 2] }).is_some() {
-                        self.problem(format!(
-                            "entry {sequence}: top-up {entry_id} of {terminal} is applied twice"
-                        ));
+                let reversal = entry.code == EntryCode::TopUpReversal;
+                let amounts = [
+                    (TransferCode::Principal, Bucket::Principal),
+                    (TransferCode::Bonus, Bucket::Bonus),
+                ]
+                .map(|(code, bucket)| wallet_sum(entry, code, bucket, reversal));
+                let what = format!("top-up {entry_id} of {terminal}");
+                match track(&mut self.top_ups, (terminal, entry_id), amounts, reversal) {
+                    None => {}
+                    Some(TakingProblem::TakenTwice) => {
+                        self.problem(format!("entry {sequence}: {what} is applied twice"));
                     }
-                    return;
-                }
-                let reversed = [
-                    sum(TransferCode::Principal, Bucket::Principal, true),
-                    sum(TransferCode::Bonus, Bucket::Bonus, true),
-                ];
-                let Some(totals) = self.top_ups.get_mut(&key) else {
-                    self.problem(format!(
-                        "entry {sequence}: reverses top-up {entry_id} of {terminal}, which the journal does not hold"
-                    ));
-                    return;
-                };
-                totals.reversed[0] += reversed[0];
-                totals.reversed[1] += reversed[1];
-                let totals = *totals;
-                if totals.reversed[0] > totals.taken[0] || totals.reversed[1] > totals.taken[1] {
-                    self.problem(format!(
-                        "entry {sequence}: top-up {entry_id} of {terminal} is reversed for more than it took"
-                    ));
+                    Some(TakingProblem::ReturnsWhatIsNotHeld) => self.problem(format!(
+                        "entry {sequence}: reverses {what}, which the journal does not hold"
+                    )),
+                    Some(TakingProblem::ReturnsMoreThanTaken) => self.problem(format!(
+                        "entry {sequence}: {what} is reversed for more than it took"
+                    )),
                 }
             }
             EntryCode::Payment | EntryCode::Refund => {
@@ -228,35 +245,21 @@ impl Auditor {
                     ));
                     return;
                 };
-                let key = (terminal, order_id);
-                let per_bucket = |code: TransferCode, outgoing: bool| {
-                    Bucket::ALL.map(|bucket| sum(code, bucket, outgoing))
-                };
-                if entry.code == EntryCode::Payment {
-                    let paid = per_bucket(TransferCode::Payment, true);
-                    if self.orders.insert(key, OrderTotals { paid, refunded: [0; 3] }).is_some() {
-                        self.problem(format!(
-                            "entry {sequence}: order {order_id} of {terminal} is paid twice"
-                        ));
+                let refund = entry.code == EntryCode::Refund;
+                let code = if refund { TransferCode::Refund } else { TransferCode::Payment };
+                let amounts = Bucket::ALL.map(|bucket| wallet_sum(entry, code, bucket, !refund));
+                let what = format!("order {order_id} of {terminal}");
+                match track(&mut self.orders, (terminal, order_id), amounts, refund) {
+                    None => {}
+                    Some(TakingProblem::TakenTwice) => {
+                        self.problem(format!("entry {sequence}: {what} is paid twice"));
                     }
-                    return;
-                }
-                let refunded = per_bucket(TransferCode::Refund, false);
-                let Some(totals) = self.orders.get_mut(&key) else {
-                    self.problem(format!(
-                        "entry {sequence}: refunds order {order_id} of {terminal}, which the journal does not hold"
-                    ));
-                    return;
-                };
-                for (total, amount) in totals.refunded.iter_mut().zip(refunded) {
-                    *total += amount;
-                }
-                let totals = *totals;
-                if totals.refunded.iter().zip(totals.paid).any(|(refunded, paid)| *refunded > paid)
-                {
-                    self.problem(format!(
-                        "entry {sequence}: order {order_id} of {terminal} is refunded for more than it took"
-                    ));
+                    Some(TakingProblem::ReturnsWhatIsNotHeld) => self.problem(format!(
+                        "entry {sequence}: refunds {what}, which the journal does not hold"
+                    )),
+                    Some(TakingProblem::ReturnsMoreThanTaken) => self.problem(format!(
+                        "entry {sequence}: {what} is refunded for more than it took"
+                    )),
                 }
             }
             _ => {}
