@@ -1,6 +1,7 @@
 //! The wallet: balance split, member code, stores, yield chart and latest transactions.
 
 use super::*;
+use crate::model::Merchant;
 
 /// The daily yield as bars (exact accruals, in the currency's major units on hover), with
 /// the total said in words for screen readers.
@@ -119,42 +120,7 @@ pub(super) async fn wallet_page(State(state): State<AppState>, visitor: Visitor)
     let body = async {
         let wallet = state.service().wallet(&session.customer).await?;
         let merchants = state.service().merchants(STORES_LISTED_MAX).await?;
-        let bound: Vec<_> = wallet.bound_merchants.iter().map(|merchant| merchant.id).collect();
-        let bound_items: String = wallet
-            .bound_merchants
-            .iter()
-            .map(|merchant| {
-                format!(
-                    r#"<li><span>{name}</span><form method="post" action="/wallet/stores">{csrf}{id}{action}<button type="submit" aria-label="{remove} {name}">{remove}</button></form></li>"#,
-                    name = escape_html(&merchant.name),
-                    csrf = hidden("csrf", &session.csrf),
-                    id = hidden("merchant_id", &merchant.id.to_string()),
-                    action = hidden("action", "remove"),
-                    remove = text.remove,
-                )
-            })
-            .collect();
-        let bound_list = if bound_items.is_empty() {
-            format!(r#"<p class="hint">{}</p>"#, text.no_bound_stores)
-        } else {
-            format!(r#"<ul class="plain" id="stores">{bound_items}</ul>"#)
-        };
-        let options: String = merchants
-            .iter()
-            .filter(|merchant| !bound.contains(&merchant.id))
-            .map(|merchant| format!(r#"<option value="{}">{}</option>"#, merchant.id, escape_html(&merchant.name)))
-            .collect();
-        let add_form = if options.is_empty() {
-            String::new()
-        } else {
-            format!(
-                r#"<form method="post" action="/wallet/stores">{csrf}{action}<label>{add_store}<select name="merchant_id">{options}</select></label><button type="submit">{add}</button></form>"#,
-                csrf = hidden("csrf", &session.csrf),
-                action = hidden("action", "add"),
-                add_store = text.add_store,
-                add = text.add,
-            )
-        };
+        let stores = stores_section(&wallet.bound_merchants, &merchants, &session.csrf, text);
         let member_code = wallet.customer.member_code.to_string();
         let activity = state.service().wallet_activity(&session.customer).await?;
         let default_zone = wallet
@@ -171,7 +137,7 @@ pub(super) async fn wallet_page(State(state): State<AppState>, visitor: Visitor)
 </section>
 <section><h2>{member_label}</h2><div class="qr" role="img" aria-label="{member_label} {member_code}">{qr}</div>
 <p class="member" id="member-code">{member_grouped}</p><p class="hint">{member_hint}</p></section>
-<section><h2>{stores_label}</h2>{bound_list}{add_form}</section>
+<section><h2>{stores_label}</h2>{stores}</section>
 <section><h2>{yield_history}</h2>{chart}{annualized}</section>
 <section><h2>{transactions_label}</h2>{transactions}</section>"#,
             yield_history = text.yield_history,
@@ -199,6 +165,54 @@ pub(super) async fn wallet_page(State(state): State<AppState>, visitor: Visitor)
         Ok(body) => visitor.page("/wallet", text.title, body).into_response(),
         Err(error) => error_page(&visitor, &error),
     }
+}
+
+/// The stores the customer is bound to, each with its remove button, and a form to add one
+/// of the others.
+fn stores_section(
+    bound_merchants: &[Merchant],
+    merchants: &[Merchant],
+    csrf: &str,
+    text: &Words,
+) -> String {
+    let bound: Vec<_> = bound_merchants.iter().map(|merchant| merchant.id).collect();
+    let bound_items: String = bound_merchants
+        .iter()
+        .map(|merchant| {
+            format!(
+                r#"<li><span>{name}</span><form method="post" action="/wallet/stores">{csrf}{id}{action}<button type="submit" aria-label="{remove} {name}">{remove}</button></form></li>"#,
+                name = escape_html(&merchant.name),
+                csrf = hidden("csrf", csrf),
+                id = hidden("merchant_id", &merchant.id.to_string()),
+                action = hidden("action", "remove"),
+                remove = text.remove,
+            )
+        })
+        .collect();
+    let bound_list = if bound_items.is_empty() {
+        format!(r#"<p class="hint">{}</p>"#, text.no_bound_stores)
+    } else {
+        format!(r#"<ul class="plain" id="stores">{bound_items}</ul>"#)
+    };
+    let options: String = merchants
+        .iter()
+        .filter(|merchant| !bound.contains(&merchant.id))
+        .map(|merchant| {
+            format!(r#"<option value="{}">{}</option>"#, merchant.id, escape_html(&merchant.name))
+        })
+        .collect();
+    let add_form = if options.is_empty() {
+        String::new()
+    } else {
+        format!(
+            r#"<form method="post" action="/wallet/stores">{csrf}{action}<label>{add_store}<select name="merchant_id">{options}</select></label><button type="submit">{add}</button></form>"#,
+            csrf = hidden("csrf", csrf),
+            action = hidden("action", "add"),
+            add_store = text.add_store,
+            add = text.add,
+        )
+    };
+    format!("{bound_list}{add_form}")
 }
 
 #[derive(Deserialize)]

@@ -107,47 +107,9 @@ impl Batch<'_> {
                 format!("{day} is already closed."),
             ));
         }
-        // What was unsettled at the batch's start, and what this batch posted before the
-        // close; an entry an earlier close of this batch settled is not settled again.
-        let posted_here =
-            self.posted_for_settlement.iter().filter(|(merchant, recorded_at_ms, _)| {
-                *merchant == merchant_id && *recorded_at_ms < day_end_ms
-            });
-        let entries: Vec<TerminalEntry> = unsettled
-            .entries
-            .iter()
-            .copied()
-            .chain(posted_here.map(|(_, _, entry)| *entry))
-            .filter(|(_, entry)| !self.settled_in_batch.contains(&entry.sequence()))
-            .collect();
+        let entries = self.entries_to_settle(merchant_id, day_end_ms, &unsettled);
         let (figures, by_terminal) = figures_by_terminal(&entries);
-        let mut transfers = Vec::new();
-        if let Ok(cash) = PositiveAmount::try_from(figures.drawer_cash()) {
-            transfers.push(Transfer {
-                from: Account::Drawer(merchant_id),
-                to: Account::Service,
-                amount: cash,
-                code: TransferCode::Settlement,
-            });
-        }
-        // Payments less refunds leave the service account for the store's bank account;
-        // when refunds exceed payments the store pays the difference back.
-        let payments_net = figures.payments - figures.refunds;
-        if let Ok(amount) = PositiveAmount::try_from(payments_net) {
-            transfers.push(Transfer {
-                from: Account::Service,
-                to: Account::World,
-                amount,
-                code: TransferCode::Settlement,
-            });
-        } else if let Ok(amount) = PositiveAmount::try_from(-payments_net) {
-            transfers.push(Transfer {
-                from: Account::World,
-                to: Account::Service,
-                amount,
-                code: TransferCode::Settlement,
-            });
-        }
+        let transfers = settlement_transfers(merchant_id, &figures);
         let entry_sequence = if transfers.is_empty() {
             None
         } else {
@@ -182,4 +144,59 @@ impl Batch<'_> {
         });
         Ok(Outcome::DayClosed { entry_sequence, merchant_id, day: day.to_owned(), figures })
     }
+
+    /// What a close of a merchant's day ending at `day_end_ms` settles: what was unsettled
+    /// at the batch's start and what this batch posted before the day's end, less what an
+    /// earlier close in this batch settled already.
+    fn entries_to_settle(
+        &self,
+        merchant_id: MerchantId,
+        day_end_ms: i64,
+        unsettled: &UnsettledDay,
+    ) -> Vec<TerminalEntry> {
+        let posted_here =
+            self.posted_for_settlement.iter().filter(|(merchant, recorded_at_ms, _)| {
+                *merchant == merchant_id && *recorded_at_ms < day_end_ms
+            });
+        unsettled
+            .entries
+            .iter()
+            .copied()
+            .chain(posted_here.map(|(_, _, entry)| *entry))
+            .filter(|(_, entry)| !self.settled_in_batch.contains(&entry.sequence()))
+            .collect()
+    }
+}
+
+/// The close's money: the drawer's cash to the service account, and payments less refunds
+/// out to the store's bank account (or, when refunds exceed payments, back from the store).
+fn settlement_transfers(merchant_id: MerchantId, figures: &SettlementFigures) -> Vec<Transfer> {
+    let mut transfers = Vec::new();
+    if let Ok(cash) = PositiveAmount::try_from(figures.drawer_cash()) {
+        transfers.push(Transfer {
+            from: Account::Drawer(merchant_id),
+            to: Account::Service,
+            amount: cash,
+            code: TransferCode::Settlement,
+        });
+    }
+    // Payments less refunds leave the service account for the store's bank account;
+    // when refunds exceed payments the store pays the difference back.
+    let payments_net = figures.payments - figures.refunds;
+    if let Ok(amount) = PositiveAmount::try_from(payments_net) {
+        transfers.push(Transfer {
+            from: Account::Service,
+            to: Account::World,
+            amount,
+            code: TransferCode::Settlement,
+        });
+    } else if let Ok(amount) = PositiveAmount::try_from(-payments_net) {
+        transfers.push(Transfer {
+            from: Account::World,
+            to: Account::Service,
+            amount,
+            code: TransferCode::Settlement,
+        });
+    }
+    transfers
 }
