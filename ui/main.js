@@ -10,11 +10,14 @@
 /** @typedef {import("./types").DayReportView} DayReportView */
 /** @typedef {import("./types").ConnectionStatus} ConnectionStatus */
 /** @typedef {import("./types").CustomerDisplay} CustomerDisplay */
+/** @typedef {import("./types").OrderPaid} OrderPaid */
 
 const CONNECTION_CHANGED = "connection-changed";
-/// How often an open payment code is checked for "paid" (a local read; the Rust side
-/// hears of payments by long poll).
-const ORDER_POLL_MS = 300;
+/// The Rust side announces each order it finds paid (it hears of payments by long poll);
+/// the open order is read again then, and once more when its code expires.
+const ORDER_PAID = "order-paid";
+/// After an open code's expiry, so that the order reads as expired.
+const ORDER_EXPIRY_MARGIN_MS = 500;
 const TOP_UP_POLL_MS = 500;
 /// The pending badge and the Sync screen refresh this often (local reads).
 const SYNC_POLL_MS = 1000;
@@ -434,7 +437,7 @@ function showOrder(/** @type {OrderView} */ order) {
   $("sale-cancel").hidden = order.status !== "created";
   $("sale-qr-button").hidden = order.status !== "created";
   if (order.status !== "created") {
-    stopOrderPolling();
+    stopOrderTimer();
     closeOverlay();
   }
   if (previous !== order.status) {
@@ -444,9 +447,24 @@ function showOrder(/** @type {OrderView} */ order) {
   }
 }
 
-function stopOrderPolling() {
-  if (orderTimer) clearInterval(orderTimer);
+function stopOrderTimer() {
+  if (orderTimer) clearTimeout(orderTimer);
   orderTimer = null;
+}
+
+/// Reads the open order again: after a payment announcement and when its code expires.
+async function refreshOpenOrder() {
+  if (!openOrder) return;
+  try {
+    showOrder(await call("order", { orderId: openOrder.order_id }));
+  } catch (error) {
+    stopOrderTimer();
+  }
+}
+
+function orderPaid(/** @type {OrderPaid} */ paid) {
+  if (!openOrder || openOrder.status !== "created") return;
+  if (paid.order_id === null || paid.order_id === openOrder.order_id) refreshOpenOrder();
 }
 
 async function createOrder(event) {
@@ -465,14 +483,9 @@ async function createOrder(event) {
     $("sale-code").value = "";
     showOrder(order);
     display({ kind: "payment", amount: withCurrency(order.amount), qr_png: order.qr_png, expires_at_ms: order.expires_at_ms });
-    stopOrderPolling();
-    orderTimer = setInterval(async () => {
-      try {
-        showOrder(await call("order", { orderId: order.order_id }));
-      } catch (error) {
-        stopOrderPolling();
-      }
-    }, ORDER_POLL_MS);
+    stopOrderTimer();
+    const untilExpiry = Math.max(0, order.expires_at_ms - Date.now()) + ORDER_EXPIRY_MARGIN_MS;
+    orderTimer = setTimeout(refreshOpenOrder, untilExpiry);
     refreshSales();
   } catch (error) {
     showError("sale-error", error);
@@ -509,7 +522,7 @@ async function printOrder(orderId) {
 }
 
 function newSale() {
-  stopOrderPolling();
+  stopOrderTimer();
   openOrder = null;
   closeOverlay();
   $("sale-order").hidden = true;
@@ -1044,6 +1057,7 @@ async function start() {
   setInterval(checkShift, SHIFT_POLL_MS);
 
   await tauri.event.listen(CONNECTION_CHANGED, (event) => showConnection(event.payload));
+  await tauri.event.listen(ORDER_PAID, (event) => orderPaid(event.payload));
   const status = await call("connection_status");
   showConnection(status);
   $("enrol-server").value = status.server_url;

@@ -166,3 +166,5 @@ hours: Array<HourTakings>, };
 export type DayReportView = { report: DayReport, z_report: string, csv: string, };
 
 export type CustomerDisplay = { "kind": "welcome" } | { "kind": "payment", amount: string, qr_png: string, expires_at_ms: number, } | { "kind": "paid", amount: string, } | { "kind": "top_up", customer_name: string, amount: string, bonus: string, };
+
+export type OrderPaid = { order_id: string | null, };

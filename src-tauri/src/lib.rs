@@ -54,6 +54,46 @@ pub fn without_hardware_acceleration(window: &tauri::WebviewWindow) {
     let _ = window;
 }
 
+/// Opens the counter's database, starts the connection monitor, the sync worker and the
+/// payment listener with their events to the UI, and hands the state to the commands.
+fn setup(app: &mut tauri::App) -> Result<(), Box<dyn std::error::Error>> {
+    if let Some(window) = app.get_webview_window("main") {
+        without_hardware_acceleration(&window);
+    }
+    let path = database_path(app)?;
+    let counter = tauri::async_runtime::block_on(Counter::open(&path))?;
+    let profile = tauri::async_runtime::block_on(counter.store().profile())?;
+    // An enrolled counter talks to the server it enrolled with.
+    let server_url = match &profile {
+        Some(profile) => profile.server_url.clone(),
+        None => {
+            std::env::var("TILLFUND_SERVER_URL").unwrap_or_else(|_| DEFAULT_SERVER_URL.to_owned())
+        }
+    };
+    let (sender, receiver) = watch::channel(ConnectionStatus::checking(&server_url));
+    // Enrolment may name another server: the monitor follows `server_target`.
+    let (server_target, target) = watch::channel(server_url);
+    tauri::async_runtime::spawn(run_connection_monitor_following(target, sender, PROBE_INTERVAL));
+    tauri::async_runtime::spawn(events::forward_connection_changes(
+        app.handle().clone(),
+        receiver.clone(),
+    ));
+    tauri::async_runtime::spawn(counter_core::sync::run_sync_worker(counter.store().clone()));
+    tauri::async_runtime::spawn(counter_core::sync::run_payment_listener(counter.store().clone()));
+    tauri::async_runtime::spawn(events::forward_paid_orders(
+        app.handle().clone(),
+        counter.store().paid_orders(),
+    ));
+    app.manage(AppState {
+        connection: receiver,
+        server_target,
+        counter,
+        shift: Default::default(),
+        customer_display: Default::default(),
+    });
+    Ok(())
+}
+
 pub fn run() {
     commands::connection::STARTED.get_or_init(std::time::Instant::now);
     tracing_subscriber::fmt()
@@ -63,46 +103,7 @@ pub fn run() {
         .with_writer(std::io::stderr)
         .init();
     let result = tauri::Builder::default()
-        .setup(|app| {
-            if let Some(window) = app.get_webview_window("main") {
-                without_hardware_acceleration(&window);
-            }
-            let path = database_path(app)?;
-            let counter = tauri::async_runtime::block_on(Counter::open(&path))?;
-            let profile = tauri::async_runtime::block_on(counter.store().profile())?;
-            // An enrolled counter talks to the server it enrolled with.
-            let server_url = match &profile {
-                Some(profile) => profile.server_url.clone(),
-                None => std::env::var("TILLFUND_SERVER_URL")
-                    .unwrap_or_else(|_| DEFAULT_SERVER_URL.to_owned()),
-            };
-            let (sender, receiver) = watch::channel(ConnectionStatus::checking(&server_url));
-            // Enrolment may name another server: the monitor follows `server_target`.
-            let (server_target, target) = watch::channel(server_url);
-            tauri::async_runtime::spawn(run_connection_monitor_following(
-                target,
-                sender,
-                PROBE_INTERVAL,
-            ));
-            tauri::async_runtime::spawn(events::forward_connection_changes(
-                app.handle().clone(),
-                receiver.clone(),
-            ));
-            tauri::async_runtime::spawn(counter_core::sync::run_sync_worker(
-                counter.store().clone(),
-            ));
-            tauri::async_runtime::spawn(counter_core::sync::run_payment_listener(
-                counter.store().clone(),
-            ));
-            app.manage(AppState {
-                connection: receiver,
-                server_target,
-                counter,
-                shift: Default::default(),
-                customer_display: Default::default(),
-            });
-            Ok(())
-        })
+        .setup(setup)
         .invoke_handler(tauri::generate_handler![
             commands::connection::connection_status,
             commands::connection::ui_ready,

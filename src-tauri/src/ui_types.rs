@@ -36,6 +36,7 @@ fn declarations() -> Vec<String> {
         core::settlement::DayReport::decl(),
         commands::counter::DayReportView::decl(),
         commands::display::CustomerDisplay::decl(),
+        crate::events::OrderPaid::decl(),
     ]
 }
 

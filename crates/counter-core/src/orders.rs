@@ -193,6 +193,7 @@ impl Counter {
         .execute(self.store().pool())
         .await
         .map_err(LocalStoreError::from)?;
+        self.store().announce_paid(order_id);
         Ok(())
     }
 

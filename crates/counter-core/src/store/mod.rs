@@ -74,7 +74,13 @@ pub struct CachedCustomer {
 #[derive(Debug, Clone)]
 pub struct LocalStore {
     pool: SqlitePool,
+    /// Announces each order found paid, once its row says so (see `paid_orders`).
+    paid: tokio::sync::broadcast::Sender<OrderId>,
 }
+
+/// Paid-order announcements a slow listener may fall behind by before it is told it
+/// missed some (and should read its open order again).
+const PAID_ANNOUNCEMENTS_BUFFERED: usize = 64;
 
 const SETTING_KEYS: [&str; 8] = [
     "server_url",
@@ -111,7 +117,20 @@ impl LocalStore {
             file.push(suffix);
             restrict_to_owner(Path::new(&file));
         }
-        Ok(LocalStore { pool })
+        let (paid, _) = tokio::sync::broadcast::channel(PAID_ANNOUNCEMENTS_BUFFERED);
+        Ok(LocalStore { pool, paid })
+    }
+
+    /// Orders of this counter as they are found paid, by the server's answer or by the
+    /// customer's code: what the UI waits on instead of asking again and again. A receiver
+    /// that falls behind gets `RecvError::Lagged` and should read its open order again.
+    pub fn paid_orders(&self) -> tokio::sync::broadcast::Receiver<OrderId> {
+        self.paid.subscribe()
+    }
+
+    /// Tells the listeners that an order is paid (nobody listening is fine).
+    pub(crate) fn announce_paid(&self, order_id: OrderId) {
+        let _ = self.paid.send(order_id);
     }
 
     pub async fn close(&self) {
@@ -138,12 +157,20 @@ impl LocalStore {
         next_after: i64,
     ) -> Result<(), LocalStoreError> {
         let mut transaction = self.pool.begin().await?;
+        let mut ours = Vec::new();
         for (order_id, paid_at_ms) in paid {
-            sqlx::query("UPDATE orders SET status = 'paid', paid_at_ms = ?, paid_by = 'server' WHERE order_id = ?")
-                .bind(paid_at_ms)
-                .bind(order_id.to_string())
-                .execute(&mut *transaction)
-                .await?;
+            let updated = sqlx::query(
+                "UPDATE orders SET status = 'paid', paid_at_ms = ?, paid_by = 'server' WHERE order_id = ?",
+            )
+            .bind(paid_at_ms)
+            .bind(order_id.to_string())
+            .execute(&mut *transaction)
+            .await?;
+            // Orders of the store's other counters come in the same page; only this
+            // counter's have a row here.
+            if updated.rows_affected() > 0 {
+                ours.push(*order_id);
+            }
         }
         sqlx::query(
             "INSERT INTO settings (key, value) VALUES ('payments_cursor', ?) \
@@ -153,6 +180,9 @@ impl LocalStore {
         .execute(&mut *transaction)
         .await?;
         transaction.commit().await?;
+        for order_id in ours {
+            self.announce_paid(order_id);
+        }
         Ok(())
     }
 
