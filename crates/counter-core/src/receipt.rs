@@ -55,6 +55,35 @@ fn label_value_line(label: &str, value: &str) -> String {
     format!("{label}{}{value}", " ".repeat(gap))
 }
 
+/// The receipt's QR code at the paper's printable width.
+fn receipt_qr(data: &str) -> Result<image::GrayImage, CounterError> {
+    let code = qrcode::QrCode::new(data.as_bytes())
+        .map_err(|error| CounterError::Invalid { code: "qr_failed", message: error.to_string() })?;
+    let side = RECEIPT_WIDTH_PX - 2 * MARGIN_PX;
+    Ok(code.render::<image::Luma<u8>>().max_dimensions(side, side).build())
+}
+
+/// Draws one row of text (or the rule) whose line starts `top` pixels down.
+fn draw_row(image: &mut image::GrayImage, font: &ab_glyph::FontArc, row: &Row<'_>, top: u32) {
+    let width = RECEIPT_WIDTH_PX as f32;
+    let margin = MARGIN_PX as f32;
+    let baseline = (top + LINE_HEIGHT_PX - 8) as f32;
+    match row {
+        Row::Centered(text) => {
+            draw_text(image, font, text, (width - text_width(font, text)) / 2.0, baseline);
+        }
+        Row::Split(label, value) => {
+            draw_text(image, font, label, margin, baseline);
+            draw_text(image, font, value, width - margin - text_width(font, value), baseline);
+        }
+        Row::Rule => {
+            for x in MARGIN_PX..RECEIPT_WIDTH_PX - MARGIN_PX {
+                image.put_pixel(x, top + LINE_HEIGHT_PX / 2, image::Luma([0]));
+            }
+        }
+    }
+}
+
 impl Receipt {
     /// The ESC/POS byte stream: initialise, Chinese mode, centred bold title, the lines,
     /// the QR code by the printer's native command (GS ( k), footer, feed and cut.
@@ -320,55 +349,15 @@ impl Receipt {
         for (label, value) in &self.lines {
             rows.push(Row::Split(label, value));
         }
-        let qr = match &self.qr {
-            Some(data) => Some(
-                qrcode::QrCode::new(data.as_bytes())
-                    .map_err(|error| CounterError::Invalid {
-                        code: "qr_failed",
-                        message: error.to_string(),
-                    })?
-                    .render::<image::Luma<u8>>()
-                    .max_dimensions(
-                        RECEIPT_WIDTH_PX - 2 * MARGIN_PX,
-                        RECEIPT_WIDTH_PX - 2 * MARGIN_PX,
-                    )
-                    .build(),
-            ),
-            None => None,
-        };
+        let qr = self.qr.as_deref().map(receipt_qr).transpose()?;
         let qr_height = qr.as_ref().map_or(0, |image| image.height() + MARGIN_PX);
         let rows_count = u32::try_from(rows.len() + 1).unwrap_or(u32::MAX);
         let height = 2 * MARGIN_PX + rows_count * LINE_HEIGHT_PX + qr_height;
         let mut image = image::GrayImage::from_pixel(RECEIPT_WIDTH_PX, height, image::Luma([255]));
         let width = RECEIPT_WIDTH_PX as f32;
-        let margin = MARGIN_PX as f32;
         let mut top = MARGIN_PX;
         for row in &rows {
-            let baseline = (top + LINE_HEIGHT_PX - 8) as f32;
-            match row {
-                Row::Centered(text) => draw_text(
-                    &mut image,
-                    font,
-                    text,
-                    (width - text_width(font, text)) / 2.0,
-                    baseline,
-                ),
-                Row::Split(label, value) => {
-                    draw_text(&mut image, font, label, margin, baseline);
-                    draw_text(
-                        &mut image,
-                        font,
-                        value,
-                        width - margin - text_width(font, value),
-                        baseline,
-                    );
-                }
-                Row::Rule => {
-                    for x in MARGIN_PX..RECEIPT_WIDTH_PX - MARGIN_PX {
-                        image.put_pixel(x, top + LINE_HEIGHT_PX / 2, image::Luma([0]));
-                    }
-                }
-            }
+            draw_row(&mut image, font, row, top);
             top += LINE_HEIGHT_PX;
         }
         if let Some(qr) = qr {

@@ -83,6 +83,65 @@ pub(super) async fn record_binding(
     Ok(true)
 }
 
+/// The answer a registration gets without writing anything, if it gets one: its earlier
+/// answer (same key), or why it is refused.
+async fn registration_answered(
+    connection: &mut SqliteConnection,
+    customer: &Customer,
+    merchant_ids: &[MerchantId],
+    idempotency: Option<&RegistrationKey>,
+) -> Result<Option<RegisterOutcome>, StoreError> {
+    if let Some(idempotency) = idempotency {
+        let stored =
+            sqlx::query("SELECT fingerprint, outcome FROM idempotency_records WHERE key = ?")
+                .bind(&idempotency.key)
+                .fetch_optional(&mut *connection)
+                .await?;
+        if let Some(row) = stored {
+            if row.try_get::<Vec<u8>, _>("fingerprint")? != idempotency.fingerprint.to_vec() {
+                return Ok(Some(RegisterOutcome::KeyReused));
+            }
+            let customer_id = parse(row.try_get::<&str, _>("outcome")?)?;
+            return Ok(Some(RegisterOutcome::Replayed(customer_id)));
+        }
+    }
+    let taken = sqlx::query("SELECT 1 FROM customers WHERE phone = ?")
+        .bind(customer.phone.as_str())
+        .fetch_optional(&mut *connection)
+        .await?;
+    if taken.is_some() {
+        return Ok(Some(RegisterOutcome::PhoneTaken));
+    }
+    for merchant_id in merchant_ids {
+        if !merchant_exists(connection, *merchant_id).await? {
+            return Ok(Some(RegisterOutcome::MerchantUnknown(*merchant_id)));
+        }
+    }
+    Ok(None)
+}
+
+/// `first`, or another code `draw` makes when it is taken (a few tries: codes are drawn
+/// from 10^11, so a second collision is already unlikely).
+async fn free_member_code(
+    connection: &mut SqliteConnection,
+    first: MemberCode,
+    draw: &mut (impl FnMut() -> MemberCode + Send),
+) -> Result<MemberCode, StoreError> {
+    const MEMBER_CODE_TRIES_MAX: usize = 5;
+    let mut code = first;
+    for _ in 0..MEMBER_CODE_TRIES_MAX {
+        let code_taken = sqlx::query("SELECT 1 FROM customers WHERE member_code = ?")
+            .bind(code.as_str())
+            .fetch_optional(&mut *connection)
+            .await?;
+        if code_taken.is_none() {
+            break;
+        }
+        code = draw();
+    }
+    Ok(code)
+}
+
 impl PartyStore for SqliteStore {
     async fn add_merchant(&self, merchant: &Merchant, now_ms: i64) -> Result<(), StoreError> {
         sqlx::query(
@@ -115,44 +174,15 @@ impl PartyStore for SqliteStore {
         idempotency: Option<&RegistrationKey>,
         now_ms: i64,
     ) -> Result<RegisterOutcome, StoreError> {
-        const MEMBER_CODE_TRIES_MAX: usize = 5;
         let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        if let Some(idempotency) = idempotency {
-            let stored =
-                sqlx::query("SELECT fingerprint, outcome FROM idempotency_records WHERE key = ?")
-                    .bind(&idempotency.key)
-                    .fetch_optional(&mut *transaction)
-                    .await?;
-            if let Some(row) = stored {
-                if row.try_get::<Vec<u8>, _>("fingerprint")? != idempotency.fingerprint.to_vec() {
-                    return Ok(RegisterOutcome::KeyReused);
-                }
-                return Ok(RegisterOutcome::Replayed(parse(row.try_get::<&str, _>("outcome")?)?));
-            }
-        }
-        let taken = sqlx::query("SELECT 1 FROM customers WHERE phone = ?")
-            .bind(customer.phone.as_str())
-            .fetch_optional(&mut *transaction)
-            .await?;
-        if taken.is_some() {
-            return Ok(RegisterOutcome::PhoneTaken);
-        }
-        for merchant_id in merchant_ids {
-            if !merchant_exists(&mut transaction, *merchant_id).await? {
-                return Ok(RegisterOutcome::MerchantUnknown(*merchant_id));
-            }
+        if let Some(answer) =
+            registration_answered(&mut transaction, customer, merchant_ids, idempotency).await?
+        {
+            return Ok(answer);
         }
         let mut registered = customer.clone();
-        for _ in 0..MEMBER_CODE_TRIES_MAX {
-            let code_taken = sqlx::query("SELECT 1 FROM customers WHERE member_code = ?")
-                .bind(registered.member_code.as_str())
-                .fetch_optional(&mut *transaction)
-                .await?;
-            if code_taken.is_none() {
-                break;
-            }
-            registered.member_code = member_code();
-        }
+        registered.member_code =
+            free_member_code(&mut transaction, registered.member_code, &mut member_code).await?;
         sqlx::query(
             "INSERT INTO customers (id, phone, display_name, member_code, pin_hash, created_at_ms) \
              VALUES (?, ?, ?, ?, ?, ?)",
