@@ -61,8 +61,10 @@ pub(crate) fn profile_amount(
     let currency = Currency::from_code(&profile.currency).map_err(|error| {
         CounterError::Invalid { code: "currency_unsupported", message: error.to_string() }
     })?;
-    PositiveAmount::parse(amount_text, currency)
-        .map_err(|error| CounterError::Invalid { code: error.code(), message: error.to_string() })
+    PositiveAmount::parse(amount_text, currency).map_err(|error| CounterError::Invalid {
+        code: error.code().as_str(),
+        message: error.to_string(),
+    })
 }
 
 pub fn now_ms() -> i64 {
@@ -149,11 +151,11 @@ impl Counter {
         let invalid = |code: &'static str, message: String| CounterError::Invalid { code, message };
         let key = if looks_like_member_code {
             MemberCode::parse(&compact)
-                .map_err(|error| invalid(error.code(), error.to_string()))?
+                .map_err(|error| invalid(error.code().as_str(), error.to_string()))?
                 .to_string()
         } else {
             PhoneNumber::parse(customer)
-                .map_err(|error| invalid(error.code(), error.to_string()))?
+                .map_err(|error| invalid(error.code().as_str(), error.to_string()))?
                 .to_string()
         };
         let cached = self.store.find_customer(&key).await?.ok_or(CounterError::CustomerNotFound)?;

@@ -7,8 +7,8 @@
 use std::collections::HashMap;
 
 use fund_server::ledger::{
-    Account, Bucket, CashTopUp, Command, CommandKind, IdempotencyKey, LedgerPolicy, Outcome,
-    Payment, Refund, ReverseTopUp,
+    Account, Bucket, CashTopUp, Command, CommandKind, Deferred, IdempotencyKey, LedgerPolicy,
+    Outcome, Payment, Refund, ReverseTopUp,
 };
 use fund_server::model::Customer;
 use fund_server::store::SqliteStore as Store;
@@ -363,14 +363,14 @@ async fn check(operations: Vec<Operation>, batch_sizes: Vec<usize>) {
                     // drain it) may be deferred; none wrote anything.
                     assert!(
                         matches!(
-                            deferred.code(),
-                            "idempotency_key_reused"
-                                | "reserve_insufficient"
-                                | "service_insufficient"
+                            deferred,
+                            Deferred::KeyReused { .. }
+                                | Deferred::ReserveInsufficient { .. }
+                                | Deferred::ServiceInsufficient
                         ),
                         "unexpected deferral {deferred:?}"
                     );
-                    if deferred.code() == "idempotency_key_reused" {
+                    if matches!(deferred, Deferred::KeyReused { .. }) {
                         let (fingerprint, _) = &first_answers[&key];
                         assert_ne!(&command.idempotency.fingerprint, fingerprint);
                     }

@@ -185,5 +185,5 @@ async fn a_day_that_is_not_over_is_refused() {
     let server = TestServer::start().await;
     let today = server.service.business_today();
     let error = server.service.accrue_through(today, today).await.unwrap_err();
-    assert_eq!(error.code, "day_not_over");
+    assert_eq!(error.code, fund_server::service::ErrorCode::DayNotOver);
 }

@@ -8,6 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::protocol::ErrorCode;
 use crate::{Amount, MerchantId, PositiveAmount};
 
 /// Most rules in one set and tiers in one rule: rule sets travel to every counter.
@@ -31,8 +32,8 @@ pub enum RuleError {
 }
 
 impl RuleError {
-    pub fn code(&self) -> &'static str {
-        "bonus_rule_invalid"
+    pub fn code(&self) -> ErrorCode {
+        ErrorCode::BonusRuleInvalid
     }
 }
 

@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use crate::protocol::ErrorCode;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -18,11 +19,11 @@ pub enum CustomerFieldError {
 }
 
 impl CustomerFieldError {
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            CustomerFieldError::Phone(_) => "phone_invalid",
-            CustomerFieldError::MemberCode(_) => "member_code_invalid",
-            CustomerFieldError::DisplayName => "display_name_invalid",
+            CustomerFieldError::Phone(_) => ErrorCode::PhoneInvalid,
+            CustomerFieldError::MemberCode(_) => ErrorCode::MemberCodeInvalid,
+            CustomerFieldError::DisplayName => ErrorCode::DisplayNameInvalid,
         }
     }
 }
@@ -280,7 +281,11 @@ mod tests {
             "+",
             "+861380013800a",
         ] {
-            assert_eq!(PhoneNumber::parse(text).unwrap_err().code(), "phone_invalid", "{text}");
+            assert_eq!(
+                PhoneNumber::parse(text).unwrap_err().code(),
+                ErrorCode::PhoneInvalid,
+                "{text}"
+            );
         }
     }
 

@@ -8,6 +8,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use crate::protocol::ErrorCode;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -28,12 +29,12 @@ pub enum MoneyError {
 }
 
 impl MoneyError {
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            MoneyError::Malformed { .. } => "amount_malformed",
-            MoneyError::TooManyDecimals { .. } => "amount_too_many_decimals",
-            MoneyError::NotPositive => "amount_not_positive",
-            MoneyError::OutOfRange => "amount_out_of_range",
+            MoneyError::Malformed { .. } => ErrorCode::AmountMalformed,
+            MoneyError::TooManyDecimals { .. } => ErrorCode::AmountTooManyDecimals,
+            MoneyError::NotPositive => ErrorCode::AmountNotPositive,
+            MoneyError::OutOfRange => ErrorCode::AmountOutOfRange,
         }
     }
 }
@@ -283,10 +284,13 @@ mod tests {
     #[test]
     fn rejects_more_decimals_than_the_currency_has() {
         assert_eq!(cny("38.505"), Err(MoneyError::TooManyDecimals { currency: "CNY", allowed: 2 }));
-        assert_eq!(cny("38.500").unwrap_err().code(), "amount_too_many_decimals");
+        assert_eq!(cny("38.500").unwrap_err().code(), ErrorCode::AmountTooManyDecimals);
         let yen = Currency::from_code("JPY").unwrap();
         assert_eq!(Amount::parse("100", yen).unwrap().minor_units(), 100);
-        assert_eq!(Amount::parse("100.5", yen).unwrap_err().code(), "amount_too_many_decimals");
+        assert_eq!(
+            Amount::parse("100.5", yen).unwrap_err().code(),
+            ErrorCode::AmountTooManyDecimals
+        );
         assert_eq!(Amount::parse("100", yen).unwrap().format(yen), "100");
     }
 
@@ -295,9 +299,9 @@ mod tests {
         for text in
             ["", " ", "-", ".", "1.", ".5", "1,000.00", "1e3", "+1", "--1", "1.2.3", "abc", "１２"]
         {
-            assert_eq!(cny(text).unwrap_err().code(), "amount_malformed", "{text:?}");
+            assert_eq!(cny(text).unwrap_err().code(), ErrorCode::AmountMalformed, "{text:?}");
         }
-        assert_eq!(cny(&"9".repeat(33)).unwrap_err().code(), "amount_malformed");
+        assert_eq!(cny(&"9".repeat(33)).unwrap_err().code(), ErrorCode::AmountMalformed);
     }
 
     #[test]
@@ -342,7 +346,7 @@ mod tests {
         let fractional = Decimal::from_str("0.001").unwrap();
         assert_eq!(
             Amount::from_decimal_exact(fractional, Currency::CNY).unwrap_err().code(),
-            "amount_too_many_decimals"
+            ErrorCode::AmountTooManyDecimals
         );
         assert_eq!(cny("12.34").unwrap().to_decimal(Currency::CNY).to_string(), "12.34");
     }

@@ -9,6 +9,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
+use crate::protocol::ErrorCode;
 use crate::signing::TerminalKey;
 use crate::{MerchantId, OrderId, PositiveAmount, TerminalId};
 
@@ -40,12 +41,12 @@ pub enum TokenError {
 pub const TOKEN_VALIDITY_MS_MAX: i64 = 60 * 60 * 1000;
 
 impl TokenError {
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            TokenError::Malformed => "token_malformed",
-            TokenError::BadSignature => "token_bad_signature",
-            TokenError::Expired => "token_expired",
-            TokenError::ExpiryTooFar => "token_expiry_too_far",
+            TokenError::Malformed => ErrorCode::TokenMalformed,
+            TokenError::BadSignature => ErrorCode::TokenBadSignature,
+            TokenError::Expired => ErrorCode::TokenExpired,
+            TokenError::ExpiryTooFar => ErrorCode::TokenExpiryTooFar,
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The customer's payment PIN: exactly six ASCII digits.
 
+use crate::protocol::ErrorCode;
 use std::fmt;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -7,8 +8,8 @@ use std::fmt;
 pub struct InvalidPin;
 
 impl InvalidPin {
-    pub fn code(&self) -> &'static str {
-        "pin_invalid"
+    pub fn code(&self) -> ErrorCode {
+        ErrorCode::PinInvalid
     }
 }
 

@@ -14,6 +14,7 @@ use super::web::phone_limit_key;
 use super::{ApiError, AppState, ErrorBody};
 use crate::ledger::Outcome;
 use crate::model::Merchant;
+use crate::service::ErrorCode;
 use crate::service::{CustomerView, ServiceError};
 
 /// Most stores listed by `GET /v1/merchants`.
@@ -40,13 +41,13 @@ impl From<&CustomerView> for CustomerBody {
     }
 }
 
-fn invalid(code: &str, message: String) -> ApiError {
-    ApiError::from(ServiceError::invalid(code, message))
+fn invalid(code: ErrorCode, message: String) -> ApiError {
+    ApiError::from(ServiceError::new(code, message))
 }
 
 fn parse_merchant_id(text: &str) -> Result<MerchantId, ApiError> {
     text.parse().map_err(|error: tillfund_core::InvalidId| {
-        invalid("merchant_id_invalid", error.to_string())
+        invalid(ErrorCode::MerchantIdInvalid, error.to_string())
     })
 }
 

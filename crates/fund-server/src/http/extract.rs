@@ -3,7 +3,6 @@
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 use tillfund_core::signing::{
@@ -12,25 +11,21 @@ use tillfund_core::signing::{
 
 use super::{ApiError, AppState, REQUEST_BODY_BYTES_MAX};
 use crate::model::Customer;
+use crate::service::ErrorCode;
 use crate::service::{AuthenticatedTerminal, SignedRequest};
 
 const IDEMPOTENCY_KEY_LENGTH_MAX: usize = 100;
 
 fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|error| {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "body_invalid",
-            format!("The request body is not valid: {error}."),
-        )
+        ApiError::new(ErrorCode::BodyInvalid, format!("The request body is not valid: {error}."))
     })
 }
 
 async fn read_body(request: Request) -> Result<Bytes, ApiError> {
     axum::body::to_bytes(request.into_body(), REQUEST_BODY_BYTES_MAX).await.map_err(|_| {
         ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "body_too_large",
+            ErrorCode::BodyTooLarge,
             format!("A request body is at most {REQUEST_BODY_BYTES_MAX} bytes."),
         )
     })
@@ -110,8 +105,7 @@ impl FromRequestParts<AppState> for CustomerSession {
             .and_then(|value| value.strip_prefix("Bearer "))
             .ok_or_else(|| {
                 ApiError::new(
-                    StatusCode::UNAUTHORIZED,
-                    "session_missing",
+                    ErrorCode::SessionMissing,
                     "Sign in first: send the session token as 'Authorization: Bearer <token>'.",
                 )
             })?;
@@ -136,8 +130,7 @@ impl FromRequestParts<AppState> for IdempotencyKey {
             && key.bytes().all(|byte| byte.is_ascii_graphic());
         if !valid {
             return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "idempotency_key_missing",
+                ErrorCode::IdempotencyKeyMissing,
                 format!(
                     "This write needs an Idempotency-Key header: 1 to {IDEMPOTENCY_KEY_LENGTH_MAX} \
                      visible ASCII characters, the same on every retry."
@@ -169,8 +162,7 @@ impl<T: DeserializeOwned> FromRequestParts<AppState> for ApiQuery<T> {
         axum::extract::Query::try_from_uri(&parts.uri).map(|query| ApiQuery(query.0)).map_err(
             |error| {
                 ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "query_invalid",
+                    ErrorCode::QueryInvalid,
                     format!("The query string is not valid: {}.", error.body_text()),
                 )
             },
@@ -181,8 +173,7 @@ impl<T: DeserializeOwned> FromRequestParts<AppState> for ApiQuery<T> {
 /// The answer to a client over one of its rate limits.
 pub fn too_many_attempts() -> ApiError {
     ApiError::new(
-        StatusCode::TOO_MANY_REQUESTS,
-        "too_many_attempts",
+        ErrorCode::TooManyAttempts,
         "Too many attempts from here; wait a minute and try again.",
     )
 }

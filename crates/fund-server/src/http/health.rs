@@ -6,6 +6,7 @@ use tillfund_core::protocol::LedgerStatusBody;
 
 use super::extract::{ClientAddress, too_many_attempts};
 use super::{ApiError, AppState, ErrorBody};
+use crate::service::ErrorCode;
 
 /// The reserve monitor and yield state, for the operator (bearer `TILLFUND_OPERATOR_TOKEN`).
 #[utoipa::path(
@@ -36,7 +37,7 @@ pub async fn operator_status(
         .and_then(|value| value.strip_prefix("Bearer "))
         .unwrap_or("");
     if let Err(error) = state.service().authenticate_operator(token.trim()) {
-        if error.code == "operator_token_invalid" {
+        if error.code == ErrorCode::OperatorTokenInvalid {
             failures.allow(&address);
         }
         return Err(error.into());

@@ -25,7 +25,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::service::{ErrorKind, FundService, ServiceError};
+use crate::service::{ErrorCode, FundService, ServiceError};
 
 pub use openapi::ApiDoc;
 pub use web::WebLimits;
@@ -139,27 +139,26 @@ pub fn app(state: AppState) -> Router {
         .layer(TraceLayer::new_for_http())
 }
 
-/// Every error the API returns: an HTTP status plus a stable `code` that clients match on
-/// and a `message` for people. Internal details are logged, never sent.
+/// Every error the API returns: a stable `code` that clients match on (its HTTP status comes
+/// from `ErrorCode`'s table) and a `message` for people. Internal details are logged, never
+/// sent.
 #[derive(Debug)]
 pub struct ApiError {
-    status: StatusCode,
-    code: String,
+    code: ErrorCode,
     message: String,
 }
 
 pub use tillfund_core::protocol::ErrorBody;
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> ApiError {
-        ApiError { status, code: code.to_owned(), message: message.into() }
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> ApiError {
+        ApiError { code, message: message.into() }
     }
 
     pub fn internal(error: impl std::fmt::Display) -> ApiError {
         tracing::error!(%error, "internal error");
         ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
+            ErrorCode::Internal,
             "The server could not complete the request; it has been logged.",
         )
     }
@@ -167,41 +166,29 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = ErrorBody { code: self.code, message: self.message };
-        (self.status, axum::Json(body)).into_response()
+        let body = ErrorBody { code: self.code.as_str().to_owned(), message: self.message };
+        (status_of(self.code), axum::Json(body)).into_response()
     }
 }
 
-/// The HTTP status of each kind of service error, for the API and the wallet pages alike.
-pub(crate) fn status_for(kind: ErrorKind) -> StatusCode {
-    match kind {
-        ErrorKind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
-        ErrorKind::Unauthenticated => StatusCode::UNAUTHORIZED,
-        ErrorKind::Forbidden => StatusCode::FORBIDDEN,
-        ErrorKind::NotFound => StatusCode::NOT_FOUND,
-        ErrorKind::Conflict => StatusCode::CONFLICT,
-        ErrorKind::Locked => StatusCode::LOCKED,
-        ErrorKind::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
-        ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-        ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-    }
+/// The HTTP status of a code, for the API and the wallet pages alike.
+pub(crate) fn status_of(code: ErrorCode) -> StatusCode {
+    StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 impl From<ServiceError> for ApiError {
     fn from(error: ServiceError) -> ApiError {
-        let status = status_for(error.kind);
-        ApiError { status, code: error.code, message: error.message }
+        ApiError { code: error.code, message: error.message }
     }
 }
 
 async fn not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "not_found", "There is nothing at this address.")
+    ApiError::new(ErrorCode::NotFound, "There is nothing at this address.")
 }
 
 async fn method_not_allowed() -> ApiError {
     ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
+        ErrorCode::MethodNotAllowed,
         "This address does not take this method; see /openapi.json.",
     )
 }
@@ -224,27 +211,17 @@ async fn harden_response(mut response: Response) -> Response {
         && !content_type.starts_with("application/json")
         && !content_type.starts_with("text/html")
     {
-        let (code, message) = match status {
-            StatusCode::PAYLOAD_TOO_LARGE => {
-                ("body_too_large", "The request body is larger than the server accepts.")
-            }
-            StatusCode::REQUEST_TIMEOUT => {
-                ("request_timeout", "The request took too long and was abandoned; try again.")
-            }
-            StatusCode::METHOD_NOT_ALLOWED => {
-                ("method_not_allowed", "This address does not take this method.")
-            }
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => {
-                ("content_type_unsupported", "Send the body as application/json.")
-            }
-            status if status.is_server_error() => {
-                ("internal", "The server could not complete the request; it has been logged.")
-            }
-            _ => ("request_invalid", "The request is not valid."),
+        let code = match status {
+            StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::BodyTooLarge,
+            StatusCode::REQUEST_TIMEOUT => ErrorCode::RequestTimeout,
+            StatusCode::METHOD_NOT_ALLOWED => ErrorCode::MethodNotAllowed,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorCode::ContentTypeUnsupported,
+            status if status.is_server_error() => ErrorCode::Internal,
+            _ => ErrorCode::RequestInvalid,
         };
-        tracing::debug!(%status, code, "plain refusal rewritten as JSON");
+        tracing::debug!(%status, %code, "plain refusal rewritten as JSON");
         let headers = std::mem::take(response.headers_mut());
-        response = ApiError::new(status, code, message).into_response();
+        response = ApiError::new(code, code.english()).into_response();
         for name in [axum::http::header::ALLOW, axum::http::header::RETRY_AFTER] {
             if let Some(value) = headers.get(&name) {
                 response.headers_mut().insert(name, value.clone());

@@ -1,4 +1,6 @@
 use utoipa::Modify;
+
+use crate::service::ErrorCode;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
 
 /// The parts of the API description that no handler carries: title, tags, shared schemas,
@@ -25,7 +27,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, Secur
             `body_invalid` or `query_invalid` (422), an oversized one `body_too_large` (413), \
             a wrong method `method_not_allowed` (405), an unknown address `not_found` (404)."
     ),
-    components(schemas(super::ErrorBody)),
+    components(schemas(super::ErrorBody, ErrorCode)),
     modifiers(&SecuritySchemes),
     tags(
         (name = "system", description = "Health and self-description"),
@@ -49,9 +51,11 @@ impl Modify for SecuritySchemes {
     }
 }
 
-/// Adds to every operation the refusals that come from the boundary rather than from its
-/// handler (authentication, unreadable input, limits, an unavailable database), so that
-/// each operation lists every code it can answer with. Codes already listed stay as they are.
+/// Makes every operation's refusals true to `ErrorCode`'s table: the codes its handler
+/// names (in its annotation, under any status) plus the refusals that come from the
+/// boundary rather than from the handler (authentication, unreadable input, limits, an
+/// unavailable database), each listed under the status the table gives it. A handler's
+/// annotation says which codes it can answer; the table alone says with which status.
 /// Applied once the routes are registered (see `http::api`), since the paths come from them.
 pub struct CommonRefusals;
 
@@ -66,17 +70,43 @@ impl Modify for CommonRefusals {
                 &mut path_item.patch,
             ];
             for operation in operations.into_iter().flatten() {
-                for (status, codes) in common_refusals(operation) {
-                    add_codes(operation, status, &codes);
+                let mut codes = named_codes(operation);
+                for code in common_refusals(operation) {
+                    if !codes.contains(&code) {
+                        codes.push(code);
+                    }
                 }
+                list_by_status(operation, &codes);
             }
         }
     }
 }
 
-fn common_refusals(
-    operation: &utoipa::openapi::path::Operation,
-) -> Vec<(&'static str, Vec<&'static str>)> {
+/// The codes an operation's annotation names in its refusals (4xx and 5xx), in order. A
+/// name the table lacks is a typo: debug builds (every test) stop on it; a release build
+/// leaves it out and logs it, so the document never names a code the server cannot answer.
+fn named_codes(operation: &utoipa::openapi::path::Operation) -> Vec<ErrorCode> {
+    use utoipa::openapi::RefOr;
+    let mut codes = Vec::new();
+    for (status, response) in &operation.responses.responses {
+        let (Ok(status), RefOr::T(response)) = (status.parse::<u16>(), response) else {
+            continue;
+        };
+        if status < 400 {
+            continue;
+        }
+        for name in response.description.split(',').map(str::trim).filter(|name| !name.is_empty()) {
+            match ErrorCode::parse(name) {
+                Some(code) if !codes.contains(&code) => codes.push(code),
+                Some(_) => {}
+                None => tracing::error!(name, "an operation names a code the table lacks"),
+            }
+        }
+    }
+    codes
+}
+
+fn common_refusals(operation: &utoipa::openapi::path::Operation) -> Vec<ErrorCode> {
     let security = serde_json::to_value(&operation.security).unwrap_or_default().to_string();
     let signed = security.contains("terminal_signature");
     let bearer = security.contains("\"bearer\"");
@@ -86,78 +116,56 @@ fn common_refusals(
     });
     let idempotent = parameters.iter().any(|parameter| parameter.name == "Idempotency-Key");
     let mut refusals = vec![
-        ("408", vec!["request_timeout"]),
-        ("413", vec!["body_too_large"]),
-        ("500", vec!["internal"]),
-        ("503", vec!["storage_unavailable", "shutting_down"]),
+        ErrorCode::RequestTimeout,
+        ErrorCode::BodyTooLarge,
+        ErrorCode::Internal,
+        ErrorCode::StorageUnavailable,
+        ErrorCode::ShuttingDown,
     ];
-    let mut invalid = Vec::new();
     // A signed request's body is read whatever its method: a GET with a body is refused.
     if operation.request_body.is_some() || signed {
-        invalid.push("body_invalid");
+        refusals.push(ErrorCode::BodyInvalid);
     }
     if has_query {
-        invalid.push("query_invalid");
-    }
-    if !invalid.is_empty() {
-        refusals.push(("422", invalid));
+        refusals.push(ErrorCode::QueryInvalid);
     }
     if idempotent {
-        refusals.push(("400", vec!["idempotency_key_missing"]));
+        refusals.push(ErrorCode::IdempotencyKeyMissing);
     }
     if signed {
-        refusals.push((
-            "401",
-            vec![
-                "signature_missing",
-                "signature_invalid",
-                "clock_skew",
-                "request_replayed",
-                "terminal_unknown",
-            ],
-        ));
-        refusals.push(("403", vec!["terminal_revoked"]));
+        refusals.extend([
+            ErrorCode::SignatureMissing,
+            ErrorCode::SignatureInvalid,
+            ErrorCode::ClockSkew,
+            ErrorCode::RequestReplayed,
+            ErrorCode::TerminalUnknown,
+            ErrorCode::TerminalRevoked,
+        ]);
     }
-    if bearer && !security.contains("terminal_signature") {
-        refusals.push(("401", vec!["session_missing", "session_invalid"]));
+    if bearer && !signed {
+        refusals.extend([ErrorCode::SessionMissing, ErrorCode::SessionInvalid]);
     }
     refusals
 }
 
-fn add_codes(operation: &mut utoipa::openapi::path::Operation, status: &str, codes: &[&str]) {
+/// Replaces the operation's refusals by `codes` grouped under the table's statuses, each
+/// with the `ErrorBody` schema.
+fn list_by_status(operation: &mut utoipa::openapi::path::Operation, codes: &[ErrorCode]) {
     use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
     let responses = &mut operation.responses.responses;
-    match responses.get_mut(status) {
-        Some(RefOr::T(response)) => {
-            let mut listed: Vec<String> = response
-                .description
-                .split(',')
-                .map(|code| code.trim().to_owned())
-                .filter(|code| !code.is_empty())
-                .collect();
-            for code in codes {
-                if !listed.iter().any(|existing| existing == code) {
-                    listed.push((*code).to_owned());
-                }
-            }
-            response.description = listed.join(", ");
-            if response.content.is_empty() {
-                response.content.insert(
-                    "application/json".to_owned(),
-                    ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build(),
-                );
-            }
-        }
-        Some(RefOr::Ref(_)) => {}
-        None => {
-            let response = ResponseBuilder::new()
-                .description(codes.join(", "))
-                .content(
-                    "application/json",
-                    ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build(),
-                )
-                .build();
-            responses.insert(status.to_owned(), RefOr::T(response));
-        }
+    responses.retain(|status, _| status.parse::<u16>().is_ok_and(|status| status < 400));
+    let mut by_status: std::collections::BTreeMap<u16, Vec<&str>> = Default::default();
+    for code in codes {
+        by_status.entry(code.http_status()).or_default().push(code.as_str());
+    }
+    for (status, names) in by_status {
+        let response = ResponseBuilder::new()
+            .description(names.join(", "))
+            .content(
+                "application/json",
+                ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build(),
+            )
+            .build();
+        responses.insert(status.to_string(), RefOr::T(response));
     }
 }

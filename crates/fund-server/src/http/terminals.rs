@@ -14,6 +14,7 @@ use tillfund_core::{OrderId, PositiveAmount};
 use super::extract::{ApiJson, ApiQuery, ClientAddress, IdempotencyKey, Signed, too_many_attempts};
 use super::{ApiError, AppState, ErrorBody};
 use crate::ledger::Outcome;
+use crate::service::ErrorCode;
 use crate::service::{CustomerView, ServiceError};
 
 /// Enrols a counter with a one-time activation code, by X25519 key agreement. The same
@@ -68,8 +69,8 @@ pub async fn push(
     request: Signed<PushRequest>,
 ) -> Result<Json<PushResponse>, ApiError> {
     if request.body.entries.len() > PUSH_BATCH_SIZE_MAX {
-        return Err(ServiceError::invalid(
-            "batch_too_large",
+        return Err(ServiceError::new(
+            ErrorCode::BatchTooLarge,
             format!("Push at most {PUSH_BATCH_SIZE_MAX} entries at a time."),
         )
         .into());
@@ -175,10 +176,10 @@ pub async fn refund(
 ) -> Result<Json<RefundBody>, ApiError> {
     let order_id: OrderId =
         request.body.order_id.parse().map_err(|error: tillfund_core::InvalidId| {
-            ServiceError::invalid("order_id_invalid", error.to_string())
+            ServiceError::new(ErrorCode::OrderIdInvalid, error.to_string())
         })?;
     let amount = PositiveAmount::try_from(request.body.amount)
-        .map_err(|error| ServiceError::invalid(error.code(), error.to_string()))?;
+        .map_err(|error| ServiceError::new(error.code(), error.to_string()))?;
     match state.service().refund(&request.terminal, order_id, amount, &key).await? {
         Outcome::Refunded { entry_sequence, order_id, amount, refunded_total, wallet_balance } => {
             Ok(Json(RefundBody {
@@ -213,10 +214,10 @@ pub async fn reverse_top_up(
 ) -> Result<Json<ReversalBody>, ApiError> {
     let top_up: tillfund_core::OutboxEntryId =
         request.body.top_up_entry_id.parse().map_err(|error: tillfund_core::InvalidId| {
-            ServiceError::invalid("top_up_entry_id_invalid", error.to_string())
+            ServiceError::new(ErrorCode::TopUpEntryIdInvalid, error.to_string())
         })?;
     let amount = PositiveAmount::try_from(request.body.amount)
-        .map_err(|error| ServiceError::invalid(error.code(), error.to_string()))?;
+        .map_err(|error| ServiceError::new(error.code(), error.to_string()))?;
     match state.service().reverse_top_up(&request.terminal, top_up, amount, &key).await? {
         Outcome::TopUpReversed {
             entry_sequence,
@@ -252,8 +253,8 @@ impl From<&crate::service::Settlement> for SettlementBody {
 /// after it and its end in any time zone exist). Later checks refuse days in the future.
 fn parse_day(text: &str) -> Result<jiff::civil::Date, ApiError> {
     let invalid = || -> ApiError {
-        ServiceError::invalid(
-            "day_invalid",
+        ServiceError::new(
+            ErrorCode::DayInvalid,
             format!(
                 "'{}' is not a day from 2000-01-01 to 2999-12-31 (YYYY-MM-DD).",
                 text.chars().take(20).collect::<String>()

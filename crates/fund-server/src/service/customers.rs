@@ -101,8 +101,8 @@ impl<S: Storage> FundService<S> {
     ) -> Result<CustomerView, ServiceError> {
         const BOUND_AT_REGISTRATION_MAX: usize = 20;
         if merchant_ids.len() > BOUND_AT_REGISTRATION_MAX {
-            return Err(ServiceError::invalid(
-                "too_many_stores",
+            return Err(ServiceError::new(
+                ErrorCode::TooManyStores,
                 format!("Choose at most {BOUND_AT_REGISTRATION_MAX} stores when signing up."),
             ));
         }
@@ -140,17 +140,15 @@ impl<S: Storage> FundService<S> {
                 Ok(CustomerView::from(&customer))
             }
             RegisterOutcome::KeyReused => Err(ServiceError::new(
-                ErrorKind::Conflict,
-                "idempotency_key_reused",
+                ErrorCode::IdempotencyKeyReused,
                 "This Idempotency-Key was already used for a different sign-up.",
             )),
             RegisterOutcome::PhoneTaken => Err(ServiceError::new(
-                ErrorKind::Conflict,
-                "phone_taken",
+                ErrorCode::PhoneTaken,
                 "A wallet with this phone number already exists; sign in instead.",
             )),
-            RegisterOutcome::MerchantUnknown(merchant_id) => Err(ServiceError::invalid(
-                "merchant_unknown",
+            RegisterOutcome::MerchantUnknown(merchant_id) => Err(ServiceError::new(
+                ErrorCode::MerchantUnknown,
                 format!("There is no store with id {merchant_id}."),
             )),
         }
@@ -203,8 +201,7 @@ impl<S: Storage> FundService<S> {
         }
         let left = (limit - number).max(0);
         Err(ServiceError::new(
-            ErrorKind::Unauthenticated,
-            "pin_wrong",
+            ErrorCode::PinWrong,
             format!("Wrong PIN; {left} tries left before the wallet locks."),
         ))
     }
@@ -217,13 +214,8 @@ impl<S: Storage> FundService<S> {
     ) -> Result<(String, CustomerView), ServiceError> {
         // An unknown phone and a wrong PIN answer alike, after the same argon2 work, so
         // sign-in does not tell which phone numbers have a wallet.
-        let sign_in_failed = || {
-            ServiceError::new(
-                ErrorKind::Unauthenticated,
-                "sign_in_failed",
-                "The phone number or the PIN is wrong.",
-            )
-        };
+        let sign_in_failed =
+            || ServiceError::new(ErrorCode::SignInFailed, "The phone number or the PIN is wrong.");
         let Some(customer) = self.store.customer_by_phone(phone).await? else {
             let decoy = self.decoy_pin_hash().await?;
             let turn = self.pin_checker.permit().await.map_err(pin_check_error)?;
@@ -231,7 +223,7 @@ impl<S: Storage> FundService<S> {
             return Err(sign_in_failed());
         };
         match self.verify_pin(&customer, pin).await {
-            Err(error) if error.code == "pin_wrong" => return Err(sign_in_failed()),
+            Err(error) if error.code == ErrorCode::PinWrong => return Err(sign_in_failed()),
             other => other?,
         }
         let token = random_token();
@@ -266,8 +258,7 @@ impl<S: Storage> FundService<S> {
     pub async fn session_customer(&self, token: &str) -> Result<Customer, ServiceError> {
         let unauthenticated = || {
             ServiceError::new(
-                ErrorKind::Unauthenticated,
-                "session_invalid",
+                ErrorCode::SessionInvalid,
                 "Sign in again: the session is unknown or has expired.",
             )
         };
@@ -340,8 +331,7 @@ impl<S: Storage> FundService<S> {
         {
             BindOutcome::Changed | BindOutcome::Unchanged => Ok(()),
             BindOutcome::MerchantUnknown => Err(ServiceError::new(
-                ErrorKind::NotFound,
-                "merchant_unknown",
+                ErrorCode::MerchantUnknown,
                 format!("There is no store with id {merchant_id}."),
             )),
         }

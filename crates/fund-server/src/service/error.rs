@@ -1,44 +1,25 @@
-//! The service's errors: a kind the HTTP layer maps to a status, a stable code, a message.
+//! The service's errors: a code of the one table (`ErrorCode`: its HTTP status, its English
+//! and Chinese texts) and a message for the person who asked.
 
 use super::*;
-
-/// What kind of failure an error is; the HTTP layer maps each to a status code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
-    /// The request is malformed or breaks a rule; retrying it unchanged fails again.
-    Invalid,
-    /// Who is asking could not be established.
-    Unauthenticated,
-    /// Who is asking may not do this.
-    Forbidden,
-    NotFound,
-    /// It conflicts with the current state (phone taken, key reused, already paid).
-    Conflict,
-    /// The wallet is locked after too many wrong PINs.
-    Locked,
-    /// Too many attempts; wait and try again.
-    TooManyAttempts,
-    /// Not possible now; the same request may succeed later.
-    Unavailable,
-    Internal,
-}
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct ServiceError {
-    pub kind: ErrorKind,
-    /// Stable and machine-readable; see the OpenAPI description for the list.
-    pub code: String,
+    /// Stable and machine-readable; its status and texts are in `ErrorCode`'s table.
+    pub code: ErrorCode,
+    /// Written for the person who asked, with the particulars (amounts, limits).
     pub message: String,
 }
 
 impl ServiceError {
-    pub fn new(kind: ErrorKind, code: &str, message: impl Into<String>) -> ServiceError {
-        ServiceError { kind, code: code.to_owned(), message: message.into() }
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> ServiceError {
+        ServiceError { code, message: message.into() }
     }
 
-    pub fn invalid(code: &str, message: impl Into<String>) -> ServiceError {
-        ServiceError::new(ErrorKind::Invalid, code, message)
+    /// A failure of the server, not of the request: logged, never explained to the sender.
+    pub fn is_internal(&self) -> bool {
+        self.code.http_status() == 500
     }
 }
 
@@ -46,8 +27,7 @@ impl From<StoreError> for ServiceError {
     fn from(error: StoreError) -> ServiceError {
         tracing::error!(%error, "storage error");
         ServiceError::new(
-            ErrorKind::Unavailable,
-            "storage_unavailable",
+            ErrorCode::StorageUnavailable,
             "The server could not reach its database; nothing was changed. Try again.",
         )
     }
@@ -56,53 +36,73 @@ impl From<StoreError> for ServiceError {
 impl From<SubmitError> for ServiceError {
     fn from(error: SubmitError) -> ServiceError {
         match error {
-            SubmitError::Deferred(deferred) => {
-                let kind = match deferred.code() {
-                    "idempotency_key_reused" => ErrorKind::Conflict,
-                    "internal" | "amount_out_of_range" => ErrorKind::Internal,
-                    _ => ErrorKind::Unavailable,
-                };
-                ServiceError::new(kind, deferred.code(), deferred.to_string())
-            }
+            SubmitError::Deferred(deferred) => deferred_error(&deferred),
             SubmitError::Storage(message) => {
                 tracing::error!(%message, "ledger storage error");
                 ServiceError::new(
-                    ErrorKind::Unavailable,
-                    "storage_unavailable",
+                    ErrorCode::StorageUnavailable,
                     "The ledger could not write; nothing was changed. Try again.",
                 )
             }
             SubmitError::ShuttingDown => ServiceError::new(
-                ErrorKind::Unavailable,
-                "shutting_down",
+                ErrorCode::ShuttingDown,
                 "The server is restarting; nothing was changed. Try again.",
             ),
         }
     }
 }
 
-pub(super) fn outcome_error(code: &str, message: &str) -> ServiceError {
-    let kind = match code {
-        "customer_unknown" | "order_not_found" | "top_up_not_found" => ErrorKind::NotFound,
-        "order_already_paid" | "day_already_closed" => ErrorKind::Conflict,
-        "order_of_another_merchant" | "top_up_of_another_merchant" => ErrorKind::Forbidden,
-        _ => ErrorKind::Invalid,
-    };
-    ServiceError::new(kind, code, message)
+/// What the sender hears of a command the ledger could not decide now.
+pub(super) fn deferred_error(deferred: &Deferred) -> ServiceError {
+    match deferred {
+        Deferred::KeyReused { .. } => {
+            ServiceError::new(ErrorCode::IdempotencyKeyReused, deferred.to_string())
+        }
+        Deferred::ReserveInsufficient { .. } => {
+            ServiceError::new(ErrorCode::ReserveInsufficient, deferred.to_string())
+        }
+        Deferred::ServiceInsufficient => {
+            ServiceError::new(ErrorCode::ServiceInsufficient, deferred.to_string())
+        }
+        Deferred::Overflow(_) | Deferred::GuardTripped { .. } => internal(deferred.to_string()),
+    }
+}
+
+/// The wire's code for a refusal of the ledger's rules.
+pub(crate) fn reject_error_code(code: RejectCode) -> ErrorCode {
+    match code {
+        RejectCode::CustomerUnknown => ErrorCode::CustomerUnknown,
+        RejectCode::CustomerNotBound => ErrorCode::CustomerNotBound,
+        RejectCode::WalletCapExceeded => ErrorCode::WalletCapExceeded,
+        RejectCode::OrderAlreadyPaid => ErrorCode::OrderAlreadyPaid,
+        RejectCode::InsufficientFunds => ErrorCode::InsufficientFunds,
+        RejectCode::OrderNotFound => ErrorCode::OrderNotFound,
+        RejectCode::OrderOfAnotherMerchant => ErrorCode::OrderOfAnotherMerchant,
+        RejectCode::RefundExceedsPaid => ErrorCode::RefundExceedsPaid,
+        RejectCode::TopUpNotFound => ErrorCode::TopUpNotFound,
+        RejectCode::TopUpOfAnotherMerchant => ErrorCode::TopUpOfAnotherMerchant,
+        RejectCode::ReversalExceedsTopUp => ErrorCode::ReversalExceedsTopUp,
+        RejectCode::WalletInsufficient => ErrorCode::WalletInsufficient,
+        RejectCode::DrawerInsufficient => ErrorCode::DrawerInsufficient,
+        RejectCode::DayAlreadyClosed => ErrorCode::DayAlreadyClosed,
+    }
+}
+
+pub(super) fn outcome_error(code: RejectCode, message: &str) -> ServiceError {
+    ServiceError::new(reject_error_code(code), message)
 }
 
 pub(super) fn locked_error(locked_until_ms: i64, now_ms: i64) -> ServiceError {
     let minutes = ((locked_until_ms - now_ms) + 59_999) / 60_000;
     ServiceError::new(
-        ErrorKind::Locked,
-        "wallet_locked",
+        ErrorCode::WalletLocked,
         format!("Too many wrong PINs: the wallet is locked for {minutes} more minutes."),
     )
 }
 
 pub(crate) fn internal(message: String) -> ServiceError {
     tracing::error!(%message, "internal error");
-    ServiceError::new(ErrorKind::Internal, "internal", "The server failed; it has been logged.")
+    ServiceError::new(ErrorCode::Internal, "The server failed; it has been logged.")
 }
 
 pub(super) fn pin_check_error(error: crate::pin_checker::PinCheckError) -> ServiceError {
@@ -113,9 +113,5 @@ pub(super) fn pin_check_error(error: crate::pin_checker::PinCheckError) -> Servi
 }
 
 pub(super) fn shutting_down() -> ServiceError {
-    ServiceError::new(
-        ErrorKind::Unavailable,
-        "shutting_down",
-        "The server is restarting; try again.",
-    )
+    ServiceError::new(ErrorCode::ShuttingDown, "The server is restarting; try again.")
 }

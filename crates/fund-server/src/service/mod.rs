@@ -43,22 +43,23 @@ pub use crate::store::YieldDay;
 pub use customers::{
     CustomerView, NewWallet, WALLET_HISTORY_SHOWN, WalletActivity, WalletSummary, YIELD_DAYS_SHOWN,
 };
+pub use error::ServiceError;
 pub(crate) use error::internal;
-pub use error::{ErrorKind, ServiceError};
-use error::{locked_error, outcome_error, pin_check_error};
+use error::{deferred_error, locked_error, outcome_error, pin_check_error, reject_error_code};
 pub use operator::{LedgerStatus, audit_store};
 pub use outbox::RECORDED_AT_AGE_MS_MAX;
 pub use payments::PaymentPreview;
 use pulls::LongPolls;
 pub use settlement::Settlement;
 pub use terminals::{ACTIVATION_CODE_TTL_MS, AuthenticatedTerminal, Enrolment, SignedRequest};
+pub use tillfund_core::protocol::ErrorCode;
 pub use yields::{AccrualReport, DayAccrual, YieldPolicy};
 
 use crate::credentials::PinHashCost;
 use crate::ledger::audit::AuditReport;
 use crate::ledger::{
-    Account, Bucket, CashTopUp, Command, CommandKind, Decided, IdempotencyKey, LedgerPolicy,
-    Outcome, Payment, Refund,
+    Account, Bucket, CashTopUp, Command, CommandKind, Decided, Deferred, IdempotencyKey,
+    LedgerPolicy, Outcome, Payment, Refund, RejectCode,
 };
 use crate::ledger_writer::{LedgerWriter, SubmitError};
 use crate::model::{Customer, Merchant, Terminal};
@@ -216,23 +217,18 @@ impl<S: Storage> FundService<S> {
 
     async fn submit(&self, command: Command) -> Result<Outcome, ServiceError> {
         match self.writer.submit(command).await?.outcome {
-            Outcome::Rejected { code, message } => Err(outcome_error(&code, &message)),
+            Outcome::Rejected { code, message } => Err(outcome_error(code, &message)),
             outcome => Ok(outcome),
         }
     }
 
     async fn active_terminal(&self, terminal_id: TerminalId) -> Result<Terminal, ServiceError> {
         let terminal = self.store.terminal(terminal_id).await?.ok_or_else(|| {
-            ServiceError::new(
-                ErrorKind::Unauthenticated,
-                "terminal_unknown",
-                "This counter is not enrolled.",
-            )
+            ServiceError::new(ErrorCode::TerminalUnknown, "This counter is not enrolled.")
         })?;
         if terminal.revoked {
             return Err(ServiceError::new(
-                ErrorKind::Forbidden,
-                "terminal_revoked",
+                ErrorCode::TerminalRevoked,
                 "This counter's enrolment was revoked; ask the operator for a new activation code.",
             ));
         }

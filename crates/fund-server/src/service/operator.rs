@@ -57,15 +57,15 @@ impl<S: Storage> FundService<S> {
     ) -> Result<Merchant, ServiceError> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 100 {
-            return Err(ServiceError::invalid(
-                "merchant_name_invalid",
+            return Err(ServiceError::new(
+                ErrorCode::MerchantNameInvalid,
                 "A store name is 1 to 100 characters.",
             ));
         }
         let time_zone = time_zone.trim();
         if time_zone.len() > 64 || jiff::tz::TimeZone::get(time_zone).is_err() {
-            return Err(ServiceError::invalid(
-                "time_zone_invalid",
+            return Err(ServiceError::new(
+                ErrorCode::TimeZoneInvalid,
                 format!("'{time_zone}' is not an IANA time zone name such as Asia/Shanghai."),
             ));
         }
@@ -97,7 +97,7 @@ impl<S: Storage> FundService<S> {
     ) -> Result<BonusRuleSet, ServiceError> {
         self.store.publish_bonus_rules(rules).await.map_err(|error| match error {
             StoreError::Invalid(rule_error) => {
-                ServiceError::invalid(rule_error.code(), rule_error.to_string())
+                ServiceError::new(rule_error.code(), rule_error.to_string())
             }
             other => ServiceError::from(other),
         })
@@ -107,8 +107,7 @@ impl<S: Storage> FundService<S> {
     pub fn authenticate_operator(&self, token: &str) -> Result<(), ServiceError> {
         let Some(expected) = self.config.operator_token.as_deref() else {
             return Err(ServiceError::new(
-                ErrorKind::NotFound,
-                "operator_api_disabled",
+                ErrorCode::OperatorApiDisabled,
                 "The operator API is off: start the server with TILLFUND_OPERATOR_TOKEN set.",
             ));
         };
@@ -116,8 +115,7 @@ impl<S: Storage> FundService<S> {
             && expected.bytes().zip(token.bytes()).fold(0_u8, |acc, (a, b)| acc | (a ^ b)) == 0;
         if !matches {
             return Err(ServiceError::new(
-                ErrorKind::Unauthenticated,
-                "operator_token_invalid",
+                ErrorCode::OperatorTokenInvalid,
                 "The operator token is wrong.",
             ));
         }

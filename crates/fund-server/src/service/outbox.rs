@@ -62,21 +62,22 @@ impl<S: Storage> FundService<S> {
             };
             let outcome = match decision {
                 Ok(Decided { outcome: Outcome::Rejected { code, message }, .. }) => {
+                    let code = reject_error_code(code).as_str().to_owned();
                     EntryOutcome::Rejected { code, message }
                 }
                 Ok(Decided { replayed: true, .. }) => EntryOutcome::AlreadyApplied,
                 Ok(Decided { replayed: false, .. }) => EntryOutcome::Applied,
-                Err(SubmitError::Deferred(deferred))
-                    if deferred.code() == "idempotency_key_reused" =>
-                {
-                    EntryOutcome::Rejected {
-                        code: deferred.code().to_owned(),
-                        message: deferred.to_string(),
-                    }
+                // A reused key is refused for good; anything else may pass on a retry.
+                Err(SubmitError::Deferred(deferred @ Deferred::KeyReused { .. })) => {
+                    let error = deferred_error(&deferred);
+                    EntryOutcome::Rejected { code: error.code.to_string(), message: error.message }
                 }
                 Err(error) => {
                     let error = ServiceError::from(error);
-                    EntryOutcome::RetryLater { code: error.code, message: error.message }
+                    EntryOutcome::RetryLater {
+                        code: error.code.to_string(),
+                        message: error.message,
+                    }
                 }
             };
             results.push(EntryResult { id: entry.id, outcome });
@@ -99,7 +100,7 @@ impl<S: Storage> FundService<S> {
         let latest = received_at_ms.saturating_add(skew);
         if recorded_at_ms < earliest || recorded_at_ms > latest {
             return Err(EntryOutcome::Rejected {
-                code: "recorded_at_out_of_range".to_owned(),
+                code: ErrorCode::RecordedAtOutOfRange.to_string(),
                 message: "The entry's time is later than the server received it, or older than \
                           a counter can be offline (90 days); check the counter's clock."
                     .to_owned(),

@@ -24,31 +24,26 @@ impl<S: Storage> FundService<S> {
         idempotency_key: &str,
     ) -> Result<Outcome, ServiceError> {
         let token = UnverifiedToken::parse(token_text)
-            .map_err(|error| ServiceError::invalid(error.code(), error.to_string()))?;
+            .map_err(|error| ServiceError::new(error.code(), error.to_string()))?;
         let terminal = self.active_terminal(token.terminal_id()).await.map_err(|_| {
-            ServiceError::invalid(
-                "token_bad_signature",
+            ServiceError::new(
+                ErrorCode::TokenBadSignature,
                 "The payment code was not made by an enrolled counter.",
             )
         })?;
         let key = self.terminal_key(&terminal)?;
-        let claims = token.verify(&key, self.store.clock().now_ms()).map_err(|error| {
-            let kind = if error.code() == "token_expired" {
-                ErrorKind::Conflict
-            } else {
-                ErrorKind::Invalid
-            };
-            ServiceError::new(kind, error.code(), error.to_string())
-        })?;
+        let claims = token
+            .verify(&key, self.store.clock().now_ms())
+            .map_err(|error| ServiceError::new(error.code(), error.to_string()))?;
         if claims.merchant_id != terminal.merchant_id {
-            return Err(ServiceError::invalid(
-                "token_bad_signature",
+            return Err(ServiceError::new(
+                ErrorCode::TokenBadSignature,
                 "The payment code names another store.",
             ));
         }
         if claims.currency != self.config.policy.currency.code() {
-            return Err(ServiceError::invalid(
-                "currency_mismatch",
+            return Err(ServiceError::new(
+                ErrorCode::CurrencyMismatch,
                 format!(
                     "This server counts in {}, the payment code in {}.",
                     self.config.policy.currency, claims.currency
@@ -79,10 +74,10 @@ impl<S: Storage> FundService<S> {
     /// code shows nothing), the expiry only reported.
     pub async fn payment_preview(&self, token_text: &str) -> Result<PaymentPreview, ServiceError> {
         let token = UnverifiedToken::parse(token_text)
-            .map_err(|error| ServiceError::invalid(error.code(), error.to_string()))?;
+            .map_err(|error| ServiceError::new(error.code(), error.to_string()))?;
         let forged = || {
-            ServiceError::invalid(
-                "token_bad_signature",
+            ServiceError::new(
+                ErrorCode::TokenBadSignature,
                 "The payment code was not made by an enrolled counter.",
             )
         };

@@ -4,11 +4,11 @@ use jiff::civil::Date;
 use jiff::tz::TimeZone;
 
 use super::{
-    AuthenticatedTerminal, ErrorKind, FundService, ServiceError, end_of_day_ms, fingerprint,
-    internal,
+    AuthenticatedTerminal, FundService, ServiceError, end_of_day_ms, fingerprint, internal,
 };
 use crate::ledger::figures_by_terminal;
 use crate::ledger::{Command, CommandKind, IdempotencyKey, Outcome, SettlementFigures};
+use crate::service::ErrorCode;
 use crate::store::{Storage, StoredDay};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,8 +43,7 @@ impl<S: Storage> FundService<S> {
         let today = now.to_zoned(zone.clone()).date();
         if day > today {
             return Err(ServiceError::new(
-                ErrorKind::Invalid,
-                "day_in_future",
+                ErrorCode::DayInFuture,
                 format!("{day} has not started yet at this store (today is {today})."),
             ));
         }

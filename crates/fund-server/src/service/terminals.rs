@@ -63,8 +63,7 @@ impl<S: Storage> FundService<S> {
         let expires_at_ms = now + self.config.activation_code_ttl_ms;
         if !self.store.add_activation_code(merchant_id, &code, now, expires_at_ms).await? {
             return Err(ServiceError::new(
-                ErrorKind::NotFound,
-                "merchant_unknown",
+                ErrorCode::MerchantUnknown,
                 format!("There is no store with id {merchant_id}."),
             ));
         }
@@ -75,8 +74,7 @@ impl<S: Storage> FundService<S> {
     pub async fn revoke_terminal(&self, terminal_id: TerminalId) -> Result<(), ServiceError> {
         if !self.store.revoke_terminal(terminal_id, self.store.clock().now_ms()).await? {
             return Err(ServiceError::new(
-                ErrorKind::NotFound,
-                "terminal_unknown",
+                ErrorCode::TerminalUnknown,
                 format!("There is no counter {terminal_id}."),
             ));
         }
@@ -96,29 +94,30 @@ impl<S: Storage> FundService<S> {
         const CODE_LENGTH_MAX: usize = 32;
         let label = label.trim();
         if label.is_empty() || label.chars().count() > 100 || label.chars().any(char::is_control) {
-            return Err(ServiceError::invalid(
-                "label_invalid",
+            return Err(ServiceError::new(
+                ErrorCode::LabelInvalid,
                 "A counter label is 1 to 100 characters, without control characters.",
             ));
         }
         tillfund_core::enrolment::parse_public_key(counter_public_key).map_err(|_| {
-            ServiceError::invalid(
-                "public_key_invalid",
+            ServiceError::new(
+                ErrorCode::PublicKeyInvalid,
                 "The counter's public key is 64 hexadecimal characters (X25519).",
             )
         })?;
         let code = activation_code.trim().to_uppercase();
         if code.len() > CODE_LENGTH_MAX {
             return Err(ServiceError::new(
-                ErrorKind::NotFound,
-                "activation_code_unknown",
+                ErrorCode::ActivationCodeUnknown,
                 "This activation code is not valid; check it with the operator.",
             ));
         }
         let terminal_id = TerminalId::generate();
         let (server_public_key, key) =
             tillfund_core::enrolment::server_agree(&terminal_id.to_string(), counter_public_key)
-                .map_err(|error| ServiceError::invalid("public_key_invalid", error.to_string()))?;
+                .map_err(|error| {
+                    ServiceError::new(ErrorCode::PublicKeyInvalid, error.to_string())
+                })?;
         let sealed = self
             .config
             .secrets_key
@@ -143,18 +142,15 @@ impl<S: Storage> FundService<S> {
                 Ok(Enrolment { terminal: *terminal, merchant, server_public_key })
             }
             EnrolOutcome::CodeUnknown => Err(ServiceError::new(
-                ErrorKind::NotFound,
-                "activation_code_unknown",
+                ErrorCode::ActivationCodeUnknown,
                 "This activation code is not valid; check it with the operator.",
             )),
             EnrolOutcome::CodeUsed => Err(ServiceError::new(
-                ErrorKind::Conflict,
-                "activation_code_used",
+                ErrorCode::ActivationCodeUsed,
                 "This activation code was already used; each code enrols one counter.",
             )),
             EnrolOutcome::CodeExpired => Err(ServiceError::new(
-                ErrorKind::Conflict,
-                "activation_code_expired",
+                ErrorCode::ActivationCodeExpired,
                 "This activation code has expired; ask the operator for a new one.",
             )),
         }
@@ -170,8 +166,7 @@ impl<S: Storage> FundService<S> {
                 self.config.secrets_key.open_terminal_key(terminal_id, &secret).map_err(
                     |error| {
                         ServiceError::new(
-                            ErrorKind::Internal,
-                            "secrets_key_mismatch",
+                            ErrorCode::SecretsKeyMismatch,
                             format!("the key of terminal {terminal_id} does not open: {error}"),
                         )
                     },
@@ -213,20 +208,18 @@ impl<S: Storage> FundService<S> {
         &self,
         request: SignedRequest<'_>,
     ) -> Result<AuthenticatedTerminal, ServiceError> {
-        let unauthenticated = |code: &str, message: &str| {
-            ServiceError::new(ErrorKind::Unauthenticated, code, message)
-        };
+        let unauthenticated = |code: ErrorCode, message: &str| ServiceError::new(code, message);
         let terminal_id: TerminalId = request.terminal_id.parse().map_err(|_| {
-            unauthenticated("signature_missing", "The request is not signed by a counter.")
+            unauthenticated(ErrorCode::SignatureMissing, "The request is not signed by a counter.")
         })?;
         let timestamp_ms: i64 = request.timestamp_ms.parse().map_err(|_| {
-            unauthenticated("signature_missing", "The request has no valid timestamp.")
+            unauthenticated(ErrorCode::SignatureMissing, "The request has no valid timestamp.")
         })?;
         let nonce_valid = request.nonce.len() == NONCE_HEX_LENGTH
             && request.nonce.bytes().all(|byte| matches!(byte, b'0'..=b'9' | b'a'..=b'f'));
         if !nonce_valid {
             return Err(unauthenticated(
-                "signature_missing",
+                ErrorCode::SignatureMissing,
                 "The request has no valid nonce (32 lowercase hexadecimal characters).",
             ));
         }
@@ -234,7 +227,7 @@ impl<S: Storage> FundService<S> {
         // abs_diff: any i64 the client sends, i64::MIN included, is compared without overflow.
         if now.abs_diff(timestamp_ms) > self.config.request_skew_ms.unsigned_abs() {
             return Err(unauthenticated(
-                "clock_skew",
+                ErrorCode::ClockSkew,
                 "The counter's clock is too far from the server's; set the time and retry.",
             ));
         }
@@ -251,7 +244,7 @@ impl<S: Storage> FundService<S> {
         };
         if !key.verify_request(&to_verify, request.signature) {
             return Err(unauthenticated(
-                "signature_invalid",
+                ErrorCode::SignatureInvalid,
                 "The request signature does not match.",
             ));
         }
@@ -267,7 +260,7 @@ impl<S: Storage> FundService<S> {
             .await?
         {
             return Err(unauthenticated(
-                "request_replayed",
+                ErrorCode::RequestReplayed,
                 "This signed request was already received; a counter signs every request anew.",
             ));
         }

@@ -10,10 +10,11 @@ use jiff::tz::TimeZone;
 use rust_decimal::Decimal;
 use tillfund_core::{Amount, PositiveAmount};
 
-use super::{ErrorKind, FundService, ServiceError, end_of_day_ms, fingerprint, internal};
+use super::{FundService, ServiceError, end_of_day_ms, fingerprint, internal};
 use crate::ledger::yield_math::{DayCount, PostingInterval, RateSchedule, daily_accrual};
 use crate::ledger::{Command, CommandKind, IdempotencyKey, Outcome};
 use crate::ledger_writer::BATCH_COMMANDS_MAX;
+use crate::service::ErrorCode;
 use crate::store::Storage;
 use crate::store::WalletAccrual;
 
@@ -56,8 +57,8 @@ pub struct AccrualReport {
     pub days: Vec<DayAccrual>,
 }
 
-fn invalid(code: &str, message: String) -> ServiceError {
-    ServiceError::new(ErrorKind::Invalid, code, message)
+fn invalid(code: ErrorCode, message: String) -> ServiceError {
+    ServiceError::new(code, message)
 }
 
 impl<S: Storage> FundService<S> {
@@ -105,7 +106,7 @@ impl<S: Storage> FundService<S> {
     ) -> Result<AccrualReport, ServiceError> {
         if through >= today {
             return Err(invalid(
-                "day_not_over",
+                ErrorCode::DayNotOver,
                 format!(
                     "{through} is not over yet in the platform's time zone; accrue through {} at most.",
                     today.yesterday().unwrap_or(today)
@@ -149,7 +150,7 @@ impl<S: Storage> FundService<S> {
         let span = (through - first_day).get_days();
         if span >= CATCH_UP_DAYS_MAX {
             return Err(invalid(
-                "catch_up_too_long",
+                ErrorCode::CatchUpTooLong,
                 format!(
                     "{first_day} to {through} is more than {CATCH_UP_DAYS_MAX} days; accrue in steps."
                 ),

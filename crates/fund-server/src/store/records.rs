@@ -4,7 +4,7 @@
 use rust_decimal::Decimal;
 use tillfund_core::{CustomerId, MerchantId, TerminalId};
 
-use crate::ledger::{SettlementFigures, UnsettledDay};
+use crate::ledger::{EntryCode, SettlementFigures, UnsettledDay};
 use crate::model::{Customer, Merchant, Terminal};
 
 #[derive(Debug, thiserror::Error)]
@@ -79,8 +79,8 @@ pub struct BindingChange {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WalletEntry {
     pub sequence: i64,
-    /// The entry's kind: `top_up`, `payment`, `refund`, `yield`, `top_up_reversal`.
-    pub code: String,
+    /// The entry's kind: a top-up, payment, refund, yield or reversal.
+    pub code: EntryCode,
     pub applied_at_ms: i64,
     pub merchant: Option<String>,
     pub merchant_time_zone: Option<String>,

@@ -25,7 +25,7 @@ mod operator;
 
 pub use counter::*;
 pub use customer::*;
-pub use error::ErrorBody;
+pub use error::{ErrorBody, ErrorCode};
 pub use operator::LedgerStatusBody;
 
 /// Bumped when a message changes shape in a way an older peer cannot read.
@@ -119,12 +119,14 @@ pub enum EntryOutcome {
     /// Refused for good; retrying the same entry will not help. `code` is stable, `message`
     /// tells the cashier what to do.
     Rejected {
+        #[cfg_attr(feature = "openapi", schema(value_type = ErrorCode))]
         code: String,
         message: String,
     },
     /// Not decided now (for example the reserve cannot cover it yet); nothing was applied.
     /// The counter keeps the entry and sends it again later.
     RetryLater {
+        #[cfg_attr(feature = "openapi", schema(value_type = ErrorCode))]
         code: String,
         message: String,
     },

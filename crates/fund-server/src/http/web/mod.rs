@@ -40,7 +40,7 @@ use super::escape_html;
 use super::wallet::Language;
 use crate::ledger::Outcome;
 use crate::model::Customer;
-use crate::service::{ErrorKind, ServiceError};
+use crate::service::{ErrorCode, ServiceError};
 
 mod limits;
 mod pay;

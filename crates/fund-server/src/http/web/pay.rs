@@ -1,6 +1,7 @@
 //! Paying a counter's QR code: what it is for, the PIN, the confirmation code.
 
 use super::*;
+use crate::service::ErrorCode;
 
 #[derive(Deserialize)]
 pub(super) struct PayQuery {
@@ -150,11 +151,8 @@ pub(super) async fn pay(
             visitor.page(&path, text.paid_title, body).into_response()
         }
         Ok(other) => {
-            let error = ServiceError::new(
-                ErrorKind::Internal,
-                "internal",
-                format!("payment answered {other:?}"),
-            );
+            let error =
+                ServiceError::new(ErrorCode::Internal, format!("payment answered {other:?}"));
             again(&problem_text(&error), StatusCode::INTERNAL_SERVER_ERROR).await
         }
         Err(error) => again(&localized_problem(&error, visitor.language), status_of(&error)).await,

@@ -1,7 +1,9 @@
 //! The wallet: balance split, member code, stores, yield chart and latest transactions.
 
 use super::*;
+use crate::ledger::EntryCode;
 use crate::model::Merchant;
+use crate::service::ErrorCode;
 
 /// The daily yield as bars (exact accruals, in the currency's major units on hover), with
 /// the total said in words for screen readers.
@@ -46,14 +48,14 @@ pub(super) fn yield_chart(
     )
 }
 
-pub(super) fn entry_label(code: &str, text: &Words) -> String {
+pub(super) fn entry_label(code: EntryCode, text: &Words) -> String {
     match code {
-        "top_up" => text.entry_top_up.to_owned(),
-        "payment" => text.entry_payment.to_owned(),
-        "refund" => text.entry_refund.to_owned(),
-        "yield" => text.entry_yield.to_owned(),
-        "top_up_reversal" => text.entry_reversal.to_owned(),
-        other => escape_html(other),
+        EntryCode::TopUp => text.entry_top_up.to_owned(),
+        EntryCode::Payment => text.entry_payment.to_owned(),
+        EntryCode::Refund => text.entry_refund.to_owned(),
+        EntryCode::Yield => text.entry_yield.to_owned(),
+        EntryCode::TopUpReversal => text.entry_reversal.to_owned(),
+        other => escape_html(other.as_str()),
     }
 }
 
@@ -82,7 +84,7 @@ pub(super) fn transactions_table(
             let sign = if entry.change > 0 { "+" } else { "" };
             format!(
                 r#"<tr><td>{when}</td><td>{label}<br><span class="hint">{merchant}</span></td><td class="amount">{sign}{change}</td></tr>"#,
-                label = entry_label(&entry.code, text),
+                label = entry_label(entry.code, text),
                 merchant = escape_html(entry.merchant.as_deref().unwrap_or("")),
             )
         })
@@ -239,7 +241,7 @@ pub(super) async fn change_store(
         _ => {
             return error_page(
                 &visitor,
-                &ServiceError::invalid("action_invalid", "Add or remove a store."),
+                &ServiceError::new(ErrorCode::ActionInvalid, "Add or remove a store."),
             );
         }
     };
@@ -248,7 +250,7 @@ pub(super) async fn change_store(
         Err(error) => {
             return error_page(
                 &visitor,
-                &ServiceError::invalid("merchant_id_invalid", error.to_string()),
+                &ServiceError::new(ErrorCode::MerchantIdInvalid, error.to_string()),
             );
         }
     };

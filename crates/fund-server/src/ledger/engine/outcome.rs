@@ -56,14 +56,14 @@ pub enum Outcome {
     },
     /// Refused for good: retrying the same request gives the same answer.
     Rejected {
-        code: String,
+        code: RejectCode,
         message: String,
     },
 }
 
 impl Outcome {
-    pub(super) fn rejected(code: &str, message: impl Into<String>) -> Outcome {
-        Outcome::Rejected { code: code.to_owned(), message: message.into() }
+    pub(super) fn rejected(code: RejectCode, message: impl Into<String>) -> Outcome {
+        Outcome::Rejected { code, message: message.into() }
     }
 }
 
@@ -96,14 +96,23 @@ pub enum Deferred {
     GuardTripped { account: String },
 }
 
-impl Deferred {
-    pub fn code(&self) -> &'static str {
-        match self {
-            Deferred::KeyReused { .. } => "idempotency_key_reused",
-            Deferred::ReserveInsufficient { .. } => "reserve_insufficient",
-            Deferred::ServiceInsufficient => "service_insufficient",
-            Deferred::Overflow(_) => "amount_out_of_range",
-            Deferred::GuardTripped { .. } => "internal",
-        }
-    }
+/// Why the rules refuse a command for good: the ledger's closed set of refusals. Stored
+/// with the outcome under its idempotency key, as its `snake_case` name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RejectCode {
+    CustomerUnknown,
+    CustomerNotBound,
+    WalletCapExceeded,
+    OrderAlreadyPaid,
+    InsufficientFunds,
+    OrderNotFound,
+    OrderOfAnotherMerchant,
+    RefundExceedsPaid,
+    TopUpNotFound,
+    TopUpOfAnotherMerchant,
+    ReversalExceedsTopUp,
+    WalletInsufficient,
+    DrawerInsufficient,
+    DayAlreadyClosed,
 }

@@ -12,18 +12,21 @@ impl Batch<'_> {
         let claims = &payment.claims;
         let customer_id = payment.customer_id;
         if !self.state.existing_customers.contains(&customer_id) {
-            return Ok(Outcome::rejected("customer_unknown", "There is no customer with this id."));
+            return Ok(Outcome::rejected(
+                RejectCode::CustomerUnknown,
+                "There is no customer with this id.",
+            ));
         }
         let order_key = (claims.terminal_id, claims.order_id);
         if self.state.orders.contains_key(&order_key) {
             return Ok(Outcome::rejected(
-                "order_already_paid",
+                RejectCode::OrderAlreadyPaid,
                 "This order has already been paid.",
             ));
         }
         if !self.state.bindings.contains(&(customer_id, claims.merchant_id)) {
             return Ok(Outcome::rejected(
-                "customer_not_bound",
+                RejectCode::CustomerNotBound,
                 "Your wallet is not bound to this store. Add the store in your wallet, then pay.",
             ));
         }
@@ -31,7 +34,7 @@ impl Batch<'_> {
         let amount = claims.amount.amount().minor_units();
         let Some(taken) = split_proportionally(amount, split) else {
             return Ok(Outcome::rejected(
-                "insufficient_funds",
+                RejectCode::InsufficientFunds,
                 format!(
                     "Your balance of {} does not cover {}.",
                     self.format(self.wallet_balance(customer_id)?),

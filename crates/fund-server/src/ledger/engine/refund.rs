@@ -11,11 +11,14 @@ impl Batch<'_> {
         // Only the counter that made the order refunds it: its id is that counter's.
         let order_key = (refund.terminal_id, refund.order_id);
         let Some(order) = self.state.orders.get(&order_key).cloned() else {
-            return Ok(Outcome::rejected("order_not_found", "No paid order has this number."));
+            return Ok(Outcome::rejected(
+                RejectCode::OrderNotFound,
+                "No paid order has this number.",
+            ));
         };
         if order.merchant_id != refund.merchant_id {
             return Ok(Outcome::rejected(
-                "order_of_another_merchant",
+                RejectCode::OrderOfAnotherMerchant,
                 "This order was paid at another store.",
             ));
         }
@@ -27,7 +30,7 @@ impl Batch<'_> {
             let remaining = Amount::from_minor_units(remaining)
                 .map_err(|error| Deferred::Overflow(error.to_string()))?;
             return Ok(Outcome::rejected(
-                "refund_exceeds_paid",
+                RejectCode::RefundExceedsPaid,
                 format!("At most {} of this order can still be refunded.", self.format(remaining)),
             ));
         };

@@ -90,13 +90,13 @@ impl Batch<'_> {
         let top_up_key = (reversal.terminal_id, reversal.top_up);
         let Some(top_up) = self.state.top_ups.get(&top_up_key).cloned() else {
             return Ok(Err(Outcome::rejected(
-                "top_up_not_found",
+                RejectCode::TopUpNotFound,
                 "No applied top-up has this number.",
             )));
         };
         if top_up.merchant_id != reversal.merchant_id {
             return Ok(Err(Outcome::rejected(
-                "top_up_of_another_merchant",
+                RejectCode::TopUpOfAnotherMerchant,
                 "This top-up was taken at another store.",
             )));
         }
@@ -107,7 +107,7 @@ impl Batch<'_> {
             let remaining =
                 Amount::from_minor_units(remaining).map_err(|error| overflow(error.to_string()))?;
             return Ok(Err(Outcome::rejected(
-                "reversal_exceeds_top_up",
+                RejectCode::ReversalExceedsTopUp,
                 format!("At most {} of this top-up can still be reversed.", self.format(remaining)),
             )));
         }
@@ -124,13 +124,13 @@ impl Batch<'_> {
         let bonus_held = self.balance(Account::Wallet(customer_id, Bucket::Bonus))?.minor_units();
         if principal_held < amount || bonus_held < bonus {
             return Ok(Err(Outcome::rejected(
-                "wallet_insufficient",
+                RejectCode::WalletInsufficient,
                 "The customer has already spent part of this top-up; it cannot be reversed in full now.",
             )));
         }
         if self.balance(Account::Drawer(top_up.merchant_id))?.minor_units() < amount {
             return Ok(Err(Outcome::rejected(
-                "drawer_insufficient",
+                RejectCode::DrawerInsufficient,
                 "The cash of this top-up has left the drawer (its day is closed); the operator must handle this reversal.",
             )));
         }

@@ -103,7 +103,7 @@ impl Batch<'_> {
         };
         if unsettled.already_closed {
             return Ok(Outcome::rejected(
-                "day_already_closed",
+                RejectCode::DayAlreadyClosed,
                 format!("{day} is already closed."),
             ));
         }

@@ -90,13 +90,13 @@ impl Batch<'_> {
         let customer_id = top_up.customer_id;
         if !self.state.existing_customers.contains(&customer_id) {
             return Ok(Some(Outcome::rejected(
-                "customer_unknown",
+                RejectCode::CustomerUnknown,
                 "There is no customer with this id.",
             )));
         }
         if !self.state.bindings.contains(&(customer_id, top_up.merchant_id)) {
             return Ok(Some(Outcome::rejected(
-                "customer_not_bound",
+                RejectCode::CustomerNotBound,
                 "The customer is not bound to this store: give the cash back, or have the \
                  customer add this store in the wallet first.",
             )));
@@ -108,7 +108,7 @@ impl Batch<'_> {
             let room =
                 self.policy.wallet_balance_cap.checked_sub(balance_before).map_err(overflow)?;
             return Ok(Some(Outcome::rejected(
-                "wallet_cap_exceeded",
+                RejectCode::WalletCapExceeded,
                 format!(
                     "The wallet would hold {} with the bonus, above the cap of {}; it has room \
                      for {} including bonus. Give the cash back.",

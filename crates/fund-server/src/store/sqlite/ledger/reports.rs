@@ -69,7 +69,7 @@ impl ReportStore for SqliteStore {
             .map(|row| {
                 Ok(WalletEntry {
                     sequence: row.try_get("sequence")?,
-                    code: row.try_get("code")?,
+                    code: parse(row.try_get::<&str, _>("code")?)?,
                     applied_at_ms: row.try_get("applied_at_ms")?,
                     merchant: row.try_get("merchant")?,
                     merchant_time_zone: row.try_get("time_zone")?,

@@ -1,6 +1,7 @@
 //! The figures of a store's day: as closed, or what closing now would settle.
 
 use super::*;
+use crate::ledger::{EntryCode, TransferCode};
 
 pub(super) const FIGURE_COLUMNS: &str = "top_up_count, cash, bonus, payment_count, payments, refund_count, \
     refunds, reversal_count, reversed_cash, reversed_bonus";
@@ -52,17 +53,19 @@ pub(super) async fn unsettled_day(
     for row in rows {
         let sequence: i64 = row.try_get("sequence")?;
         let amount: i64 = row.try_get("amount")?;
-        let code: &str = row.try_get("code")?;
-        let transfer_code: &str = row.try_get("transfer_code")?;
+        let code: EntryCode = parse(row.try_get::<&str, _>("code")?)?;
+        let transfer_code: TransferCode = parse(row.try_get::<&str, _>("transfer_code")?)?;
         if state.entries.last().is_none_or(|(_, entry)| entry.sequence() != sequence) {
             let terminal_id = parse_optional(row.try_get("terminal_id")?)?;
             state.entries.push((
                 terminal_id,
                 match code {
-                    "top_up" => UnsettledEntry::TopUp { sequence, cash: 0, bonus: 0 },
-                    "top_up_reversal" => UnsettledEntry::Reversal { sequence, cash: 0, bonus: 0 },
-                    "payment" => UnsettledEntry::Payment { sequence, amount: 0 },
-                    "refund" => UnsettledEntry::Refund { sequence, amount: 0 },
+                    EntryCode::TopUp => UnsettledEntry::TopUp { sequence, cash: 0, bonus: 0 },
+                    EntryCode::TopUpReversal => {
+                        UnsettledEntry::Reversal { sequence, cash: 0, bonus: 0 }
+                    }
+                    EntryCode::Payment => UnsettledEntry::Payment { sequence, amount: 0 },
+                    EntryCode::Refund => UnsettledEntry::Refund { sequence, amount: 0 },
                     other => {
                         return Err(corrupt(format!(
                             "entry {sequence} of code {other} in a settlement"
@@ -72,10 +75,10 @@ pub(super) async fn unsettled_day(
             ));
         }
         match (state.entries.last_mut().map(|(_, entry)| entry), transfer_code) {
-            (Some(UnsettledEntry::TopUp { cash, .. }), "cash") => *cash += amount,
-            (Some(UnsettledEntry::TopUp { bonus, .. }), "bonus") => *bonus += amount,
-            (Some(UnsettledEntry::Reversal { cash, .. }), "cash") => *cash += amount,
-            (Some(UnsettledEntry::Reversal { bonus, .. }), "bonus") => *bonus += amount,
+            (Some(UnsettledEntry::TopUp { cash, .. }), TransferCode::Cash) => *cash += amount,
+            (Some(UnsettledEntry::TopUp { bonus, .. }), TransferCode::Bonus) => *bonus += amount,
+            (Some(UnsettledEntry::Reversal { cash, .. }), TransferCode::Cash) => *cash += amount,
+            (Some(UnsettledEntry::Reversal { bonus, .. }), TransferCode::Bonus) => *bonus += amount,
             (Some(UnsettledEntry::Payment { amount: total, .. }), _)
             | (Some(UnsettledEntry::Refund { amount: total, .. }), _) => *total += amount,
             _ => {}
