@@ -163,3 +163,31 @@ fn no_source_file_holds_more_than_one_idea_by_length() {
     }
     assert_eq!(long, Vec::<String>::new(), "split these into files of one idea");
 }
+
+#[test]
+fn the_counter_ui_branches_only_on_codes_a_table_has() {
+    // The UI compares `error.code` with literals; each must be a code of the counter's,
+    // the server's or the core's table, or the branch silently never runs.
+    let known = |code: &str| {
+        counter_core::error_code::CounterCode::ALL.iter().any(|known| known.as_str() == code)
+            || tillfund_core::protocol::ErrorCode::parse(code).is_some()
+    };
+    let mut unknown = Vec::new();
+    let mut compared = 0;
+    for entry in std::fs::read_dir(workspace_root().join("ui")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|extension| extension != "js") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        for piece in text.split("code === \"").skip(1).chain(text.split("code !== \"").skip(1)) {
+            let code = piece.split('"').next().unwrap();
+            compared += 1;
+            if !known(code) {
+                unknown.push(format!("{}: {code}", relative(&path)));
+            }
+        }
+    }
+    assert!(compared > 0, "the UI compares no codes any more: is this test still needed?");
+    assert_eq!(unknown, Vec::<String>::new());
+}

@@ -128,15 +128,6 @@ const TEXT = {
 
 /// Messages for the errors a cashier meets most, in Chinese; English uses the server's
 /// and the counter's own messages, which are written for the cashier already.
-const ERROR_TEXT_ZH = {
-  sign_in_required: "请先登录。", manager_required: "此操作需店长登录。",
-  staff_pin_wrong: "密码错误。", staff_locked: "密码错误次数过多，已锁定 5 分钟，或由店长重设密码。",
-  customer_not_found: "找不到该会员码或手机号对应的本店顾客。", customer_not_bound: "该顾客未绑定本店：请顾客在钱包中添加本店。",
-  amount_invalid: "金额格式不正确。", amount_not_positive: "金额必须大于零。", amount_too_precise: "金额最多两位小数。",
-  amount_too_large: "金额过大。", printer_not_set: "尚未设置小票打印机：请店长在设置中设置。",
-  day_has_unsynced_entries: "当日还有未同步的充值：请联网等待同步后再关账。", confirmation_code_wrong: "确认码与订单不符。",
-  refund_exceeds_paid: "退款金额超过可退金额。", staff_name_taken: "已有同名员工。", last_manager: "这是唯一的店长，请先添加另一位店长。",
-};
 
 /// The system locale unless the cashier chose a language (kept in this window's storage).
 const chosenLanguage = localStorage.getItem("language") || "auto";
@@ -170,7 +161,8 @@ function withCurrency(minorUnits) {
 
 function errorText(error) {
   if (!error) return "";
-  if (language === "zh" && ERROR_TEXT_ZH[error.code]) return ERROR_TEXT_ZH[error.code];
+  // Chinese texts come with the error, from the Rust side's tables of codes.
+  if (language === "zh" && error.message_zh) return error.message_zh;
   return error.message || String(error);
 }
 

@@ -1,7 +1,7 @@
 // Generated from the Rust types by src-tauri/src/ui_types.rs; do not edit.
 // Regenerate: UPDATE_UI_TYPES=1 cargo test -p tillfund-counter --lib ui_types
 
-export type CommandError = { code: string, message: string, };
+export type CommandError = { code: string, message: string, message_zh: string | null, };
 
 export type ConnectionState = "checking" | "online" | "degraded" | "incompatible" | "offline";
 

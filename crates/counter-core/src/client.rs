@@ -15,6 +15,8 @@ use tillfund_core::protocol::{
 use tillfund_core::settlement::SettlementFigures;
 use tillfund_core::signing::TerminalKey;
 
+use crate::error_code::CounterCode;
+
 /// A request that takes longer than this counts as failed; the worker retries later.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -33,9 +35,9 @@ pub enum ClientError {
 impl ClientError {
     pub fn code(&self) -> &str {
         match self {
-            ClientError::Unreachable(_) => "server_unreachable",
+            ClientError::Unreachable(_) => CounterCode::ServerUnreachable.as_str(),
             ClientError::Refused { code, .. } => code,
-            ClientError::Unreadable(_) => "server_answer_unreadable",
+            ClientError::Unreadable(_) => CounterCode::ServerAnswerUnreadable.as_str(),
         }
     }
 }

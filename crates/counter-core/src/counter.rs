@@ -4,9 +4,11 @@
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use tillfund_core::protocol::ErrorCode;
 use tillfund_core::{Amount, Currency, MemberCode, PhoneNumber, PositiveAmount};
 
 use crate::client::{ClientError, ServerClient};
+use crate::error_code::CounterCode;
 use crate::store::{CachedCustomer, CounterProfile, LocalStore, LocalStoreError, TopUpRecord};
 
 /// Errors the counter shows the cashier: a stable code and a message.
@@ -14,8 +16,12 @@ use crate::store::{CachedCustomer, CounterProfile, LocalStore, LocalStoreError, 
 pub enum CounterError {
     #[error("this counter is not enrolled yet: enter the server address and an activation code")]
     NotEnrolled,
+    /// The counter refuses it.
     #[error("{message}")]
-    Invalid { code: &'static str, message: String },
+    Invalid { code: CounterCode, message: String },
+    /// The core refuses a field the cashier keyed (an amount, a phone number).
+    #[error("{message}")]
+    Field { code: ErrorCode, message: String },
     #[error(
         "no customer of this store has this member code or phone number (the list was last updated from the server when online)"
     )]
@@ -39,17 +45,24 @@ pub enum CounterError {
 impl CounterError {
     pub fn code(&self) -> &str {
         match self {
-            CounterError::NotEnrolled => "not_enrolled",
-            CounterError::Invalid { code, .. } => code,
-            CounterError::CustomerNotFound => "customer_not_found",
-            CounterError::CustomerNotBound { .. } => "customer_not_bound",
-            CounterError::SignInRequired => "sign_in_required",
-            CounterError::ManagerRequired => "manager_required",
-            CounterError::StaffPinWrong { .. } => "staff_pin_wrong",
-            CounterError::StaffLocked { .. } => "staff_locked",
+            CounterError::NotEnrolled => CounterCode::NotEnrolled.as_str(),
+            CounterError::Invalid { code, .. } => code.as_str(),
+            CounterError::Field { code, .. } => code.as_str(),
+            CounterError::CustomerNotFound => CounterCode::CustomerNotFound.as_str(),
+            CounterError::CustomerNotBound { .. } => CounterCode::CustomerNotBound.as_str(),
+            CounterError::SignInRequired => CounterCode::SignInRequired.as_str(),
+            CounterError::ManagerRequired => CounterCode::ManagerRequired.as_str(),
+            CounterError::StaffPinWrong { .. } => CounterCode::StaffPinWrong.as_str(),
+            CounterError::StaffLocked { .. } => CounterCode::StaffLocked.as_str(),
             CounterError::Server(error) => error.code(),
-            CounterError::Local(_) => "local_storage_failed",
+            CounterError::Local(_) => CounterCode::LocalStorageFailed.as_str(),
         }
+    }
+
+    /// The refusal in Chinese, from the tables of the counter, the server and the core;
+    /// `None` for a code none of them has (a newer server's), whose message is shown.
+    pub fn chinese(&self) -> Option<&'static str> {
+        crate::error_code::chinese_text(self.code())
     }
 }
 
@@ -59,12 +72,10 @@ pub(crate) fn profile_amount(
     amount_text: &str,
 ) -> Result<PositiveAmount, CounterError> {
     let currency = Currency::from_code(&profile.currency).map_err(|error| {
-        CounterError::Invalid { code: "currency_unsupported", message: error.to_string() }
+        CounterError::Invalid { code: CounterCode::CurrencyUnsupported, message: error.to_string() }
     })?;
-    PositiveAmount::parse(amount_text, currency).map_err(|error| CounterError::Invalid {
-        code: error.code().as_str(),
-        message: error.to_string(),
-    })
+    PositiveAmount::parse(amount_text, currency)
+        .map_err(|error| CounterError::Field { code: error.code(), message: error.to_string() })
 }
 
 pub fn now_ms() -> i64 {
@@ -112,7 +123,7 @@ impl Counter {
         let server_url = server_url.trim();
         if !(server_url.starts_with("http://") || server_url.starts_with("https://")) {
             return Err(CounterError::Invalid {
-                code: "server_url_invalid",
+                code: CounterCode::ServerUrlInvalid,
                 message: format!("'{server_url}' is not a server address; it starts with https://"),
             });
         }
@@ -121,7 +132,7 @@ impl Counter {
         let (pending, _) = self.store.pending_summary().await?;
         if pending > 0 {
             return Err(CounterError::Invalid {
-                code: "unsynced_entries",
+                code: CounterCode::UnsyncedEntries,
                 message: format!(
                     "{pending} entries have not reached the server yet: sync them before \
                      enrolling this counter again."
@@ -148,14 +159,14 @@ impl Counter {
         let compact: String = customer.chars().filter(|c| !c.is_whitespace()).collect();
         let looks_like_member_code = compact.len() == MemberCode::LENGTH
             && compact.bytes().all(|byte| byte.is_ascii_digit());
-        let invalid = |code: &'static str, message: String| CounterError::Invalid { code, message };
+        let invalid = |code: ErrorCode, message: String| CounterError::Field { code, message };
         let key = if looks_like_member_code {
             MemberCode::parse(&compact)
-                .map_err(|error| invalid(error.code().as_str(), error.to_string()))?
+                .map_err(|error| invalid(error.code(), error.to_string()))?
                 .to_string()
         } else {
             PhoneNumber::parse(customer)
-                .map_err(|error| invalid(error.code().as_str(), error.to_string()))?
+                .map_err(|error| invalid(error.code(), error.to_string()))?
                 .to_string()
         };
         let cached = self.store.find_customer(&key).await?.ok_or(CounterError::CustomerNotFound)?;

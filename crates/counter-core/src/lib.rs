@@ -4,6 +4,7 @@
 pub mod client;
 pub mod connection;
 pub mod counter;
+pub mod error_code;
 pub mod orders;
 pub mod receipt;
 pub mod settlement;

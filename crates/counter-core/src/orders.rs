@@ -13,6 +13,7 @@ use tillfund_core::signing::TerminalKey;
 use tillfund_core::{OrderId, PositiveAmount};
 
 use crate::counter::{Counter, CounterError, now_ms, profile_amount};
+use crate::error_code::CounterCode;
 use crate::receipt::Receipt;
 use crate::store::LocalStoreError;
 
@@ -74,14 +75,17 @@ fn corrupt(what: impl std::fmt::Display) -> CounterError {
 
 /// The QR code of `text` as a PNG, with the quiet zone scanners need.
 pub fn qr_png(text: &str) -> Result<Vec<u8>, CounterError> {
-    let code = QrCode::new(text.as_bytes())
-        .map_err(|error| CounterError::Invalid { code: "qr_failed", message: error.to_string() })?;
+    let code = QrCode::new(text.as_bytes()).map_err(|error| CounterError::Invalid {
+        code: CounterCode::QrFailed,
+        message: error.to_string(),
+    })?;
     let image =
         code.render::<Luma<u8>>().module_dimensions(QR_MODULE_PIXELS, QR_MODULE_PIXELS).build();
     let mut png = Cursor::new(Vec::new());
-    image
-        .write_to(&mut png, ImageFormat::Png)
-        .map_err(|error| CounterError::Invalid { code: "qr_failed", message: error.to_string() })?;
+    image.write_to(&mut png, ImageFormat::Png).map_err(|error| CounterError::Invalid {
+        code: CounterCode::QrFailed,
+        message: error.to_string(),
+    })?;
     Ok(png.into_inner())
 }
 
@@ -173,13 +177,13 @@ impl Counter {
     pub async fn confirm_by_code(&self, order_id: OrderId, code: &str) -> Result<(), CounterError> {
         let profile = self.profile().await?;
         let order = self.order(order_id).await?.ok_or(CounterError::Invalid {
-            code: "order_not_found",
+            code: CounterCode::OrderNotFound,
             message: "There is no such order at this counter.".to_owned(),
         })?;
         let key = TerminalKey::from_hex(&profile.terminal_key).map_err(corrupt)?;
         if confirmation_code(&key, order.order_id, order.amount) != code.trim() {
             return Err(CounterError::Invalid {
-                code: "confirmation_code_wrong",
+                code: CounterCode::ConfirmationCodeWrong,
                 message:
                     "This confirmation code does not belong to this order: the order is not paid."
                         .to_owned(),
@@ -246,7 +250,7 @@ impl Counter {
         .map_err(LocalStoreError::from)?;
         if result.rows_affected() == 0 {
             return Err(CounterError::Invalid {
-                code: "order_not_cancellable",
+                code: CounterCode::OrderNotCancellable,
                 message: "Only an unpaid order can be cancelled; refund a paid one.".to_owned(),
             });
         }
@@ -314,7 +318,7 @@ impl Counter {
     pub async fn order_receipt(&self, order_id: OrderId) -> Result<Receipt, CounterError> {
         let profile = self.profile().await?;
         let order = self.order(order_id).await?.ok_or(CounterError::Invalid {
-            code: "order_not_found",
+            code: CounterCode::OrderNotFound,
             message: "There is no such order at this counter.".to_owned(),
         })?;
         let currency = tillfund_core::Currency::from_code(&profile.currency).unwrap_or_default();
@@ -349,7 +353,7 @@ impl Counter {
     ) -> Result<Receipt, CounterError> {
         let profile = self.profile().await?;
         let record = self.store().top_up(entry_id).await?.ok_or(CounterError::Invalid {
-            code: "top_up_not_found",
+            code: CounterCode::TopUpNotFound,
             message: "There is no such top-up at this counter.".to_owned(),
         })?;
         let read = |error: sqlx::Error| CounterError::Local(LocalStoreError::from(error));

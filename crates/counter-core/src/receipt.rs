@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::counter::{Counter, CounterError, now_ms};
+use crate::error_code::CounterCode;
 use crate::store::LocalStoreError;
 
 /// Characters per line on a 58 mm printer with the standard font.
@@ -57,8 +58,10 @@ fn label_value_line(label: &str, value: &str) -> String {
 
 /// The receipt's QR code at the paper's printable width.
 fn receipt_qr(data: &str) -> Result<image::GrayImage, CounterError> {
-    let code = qrcode::QrCode::new(data.as_bytes())
-        .map_err(|error| CounterError::Invalid { code: "qr_failed", message: error.to_string() })?;
+    let code = qrcode::QrCode::new(data.as_bytes()).map_err(|error| CounterError::Invalid {
+        code: CounterCode::QrFailed,
+        message: error.to_string(),
+    })?;
     let side = RECEIPT_WIDTH_PX - 2 * MARGIN_PX;
     Ok(code.render::<image::Luma<u8>>().max_dimensions(side, side).build())
 }
@@ -130,7 +133,7 @@ impl Printer {
     /// Reads a setting: `tcp:HOST:PORT` or `device:PATH`.
     pub fn parse(setting: &str) -> Result<Printer, CounterError> {
         let invalid = || CounterError::Invalid {
-            code: "printer_invalid",
+            code: CounterCode::PrinterInvalid,
             message: format!(
                 "'{setting}' is not a printer: write tcp:192.168.1.50:9100 for a network printer or \
                  device:/dev/usb/lp0 for a USB one"
@@ -210,7 +213,7 @@ impl Counter {
                 .await
                 .map_err(local)?;
         let json = json.ok_or(CounterError::Invalid {
-            code: "print_job_not_found",
+            code: CounterCode::PrintJobNotFound,
             message: format!("There is no print job {job_id}."),
         })?;
         let receipt: Receipt = serde_json::from_str(&json)
@@ -237,10 +240,12 @@ impl Counter {
         .map_err(local)?;
         let bytes = receipt.escpos(copy_of.is_some());
         let printer = printer.clone();
-        let sent =
-            tokio::task::spawn_blocking(move || send_to_printer(&printer, &bytes)).await.map_err(
-                |error| CounterError::Invalid { code: "print_failed", message: error.to_string() },
-            )?;
+        let sent = tokio::task::spawn_blocking(move || send_to_printer(&printer, &bytes))
+            .await
+            .map_err(|error| CounterError::Invalid {
+                code: CounterCode::PrintFailed,
+                message: error.to_string(),
+            })?;
         let (state, error) = match &sent {
             Ok(()) => ("printed", None),
             Err(error) => ("failed", Some(error.to_string())),
@@ -256,7 +261,7 @@ impl Counter {
         .await
         .map_err(local)?;
         sent.map_err(|error| CounterError::Invalid {
-            code: "printer_unreachable",
+            code: CounterCode::PrinterUnreachable,
             message: format!("The printer did not take receipt {job_id}: {error}. Reprint it when the printer is back."),
         })?;
         Ok(job_id)
@@ -286,7 +291,7 @@ pub fn load_receipt_font() -> Result<ab_glyph::FontArc, CounterError> {
         }
     }
     Err(CounterError::Invalid {
-        code: "receipt_font_missing",
+        code: CounterCode::ReceiptFontMissing,
         message: format!(
             "No font with Chinese characters is installed (looked for {}).",
             FONT_PATHS.join(", ")
@@ -378,7 +383,10 @@ impl Receipt {
         );
         let mut png = std::io::Cursor::new(Vec::new());
         image.write_to(&mut png, image::ImageFormat::Png).map_err(|error| {
-            CounterError::Invalid { code: "receipt_render_failed", message: error.to_string() }
+            CounterError::Invalid {
+                code: CounterCode::ReceiptRenderFailed,
+                message: error.to_string(),
+            }
         })?;
         Ok(png.into_inner())
     }

@@ -10,6 +10,7 @@ use tillfund_core::{Amount, Currency};
 
 use crate::client::{ServerClient, ServerSettlement};
 use crate::counter::{Counter, CounterError, now_ms};
+use crate::error_code::CounterCode;
 use crate::store::LocalStoreError;
 
 /// This counter's figures for a day, in minor units.
@@ -64,7 +65,7 @@ const HOUR_MS: i64 = 60 * 60 * 1000;
 
 fn day_bounds_ms(zone: &TimeZone, day: Date) -> Result<(i64, i64), CounterError> {
     let invalid = |error: jiff::Error| CounterError::Invalid {
-        code: "day_invalid",
+        code: CounterCode::DayInvalid,
         message: error.to_string(),
     };
     let start = day.to_zoned(zone.clone()).map_err(invalid)?.timestamp().as_millisecond();
@@ -189,7 +190,7 @@ impl Counter {
         }
         let profile = self.profile().await?;
         let zone = TimeZone::get(&profile.time_zone).map_err(|error| CounterError::Invalid {
-            code: "time_zone_invalid",
+            code: CounterCode::TimeZoneInvalid,
             message: error.to_string(),
         })?;
         let (start_ms, end_ms) = day_bounds_ms(&zone, day)?;
@@ -243,7 +244,7 @@ impl Counter {
         let report = self.day_report(day).await?;
         if report.counter.unsynced > 0 {
             return Err(CounterError::Invalid {
-                code: "day_has_unsynced_entries",
+                code: CounterCode::DayHasUnsyncedEntries,
                 message: format!(
                     "{} top-ups of {} have not reached the server yet; connect and wait for them to sync, then close.",
                     report.counter.unsynced, report.day

@@ -13,6 +13,7 @@ use sqlx::Row;
 use tillfund_core::StaffId;
 
 use crate::counter::{Counter, CounterError};
+use crate::error_code::CounterCode;
 use crate::store::LocalStoreError;
 
 /// Wrong PINs in a row before a member is locked out for [`LOCK_MS`].
@@ -50,7 +51,7 @@ impl Role {
             "cashier" => Ok(Role::Cashier),
             "manager" => Ok(Role::Manager),
             other => Err(CounterError::Invalid {
-                code: "role_invalid",
+                code: CounterCode::RoleInvalid,
                 message: format!("'{other}' is not a role: cashier or manager"),
             }),
         }
@@ -70,7 +71,7 @@ impl StaffPin {
     pub fn parse(text: &str) -> Result<StaffPin, CounterError> {
         if !(4..=8).contains(&text.len()) || !text.bytes().all(|byte| byte.is_ascii_digit()) {
             return Err(CounterError::Invalid {
-                code: "staff_pin_invalid",
+                code: CounterCode::StaffPinInvalid,
                 message: "a staff PIN is 4 to 8 digits".to_owned(),
             });
         }
@@ -158,7 +159,8 @@ fn hasher() -> Argon2<'static> {
 
 /// Hashing takes tens of milliseconds on purpose; it runs off the async workers.
 async fn hash_pin(pin: StaffPin) -> Result<String, CounterError> {
-    let failed = |message: String| CounterError::Invalid { code: "staff_pin_hash_failed", message };
+    let failed =
+        |message: String| CounterError::Invalid { code: CounterCode::StaffPinHashFailed, message };
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
         hasher().hash_password(pin.0.as_bytes(), &salt).map(|hash| hash.to_string())
@@ -182,7 +184,7 @@ fn staff_name(text: &str) -> Result<String, CounterError> {
     let count = name.chars().count();
     if count == 0 || count > NAME_MAX_CHARS || name.chars().any(char::is_control) {
         return Err(CounterError::Invalid {
-            code: "staff_name_invalid",
+            code: CounterCode::StaffNameInvalid,
             message: format!("a staff name is 1 to {NAME_MAX_CHARS} characters"),
         });
     }
@@ -225,7 +227,7 @@ impl Counter {
             .await
             .map_err(LocalStoreError::from)?
             .ok_or(CounterError::Invalid {
-                code: "staff_not_found",
+                code: CounterCode::StaffNotFound,
                 message: "there is no such member of staff at this counter".to_owned(),
             })?;
         Ok(member_from_row(&row)?)
@@ -256,7 +258,7 @@ impl Counter {
             .map_err(LocalStoreError::from)?;
         if count == 0 && role != Role::Manager {
             return Err(CounterError::Invalid {
-                code: "first_staff_must_be_manager",
+                code: CounterCode::FirstStaffMustBeManager,
                 message: "the first member of staff is a manager, who then adds the cashiers"
                     .to_owned(),
             });
@@ -266,7 +268,7 @@ impl Counter {
         }
         if count >= MAX_STAFF {
             return Err(CounterError::Invalid {
-                code: "staff_limit_reached",
+                code: CounterCode::StaffLimitReached,
                 message: format!(
                     "a counter keeps at most {MAX_STAFF} staff; disable someone first"
                 ),
@@ -287,7 +289,7 @@ impl Counter {
         .map_err(LocalStoreError::from)?;
         if inserted.rows_affected() == 0 {
             return Err(CounterError::Invalid {
-                code: "staff_name_taken",
+                code: CounterCode::StaffNameTaken,
                 message: format!("someone called '{name}' already works this counter"),
             });
         }
@@ -306,7 +308,7 @@ impl Counter {
         let member = self.member(staff_id).await?;
         if !member.active {
             return Err(CounterError::Invalid {
-                code: "staff_inactive",
+                code: CounterCode::StaffInactive,
                 message: format!(
                     "{} is disabled at this counter; a manager can enable them",
                     member.name
@@ -402,7 +404,7 @@ impl Counter {
             .map_err(LocalStoreError::from)?;
             if is_manager && other_managers == 0 {
                 return Err(CounterError::Invalid {
-                    code: "last_manager",
+                    code: CounterCode::LastManager,
                     message: "this is the only active manager; add another manager first"
                         .to_owned(),
                 });

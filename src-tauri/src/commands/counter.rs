@@ -15,6 +15,7 @@ use counter_core::staff::Role;
 use super::CommandError;
 use super::staff::signed_in;
 use crate::state::AppState;
+use counter_core::error_code::CounterCode;
 
 #[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct ProfileView {
@@ -109,23 +110,23 @@ fn order_view(
 }
 
 fn parse_order_id(text: &str) -> Result<OrderId, CommandError> {
-    text.parse().map_err(|error: tillfund_core::InvalidId| CommandError {
-        code: "order_id_invalid".to_owned(),
-        message: error.to_string(),
+    text.parse().map_err(|error: tillfund_core::InvalidId| {
+        CommandError::counter(CounterCode::OrderIdInvalid, error.to_string())
     })
 }
 
 fn parse_entry_id(text: &str) -> Result<tillfund_core::OutboxEntryId, CommandError> {
-    text.parse().map_err(|error: tillfund_core::InvalidId| CommandError {
-        code: "entry_id_invalid".to_owned(),
-        message: error.to_string(),
+    text.parse().map_err(|error: tillfund_core::InvalidId| {
+        CommandError::counter(CounterCode::EntryIdInvalid, error.to_string())
     })
 }
 
 fn parse_day(text: &str) -> Result<jiff::civil::Date, CommandError> {
-    text.parse().map_err(|_| CommandError {
-        code: "day_invalid".to_owned(),
-        message: format!("'{text}' is not a day (YYYY-MM-DD)."),
+    text.parse().map_err(|_| {
+        CommandError::counter(
+            CounterCode::DayInvalid,
+            format!("'{text}' is not a day (YYYY-MM-DD)."),
+        )
     })
 }
 
@@ -192,11 +193,12 @@ pub async fn order(
     state: State<'_, AppState>,
     order_id: String,
 ) -> Result<OrderView, CommandError> {
-    let order =
-        state.counter.order(parse_order_id(&order_id)?).await?.ok_or_else(|| CommandError {
-            code: "order_not_found".to_owned(),
-            message: "There is no such order at this counter.".to_owned(),
-        })?;
+    let order = state.counter.order(parse_order_id(&order_id)?).await?.ok_or_else(|| {
+        CommandError::counter(
+            CounterCode::OrderNotFound,
+            "There is no such order at this counter.".to_owned(),
+        )
+    })?;
     let code = state.counter.paid_confirmation_code(&order).await?;
     order_view(&order, code)
 }
@@ -279,9 +281,11 @@ pub async fn top_up_status(
     let entry_id = parse_entry_id(&entry_id)?;
     let record =
         state.counter.store().top_up(entry_id).await.map_err(CommandError::local)?.ok_or_else(
-            || CommandError {
-                code: "top_up_not_found".to_owned(),
-                message: "There is no such top-up at this counter.".to_owned(),
+            || {
+                CommandError::counter(
+                    CounterCode::TopUpNotFound,
+                    "There is no such top-up at this counter.".to_owned(),
+                )
             },
         )?;
     let status = match record.status {
@@ -360,9 +364,11 @@ pub async fn recent_orders(
 async fn configured_printer(
     state: &AppState,
 ) -> Result<counter_core::receipt::Printer, CommandError> {
-    state.counter.printer().await?.ok_or_else(|| CommandError {
-        code: "printer_not_set".to_owned(),
-        message: "No receipt printer is set: a manager sets one in Settings (F5).".to_owned(),
+    state.counter.printer().await?.ok_or_else(|| {
+        CommandError::counter(
+            CounterCode::PrinterNotSet,
+            "No receipt printer is set: a manager sets one in Settings (F5).".to_owned(),
+        )
     })
 }
 
@@ -407,10 +413,10 @@ fn export_directory(app: &tauri::AppHandle) -> Result<std::path::PathBuf, Comman
     if let Some(directory) = std::env::var_os("TILLFUND_EXPORT_DIR") {
         return Ok(directory.into());
     }
-    app.path().document_dir().or_else(|_| app.path().home_dir()).map_err(|error| CommandError {
-        code: "export_failed".to_owned(),
-        message: error.to_string(),
-    })
+    app.path()
+        .document_dir()
+        .or_else(|_| app.path().home_dir())
+        .map_err(|error| CommandError::counter(CounterCode::ExportFailed, error.to_string()))
 }
 
 /// Saves the day's CSV as a file and returns its path. Written to a temporary name and
@@ -426,9 +432,11 @@ pub async fn export_day_csv(
     let report = state.counter.day_report(day).await?;
     let profile = state.counter.profile().await?;
     let directory = export_directory(&app)?;
-    let failed = |error: std::io::Error| CommandError {
-        code: "export_failed".to_owned(),
-        message: format!("Could not write the CSV file in {}: {error}", directory.display()),
+    let failed = |error: std::io::Error| {
+        CommandError::counter(
+            CounterCode::ExportFailed,
+            format!("Could not write the CSV file in {}: {error}", directory.display()),
+        )
     };
     std::fs::create_dir_all(&directory).map_err(failed)?;
     let path = directory.join(format!("tillfund-{}-{day}.csv", profile.receipt_prefix));

@@ -8,6 +8,7 @@ use tauri::{AppHandle, Emitter, Manager, State, WebviewUrl, WebviewWindowBuilder
 use super::CommandError;
 use crate::events::CUSTOMER_DISPLAY_CHANGED;
 use crate::state::AppState;
+use counter_core::error_code::CounterCode;
 
 pub const CUSTOMER_WINDOW: &str = "customer";
 
@@ -53,28 +54,24 @@ pub async fn show_customer(
     if let CustomerDisplay::Payment { qr_png, .. } = &display
         && (qr_png.len() > QR_DATA_URL_MAX || !qr_png.starts_with("data:image/png;base64,"))
     {
-        return Err(CommandError {
-            code: "display_invalid".to_owned(),
-            message: "The customer display takes a PNG QR code only.".to_owned(),
-        });
+        return Err(CommandError::counter(
+            CounterCode::DisplayInvalid,
+            "The customer display takes a PNG QR code only.".to_owned(),
+        ));
     }
     if let Ok(mut current) = state.customer_display.lock() {
         current.clone_from(&display);
     }
-    app.emit_to(CUSTOMER_WINDOW, CUSTOMER_DISPLAY_CHANGED, display).map_err(|error| CommandError {
-        code: "display_failed".to_owned(),
-        message: error.to_string(),
-    })
+    app.emit_to(CUSTOMER_WINDOW, CUSTOMER_DISPLAY_CHANGED, display)
+        .map_err(|error| CommandError::counter(CounterCode::DisplayFailed, error.to_string()))
 }
 
 /// Opens the customer window, full screen on a second monitor when there is one,
 /// otherwise as an ordinary window beside the counter's. Opening it twice focuses it.
 #[tauri::command]
 pub async fn open_customer_display(app: AppHandle) -> Result<(), CommandError> {
-    let failed = |error: tauri::Error| CommandError {
-        code: "display_failed".to_owned(),
-        message: error.to_string(),
-    };
+    let failed =
+        |error: tauri::Error| CommandError::counter(CounterCode::DisplayFailed, error.to_string());
     if let Some(window) = app.get_webview_window(CUSTOMER_WINDOW) {
         return window.set_focus().map_err(failed);
     }

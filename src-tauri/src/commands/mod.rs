@@ -7,13 +7,17 @@ pub mod display;
 pub mod staff;
 pub mod sync;
 
+use counter_core::error_code::CounterCode;
 use serde::Serialize;
 
-/// What a failed command gives the UI: a stable code to branch on and a message to show.
+/// What a failed command gives the UI: a stable code to branch on, a message to show, and
+/// the same in Chinese from the tables of the counter, the server and the core (`None` for
+/// a code none of them has: a newer server's, whose message is shown).
 #[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct CommandError {
     pub code: String,
     pub message: String,
+    pub message_zh: Option<String>,
 }
 
 impl From<counter_core::counter::CounterError> for CommandError {
@@ -21,16 +25,29 @@ impl From<counter_core::counter::CounterError> for CommandError {
         if let counter_core::counter::CounterError::Local(local) = error {
             return CommandError::local(local);
         }
-        CommandError { code: error.code().to_owned(), message: error.to_string() }
+        CommandError {
+            code: error.code().to_owned(),
+            message: error.to_string(),
+            message_zh: error.chinese().map(str::to_owned),
+        }
     }
 }
 
 impl CommandError {
+    /// A refusal of the app itself.
+    pub fn counter(code: CounterCode, message: impl Into<String>) -> CommandError {
+        CommandError {
+            code: code.as_str().to_owned(),
+            message: message.into(),
+            message_zh: Some(code.chinese().to_owned()),
+        }
+    }
+
     pub fn local(error: counter_core::store::LocalStoreError) -> CommandError {
         tracing::error!(%error, "local store");
-        CommandError {
-            code: "local_storage_failed".to_owned(),
-            message: "The counter could not read its local data; it has been logged.".to_owned(),
-        }
+        CommandError::counter(
+            CounterCode::LocalStorageFailed,
+            "The counter could not read its local data; it has been logged.",
+        )
     }
 }

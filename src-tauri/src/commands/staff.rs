@@ -9,6 +9,7 @@ use tillfund_core::StaffId;
 
 use super::CommandError;
 use crate::state::AppState;
+use counter_core::error_code::CounterCode;
 
 /// The signed-in member if their role allows `needed`; the action keeps the shift awake.
 pub fn signed_in(state: &AppState, needed: Role) -> Result<StaffSession, CommandError> {
@@ -23,9 +24,8 @@ pub struct StaffState {
 }
 
 fn parse_staff_id(text: &str) -> Result<StaffId, CommandError> {
-    text.parse().map_err(|error: tillfund_core::InvalidId| CommandError {
-        code: "staff_id_invalid".to_owned(),
-        message: error.to_string(),
+    text.parse().map_err(|error: tillfund_core::InvalidId| {
+        CommandError::counter(CounterCode::StaffIdInvalid, error.to_string())
     })
 }
 

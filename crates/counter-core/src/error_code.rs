@@ -1,0 +1,119 @@
+//! The counter's own refusals, one table: each code with its text in English and Chinese.
+//! Refusals the server answers keep the server's code (`tillfund_core::protocol::ErrorCode`,
+//! which has its own texts); fields the core refuses keep the core's.
+
+macro_rules! counter_codes {
+    ($( $variant:ident = $code:literal, $english:literal, $chinese:literal; )*) => {
+        /// What the counter itself refuses with; the UI branches on `as_str()`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum CounterCode {
+            $( $variant, )*
+        }
+
+        impl CounterCode {
+            /// Every code, in the table's order.
+            pub const ALL: &'static [CounterCode] = &[ $( CounterCode::$variant, )* ];
+
+            pub const fn as_str(self) -> &'static str {
+                match self { $( CounterCode::$variant => $code, )* }
+            }
+
+            pub const fn english(self) -> &'static str {
+                match self { $( CounterCode::$variant => $english, )* }
+            }
+
+            pub const fn chinese(self) -> &'static str {
+                match self { $( CounterCode::$variant => $chinese, )* }
+            }
+        }
+    };
+}
+
+counter_codes! {
+    // Enrolment and the connection.
+    NotEnrolled = "not_enrolled", "This counter is not enrolled yet.", "本收银台尚未注册：请输入服务器地址和激活码。";
+    ServerUrlInvalid = "server_url_invalid", "The server address is not valid.", "服务器地址不正确。";
+    UnsyncedEntries = "unsynced_entries", "Entries still wait for the server; sync before enrolling again.", "仍有记录等待同步，请同步后再重新注册。";
+    ServerUnreachable = "server_unreachable", "The server cannot be reached.", "无法连接服务器。";
+    ServerAnswerUnreadable = "server_answer_unreadable", "The server's answer is not understood.", "无法识别服务器的回复。";
+    CurrencyUnsupported = "currency_unsupported", "The counter's currency is not supported.", "不支持本收银台的币种。";
+    LocalStorageFailed = "local_storage_failed", "The counter could not read its local data; it has been logged.", "收银台无法读取本地数据，已记录。";
+    // Customers.
+    CustomerNotFound = "customer_not_found", "No customer of this store has this member code or phone number.", "找不到该会员码或手机号对应的本店顾客。";
+    CustomerNotBound = "customer_not_bound", "The customer is not bound to this store.", "该顾客未绑定本店：请顾客在钱包中添加本店。";
+    // Staff.
+    SignInRequired = "sign_in_required", "Sign in with your PIN first.", "请先登录。";
+    ManagerRequired = "manager_required", "Only a manager may do this.", "此操作需店长登录。";
+    StaffPinWrong = "staff_pin_wrong", "Wrong PIN.", "密码错误。";
+    StaffLocked = "staff_locked", "Too many wrong PINs: locked for a while, or a manager resets the PIN.", "密码错误次数过多，已锁定 5 分钟，或由店长重设密码。";
+    StaffPinInvalid = "staff_pin_invalid", "A staff PIN is 4 to 8 digits.", "员工密码须为 4 到 8 位数字。";
+    StaffPinHashFailed = "staff_pin_hash_failed", "The PIN could not be stored.", "无法保存密码。";
+    StaffNameInvalid = "staff_name_invalid", "A staff name is 1 to 40 characters.", "员工姓名须为 1 到 40 个字。";
+    StaffNameTaken = "staff_name_taken", "A member of staff has this name already.", "已有同名员工。";
+    StaffNotFound = "staff_not_found", "There is no such member of staff.", "没有该员工。";
+    StaffIdInvalid = "staff_id_invalid", "This is not a staff id.", "员工编号不正确。";
+    StaffInactive = "staff_inactive", "This member of staff is disabled.", "该员工已停用。";
+    StaffLimitReached = "staff_limit_reached", "This counter has as many staff as it can keep; disable someone first.", "员工数量已达上限，请先停用一位员工。";
+    FirstStaffMustBeManager = "first_staff_must_be_manager", "The first member of staff is a manager.", "第一位员工须为店长。";
+    LastManager = "last_manager", "This is the only manager; add another manager first.", "这是唯一的店长，请先添加另一位店长。";
+    RoleInvalid = "role_invalid", "This is not a role.", "角色不正确。";
+    // Sales and top-ups.
+    OrderNotFound = "order_not_found", "There is no such order at this counter.", "本收银台没有该订单。";
+    OrderIdInvalid = "order_id_invalid", "This is not an order id.", "订单编号不正确。";
+    OrderNotCancellable = "order_not_cancellable", "Only an order waiting for payment can be cancelled.", "只有待付款的订单可以取消。";
+    ConfirmationCodeWrong = "confirmation_code_wrong", "This confirmation code does not belong to this order: the order is not paid.", "确认码与订单不符。";
+    TopUpNotFound = "top_up_not_found", "There is no such top-up at this counter.", "本收银台没有该充值记录。";
+    EntryIdInvalid = "entry_id_invalid", "This is not a top-up number.", "充值编号不正确。";
+    QrFailed = "qr_failed", "The payment code could not be drawn.", "无法生成付款码。";
+    // The day.
+    DayInvalid = "day_invalid", "This is not a day (YYYY-MM-DD).", "日期不正确（YYYY-MM-DD）。";
+    DayHasUnsyncedEntries = "day_has_unsynced_entries", "Top-ups of the day still wait for the server; go online and let them sync first.", "当日还有未同步的充值：请联网等待同步后再关账。";
+    TimeZoneInvalid = "time_zone_invalid", "The store's time zone is not known.", "门店时区不正确。";
+    ExportFailed = "export_failed", "The file could not be written.", "无法写入文件。";
+    // Printing and the customer display.
+    PrinterNotSet = "printer_not_set", "No receipt printer is set; a manager sets it in Settings.", "尚未设置小票打印机：请店长在设置中设置。";
+    PrinterInvalid = "printer_invalid", "The printer setting is not valid: tcp:HOST:PORT or device:PATH.", "打印机设置不正确：网络打印机写 tcp:主机:端口，USB 打印机写 device:设备路径。";
+    PrinterUnreachable = "printer_unreachable", "The printer cannot be reached.", "无法连接打印机。";
+    PrintFailed = "print_failed", "The receipt could not be printed.", "小票打印失败。";
+    PrintJobNotFound = "print_job_not_found", "There is no such receipt to print.", "没有可打印的小票。";
+    ReceiptFontMissing = "receipt_font_missing", "The receipt font is missing.", "缺少小票字体。";
+    ReceiptRenderFailed = "receipt_render_failed", "The receipt could not be drawn.", "无法生成小票图片。";
+    DisplayInvalid = "display_invalid", "The customer display cannot show this.", "顾客显示屏无法显示此内容。";
+    DisplayFailed = "display_failed", "The customer display could not be opened.", "无法打开顾客显示屏。";
+}
+
+impl std::fmt::Display for CounterCode {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(self.as_str())
+    }
+}
+
+/// The Chinese text of a code the counter shows: its own, the server's, or the core's.
+pub fn chinese_text(code: &str) -> Option<&'static str> {
+    CounterCode::ALL
+        .iter()
+        .find(|counter_code| counter_code.as_str() == code)
+        .map(|counter_code| counter_code.chinese())
+        .or_else(|| tillfund_core::protocol::ErrorCode::parse(code).map(|code| code.chinese()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_code_is_named_once_and_has_both_texts() {
+        let mut seen = std::collections::HashSet::new();
+        for code in CounterCode::ALL {
+            assert!(seen.insert(code.as_str()), "{code} twice");
+            assert!(!code.english().is_empty() && !code.chinese().is_empty(), "{code}");
+        }
+        assert_eq!(chinese_text("staff_locked"), Some(CounterCode::StaffLocked.chinese()));
+        assert_eq!(
+            chinese_text("amount_malformed"),
+            Some(tillfund_core::protocol::ErrorCode::AmountMalformed.chinese()),
+            "the core's codes have the server's texts"
+        );
+        assert_eq!(chinese_text("no_such_code"), None);
+    }
+}
