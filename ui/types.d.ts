@@ -125,9 +125,23 @@ reversed_cash: number,
  */
 reversed_bonus: number, };
 
-export type ServerSettlement = { day: string, closed: boolean, drawer_cash: number, net_owed_to_store: number, 
+export type SettlementBody = { day: string, closed: boolean, 
 /**
- * The part of the store's figures made at this counter.
+ * Cash − reversed cash: what must be in the drawer.
+ */
+drawer_cash: number, 
+/**
+ * Payments − refunds − drawer cash: positive, the platform pays the store; negative, the
+ * store pays the platform.
+ */
+net_owed_to_store: number, 
+/**
+ * Journal entry of the close, when it moved money. (Absent from the days a counter
+ * kept before it was shown.)
+ */
+entry_sequence: number | null, 
+/**
+ * The part of these figures made at the asking counter, to match its own records.
  */
 this_terminal: SettlementFigures, top_up_count: number, 
 /**
@@ -152,7 +166,7 @@ export type DayReport = { day: string, store: string, currency: string, counter:
 /**
  * `None` when the server could not be reached.
  */
-server: ServerSettlement | null, 
+server: SettlementBody | null, 
 /**
  * Whether this counter's records equal the server's figures for this counter.
  */

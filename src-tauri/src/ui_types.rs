@@ -32,7 +32,7 @@ fn declarations() -> Vec<String> {
         core::settlement::CounterFigures::decl(),
         core::settlement::HourTakings::decl(),
         tillfund_core::settlement::SettlementFigures::decl(),
-        core::client::ServerSettlement::decl(),
+        tillfund_core::protocol::SettlementBody::decl(),
         core::settlement::DayReport::decl(),
         commands::counter::DayReportView::decl(),
         commands::display::CustomerDisplay::decl(),

@@ -2,7 +2,6 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use tillfund_core::TerminalId;
 use tillfund_core::bonus::BonusRuleSet;
@@ -12,7 +11,6 @@ use tillfund_core::protocol::{
     EnrolRequest, EnrolmentBody, ErrorBody, MerchantBody, OutboxEntry, PaidOrdersBody,
     PaymentsQuery, PushRequest, PushResponse, RefundBody, RefundRequest, SettlementBody,
 };
-use tillfund_core::settlement::SettlementFigures;
 use tillfund_core::signing::TerminalKey;
 
 use crate::error_code::CounterCode;
@@ -56,34 +54,6 @@ pub struct Enrolment {
 /// Times an enrolment is sent when the answer does not arrive. Each retry carries the same
 /// public key, so the server answers the same enrolment and the code is not burnt.
 const ENROL_ATTEMPTS_MAX: u32 = 3;
-
-/// The server's figures for a business day of this store, as the counter keeps them (in its
-/// closed days) and shows them: the wire's `SettlementBody` without the close's entry.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-pub struct ServerSettlement {
-    pub day: String,
-    pub closed: bool,
-    #[serde(flatten)]
-    pub figures: SettlementFigures,
-    pub drawer_cash: i64,
-    pub net_owed_to_store: i64,
-    /// The part of the store's figures made at this counter.
-    pub this_terminal: SettlementFigures,
-}
-
-impl From<SettlementBody> for ServerSettlement {
-    fn from(body: SettlementBody) -> ServerSettlement {
-        ServerSettlement {
-            day: body.day,
-            closed: body.closed,
-            figures: body.figures,
-            drawer_cash: body.drawer_cash,
-            net_owed_to_store: body.net_owed_to_store,
-            this_terminal: body.this_terminal,
-        }
-    }
-}
 
 /// Who this counter is, for signing.
 #[derive(Debug, Clone)]
@@ -276,24 +246,24 @@ impl ServerClient {
         &self,
         credentials: &TerminalCredentials,
         day: &str,
-    ) -> Result<ServerSettlement, ClientError> {
+    ) -> Result<SettlementBody, ClientError> {
         let path = DayQuery { day: day.to_owned() }.settlement_path();
         let body: SettlementBody =
             self.signed(credentials, reqwest::Method::GET, &path, None).await?;
-        Ok(ServerSettlement::from(body))
+        Ok(body)
     }
 
     pub async fn close_day(
         &self,
         credentials: &TerminalCredentials,
         day: &str,
-    ) -> Result<ServerSettlement, ClientError> {
+    ) -> Result<SettlementBody, ClientError> {
         let body = serde_json::to_vec(&CloseDayRequest { day: day.to_owned() })
             .map_err(|error| ClientError::Unreadable(error.to_string()))?;
         let answer: SettlementBody = self
             .signed(credentials, reqwest::Method::POST, "/v1/terminal/settlement/close", Some(body))
             .await?;
-        Ok(ServerSettlement::from(answer))
+        Ok(answer)
     }
 
     pub async fn bonus_rules(

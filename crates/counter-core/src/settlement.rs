@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use tillfund_core::{Amount, Currency};
 
-use crate::client::{ServerClient, ServerSettlement};
+use tillfund_core::protocol::SettlementBody;
+
+use crate::client::ServerClient;
 use crate::counter::{Counter, CounterError, now_ms};
 use crate::error_code::CounterCode;
 use crate::store::LocalStoreError;
@@ -41,7 +43,7 @@ pub struct DayReport {
     pub currency: String,
     pub counter: CounterFigures,
     /// `None` when the server could not be reached.
-    pub server: Option<ServerSettlement>,
+    pub server: Option<SettlementBody>,
     /// Whether this counter's records equal the server's figures for this counter.
     pub matches: Option<bool>,
     pub closed: bool,

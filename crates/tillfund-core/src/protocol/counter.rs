@@ -180,8 +180,11 @@ pub struct CloseDayRequest {
     pub day: String,
 }
 
+/// A store's day as the server counts it; the counter keeps it with its closed days and
+/// shows it beside its own records.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SettlementBody {
     pub day: String,
     pub closed: bool,
@@ -193,7 +196,9 @@ pub struct SettlementBody {
     /// Payments − refunds − drawer cash: positive, the platform pays the store; negative, the
     /// store pays the platform.
     pub net_owed_to_store: i64,
-    /// Journal entry of the close, when it moved money.
+    /// Journal entry of the close, when it moved money. (Absent from the days a counter
+    /// kept before it was shown.)
+    #[serde(default)]
     pub entry_sequence: Option<i64>,
     /// The part of these figures made at the asking counter, to match its own records.
     pub this_terminal: SettlementFigures,
