@@ -93,6 +93,20 @@ const SETTING_KEYS: [&str; 8] = [
     "currency",
 ];
 
+/// A row of `customers` (columns customer_id, phone, display_name, member_code, bound).
+fn cached_customer_from_row(
+    row: &sqlx::sqlite::SqliteRow,
+) -> Result<CachedCustomer, LocalStoreError> {
+    Ok(CachedCustomer {
+        customer_id: CustomerId::from_str(row.try_get::<&str, _>("customer_id")?)
+            .map_err(corrupt)?,
+        phone: row.try_get("phone")?,
+        display_name: row.try_get("display_name")?,
+        member_code: row.try_get("member_code")?,
+        bound: row.try_get::<i64, _>("bound")? == 1,
+    })
+}
+
 impl LocalStore {
     /// Opens (creating if needed) the database file, readable by its user only, and
     /// brings its schema up to date.
@@ -308,17 +322,7 @@ impl LocalStore {
         .bind(member_code_or_phone)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|row| {
-            Ok(CachedCustomer {
-                customer_id: CustomerId::from_str(row.try_get::<&str, _>("customer_id")?)
-                    .map_err(corrupt)?,
-                phone: row.try_get("phone")?,
-                display_name: row.try_get("display_name")?,
-                member_code: row.try_get("member_code")?,
-                bound: row.try_get::<i64, _>("bound")? == 1,
-            })
-        })
-        .transpose()
+        row.as_ref().map(cached_customer_from_row).transpose()
     }
 
     /// Customers in the cache whose name, phone or member code contains `query` (all when
@@ -346,18 +350,7 @@ impl LocalStore {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(CachedCustomer {
-                    customer_id: CustomerId::from_str(row.try_get::<&str, _>("customer_id")?)
-                        .map_err(corrupt)?,
-                    phone: row.try_get("phone")?,
-                    display_name: row.try_get("display_name")?,
-                    member_code: row.try_get("member_code")?,
-                    bound: row.try_get::<i64, _>("bound")? == 1,
-                })
-            })
-            .collect()
+        rows.iter().map(cached_customer_from_row).collect()
     }
 
     pub async fn save_bonus_rules(

@@ -36,8 +36,14 @@ impl<S: Storage> FundService<S> {
         })
     }
 
-    /// The end of `day` in `zone`, refusing days that have not started yet there.
-    fn settlement_day_end_ms(&self, zone: &TimeZone, day: Date) -> Result<i64, ServiceError> {
+    /// The end of `day` at the counter's store, refusing days that have not started yet
+    /// there.
+    async fn settlement_day_end_ms(
+        &self,
+        terminal: &AuthenticatedTerminal,
+        day: Date,
+    ) -> Result<i64, ServiceError> {
+        let zone = &self.merchant_zone(terminal).await?;
         let now = jiff::Timestamp::from_millisecond(self.store.clock().now_ms())
             .map_err(|error| internal(error.to_string()))?;
         let today = now.to_zoned(zone.clone()).date();
@@ -57,8 +63,7 @@ impl<S: Storage> FundService<S> {
         terminal: &AuthenticatedTerminal,
         day: Date,
     ) -> Result<Settlement, ServiceError> {
-        let zone = self.merchant_zone(terminal).await?;
-        let day_end_ms = self.settlement_day_end_ms(&zone, day)?;
+        let day_end_ms = self.settlement_day_end_ms(terminal, day).await?;
         let day_text = day.to_string();
         let stored = self.store.stored_day(terminal.terminal.merchant_id, &day_text, day_end_ms);
         let (figures, by_terminal, closed) = match stored.await? {
@@ -83,8 +88,7 @@ impl<S: Storage> FundService<S> {
         terminal: &AuthenticatedTerminal,
         day: Date,
     ) -> Result<Settlement, ServiceError> {
-        let zone = self.merchant_zone(terminal).await?;
-        let day_end_ms = self.settlement_day_end_ms(&zone, day)?;
+        let day_end_ms = self.settlement_day_end_ms(terminal, day).await?;
         let merchant_id = terminal.terminal.merchant_id;
         let day_text = day.to_string();
         let command = Command {
