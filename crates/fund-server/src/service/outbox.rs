@@ -7,6 +7,33 @@ use crate::store::Storage;
 /// longer is not running a store, and an entry older than this is a clock or a forgery.
 pub const RECORDED_AT_AGE_MS_MAX: i64 = 90 * 24 * 60 * 60 * 1000;
 
+/// The ledger command of a counter's outbox entry, keyed by (counter, entry id) and
+/// fingerprinted by the entry's canonical bytes.
+fn outbox_command(
+    terminal: &AuthenticatedTerminal,
+    entry: &OutboxEntry,
+) -> Result<Command, ServiceError> {
+    let canonical = serde_json::to_vec(entry).map_err(|error| internal(error.to_string()))?;
+    let idempotency = IdempotencyKey {
+        key: format!("terminal/{}/outbox/{}", terminal.terminal.id, entry.id),
+        fingerprint: fingerprint(&[b"outbox", &canonical]),
+    };
+    let kind = match &entry.action {
+        CounterAction::CashTopUp { customer_id, amount, bonus_shown, bonus_rule_version } => {
+            CommandKind::CashTopUp(CashTopUp {
+                merchant_id: terminal.terminal.merchant_id,
+                terminal_id: terminal.terminal.id,
+                outbox_entry_id: entry.id,
+                customer_id: *customer_id,
+                amount: *amount,
+                bonus_shown: *bonus_shown,
+                rule_set_version: *bonus_rule_version,
+            })
+        }
+    };
+    Ok(Command { idempotency, recorded_at_ms: entry.recorded_at_ms, kind })
+}
+
 impl<S: Storage> FundService<S> {
     /// Applies pushed outbox entries in order, each on its own: one refused entry never
     /// blocks the ones behind it.
@@ -23,32 +50,7 @@ impl<S: Storage> FundService<S> {
                 refused.insert(entry.id, rejection);
                 continue;
             }
-            let canonical =
-                serde_json::to_vec(entry).map_err(|error| internal(error.to_string()))?;
-            let command = match &entry.action {
-                CounterAction::CashTopUp {
-                    customer_id,
-                    amount,
-                    bonus_shown,
-                    bonus_rule_version,
-                } => Command {
-                    idempotency: IdempotencyKey {
-                        key: format!("terminal/{}/outbox/{}", terminal.terminal.id, entry.id),
-                        fingerprint: fingerprint(&[b"outbox", &canonical]),
-                    },
-                    recorded_at_ms: entry.recorded_at_ms,
-                    kind: CommandKind::CashTopUp(CashTopUp {
-                        merchant_id: terminal.terminal.merchant_id,
-                        terminal_id: terminal.terminal.id,
-                        outbox_entry_id: entry.id,
-                        customer_id: *customer_id,
-                        amount: *amount,
-                        bonus_shown: *bonus_shown,
-                        rule_set_version: *bonus_rule_version,
-                    }),
-                },
-            };
-            commands.push(command);
+            commands.push(outbox_command(terminal, entry)?);
         }
         let mut decisions = self.writer.submit_all(commands).await.into_iter();
         let mut results = Vec::with_capacity(entries.len());

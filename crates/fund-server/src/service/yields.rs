@@ -114,35 +114,9 @@ impl<S: Storage> FundService<S> {
             ));
         }
         let mut report = AccrualReport::default();
-        // Postings an interrupted run did not finish come first, in day order.
-        for day in self.store.unposted_days().await? {
-            let date: Date =
-                day.parse().map_err(|error: jiff::Error| internal(error.to_string()))?;
-            if self.config.yield_policy.posting.posts_after(date) {
-                let posted = self.post_yield(&day).await?;
-                report.days.push(DayAccrual {
-                    day: date,
-                    wallets: 0,
-                    accrued: Decimal::ZERO,
-                    posted,
-                });
-            } else {
-                self.store.mark_yield_day_posted(&day, self.store.clock().now_ms()).await?;
-            }
-        }
-        let first_day = match self.store.last_accrued_day().await? {
-            Some(day) => day
-                .parse::<Date>()
-                .map_err(|error| internal(error.to_string()))?
-                .tomorrow()
-                .map_err(|error| internal(error.to_string()))?,
-            None => match self.store.first_applied_at_ms().await? {
-                Some(first_ms) => jiff::Timestamp::from_millisecond(first_ms)
-                    .map_err(|error| internal(error.to_string()))?
-                    .to_zoned(self.config.yield_policy.time_zone.clone())
-                    .date(),
-                None => return Ok(report),
-            },
+        report.days.extend(self.finish_unposted_days().await?);
+        let Some(first_day) = self.first_day_to_accrue().await? else {
+            return Ok(report);
         };
         if first_day > through {
             return Ok(report);
@@ -171,6 +145,42 @@ impl<S: Storage> FundService<S> {
             day = day.tomorrow().map_err(|error| internal(error.to_string()))?;
         }
         Ok(report)
+    }
+
+    /// Postings an interrupted run did not finish, in day order.
+    async fn finish_unposted_days(&self) -> Result<Vec<DayAccrual>, ServiceError> {
+        let mut finished = Vec::new();
+        for day in self.store.unposted_days().await? {
+            let date: Date =
+                day.parse().map_err(|error: jiff::Error| internal(error.to_string()))?;
+            if self.config.yield_policy.posting.posts_after(date) {
+                let posted = self.post_yield(&day).await?;
+                finished.push(DayAccrual { day: date, wallets: 0, accrued: Decimal::ZERO, posted });
+            } else {
+                self.store.mark_yield_day_posted(&day, self.store.clock().now_ms()).await?;
+            }
+        }
+        Ok(finished)
+    }
+
+    /// The day after the last one accrued, or the day of the first journal entry; `None`
+    /// when the journal is empty.
+    async fn first_day_to_accrue(&self) -> Result<Option<Date>, ServiceError> {
+        let day = match self.store.last_accrued_day().await? {
+            Some(day) => day
+                .parse::<Date>()
+                .map_err(|error| internal(error.to_string()))?
+                .tomorrow()
+                .map_err(|error| internal(error.to_string()))?,
+            None => match self.store.first_applied_at_ms().await? {
+                Some(first_ms) => jiff::Timestamp::from_millisecond(first_ms)
+                    .map_err(|error| internal(error.to_string()))?
+                    .to_zoned(self.config.yield_policy.time_zone.clone())
+                    .date(),
+                None => return Ok(None),
+            },
+        };
+        Ok(Some(day))
     }
 
     async fn accrue_day(

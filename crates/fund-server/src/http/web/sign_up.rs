@@ -116,6 +116,33 @@ pub(super) async fn sign_up_page(State(state): State<AppState>, visitor: Visitor
     }
 }
 
+/// The sign-up form's fields as the core reads them, or what to tell the visitor.
+fn parse_sign_up(
+    form: &SignUpForm,
+    text: &Words,
+    language: Language,
+) -> Result<(PhoneNumber, DisplayName, PaymentPin, Vec<MerchantId>), String> {
+    let problem = |code, message: String| input_problem(code, message, language);
+    let phone = PhoneNumber::parse(&form.phone)
+        .map_err(|error| problem(error.code(), error.to_string()))?;
+    let name =
+        DisplayName::parse(&form.name).map_err(|error| problem(error.code(), error.to_string()))?;
+    if form.pin != form.pin_again {
+        return Err(text.pins_differ.to_owned());
+    }
+    let pin =
+        PaymentPin::parse(&form.pin).map_err(|error| problem(error.code(), error.to_string()))?;
+    let stores = form
+        .store
+        .iter()
+        .map(|id| {
+            id.parse::<MerchantId>()
+                .map_err(|error| problem(ErrorCode::MerchantIdInvalid, error.to_string()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((phone, name, pin, stores))
+}
+
 pub(super) async fn sign_up(
     State(state): State<AppState>,
     visitor: Visitor,
@@ -153,30 +180,9 @@ pub(super) async fn sign_up(
     if !state.web_limits().sign_in_by_address.allow(&visitor.ip.to_string()) {
         return again(text.too_many, StatusCode::TOO_MANY_REQUESTS).await;
     }
-    let invalid = |message: String| (message, StatusCode::UNPROCESSABLE_ENTITY);
-    let parsed = (|| {
-        let phone = PhoneNumber::parse(&form.phone).map_err(|error| {
-            invalid(input_problem(error.code(), error.to_string(), visitor.language))
-        })?;
-        let name = DisplayName::parse(&form.name).map_err(|error| {
-            invalid(input_problem(error.code(), error.to_string(), visitor.language))
-        })?;
-        if form.pin != form.pin_again {
-            return Err(invalid(text.pins_differ.to_owned()));
-        }
-        let pin = PaymentPin::parse(&form.pin).map_err(|error| {
-            invalid(input_problem(error.code(), error.to_string(), visitor.language))
-        })?;
-        let stores = form
-            .store
-            .iter()
-            .map(|id| id.parse::<MerchantId>().map_err(|error| invalid(error.to_string())))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok((phone, name, pin, stores))
-    })();
-    let (phone, name, pin, stores) = match parsed {
+    let (phone, name, pin, stores) = match parse_sign_up(&form, text, visitor.language) {
         Ok(parsed) => parsed,
-        Err((message, status)) => return again(&message, status).await,
+        Err(message) => return again(&message, StatusCode::UNPROCESSABLE_ENTITY).await,
     };
     let key = format!("web-signup-{form_id}");
     if let Err(error) =

@@ -11,36 +11,11 @@ impl Batch<'_> {
     ) -> Result<Outcome, Deferred> {
         let claims = &payment.claims;
         let customer_id = payment.customer_id;
-        if !self.state.existing_customers.contains(&customer_id) {
-            return Ok(Outcome::rejected(
-                RejectCode::CustomerUnknown,
-                "There is no customer with this id.",
-            ));
-        }
         let order_key = (claims.terminal_id, claims.order_id);
-        if self.state.orders.contains_key(&order_key) {
-            return Ok(Outcome::rejected(
-                RejectCode::OrderAlreadyPaid,
-                "This order has already been paid.",
-            ));
-        }
-        if !self.state.bindings.contains(&(customer_id, claims.merchant_id)) {
-            return Ok(Outcome::rejected(
-                RejectCode::CustomerNotBound,
-                "Your wallet is not bound to this store. Add the store in your wallet, then pay.",
-            ));
-        }
-        let split = self.wallet_split(customer_id)?;
         let amount = claims.amount.amount().minor_units();
-        let Some(taken) = split_proportionally(amount, split) else {
-            return Ok(Outcome::rejected(
-                RejectCode::InsufficientFunds,
-                format!(
-                    "Your balance of {} does not cover {}.",
-                    self.format(self.wallet_balance(customer_id)?),
-                    self.format(claims.amount.amount())
-                ),
-            ));
+        let taken = match self.payment_split(payment)? {
+            Ok(taken) => taken,
+            Err(refusal) => return Ok(refusal),
         };
         let transfers = wallet_transfers(customer_id, taken, Direction::ToService)?;
         let entry = NewEntry {
@@ -82,5 +57,43 @@ impl Batch<'_> {
             confirmation_code: payment.confirmation_code.clone(),
             wallet_balance: self.wallet_balance(customer_id)?,
         })
+    }
+
+    /// What each bucket of the wallet pays, or why the payment is refused: an unknown
+    /// customer, an order paid already, a store the wallet is not bound to, a balance short
+    /// of the amount.
+    fn payment_split(&self, payment: &Payment) -> Result<Result<[i64; 3], Outcome>, Deferred> {
+        let claims = &payment.claims;
+        let customer_id = payment.customer_id;
+        if !self.state.existing_customers.contains(&customer_id) {
+            return Ok(Err(Outcome::rejected(
+                RejectCode::CustomerUnknown,
+                "There is no customer with this id.",
+            )));
+        }
+        if self.state.orders.contains_key(&(claims.terminal_id, claims.order_id)) {
+            return Ok(Err(Outcome::rejected(
+                RejectCode::OrderAlreadyPaid,
+                "This order has already been paid.",
+            )));
+        }
+        if !self.state.bindings.contains(&(customer_id, claims.merchant_id)) {
+            return Ok(Err(Outcome::rejected(
+                RejectCode::CustomerNotBound,
+                "Your wallet is not bound to this store. Add the store in your wallet, then pay.",
+            )));
+        }
+        let split = self.wallet_split(customer_id)?;
+        match split_proportionally(claims.amount.amount().minor_units(), split) {
+            Some(taken) => Ok(Ok(taken)),
+            None => Ok(Err(Outcome::rejected(
+                RejectCode::InsufficientFunds,
+                format!(
+                    "Your balance of {} does not cover {}.",
+                    self.format(self.wallet_balance(customer_id)?),
+                    self.format(claims.amount.amount())
+                ),
+            ))),
+        }
     }
 }
