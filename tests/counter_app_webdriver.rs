@@ -317,24 +317,8 @@ async fn a_counter_day_through_the_real_app() {
 
     let pay_url = session.attribute("#sale-order", "data-pay-url").await.unwrap().unwrap();
     let token = pay_url.split("t=").nth(1).unwrap().to_owned();
-    let http = reqwest::Client::new();
-    let session_token: Value = http
-        .post(format!("{}/v1/sessions", server.url))
-        .json(&json!({"phone": tillfund_e2e::demo::PHONE, "pin": tillfund_e2e::demo::PIN}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let paid = http
-        .post(format!("{}/v1/payments", server.url))
-        .bearer_auth(session_token["token"].as_str().unwrap())
-        .header("idempotency-key", "webdriver-sale")
-        .json(&json!({"token": token, "pin": tillfund_e2e::demo::PIN}))
-        .send()
-        .await
-        .unwrap();
+    let customer = tillfund_e2e::demo::DemoCustomer::sign_in(&server.url).await;
+    let paid = customer.pay(&token, "webdriver-sale").await;
     // The demo customer has no money yet: the payment is refused and the code stays open.
     assert_eq!(paid.status(), 422);
 
@@ -405,14 +389,7 @@ async fn a_counter_day_through_the_real_app() {
     // Now the same sale code can be paid; the counter shows it within moments, with the
     // confirmation code the customer's phone shows.
     session.click("#nav button[data-screen=sale]").await.unwrap();
-    let paid = http
-        .post(format!("{}/v1/payments", server.url))
-        .bearer_auth(session_token["token"].as_str().unwrap())
-        .header("idempotency-key", "webdriver-sale-2")
-        .json(&json!({"token": token, "pin": tillfund_e2e::demo::PIN}))
-        .send()
-        .await
-        .unwrap();
+    let paid = customer.pay(&token, "webdriver-sale-2").await;
     assert_eq!(paid.status(), 200);
     let paid: Value = paid.json().await.unwrap();
     session

@@ -201,28 +201,9 @@ async fn a_payment_qr_made_offline_is_paid_and_the_counter_hears_within_a_second
     let mut announcements = counter.store().paid_orders();
     let listener = tokio::spawn(counter_core::sync::run_payment_listener(counter.store().clone()));
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    let http = reqwest::Client::new();
-    let session: Value = http
-        .post(format!("{}/v1/sessions", server.url))
-        .json(&json!({"phone": "13800138000", "pin": "123456"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let customer = demo::DemoCustomer::sign_in(&server.url).await;
     let paid_at = std::time::Instant::now();
-    let paid: Value = http
-        .post(format!("{}/v1/payments", server.url))
-        .bearer_auth(session["token"].as_str().unwrap())
-        .header("idempotency-key", "pay-once")
-        .json(&json!({"token": order.token, "pin": "123456"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let paid: Value = customer.pay(&order.token, "pay-once").await.json().await.unwrap();
     assert_eq!(
         paid["confirmation_code"],
         confirmation_code(&key, order.order_id, order.amount),

@@ -77,26 +77,56 @@ pub mod demo {
         assert!(ok, "{stdout}{stderr}");
     }
 
+    /// The demo customer, signed in through the customer API: what a phone does.
+    pub struct DemoCustomer {
+        http: reqwest::Client,
+        server_url: String,
+        token: String,
+    }
+
+    impl DemoCustomer {
+        pub async fn sign_in(server_url: &str) -> DemoCustomer {
+            let http = reqwest::Client::new();
+            let session: Value = http
+                .post(format!("{server_url}/v1/sessions"))
+                .json(&json!({"phone": PHONE, "pin": PIN}))
+                .send()
+                .await
+                .expect("sign in")
+                .json()
+                .await
+                .expect("session");
+            let token = session["token"].as_str().expect("token").to_owned();
+            DemoCustomer { http, server_url: server_url.to_owned(), token }
+        }
+
+        /// Pays a counter's payment token with the PIN; the answer as it came.
+        pub async fn pay(&self, token: &str, idempotency_key: &str) -> reqwest::Response {
+            self.http
+                .post(format!("{}/v1/payments", self.server_url))
+                .bearer_auth(&self.token)
+                .header("idempotency-key", idempotency_key)
+                .json(&json!({"token": token, "pin": PIN}))
+                .send()
+                .await
+                .expect("pay")
+        }
+
+        pub async fn wallet(&self) -> Value {
+            self.http
+                .get(format!("{}/v1/wallet", self.server_url))
+                .bearer_auth(&self.token)
+                .send()
+                .await
+                .expect("wallet")
+                .json()
+                .await
+                .expect("wallet body")
+        }
+    }
+
     /// The demo customer's wallet, through the customer API.
     pub async fn wallet(server_url: &str) -> Value {
-        let http = reqwest::Client::new();
-        let session: Value = http
-            .post(format!("{server_url}/v1/sessions"))
-            .json(&json!({"phone": PHONE, "pin": PIN}))
-            .send()
-            .await
-            .expect("sign in")
-            .json()
-            .await
-            .expect("session");
-        let token = session["token"].as_str().expect("token").to_owned();
-        http.get(format!("{server_url}/v1/wallet"))
-            .bearer_auth(token)
-            .send()
-            .await
-            .expect("wallet")
-            .json()
-            .await
-            .expect("wallet body")
+        DemoCustomer::sign_in(server_url).await.wallet().await
     }
 }
