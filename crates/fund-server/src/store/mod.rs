@@ -25,9 +25,12 @@ use crate::ledger::audit::SettlementCheck;
 use crate::ledger::{Account, BatchNeeds, BatchState, BatchWrites, JournalEntry, PaidOrder};
 use crate::model::{Clock, Customer, Merchant, Terminal};
 
+pub mod postgres;
 mod records;
 pub mod sqlite;
+mod sqlx_error;
 
+pub use postgres::PgStore;
 pub use records::{
     BindOutcome, BindingChange, EnrolOutcome, PinAttempt, PostingDue, RegisterOutcome,
     RegistrationKey, StoreError, StoredDay, WalletAccrual, WalletEntry, YieldDay,

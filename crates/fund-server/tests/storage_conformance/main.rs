@@ -1,7 +1,11 @@
 //! The storage conformance suite: what every `Storage` implementation must do, written
-//! against the traits only. A backend passes by running every check here; the SQLite one
-//! runs below. A new backend adds one line to `backends!`, with a function that opens a
-//! fresh, migrated, empty store of its kind.
+//! against the traits only. A backend passes by running every check here; SQLite and
+//! PostgreSQL run below. A new backend adds one line to `backends!`, with a function that
+//! opens a fresh, migrated, empty store of its kind.
+//!
+//! PostgreSQL: each check gets a throwaway database on the server `TILLFUND_TEST_POSTGRES`
+//! names (default `postgres://postgres@127.0.0.1:5432/postgres`, what `make test` starts),
+//! dropped when the check ends, pass or fail.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::unreachable)]
 
@@ -9,19 +13,28 @@ mod ledger;
 mod life_cycle;
 mod parties;
 mod support;
+mod tamper;
 mod terminals;
 mod yields;
 
-use fund_server::store::SqliteStore;
 use fund_server::store::prelude::*;
+use fund_server::store::{PgStore, SqliteStore};
 
 /// A fresh SQLite store in its own directory; the directory lives as long as the guard.
-async fn sqlite() -> (SqliteStore, tempfile::TempDir) {
+async fn sqlite() -> (SqliteStore, support::SqliteFile) {
     let directory = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", directory.path().join("fund.sqlite").display());
     let store = SqliteStore::connect(&url).await.unwrap();
     store.migrate().await.unwrap();
-    (store, directory)
+    (store, support::SqliteFile { url, _directory: directory })
+}
+
+/// A fresh PostgreSQL store in a database of its own, dropped with the guard.
+async fn postgres() -> (PgStore, support::ThrowawayDatabase) {
+    let database = support::ThrowawayDatabase::create().await;
+    let store = PgStore::connect(&database.url).await.unwrap();
+    store.migrate().await.unwrap();
+    (store, database)
 }
 
 /// One test per check and backend: `sqlite::parties_merchants_listed_by_name`, …
@@ -52,6 +65,18 @@ macro_rules! backends {
                 yields::an_accrual_day_is_recorded_once_and_posted,
                 yields::wallet_totals_are_read_as_of_an_entry,
             }
+
+            /// Needs to reach the database beneath the store, as an intruder would.
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn the_database_itself_refuses_to_rewrite_the_journal() {
+                use crate::support::RawDatabase;
+                let (store, guard) = $open().await;
+                crate::tamper::the_database_itself_refuses_to_rewrite_the_journal(
+                    store,
+                    &guard.url(),
+                )
+                .await;
+            }
         }
     )*};
 }
@@ -68,4 +93,5 @@ macro_rules! checks {
 
 backends! {
     sqlite => super::sqlite,
+    postgres => super::postgres,
 }

@@ -19,18 +19,6 @@ mod yields;
 
 use super::{Storage, StoreError, Stored};
 
-impl From<sqlx::Error> for StoreError {
-    fn from(error: sqlx::Error) -> StoreError {
-        StoreError::Database(Box::new(error))
-    }
-}
-
-impl From<sqlx::migrate::MigrateError> for StoreError {
-    fn from(error: sqlx::migrate::MigrateError) -> StoreError {
-        StoreError::Migration(Box::new(error))
-    }
-}
-
 // Reading rows back: a value that does not parse is a corrupt row, never a panic.
 
 pub(super) fn corrupt(what: impl std::fmt::Display) -> StoreError {

@@ -1,0 +1,119 @@
+//! The PostgreSQL implementation of the storage traits, for an operator who outgrows one
+//! machine: several fund-server processes on one database. `ledger/` holds the ledger's
+//! batch writes and the reports' reads; `parties.rs`, `terminals.rs` and `yields.rs` the
+//! rest. The SQL is the SQLite backend's, in PostgreSQL's dialect.
+//!
+//! What SQLite serialises with its one write lock, PostgreSQL serialises with transaction-
+//! scoped advisory locks, taken by whichever process writes, never by trusting one:
+//! `LEDGER_LOCK` around every batch (and bonus rule publishing), so each process group-
+//! commits and the batches of all processes apply one after another, their journal entries
+//! chained in commit order; `PARTIES_LOCK` around registrations and binding changes, so
+//! the change feed's sequence is its commit order and a counter's cursor never skips a
+//! change; `YIELD_LOCK` around a day's accrual, so every process may run the scheduler.
+
+use std::time::Duration;
+
+use sqlx::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use tillfund_core::Amount;
+
+use super::{Storage, StoreError, Stored};
+use crate::model::Clock;
+
+mod ledger;
+mod parties;
+mod terminals;
+mod yields;
+
+// Reading rows back: a value that does not parse is a corrupt row, never a panic.
+
+pub(super) fn corrupt(what: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(what.to_string())
+}
+
+pub(super) fn parse<T: std::str::FromStr>(text: &str) -> Result<T, StoreError>
+where
+    T::Err: std::fmt::Display,
+{
+    T::from_str(text).map_err(corrupt)
+}
+
+pub(super) fn parse_optional<T: std::str::FromStr>(
+    text: Option<String>,
+) -> Result<Option<T>, StoreError>
+where
+    T::Err: std::fmt::Display,
+{
+    text.map(|text| parse(&text)).transpose()
+}
+
+pub(super) fn amount(minor_units: i64) -> Result<Amount, StoreError> {
+    Amount::from_minor_units(minor_units).map_err(corrupt)
+}
+
+/// Advisory lock keys: "tillfund" in ASCII, then the area.
+pub(super) const LEDGER_LOCK: i64 = 0x7469_6c6c_6675_0001;
+pub(super) const PARTIES_LOCK: i64 = 0x7469_6c6c_6675_0002;
+pub(super) const YIELD_LOCK: i64 = 0x7469_6c6c_6675_0003;
+
+/// Takes an advisory lock for the rest of the transaction on `connection`.
+pub(super) async fn lock(connection: &mut sqlx::PgConnection, key: i64) -> Result<(), StoreError> {
+    sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(key).execute(&mut *connection).await?;
+    Ok(())
+}
+
+/// Connections per process; every process of a deployment holds this many at most.
+const POOL_CONNECTIONS_MAX: u32 = 16;
+/// How long a request waits for a connection before it reports the database busy.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: PgPool,
+    clock: Clock,
+}
+
+impl PgStore {
+    /// Connects to `postgres://…` (or `postgresql://…`).
+    pub async fn connect(database_url: &str) -> Result<PgStore, StoreError> {
+        let options: PgConnectOptions = database_url.parse()?;
+        let pool = PgPoolOptions::new()
+            .max_connections(POOL_CONNECTIONS_MAX)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options.application_name("fund-server"))
+            .await?;
+        Ok(PgStore { pool, clock: Clock::system() })
+    }
+
+    /// Whether `database_url` names a PostgreSQL database.
+    pub fn accepts(database_url: &str) -> bool {
+        database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")
+    }
+}
+
+impl Storage for PgStore {
+    fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// sqlx takes an advisory lock while it migrates, so processes starting together
+    /// migrate once.
+    async fn migrate(&self) -> Stored<()> {
+        sqlx::migrate!("./migrations/postgres").run(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn ping(&self) -> Stored<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// PostgreSQL checkpoints on its own schedule; a commit that returned is durable.
+    async fn checkpoint(&self) -> Stored<()> {
+        Ok(())
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}
