@@ -37,8 +37,14 @@ lint:
 
 # Every unit and integration test of the workspace except those that need a window; the
 # app's own unit tests (ui/types.d.ts regenerated and compared) need no window either.
+# PostgreSQL must answer on 127.0.0.1:5432 (scripts/ensure-postgres.sh sees to it): the
+# storage conformance suite runs on both backends, and the fund server's API and ledger
+# tests run a second time on PostgreSQL, each test in a throwaway database.
 unit:
+	@scripts/ensure-postgres.sh
 	$(CARGO) test --workspace --exclude tillfund-counter
+	TILLFUND_TEST_DATABASE=postgres $(CARGO) test -p fund-server \
+	  --test api --test ledger_properties --test wallet_pages --test yield
 	$(CARGO) test -p tillfund-counter --lib
 	node --test tests/ui/
 

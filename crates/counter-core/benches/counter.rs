@@ -13,7 +13,7 @@ use counter_core::sync::{RoundOutcome, sync_round_in_batches_of};
 use fund_server::http::{AppState, app};
 use fund_server::ledger::LedgerPolicy;
 use fund_server::service::{FundService, ServiceConfig};
-use fund_server::store::SqliteStore as Store;
+use fund_server::store::Backend as Store;
 use fund_server::store::prelude::*;
 use tillfund_core::Currency;
 

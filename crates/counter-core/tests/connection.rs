@@ -14,7 +14,7 @@ use fund_server::config::ServerConfig;
 use fund_server::http::{AppState, app};
 use fund_server::ledger::LedgerPolicy;
 use fund_server::service::{FundService, ServiceConfig};
-use fund_server::store::SqliteStore as Store;
+use fund_server::store::Backend as Store;
 use fund_server::store::prelude::*;
 use tillfund_core::Currency;
 use tokio::net::TcpListener;

@@ -28,7 +28,7 @@ use fund_server::ledger::{
 use fund_server::ledger_writer::LedgerWriter;
 use fund_server::model::{Customer, Merchant, Terminal};
 use fund_server::service::{FundService, ServiceConfig, fingerprint};
-use fund_server::store::SqliteStore as Store;
+use fund_server::store::Backend as Store;
 use fund_server::store::prelude::*;
 use serde_json::{Value, json};
 use tillfund_core::bonus::{BonusFormula, BonusRule, BonusTier};

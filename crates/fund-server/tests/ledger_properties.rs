@@ -4,14 +4,18 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "common/test_database.rs"]
+mod test_database;
+
 use std::collections::HashMap;
+use test_database::TestDatabase;
 
 use fund_server::ledger::{
     Account, Bucket, CashTopUp, Command, CommandKind, Deferred, IdempotencyKey, LedgerPolicy,
     Outcome, Payment, Refund, ReverseTopUp,
 };
 use fund_server::model::Customer;
-use fund_server::store::SqliteStore as Store;
+use fund_server::store::Backend;
 use fund_server::store::prelude::*;
 use proptest::prelude::*;
 use tillfund_core::payment_token::PaymentClaims;
@@ -76,20 +80,16 @@ fn operation() -> impl Strategy<Value = Operation> {
 }
 
 struct World {
-    store: Store,
+    store: Backend,
     policy: LedgerPolicy,
     merchants: [MerchantId; 2],
     customers: [CustomerId; 4],
-    _data_dir: tempfile::TempDir,
+    _database: TestDatabase,
 }
 
 async fn world() -> World {
-    let data_dir = tempfile::tempdir().unwrap();
-    let store =
-        Store::connect(&format!("sqlite://{}", data_dir.path().join("fund.sqlite").display()))
-            .await
-            .unwrap();
-    store.migrate().await.unwrap();
+    let database = TestDatabase::create().await;
+    let store = database.store().await;
     let now = fund_server::model::now_ms();
     let mut merchants = Vec::new();
     for name in ["A", "B"] {
@@ -128,7 +128,7 @@ async fn world() -> World {
         policy,
         merchants: [merchants[0], merchants[1]],
         customers: [customers[0], customers[1], customers[2], customers[3]],
-        _data_dir: data_dir,
+        _database: database,
     }
 }
 
@@ -257,7 +257,7 @@ fn commands(world: &World, operations: &[Operation]) -> Vec<Command> {
     commands
 }
 
-async fn wallet_total(store: &Store, customer_id: CustomerId) -> i64 {
+async fn wallet_total(store: &Backend, customer_id: CustomerId) -> i64 {
     let mut total = 0;
     for bucket in Bucket::ALL {
         total += store.balance(Account::Wallet(customer_id, bucket)).await.unwrap().minor_units();

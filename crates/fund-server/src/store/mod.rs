@@ -25,6 +25,7 @@ use crate::ledger::audit::SettlementCheck;
 use crate::ledger::{Account, BatchNeeds, BatchState, BatchWrites, JournalEntry, PaidOrder};
 use crate::model::{Clock, Customer, Merchant, Terminal};
 
+mod backend;
 pub mod postgres;
 mod records;
 pub mod sqlite;
@@ -37,9 +38,10 @@ pub use records::{
 };
 pub use sqlite::SqliteStore;
 
-/// The backend the server runs on. PostgreSQL becomes a second choice here, picked by the
-/// database URL at start.
-pub type ServerStore = SqliteStore;
+pub use backend::{Backend, BackendAudit, BackendBatch};
+
+/// The backend the server runs on: SQLite or PostgreSQL, picked by the database URL.
+pub type ServerStore = Backend;
 
 /// Secrets given out once (activation codes, session tokens) are stored only as hashes.
 pub fn secret_hash(secret: &str) -> Vec<u8> {

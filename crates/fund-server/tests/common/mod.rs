@@ -1,18 +1,24 @@
-//! A real fund server for tests: the HTTP app in process on port 0, over a real SQLite file
-//! in a temporary directory, and a client that signs counter requests like a counter does.
+//! A real fund server for tests: the HTTP app in process on port 0, over a real database
+//! (a SQLite file, or with `TILLFUND_TEST_DATABASE=postgres` a throwaway PostgreSQL
+//! database, see `test_database.rs`), and a client that signs counter requests like a
+//! counter does.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use fund_server::http::{AppState, app};
 use fund_server::ledger::LedgerPolicy;
 use fund_server::service::{FundService, ServiceConfig};
-use fund_server::store::SqliteStore as Store;
 use fund_server::store::prelude::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tillfund_core::payment_token::PaymentClaims;
 use tillfund_core::signing::TerminalKey;
 use tillfund_core::{Amount, Currency, MerchantId, OrderId, PositiveAmount, TerminalId};
+
+#[path = "test_database.rs"]
+mod test_database;
+
+pub use test_database::{RawDatabase, TestDatabase};
 
 pub fn cny(text: &str) -> Amount {
     Amount::parse(text, Currency::CNY).unwrap()
@@ -27,7 +33,7 @@ pub struct TestServer {
     pub service: FundService,
     pub http: reqwest::Client,
     task: tokio::task::JoinHandle<()>,
-    pub data_dir: tempfile::TempDir,
+    pub database: TestDatabase,
 }
 
 impl TestServer {
@@ -53,11 +59,8 @@ impl TestServer {
         config: ServiceConfig,
         limits: fund_server::http::WebLimits,
     ) -> TestServer {
-        let data_dir = tempfile::tempdir().unwrap();
-        let database_url = format!("sqlite://{}", data_dir.path().join("fund.sqlite").display());
-        let store = Store::connect(&database_url).await.unwrap();
-        store.migrate().await.unwrap();
-        let service = FundService::start(store, config);
+        let database = TestDatabase::create().await;
+        let service = FundService::start(database.store().await, config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let router = app(AppState::with_limits(service.clone(), limits));
@@ -69,7 +72,7 @@ impl TestServer {
             .await
             .unwrap();
         });
-        TestServer { url, service, http: reqwest::Client::new(), task, data_dir }
+        TestServer { url, service, http: reqwest::Client::new(), task, database }
     }
 
     pub async fn fund_reserve(&self, amount: &str) {

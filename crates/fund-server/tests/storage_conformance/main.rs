@@ -15,6 +15,8 @@ mod parties;
 mod support;
 mod tamper;
 mod terminals;
+#[path = "../common/test_database.rs"]
+mod test_database;
 mod yields;
 
 use fund_server::store::prelude::*;
@@ -22,11 +24,10 @@ use fund_server::store::{PgStore, SqliteStore};
 
 /// A fresh SQLite store in its own directory; the directory lives as long as the guard.
 async fn sqlite() -> (SqliteStore, support::SqliteFile) {
-    let directory = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", directory.path().join("fund.sqlite").display());
-    let store = SqliteStore::connect(&url).await.unwrap();
+    let file = support::SqliteFile::create();
+    let store = SqliteStore::connect(&file.url).await.unwrap();
     store.migrate().await.unwrap();
-    (store, support::SqliteFile { url, _directory: directory })
+    (store, file)
 }
 
 /// A fresh PostgreSQL store in a database of its own, dropped with the guard.

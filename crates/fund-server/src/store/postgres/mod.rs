@@ -25,6 +25,8 @@ mod parties;
 mod terminals;
 mod yields;
 
+pub use ledger::{PgAuditRead, PgBatch};
+
 // Reading rows back: a value that does not parse is a corrupt row, never a panic.
 
 pub(super) fn corrupt(what: impl std::fmt::Display) -> StoreError {

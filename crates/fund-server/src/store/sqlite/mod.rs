@@ -17,6 +17,8 @@ mod parties;
 mod terminals;
 mod yields;
 
+pub use ledger::{SqliteAuditRead, SqliteBatch};
+
 use super::{Storage, StoreError, Stored};
 
 // Reading rows back: a value that does not parse is a corrupt row, never a panic.

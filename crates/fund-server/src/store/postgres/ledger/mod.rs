@@ -32,6 +32,8 @@ mod reports;
 mod settlement;
 mod write;
 
+pub use audit::PgAuditRead;
+
 use load::{load_batch_state, load_rule_sets};
 use settlement::{FIGURE_COLUMNS, unsettled_day};
 use write::write_batch;
