@@ -7,6 +7,7 @@
 // Test support: a failed precondition should stop the test loudly, which is what expect does.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+pub mod postgres;
 pub mod process;
 pub mod raw_counter;
 pub mod webdriver;
@@ -50,10 +51,20 @@ pub mod demo {
 
     /// Runs the operator CLI on the server's data directory; returns (success, stdout, stderr).
     pub fn fund_server_cli(data_dir: &Path, arguments: &[&str]) -> (bool, String, String) {
+        fund_server_cli_with_env(data_dir, &[], arguments)
+    }
+
+    /// As `fund_server_cli`, with extra environment (`DATABASE_URL` for PostgreSQL).
+    pub fn fund_server_cli_with_env(
+        data_dir: &Path,
+        environment: &[(&str, &str)],
+        arguments: &[&str],
+    ) -> (bool, String, String) {
         let output = std::process::Command::new(fund_server_binary())
             .args(arguments)
-            .env("TILLFUND_DATA_DIR", data_dir)
             .env_remove("DATABASE_URL")
+            .envs(environment.iter().copied())
+            .env("TILLFUND_DATA_DIR", data_dir)
             .output()
             .expect("run fund-server");
         (
@@ -65,8 +76,13 @@ pub mod demo {
 
     /// A fresh activation code for the demo store, as the operator would issue it.
     pub fn activation_code(data_dir: &Path) -> String {
-        let (ok, stdout, stderr) =
-            fund_server_cli(data_dir, &["terminal", "activation-code", "--merchant", MERCHANT_ID]);
+        activation_code_with_env(data_dir, &[])
+    }
+
+    /// As `activation_code`, with extra environment (`DATABASE_URL` for PostgreSQL).
+    pub fn activation_code_with_env(data_dir: &Path, environment: &[(&str, &str)]) -> String {
+        let arguments = ["terminal", "activation-code", "--merchant", MERCHANT_ID];
+        let (ok, stdout, stderr) = fund_server_cli_with_env(data_dir, environment, &arguments);
         assert!(ok, "{stderr}");
         stdout.split_whitespace().nth(2).expect("a code in the output").to_owned()
     }

@@ -90,9 +90,10 @@ impl FundServer {
     ) -> anyhow::Result<FundServer> {
         let mut child = Command::new(fund_server_binary())
             .args(["serve", "--seed-demo", "--listen", listen])
+            // The data directory's SQLite file unless the test names a database.
+            .env_remove("DATABASE_URL")
             .envs(environment.iter().copied())
             .env("TILLFUND_DATA_DIR", data_dir)
-            .env_remove("DATABASE_URL")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

@@ -49,7 +49,7 @@ pub struct LedgerWriter {
 impl LedgerWriter {
     /// Starts the writer task on the current tokio runtime. It stops when every handle is
     /// dropped, after finishing the batch in hand.
-    pub fn start<S: LedgerStore + Send + Sync + 'static>(
+    pub fn start<S: LedgerStore + Clone + Send + Sync + 'static>(
         store: S,
         policy: LedgerPolicy,
     ) -> LedgerWriter {
@@ -58,13 +58,18 @@ impl LedgerWriter {
 
     /// As `start`, with another batch limit; 1 gives one transaction per command, which is
     /// the benchmark's baseline.
-    pub fn start_with_batch_limit<S: LedgerStore + Send + Sync + 'static>(
+    pub fn start_with_batch_limit<S: LedgerStore + Clone + Send + Sync + 'static>(
         store: S,
         policy: LedgerPolicy,
         batch_commands_max: usize,
     ) -> LedgerWriter {
         let (sender, receiver) = mpsc::channel(QUEUE_COMMANDS_MAX);
         let (commit_sender, commits) = tokio::sync::watch::channel(0);
+        // Other processes on the same database commit too; their commits wake this
+        // process's long polls as its own do. The follower ends with the runtime.
+        let follower = store.clone();
+        let follower_commits = commit_sender.clone();
+        tokio::spawn(async move { follower.follow_commits(follower_commits).await });
         tokio::spawn(run(
             store,
             policy,

@@ -266,6 +266,10 @@ impl TerminalStore for Backend {
 impl LedgerStore for Backend {
     type Batch = BackendBatch;
 
+    async fn follow_commits(&self, commits: tokio::sync::watch::Sender<u64>) {
+        each!(self, store => store.follow_commits(commits).await)
+    }
+
     async fn begin_batch(&self) -> Stored<BackendBatch> {
         Ok(match self {
             Backend::Sqlite(store) => BackendBatch::Sqlite(store.begin_batch().await?),

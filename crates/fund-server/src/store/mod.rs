@@ -259,6 +259,13 @@ pub trait LedgerStore {
     ) -> impl Future<Output = Stored<Vec<PaidOrder>>> + Send;
     /// How many journal entries there are of each code.
     fn entry_counts(&self) -> impl Future<Output = Stored<HashMap<String, i64>>> + Send;
+    /// Runs for as long as the process: bumps `commits` each time another process sharing
+    /// the database commits a batch, so long polls held here hear of payments made there.
+    /// A backend with one process per database never returns and never bumps.
+    fn follow_commits(
+        &self,
+        commits: tokio::sync::watch::Sender<u64>,
+    ) -> impl Future<Output = ()> + Send;
 }
 
 /// Yield: the rate schedule, daily accruals and their posting.

@@ -98,14 +98,51 @@ impl BatchTransaction for PgBatch {
         write_batch(&mut self.transaction, writes, self.clock.now_ms()).await
     }
 
-    async fn commit(self) -> Result<(), StoreError> {
+    /// The notification leaves with the commit (PostgreSQL delivers it then, or never).
+    async fn commit(mut self) -> Result<(), StoreError> {
+        sqlx::query("SELECT pg_notify($1, '')")
+            .bind(COMMITS_CHANNEL)
+            .execute(&mut *self.transaction)
+            .await?;
         self.transaction.commit().await?;
         Ok(())
     }
 }
 
+/// The channel every process's batches notify on commit.
+const COMMITS_CHANNEL: &str = "tillfund_commits";
+/// Pause before listening again after the listening connection failed.
+const LISTEN_RETRY: std::time::Duration = std::time::Duration::from_secs(1);
+
 impl LedgerStore for PgStore {
     type Batch = PgBatch;
+
+    /// LISTENs on the commits channel on a connection of its own; a lost connection is
+    /// replaced, and the commits are bumped once then, since a notification may have been
+    /// missed meanwhile (a spurious bump only makes a long poll read again).
+    async fn follow_commits(&self, commits: tokio::sync::watch::Sender<u64>) {
+        loop {
+            let listened = async {
+                let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
+                listener.listen(COMMITS_CHANNEL).await?;
+                commits.send_modify(|count| *count += 1);
+                loop {
+                    listener.recv().await?;
+                    commits.send_modify(|count| *count += 1);
+                }
+                #[allow(unreachable_code)]
+                Ok::<(), sqlx::Error>(())
+            }
+            .await;
+            if self.pool.is_closed() {
+                return;
+            }
+            if let Err(error) = listened {
+                tracing::warn!(%error, "listening for other processes' commits; retrying");
+            }
+            tokio::time::sleep(LISTEN_RETRY).await;
+        }
+    }
 
     async fn begin_batch(&self) -> Stored<PgBatch> {
         let mut transaction = self.pool.begin().await?;
