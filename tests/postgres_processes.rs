@@ -115,3 +115,78 @@ async fn three_processes_on_one_database_pay_a_ten_payment_wallet_exactly_ten_ti
         demo::fund_server_cli_with_env(data_dir.path(), &environment, &["audit"]);
     assert!(ok, "{stdout}{stderr}");
 }
+
+/// A process killed with SIGKILL in the middle of payments, then restarted: every payment
+/// retried with its key is applied once, nothing acknowledged is lost, the audit passes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_process_killed_mid_batches_loses_nothing_and_applies_nothing_twice() {
+    const ORDERS: usize = 60;
+    let database = ThrowawayDatabase::create().await.unwrap();
+    let data_dir = tempfile::tempdir().unwrap();
+    let environment =
+        [("DATABASE_URL", database.url.as_str()), ("TILLFUND_RATE_LIMIT_FACTOR", "1000")];
+    let mut servers: Vec<Option<FundServer>> = (0..PROCESSES)
+        .map(|_| {
+            Some(FundServer::start_with_env(data_dir.path(), "127.0.0.1:0", &environment).unwrap())
+        })
+        .collect();
+    let urls: Vec<String> = servers.iter().flatten().map(|server| server.url.clone()).collect();
+    let counter_dir = tempfile::tempdir().unwrap();
+    let counter = Counter::open(&counter_dir.path().join("counter.sqlite")).await.unwrap();
+    let code = demo::activation_code_with_env(data_dir.path(), &environment);
+    counter.enrol(&urls[0], &code, "Counter 1").await.unwrap();
+    assert_eq!(sync_round(counter.store()).await, RoundOutcome::Empty);
+    let preview = counter.preview_top_up(demo::MEMBER_CODE, "100.00").await.unwrap();
+    counter.record_top_up(&preview).await.unwrap();
+    assert_eq!(sync_round(counter.store()).await, RoundOutcome::Done { pushed: 1 });
+    let mut orders = Vec::with_capacity(ORDERS);
+    for _ in 0..ORDERS {
+        orders.push(counter.create_order("1.00").await.unwrap());
+    }
+    let mut customers = Vec::with_capacity(PROCESSES);
+    for url in &urls {
+        customers.push(std::sync::Arc::new(DemoCustomer::sign_in(url).await));
+    }
+
+    let payments: Vec<_> = orders
+        .iter()
+        .enumerate()
+        .map(|(index, order)| {
+            let customer = customers[index % PROCESSES].clone();
+            let token = order.token.clone();
+            tokio::spawn(async move {
+                let answer = customer.try_pay(&token, &format!("fault-{index}")).await;
+                answer.map(|response| response.status().as_u16()).unwrap_or(0)
+            })
+        })
+        .collect();
+    // The third process dies while the payments are under way.
+    tokio::time::sleep(Duration::from_millis(40)).await;
+    servers[2].take().unwrap().kill();
+    let mut answered = Vec::with_capacity(ORDERS);
+    for payment in payments {
+        answered.push(payment.await.unwrap());
+    }
+    let acknowledged = answered.iter().filter(|status| **status == 200).count();
+    eprintln!("{acknowledged} of {ORDERS} acknowledged before the retries");
+    servers[2] =
+        Some(FundServer::start_with_env(data_dir.path(), "127.0.0.1:0", &environment).unwrap());
+
+    // Every payment not acknowledged is sent again, with its key, through a live process.
+    for (index, status) in answered.iter().enumerate() {
+        if *status != 200 {
+            let retry = customers[0].pay(&orders[index].token, &format!("fault-{index}")).await;
+            assert_eq!(retry.status().as_u16(), 200, "retry of payment {index}");
+        }
+    }
+    // Each key was applied once: 60 orders of 1.00 from 100.00.
+    let wallet = customers[1].wallet().await;
+    assert_eq!(wallet["total"], 4_000, "{wallet}");
+    for server in servers.into_iter().flatten() {
+        assert!(server.stop().unwrap().success());
+    }
+    let (ok, stdout, stderr) =
+        demo::fund_server_cli_with_env(data_dir.path(), &environment, &["audit"]);
+    assert!(ok, "{stdout}{stderr}");
+    assert!(stdout.contains("audited 62 journal entries"), "{stdout}");
+}

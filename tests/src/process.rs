@@ -124,6 +124,12 @@ impl FundServer {
         }
     }
 
+    /// Kills the process with SIGKILL, as a crash or the OOM killer would: no shutdown.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// The server's process id, for reading its memory from `/proc`.
     pub fn pid(&self) -> u32 {
         self.child.id()
