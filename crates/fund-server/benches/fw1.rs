@@ -16,9 +16,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../tests/common/test_database.rs"]
+mod test_database;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use test_database::TestDatabase;
 
 use fund_server::credentials::{PinHashCost, hash_pin_with};
 use fund_server::http::{AppState, WebLimits, app};
@@ -121,7 +125,7 @@ struct Fixture {
     recorded_at_ms: i64,
     /// Top-ups made before the measured run (one per wallet), not part of the workload.
     funding_top_ups: i64,
-    _data_dir: tempfile::TempDir,
+    database: TestDatabase,
 }
 
 impl Fixture {
@@ -131,12 +135,9 @@ impl Fixture {
 }
 
 async fn fixture() -> Fixture {
-    let data_dir = tempfile::tempdir().unwrap();
-    let store =
-        Store::connect(&format!("sqlite://{}", data_dir.path().join("fund.sqlite").display()))
-            .await
-            .unwrap();
-    store.migrate().await.unwrap();
+    // SQLite, or PostgreSQL with TILLFUND_TEST_DATABASE=postgres (a throwaway database).
+    let database = TestDatabase::create().await;
+    let store = database.store().await;
     let now = store.clock().now_ms();
     let mut merchants = Vec::new();
     let mut terminals = Vec::new();
@@ -233,7 +234,7 @@ async fn fixture() -> Fixture {
         session_tokens,
         recorded_at_ms: now + 1,
         funding_top_ups,
-        _data_dir: data_dir,
+        database,
     }
 }
 
@@ -310,13 +311,8 @@ impl Figures {
     }
 }
 
-fn database_bytes(fixture: &Fixture) -> u64 {
-    let directory = fixture._data_dir.path();
-    ["fund.sqlite", "fund.sqlite-wal"]
-        .iter()
-        .filter_map(|name| std::fs::metadata(directory.join(name)).ok())
-        .map(|metadata| metadata.len())
-        .sum()
+async fn database_bytes(fixture: &Fixture) -> u64 {
+    fixture.database.bytes().await
 }
 
 fn storage_command(fixture: &Fixture, workload: &[Operation], index: usize, now: i64) -> Command {
@@ -398,7 +394,7 @@ async fn storage_run(batch_limit: usize, operations: usize, label: &str) {
         batch_limit,
     );
     fixture.store.checkpoint().await.unwrap();
-    let bytes_before = database_bytes(&fixture);
+    let bytes_before = database_bytes(&fixture).await;
     let now = fixture.store.clock().now_ms();
     let semaphore = Arc::new(Semaphore::new(in_flight()));
     let answers: Arc<std::sync::Mutex<HashMap<usize, Outcome>>> = Arc::default();
@@ -439,7 +435,7 @@ async fn storage_run(batch_limit: usize, operations: usize, label: &str) {
     }
     let elapsed = started.elapsed();
     fixture.store.checkpoint().await.unwrap();
-    let bytes = (database_bytes(&fixture) - bytes_before) as f64 / operations as f64;
+    let bytes = (database_bytes(&fixture).await - bytes_before) as f64 / operations as f64;
     Figures { operations, refused, elapsed, latencies_us }.print(label, Some(bytes));
     let answers = answers.lock().unwrap().clone();
     verify(&fixture, &answers).await;
@@ -645,7 +641,7 @@ async fn http_run(operations: usize) {
     .print("HTTP baseline: GET /healthz", None);
 
     fixture.store.checkpoint().await.unwrap();
-    let bytes_before = database_bytes(&fixture);
+    let bytes_before = database_bytes(&fixture).await;
     let clock_ms = fixture.store.clock().now_ms();
     let answers: Arc<std::sync::Mutex<HashMap<usize, (u16, Value)>>> = Arc::default();
     let started = Instant::now();
@@ -686,7 +682,7 @@ async fn http_run(operations: usize) {
     }
     let elapsed = started.elapsed();
     fixture.store.checkpoint().await.unwrap();
-    let bytes = (database_bytes(&fixture) - bytes_before) as f64 / operations as f64;
+    let bytes = (database_bytes(&fixture).await - bytes_before) as f64 / operations as f64;
     Figures { operations, refused, elapsed, latencies_us }
         .print("FW-1 over HTTP (PIN hash at minimal cost)", Some(bytes));
     let report = fund_server::service::audit_store(&fixture.store).await.unwrap();

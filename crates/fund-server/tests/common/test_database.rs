@@ -146,6 +146,29 @@ impl TestDatabase {
         store
     }
 
+    /// What the database holds on disk, in bytes (for the benchmarks' bytes per op).
+    pub async fn bytes(&self) -> u64 {
+        use sqlx::Connection;
+        match self {
+            TestDatabase::Sqlite(file) => {
+                let path = file.url.trim_start_matches("sqlite://").to_owned();
+                [path.clone(), format!("{path}-wal")]
+                    .iter()
+                    .filter_map(|name| std::fs::metadata(name).ok())
+                    .map(|metadata| metadata.len())
+                    .sum()
+            }
+            TestDatabase::Postgres(database) => {
+                let mut connection = sqlx::PgConnection::connect(&database.url).await.unwrap();
+                let bytes: i64 = sqlx::query_scalar("SELECT pg_database_size(current_database())")
+                    .fetch_one(&mut connection)
+                    .await
+                    .unwrap();
+                u64::try_from(bytes).unwrap_or(0)
+            }
+        }
+    }
+
     /// Runs one statement beneath the store.
     pub async fn execute_raw(&self, statement: &str) -> Result<u64, String> {
         execute_raw(&self.url(), statement).await
