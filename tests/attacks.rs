@@ -294,6 +294,11 @@ async fn no_header_query_or_body_value_panics_or_answers_500() {
         .await
         .unwrap();
     let status = response.status();
+    // The body was refused unread, so the connection closes; the client must be told.
+    assert_eq!(
+        response.headers().get("connection").and_then(|value| value.to_str().ok()),
+        Some("close")
+    );
     let body: Value = response.json().await.unwrap();
     assert_refused(status, &body, StatusCode::PAYLOAD_TOO_LARGE, "body_too_large");
     let (status, body) = target.json(Method::GET, "/healthz", Value::Null, &[]).await;

@@ -230,6 +230,12 @@ async fn harden_response(mut response: Response) -> Response {
     }
     let headers = response.headers_mut();
     headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        // The refused body was not read to its end, so this connection cannot carry another
+        // request. Saying so stops a client from sending its next request on a connection
+        // the server is about to close (it would fail as an incomplete message).
+        headers.insert(axum::http::header::CONNECTION, HeaderValue::from_static("close"));
+    }
     if content_type.starts_with("text/html") && !headers.contains_key(CONTENT_SECURITY_POLICY) {
         headers
             .insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(web::page::CONTENT_POLICY));
