@@ -190,3 +190,61 @@ async fn a_process_killed_mid_batches_loses_nothing_and_applies_nothing_twice() 
     assert!(ok, "{stdout}{stderr}");
     assert!(stdout.contains("audited 62 journal entries"), "{stdout}");
 }
+
+/// The rate limits and the PIN lock-out are counted in the database, so a client that
+/// spreads its attempts over every process behind the load balancer gets no more than it
+/// would from one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn rate_limits_and_the_pin_lockout_hold_across_processes() {
+    const ENROL_PER_MINUTE: usize = 10;
+    const PIN_ATTEMPTS_MAX: usize = 5;
+    const SIGN_IN_PER_PHONE_PER_MINUTE: usize = 8;
+    let database = ThrowawayDatabase::create().await.unwrap();
+    let data_dir = tempfile::tempdir().unwrap();
+    let environment = [("DATABASE_URL", database.url.as_str())];
+    let servers: Vec<FundServer> = (0..PROCESSES)
+        .map(|_| FundServer::start_with_env(data_dir.path(), "127.0.0.1:0", &environment).unwrap())
+        .collect();
+    let http = reqwest::Client::new();
+    let post = |attempt: usize, path: &str, body: serde_json::Value| {
+        http.post(format!("{}{path}", servers[attempt % PROCESSES].url)).json(&body).send()
+    };
+
+    // Activation codes guessed from one address, round robin over the three processes:
+    // ten a minute get an answer, the rest are refused before the code is looked at.
+    let mut refused_by_limit = 0;
+    for attempt in 0..3 * ENROL_PER_MINUTE {
+        let guess = serde_json::json!({
+            "activation_code": format!("GUESS-{attempt:04}"), "label": "Till",
+            "public_key": "00".repeat(32)
+        });
+        let answer = post(attempt, "/v1/terminals/enrol", guess).await.unwrap();
+        let status = answer.status().as_u16();
+        let body: serde_json::Value = answer.json().await.unwrap();
+        if status == 429 {
+            assert_eq!(body["code"], "too_many_attempts");
+            refused_by_limit += 1;
+        } else {
+            assert!(attempt < ENROL_PER_MINUTE, "attempt {attempt} got {status} {body}");
+        }
+    }
+    assert_eq!(refused_by_limit, 2 * ENROL_PER_MINUTE);
+
+    // Wrong PINs for one phone, round robin: the fifth locks the wallet for every process,
+    // and past eight a minute the phone is refused before its PIN is checked.
+    let mut codes = Vec::new();
+    for attempt in 0..SIGN_IN_PER_PHONE_PER_MINUTE + 2 {
+        let wrong = serde_json::json!({"phone": demo::PHONE, "pin": "654321"});
+        let answer = post(attempt, "/v1/sessions", wrong).await.unwrap();
+        let body: serde_json::Value = answer.json().await.unwrap();
+        codes.push(body["code"].as_str().unwrap_or("").to_owned());
+    }
+    let expected: Vec<&str> = std::iter::repeat_n("sign_in_failed", PIN_ATTEMPTS_MAX - 1)
+        .chain(["wallet_locked"; SIGN_IN_PER_PHONE_PER_MINUTE - PIN_ATTEMPTS_MAX + 1])
+        .chain(["too_many_attempts"; 2])
+        .collect();
+    assert_eq!(codes, expected);
+    for server in servers {
+        assert!(server.stop().unwrap().success());
+    }
+}

@@ -9,7 +9,7 @@ use tillfund_core::protocol::{
 };
 use tillfund_core::{DisplayName, MerchantId, PaymentPin, PhoneNumber};
 
-use super::extract::{ApiJson, ClientAddress, CustomerSession, IdempotencyKey, too_many_attempts};
+use super::extract::{ApiJson, ClientAddress, CustomerSession, IdempotencyKey};
 use super::web::phone_limit_key;
 use super::{ApiError, AppState, ErrorBody};
 use crate::ledger::Outcome;
@@ -87,9 +87,7 @@ pub async fn register(
     ApiJson(request): ApiJson<RegisterRequest>,
 ) -> Result<(StatusCode, Json<CustomerBody>), ApiError> {
     // Sign-ups count with sign-ins: the same per-address limit as the pages.
-    if !state.web_limits().sign_in_by_address.allow(&address.to_string()) {
-        return Err(too_many_attempts());
-    }
+    state.count_attempt(&state.web_limits().sign_in_by_address, &address.to_string()).await?;
     let phone = PhoneNumber::parse(&request.phone)
         .map_err(|error| invalid(error.code(), error.to_string()))?;
     let display_name = DisplayName::parse(&request.display_name)
@@ -123,11 +121,8 @@ pub async fn sign_in(
     ApiJson(request): ApiJson<SignInRequest>,
 ) -> Result<Json<SessionBody>, ApiError> {
     let limits = state.web_limits();
-    if !limits.sign_in_by_address.allow(&address.to_string())
-        || !limits.sign_in_by_phone.allow(&phone_limit_key(&request.phone))
-    {
-        return Err(too_many_attempts());
-    }
+    state.count_attempt(&limits.sign_in_by_address, &address.to_string()).await?;
+    state.count_attempt(&limits.sign_in_by_phone, &phone_limit_key(&request.phone)).await?;
     let phone = PhoneNumber::parse(&request.phone)
         .map_err(|error| invalid(error.code(), error.to_string()))?;
     let pin = parse_pin(&request.pin)?;
@@ -220,9 +215,7 @@ pub async fn pay(
     IdempotencyKey(key): IdempotencyKey,
     ApiJson(request): ApiJson<PayRequest>,
 ) -> Result<Json<PaymentBody>, ApiError> {
-    if !state.web_limits().pay_by_wallet.allow(&customer.id.to_string()) {
-        return Err(too_many_attempts());
-    }
+    state.count_attempt(&state.web_limits().pay_by_wallet, &customer.id.to_string()).await?;
     let pin = parse_pin(&request.pin)?;
     match state.service().pay(&customer, &request.token, pin, &key).await? {
         Outcome::Paid {

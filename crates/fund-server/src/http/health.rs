@@ -28,7 +28,7 @@ pub async fn operator_status(
     // the token cannot be guessed at the speed of the network.
     let failures = &state.web_limits().operator_failures_by_address;
     let address = address.to_string();
-    if failures.exhausted(&address) {
+    if state.service().attempts_exhausted(failures, &address).await? {
         return Err(too_many_attempts());
     }
     let token = headers
@@ -38,7 +38,7 @@ pub async fn operator_status(
         .unwrap_or("");
     if let Err(error) = state.service().authenticate_operator(token.trim()) {
         if error.code == ErrorCode::OperatorTokenInvalid {
-            failures.allow(&address);
+            state.service().allow_attempt(failures, &address).await?;
         }
         return Err(error.into());
     }

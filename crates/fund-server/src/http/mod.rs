@@ -62,6 +62,20 @@ impl AppState {
         &self.inner.web_limits
     }
 
+    /// Counts an attempt under `limit` for `what`: `too_many_attempts` once its window is
+    /// used up.
+    pub async fn count_attempt(
+        &self,
+        limit: &crate::service::AttemptLimit,
+        what: &str,
+    ) -> Result<(), ApiError> {
+        if self.service().allow_attempt(limit, what).await? {
+            Ok(())
+        } else {
+            Err(extract::too_many_attempts())
+        }
+    }
+
     pub fn currency(&self) -> tillfund_core::Currency {
         self.inner.service.config().policy.currency
     }

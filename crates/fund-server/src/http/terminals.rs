@@ -11,7 +11,7 @@ use tillfund_core::protocol::{
 };
 use tillfund_core::{OrderId, PositiveAmount};
 
-use super::extract::{ApiJson, ApiQuery, ClientAddress, IdempotencyKey, Signed, too_many_attempts};
+use super::extract::{ApiJson, ApiQuery, ClientAddress, IdempotencyKey, Signed};
 use super::{ApiError, AppState, ErrorBody};
 use crate::ledger::Outcome;
 use crate::service::ErrorCode;
@@ -36,9 +36,7 @@ pub async fn enrol(
     ClientAddress(address): ClientAddress,
     ApiJson(request): ApiJson<EnrolRequest>,
 ) -> Result<Json<EnrolmentBody>, ApiError> {
-    if !state.web_limits().enrol_by_address.allow(&address.to_string()) {
-        return Err(too_many_attempts());
-    }
+    state.count_attempt(&state.web_limits().enrol_by_address, &address.to_string()).await?;
     let enrolment = state
         .service()
         .enrol(&request.activation_code, &request.label, &request.public_key)

@@ -6,9 +6,9 @@
 //! One file per idea, each adding its methods to `FundService`: `customers.rs` (sign-up,
 //! PINs and their lock-out, sessions, wallet), `payments.rs`, `terminals.rs` (activation
 //! codes, enrolment, sealed keys, signed requests), `outbox.rs` (the push), `corrections.rs`
-//! (refunds, reversals), `pulls.rs` (paid orders by long poll, binding changes),
-//! `settlement.rs`, `yields.rs`, `operator.rs`, `error.rs`. This file holds the service,
-//! its settings and what the others share.
+//! (refunds, reversals), `attempts.rs` (rate limits shared across processes), `pulls.rs`
+//! (paid orders by long poll, binding changes), `settlement.rs`, `yields.rs`, `operator.rs`,
+//! `error.rs`. This file holds the service, its settings and what the others share.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -26,6 +26,7 @@ use tillfund_core::{
     PositiveAmount, TerminalId,
 };
 
+mod attempts;
 mod corrections;
 mod customers;
 mod error;
@@ -40,6 +41,7 @@ mod yields;
 /// Rows the wallet page shows, as the store reads them.
 pub use crate::store::WalletEntry;
 pub use crate::store::YieldDay;
+pub use attempts::AttemptLimit;
 pub use customers::{
     CustomerView, NewWallet, WALLET_HISTORY_SHOWN, WalletActivity, WalletSummary, YIELD_DAYS_SHOWN,
 };
@@ -135,6 +137,8 @@ pub struct FundService<S = ServerStore> {
     config: Arc<ServiceConfig>,
     pin_checker: Arc<PinChecker>,
     signed_requests: Arc<AtomicU64>,
+    /// Rate-limited attempts counted by this process, to purge ended windows now and then.
+    attempts_counted: Arc<AtomicU64>,
     long_polls: Arc<LongPolls>,
     decoy_pin_hash: Arc<tokio::sync::OnceCell<String>>,
     pin_turns: Arc<PinTurns>,
@@ -201,6 +205,7 @@ impl<S: Storage> FundService<S> {
             config: Arc::new(config),
             pin_checker,
             signed_requests: Arc::default(),
+            attempts_counted: Arc::default(),
             long_polls: Arc::default(),
             decoy_pin_hash: Arc::default(),
             pin_turns: Arc::default(),

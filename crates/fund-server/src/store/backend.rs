@@ -263,6 +263,22 @@ impl TerminalStore for Backend {
     }
 }
 
+impl AttemptStore for Backend {
+    async fn count_attempt(
+        &self,
+        key: &[u8; 32],
+        now_ms: i64,
+        window_ms: i64,
+        purge_before_ms: Option<i64>,
+    ) -> Stored<u64> {
+        each!(self, store => store.count_attempt(key, now_ms, window_ms, purge_before_ms).await)
+    }
+
+    async fn attempts_in_window(&self, key: &[u8; 32], now_ms: i64, window_ms: i64) -> Stored<u64> {
+        each!(self, store => store.attempts_in_window(key, now_ms, window_ms).await)
+    }
+}
+
 impl LedgerStore for Backend {
     type Batch = BackendBatch;
 

@@ -53,8 +53,8 @@ pub fn secret_hash(secret: &str) -> Vec<u8> {
 /// `use fund_server::store::prelude::*;`.
 pub mod prelude {
     pub use super::{
-        AuditRead as _, BatchTransaction as _, LedgerStore as _, PartyStore as _, ReportStore as _,
-        Storage as _, TerminalStore as _, YieldStore as _,
+        AttemptStore as _, AuditRead as _, BatchTransaction as _, LedgerStore as _,
+        PartyStore as _, ReportStore as _, Storage as _, TerminalStore as _, YieldStore as _,
     };
 }
 
@@ -63,7 +63,16 @@ pub type Stored<T> = Result<T, StoreError>;
 
 /// Everything the server needs of its database.
 pub trait Storage:
-    PartyStore + TerminalStore + LedgerStore + YieldStore + ReportStore + Clone + Send + Sync + 'static
+    PartyStore
+    + TerminalStore
+    + AttemptStore
+    + LedgerStore
+    + YieldStore
+    + ReportStore
+    + Clone
+    + Send
+    + Sync
+    + 'static
 {
     /// The clock every timestamp of this store and its callers comes from.
     fn clock(&self) -> &Clock;
@@ -214,6 +223,30 @@ pub trait TerminalStore {
         terminal_id: TerminalId,
         now_ms: i64,
     ) -> impl Future<Output = Stored<bool>> + Send;
+}
+
+/// Attempts counted per key in fixed windows, in the database so that every process of a
+/// deployment counts into the same windows: the rate limits. `key` is a 32-byte hash the
+/// caller makes of the limit and what it limits; the store never sees the value itself.
+pub trait AttemptStore {
+    /// Counts one attempt under `key` and answers how many its window now holds. A window
+    /// that began `window_ms` or more before `now_ms` (or none at all) starts again at one.
+    /// Atomic: attempts made at once, by any process, are all counted. With
+    /// `purge_before_ms`, windows that began before it are forgotten too.
+    fn count_attempt(
+        &self,
+        key: &[u8; 32],
+        now_ms: i64,
+        window_ms: i64,
+        purge_before_ms: Option<i64>,
+    ) -> impl Future<Output = Stored<u64>> + Send;
+    /// How many attempts `key`'s window holds at `now_ms`, counting none.
+    fn attempts_in_window(
+        &self,
+        key: &[u8; 32],
+        now_ms: i64,
+        window_ms: i64,
+    ) -> impl Future<Output = Stored<u64>> + Send;
 }
 
 /// One batch's write transaction: what `load` read cannot change before `commit` (the

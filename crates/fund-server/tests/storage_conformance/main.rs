@@ -9,6 +9,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::unreachable)]
 
+mod attempts;
 mod ledger;
 mod life_cycle;
 mod parties;
@@ -55,6 +56,9 @@ macro_rules! backends {
                 terminals::terminals_keep_keys_and_revocation,
                 terminals::a_nonce_is_accepted_once_per_terminal,
                 terminals::parallel_uses_of_a_nonce_accept_one,
+                attempts::attempts_count_per_key_within_a_window,
+                attempts::ended_windows_are_purged,
+                attempts::parallel_attempts_are_all_counted,
                 ledger::a_batch_writes_only_when_committed,
                 ledger::batches_apply_once_and_balance_to_zero,
                 ledger::bonus_rule_sets_get_the_next_version,

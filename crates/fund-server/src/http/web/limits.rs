@@ -1,6 +1,9 @@
-//! The rate limits of the wallet pages and the JSON API, kept in memory per process.
+//! The rate limits of the wallet pages and the JSON API: which requests count under which
+//! limit. The attempts are counted in the database (`service::AttemptLimit`), so every
+//! process of a deployment shares the same windows.
 
 use super::*;
+use crate::service::AttemptLimit;
 
 /// Sign-in and sign-up attempts per address per minute, and per phone number.
 pub(super) const SIGN_IN_PER_MINUTE: u32 = 20;
@@ -23,16 +26,16 @@ pub(crate) fn phone_limit_key(text: &str) -> String {
     }
 }
 
-/// The limits of the wallet pages and the JSON API, kept for the life of the process.
-#[derive(Debug)]
+/// The limits of the wallet pages and the JSON API.
+#[derive(Debug, Clone)]
 pub struct WebLimits {
-    pub(crate) sign_in_by_address: RateLimiter,
-    pub(crate) sign_in_by_phone: RateLimiter,
-    pub(crate) pay_by_wallet: RateLimiter,
+    pub(crate) sign_in_by_address: AttemptLimit,
+    pub(crate) sign_in_by_phone: AttemptLimit,
+    pub(crate) pay_by_wallet: AttemptLimit,
     /// Enrolment attempts (activation codes tried) per address.
-    pub(crate) enrol_by_address: RateLimiter,
+    pub(crate) enrol_by_address: AttemptLimit,
     /// Wrong operator tokens per address.
-    pub(crate) operator_failures_by_address: RateLimiter,
+    pub(crate) operator_failures_by_address: AttemptLimit,
 }
 
 impl WebLimits {
@@ -47,14 +50,18 @@ impl WebLimits {
     /// PIN lock-out is not affected.
     pub fn scaled(factor: u32) -> WebLimits {
         let minute = Duration::from_secs(60);
-        let limit =
-            |per_minute: u32| RateLimiter::new(per_minute.saturating_mul(factor.max(1)), minute);
+        let limit = |scope: &'static str, per_minute: u32| {
+            AttemptLimit::new(scope, per_minute.saturating_mul(factor.max(1)), minute)
+        };
         WebLimits {
-            sign_in_by_address: limit(SIGN_IN_PER_MINUTE),
-            sign_in_by_phone: limit(SIGN_IN_PER_PHONE_PER_MINUTE),
-            pay_by_wallet: limit(PAY_PER_MINUTE),
-            enrol_by_address: limit(ENROL_PER_MINUTE),
-            operator_failures_by_address: limit(OPERATOR_FAILURES_PER_MINUTE),
+            sign_in_by_address: limit("sign-in-by-address", SIGN_IN_PER_MINUTE),
+            sign_in_by_phone: limit("sign-in-by-phone", SIGN_IN_PER_PHONE_PER_MINUTE),
+            pay_by_wallet: limit("pay-by-wallet", PAY_PER_MINUTE),
+            enrol_by_address: limit("enrol-by-address", ENROL_PER_MINUTE),
+            operator_failures_by_address: limit(
+                "operator-failures-by-address",
+                OPERATOR_FAILURES_PER_MINUTE,
+            ),
         }
     }
 }

@@ -32,8 +32,8 @@ use tillfund_core::{DisplayName, MerchantId, PaymentPin, PhoneNumber};
 
 use self::page::{Page, Words, money, url_encode, words};
 use self::security::{
-    FORM_COOKIE, LANGUAGE_COOKIE, RateLimiter, SESSION_COOKIE, client_ip, cookie, over_tls,
-    random_hex, same_secret, session_csrf, set_cookie,
+    FORM_COOKIE, LANGUAGE_COOKIE, SESSION_COOKIE, client_ip, cookie, over_tls, random_hex,
+    same_secret, session_csrf, set_cookie,
 };
 use super::AppState;
 use super::escape_html;

@@ -119,8 +119,14 @@ pub(super) async fn pay(
     if !visitor.session_form_is_ours(&form.csrf) {
         return again(text.form_expired, StatusCode::FORBIDDEN).await;
     }
-    if !state.web_limits().pay_by_wallet.allow(&session.customer.id.to_string()) {
-        return again(text.too_many, StatusCode::TOO_MANY_REQUESTS).await;
+    match state
+        .service()
+        .allow_attempt(&state.web_limits().pay_by_wallet, &session.customer.id.to_string())
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => return again(text.too_many, StatusCode::TOO_MANY_REQUESTS).await,
+        Err(error) => return error_page(&visitor, &error),
     }
     let pin = match PaymentPin::parse(&form.pin) {
         Ok(pin) => pin,

@@ -1,10 +1,7 @@
 //! What keeps the wallet pages safe: session and CSRF cookies, CSRF tokens, the client's
 //! address, and rate limits on sign-in and PIN entry.
 
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
 use axum::extract::ConnectInfo;
 use axum::http::HeaderMap;
@@ -80,55 +77,6 @@ pub fn client_ip(extensions: &axum::http::Extensions) -> IpAddr {
         .map_or(IpAddr::from([0, 0, 0, 0]), |ConnectInfo(address)| address.ip())
 }
 
-/// At most `max` attempts per key in each `window`; fixed windows, kept in memory (a
-/// restart forgets them, the wallet's PIN lock-out does not). The table is bounded.
-#[derive(Debug)]
-pub struct RateLimiter {
-    max: u32,
-    window: Duration,
-    keys_max: usize,
-    counts: Mutex<HashMap<String, (Instant, u32)>>,
-}
-
-impl RateLimiter {
-    pub fn new(max: u32, window: Duration) -> RateLimiter {
-        RateLimiter { max, window, keys_max: 100_000, counts: Mutex::new(HashMap::new()) }
-    }
-
-    /// Counts an attempt; false when the key has used up its window.
-    pub fn allow(&self, key: &str) -> bool {
-        self.allow_at(key, Instant::now())
-    }
-
-    /// Whether `key` has used up its window, without counting an attempt: for limits on
-    /// failures, checked before trying and counted only when the try fails.
-    pub fn exhausted(&self, key: &str) -> bool {
-        let now = Instant::now();
-        let counts = self.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        counts.get(key).is_some_and(|(started, count)| {
-            now.duration_since(*started) < self.window && *count >= self.max
-        })
-    }
-
-    fn allow_at(&self, key: &str, now: Instant) -> bool {
-        let mut counts = self.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if counts.len() >= self.keys_max {
-            // Full: forget every window that has ended; if none has, start afresh rather
-            // than grow without bound.
-            counts.retain(|_, (started, _)| now.duration_since(*started) < self.window);
-            if counts.len() >= self.keys_max {
-                counts.clear();
-            }
-        }
-        let entry = counts.entry(key.to_owned()).or_insert((now, 0));
-        if now.duration_since(entry.0) >= self.window {
-            *entry = (now, 0);
-        }
-        entry.1 += 1;
-        entry.1 <= self.max
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,27 +103,5 @@ mod tests {
         assert!(same_secret("abc", "abc"));
         assert!(!same_secret("abc", "abd"));
         assert!(!same_secret("abc", "ab"));
-    }
-
-    #[test]
-    fn the_limiter_counts_per_key_and_window() {
-        let limiter = RateLimiter::new(2, Duration::from_secs(60));
-        let start = Instant::now();
-        assert!(limiter.allow_at("a", start));
-        assert!(limiter.allow_at("a", start));
-        assert!(!limiter.allow_at("a", start));
-        assert!(limiter.allow_at("b", start));
-        assert!(limiter.allow_at("a", start + Duration::from_secs(60)));
-    }
-
-    #[test]
-    fn the_limiter_table_stays_bounded() {
-        let mut limiter = RateLimiter::new(1, Duration::from_secs(60));
-        limiter.keys_max = 10;
-        let now = Instant::now();
-        for key in 0..100 {
-            assert!(limiter.allow_at(&key.to_string(), now));
-        }
-        assert!(limiter.counts.lock().unwrap().len() <= 10);
     }
 }

@@ -78,11 +78,19 @@ pub(super) async fn sign_in(
         return again(text.form_expired, StatusCode::FORBIDDEN);
     }
     let limits = state.web_limits();
-    let phone_key = phone_limit_key(&form.phone);
-    if !limits.sign_in_by_address.allow(&visitor.ip.to_string())
-        || !limits.sign_in_by_phone.allow(&phone_key)
-    {
-        return again(text.too_many, StatusCode::TOO_MANY_REQUESTS);
+    let counted = async {
+        let service = state.service();
+        Ok::<_, ServiceError>(
+            service.allow_attempt(&limits.sign_in_by_address, &visitor.ip.to_string()).await?
+                && service
+                    .allow_attempt(&limits.sign_in_by_phone, &phone_limit_key(&form.phone))
+                    .await?,
+        )
+    };
+    match counted.await {
+        Ok(true) => {}
+        Ok(false) => return again(text.too_many, StatusCode::TOO_MANY_REQUESTS),
+        Err(error) => return error_page(&visitor, &error),
     }
     let phone = match PhoneNumber::parse(&form.phone) {
         Ok(phone) => phone,

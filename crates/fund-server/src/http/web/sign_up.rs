@@ -177,8 +177,14 @@ pub(super) async fn sign_up(
     if !visitor.signed_out_form_is_ours(&form.csrf) {
         return again(text.form_expired, StatusCode::FORBIDDEN).await;
     }
-    if !state.web_limits().sign_in_by_address.allow(&visitor.ip.to_string()) {
-        return again(text.too_many, StatusCode::TOO_MANY_REQUESTS).await;
+    match state
+        .service()
+        .allow_attempt(&state.web_limits().sign_in_by_address, &visitor.ip.to_string())
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => return again(text.too_many, StatusCode::TOO_MANY_REQUESTS).await,
+        Err(error) => return error_page(&visitor, &error),
     }
     let (phone, name, pin, stores) = match parse_sign_up(&form, text, visitor.language) {
         Ok(parsed) => parsed,

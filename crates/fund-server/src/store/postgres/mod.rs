@@ -20,6 +20,7 @@ use tillfund_core::Amount;
 use super::{Storage, StoreError, Stored};
 use crate::model::Clock;
 
+mod attempts;
 mod ledger;
 mod parties;
 mod terminals;

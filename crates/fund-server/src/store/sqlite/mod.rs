@@ -12,6 +12,7 @@ use tillfund_core::Amount;
 
 use crate::model::Clock;
 
+mod attempts;
 mod ledger;
 mod parties;
 mod terminals;

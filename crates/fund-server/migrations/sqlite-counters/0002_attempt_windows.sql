@@ -1,0 +1,11 @@
+-- Attempts counted per key in fixed windows: the rate limits of sign-in, sign-up, payment,
+-- enrolment and the operator token, shared by every process on this database. The key is
+-- a hash of the limit's scope and what it limits (an address, a phone number, a wallet),
+-- never the value itself. Windows that ended are purged now and then.
+CREATE TABLE attempt_windows (
+    key               BLOB    PRIMARY KEY NOT NULL CHECK (length(key) = 32),
+    window_started_ms INTEGER NOT NULL,
+    attempts          INTEGER NOT NULL CHECK (attempts > 0)
+) STRICT, WITHOUT ROWID;
+
+CREATE INDEX attempt_windows_by_start ON attempt_windows (window_started_ms);
