@@ -230,7 +230,9 @@ pub trait TerminalStore {
 /// caller makes of the limit and what it limits; the store never sees the value itself.
 pub trait AttemptStore {
     /// Counts one attempt under `key` and answers how many its window now holds. A window
-    /// that began `window_ms` or more before `now_ms` (or none at all) starts again at one.
+    /// that began `window_ms` or more before `now_ms` (or none at all) starts again at one,
+    /// as does one begun more than `window_ms` after it (a clock set back); one begun a
+    /// little after it (a request that read the clock first but came second) counts.
     /// Atomic: attempts made at once, by any process, are all counted. With
     /// `purge_before_ms`, windows that began before it are forgotten too.
     fn count_attempt(

@@ -7,8 +7,10 @@ use crate::store::{AttemptStore, StoreError};
 
 impl AttemptStore for PgStore {
     /// One statement: the key's row lock makes concurrent attempts, from any process,
-    /// count one after another. A window that began in the future (the clock was set
-    /// back) starts again too, so a key is never shut out by a wrong clock.
+    /// count one after another. Requests read the clock before they queue for the row, so
+    /// a window may have begun a little after an attempt's `now_ms`: it still counts in
+    /// that window. Only a window begun more than a window's length ahead (the clock was
+    /// set back) starts again, so a key is never shut out by a wrong clock.
     async fn count_attempt(
         &self,
         key: &[u8; 32],
@@ -27,10 +29,10 @@ impl AttemptStore for PgStore {
             "INSERT INTO attempt_windows (key, window_started_ms, attempts) VALUES ($1, $2, 1) \
              ON CONFLICT (key) DO UPDATE SET \
                attempts = CASE WHEN attempt_windows.window_started_ms <= $2 - $3 \
-                                  OR attempt_windows.window_started_ms > $2 \
+                                  OR attempt_windows.window_started_ms > $2 + $3 \
                                THEN 1 ELSE attempt_windows.attempts + 1 END, \
                window_started_ms = CASE WHEN attempt_windows.window_started_ms <= $2 - $3 \
-                                             OR attempt_windows.window_started_ms > $2 \
+                                             OR attempt_windows.window_started_ms > $2 + $3 \
                                         THEN $2 ELSE attempt_windows.window_started_ms END \
              RETURNING attempts",
         )
@@ -50,7 +52,7 @@ impl AttemptStore for PgStore {
     ) -> Result<u64, StoreError> {
         let counted: Option<i64> = sqlx::query_scalar(
             "SELECT attempts FROM attempt_windows \
-             WHERE key = $1 AND window_started_ms > $2 - $3 AND window_started_ms <= $2",
+             WHERE key = $1 AND window_started_ms > $2 - $3 AND window_started_ms <= $2 + $3",
         )
         .bind(key.as_slice())
         .bind(now_ms)

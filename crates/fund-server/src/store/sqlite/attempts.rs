@@ -27,10 +27,10 @@ impl AttemptStore for SqliteStore {
             "INSERT INTO attempt_windows (key, window_started_ms, attempts) VALUES (?1, ?2, 1) \
              ON CONFLICT (key) DO UPDATE SET \
                attempts = CASE WHEN attempt_windows.window_started_ms <= ?2 - ?3 \
-                                  OR attempt_windows.window_started_ms > ?2 \
+                                  OR attempt_windows.window_started_ms > ?2 + ?3 \
                                THEN 1 ELSE attempt_windows.attempts + 1 END, \
                window_started_ms = CASE WHEN attempt_windows.window_started_ms <= ?2 - ?3 \
-                                             OR attempt_windows.window_started_ms > ?2 \
+                                             OR attempt_windows.window_started_ms > ?2 + ?3 \
                                         THEN ?2 ELSE attempt_windows.window_started_ms END \
              RETURNING attempts",
         )
@@ -50,7 +50,7 @@ impl AttemptStore for SqliteStore {
     ) -> Result<u64, StoreError> {
         let counted: Option<i64> = sqlx::query_scalar(
             "SELECT attempts FROM attempt_windows \
-             WHERE key = ?1 AND window_started_ms > ?2 - ?3 AND window_started_ms <= ?2",
+             WHERE key = ?1 AND window_started_ms > ?2 - ?3 AND window_started_ms <= ?2 + ?3",
         )
         .bind(key.as_slice())
         .bind(now_ms)
