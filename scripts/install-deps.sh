@@ -20,6 +20,9 @@ apt_packages=(
   # A real browser and its WebDriver for the wallet pages' tests.
   chromium
   chromium-driver
+  # The PostgreSQL fault test runs `fund-server accrue` as if it were tomorrow, so that
+  # the day its ledger was written is over and can be accrued.
+  faketime
 )
 command -v node >/dev/null || apt_packages+=(nodejs)
 command -v npm >/dev/null || apt_packages+=(npm)

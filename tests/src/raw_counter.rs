@@ -19,6 +19,67 @@ pub fn now_ms() -> i64 {
     .unwrap()
 }
 
+/// Enrols a new terminal of `merchant` at the server at `url` with an activation code, by
+/// key agreement as a counter does.
+pub async fn enrol_till(http: &reqwest::Client, url: &str, code: &str, merchant: &str) -> Till {
+    let handshake = CounterHandshake::new().unwrap();
+    let response = http
+        .post(format!("{url}/v1/terminals/enrol"))
+        .json(&json!({"activation_code": code, "label": "Till", "public_key": handshake.public_key_hex()}))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let terminal_id: TerminalId = body["terminal_id"].as_str().unwrap().parse().unwrap();
+    let key = handshake
+        .finish(&terminal_id.to_string(), body["server_public_key"].as_str().unwrap())
+        .unwrap();
+    Till {
+        url: url.to_owned(),
+        http: http.clone(),
+        terminal_id,
+        merchant_id: merchant.parse().unwrap(),
+        key,
+    }
+}
+
+/// Registers a customer (PIN 123456) bound to `merchants` at the server at `url` and signs
+/// in; returns (customer id, session token).
+pub async fn register_customer(
+    http: &reqwest::Client,
+    url: &str,
+    phone: &str,
+    merchants: &[&str],
+) -> (String, String) {
+    let answer = |response: reqwest::Response| async move {
+        let status = response.status();
+        (status, response.json::<Value>().await.unwrap_or(Value::Null))
+    };
+    let (status, body) = answer(
+        http.post(format!("{url}/v1/customers"))
+            .header("idempotency-key", format!("signup-{phone}"))
+            .json(&json!({"phone": phone, "display_name": "Ann", "pin": "123456", "merchant_ids": merchants}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let customer_id = body["customer_id"].as_str().unwrap().to_owned();
+    let (status, session) = answer(
+        http.post(format!("{url}/v1/sessions"))
+            .json(&json!({"phone": phone, "pin": "123456"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{session}");
+    (customer_id, session["token"].as_str().unwrap().to_owned())
+}
+
 /// A running server and its data directory.
 pub struct Target {
     pub server: FundServer,
@@ -67,21 +128,8 @@ impl Target {
     }
 
     pub async fn enrol(&self, merchant: &str) -> Till {
-        let handshake = CounterHandshake::new().unwrap();
         let code = self.activation_code(merchant);
-        let (status, body) = self.enrol_raw(&code, &handshake.public_key_hex()).await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        let terminal_id: TerminalId = body["terminal_id"].as_str().unwrap().parse().unwrap();
-        let key = handshake
-            .finish(&terminal_id.to_string(), body["server_public_key"].as_str().unwrap())
-            .unwrap();
-        Till {
-            url: self.server.url.clone(),
-            http: self.http.clone(),
-            terminal_id,
-            merchant_id: merchant.parse().unwrap(),
-            key,
-        }
+        enrol_till(&self.http, &self.server.url, &code, merchant).await
     }
 
     pub async fn json(
@@ -105,21 +153,7 @@ impl Target {
 
     /// Registers a customer bound to `merchants` and signs in; returns (customer id, token).
     pub async fn customer(&self, phone: &str, merchants: &[&str]) -> (String, String) {
-        let (status, body) = self
-            .json(
-                Method::POST,
-                "/v1/customers",
-                json!({"phone": phone, "display_name": "Ann", "pin": "123456", "merchant_ids": merchants}),
-                &[("idempotency-key", &format!("signup-{phone}"))],
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
-        let customer_id = body["customer_id"].as_str().unwrap().to_owned();
-        let (status, session) = self
-            .json(Method::POST, "/v1/sessions", json!({"phone": phone, "pin": "123456"}), &[])
-            .await;
-        assert_eq!(status, StatusCode::OK, "{session}");
-        (customer_id, session["token"].as_str().unwrap().to_owned())
+        register_customer(&self.http, &self.server.url, phone, merchants).await
     }
 
     pub async fn wallet(&self, token: &str) -> Value {
@@ -210,6 +244,27 @@ impl Till {
             signed.into_iter().map(|(name, value)| (name.to_owned(), value)).collect();
         headers.push(("content-type".to_owned(), "application/json".to_owned()));
         Captured { method, path: path.to_owned(), headers, body: bytes }
+    }
+
+    /// The same terminal sending to another process of the platform (behind a load
+    /// balancer each request may reach any).
+    pub fn at(&self, url: &str) -> Till {
+        Till { url: url.to_owned(), ..self.clone() }
+    }
+
+    /// Sends `captured`; a connection refused or cut is an error, not a panic, for the
+    /// fault tests that retry.
+    pub async fn try_send(&self, captured: &Captured) -> reqwest::Result<(StatusCode, Value)> {
+        let mut request = self
+            .http
+            .request(captured.method.clone(), format!("{}{}", self.url, captured.path))
+            .body(captured.body.clone());
+        for (name, value) in &captured.headers {
+            request = request.header(name.as_str(), value.as_str());
+        }
+        let response = request.send().await?;
+        let status = response.status();
+        Ok((status, response.json().await.unwrap_or(Value::Null)))
     }
 
     pub async fn send(&self, captured: &Captured) -> (StatusCode, Value) {
