@@ -12,8 +12,8 @@ use fund_server::http::{AppState, WebLimits, app};
 use fund_server::ledger::yield_math::{DayCount, PostingInterval};
 use fund_server::ledger::{LedgerPolicy, Outcome};
 use fund_server::service::{FundService, ServiceConfig, YieldPolicy};
-use fund_server::store::ServerStore;
 use fund_server::store::Storage as _;
+use fund_server::store::{PgStore, ServerStore};
 use fund_server::vault::SecretsKey;
 use tillfund_core::{Amount, Currency, MerchantId, PositiveAmount, TerminalId};
 
@@ -108,6 +108,12 @@ enum Command {
     /// The yield rate schedule.
     #[command(subcommand)]
     Yield(YieldCommand),
+    /// Copy this server's SQLite ledger into a new PostgreSQL database and prove the copy
+    /// (equal rows and balances, then the audit on both). Stop every server first.
+    CopyTo {
+        /// postgres://… of an empty database, created beforehand (e.g. `createdb tillfund`).
+        target: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -223,6 +229,9 @@ fn policy(currency: Currency, args: &PolicyArgs) -> anyhow::Result<LedgerPolicy>
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let currency = Currency::from_code(&cli.currency)?;
+    if let Command::CopyTo { target } = &cli.command {
+        return copy_to(&cli, currency, target).await;
+    }
     let service = start_service(&cli, currency).await?;
     match cli.command {
         Command::Migrate => println!("database is up to date"),
@@ -240,6 +249,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bonus(command) => bonus_command(&service, command).await?,
         Command::Accrue { through } => accrue(&service, &through, currency).await?,
         Command::Yield(command) => yield_command(&service, command).await?,
+        Command::CopyTo { .. } => unreachable!("handled before the service starts"),
     }
     Ok(())
 }
@@ -247,12 +257,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 /// Opens and migrates the database, loads the secrets key and starts the service, with
 /// every terminal key sealed.
 async fn start_service(cli: &Cli, currency: Currency) -> anyhow::Result<FundService> {
-    let policy = policy(currency, &cli.policy)?;
     let database_url =
         cli.database_url.clone().unwrap_or_else(|| ServerConfig::database_url_in(&cli.data_dir));
     let store = ServerStore::connect(&database_url)
         .await
-        .with_context(|| format!("cannot open the database {database_url}"))?;
+        .with_context(|| format!("cannot open the database {}", without_password(&database_url)))?;
+    start_service_on(cli, currency, store).await
+}
+
+async fn start_service_on(
+    cli: &Cli,
+    currency: Currency,
+    store: ServerStore,
+) -> anyhow::Result<FundService> {
+    let policy = policy(currency, &cli.policy)?;
     store.migrate().await?;
     let mut config = ServiceConfig::new(policy);
     config.yield_policy = yield_policy(currency, &cli.policy)?;
@@ -274,6 +292,65 @@ async fn start_service(cli: &Cli, currency: Currency) -> anyhow::Result<FundServ
         tracing::info!(sealed, "terminal keys stored in plain text were sealed");
     }
     Ok(service)
+}
+
+/// A database URL fit for a message: its password, if any, replaced by `***`.
+fn without_password(database_url: &str) -> String {
+    let Some((scheme, rest)) = database_url.split_once("://") else {
+        return database_url.to_owned();
+    };
+    match rest.split_once('@') {
+        Some((credentials, host)) => match credentials.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+            None => database_url.to_owned(),
+        },
+        None => database_url.to_owned(),
+    }
+}
+
+/// `copy-to`: audits the SQLite ledger, copies it into the empty PostgreSQL database at
+/// `target_url` (one transaction, rows and balances compared before the commit), then
+/// audits the copy through the same service code the servers run.
+async fn copy_to(cli: &Cli, currency: Currency, target_url: &str) -> anyhow::Result<()> {
+    if !PgStore::accepts(target_url) {
+        bail!("copy-to copies into PostgreSQL: give a postgres://… URL of an empty database");
+    }
+    let source = start_service(cli, currency).await?;
+    let ServerStore::Sqlite(sqlite) = source.store() else {
+        bail!(
+            "the source database is PostgreSQL already; copy-to moves an embedded SQLite \
+             ledger (between PostgreSQL servers use pg_dump and pg_restore)"
+        );
+    };
+    let source_audit = source.audit().await?;
+    if !source_audit.passed() {
+        bail!(
+            "the SQLite ledger fails its audit ({} problems; run `fund-server audit`): fix it \
+             before copying",
+            source_audit.problems_found
+        );
+    }
+    let target = PgStore::connect(target_url)
+        .await
+        .with_context(|| format!("cannot open the database {}", without_password(target_url)))?;
+    target.migrate().await?;
+    let report = fund_server::store::copy_sqlite_to_postgres(sqlite, &target).await?;
+    for (table, rows) in &report.tables {
+        println!("copied {rows} rows of {table}");
+    }
+    println!("balances of all {} accounts are equal in both databases", report.accounts_compared);
+    let copy = start_service_on(cli, currency, ServerStore::Postgres(target)).await?;
+    let copy_audit = copy.audit().await?;
+    if copy_audit.entries_checked != source_audit.entries_checked {
+        bail!(
+            "the copy holds {} journal entries, the source {}",
+            copy_audit.entries_checked,
+            source_audit.entries_checked
+        );
+    }
+    print_audit(&copy_audit)?;
+    println!("the copy is complete: point every server at {}", without_password(target_url));
+    Ok(())
 }
 
 async fn merchant_command(service: &FundService, command: MerchantCommand) -> anyhow::Result<()> {
@@ -427,7 +504,11 @@ fn operator_token() -> anyhow::Result<Option<String>> {
 }
 
 async fn audit(service: &FundService) -> anyhow::Result<()> {
-    let report = service.audit().await?;
+    print_audit(&service.audit().await?)
+}
+
+/// Prints an audit's findings; an error when it found a problem.
+fn print_audit(report: &fund_server::ledger::audit::AuditReport) -> anyhow::Result<()> {
     println!(
         "audited {} journal entries and {} accounts",
         report.entries_checked, report.accounts_checked

@@ -26,6 +26,7 @@ use crate::ledger::{Account, BatchNeeds, BatchState, BatchWrites, JournalEntry, 
 use crate::model::{Clock, Customer, Merchant, Terminal};
 
 mod backend;
+mod copy;
 pub mod postgres;
 mod records;
 pub mod sqlite;
@@ -39,6 +40,7 @@ pub use records::{
 pub use sqlite::SqliteStore;
 
 pub use backend::{Backend, BackendAudit, BackendBatch};
+pub use copy::{CopyReport, copy_sqlite_to_postgres};
 
 /// The backend the server runs on: SQLite or PostgreSQL, picked by the database URL.
 pub type ServerStore = Backend;

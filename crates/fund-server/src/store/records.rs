@@ -22,6 +22,9 @@ pub enum StoreError {
     Corrupt(String),
     #[error(transparent)]
     Invalid(#[from] tillfund_core::bonus::RuleError),
+    /// `fund-server copy-to` stopped before committing anything.
+    #[error("copy refused: {0}")]
+    CopyRefused(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -88,6 +88,11 @@ impl PgStore {
         Ok(PgStore { pool, clock: Clock::system() })
     }
 
+    /// The pool, for the copy from SQLite.
+    pub(super) fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
     /// Whether `database_url` names a PostgreSQL database.
     pub fn accepts(database_url: &str) -> bool {
         database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")

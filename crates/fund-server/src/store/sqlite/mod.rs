@@ -103,6 +103,16 @@ fn counters_file_path(file_path: &str) -> String {
 }
 
 impl SqliteStore {
+    /// The ledger database, for the copy to PostgreSQL.
+    pub(super) fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// The counters database, for the copy to PostgreSQL.
+    pub(super) fn counters_pool(&self) -> &SqlitePool {
+        &self.counters_pool
+    }
+
     pub async fn connect(database_url: &str) -> Result<SqliteStore, StoreError> {
         let Some(path) = database_url.strip_prefix("sqlite://") else {
             return Err(StoreError::UnsupportedUrl(database_url.chars().take(80).collect()));
