@@ -545,23 +545,32 @@ async fn serve(service: FundService, listen: SocketAddr, limits: WebLimits) -> a
     println!("fund-server listening on http://{local_address}");
     std::io::stdout().flush()?;
     let store = service.store().clone();
-    let accrual = tokio::spawn(accrue_hourly(service.clone()));
+    let chores = tokio::spawn(hourly_chores(service.clone()));
     let router = app(AppState::with_limits(service, limits));
     fund_server::http::serve(listener, router, shutdown_signal()).await?;
-    accrual.abort();
+    chores.abort();
     store.close().await;
     tracing::info!("stopped");
     Ok(())
 }
 
-/// Accrues yield through yesterday now and then every hour, so a day is accrued soon after
-/// it ends and days missed while the server was down are caught up.
-async fn accrue_hourly(service: FundService) {
+/// Now and then every hour: accrues yield through yesterday (so a day is accrued soon after
+/// it ends and days missed while the server was down are caught up) and deletes expired
+/// sessions. Every process of a PostgreSQL deployment runs these: a day is accrued under
+/// the yield lock, once; a session is deleted by whichever process comes first.
+async fn hourly_chores(service: FundService) {
     let mut interval = tokio::time::interval(std::time::Duration::from_secs(3600));
     loop {
         interval.tick().await;
         if let Err(error) = service.accrue_through_yesterday().await {
             tracing::error!(code = %error.code, "yield accrual failed: {}", error.message);
+        }
+        match service.purge_expired_sessions().await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "expired sessions deleted"),
+            Err(error) => {
+                tracing::error!(code = %error.code, "session purge failed: {}", error.message);
+            }
         }
     }
 }

@@ -73,6 +73,9 @@ impl NewWallet {
     }
 }
 
+/// Sessions deleted per statement: short transactions, whatever the backlog.
+const SESSIONS_PURGED_PER_ROUND: i64 = 10_000;
+
 impl<S: Storage> FundService<S> {
     /// Sign-up: a new wallet bound to the chosen stores.
     pub async fn register_customer(
@@ -249,6 +252,21 @@ impl<S: Storage> FundService<S> {
 
     pub async fn sign_out(&self, token: &str) -> Result<(), ServiceError> {
         Ok(self.store.end_session(token).await?)
+    }
+
+    /// Deletes every session that has expired, in rounds of `SESSIONS_PURGED_PER_ROUND`;
+    /// returns how many. `serve` runs it every hour in every process.
+    pub async fn purge_expired_sessions(&self) -> Result<u64, ServiceError> {
+        let now_ms = self.store.clock().now_ms();
+        let mut purged = 0;
+        loop {
+            let round =
+                self.store.purge_expired_sessions(now_ms, SESSIONS_PURGED_PER_ROUND).await?;
+            purged += round;
+            if round < SESSIONS_PURGED_PER_ROUND as u64 {
+                return Ok(purged);
+            }
+        }
     }
 
     pub fn session_ttl_ms(&self) -> i64 {

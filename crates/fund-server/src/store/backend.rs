@@ -207,6 +207,10 @@ impl PartyStore for Backend {
     async fn end_session(&self, token: &str) -> Stored<()> {
         each!(self, store => store.end_session(token).await)
     }
+
+    async fn purge_expired_sessions(&self, now_ms: i64, limit: i64) -> Stored<u64> {
+        each!(self, store => store.purge_expired_sessions(now_ms, limit).await)
+    }
 }
 
 impl TerminalStore for Backend {

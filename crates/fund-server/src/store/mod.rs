@@ -170,6 +170,13 @@ pub trait PartyStore {
     ) -> impl Future<Output = Stored<Option<CustomerId>>> + Send;
     /// Ends a session (sign-out): the token stops working at once.
     fn end_session(&self, token: &str) -> impl Future<Output = Stored<()>> + Send;
+    /// Deletes at most `limit` sessions expired at `now_ms`; returns how many. Safe to run
+    /// from every process at once: each deletes what is left.
+    fn purge_expired_sessions(
+        &self,
+        now_ms: i64,
+        limit: i64,
+    ) -> impl Future<Output = Stored<u64>> + Send;
 }
 
 /// Counters: activation codes, enrolment, sealed keys, request nonces, revocation.

@@ -51,7 +51,7 @@ macro_rules! backends {
                 parties::pin_attempts_lock_at_the_limit_and_reset,
                 parties::parallel_pin_attempts_never_pass_the_limit,
                 parties::bindings_change_once_and_are_pulled_in_order,
-                parties::sessions_live_until_they_expire_or_end,
+                parties::sessions_live_until_they_expire_or_end_and_expired_ones_are_purged,
                 terminals::activation_codes_enrol_once,
                 terminals::terminals_keep_keys_and_revocation,
                 terminals::a_nonce_is_accepted_once_per_terminal,

@@ -121,7 +121,9 @@ pub async fn bindings_change_once_and_are_pulled_in_order<S: Storage>(store: S) 
     assert_eq!(store.binding_changes(first_shop.id, 0, 1).await.unwrap(), changes[..1]);
 }
 
-pub async fn sessions_live_until_they_expire_or_end<S: Storage>(store: S) {
+pub async fn sessions_live_until_they_expire_or_end_and_expired_ones_are_purged<S: Storage>(
+    store: S,
+) {
     let (_, buyer) = shop(&store).await;
     store.add_session("token-a", buyer.id, 1_000, 5_000).await.unwrap();
     store.add_session("token-b", buyer.id, 1_000, 5_000).await.unwrap();
@@ -131,4 +133,13 @@ pub async fn sessions_live_until_they_expire_or_end<S: Storage>(store: S) {
     store.end_session("token-a").await.unwrap();
     assert_eq!(store.session_customer("token-a", 2_000).await.unwrap(), None, "signed out");
     assert_eq!(store.session_customer("token-b", 2_000).await.unwrap(), Some(buyer.id));
+
+    // Expired sessions are purged, at most `limit` a call; live ones stay.
+    store.add_session("token-c", buyer.id, 1_000, 4_000).await.unwrap();
+    store.add_session("token-d", buyer.id, 1_000, 9_000).await.unwrap();
+    assert_eq!(store.purge_expired_sessions(3_999, 10).await.unwrap(), 0);
+    assert_eq!(store.purge_expired_sessions(5_000, 1).await.unwrap(), 1);
+    assert_eq!(store.purge_expired_sessions(5_000, 10).await.unwrap(), 1);
+    assert_eq!(store.purge_expired_sessions(5_000, 10).await.unwrap(), 0);
+    assert_eq!(store.session_customer("token-d", 5_000).await.unwrap(), Some(buyer.id));
 }

@@ -398,6 +398,18 @@ impl PartyStore for PgStore {
         Ok(())
     }
 
+    async fn purge_expired_sessions(&self, now_ms: i64, limit: i64) -> Result<u64, StoreError> {
+        let purged = sqlx::query(
+            "DELETE FROM customer_sessions WHERE token_hash IN \
+             (SELECT token_hash FROM customer_sessions WHERE expires_at_ms <= $1 LIMIT $2)",
+        )
+        .bind(now_ms)
+        .bind(limit)
+        .execute(&self.pool)
+        .await?;
+        Ok(purged.rows_affected())
+    }
+
     /// Merchants by name, at most `limit`.
     async fn list_merchants(&self, limit: u32) -> Result<Vec<Merchant>, StoreError> {
         let rows =
