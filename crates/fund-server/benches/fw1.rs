@@ -7,6 +7,10 @@
 //! - storage baseline: the same workload with one transaction (one fsync) per operation;
 //! - HTTP baseline: `GET /healthz`, the HTTP stack alone, at the same concurrency.
 //!
+//! On PostgreSQL (`TILLFUND_TEST_DATABASE=postgres`) the HTTP workload also runs against
+//! real `fund-server serve` processes on one database, 1 and then 3 of them taking requests
+//! in turn, with the rate limits counted (in the database) but raised to refuse nothing.
+//!
 //! Every wallet is topped up before the measured run, so that payments and refunds apply;
 //! each run prints applied and refused operations per second apart (a refusal is a
 //! rejected outcome, a deferral or a 4xx), so a rate counts work the ledger did.
@@ -20,6 +24,7 @@
 mod test_database;
 
 use std::collections::HashMap;
+use std::process::Child;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use test_database::TestDatabase;
@@ -501,8 +506,10 @@ async fn verify(fixture: &Fixture, answers: &HashMap<usize, Outcome>) {
     );
 }
 
+/// Where the HTTP runs send: one server, or several processes taken in turn (operation
+/// `i` goes to `urls[i % len]`), as a load balancer spreads requests.
 struct HttpTarget {
-    url: String,
+    urls: Vec<String>,
     http: reqwest::Client,
 }
 
@@ -515,14 +522,14 @@ impl HttpTarget {
         clock_ms: i64,
     ) -> (u16, Value) {
         let key = format!("bench-{}", replayed_index(workload, index));
+        let url = &self.urls[index % self.urls.len()];
         let signed = |method: &str, path: &str, body: &Value, terminal: usize| {
             let bytes = serde_json::to_vec(body).unwrap();
             let (terminal_id, terminal_key) = &fixture.terminals[terminal];
             let terminal_id = terminal_id.to_string();
             let headers =
                 terminal_key.signed_headers(&terminal_id, method, path, clock_ms, &key, &bytes);
-            let mut request =
-                self.http.request(method.parse().unwrap(), format!("{}{path}", self.url));
+            let mut request = self.http.request(method.parse().unwrap(), format!("{url}{path}"));
             for (name, value) in headers {
                 request = request.header(name, value);
             }
@@ -552,7 +559,7 @@ impl HttpTarget {
                 };
                 let token = claims.sign(&fixture.terminals[merchant].1);
                 self.http
-                    .post(format!("{}/v1/payments", self.url))
+                    .post(format!("{url}/v1/payments"))
                     .bearer_auth(&fixture.session_tokens[*customer])
                     .header("idempotency-key", key.clone())
                     .json(&json!({"token": token, "pin": "123456"}))
@@ -607,7 +614,7 @@ async fn http_run(operations: usize) {
         axum::serve(listener, app(state)).await.unwrap();
     });
     let target = Arc::new(HttpTarget {
-        url,
+        urls: vec![url],
         http: reqwest::Client::builder().pool_max_idle_per_host(in_flight()).build().unwrap(),
     });
     let semaphore = Arc::new(Semaphore::new(in_flight()));
@@ -621,7 +628,8 @@ async fn http_run(operations: usize) {
         let target = target.clone();
         tasks.push(tokio::spawn(async move {
             let sent = Instant::now();
-            let response = target.http.get(format!("{}/healthz", target.url)).send().await.unwrap();
+            let response =
+                target.http.get(format!("{}/healthz", target.urls[0])).send().await.unwrap();
             assert!(response.status().is_success());
             let _ = response.bytes().await;
             drop(permit);
@@ -640,8 +648,23 @@ async fn http_run(operations: usize) {
     }
     .print("HTTP baseline: GET /healthz", None);
 
+    measure_http(&fixture, &workload, &target, "FW-1 over HTTP (PIN hash at minimal cost)").await;
+    server_runtime.shutdown_background();
+}
+
+/// The measured HTTP run: every operation of `workload` through `target`, at most
+/// `in_flight()` at once; prints the figures, then checks the audit and that every replay
+/// was answered as its original.
+async fn measure_http(
+    fixture: &Arc<Fixture>,
+    workload: &Arc<Vec<Operation>>,
+    target: &Arc<HttpTarget>,
+    label: &str,
+) {
+    let operations = workload.len();
+    let semaphore = Arc::new(Semaphore::new(in_flight()));
     fixture.store.checkpoint().await.unwrap();
-    let bytes_before = database_bytes(&fixture).await;
+    let bytes_before = database_bytes(fixture).await;
     let clock_ms = fixture.store.clock().now_ms();
     let answers: Arc<std::sync::Mutex<HashMap<usize, (u16, Value)>>> = Arc::default();
     let started = Instant::now();
@@ -682,9 +705,8 @@ async fn http_run(operations: usize) {
     }
     let elapsed = started.elapsed();
     fixture.store.checkpoint().await.unwrap();
-    let bytes = (database_bytes(&fixture).await - bytes_before) as f64 / operations as f64;
-    Figures { operations, refused, elapsed, latencies_us }
-        .print("FW-1 over HTTP (PIN hash at minimal cost)", Some(bytes));
+    let bytes = (database_bytes(fixture).await - bytes_before) as f64 / operations as f64;
+    Figures { operations, refused, elapsed, latencies_us }.print(label, Some(bytes));
     let report = fund_server::service::audit_store(&fixture.store).await.unwrap();
     assert!(report.passed(), "audit failed: {:?}", report.problems);
     let entries = fixture.store.entry_counts().await.unwrap();
@@ -697,7 +719,61 @@ async fn http_run(operations: usize) {
         entries.get("payment").unwrap_or(&0),
         entries.get("refund").unwrap_or(&0)
     );
-    server_runtime.shutdown_background();
+}
+
+/// FW-1 over HTTP against `processes` real `fund-server serve` processes (this build's
+/// binary) on one PostgreSQL database, requests taken by the processes in turn, as behind a
+/// load balancer; with the rate limits on (counted in the database, one upsert per limited
+/// request) but raised so that they refuse nothing. The same run with 1 and with 3
+/// processes shows whether processes add throughput.
+async fn processes_run(processes: usize, operations: usize) {
+    let fixture = Arc::new(fixture().await);
+    let workload = Arc::new(workload(operations, 13));
+    let data_dir = tempfile::tempdir().unwrap();
+    let database_url = test_database::RawDatabase::url(&fixture.database);
+    let mut servers = Vec::with_capacity(processes);
+    let mut urls = Vec::with_capacity(processes);
+    for _ in 0..processes {
+        // One after another: the first seals the fixture's terminal keys with the key file
+        // the others then find.
+        let (server, url) = start_server_process(&database_url, data_dir.path());
+        servers.push(server);
+        urls.push(url);
+    }
+    let target = Arc::new(HttpTarget {
+        urls,
+        http: reqwest::Client::builder().pool_max_idle_per_host(in_flight()).build().unwrap(),
+    });
+    let label = format!("FW-1 over HTTP, {processes} process(es), limits on");
+    measure_http(&fixture, &workload, &target, &label).await;
+    for mut server in servers {
+        let _ = server.kill();
+        let _ = server.wait();
+    }
+}
+
+fn start_server_process(database_url: &str, data_dir: &std::path::Path) -> (Child, String) {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_fund-server"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("DATABASE_URL", database_url)
+        .env("TILLFUND_DATA_DIR", data_dir)
+        .env("TILLFUND_WALLET_CAP", "100000.00")
+        .env("TILLFUND_RATE_LIMIT_FACTOR", "1000")
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
+    let url = loop {
+        let line = lines.next().expect("fund-server exited before listening").unwrap();
+        if let Some(url) = line.strip_prefix("fund-server listening on ") {
+            break url.trim().to_owned();
+        }
+    };
+    // Keep reading, so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (child, url)
 }
 
 /// What one PIN check costs at the recommended argon2 cost, for the payment rate a server
@@ -751,5 +827,11 @@ fn main() {
     drop(runtime);
     let client_runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     client_runtime.block_on(http_run(http_operations));
+    if std::env::var("TILLFUND_TEST_DATABASE").is_ok_and(|backend| backend == "postgres") {
+        client_runtime.block_on(async {
+            processes_run(1, http_operations).await;
+            processes_run(3, http_operations).await;
+        });
+    }
     pin_check_cost();
 }
