@@ -320,9 +320,17 @@ async fn database_bytes(fixture: &Fixture) -> u64 {
     fixture.database.bytes().await
 }
 
-fn storage_command(fixture: &Fixture, workload: &[Operation], index: usize, now: i64) -> Command {
+/// The ledger command of operation `index`; its idempotency key is `{prefix}/{index}` (a
+/// replay's that of its original), so workloads with different prefixes never share keys.
+fn storage_command(
+    fixture: &Fixture,
+    workload: &[Operation],
+    index: usize,
+    now: i64,
+    prefix: &str,
+) -> Command {
     let key = |index: usize| IdempotencyKey {
-        key: format!("bench/{index}"),
+        key: format!("{prefix}/{index}"),
         fingerprint: fingerprint(&[&index.to_be_bytes()]),
     };
     match &workload[index] {
@@ -377,7 +385,9 @@ fn storage_command(fixture: &Fixture, workload: &[Operation], index: usize, now:
                 }),
             }
         }
-        Operation::Replay { operation } => storage_command(fixture, workload, *operation, now),
+        Operation::Replay { operation } => {
+            storage_command(fixture, workload, *operation, now, prefix)
+        }
     }
 }
 
@@ -400,6 +410,27 @@ async fn storage_run(batch_limit: usize, operations: usize, label: &str) {
     );
     fixture.store.checkpoint().await.unwrap();
     let bytes_before = database_bytes(&fixture).await;
+    let (mut figures, answers) = storage_window(&fixture, &writer, &workload, "bench").await;
+    fixture.store.checkpoint().await.unwrap();
+    let bytes = (database_bytes(&fixture).await - bytes_before) as f64 / operations as f64;
+    figures.print(label, Some(bytes));
+
+    verify(&fixture, &answers).await;
+    if batch_limit > 1 {
+        yield_run(&fixture).await;
+    }
+}
+
+/// Submits every operation of `workload` to `writer`, at most `in_flight()` at once, and
+/// checks that each replay was answered as its original; returns the figures (not yet
+/// printed) and each original's answer.
+async fn storage_window(
+    fixture: &Arc<Fixture>,
+    writer: &LedgerWriter,
+    workload: &Arc<Vec<Operation>>,
+    prefix: &str,
+) -> (Figures, HashMap<usize, Outcome>) {
+    let operations = workload.len();
     let now = fixture.store.clock().now_ms();
     let semaphore = Arc::new(Semaphore::new(in_flight()));
     let answers: Arc<std::sync::Mutex<HashMap<usize, Outcome>>> = Arc::default();
@@ -407,10 +438,15 @@ async fn storage_run(batch_limit: usize, operations: usize, label: &str) {
     let mut tasks = Vec::with_capacity(operations);
     for index in 0..operations {
         let permit = semaphore.clone().acquire_owned().await.unwrap();
-        let (fixture, workload, writer, answers) =
-            (fixture.clone(), workload.clone(), writer.clone(), answers.clone());
+        let (fixture, workload, writer, answers, prefix) = (
+            fixture.clone(),
+            workload.clone(),
+            writer.clone(),
+            answers.clone(),
+            prefix.to_owned(),
+        );
         tasks.push(tokio::spawn(async move {
-            let command = storage_command(&fixture, &workload, index, now);
+            let command = storage_command(&fixture, &workload, index, now, &prefix);
             let sent = Instant::now();
             let decided = writer.submit(command).await;
             let latency = sent.elapsed();
@@ -439,14 +475,60 @@ async fn storage_run(batch_limit: usize, operations: usize, label: &str) {
         refused += usize::from(was_refused);
     }
     let elapsed = started.elapsed();
-    fixture.store.checkpoint().await.unwrap();
-    let bytes = (database_bytes(&fixture).await - bytes_before) as f64 / operations as f64;
-    Figures { operations, refused, elapsed, latencies_us }.print(label, Some(bytes));
     let answers = answers.lock().unwrap().clone();
-    verify(&fixture, &answers).await;
-    if batch_limit > 1 {
-        yield_run(&fixture).await;
+    (Figures { operations, refused, elapsed, latencies_us }, answers)
+}
+
+/// Throughput as the ledger grows: the storage workload measured in a window of
+/// `GROWTH_WINDOW_OPERATIONS` when the journal holds each of `points` entries, the ledger
+/// grown between them by the same workload, untimed. Then the audit of the whole journal,
+/// timed. Every window's replays are checked; the audit must pass.
+async fn growth_run(points: &[u64]) {
+    const GROWTH_WINDOW_OPERATIONS: usize = 20_000;
+    const GROWTH_STEP_OPERATIONS: u64 = 50_000;
+    let fixture = Arc::new(fixture().await);
+    let writer = LedgerWriter::start_with_batch_limit(
+        fixture.store.clone(),
+        fixture.policy.clone(),
+        fund_server::ledger_writer::BATCH_COMMANDS_MAX,
+    );
+    let mut entries: u64 =
+        fixture.store.entry_counts().await.unwrap().values().map(|count| *count as u64).sum();
+    let mut window = 0_u64;
+    let applied_entries = |answers: &HashMap<usize, Outcome>| {
+        answers
+            .values()
+            .filter(|outcome| {
+                matches!(outcome, Outcome::ToppedUp { .. } | Outcome::Paid { .. } | Outcome::Refunded { .. })
+            })
+            .count() as u64
+    };
+    for &point in points {
+        while entries < point {
+            window += 1;
+            let operations = (point - entries).min(GROWTH_STEP_OPERATIONS) as usize;
+            let workload = Arc::new(workload(operations.max(1), 1_000 + window));
+            let prefix = format!("growth-{window}");
+            let (_, answers) = storage_window(&fixture, &writer, &workload, &prefix).await;
+            entries += applied_entries(&answers);
+        }
+        window += 1;
+        let workload = Arc::new(workload(GROWTH_WINDOW_OPERATIONS, 1_000 + window));
+        let prefix = format!("growth-{window}");
+        let (mut figures, answers) = storage_window(&fixture, &writer, &workload, &prefix).await;
+        figures.print(&format!("FW-1 storage at {entries} journal entries"), None);
+        entries += applied_entries(&answers);
     }
+    let started = Instant::now();
+    let report = fund_server::service::audit_store(&fixture.store).await.unwrap();
+    assert!(report.passed(), "audit failed: {:?}", report.problems);
+    println!(
+        "{:<44} audit of {} entries in {:.1} s; the database holds {:.0} MiB",
+        "",
+        report.entries_checked,
+        started.elapsed().as_secs_f64(),
+        database_bytes(&fixture).await as f64 / 1_048_576.0
+    );
 }
 
 /// One day of yield over every wallet of the run: the set-based accrual, then the
@@ -824,6 +906,12 @@ fn main() {
         )
         .await;
     });
+    // FW1_GROWTH=0,1000000,5000000 measures the storage throughput as the ledger grows.
+    if let Ok(points) = std::env::var("FW1_GROWTH") {
+        let points: Vec<u64> =
+            points.split(',').map(|point| point.trim().parse().expect("FW1_GROWTH")).collect();
+        runtime.block_on(growth_run(&points));
+    }
     drop(runtime);
     let client_runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     client_runtime.block_on(http_run(http_operations));
