@@ -7,7 +7,7 @@ TAURI := npx --no-install tauri
 # The end-to-end run is bounded so that a hung window can never hold CI.
 E2E_TIMEOUT_SECONDS ?= 600
 
-.PHONY: run serve test deps app server lint unit e2e bench bench-app icons package
+.PHONY: run serve test deps app server lint unit e2e bench bench-growth bench-app icons package
 
 run:
 	@scripts/run.sh --check-display
@@ -55,12 +55,27 @@ e2e: app
 	timeout --signal=TERM --kill-after=30 $(E2E_TIMEOUT_SECONDS) \
 	  $(CARGO) test -p tillfund-e2e --test wallet_browser -- --ignored --nocapture
 
-# FW-1: prints ops/s, p50/p99 and bytes per operation beside same-run baselines; then the
-# memory of 1,000 PIN checks and /healthz with the most long polls held, on the real binary.
+# FW-1 on SQLite and on PostgreSQL (there also over 1 and 3 real server processes): ops/s,
+# p50/p99 and bytes per operation beside same-run baselines; one day of yield over a million
+# wallets on each backend beside a tenth as many; then the memory of 1,000 PIN checks and
+# /healthz with the most long polls held, on the real binary.
 bench:
+	@scripts/ensure-postgres.sh
 	$(CARGO) bench -p fund-server --bench fw1
+	TILLFUND_TEST_DATABASE=postgres $(CARGO) bench -p fund-server --bench fw1
+	$(CARGO) bench -p fund-server --bench yield_day
+	TILLFUND_TEST_DATABASE=postgres $(CARGO) bench -p fund-server --bench yield_day
 	$(CARGO) bench -p counter-core --bench counter
 	$(CARGO) bench --profile dev -p tillfund-e2e --bench security
+
+# FW-1's storage throughput as the journal grows to 1 and 5 million entries, on both
+# backends, then the audit of the whole journal (long: about half an hour).
+bench-growth:
+	@scripts/ensure-postgres.sh
+	FW1_OPERATIONS=10000 FW1_HTTP_OPERATIONS=2000 FW1_GROWTH=0,1000000,5000000 \
+	  $(CARGO) bench -p fund-server --bench fw1
+	TILLFUND_TEST_DATABASE=postgres FW1_OPERATIONS=10000 FW1_HTTP_OPERATIONS=2000 \
+	  FW1_GROWTH=0,1000000,5000000 $(CARGO) bench -p fund-server --bench fw1
 
 # The app's start time and memory beside a bare Tauri window (needs a display: Xvfb here).
 bench-app: app

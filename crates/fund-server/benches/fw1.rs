@@ -438,13 +438,8 @@ async fn storage_window(
     let mut tasks = Vec::with_capacity(operations);
     for index in 0..operations {
         let permit = semaphore.clone().acquire_owned().await.unwrap();
-        let (fixture, workload, writer, answers, prefix) = (
-            fixture.clone(),
-            workload.clone(),
-            writer.clone(),
-            answers.clone(),
-            prefix.to_owned(),
-        );
+        let (fixture, workload, writer, answers, prefix) =
+            (fixture.clone(), workload.clone(), writer.clone(), answers.clone(), prefix.to_owned());
         tasks.push(tokio::spawn(async move {
             let command = storage_command(&fixture, &workload, index, now, &prefix);
             let sent = Instant::now();
@@ -499,7 +494,10 @@ async fn growth_run(points: &[u64]) {
         answers
             .values()
             .filter(|outcome| {
-                matches!(outcome, Outcome::ToppedUp { .. } | Outcome::Paid { .. } | Outcome::Refunded { .. })
+                matches!(
+                    outcome,
+                    Outcome::ToppedUp { .. } | Outcome::Paid { .. } | Outcome::Refunded { .. }
+                )
             })
             .count() as u64
     };

@@ -26,8 +26,7 @@ use fund_server::service::{FundService, ServiceConfig};
 use fund_server::store::prelude::*;
 use test_database::TestDatabase;
 use tillfund_core::{
-    Amount, Currency, CustomerId, MemberCode, MerchantId, OutboxEntryId, PositiveAmount,
-    TerminalId,
+    Amount, Currency, CustomerId, MemberCode, MerchantId, OutboxEntryId, PositiveAmount, TerminalId,
 };
 
 /// Rows per INSERT when writing the customers.
