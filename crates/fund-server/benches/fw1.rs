@@ -508,7 +508,9 @@ async fn growth_run(points: &[u64]) {
             let workload = Arc::new(workload(operations.max(1), 1_000 + window));
             let prefix = format!("growth-{window}");
             let (_, answers) = storage_window(&fixture, &writer, &workload, &prefix).await;
-            entries += applied_entries(&answers);
+            let applied = applied_entries(&answers);
+            assert!(applied > 0, "a growth step applied nothing: the ledger cannot grow");
+            entries += applied;
         }
         window += 1;
         let workload = Arc::new(workload(GROWTH_WINDOW_OPERATIONS, 1_000 + window));

@@ -24,7 +24,7 @@ use fund_server::ledger_writer::{BATCH_COMMANDS_MAX, apply_batch};
 use fund_server::model::{Merchant, Terminal};
 use fund_server::service::{FundService, ServiceConfig};
 use fund_server::store::prelude::*;
-use test_database::TestDatabase;
+use test_database::{RawDatabase, TestDatabase};
 use tillfund_core::{
     Amount, Currency, CustomerId, MemberCode, MerchantId, OutboxEntryId, PositiveAmount, TerminalId,
 };
@@ -32,12 +32,20 @@ use tillfund_core::{
 /// Rows per INSERT when writing the customers.
 const ROWS_PER_INSERT: usize = 2_000;
 
+/// Set for the child process that writes the fixture: the database URL and the wallets.
+const CHILD_URL: &str = "YIELD_DAY_FIXTURE_URL";
+const CHILD_WALLETS: &str = "YIELD_DAY_FIXTURE_WALLETS";
+
 fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    if let (Ok(url), Ok(wallets)) = (std::env::var(CHILD_URL), std::env::var(CHILD_WALLETS)) {
+        runtime.block_on(write_fixture(&url, wallets.parse().unwrap()));
+        return;
+    }
     let wallets: usize =
         std::env::var("YIELD_WALLETS").ok().and_then(|text| text.parse().ok()).unwrap_or(1_000_000);
     let backend = std::env::var("TILLFUND_TEST_DATABASE").unwrap_or_else(|_| "sqlite".into());
     println!("yield, one day with daily posting, on {backend}");
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     runtime.block_on(async {
         one_day((wallets / 10).max(1), "baseline").await;
         one_day(wallets, "measured").await;
@@ -46,7 +54,51 @@ fn main() {
 
 async fn one_day(wallets: usize, label: &str) {
     let database = TestDatabase::create().await;
+    let url = database.url();
+    // The fixture is written by a child process, so that the memory measured below is the
+    // accrual's alone, not what funding a million wallets allocated and freed.
+    let started = Instant::now();
+    let status = std::process::Command::new(std::env::current_exe().unwrap())
+        .env(CHILD_URL, &url)
+        .env(CHILD_WALLETS, wallets.to_string())
+        .status()
+        .unwrap();
+    assert!(status.success(), "the fixture process failed");
+    let funded_in = started.elapsed();
     let store = database.store().await;
+    let mut policy = LedgerPolicy::default_for(Currency::CNY);
+    policy.wallet_balance_cap = Amount::from_minor_units(10_000_000).unwrap();
+    let mut config = ServiceConfig::new(policy);
+    config.yield_policy.posting = fund_server::ledger::yield_math::PostingInterval::Daily;
+    let service = FundService::start(store.clone(), config);
+    let today = service.business_today();
+    service.set_yield_rate(today, rust_decimal::Decimal::new(365, 4)).await.unwrap();
+    store.clock().advance(24 * 60 * 60 * 1000);
+
+    let memory = PeakMemory::start();
+    let started = Instant::now();
+    let report = service.accrue_through_yesterday().await.unwrap();
+    let elapsed = started.elapsed();
+    let added_kib = memory.stop();
+    let accrued: usize = report.days.iter().map(|day| day.wallets).sum();
+    let posted = store.entry_counts().await.unwrap().get("yield").copied().unwrap_or(0);
+    assert_eq!(accrued, wallets, "every wallet accrues");
+    assert_eq!(usize::try_from(posted).unwrap(), wallets, "every wallet gets a posting");
+    println!(
+        "{label:<9} {wallets:>9} wallets: accrued and posted in {:>8.0} ms ({:>7.0} wallets/s), \
+         peak memory +{:>7.1} MiB; (funding them took {:.0} s)",
+        elapsed.as_secs_f64() * 1000.0,
+        wallets as f64 / elapsed.as_secs_f64(),
+        added_kib as f64 / 1024.0,
+        funded_in.as_secs_f64()
+    );
+}
+
+/// In the child process: a store, its counter, `wallets` customers bound to it, the reserve
+/// funded and every wallet topped up through the ledger writer.
+async fn write_fixture(url: &str, wallets: usize) {
+    let store = fund_server::store::Backend::connect(url).await.unwrap();
+    store.migrate().await.unwrap();
     let now = store.clock().now_ms();
     let merchant = Merchant {
         id: MerchantId::generate(),
@@ -65,7 +117,7 @@ async fn one_day(wallets: usize, label: &str) {
         revoked: false,
     };
     store.add_terminal(&terminal, now).await.unwrap();
-    let customers = write_customers(&database, merchant.id, wallets, now).await;
+    let customers = write_customers(url, merchant.id, wallets, now).await;
     let mut policy = LedgerPolicy::default_for(Currency::CNY);
     policy.wallet_balance_cap = Amount::from_minor_units(10_000_000).unwrap();
     let funding = Command {
@@ -76,7 +128,6 @@ async fn one_day(wallets: usize, label: &str) {
         },
     };
     apply_batch(&store, &policy, &[funding]).await.unwrap();
-    let started = Instant::now();
     for (chunk_index, chunk) in customers.chunks(BATCH_COMMANDS_MAX).enumerate() {
         let commands: Vec<Command> = chunk
             .iter()
@@ -104,38 +155,12 @@ async fn one_day(wallets: usize, label: &str) {
             assert!(matches!(result.unwrap().outcome, Outcome::ToppedUp { .. }));
         }
     }
-    let funded_in = started.elapsed();
     store.checkpoint().await.unwrap();
-
-    let mut config = ServiceConfig::new(policy);
-    config.yield_policy.posting = fund_server::ledger::yield_math::PostingInterval::Daily;
-    let service = FundService::start(store.clone(), config);
-    let today = service.business_today();
-    service.set_yield_rate(today, rust_decimal::Decimal::new(365, 4)).await.unwrap();
-    store.clock().advance(24 * 60 * 60 * 1000);
-
-    let memory = PeakMemory::start();
-    let started = Instant::now();
-    let report = service.accrue_through_yesterday().await.unwrap();
-    let elapsed = started.elapsed();
-    let added_kib = memory.stop();
-    let accrued: usize = report.days.iter().map(|day| day.wallets).sum();
-    let posted = store.entry_counts().await.unwrap().get("yield").copied().unwrap_or(0);
-    assert_eq!(accrued, wallets, "every wallet accrues");
-    assert_eq!(usize::try_from(posted).unwrap(), wallets, "every wallet gets a posting");
-    println!(
-        "{label:<9} {wallets:>9} wallets: accrued and posted in {:>8.0} ms ({:>7.0} wallets/s), \
-         peak memory +{:>7.1} MiB; (funding them took {:.0} s)",
-        elapsed.as_secs_f64() * 1000.0,
-        wallets as f64 / elapsed.as_secs_f64(),
-        added_kib as f64 / 1024.0,
-        funded_in.as_secs_f64()
-    );
 }
 
 /// Customers bound to `merchant`, written with multi-row INSERTs beneath the store.
 async fn write_customers(
-    database: &TestDatabase,
+    url: &str,
     merchant: MerchantId,
     wallets: usize,
     now: i64,
@@ -153,8 +178,9 @@ async fn write_customers(
                 )
             })
             .collect();
-        database
-            .execute_raw(&format!(
+        test_database::execute_raw(
+            url,
+            &format!(
                 "INSERT INTO customers (id, phone, display_name, member_code, pin_hash, created_at_ms) \
                  VALUES {}",
                 rows.join(", ")
@@ -163,13 +189,15 @@ async fn write_customers(
             .unwrap();
         let bindings: Vec<String> =
             chunk.iter().map(|id| format!("('{id}', '{merchant}', {now})")).collect();
-        database
-            .execute_raw(&format!(
+        test_database::execute_raw(
+            url,
+            &format!(
                 "INSERT INTO bindings (customer_id, merchant_id, bound_at_ms) VALUES {}",
                 bindings.join(", ")
-            ))
-            .await
-            .unwrap();
+            ),
+        )
+        .await
+        .unwrap();
     }
     customers
 }

@@ -13,8 +13,11 @@ use fund_server::ledger::yield_math::{DayCount, PostingInterval};
 use fund_server::ledger::{LedgerPolicy, Outcome};
 use fund_server::service::{FundService, ServiceConfig, YieldPolicy};
 use fund_server::store::Storage as _;
-use fund_server::store::{PgStore, ServerStore};
+use fund_server::store::{ServerStore, redacted_url};
 use fund_server::vault::SecretsKey;
+
+mod copy_to;
+use copy_to::copy_to;
 use tillfund_core::{Amount, Currency, MerchantId, PositiveAmount, TerminalId};
 
 #[derive(Parser)]
@@ -67,6 +70,22 @@ struct PolicyArgs {
 
 #[derive(Subcommand)]
 enum Command {
+    #[command(flatten)]
+    OnTheDatabase(DatabaseCommand),
+    /// Copy this server's SQLite ledger into a new PostgreSQL database and prove the copy
+    /// (equal rows and balances, then the audit on both). Stop every server first.
+    CopyTo {
+        /// postgres://USER@HOST/DB of a new database, created beforehand (`createdb`). Give
+        /// the password in PGPASSWORD or ~/.pgpass, not here: the command line is visible
+        /// to every user of the machine.
+        #[arg(env = "TILLFUND_COPY_TARGET_URL")]
+        target: String,
+    },
+}
+
+/// What runs on the configured database, with the service started.
+#[derive(Subcommand)]
+enum DatabaseCommand {
     /// Apply database migrations, then serve HTTP until Ctrl-C or SIGTERM.
     Serve {
         /// Address to listen on; port 0 picks a free port (printed on start).
@@ -108,12 +127,6 @@ enum Command {
     /// The yield rate schedule.
     #[command(subcommand)]
     Yield(YieldCommand),
-    /// Copy this server's SQLite ledger into a new PostgreSQL database and prove the copy
-    /// (equal rows and balances, then the audit on both). Stop every server first.
-    CopyTo {
-        /// postgres://… of an empty database, created beforehand (e.g. `createdb tillfund`).
-        target: String,
-    },
 }
 
 #[derive(Subcommand)]
@@ -227,56 +240,68 @@ fn policy(currency: Currency, args: &PolicyArgs) -> anyhow::Result<LedgerPolicy>
     })
 }
 
+/// What every command needs to start the service: the global options of the command line.
+struct Setup {
+    data_dir: PathBuf,
+    database_url: Option<String>,
+    currency: Currency,
+    secrets_key_file: Option<PathBuf>,
+    policy: PolicyArgs,
+}
+
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let currency = Currency::from_code(&cli.currency)?;
-    if let Command::CopyTo { target } = &cli.command {
-        return copy_to(&cli, currency, target).await;
-    }
-    let service = start_service(&cli, currency).await?;
-    match cli.command {
-        Command::Migrate => println!("database is up to date"),
-        Command::SeedDemo => seed_demo(&service).await?,
-        Command::Serve { listen, seed_demo: seed, rate_limit_factor } => {
+    let Cli { data_dir, database_url, currency, secrets_key_file, policy, command } = cli;
+    let currency = Currency::from_code(&currency)?;
+    let setup = Setup { data_dir, database_url, currency, secrets_key_file, policy };
+    let command = match command {
+        Command::CopyTo { target } => return copy_to(&setup, &target).await,
+        Command::OnTheDatabase(command) => command,
+    };
+    let service = start_service(&setup).await?;
+    match command {
+        DatabaseCommand::Migrate => println!("database is up to date"),
+        DatabaseCommand::SeedDemo => seed_demo(&service).await?,
+        DatabaseCommand::Serve { listen, seed_demo: seed, rate_limit_factor } => {
             if seed {
                 seed_demo(&service).await?;
             }
             serve(service, listen, WebLimits::scaled(rate_limit_factor)).await?;
         }
-        Command::Audit => audit(&service).await?,
-        Command::Merchant(command) => merchant_command(&service, command).await?,
-        Command::Terminal(command) => terminal_command(&service, command).await?,
-        Command::Reserve(command) => reserve_command(&service, command, currency).await?,
-        Command::Bonus(command) => bonus_command(&service, command).await?,
-        Command::Accrue { through } => accrue(&service, &through, currency).await?,
-        Command::Yield(command) => yield_command(&service, command).await?,
-        Command::CopyTo { .. } => unreachable!("handled before the service starts"),
+        DatabaseCommand::Audit => audit(&service).await?,
+        DatabaseCommand::Merchant(command) => merchant_command(&service, command).await?,
+        DatabaseCommand::Terminal(command) => terminal_command(&service, command).await?,
+        DatabaseCommand::Reserve(command) => reserve_command(&service, command, currency).await?,
+        DatabaseCommand::Bonus(command) => bonus_command(&service, command).await?,
+        DatabaseCommand::Accrue { through } => accrue(&service, &through, currency).await?,
+        DatabaseCommand::Yield(command) => yield_command(&service, command).await?,
     }
     Ok(())
 }
 
 /// Opens and migrates the database, loads the secrets key and starts the service, with
 /// every terminal key sealed.
-async fn start_service(cli: &Cli, currency: Currency) -> anyhow::Result<FundService> {
-    let database_url =
-        cli.database_url.clone().unwrap_or_else(|| ServerConfig::database_url_in(&cli.data_dir));
+async fn start_service(setup: &Setup) -> anyhow::Result<FundService> {
+    let database_url = setup
+        .database_url
+        .clone()
+        .unwrap_or_else(|| ServerConfig::database_url_in(&setup.data_dir));
     let store = ServerStore::connect(&database_url)
         .await
-        .with_context(|| format!("cannot open the database {}", without_password(&database_url)))?;
-    start_service_on(cli, currency, store).await
+        .with_context(|| format!("cannot open the database {}", redacted_url(&database_url)))?;
+    start_service_on(setup, store).await
 }
 
-async fn start_service_on(
-    cli: &Cli,
-    currency: Currency,
-    store: ServerStore,
-) -> anyhow::Result<FundService> {
-    let policy = policy(currency, &cli.policy)?;
+async fn start_service_on(setup: &Setup, store: ServerStore) -> anyhow::Result<FundService> {
+    let currency = setup.currency;
+    let policy = policy(currency, &setup.policy)?;
     store.migrate().await?;
     let mut config = ServiceConfig::new(policy);
-    config.yield_policy = yield_policy(currency, &cli.policy)?;
+    config.yield_policy = yield_policy(currency, &setup.policy)?;
     config.operator_token = operator_token()?;
-    let secrets_key_file =
-        cli.secrets_key_file.clone().unwrap_or_else(|| cli.data_dir.join(SECRETS_KEY_FILE_NAME));
+    let secrets_key_file = setup
+        .secrets_key_file
+        .clone()
+        .unwrap_or_else(|| setup.data_dir.join(SECRETS_KEY_FILE_NAME));
     config.secrets_key = SecretsKey::load_or_create(&secrets_key_file, true)
         .with_context(|| format!("secrets key {}", secrets_key_file.display()))?;
     let service = FundService::start(store, config);
@@ -292,65 +317,6 @@ async fn start_service_on(
         tracing::info!(sealed, "terminal keys stored in plain text were sealed");
     }
     Ok(service)
-}
-
-/// A database URL fit for a message: its password, if any, replaced by `***`.
-fn without_password(database_url: &str) -> String {
-    let Some((scheme, rest)) = database_url.split_once("://") else {
-        return database_url.to_owned();
-    };
-    match rest.split_once('@') {
-        Some((credentials, host)) => match credentials.split_once(':') {
-            Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-            None => database_url.to_owned(),
-        },
-        None => database_url.to_owned(),
-    }
-}
-
-/// `copy-to`: audits the SQLite ledger, copies it into the empty PostgreSQL database at
-/// `target_url` (one transaction, rows and balances compared before the commit), then
-/// audits the copy through the same service code the servers run.
-async fn copy_to(cli: &Cli, currency: Currency, target_url: &str) -> anyhow::Result<()> {
-    if !PgStore::accepts(target_url) {
-        bail!("copy-to copies into PostgreSQL: give a postgres://… URL of an empty database");
-    }
-    let source = start_service(cli, currency).await?;
-    let ServerStore::Sqlite(sqlite) = source.store() else {
-        bail!(
-            "the source database is PostgreSQL already; copy-to moves an embedded SQLite \
-             ledger (between PostgreSQL servers use pg_dump and pg_restore)"
-        );
-    };
-    let source_audit = source.audit().await?;
-    if !source_audit.passed() {
-        bail!(
-            "the SQLite ledger fails its audit ({} problems; run `fund-server audit`): fix it \
-             before copying",
-            source_audit.problems_found
-        );
-    }
-    let target = PgStore::connect(target_url)
-        .await
-        .with_context(|| format!("cannot open the database {}", without_password(target_url)))?;
-    target.migrate().await?;
-    let report = fund_server::store::copy_sqlite_to_postgres(sqlite, &target).await?;
-    for (table, rows) in &report.tables {
-        println!("copied {rows} rows of {table}");
-    }
-    println!("balances of all {} accounts are equal in both databases", report.accounts_compared);
-    let copy = start_service_on(cli, currency, ServerStore::Postgres(target)).await?;
-    let copy_audit = copy.audit().await?;
-    if copy_audit.entries_checked != source_audit.entries_checked {
-        bail!(
-            "the copy holds {} journal entries, the source {}",
-            copy_audit.entries_checked,
-            source_audit.entries_checked
-        );
-    }
-    print_audit(&copy_audit)?;
-    println!("the copy is complete: point every server at {}", without_password(target_url));
-    Ok(())
 }
 
 async fn merchant_command(service: &FundService, command: MerchantCommand) -> anyhow::Result<()> {

@@ -75,6 +75,8 @@ impl NewWallet {
 
 /// Sessions deleted per statement: short transactions, whatever the backlog.
 const SESSIONS_PURGED_PER_ROUND: i64 = 10_000;
+/// Rounds per purge: a million sessions an hour, more than sign-ins can create.
+const SESSIONS_PURGE_ROUNDS_MAX: usize = 100;
 
 impl<S: Storage> FundService<S> {
     /// Sign-up: a new wallet bound to the chosen stores.
@@ -254,19 +256,21 @@ impl<S: Storage> FundService<S> {
         Ok(self.store.end_session(token).await?)
     }
 
-    /// Deletes every session that has expired, in rounds of `SESSIONS_PURGED_PER_ROUND`;
+    /// Deletes sessions that have expired, in rounds of `SESSIONS_PURGED_PER_ROUND`, at
+    /// most `SESSIONS_PURGE_ROUNDS_MAX` rounds (a larger backlog is left to the next hour);
     /// returns how many. `serve` runs it every hour in every process.
     pub async fn purge_expired_sessions(&self) -> Result<u64, ServiceError> {
         let now_ms = self.store.clock().now_ms();
         let mut purged = 0;
-        loop {
+        for _ in 0..SESSIONS_PURGE_ROUNDS_MAX {
             let round =
                 self.store.purge_expired_sessions(now_ms, SESSIONS_PURGED_PER_ROUND).await?;
             purged += round;
             if round < SESSIONS_PURGED_PER_ROUND as u64 {
-                return Ok(purged);
+                break;
             }
         }
+        Ok(purged)
     }
 
     pub fn session_ttl_ms(&self) -> i64 {

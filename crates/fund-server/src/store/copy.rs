@@ -7,10 +7,12 @@
 //! column added to both schemas is copied without a change here, and a table added to the
 //! schemas but missing from the lists below stops the copy before it starts.
 //!
-//! The proof that the copy is whole is in two parts: here, every table's row count and
-//! every account's balance are compared between the two databases before the commit; and
-//! the caller then runs the audit on the copy (hash chain, balances against transfers,
-//! settlements), which reads PostgreSQL through the storage traits, not through this file.
+//! The proof that the copy is whole is in two parts: here, before the commit, both
+//! schemas must hold the same tables with the same columns, and every table's row count
+//! (SQLite's `count(*)` under the lock, PostgreSQL's in the transaction) and every
+//! account's balance must be equal; the caller then runs the audit on the copy (hash
+//! chain, balances against transfers, settlements), which reads PostgreSQL through the
+//! storage traits, not through this file, and compares the journal's length.
 
 use std::collections::BTreeMap;
 
@@ -61,6 +63,8 @@ pub struct CopyReport {
     pub tables: Vec<(&'static str, u64)>,
     /// Accounts whose balance was read back from the copy and found equal.
     pub accounts_compared: usize,
+    /// Journal entries in the source while it was locked, all of them copied.
+    pub journal_entries: u64,
 }
 
 /// One target column: its name, how to bind it, and whether PostgreSQL generates it.
@@ -87,22 +91,54 @@ fn refused(message: impl Into<String>) -> StoreError {
     StoreError::CopyRefused(message.into())
 }
 
-/// Copies everything in `source` into `target`, which must be migrated and hold no
-/// merchant, customer or journal entry. Holds the SQLite write lock throughout, so no
-/// server can commit to the source while it is read (stop them first: what they write
-/// after the copy would be on the old database only).
+/// Copies everything in `source` into `target`: a database with no tables, or only this
+/// schema's tables, all empty. Migrates `target`, then copies in one PostgreSQL
+/// transaction that holds the ledger's, the parties' and the yield's advisory locks (no
+/// server on the target can interleave), while SQLite's write lock is held on the source
+/// (no server can commit there; stop them first all the same: what they wrote after the
+/// copy would be on the old database only). Nothing is committed unless every table holds
+/// in PostgreSQL the rows it holds in SQLite and every balance is equal.
 pub async fn copy_sqlite_to_postgres(source: &SqliteStore, target: &PgStore) -> Stored<CopyReport> {
-    let target_tables = table_names(target).await?;
     let known: Vec<&str> = LEDGER_TABLES.iter().chain(COUNTER_TABLES.iter()).copied().collect();
-    if let Some(unknown) = target_tables.iter().find(|table| !known.contains(&table.as_str())) {
+    // Before migrating: a database that holds anything else is not the one meant.
+    if let Some(foreign) =
+        target_tables(target).await?.iter().find(|table| !known.contains(&table.as_str()))
+    {
         return Err(refused(format!(
-            "table {unknown} of the PostgreSQL schema is not in the copy's lists; refusing to \
+            "the target database holds a table {foreign} that is not Tillfund's: copy into a \
+             new database"
+        )));
+    }
+    super::Storage::migrate(target).await?;
+    let target_schema = target_tables(target).await?;
+    if let Some(missing) = known.iter().find(|table| !target_schema.iter().any(|t| t == *table)) {
+        return Err(refused(format!("the migrated target has no table {missing}")));
+    }
+    if let Some(extra) = target_schema.iter().find(|table| !known.contains(&table.as_str())) {
+        return Err(refused(format!(
+            "table {extra} of the PostgreSQL schema is not in the copy's lists; refusing to \
              copy part of the data"
         )));
     }
-    for table in ["merchants", "customers", "journal_entries"] {
+
+    // The write lock on the ledger's file; one read snapshot of the counters' file. Both
+    // roll back when dropped, whatever fails below.
+    let mut ledger = source.pool().begin_with("BEGIN IMMEDIATE").await?;
+    let mut counters = source.counters_pool().begin().await?;
+    check_source_tables(&mut ledger, &LEDGER_TABLES).await?;
+    check_source_tables(&mut counters, &COUNTER_TABLES).await?;
+    let mut transaction = target.pool().begin().await?;
+    for lock in
+        [super::postgres::LEDGER_LOCK, super::postgres::PARTIES_LOCK, super::postgres::YIELD_LOCK]
+    {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(lock)
+            .execute(&mut *transaction)
+            .await?;
+    }
+    for table in known.iter() {
         let rows: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
-            .fetch_one(target.pool())
+            .fetch_one(&mut *transaction)
             .await?;
         if rows > 0 {
             return Err(refused(format!(
@@ -111,13 +147,7 @@ pub async fn copy_sqlite_to_postgres(source: &SqliteStore, target: &PgStore) -> 
             )));
         }
     }
-
-    let mut ledger = source.pool().acquire().await?;
-    // The write lock: nothing commits to the source between the first read and the last.
-    sqlx::query("BEGIN IMMEDIATE").execute(&mut *ledger).await?;
-    let mut counters = source.counters_pool().acquire().await?;
-    let mut transaction = target.pool().begin().await?;
-    let mut report = CopyReport { tables: Vec::new(), accounts_compared: 0 };
+    let mut report = CopyReport { tables: Vec::new(), accounts_compared: 0, journal_entries: 0 };
     for table in LEDGER_TABLES {
         let rows = copy_table(table, &mut ledger, &mut transaction).await?;
         report.tables.push((table, rows));
@@ -126,13 +156,19 @@ pub async fn copy_sqlite_to_postgres(source: &SqliteStore, target: &PgStore) -> 
         let rows = copy_table(table, &mut counters, &mut transaction).await?;
         report.tables.push((table, rows));
     }
+    report.journal_entries = report
+        .tables
+        .iter()
+        .find(|(table, _)| *table == "journal_entries")
+        .map_or(0, |(_, rows)| *rows);
     report.accounts_compared = compare_balances(&mut ledger, &mut transaction).await?;
     transaction.commit().await?;
-    sqlx::query("ROLLBACK").execute(&mut *ledger).await?;
+    ledger.rollback().await?;
+    counters.rollback().await?;
     Ok(report)
 }
 
-async fn table_names(target: &PgStore) -> Stored<Vec<String>> {
+async fn target_tables(target: &PgStore) -> Stored<Vec<String>> {
     Ok(sqlx::query_scalar(
         "SELECT table_name::text FROM information_schema.tables \
          WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' \
@@ -140,6 +176,28 @@ async fn table_names(target: &PgStore) -> Stored<Vec<String>> {
     )
     .fetch_all(target.pool())
     .await?)
+}
+
+/// Every table of a SQLite file must be one the copy knows, and every one it expects there
+/// must exist: a table only SQLite has would otherwise be left behind.
+async fn check_source_tables(source: &mut sqlx::SqliteConnection, expected: &[&str]) -> Stored<()> {
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'table' \
+         AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_sqlx%' ESCAPE '\\'",
+    )
+    .fetch_all(&mut *source)
+    .await?;
+    if let Some(unknown) = tables.iter().find(|table| !expected.contains(&table.as_str())) {
+        return Err(refused(format!(
+            "the SQLite table {unknown} is not in the copy's lists; refusing to copy part of the data"
+        )));
+    }
+    if let Some(missing) = expected.iter().find(|table| !tables.iter().any(|t| t == *table)) {
+        return Err(refused(format!(
+            "the SQLite database has no table {missing}: is it migrated?"
+        )));
+    }
+    Ok(())
 }
 
 async fn target_columns(table: &str, transaction: &mut sqlx::PgConnection) -> Stored<Vec<Column>> {
@@ -181,6 +239,23 @@ async fn copy_table(
     if columns.is_empty() {
         return Err(refused(format!("the target database has no table {table}: is it migrated?")));
     }
+    let mut source_columns: Vec<String> =
+        sqlx::query_scalar("SELECT name FROM pragma_table_info(?)")
+            .bind(table)
+            .fetch_all(&mut *source)
+            .await?;
+    let mut target_names: Vec<String> = columns.iter().map(|column| column.name.clone()).collect();
+    source_columns.sort();
+    target_names.sort();
+    if source_columns != target_names {
+        return Err(refused(format!(
+            "{table} has the columns {source_columns:?} in SQLite but {target_names:?} in \
+             PostgreSQL; refusing to copy part of the data"
+        )));
+    }
+    let source_count: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
+        .fetch_one(&mut *source)
+        .await?;
     let names: Vec<String> = columns.iter().map(|column| format!("\"{}\"", column.name)).collect();
     let select = format!("SELECT {} FROM {table} ORDER BY 1", names.join(", "));
     let unreadable = |error: sqlx::Error| {
@@ -217,9 +292,10 @@ async fn copy_table(
     let target_rows: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
         .fetch_one(&mut *transaction)
         .await?;
-    if u64::try_from(target_rows).ok() != Some(copied) {
+    if u64::try_from(target_rows).ok() != Some(copied) || target_rows != source_count {
         return Err(refused(format!(
-            "{table}: {copied} rows read from SQLite but {target_rows} in PostgreSQL"
+            "{table}: SQLite holds {source_count} rows, {copied} were read and PostgreSQL holds \
+             {target_rows}"
         )));
     }
     Ok(copied)

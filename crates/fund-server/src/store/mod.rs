@@ -51,6 +51,47 @@ pub fn secret_hash(secret: &str) -> Vec<u8> {
     sha2::Sha256::digest(secret.as_bytes()).to_vec()
 }
 
+/// A database URL fit for a message or a log line: the password replaced by `***` and the
+/// query (which may carry one) cut off. The user name and the host stay: they say which
+/// database is meant.
+pub fn redacted_url(database_url: &str) -> String {
+    let (url, query) = match database_url.split_once('?') {
+        Some((url, _)) => (url, "?…"),
+        None => (database_url, ""),
+    };
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return format!("{url}{query}");
+    };
+    // The last '@' ends the credentials: a password may hold '@' itself.
+    match rest.rsplit_once('@') {
+        Some((credentials, host)) => match credentials.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}{query}"),
+            None => format!("{scheme}://{credentials}@{host}{query}"),
+        },
+        None => format!("{url}{query}"),
+    }
+}
+
+#[cfg(test)]
+mod redacted_url_tests {
+    use super::redacted_url;
+
+    #[test]
+    fn passwords_and_queries_never_reach_a_message() {
+        let cases = [
+            ("postgres://app:s3cret@db:5432/tillfund", "postgres://app:***@db:5432/tillfund"),
+            ("postgres://app:p@ss@word@db/tillfund", "postgres://app:***@db/tillfund"),
+            ("postgres://app@db/tillfund?password=s3cret", "postgres://app@db/tillfund?…"),
+            ("postgress://app:s3cret@db/x", "postgress://app:***@db/x"),
+            ("sqlite:///var/lib/tillfund/fund.sqlite", "sqlite:///var/lib/tillfund/fund.sqlite"),
+        ];
+        for (url, shown) in cases {
+            assert_eq!(redacted_url(url), shown);
+            assert!(!redacted_url(url).contains("s3cret") && !redacted_url(url).contains("word"));
+        }
+    }
+}
+
 /// The traits without their names, for code that calls a store directly (tools, tests):
 /// `use fund_server::store::prelude::*;`.
 pub mod prelude {

@@ -107,7 +107,12 @@ impl Storage for PgStore {
     /// sqlx takes an advisory lock while it migrates, so processes starting together
     /// migrate once.
     async fn migrate(&self) -> Stored<()> {
-        sqlx::migrate!("./migrations/postgres").run(&self.pool).await?;
+        let mut migrator = sqlx::migrate!("./migrations/postgres");
+        // During a rolling upgrade an older process may restart after a newer one has
+        // migrated: it runs on the newer schema (migrations only add, see
+        // docs/OPERATIONS.md) instead of refusing to start.
+        migrator.set_ignore_missing(true);
+        migrator.run(&self.pool).await?;
         Ok(())
     }
 

@@ -115,7 +115,8 @@ impl SqliteStore {
 
     pub async fn connect(database_url: &str) -> Result<SqliteStore, StoreError> {
         let Some(path) = database_url.strip_prefix("sqlite://") else {
-            return Err(StoreError::UnsupportedUrl(database_url.chars().take(80).collect()));
+            let shown = super::redacted_url(database_url).chars().take(80).collect();
+            return Err(StoreError::UnsupportedUrl(shown));
         };
         let file_path = path.split('?').next().unwrap_or(path);
         if let Some(parent) = std::path::Path::new(file_path).parent() {
@@ -199,8 +200,14 @@ impl Storage for SqliteStore {
     }
 
     async fn migrate(&self) -> Stored<()> {
-        sqlx::migrate!("./migrations/sqlite").run(&self.pool).await?;
-        sqlx::migrate!("./migrations/sqlite-counters").run(&self.counters_pool).await?;
+        // A binary rolled back to an older version still opens the files a newer one
+        // migrated (migrations only add, see docs/OPERATIONS.md).
+        let mut ledger = sqlx::migrate!("./migrations/sqlite");
+        ledger.set_ignore_missing(true);
+        ledger.run(&self.pool).await?;
+        let mut counters = sqlx::migrate!("./migrations/sqlite-counters");
+        counters.set_ignore_missing(true);
+        counters.run(&self.counters_pool).await?;
         self.move_pin_attempts_to_counters().await
     }
 
