@@ -8,6 +8,7 @@
 
 use counter_core::counter::Counter;
 use counter_core::sync::{RoundOutcome, sync_round};
+use sqlx::Connection;
 use tillfund_e2e::demo::{self, DemoCustomer};
 use tillfund_e2e::postgres::ThrowawayDatabase;
 use tillfund_e2e::process::FundServer;
@@ -35,6 +36,21 @@ async fn a_sqlite_ledger_copied_to_postgresql_carries_on_where_it_was() {
     let wallet_before = customer.wallet().await;
     assert_eq!(wallet_before["total"], 60_000 + 5_000 - 2_500 + 500, "{wallet_before}");
     assert!(sqlite_server.stop().unwrap().success());
+
+    // A database that holds something else is refused before anything is written to it.
+    let foreign = ThrowawayDatabase::create().await.unwrap();
+    let mut connection = sqlx::PgConnection::connect(&foreign.url).await.unwrap();
+    sqlx::query("CREATE TABLE invoices (id BIGINT)").execute(&mut connection).await.unwrap();
+    let (ok, stdout, stderr) = demo::fund_server_cli(data_dir.path(), &["copy-to", &foreign.url]);
+    assert!(!ok && stderr.contains("not Tillfund's"), "{stdout}{stderr}");
+    let tables: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'",
+    )
+    .fetch_one(&mut connection)
+    .await
+    .unwrap();
+    assert_eq!(tables, 1, "nothing was migrated into the foreign database");
+    connection.close().await.unwrap();
 
     let database = ThrowawayDatabase::create().await.unwrap();
     let (ok, stdout, stderr) =

@@ -268,16 +268,7 @@ impl Till {
     }
 
     pub async fn send(&self, captured: &Captured) -> (StatusCode, Value) {
-        let mut request = self
-            .http
-            .request(captured.method.clone(), format!("{}{}", self.url, captured.path))
-            .body(captured.body.clone());
-        for (name, value) in &captured.headers {
-            request = request.header(name.as_str(), value.as_str());
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        (status, response.json().await.unwrap_or(Value::Null))
+        self.try_send(captured).await.unwrap()
     }
 
     pub async fn signed(
