@@ -371,6 +371,7 @@ async fn a_counter_day_through_the_real_app() {
     assert!(summary.contains("Demo Customer: 500.00 CNY + 50.00 bonus"), "{summary}");
     assert_eq!(session.text_of("#topup-binding").await.unwrap(), "Bound to this store");
     session.click("#topup-record").await.unwrap();
+    let top_up_recorded = tokio::time::Instant::now();
     session
         .wait_for_text("#topup-result", Duration::from_secs(10), |text| {
             text.contains("Confirmed by the server")
@@ -401,6 +402,9 @@ async fn a_counter_day_through_the_real_app() {
         code_shown.contains(paid["confirmation_code"].as_str().unwrap()),
         "{code_shown} vs {paid}"
     );
+    // The top-up's customer display returns to the welcome 3 s after it was recorded,
+    // unless something was shown since: the payment shown meanwhile stays.
+    tokio::time::sleep_until(top_up_recorded + Duration::from_millis(3_500)).await;
     let display = session.invoke("customer_display", json!({})).await.unwrap();
     assert_eq!(display["ok"]["kind"], "paid", "{display}");
     // The cashier may not refund: the button says a manager must.

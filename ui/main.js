@@ -282,9 +282,21 @@ function showSession() {
   applyRole();
 }
 
+/** @type {CustomerDisplay | null} */
+let shownToCustomer = null;
+
 /// What the customer-facing window shows; it may not be open, which is fine.
 function display(/** @type {CustomerDisplay} */ state) {
+  shownToCustomer = state;
   tauri.core.invoke("show_customer", { display: state }).catch(() => {});
+}
+
+/// Back to the welcome a moment after `state`, unless something else (a payment, the
+/// next top-up) has been shown to the customer in the meantime.
+function welcomeAfter(/** @type {CustomerDisplay | null} */ state, /** @type {number} */ ms) {
+  setTimeout(() => {
+    if (shownToCustomer === state) display({ kind: "welcome" });
+  }, ms);
 }
 
 // ---- enrolment ----
@@ -654,7 +666,7 @@ async function recordTopUp() {
     $("topup-amount").value = "";
     $("topup-scanned").hidden = true;
     $("topup-customer").focus();
-    setTimeout(() => display({ kind: "welcome" }), 3000);
+    welcomeAfter(shownToCustomer, 3000);
   } catch (error) {
     showError("topup-error", error);
   } finally {
