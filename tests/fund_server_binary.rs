@@ -155,13 +155,25 @@ async fn audit_exits_non_zero_and_names_an_edited_row() {
     let (ok, _, stderr) =
         fund_server(data_dir.path(), &["reserve", "fund", "--amount", "100.00", "--key", "a"]);
     assert!(ok, "{stderr}");
+    let (ok, stdout, stderr) = fund_server(data_dir.path(), &["audit"]);
+    assert!(ok && stdout.contains("audited 1 journal entries and 2 accounts"), "{stdout}{stderr}");
+    let (ok, _, stderr) =
+        fund_server(data_dir.path(), &["reserve", "fund", "--amount", "5.00", "--key", "b"]);
+    assert!(ok, "{stderr}");
     let database = format!("sqlite://{}", data_dir.path().join("fund.sqlite").display());
     let pool = sqlx::SqlitePool::connect(&database).await.unwrap();
     sqlx::query("DROP TRIGGER transfers_are_never_updated").execute(&pool).await.unwrap();
     sqlx::query("UPDATE transfers SET amount = 1").execute(&pool).await.unwrap();
     pool.close().await;
+    // Entry 2 came after the last passing audit: the next one reads it and finds it.
     let (ok, stdout, stderr) = fund_server(data_dir.path(), &["audit"]);
     assert!(!ok, "an edited journal must fail the audit");
+    assert!(stdout.contains("audited 1 journal entries after entry 1"), "{stdout}");
+    assert!(stdout.contains("PROBLEM: entry 2: its hash does not match its content"), "{stdout}");
+    assert!(stderr.contains("audit failed"), "{stderr}");
+    // Entry 1 was verified before the edit; the full audit reads it again.
+    let (ok, stdout, stderr) = fund_server(data_dir.path(), &["audit", "--full"]);
+    assert!(!ok);
     assert!(stdout.contains("PROBLEM: entry 1: its hash does not match its content"), "{stdout}");
     assert!(stderr.contains("audit failed"), "{stderr}");
 }

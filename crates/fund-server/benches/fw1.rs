@@ -36,7 +36,7 @@ use fund_server::ledger::{
 };
 use fund_server::ledger_writer::LedgerWriter;
 use fund_server::model::{Customer, Merchant, Terminal};
-use fund_server::service::{FundService, ServiceConfig, fingerprint};
+use fund_server::service::{AuditScope, FundService, ServiceConfig, audit_store, fingerprint};
 use fund_server::store::Backend as Store;
 use fund_server::store::prelude::*;
 use serde_json::{Value, json};
@@ -518,12 +518,22 @@ async fn growth_run(points: &[u64]) {
         let (mut figures, answers) = storage_window(&fixture, &writer, &workload, &prefix).await;
         figures.print(&format!("FW-1 storage at {entries} journal entries"), None);
         entries += applied_entries(&answers);
+        // The incremental audit checks what this window appended, however long the journal.
+        let started = Instant::now();
+        let report = audit_store(&fixture.store, AuditScope::SinceCheckpoint, 0).await.unwrap();
+        assert!(report.passed(), "audit failed: {:?}", report.problems);
+        println!(
+            "{:<44} incremental audit of the {} new entries in {:.2} s",
+            "",
+            report.entries_checked,
+            started.elapsed().as_secs_f64()
+        );
     }
     let started = Instant::now();
-    let report = fund_server::service::audit_store(&fixture.store).await.unwrap();
+    let report = audit_store(&fixture.store, AuditScope::Full, 0).await.unwrap();
     assert!(report.passed(), "audit failed: {:?}", report.problems);
     println!(
-        "{:<44} audit of {} entries in {:.1} s; the database holds {:.0} MiB",
+        "{:<44} full audit of {} entries in {:.1} s; the database holds {:.0} MiB",
         "",
         report.entries_checked,
         started.elapsed().as_secs_f64(),
@@ -553,13 +563,13 @@ async fn yield_run(fixture: &Fixture) {
         elapsed.as_secs_f64() * 1000.0,
         wallets as f64 / elapsed.as_secs_f64()
     );
-    let report = fund_server::service::audit_store(&fixture.store).await.unwrap();
+    let report = audit_store(&fixture.store, AuditScope::Full, 0).await.unwrap();
     assert!(report.passed(), "audit after yield: {:?}", report.problems);
 }
 
 /// The audit passes and the journal has exactly one entry per applied operation.
 async fn verify(fixture: &Fixture, answers: &HashMap<usize, Outcome>) {
-    let report = fund_server::service::audit_store(&fixture.store).await.unwrap();
+    let report = audit_store(&fixture.store, AuditScope::Full, 0).await.unwrap();
     assert!(report.passed(), "audit failed: {:?}", report.problems);
     let mut applied: HashMap<&str, i64> = HashMap::new();
     for outcome in answers.values() {
@@ -789,7 +799,7 @@ async fn measure_http(
     fixture.store.checkpoint().await.unwrap();
     let bytes = (database_bytes(fixture).await - bytes_before) as f64 / operations as f64;
     Figures { operations, refused, elapsed, latencies_us }.print(label, Some(bytes));
-    let report = fund_server::service::audit_store(&fixture.store).await.unwrap();
+    let report = audit_store(&fixture.store, AuditScope::Full, 0).await.unwrap();
     assert!(report.passed(), "audit failed: {:?}", report.problems);
     let entries = fixture.store.entry_counts().await.unwrap();
     println!(

@@ -49,7 +49,7 @@ pub(crate) async fn copy_to(setup: &Setup, target_url: &str) -> anyhow::Result<(
     let copy = start_service_on(setup, ServerStore::Postgres(target))
         .await
         .map_err(|error| after_commit(format!("{error:#}")))?;
-    let copy_audit = copy.audit().await.map_err(|error| after_commit(error.message))?;
+    let copy_audit = copy.audit_full().await.map_err(|error| after_commit(error.message))?;
     if copy_audit.entries_checked != report.journal_entries {
         return Err(after_commit(format!(
             "the copy holds {} journal entries, the source held {}",

@@ -104,8 +104,14 @@ enum DatabaseCommand {
     Migrate,
     /// Seed the demo store, its counter, a demo customer, bonus rules and reserve (idempotent).
     SeedDemo,
-    /// Check every ledger invariant; exits non-zero and names each problem found.
-    Audit,
+    /// Check every ledger invariant; exits non-zero and names each problem found. Checks
+    /// the entries appended since the last passing audit, and every balance.
+    Audit {
+        /// Replay the whole journal from its first entry instead (finds an entry edited
+        /// before the last passing audit; run it after a restore and now and then).
+        #[arg(long)]
+        full: bool,
+    },
     /// Manage merchants (partner stores).
     #[command(subcommand)]
     Merchant(MerchantCommand),
@@ -267,7 +273,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             serve(service, listen, WebLimits::scaled(rate_limit_factor)).await?;
         }
-        DatabaseCommand::Audit => audit(&service).await?,
+        DatabaseCommand::Audit { full } => audit(&service, full).await?,
         DatabaseCommand::Merchant(command) => merchant_command(&service, command).await?,
         DatabaseCommand::Terminal(command) => terminal_command(&service, command).await?,
         DatabaseCommand::Reserve(command) => reserve_command(&service, command, currency).await?,
@@ -469,16 +475,27 @@ fn operator_token() -> anyhow::Result<Option<String>> {
     Ok(Some(token))
 }
 
-async fn audit(service: &FundService) -> anyhow::Result<()> {
-    print_audit(&service.audit().await?)
+async fn audit(service: &FundService, full: bool) -> anyhow::Result<()> {
+    let report = if full { service.audit_full().await? } else { service.audit().await? };
+    print_audit(&report)
 }
 
 /// Prints an audit's findings; an error when it found a problem.
 fn print_audit(report: &fund_server::ledger::audit::AuditReport) -> anyhow::Result<()> {
-    println!(
-        "audited {} journal entries and {} accounts",
-        report.entries_checked, report.accounts_checked
-    );
+    match &report.resumed_after {
+        Some(checkpoint) => println!(
+            "audited {} journal entries after entry {} (verified by the audit at {}) and {} accounts",
+            report.entries_checked,
+            checkpoint.sequence,
+            jiff::Timestamp::from_millisecond(checkpoint.audited_at_ms)
+                .map_or_else(|_| checkpoint.audited_at_ms.to_string(), |at| at.to_string()),
+            report.accounts_checked
+        ),
+        None => println!(
+            "audited {} journal entries and {} accounts",
+            report.entries_checked, report.accounts_checked
+        ),
+    }
     if report.passed() {
         println!("audit passed: every invariant holds");
         return Ok(());

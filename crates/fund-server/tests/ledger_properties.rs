@@ -15,6 +15,7 @@ use fund_server::ledger::{
     Outcome, Payment, Refund, ReverseTopUp,
 };
 use fund_server::model::Customer;
+use fund_server::service::{AuditScope, audit_store};
 use fund_server::store::Backend;
 use fund_server::store::prelude::*;
 use proptest::prelude::*;
@@ -378,8 +379,12 @@ async fn check(operations: Vec<Operation>, batch_sizes: Vec<usize>) {
             }
         }
         next += size;
-        let report = fund_server::service::audit_store(&world.store).await.unwrap();
-        assert!(report.passed(), "audit after a batch: {:?}", report.problems);
+        // Incremental after each batch (resuming where the last one stopped), and the full
+        // replay must agree with it.
+        for scope in [AuditScope::SinceCheckpoint, AuditScope::Full] {
+            let report = audit_store(&world.store, scope, 0).await.unwrap();
+            assert!(report.passed(), "{scope:?} audit after a batch: {:?}", report.problems);
+        }
     }
     // Every cash top-up is settled once at most: what closes took out of each drawer plus
     // what is still in it is exactly the cash taken.

@@ -1,9 +1,13 @@
 //! The audit: replays the journal and checks every invariant of the ledger.
 //!
 //! Entries are fed in sequence order, a chunk at a time, so the journal never has to fit in
-//! memory; the replayed balances do (one number per account).
+//! memory. A full audit starts at the first entry and holds one number per account. An
+//! incremental audit resumes after the last entry a passing audit verified (its
+//! `AuditCheckpoint`): it holds only the accounts and takings the new entries touch, seeded
+//! from the balances kept at the checkpoint and from the earlier entries the new ones refer
+//! back to, which the store finds by index.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use tillfund_core::{Amount, OrderId, OutboxEntryId, TerminalId};
 
@@ -22,6 +26,51 @@ pub struct AuditReport {
     pub problems_found: u64,
     /// The first problems found, each one sentence naming what is wrong and where.
     pub problems: Vec<String>,
+    /// The checkpoint an incremental audit resumed after; `None` for a full audit.
+    pub resumed_after: Option<AuditCheckpoint>,
+}
+
+/// Where a passing audit stopped: the last entry it verified. The store keeps it beside
+/// every account's balance as the journal stood at that entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuditCheckpoint {
+    pub sequence: i64,
+    pub hash: EntryHash,
+    pub applied_at_ms: i64,
+    pub audited_at_ms: i64,
+}
+
+/// What a passing audit leaves for the next one: the new checkpoint and the balances of
+/// the accounts it replayed (every account after a full audit, the touched ones after an
+/// incremental one; `replaces_all` says which).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NextCheckpoint {
+    pub checkpoint: AuditCheckpoint,
+    pub balances: Vec<(Account, i64)>,
+    pub replaces_all: bool,
+}
+
+/// A stored balance that differs from the one kept at the checkpoint, or has no
+/// counterpart there (`None`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BalanceDrift {
+    pub key: String,
+    pub stored: Option<i64>,
+    pub at_checkpoint: Option<i64>,
+}
+
+/// The earlier entries an incremental audit must recall: by top-up (counter's entry id)
+/// and by order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReferencesToRecall {
+    pub outbox_entry_ids: Vec<OutboxEntryId>,
+    pub order_ids: Vec<OrderId>,
+}
+
+impl ReferencesToRecall {
+    pub fn is_empty(&self) -> bool {
+        self.outbox_entry_ids.is_empty() && self.order_ids.is_empty()
+    }
 }
 
 impl AuditReport {
@@ -103,7 +152,18 @@ pub struct SettlementCheck {
 
 #[derive(Debug)]
 pub struct Auditor {
+    /// Replayed balances: every account (full) or those the new entries touch, starting
+    /// from their balance at the checkpoint (incremental).
     replayed: BTreeMap<Account, i128>,
+    /// Incremental only: each touched account's balance at the checkpoint.
+    at_checkpoint: HashMap<Account, i128>,
+    /// Incremental only: the ids whose earlier entries were recalled (each once, or they
+    /// would count twice).
+    recalled_outbox_entry_ids: HashSet<OutboxEntryId>,
+    recalled_order_ids: HashSet<OrderId>,
+    resumed_after: Option<AuditCheckpoint>,
+    /// The last entry checked: sequence, hash, applied at.
+    last_checked: Option<(i64, EntryHash, i64)>,
     /// Per counter and entry id: every reversal must stay within its top-up.
     top_ups: HashMap<(TerminalId, OutboxEntryId), Takings<2>>,
     /// Per counter and order id: every refund must stay within its payment, bucket by bucket.
@@ -126,6 +186,11 @@ impl Auditor {
     pub fn new() -> Auditor {
         Auditor {
             replayed: BTreeMap::new(),
+            at_checkpoint: HashMap::new(),
+            recalled_outbox_entry_ids: HashSet::new(),
+            recalled_order_ids: HashSet::new(),
+            resumed_after: None,
+            last_checked: None,
             top_ups: HashMap::new(),
             orders: HashMap::new(),
             expected_sequence: 1,
@@ -134,6 +199,96 @@ impl Auditor {
             entries_checked: 0,
             problems_found: 0,
             problems: Vec::new(),
+        }
+    }
+
+    /// An incremental audit: the entries after `checkpoint` are checked; the driver seeds
+    /// the balances and takings they touch (`accounts_to_seed`, `references_to_recall`).
+    pub fn resume(checkpoint: AuditCheckpoint) -> Auditor {
+        Auditor {
+            resumed_after: Some(checkpoint),
+            expected_sequence: checkpoint.sequence + 1,
+            previous_hash: checkpoint.hash,
+            previous_applied_at_ms: checkpoint.applied_at_ms,
+            ..Auditor::new()
+        }
+    }
+
+    pub fn resumed_after(&self) -> Option<&AuditCheckpoint> {
+        self.resumed_after.as_ref()
+    }
+
+    /// Incremental only: the checkpoint's own entry as read now must be the one verified.
+    pub fn check_checkpoint_entry(&mut self, entry: Option<&JournalEntry>) {
+        let Some(checkpoint) = self.resumed_after else { return };
+        if entry.is_none_or(|entry| entry.hash != checkpoint.hash) {
+            self.problem(format!(
+                "entry {}, the last one a passing audit verified, has changed or is gone \
+                 since (run `fund-server audit --full`)",
+                checkpoint.sequence
+            ));
+        }
+    }
+
+    /// Incremental only: the accounts `entries` touch whose balance at the checkpoint is
+    /// not yet known.
+    pub fn accounts_to_seed(&self, entries: &[JournalEntry]) -> Vec<Account> {
+        if self.resumed_after.is_none() {
+            return Vec::new();
+        }
+        let unknown: HashSet<Account> = entries
+            .iter()
+            .flat_map(|entry| &entry.entry.transfers)
+            .flat_map(|transfer| [transfer.from, transfer.to])
+            .filter(|account| !self.replayed.contains_key(account))
+            .collect();
+        unknown.into_iter().collect()
+    }
+
+    /// Incremental only: the balances at the checkpoint of the accounts asked for; an
+    /// account the checkpoint does not hold starts at zero.
+    pub fn seed_balances(&mut self, asked: &[Account], found: &[(Account, i64)]) {
+        let found: HashMap<Account, i64> = found.iter().copied().collect();
+        for account in asked {
+            let balance = i128::from(found.get(account).copied().unwrap_or_default());
+            self.at_checkpoint.insert(*account, balance);
+            self.replayed.insert(*account, balance);
+        }
+    }
+
+    /// Incremental only: the top-up and order ids `entries` carry whose earlier entries
+    /// have not been recalled yet. The driver recalls them (`recall`) before checking
+    /// `entries`; each id is asked for once.
+    pub fn references_to_recall(&mut self, entries: &[JournalEntry]) -> ReferencesToRecall {
+        let mut recall = ReferencesToRecall::default();
+        if self.resumed_after.is_none() {
+            return recall;
+        }
+        for entry in entries {
+            let references = &entry.entry.references;
+            if let Some(id) = references.outbox_entry_id
+                && self.recalled_outbox_entry_ids.insert(id)
+            {
+                recall.outbox_entry_ids.push(id);
+            }
+            if let Some(id) = references.order_id
+                && self.recalled_order_ids.insert(id)
+            {
+                recall.order_ids.push(id);
+            }
+        }
+        recall
+    }
+
+    /// Incremental only: every entry up to the checkpoint (verified by an earlier audit)
+    /// that carries an id `references_to_recall` named, in sequence order. They count
+    /// towards what was taken and given back, and are not checked again.
+    pub fn recall(&mut self, earlier: &[JournalEntry]) {
+        let Some(checkpoint) = self.resumed_after else { return };
+        for entry in earlier {
+            assert!(entry.sequence <= checkpoint.sequence, "recalled an entry past the checkpoint");
+            // An earlier audit reported whatever was wrong with it.
+            let _ = self.check_references(entry);
         }
     }
 
@@ -174,6 +329,7 @@ impl Auditor {
             self.problem(format!("entry {sequence}: its hash does not match its content (edited)"));
         }
         self.previous_hash = journal_entry.hash;
+        self.last_checked = Some((sequence, journal_entry.hash, journal_entry.applied_at_ms));
         if journal_entry.entry.transfers.is_empty() {
             self.problem(format!("entry {sequence}: it has no transfers"));
         }
@@ -186,6 +342,12 @@ impl Auditor {
                 ));
             }
             let amount = i128::from(transfer.amount.amount().minor_units());
+            debug_assert!(
+                self.resumed_after.is_none()
+                    || (self.replayed.contains_key(&transfer.from)
+                        && self.replayed.contains_key(&transfer.to)),
+                "an incremental audit replays only seeded accounts"
+            );
             *self.replayed.entry(transfer.from).or_default() -= amount;
             *self.replayed.entry(transfer.to).or_default() += amount;
             touched.push(transfer.from);
@@ -196,25 +358,27 @@ impl Auditor {
                 self.problem(format!("entry {sequence}: it leaves {account} negative ({balance})"));
             }
         }
-        self.check_references(journal_entry);
+        if let Some(problem) = self.check_references(journal_entry) {
+            self.problem(problem);
+        }
     }
 
     /// Reversals and refunds stay within what they refer to: a reversal within its top-up
     /// (principal and bonus apart), a refund within its payment (bucket by bucket); a
     /// top-up or an order appears once; nothing refers to what the journal does not hold.
-    fn check_references(&mut self, journal_entry: &JournalEntry) {
+    /// Returns what is wrong with `journal_entry`, if anything.
+    fn check_references(&mut self, journal_entry: &JournalEntry) -> Option<String> {
         let sequence = journal_entry.sequence;
         let entry = &journal_entry.entry;
         let references = &entry.references;
-        match entry.code {
+        let what = match entry.code {
             EntryCode::TopUp | EntryCode::TopUpReversal => {
                 let (Some(terminal), Some(entry_id)) =
                     (references.terminal_id, references.outbox_entry_id)
                 else {
-                    self.problem(format!(
+                    return Some(format!(
                         "entry {sequence}: a top-up without its counter and entry id"
                     ));
-                    return;
                 };
                 let reversal = entry.code == EntryCode::TopUpReversal;
                 let amounts = [
@@ -222,48 +386,44 @@ impl Auditor {
                     (TransferCode::Bonus, Bucket::Bonus),
                 ]
                 .map(|(code, bucket)| wallet_sum(entry, code, bucket, reversal));
+                let problem = track(&mut self.top_ups, (terminal, entry_id), amounts, reversal)?;
                 let what = format!("top-up {entry_id} of {terminal}");
-                match track(&mut self.top_ups, (terminal, entry_id), amounts, reversal) {
-                    None => {}
-                    Some(TakingProblem::TakenTwice) => {
-                        self.problem(format!("entry {sequence}: {what} is applied twice"));
+                match problem {
+                    TakingProblem::TakenTwice => format!("{what} is applied twice"),
+                    TakingProblem::ReturnsWhatIsNotHeld => {
+                        format!("reverses {what}, which the journal does not hold")
                     }
-                    Some(TakingProblem::ReturnsWhatIsNotHeld) => self.problem(format!(
-                        "entry {sequence}: reverses {what}, which the journal does not hold"
-                    )),
-                    Some(TakingProblem::ReturnsMoreThanTaken) => self.problem(format!(
-                        "entry {sequence}: {what} is reversed for more than it took"
-                    )),
+                    TakingProblem::ReturnsMoreThanTaken => {
+                        format!("{what} is reversed for more than it took")
+                    }
                 }
             }
             EntryCode::Payment | EntryCode::Refund => {
                 let (Some(terminal), Some(order_id)) =
                     (references.terminal_id, references.order_id)
                 else {
-                    self.problem(format!(
+                    return Some(format!(
                         "entry {sequence}: a payment or refund without its counter and order"
                     ));
-                    return;
                 };
                 let refund = entry.code == EntryCode::Refund;
                 let code = if refund { TransferCode::Refund } else { TransferCode::Payment };
                 let amounts = Bucket::ALL.map(|bucket| wallet_sum(entry, code, bucket, !refund));
+                let problem = track(&mut self.orders, (terminal, order_id), amounts, refund)?;
                 let what = format!("order {order_id} of {terminal}");
-                match track(&mut self.orders, (terminal, order_id), amounts, refund) {
-                    None => {}
-                    Some(TakingProblem::TakenTwice) => {
-                        self.problem(format!("entry {sequence}: {what} is paid twice"));
+                match problem {
+                    TakingProblem::TakenTwice => format!("{what} is paid twice"),
+                    TakingProblem::ReturnsWhatIsNotHeld => {
+                        format!("refunds {what}, which the journal does not hold")
                     }
-                    Some(TakingProblem::ReturnsWhatIsNotHeld) => self.problem(format!(
-                        "entry {sequence}: refunds {what}, which the journal does not hold"
-                    )),
-                    Some(TakingProblem::ReturnsMoreThanTaken) => self.problem(format!(
-                        "entry {sequence}: {what} is refunded for more than it took"
-                    )),
+                    TakingProblem::ReturnsMoreThanTaken => {
+                        format!("{what} is refunded for more than it took")
+                    }
                 }
             }
-            _ => {}
-        }
+            _ => return None,
+        };
+        Some(format!("entry {sequence}: {what}"))
     }
 
     /// A closed day's stored figures, the entries it settled and the money its entry moved
@@ -286,8 +446,14 @@ impl Auditor {
         }
     }
 
-    /// Compares the stored balances with the replay and checks the totals.
-    pub fn finish(mut self, stored_balances: &[(Account, Amount)]) -> AuditReport {
+    /// A full audit's end: compares every stored balance with the replay and checks the
+    /// totals. A pass leaves a checkpoint holding every replayed balance.
+    pub fn finish(
+        mut self,
+        stored_balances: &[(Account, Amount)],
+        now_ms: i64,
+    ) -> (AuditReport, Option<NextCheckpoint>) {
+        assert!(self.resumed_after.is_none(), "an incremental audit ends with finish_resumed");
         let mut stored_sum: i128 = 0;
         let mut stored_accounts = BTreeMap::new();
         for (account, balance) in stored_balances {
@@ -316,12 +482,103 @@ impl Auditor {
         if stored_sum != 0 {
             self.problem(format!("balances sum to {stored_sum}, not zero"));
         }
-        AuditReport {
+        self.report(stored_accounts.len() as u64, now_ms, true)
+    }
+
+    /// An incremental audit's end. `drift` is every stored balance that differs from the
+    /// one kept at the checkpoint: each must be what the new entries moved, and every
+    /// account they touched must have moved by exactly that. The checkpoint's balances
+    /// summed to zero, so the stored ones do when the drift does.
+    pub fn finish_resumed(
+        mut self,
+        drift: &[BalanceDrift],
+        account_count: u64,
+        now_ms: i64,
+    ) -> (AuditReport, Option<NextCheckpoint>) {
+        assert!(self.resumed_after.is_some(), "a full audit ends with finish");
+        let mut drift_sum: i128 = 0;
+        let mut compared = HashSet::new();
+        for BalanceDrift { key, stored, at_checkpoint } in drift {
+            let Ok(account) = key.parse::<Account>() else {
+                self.problem(format!("account row '{key}' is unreadable"));
+                continue;
+            };
+            compared.insert(account);
+            let at_checkpoint = i128::from(at_checkpoint.unwrap_or_default());
+            drift_sum += i128::from(stored.unwrap_or_default()) - at_checkpoint;
+            let replayed = self.replayed.get(&account).copied().unwrap_or(at_checkpoint);
+            match stored.map(i128::from) {
+                Some(stored) => {
+                    if !account.may_go_negative() && stored < 0 {
+                        self.problem(format!("{account} is negative ({stored})"));
+                    }
+                    if stored != replayed {
+                        self.problem(format!(
+                            "{account} holds {stored} but its entries sum to {replayed}"
+                        ));
+                    }
+                }
+                None if replayed != 0 => self
+                    .problem(format!("{account} has entries summing to {replayed} but no balance")),
+                None => {}
+            }
+        }
+        // The touched accounts whose stored balance did not move since the checkpoint.
+        let unmoved: Vec<(Account, i128, i128)> = self
+            .replayed
+            .iter()
+            .filter(|(account, _)| !compared.contains(*account))
+            .map(|(account, replayed)| {
+                (*account, self.at_checkpoint.get(account).copied().unwrap_or_default(), *replayed)
+            })
+            .filter(|(_, stored, replayed)| stored != replayed)
+            .collect();
+        for (account, stored, replayed) in unmoved {
+            self.problem(format!("{account} holds {stored} but its entries sum to {replayed}"));
+        }
+        if drift_sum != 0 {
+            self.problem(format!(
+                "balances sum to {drift_sum}, not zero (they moved by that since the checkpoint)"
+            ));
+        }
+        self.report(account_count, now_ms, false)
+    }
+
+    fn report(
+        self,
+        accounts_checked: u64,
+        now_ms: i64,
+        full: bool,
+    ) -> (AuditReport, Option<NextCheckpoint>) {
+        let report = AuditReport {
             entries_checked: self.entries_checked,
-            accounts_checked: stored_accounts.len() as u64,
+            accounts_checked,
             problems_found: self.problems_found,
             problems: self.problems,
-        }
+            resumed_after: self.resumed_after,
+        };
+        let next = match self.last_checked {
+            Some((sequence, hash, applied_at_ms)) if report.passed() => {
+                // Passed, so every replayed balance equals a stored one and fits.
+                let balances: Option<Vec<(Account, i64)>> = self
+                    .replayed
+                    .iter()
+                    .map(|(account, balance)| Some((*account, i64::try_from(*balance).ok()?)))
+                    .collect();
+                balances.map(|balances| NextCheckpoint {
+                    checkpoint: AuditCheckpoint {
+                        sequence,
+                        hash,
+                        applied_at_ms,
+                        audited_at_ms: now_ms,
+                    },
+                    balances,
+                    replaces_all: full,
+                })
+            }
+            _ => None,
+        };
+        (report, next)
     }
 }
 
@@ -345,11 +602,17 @@ mod tests {
         auditor: Auditor,
         previous_hash: EntryHash,
         sequence: i64,
+        sealed: Vec<JournalEntry>,
     }
 
     impl Journal {
         fn new() -> Journal {
-            Journal { auditor: Auditor::new(), previous_hash: GENESIS_HASH, sequence: 0 }
+            Journal {
+                auditor: Auditor::new(),
+                previous_hash: GENESIS_HASH,
+                sequence: 0,
+                sealed: Vec::new(),
+            }
         }
 
         fn append(
@@ -364,6 +627,67 @@ mod tests {
                 JournalEntry::seal(self.sequence, self.sequence, entry, self.previous_hash);
             self.previous_hash = sealed.hash;
             self.auditor.check_entry(&sealed);
+            self.sealed.push(sealed);
+        }
+
+        /// Audits the entries after `checkpoint` as the incremental audit does, with a
+        /// store that keeps `at_checkpoint` balances, and ends on the `stored` balances.
+        fn audit_after(
+            &self,
+            checkpoint: i64,
+            stored: &BTreeMap<Account, i128>,
+        ) -> (AuditReport, Option<NextCheckpoint>) {
+            let (before, after) = self.sealed.split_at(usize::try_from(checkpoint).unwrap());
+            let mut full = Auditor::new();
+            before.iter().for_each(|entry| full.check_entry(entry));
+            let at_checkpoint = full.replayed.clone();
+            let last = before.last().unwrap();
+            let mut auditor = Auditor::resume(AuditCheckpoint {
+                sequence: last.sequence,
+                hash: last.hash,
+                applied_at_ms: last.applied_at_ms,
+                audited_at_ms: 0,
+            });
+            auditor.check_checkpoint_entry(Some(last));
+            // Chunks of two entries, as the driver reads them a chunk at a time.
+            for chunk in after.chunks(2) {
+                let ids = auditor.references_to_recall(chunk);
+                let earlier: Vec<JournalEntry> = before
+                    .iter()
+                    .filter(|entry| {
+                        let references = &entry.entry.references;
+                        references
+                            .outbox_entry_id
+                            .is_some_and(|id| ids.outbox_entry_ids.contains(&id))
+                            || references.order_id.is_some_and(|id| ids.order_ids.contains(&id))
+                    })
+                    .cloned()
+                    .collect();
+                auditor.recall(&earlier);
+                let accounts = auditor.accounts_to_seed(chunk);
+                let found: Vec<(Account, i64)> = accounts
+                    .iter()
+                    .filter_map(|account| {
+                        Some((*account, i64::try_from(*at_checkpoint.get(account)?).unwrap()))
+                    })
+                    .collect();
+                auditor.seed_balances(&accounts, &found);
+                chunk.iter().for_each(|entry| auditor.check_entry(entry));
+            }
+            let mut keys: std::collections::BTreeSet<Account> = stored.keys().copied().collect();
+            keys.extend(at_checkpoint.keys().copied());
+            let drift: Vec<BalanceDrift> = keys
+                .into_iter()
+                .filter(|account| stored.get(account) != at_checkpoint.get(account))
+                .map(|account| BalanceDrift {
+                    key: account.to_string(),
+                    stored: stored.get(&account).map(|balance| i64::try_from(*balance).unwrap()),
+                    at_checkpoint: at_checkpoint
+                        .get(&account)
+                        .map(|balance| i64::try_from(*balance).unwrap()),
+                })
+                .collect();
+            auditor.finish_resumed(&drift, stored.len() as u64, 0)
         }
 
         fn problems(self) -> Vec<String> {
@@ -536,6 +860,90 @@ mod tests {
         assert!(named(&problems, "is refunded for more than it took"), "{problems:?}");
         assert!(named(&problems, "which the journal does not hold"), "{problems:?}");
         assert!(named(&problems, "is paid twice"), "{problems:?}");
+    }
+
+    #[test]
+    fn the_incremental_audit_recalls_what_came_before_the_checkpoint() {
+        let (mut journal, store) = funded();
+        let terminal = TerminalId::generate();
+        let (order, top_up) = (OrderId::generate(), OutboxEntryId::generate());
+        store.top_up(&mut journal, terminal, top_up, 5_000);
+        store.payment(&mut journal, terminal, order, 1_000);
+        let checkpoint = journal.sequence;
+        store.refund(&mut journal, terminal, order, 600);
+        store.reversal(&mut journal, terminal, top_up, 2_000);
+        store.refund(&mut journal, terminal, order, 400);
+        let stored = journal.auditor.replayed.clone();
+        let (report, next) = journal.audit_after(checkpoint, &stored);
+        assert_eq!(report.problems, Vec::<String>::new());
+        assert_eq!(report.entries_checked, 3);
+        let next = next.expect("a pass leaves a checkpoint");
+        assert_eq!(next.checkpoint.sequence, journal.sequence);
+        assert!(!next.replaces_all);
+        // The touched accounts, at their balance after the last entry.
+        let kept: BTreeMap<Account, i128> = next
+            .balances
+            .iter()
+            .map(|(account, balance)| (*account, i128::from(*balance)))
+            .collect();
+        assert!(kept.iter().all(|(account, balance)| stored.get(account) == Some(balance)));
+
+        // One refund too many: only the recalled payment and refunds show it.
+        store.refund(&mut journal, terminal, order, 1);
+        // A top-up applied again after the checkpoint.
+        store.top_up(&mut journal, terminal, top_up, 100);
+        let stored = journal.auditor.replayed.clone();
+        let (report, next) = journal.audit_after(checkpoint, &stored);
+        assert!(named(&report.problems, "is refunded for more than it took"), "{report:?}");
+        assert!(named(&report.problems, "is applied twice"), "{report:?}");
+        assert_eq!(next, None, "a failed audit leaves no checkpoint");
+    }
+
+    #[test]
+    fn the_incremental_audit_compares_every_stored_balance() {
+        let (mut journal, store) = funded();
+        let terminal = TerminalId::generate();
+        store.top_up(&mut journal, terminal, OutboxEntryId::generate(), 5_000);
+        let checkpoint = journal.sequence;
+        store.payment(&mut journal, terminal, OrderId::generate(), 1_000);
+        let replayed = journal.auditor.replayed.clone();
+        assert!(journal.audit_after(checkpoint, &replayed).0.passed());
+
+        // Moved beside the journal in an account no new entry touched (the drawer), and
+        // in one they did (the service), each balanced by the world.
+        let drawer = Account::Drawer(store.merchant);
+        for (account, by) in [(drawer, 5), (Account::Service, 3)] {
+            let mut stored = replayed.clone();
+            *stored.get_mut(&account).unwrap() += by;
+            *stored.get_mut(&Account::World).unwrap() -= by;
+            let (report, _) = journal.audit_after(checkpoint, &stored);
+            assert!(named(&report.problems, &format!("{account} holds")), "{report:?}");
+            assert!(named(&report.problems, "world holds"), "{report:?}");
+        }
+        // Money made beside the journal: the sum is off too.
+        let mut stored = replayed.clone();
+        *stored.get_mut(&drawer).unwrap() += 1;
+        let (report, _) = journal.audit_after(checkpoint, &stored);
+        assert!(named(&report.problems, "balances sum to 1"), "{report:?}");
+        // An account gone from the store.
+        let mut stored = replayed;
+        stored.remove(&drawer);
+        let (report, _) = journal.audit_after(checkpoint, &stored);
+        assert!(named(&report.problems, "but no balance"), "{report:?}");
+    }
+
+    #[test]
+    fn a_changed_checkpoint_entry_is_named() {
+        let (journal, _) = funded();
+        let mut auditor = Auditor::resume(AuditCheckpoint {
+            sequence: 1,
+            hash: [9; 32],
+            applied_at_ms: 0,
+            audited_at_ms: 0,
+        });
+        auditor.check_checkpoint_entry(journal.sealed.first());
+        auditor.check_checkpoint_entry(None);
+        assert_eq!(auditor.problems.len(), 2, "{:?}", auditor.problems);
     }
 
     #[test]

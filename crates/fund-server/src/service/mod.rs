@@ -27,6 +27,7 @@ use tillfund_core::{
 };
 
 mod attempts;
+mod audit;
 mod corrections;
 mod customers;
 mod error;
@@ -42,13 +43,14 @@ mod yields;
 pub use crate::store::WalletEntry;
 pub use crate::store::YieldDay;
 pub use attempts::AttemptLimit;
+pub use audit::{AuditScope, audit_store};
 pub use customers::{
     CustomerView, NewWallet, WALLET_HISTORY_SHOWN, WalletActivity, WalletSummary, YIELD_DAYS_SHOWN,
 };
 pub use error::ServiceError;
 pub(crate) use error::internal;
 use error::{deferred_error, locked_error, outcome_error, pin_check_error, reject_error_code};
-pub use operator::{LedgerStatus, audit_store};
+pub use operator::LedgerStatus;
 pub use outbox::RECORDED_AT_AGE_MS_MAX;
 pub use payments::PaymentPreview;
 use pulls::LongPolls;

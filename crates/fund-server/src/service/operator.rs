@@ -1,11 +1,7 @@
 //! The operator's use cases: merchants, the reserve, bonus rules, status and audit.
 
 use super::*;
-use crate::ledger::audit::Auditor;
-use crate::store::{AuditRead, ReportStore, Storage};
-
-/// Journal entries the audit reads per round trip.
-const AUDIT_CHUNK_ENTRIES: i64 = 5_000;
+use crate::store::Storage;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LedgerStatus {
@@ -134,41 +130,14 @@ impl<S: Storage> FundService<S> {
         })
     }
 
+    /// Verifies the entries since the last passing audit (all of them the first time).
     pub async fn audit(&self) -> Result<AuditReport, ServiceError> {
-        Ok(audit_store(&self.store).await?)
+        Ok(audit_store(&self.store, AuditScope::SinceCheckpoint, self.store.clock().now_ms())
+            .await?)
     }
-}
 
-/// Replays the whole journal through the `Auditor` and checks every invariant (see
-/// `ledger::audit`), reading one consistent view of the store a chunk at a time.
-pub async fn audit_store<S: ReportStore>(store: &S) -> Result<AuditReport, StoreError> {
-    let mut view = store.begin_audit().await?;
-    let mut auditor = Auditor::new();
-    let mut after_sequence = 0_i64;
-    loop {
-        let entries = match view.journal_after(after_sequence, AUDIT_CHUNK_ENTRIES).await {
-            Ok(entries) => entries,
-            Err(StoreError::Corrupt(problem)) => {
-                auditor.problem(format!("after entry {after_sequence}: unreadable: {problem}"));
-                break;
-            }
-            Err(error) => return Err(error),
-        };
-        let Some(last) = entries.last() else { break };
-        after_sequence = last.sequence;
-        for entry in &entries {
-            auditor.check_entry(entry);
-        }
+    /// Verifies the whole journal from its first entry, whatever an earlier audit found.
+    pub async fn audit_full(&self) -> Result<AuditReport, ServiceError> {
+        Ok(audit_store(&self.store, AuditScope::Full, self.store.clock().now_ms()).await?)
     }
-    for check in view.settlement_checks().await? {
-        auditor.check_settlement(&check);
-    }
-    let mut balances = Vec::new();
-    for row in view.balances().await? {
-        match row {
-            Ok(balance) => balances.push(balance),
-            Err(key) => auditor.problem(format!("account row '{key}' is unreadable")),
-        }
-    }
-    Ok(auditor.finish(&balances))
 }

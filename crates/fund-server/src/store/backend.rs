@@ -11,7 +11,9 @@ use tillfund_core::{Amount, CustomerId, MemberCode, MerchantId, OrderId, PhoneNu
 use super::postgres::{PgAuditRead, PgBatch};
 use super::sqlite::{SqliteAuditRead, SqliteBatch};
 use super::*;
-use crate::ledger::audit::SettlementCheck;
+use crate::ledger::audit::{
+    AuditCheckpoint, BalanceDrift, NextCheckpoint, ReferencesToRecall, SettlementCheck,
+};
 use crate::ledger::{Account, BatchNeeds, BatchState, BatchWrites, JournalEntry, PaidOrder};
 use crate::model::{Clock, Customer, Merchant, Terminal};
 
@@ -88,12 +90,42 @@ impl AuditRead for BackendAudit {
         each!(BackendAudit, self, view => view.journal_after(after_sequence, limit).await)
     }
 
-    async fn settlement_checks(&mut self) -> Stored<Vec<SettlementCheck>> {
-        each!(BackendAudit, self, view => view.settlement_checks().await)
+    async fn entries_carrying(
+        &mut self,
+        up_to_sequence: i64,
+        ids: &ReferencesToRecall,
+    ) -> Stored<Vec<JournalEntry>> {
+        each!(BackendAudit, self, view => view.entries_carrying(up_to_sequence, ids).await)
+    }
+
+    async fn settlement_checks(
+        &mut self,
+        after_sequence: i64,
+        closed_since_ms: i64,
+    ) -> Stored<Vec<SettlementCheck>> {
+        each!(BackendAudit, self, view => {
+            view.settlement_checks(after_sequence, closed_since_ms).await
+        })
     }
 
     async fn balances(&mut self) -> Stored<Vec<Result<(Account, Amount), String>>> {
         each!(BackendAudit, self, view => view.balances().await)
+    }
+
+    async fn checkpoint(&mut self) -> Stored<Option<AuditCheckpoint>> {
+        each!(BackendAudit, self, view => view.checkpoint().await)
+    }
+
+    async fn checkpoint_balances(&mut self, accounts: &[Account]) -> Stored<Vec<(Account, i64)>> {
+        each!(BackendAudit, self, view => view.checkpoint_balances(accounts).await)
+    }
+
+    async fn balance_drift(&mut self) -> Stored<Vec<BalanceDrift>> {
+        each!(BackendAudit, self, view => view.balance_drift().await)
+    }
+
+    async fn account_count(&mut self) -> Stored<u64> {
+        each!(BackendAudit, self, view => view.account_count().await)
     }
 }
 
@@ -409,6 +441,14 @@ impl ReportStore for Backend {
             Backend::Sqlite(store) => BackendAudit::Sqlite(store.begin_audit().await?),
             Backend::Postgres(store) => BackendAudit::Postgres(store.begin_audit().await?),
         })
+    }
+
+    async fn save_audit_checkpoint(
+        &self,
+        resumed_after: Option<i64>,
+        next: &NextCheckpoint,
+    ) -> Stored<bool> {
+        each!(self, store => store.save_audit_checkpoint(resumed_after, next).await)
     }
 
     async fn stored_day(

@@ -21,7 +21,9 @@ use rust_decimal::Decimal;
 use tillfund_core::bonus::{BonusRule, BonusRuleSet};
 use tillfund_core::{Amount, CustomerId, MemberCode, MerchantId, OrderId, PhoneNumber, TerminalId};
 
-use crate::ledger::audit::SettlementCheck;
+use crate::ledger::audit::{
+    AuditCheckpoint, BalanceDrift, NextCheckpoint, ReferencesToRecall, SettlementCheck,
+};
 use crate::ledger::{Account, BatchNeeds, BatchState, BatchWrites, JournalEntry, PaidOrder};
 use crate::model::{Clock, Customer, Merchant, Terminal};
 
@@ -415,12 +417,36 @@ pub trait AuditRead: Send {
         after_sequence: i64,
         limit: i64,
     ) -> impl Future<Output = Stored<Vec<JournalEntry>>> + Send;
-    /// Every closed day with what its entries and its journal entry add up to.
-    fn settlement_checks(&mut self) -> impl Future<Output = Stored<Vec<SettlementCheck>>> + Send;
+    /// Every entry up to `up_to_sequence` carrying one of the named top-up or order ids,
+    /// with its transfers, in order (found by index, for the incremental audit).
+    fn entries_carrying(
+        &mut self,
+        up_to_sequence: i64,
+        ids: &ReferencesToRecall,
+    ) -> impl Future<Output = Stored<Vec<JournalEntry>>> + Send;
+    /// The closed days whose entry comes after `after_sequence`, and those closed with no
+    /// entry at or after `closed_since_ms`, each with what its entries and its journal
+    /// entry add up to. `(0, i64::MIN)` is every closed day.
+    fn settlement_checks(
+        &mut self,
+        after_sequence: i64,
+        closed_since_ms: i64,
+    ) -> impl Future<Output = Stored<Vec<SettlementCheck>>> + Send;
     /// Every stored balance; a row that does not read back is its key in `Err`.
     fn balances(
         &mut self,
     ) -> impl Future<Output = Stored<Vec<Result<(Account, Amount), String>>>> + Send;
+    /// Where the last passing audit stopped, if one did.
+    fn checkpoint(&mut self) -> impl Future<Output = Stored<Option<AuditCheckpoint>>> + Send;
+    /// The balances kept at the checkpoint of those of `accounts` it holds.
+    fn checkpoint_balances(
+        &mut self,
+        accounts: &[Account],
+    ) -> impl Future<Output = Stored<Vec<(Account, i64)>>> + Send;
+    /// Every stored balance that differs from the one kept at the checkpoint, and every
+    /// account only one of the two holds.
+    fn balance_drift(&mut self) -> impl Future<Output = Stored<Vec<BalanceDrift>>> + Send;
+    fn account_count(&mut self) -> impl Future<Output = Stored<u64>> + Send;
 }
 
 /// Reads for people: a merchant's day, a wallet's history, the audit's view.
@@ -441,4 +467,12 @@ pub trait ReportStore {
     ) -> impl Future<Output = Stored<Vec<WalletEntry>>> + Send;
     /// Opens the audit's consistent view.
     fn begin_audit(&self) -> impl Future<Output = Stored<Self::Audit>> + Send;
+    /// Keeps a passing audit's checkpoint and balances, if the checkpoint is still the one
+    /// it resumed after (`None`: none, or a full audit, which replaces any older one).
+    /// False when a concurrent audit moved it first; nothing is written then.
+    fn save_audit_checkpoint(
+        &self,
+        resumed_after: Option<i64>,
+        next: &NextCheckpoint,
+    ) -> impl Future<Output = Stored<bool>> + Send;
 }

@@ -185,6 +185,8 @@ impl TestServer {
     pub async fn audit_passes(&self) {
         let report = self.service.audit().await.unwrap();
         assert!(report.passed(), "audit problems: {:?}", report.problems);
+        let report = self.service.audit_full().await.unwrap();
+        assert!(report.passed(), "full audit problems: {:?}", report.problems);
     }
 }
 

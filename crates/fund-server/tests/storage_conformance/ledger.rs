@@ -2,7 +2,7 @@
 //! wallet's history.
 
 use fund_server::ledger::{Account, Batch, BatchNeeds, Bucket, CommandKind, Outcome};
-use fund_server::service::audit_store;
+use fund_server::service::{AuditScope, audit_store};
 use fund_server::store::{AuditRead, BatchTransaction, Storage, StoreError, StoredDay};
 use tillfund_core::bonus::{BonusFormula, BonusRule};
 use tillfund_core::{Amount, MerchantId, OrderId, TerminalId};
@@ -158,12 +158,14 @@ pub async fn the_audit_reads_one_clean_journal<S: Storage>(store: S) {
     assert!(sequences.windows(2).all(|pair| pair[0] < pair[1]), "{sequences:?}");
     assert_eq!(rest[0].previous_hash, head[1].hash, "hash-chained");
     assert!(view.journal_after(*sequences.last().unwrap(), 100).await.unwrap().is_empty());
-    assert!(view.settlement_checks().await.unwrap().is_empty());
+    assert!(view.settlement_checks(0, i64::MIN).await.unwrap().is_empty());
+    assert_eq!(view.checkpoint().await.unwrap(), None);
     assert!(view.balances().await.unwrap().iter().all(Result::is_ok));
     drop(view);
-    let report = audit_store(&store).await.unwrap();
+    let report = audit_store(&store, AuditScope::SinceCheckpoint, 0).await.unwrap();
     assert!(report.passed(), "{report:?}");
     assert_eq!(report.entries_checked, 5);
+    assert_eq!(report.resumed_after, None, "the first audit replays everything");
 }
 
 pub async fn wallet_history_is_newest_first<S: Storage>(store: S) {

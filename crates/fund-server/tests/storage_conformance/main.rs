@@ -10,6 +10,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::unreachable)]
 
 mod attempts;
+mod audit;
 mod ledger;
 mod life_cycle;
 mod parties;
@@ -69,6 +70,18 @@ macro_rules! backends {
                 yields::yield_rates_are_set_and_replaced_by_day,
                 yields::an_accrual_day_is_recorded_once_and_posted,
                 yields::wallet_totals_are_read_as_of_an_entry,
+            }
+
+            /// Needs to reach the database beneath the store, as an intruder would.
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn the_incremental_audit_resumes_and_checks_every_balance() {
+                use crate::support::RawDatabase;
+                let (store, guard) = $open().await;
+                crate::audit::the_incremental_audit_resumes_and_checks_every_balance(
+                    store,
+                    &guard.url(),
+                )
+                .await;
             }
 
             /// Needs to reach the database beneath the store, as an intruder would.

@@ -4,7 +4,7 @@
 //! credentials, or a bug, might.
 
 use fund_server::ledger::Account;
-use fund_server::service::audit_store;
+use fund_server::service::{AuditScope, audit_store};
 use fund_server::store::Storage;
 
 use crate::support::{apply, execute_raw, fund};
@@ -33,7 +33,7 @@ pub async fn the_database_itself_refuses_to_rewrite_the_journal<S: Storage>(stor
         assert!(answer.is_err(), "the database let this through: {statement} ({answer:?})");
     }
     assert_eq!(store.balance(Account::Reserve).await.unwrap().minor_units(), 15_000);
-    let report = audit_store(&store).await.unwrap();
+    let report = audit_store(&store, AuditScope::Full, 0).await.unwrap();
     assert!(report.passed(), "{report:?}");
     assert_eq!(report.entries_checked, 2);
 }

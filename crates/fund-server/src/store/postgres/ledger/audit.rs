@@ -1,12 +1,20 @@
-//! The audit's reads: the whole journal a chunk at a time, the balances, every close.
+//! The audit's reads (the journal a chunk at a time, the balances, the closes, and for the
+//! incremental audit the checkpoint, the balances kept there and earlier entries by id) and
+//! the checkpoint's write.
 
 use super::*;
+use crate::ledger::audit::{AuditCheckpoint, BalanceDrift, NextCheckpoint, ReferencesToRecall};
 use crate::store::AuditRead;
+
+const JOURNAL_COLUMNS: &str = "sequence, applied_at_ms, code, recorded_at_ms, merchant_id, \
+    terminal_id, order_id, outbox_entry_id, customer_id, business_day, previous_hash, hash";
 
 /// Every closed day with its figures, what the entries it settled add up to, and what its
 /// journal entry moved, for the audit to compare.
 pub(super) async fn settlement_checks(
     connection: &mut PgConnection,
+    after_sequence: i64,
+    closed_since_ms: i64,
 ) -> Result<Vec<SettlementCheck>, StoreError> {
     let rows = sqlx::query(
         "SELECT s.merchant_id, s.day, s.cash - s.reversed_cash AS drawer_cash, \
@@ -33,8 +41,12 @@ pub(super) async fn settlement_checks(
                WHEN t.from_account = 'world' AND t.to_account = 'service' THEN -t.amount \
                ELSE 0 END), 0)::BIGINT FROM transfers t \
             WHERE t.entry_sequence = s.entry_sequence AND t.code = 'settlement') AS net_moved \
-         FROM settlements s ORDER BY s.merchant_id, s.day",
+         FROM settlements s \
+         WHERE s.entry_sequence > $1 OR (s.entry_sequence IS NULL AND s.closed_at_ms >= $2) \
+         ORDER BY s.merchant_id, s.day",
     )
+    .bind(after_sequence)
+    .bind(closed_since_ms)
     .fetch_all(&mut *connection)
     .await?;
     rows.iter()
@@ -59,11 +71,10 @@ pub(super) async fn read_journal(
     after_sequence: i64,
     limit: i64,
 ) -> Result<Vec<JournalEntry>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT sequence, applied_at_ms, code, recorded_at_ms, merchant_id, terminal_id, order_id, \
-         outbox_entry_id, customer_id, business_day, previous_hash, hash \
-         FROM journal_entries WHERE sequence > $1 ORDER BY sequence LIMIT $2",
-    )
+    let rows = sqlx::query(&format!(
+        "SELECT {JOURNAL_COLUMNS} FROM journal_entries WHERE sequence > $1 \
+         ORDER BY sequence LIMIT $2"
+    ))
     .bind(after_sequence)
     .bind(limit)
     .fetch_all(&mut *connection)
@@ -81,6 +92,54 @@ pub(super) async fn read_journal(
     .bind(last_sequence)
     .fetch_all(&mut *connection)
     .await?;
+    entries_from_rows(rows, transfer_rows)
+}
+
+/// Every entry up to `up_to_sequence` carrying one of `ids`, with its transfers, in order.
+async fn read_entries_carrying(
+    connection: &mut PgConnection,
+    up_to_sequence: i64,
+    ids: &ReferencesToRecall,
+) -> Result<Vec<JournalEntry>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let outbox_entry_ids: Vec<String> =
+        ids.outbox_entry_ids.iter().map(ToString::to_string).collect();
+    let order_ids: Vec<String> = ids.order_ids.iter().map(ToString::to_string).collect();
+    // Two arms, each on its partial index; an entry carrying both ids comes back once.
+    let rows = sqlx::query(&format!(
+        "SELECT {JOURNAL_COLUMNS} FROM journal_entries WHERE sequence <= $1 \
+           AND outbox_entry_id = ANY($2) \
+         UNION \
+         SELECT {JOURNAL_COLUMNS} FROM journal_entries WHERE sequence <= $1 \
+           AND order_id = ANY($3) \
+         ORDER BY sequence"
+    ))
+    .bind(up_to_sequence)
+    .bind(&outbox_entry_ids)
+    .bind(&order_ids)
+    .fetch_all(&mut *connection)
+    .await?;
+    let mut sequences = Vec::with_capacity(rows.len());
+    for row in &rows {
+        sequences.push(row.try_get::<i64, _>("sequence")?);
+    }
+    let transfer_rows = sqlx::query(
+        "SELECT entry_sequence, from_account, to_account, amount, code FROM transfers \
+         WHERE entry_sequence = ANY($1) ORDER BY entry_sequence, position",
+    )
+    .bind(&sequences)
+    .fetch_all(&mut *connection)
+    .await?;
+    entries_from_rows(rows, transfer_rows)
+}
+
+/// Journal rows joined with their transfer rows (both in order).
+fn entries_from_rows(
+    rows: Vec<sqlx::postgres::PgRow>,
+    transfer_rows: Vec<sqlx::postgres::PgRow>,
+) -> Result<Vec<JournalEntry>, StoreError> {
     let mut transfers_by_entry: HashMap<i64, Vec<Transfer>> = HashMap::new();
     for row in transfer_rows {
         let transfer = Transfer {
@@ -118,6 +177,63 @@ pub(super) async fn read_journal(
     Ok(entries)
 }
 
+/// Keeps a passing audit's checkpoint and balances, unless a concurrent audit (in any
+/// process) moved the checkpoint since this one read it (a full audit replaces any older
+/// checkpoint). The row lock on the checkpoint serializes the writers.
+pub(super) async fn save_checkpoint(
+    pool: &sqlx::PgPool,
+    resumed_after: Option<i64>,
+    next: &NextCheckpoint,
+) -> Result<bool, StoreError> {
+    let checkpoint = &next.checkpoint;
+    let mut transaction = pool.begin().await?;
+    let moved = match resumed_after {
+        Some(sequence) => sqlx::query(
+            "UPDATE audit_checkpoint SET sequence = $1, hash = $2, applied_at_ms = $3, \
+             audited_at_ms = $4 WHERE id = 1 AND sequence = $5",
+        )
+        .bind(checkpoint.sequence)
+        .bind(checkpoint.hash.as_slice())
+        .bind(checkpoint.applied_at_ms)
+        .bind(checkpoint.audited_at_ms)
+        .bind(sequence),
+        None => sqlx::query(
+            "INSERT INTO audit_checkpoint (id, sequence, hash, applied_at_ms, audited_at_ms) \
+             VALUES (1, $1, $2, $3, $4) ON CONFLICT (id) DO UPDATE SET \
+             sequence = excluded.sequence, hash = excluded.hash, \
+             applied_at_ms = excluded.applied_at_ms, audited_at_ms = excluded.audited_at_ms \
+             WHERE audit_checkpoint.sequence <= excluded.sequence",
+        )
+        .bind(checkpoint.sequence)
+        .bind(checkpoint.hash.as_slice())
+        .bind(checkpoint.applied_at_ms)
+        .bind(checkpoint.audited_at_ms),
+    }
+    .execute(&mut *transaction)
+    .await?
+    .rows_affected();
+    if moved != 1 {
+        return Ok(false);
+    }
+    if next.replaces_all {
+        sqlx::query("DELETE FROM audit_balances").execute(&mut *transaction).await?;
+    }
+    for chunk in next.balances.chunks(ROWS_PER_STATEMENT * 25) {
+        let keys: Vec<String> = chunk.iter().map(|(account, _)| account.to_string()).collect();
+        let balances: Vec<i64> = chunk.iter().map(|(_, balance)| *balance).collect();
+        sqlx::query(
+            "INSERT INTO audit_balances (key, balance) SELECT * FROM unnest($1::TEXT[], $2::BIGINT[]) \
+             ON CONFLICT (key) DO UPDATE SET balance = excluded.balance",
+        )
+        .bind(&keys)
+        .bind(&balances)
+        .execute(&mut *transaction)
+        .await?;
+    }
+    transaction.commit().await?;
+    Ok(true)
+}
+
 /// The audit's view: one read transaction, so the journal, the closes and the balances
 /// are seen at the same instant. Dropped, it rolls back (it wrote nothing).
 pub struct PgAuditRead {
@@ -133,8 +249,20 @@ impl AuditRead for PgAuditRead {
         read_journal(&mut self.transaction, after_sequence, limit).await
     }
 
-    async fn settlement_checks(&mut self) -> Stored<Vec<SettlementCheck>> {
-        settlement_checks(&mut self.transaction).await
+    async fn entries_carrying(
+        &mut self,
+        up_to_sequence: i64,
+        ids: &ReferencesToRecall,
+    ) -> Stored<Vec<JournalEntry>> {
+        read_entries_carrying(&mut self.transaction, up_to_sequence, ids).await
+    }
+
+    async fn settlement_checks(
+        &mut self,
+        after_sequence: i64,
+        closed_since_ms: i64,
+    ) -> Stored<Vec<SettlementCheck>> {
+        settlement_checks(&mut self.transaction, after_sequence, closed_since_ms).await
     }
 
     async fn balances(&mut self) -> Stored<Vec<Result<(Account, Amount), String>>> {
@@ -150,5 +278,64 @@ impl AuditRead for PgAuditRead {
             });
         }
         Ok(balances)
+    }
+
+    async fn checkpoint(&mut self) -> Stored<Option<AuditCheckpoint>> {
+        let row = sqlx::query(
+            "SELECT sequence, hash, applied_at_ms, audited_at_ms FROM audit_checkpoint WHERE id = 1",
+        )
+        .fetch_optional(&mut *self.transaction)
+        .await?;
+        row.map(|row| {
+            Ok(AuditCheckpoint {
+                sequence: row.try_get("sequence")?,
+                hash: hash(row.try_get("hash")?)?,
+                applied_at_ms: row.try_get("applied_at_ms")?,
+                audited_at_ms: row.try_get("audited_at_ms")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn checkpoint_balances(&mut self, accounts: &[Account]) -> Stored<Vec<(Account, i64)>> {
+        let mut balances = Vec::with_capacity(accounts.len());
+        for chunk in accounts.chunks(ROWS_PER_STATEMENT * 25) {
+            let keys: Vec<String> = chunk.iter().map(ToString::to_string).collect();
+            let rows = sqlx::query("SELECT key, balance FROM audit_balances WHERE key = ANY($1)")
+                .bind(&keys)
+                .fetch_all(&mut *self.transaction)
+                .await?;
+            for row in rows {
+                balances.push((parse(row.try_get::<&str, _>("key")?)?, row.try_get("balance")?));
+            }
+        }
+        Ok(balances)
+    }
+
+    async fn balance_drift(&mut self) -> Stored<Vec<BalanceDrift>> {
+        let rows = sqlx::query(
+            "SELECT coalesce(a.key, b.key) AS key, a.balance AS stored, \
+               b.balance AS at_checkpoint \
+             FROM accounts a FULL OUTER JOIN audit_balances b ON b.key = a.key \
+             WHERE a.balance IS DISTINCT FROM b.balance",
+        )
+        .fetch_all(&mut *self.transaction)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(BalanceDrift {
+                    key: row.try_get("key")?,
+                    stored: row.try_get("stored")?,
+                    at_checkpoint: row.try_get("at_checkpoint")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn account_count(&mut self) -> Stored<u64> {
+        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM accounts")
+            .fetch_one(&mut *self.transaction)
+            .await?;
+        Ok(u64::try_from(count).unwrap_or_default())
     }
 }

@@ -3,6 +3,7 @@
 use super::audit::PgAuditRead;
 use super::settlement::figures_from_row;
 use super::*;
+use crate::ledger::audit::NextCheckpoint;
 use crate::store::{ReportStore, StoredDay, WalletEntry};
 
 impl ReportStore for PgStore {
@@ -80,6 +81,18 @@ impl ReportStore for PgStore {
     }
 
     async fn begin_audit(&self) -> Stored<PgAuditRead> {
-        Ok(PgAuditRead { transaction: self.pool.begin().await? })
+        // One snapshot for every read (PostgreSQL's default gives each statement its own,
+        // and other processes write between the audit's chunks).
+        let transaction =
+            self.pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY").await?;
+        Ok(PgAuditRead { transaction })
+    }
+
+    async fn save_audit_checkpoint(
+        &self,
+        resumed_after: Option<i64>,
+        next: &NextCheckpoint,
+    ) -> Stored<bool> {
+        super::audit::save_checkpoint(&self.pool, resumed_after, next).await
     }
 }

@@ -1,12 +1,20 @@
-//! The audit's reads: the whole journal a chunk at a time, the balances, every close.
+//! The audit's reads (the journal a chunk at a time, the balances, the closes, and for the
+//! incremental audit the checkpoint, the balances kept there and earlier entries by id) and
+//! the checkpoint's write.
 
 use super::*;
+use crate::ledger::audit::{AuditCheckpoint, BalanceDrift, NextCheckpoint, ReferencesToRecall};
 use crate::store::AuditRead;
+
+const JOURNAL_COLUMNS: &str = "sequence, applied_at_ms, code, recorded_at_ms, merchant_id, \
+    terminal_id, order_id, outbox_entry_id, customer_id, business_day, previous_hash, hash";
 
 /// Every closed day with its figures, what the entries it settled add up to, and what its
 /// journal entry moved, for the audit to compare.
 pub(super) async fn settlement_checks(
     connection: &mut SqliteConnection,
+    after_sequence: i64,
+    closed_since_ms: i64,
 ) -> Result<Vec<SettlementCheck>, StoreError> {
     let rows = sqlx::query(
         "SELECT s.merchant_id, s.day, s.cash - s.reversed_cash AS drawer_cash, \
@@ -33,8 +41,12 @@ pub(super) async fn settlement_checks(
                WHEN t.from_account = 'world' AND t.to_account = 'service' THEN -t.amount \
                ELSE 0 END), 0) FROM transfers t \
             WHERE t.entry_sequence = s.entry_sequence AND t.code = 'settlement') AS net_moved \
-         FROM settlements s ORDER BY s.merchant_id, s.day",
+         FROM settlements s \
+         WHERE s.entry_sequence > ? OR (s.entry_sequence IS NULL AND s.closed_at_ms >= ?) \
+         ORDER BY s.merchant_id, s.day",
     )
+    .bind(after_sequence)
+    .bind(closed_since_ms)
     .fetch_all(&mut *connection)
     .await?;
     rows.iter()
@@ -59,11 +71,9 @@ pub(super) async fn read_journal(
     after_sequence: i64,
     limit: i64,
 ) -> Result<Vec<JournalEntry>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT sequence, applied_at_ms, code, recorded_at_ms, merchant_id, terminal_id, order_id, \
-         outbox_entry_id, customer_id, business_day, previous_hash, hash \
-         FROM journal_entries WHERE sequence > ? ORDER BY sequence LIMIT ?",
-    )
+    let rows = sqlx::query(&format!(
+        "SELECT {JOURNAL_COLUMNS} FROM journal_entries WHERE sequence > ? ORDER BY sequence LIMIT ?"
+    ))
     .bind(after_sequence)
     .bind(limit)
     .fetch_all(&mut *connection)
@@ -81,6 +91,55 @@ pub(super) async fn read_journal(
     .bind(last_sequence)
     .fetch_all(&mut *connection)
     .await?;
+    entries_from_rows(rows, transfer_rows)
+}
+
+/// Every entry up to `up_to_sequence` carrying one of `ids`, with its transfers, in order.
+async fn read_entries_carrying(
+    connection: &mut SqliteConnection,
+    up_to_sequence: i64,
+    ids: &ReferencesToRecall,
+) -> Result<Vec<JournalEntry>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let json = |ids: Vec<String>| serde_json::to_string(&ids).map_err(corrupt);
+    let outbox_entry_ids = json(ids.outbox_entry_ids.iter().map(ToString::to_string).collect())?;
+    let order_ids = json(ids.order_ids.iter().map(ToString::to_string).collect())?;
+    // Two arms, each on its partial index; an entry carrying both ids comes back once.
+    let rows = sqlx::query(&format!(
+        "SELECT {JOURNAL_COLUMNS} FROM journal_entries WHERE sequence <= ?1 \
+           AND outbox_entry_id IN (SELECT value FROM json_each(?2)) \
+         UNION \
+         SELECT {JOURNAL_COLUMNS} FROM journal_entries WHERE sequence <= ?1 \
+           AND order_id IN (SELECT value FROM json_each(?3)) \
+         ORDER BY sequence"
+    ))
+    .bind(up_to_sequence)
+    .bind(outbox_entry_ids)
+    .bind(order_ids)
+    .fetch_all(&mut *connection)
+    .await?;
+    let mut sequences = Vec::with_capacity(rows.len());
+    for row in &rows {
+        sequences.push(row.try_get::<i64, _>("sequence")?);
+    }
+    let transfer_rows = sqlx::query(
+        "SELECT entry_sequence, from_account, to_account, amount, code FROM transfers \
+         WHERE entry_sequence IN (SELECT value FROM json_each(?)) \
+         ORDER BY entry_sequence, position",
+    )
+    .bind(serde_json::to_string(&sequences).map_err(corrupt)?)
+    .fetch_all(&mut *connection)
+    .await?;
+    entries_from_rows(rows, transfer_rows)
+}
+
+/// Journal rows joined with their transfer rows (both in order).
+fn entries_from_rows(
+    rows: Vec<sqlx::sqlite::SqliteRow>,
+    transfer_rows: Vec<sqlx::sqlite::SqliteRow>,
+) -> Result<Vec<JournalEntry>, StoreError> {
     let mut transfers_by_entry: HashMap<i64, Vec<Transfer>> = HashMap::new();
     for row in transfer_rows {
         let transfer = Transfer {
@@ -118,6 +177,58 @@ pub(super) async fn read_journal(
     Ok(entries)
 }
 
+/// Keeps a passing audit's checkpoint and balances, unless a concurrent audit moved the
+/// checkpoint since this one read it (a full audit replaces any older checkpoint).
+pub(super) async fn save_checkpoint(
+    pool: &sqlx::SqlitePool,
+    resumed_after: Option<i64>,
+    next: &NextCheckpoint,
+) -> Result<bool, StoreError> {
+    let checkpoint = &next.checkpoint;
+    let mut transaction = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let moved = match resumed_after {
+        Some(sequence) => sqlx::query(
+            "UPDATE audit_checkpoint SET sequence = ?, hash = ?, applied_at_ms = ?, \
+             audited_at_ms = ? WHERE id = 1 AND sequence = ?",
+        )
+        .bind(checkpoint.sequence)
+        .bind(checkpoint.hash.as_slice())
+        .bind(checkpoint.applied_at_ms)
+        .bind(checkpoint.audited_at_ms)
+        .bind(sequence),
+        None => sqlx::query(
+            "INSERT INTO audit_checkpoint (id, sequence, hash, applied_at_ms, audited_at_ms) \
+             VALUES (1, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET sequence = excluded.sequence, \
+             hash = excluded.hash, applied_at_ms = excluded.applied_at_ms, \
+             audited_at_ms = excluded.audited_at_ms \
+             WHERE audit_checkpoint.sequence <= excluded.sequence",
+        )
+        .bind(checkpoint.sequence)
+        .bind(checkpoint.hash.as_slice())
+        .bind(checkpoint.applied_at_ms)
+        .bind(checkpoint.audited_at_ms),
+    }
+    .execute(&mut *transaction)
+    .await?
+    .rows_affected();
+    if moved != 1 {
+        return Ok(false);
+    }
+    if next.replaces_all {
+        sqlx::query("DELETE FROM audit_balances").execute(&mut *transaction).await?;
+    }
+    for chunk in next.balances.chunks(ROWS_PER_STATEMENT) {
+        let mut insert = QueryBuilder::<Sqlite>::new("INSERT INTO audit_balances (key, balance) ");
+        insert.push_values(chunk, |mut row, (account, balance)| {
+            row.push_bind(account.to_string()).push_bind(*balance);
+        });
+        insert.push(" ON CONFLICT (key) DO UPDATE SET balance = excluded.balance");
+        insert.build().execute(&mut *transaction).await?;
+    }
+    transaction.commit().await?;
+    Ok(true)
+}
+
 /// The audit's view: one read transaction, so the journal, the closes and the balances
 /// are seen at the same instant. Dropped, it rolls back (it wrote nothing).
 pub struct SqliteAuditRead {
@@ -133,8 +244,20 @@ impl AuditRead for SqliteAuditRead {
         read_journal(&mut self.transaction, after_sequence, limit).await
     }
 
-    async fn settlement_checks(&mut self) -> Stored<Vec<SettlementCheck>> {
-        settlement_checks(&mut self.transaction).await
+    async fn entries_carrying(
+        &mut self,
+        up_to_sequence: i64,
+        ids: &ReferencesToRecall,
+    ) -> Stored<Vec<JournalEntry>> {
+        read_entries_carrying(&mut self.transaction, up_to_sequence, ids).await
+    }
+
+    async fn settlement_checks(
+        &mut self,
+        after_sequence: i64,
+        closed_since_ms: i64,
+    ) -> Stored<Vec<SettlementCheck>> {
+        settlement_checks(&mut self.transaction, after_sequence, closed_since_ms).await
     }
 
     async fn balances(&mut self) -> Stored<Vec<Result<(Account, Amount), String>>> {
@@ -150,5 +273,69 @@ impl AuditRead for SqliteAuditRead {
             });
         }
         Ok(balances)
+    }
+
+    async fn checkpoint(&mut self) -> Stored<Option<AuditCheckpoint>> {
+        let row = sqlx::query(
+            "SELECT sequence, hash, applied_at_ms, audited_at_ms FROM audit_checkpoint WHERE id = 1",
+        )
+        .fetch_optional(&mut *self.transaction)
+        .await?;
+        row.map(|row| {
+            Ok(AuditCheckpoint {
+                sequence: row.try_get("sequence")?,
+                hash: hash(row.try_get("hash")?)?,
+                applied_at_ms: row.try_get("applied_at_ms")?,
+                audited_at_ms: row.try_get("audited_at_ms")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn checkpoint_balances(&mut self, accounts: &[Account]) -> Stored<Vec<(Account, i64)>> {
+        let mut balances = Vec::with_capacity(accounts.len());
+        for chunk in accounts.chunks(ROWS_PER_STATEMENT) {
+            let keys: Vec<String> = chunk.iter().map(ToString::to_string).collect();
+            let rows = sqlx::query(
+                "SELECT key, balance FROM audit_balances \
+                 WHERE key IN (SELECT value FROM json_each(?))",
+            )
+            .bind(serde_json::to_string(&keys).map_err(corrupt)?)
+            .fetch_all(&mut *self.transaction)
+            .await?;
+            for row in rows {
+                balances.push((parse(row.try_get::<&str, _>("key")?)?, row.try_get("balance")?));
+            }
+        }
+        Ok(balances)
+    }
+
+    async fn balance_drift(&mut self) -> Stored<Vec<BalanceDrift>> {
+        let rows = sqlx::query(
+            "SELECT a.key, a.balance AS stored, b.balance AS at_checkpoint FROM accounts a \
+             LEFT JOIN audit_balances b ON b.key = a.key \
+             WHERE b.balance IS NULL OR b.balance <> a.balance \
+             UNION ALL \
+             SELECT b.key, NULL, b.balance FROM audit_balances b \
+             WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.key = b.key)",
+        )
+        .fetch_all(&mut *self.transaction)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(BalanceDrift {
+                    key: row.try_get("key")?,
+                    stored: row.try_get("stored")?,
+                    at_checkpoint: row.try_get("at_checkpoint")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn account_count(&mut self) -> Stored<u64> {
+        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM accounts")
+            .fetch_one(&mut *self.transaction)
+            .await?;
+        Ok(u64::try_from(count).unwrap_or_default())
     }
 }

@@ -3,6 +3,7 @@
 use super::audit::SqliteAuditRead;
 use super::settlement::figures_from_row;
 use super::*;
+use crate::ledger::audit::NextCheckpoint;
 use crate::store::{ReportStore, StoredDay, WalletEntry};
 
 impl ReportStore for SqliteStore {
@@ -81,5 +82,13 @@ impl ReportStore for SqliteStore {
 
     async fn begin_audit(&self) -> Stored<SqliteAuditRead> {
         Ok(SqliteAuditRead { transaction: self.pool.begin().await? })
+    }
+
+    async fn save_audit_checkpoint(
+        &self,
+        resumed_after: Option<i64>,
+        next: &NextCheckpoint,
+    ) -> Stored<bool> {
+        super::audit::save_checkpoint(&self.pool, resumed_after, next).await
     }
 }
