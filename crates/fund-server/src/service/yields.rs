@@ -15,8 +15,10 @@ use crate::ledger::yield_math::{DayCount, PostingInterval, RateSchedule, daily_a
 use crate::ledger::{Command, CommandKind, IdempotencyKey, Outcome};
 use crate::ledger_writer::BATCH_COMMANDS_MAX;
 use crate::service::ErrorCode;
-use crate::store::Storage;
-use crate::store::WalletAccrual;
+use crate::store::{PostingDue, Storage};
+
+/// Running totals read per page when posting: what bounds the posting's memory.
+const POSTINGS_PER_PAGE: u32 = 10_000;
 
 /// Most days one run accrues, so a wrong date cannot start years of work by mistake.
 pub const CATCH_UP_DAYS_MAX: i32 = 400;
@@ -191,89 +193,106 @@ impl<S: Storage> FundService<S> {
         let policy = &self.config.yield_policy;
         let rate = schedule.rate_on(day);
         let through_sequence = self.store.sequence_before(self.day_end_ms(day)?).await?;
-        let balances = self.store.wallet_totals_as_of(through_sequence).await?;
         let minimum = policy.minimum_balance.minor_units();
-        let accruals: Vec<WalletAccrual> = balances
-            .into_iter()
-            .filter(|(_, balance)| *balance > 0 && *balance >= minimum)
-            .map(|(customer_id, balance)| WalletAccrual {
-                customer_id,
-                balance,
-                accrued: daily_accrual(balance, rate, policy.day_count),
-            })
-            .filter(|accrual| accrual.accrued > Decimal::ZERO)
-            .collect();
-        let accrued: Decimal = accruals.iter().map(|accrual| accrual.accrued).sum();
+        let day_count = policy.day_count;
+        let accrue = move |balance: i64| {
+            (balance > 0 && balance >= minimum)
+                .then(|| daily_accrual(balance, rate, day_count))
+                .filter(|accrued| *accrued > Decimal::ZERO)
+        };
         let day_text = day.to_string();
-        self.store
+        // `None`: another process accrued this day first; the postings below are due
+        // either way and are applied once.
+        let recorded = self
+            .store
             .record_accrual_day(
                 &day_text,
                 through_sequence,
                 rate,
-                &accruals,
+                accrue,
                 self.store.clock().now_ms(),
             )
-            .await?;
+            .await?
+            .unwrap_or_default();
         let posted = if policy.posting.posts_after(day) {
             self.post_yield(&day_text).await?
         } else {
             self.store.mark_yield_day_posted(&day_text, self.store.clock().now_ms()).await?;
             0
         };
-        tracing::info!(%day, wallets = accruals.len(), %accrued, posted, "yield accrued");
-        Ok(DayAccrual { day, wallets: accruals.len(), accrued, posted })
+        let (wallets, accrued) = (recorded.wallets, recorded.accrued);
+        tracing::info!(%day, wallets, %accrued, posted, "yield accrued");
+        Ok(DayAccrual {
+            day,
+            wallets: usize::try_from(wallets).unwrap_or(usize::MAX),
+            accrued,
+            posted,
+        })
     }
 
     /// Posts every whole minor unit accrued and not yet posted, as of `day`.
     async fn post_yield(&self, day: &str) -> Result<i64, ServiceError> {
-        let due = self.store.yield_postings_due().await?;
         let mut posted_total = 0_i64;
-        for chunk in due.chunks(BATCH_COMMANDS_MAX) {
-            let mut commands = Vec::with_capacity(chunk.len());
-            for position in chunk {
-                let amount = PositiveAmount::try_from(position.cumulative_floor - position.posted)
-                    .map_err(|error| internal(error.to_string()))?;
-                commands.push(Command {
-                    idempotency: IdempotencyKey {
-                        key: format!("yield/{}/{day}", position.customer_id),
-                        fingerprint: fingerprint(&[
-                            b"yield",
-                            position.customer_id.to_string().as_bytes(),
-                            day.as_bytes(),
-                            &amount.amount().minor_units().to_be_bytes(),
-                        ]),
-                    },
-                    recorded_at_ms: self.store.clock().now_ms(),
-                    kind: CommandKind::PostYield {
-                        customer_id: position.customer_id,
-                        amount,
-                        day: day.to_owned(),
-                    },
-                });
+        let mut after = None;
+        loop {
+            let page = self.store.yield_postings_due(after, POSTINGS_PER_PAGE).await?;
+            for chunk in page.due.chunks(BATCH_COMMANDS_MAX) {
+                posted_total += self.post_chunk(day, chunk).await?;
             }
-            let mut applied = Vec::with_capacity(chunk.len());
-            let mut failure = None;
-            for (position, result) in chunk.iter().zip(self.writer.submit_all(commands).await) {
-                match result {
-                    Ok(decided) => match decided.outcome {
-                        Outcome::YieldPosted { amount, .. } => {
-                            posted_total += amount.minor_units();
-                            applied.push((position.customer_id, position.cumulative_floor));
-                        }
-                        other => {
-                            failure = Some(internal(format!("yield posting answered {other:?}")))
-                        }
-                    },
-                    Err(error) => failure = Some(ServiceError::from(error)),
-                }
-            }
-            self.store.record_yield_posted(&applied).await?;
-            if let Some(error) = failure {
-                tracing::error!(%day, code = %error.code, "yield posting stopped: {}", error.message);
-                return Err(error);
+            match page.next {
+                Some(next) => after = Some(next),
+                None => break,
             }
         }
         self.store.mark_yield_day_posted(day, self.store.clock().now_ms()).await?;
         Ok(posted_total)
+    }
+
+    /// Posts one chunk of what is due through the ledger writer and records what it
+    /// applied; the first failure stops the run (what was applied stays recorded).
+    async fn post_chunk(&self, day: &str, chunk: &[PostingDue]) -> Result<i64, ServiceError> {
+        let mut commands = Vec::with_capacity(chunk.len());
+        for position in chunk {
+            let amount = PositiveAmount::try_from(position.cumulative_floor - position.posted)
+                .map_err(|error| internal(error.to_string()))?;
+            commands.push(Command {
+                idempotency: IdempotencyKey {
+                    key: format!("yield/{}/{day}", position.customer_id),
+                    fingerprint: fingerprint(&[
+                        b"yield",
+                        position.customer_id.to_string().as_bytes(),
+                        day.as_bytes(),
+                        &amount.amount().minor_units().to_be_bytes(),
+                    ]),
+                },
+                recorded_at_ms: self.store.clock().now_ms(),
+                kind: CommandKind::PostYield {
+                    customer_id: position.customer_id,
+                    amount,
+                    day: day.to_owned(),
+                },
+            });
+        }
+        let mut posted = 0_i64;
+        let mut applied = Vec::with_capacity(chunk.len());
+        let mut failure = None;
+        for (position, result) in chunk.iter().zip(self.writer.submit_all(commands).await) {
+            match result {
+                Ok(decided) => match decided.outcome {
+                    Outcome::YieldPosted { amount, .. } => {
+                        posted += amount.minor_units();
+                        applied.push((position.customer_id, position.cumulative_floor));
+                    }
+                    other => failure = Some(internal(format!("yield posting answered {other:?}"))),
+                },
+                Err(error) => failure = Some(ServiceError::from(error)),
+            }
+        }
+        self.store.record_yield_posted(&applied).await?;
+        if let Some(error) = failure {
+            tracing::error!(%day, code = %error.code, "yield posting stopped: {}", error.message);
+            return Err(error);
+        }
+        Ok(posted)
     }
 }

@@ -401,23 +401,25 @@ impl YieldStore for Backend {
         each!(self, store => store.sequence_before(end_ms).await)
     }
 
-    async fn wallet_totals_as_of(&self, sequence: i64) -> Stored<Vec<(CustomerId, i64)>> {
-        each!(self, store => store.wallet_totals_as_of(sequence).await)
-    }
-
     async fn record_accrual_day(
         &self,
         day: &str,
         through_sequence: i64,
         annual_rate: Decimal,
-        accruals: &[WalletAccrual],
+        accrue: impl FnMut(i64) -> Option<Decimal> + Send,
         now_ms: i64,
-    ) -> Stored<bool> {
-        each!(self, store => store.record_accrual_day(day, through_sequence, annual_rate, accruals, now_ms).await)
+    ) -> Stored<Option<AccruedDay>> {
+        each!(self, store => {
+            store.record_accrual_day(day, through_sequence, annual_rate, accrue, now_ms).await
+        })
     }
 
-    async fn yield_postings_due(&self) -> Stored<Vec<PostingDue>> {
-        each!(self, store => store.yield_postings_due().await)
+    async fn yield_postings_due(
+        &self,
+        after: Option<CustomerId>,
+        limit: u32,
+    ) -> Stored<PostingsDue> {
+        each!(self, store => store.yield_postings_due(after, limit).await)
     }
 
     async fn record_yield_posted(&self, posted: &[(CustomerId, i64)]) -> Stored<()> {

@@ -33,13 +33,15 @@ pub mod postgres;
 mod records;
 pub mod sqlite;
 mod sqlx_error;
+mod yield_pages;
 
 pub use postgres::PgStore;
 pub use records::{
-    BindOutcome, BindingChange, EnrolOutcome, PinAttempt, PostingDue, RegisterOutcome,
+    BindOutcome, BindingChange, EnrolOutcome, PinAttempt, PostingDue, PostingsDue, RegisterOutcome,
     RegistrationKey, StoreError, StoredDay, WalletAccrual, WalletEntry, YieldDay,
 };
 pub use sqlite::SqliteStore;
+pub use yield_pages::AccruedDay;
 
 pub use backend::{Backend, BackendAudit, BackendBatch};
 pub use copy::{CopyReport, copy_sqlite_to_postgres};
@@ -373,23 +375,27 @@ pub trait YieldStore {
     fn first_applied_at_ms(&self) -> impl Future<Output = Stored<Option<i64>>> + Send;
     /// The last journal entry applied before `end_ms` (0 when none was).
     fn sequence_before(&self, end_ms: i64) -> impl Future<Output = Stored<i64>> + Send;
-    /// Every wallet's total balance as it was right after entry `sequence`.
-    fn wallet_totals_as_of(
-        &self,
-        sequence: i64,
-    ) -> impl Future<Output = Stored<Vec<(CustomerId, i64)>>> + Send;
-    /// Records one day's accruals and adds them to each wallet's running total, once:
-    /// false (and nothing written) when the day was accrued already.
+    /// Accrues one day for every wallet, once: `None` (and nothing written) when the day
+    /// was accrued already. Each wallet's balance is taken as it was right after entry
+    /// `through_sequence`; `accrue` turns it into the day's accrual (`None`: nothing that
+    /// day). Wallets are read and written a page at a time, so memory stays bounded by the
+    /// page and by what moved since `through_sequence`, however many wallets there are;
+    /// the day, its accruals and the running totals commit together.
     fn record_accrual_day(
         &self,
         day: &str,
         through_sequence: i64,
         annual_rate: Decimal,
-        accruals: &[WalletAccrual],
+        accrue: impl FnMut(i64) -> Option<Decimal> + Send,
         now_ms: i64,
-    ) -> impl Future<Output = Stored<bool>> + Send;
-    /// Wallets with at least one whole minor unit accrued and not posted.
-    fn yield_postings_due(&self) -> impl Future<Output = Stored<Vec<PostingDue>>> + Send;
+    ) -> impl Future<Output = Stored<Option<AccruedDay>>> + Send;
+    /// Wallets with at least one whole minor unit accrued and not posted, among at most
+    /// `limit` running totals after `after` in customer id order.
+    fn yield_postings_due(
+        &self,
+        after: Option<CustomerId>,
+        limit: u32,
+    ) -> impl Future<Output = Stored<PostingsDue>> + Send;
     /// Records postings the ledger applied: `posted` rises to the floor it paid up to.
     fn record_yield_posted(
         &self,

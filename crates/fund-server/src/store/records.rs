@@ -115,6 +115,14 @@ pub struct PostingDue {
     pub posted: i64,
 }
 
+/// A page of running totals, and the wallets among them with yield due.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostingsDue {
+    pub due: Vec<PostingDue>,
+    /// Where the next page starts; `None` when this was the last.
+    pub next: Option<CustomerId>,
+}
+
 /// One day of a wallet's yield, as accrued (exact, in minor units).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct YieldDay {

@@ -69,7 +69,19 @@ macro_rules! backends {
                 ledger::wallet_history_is_newest_first,
                 yields::yield_rates_are_set_and_replaced_by_day,
                 yields::an_accrual_day_is_recorded_once_and_posted,
-                yields::wallet_totals_are_read_as_of_an_entry,
+                yields::accrual_takes_balances_as_of_an_entry,
+            }
+
+            /// Writes its many wallets beneath the store.
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn accrual_and_postings_page_through_every_wallet() {
+                use crate::support::RawDatabase;
+                let (store, guard) = $open().await;
+                crate::yields::accrual_and_postings_page_through_every_wallet(
+                    store,
+                    &guard.url(),
+                )
+                .await;
             }
 
             /// Needs to reach the database beneath the store, as an intruder would.

@@ -8,7 +8,10 @@ use sqlx::{Postgres, QueryBuilder, Row};
 use tillfund_core::CustomerId;
 
 use super::{PgStore, StoreError, YIELD_LOCK, corrupt, lock};
-use crate::store::{PostingDue, WalletAccrual, YieldDay, YieldStore};
+use crate::store::yield_pages::{
+    PageAccruals, WALLETS_PER_PAGE, accrue_page, parse_customer, sum_by_customer, wallet_keys,
+};
+use crate::store::{AccruedDay, PostingDue, PostingsDue, YieldDay, YieldStore};
 
 const ROWS_PER_STATEMENT: usize = 500;
 
@@ -77,121 +80,125 @@ impl YieldStore for PgStore {
         Ok(sequence.unwrap_or(0))
     }
 
-    /// Every wallet's total balance as it was right after entry `sequence`: today's
-    /// balances minus what the entries after it moved. One statement for all wallets.
-    async fn wallet_totals_as_of(
-        &self,
-        sequence: i64,
-    ) -> Result<Vec<(CustomerId, i64)>, StoreError> {
-        let rows = sqlx::query(
-            "WITH later AS ( \
-                 SELECT to_account AS key, amount AS delta FROM transfers \
-                   WHERE entry_sequence > $1 AND to_account LIKE 'customer/%' \
-                 UNION ALL \
-                 SELECT from_account, -amount FROM transfers \
-                   WHERE entry_sequence > $1 AND from_account LIKE 'customer/%' \
-             ), deltas AS (SELECT key, sum(delta) AS delta FROM later GROUP BY key) \
-             SELECT substr(a.key, 10, 36) AS customer_id, \
-                    sum(a.balance - coalesce(d.delta, 0))::BIGINT AS balance \
-             FROM accounts a LEFT JOIN deltas d ON d.key = a.key \
-             WHERE a.key LIKE 'customer/%' GROUP BY substr(a.key, 10, 36)",
-        )
-        .bind(sequence)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                let customer_id = CustomerId::from_str(row.try_get::<&str, _>("customer_id")?)
-                    .map_err(corrupt)?;
-                Ok((customer_id, row.try_get("balance")?))
-            })
-            .collect()
-    }
-
-    /// Records one day's accruals and adds them to each wallet's running total, once:
-    /// returns false (and writes nothing) when the day was already accrued.
     async fn record_accrual_day(
         &self,
         day: &str,
         through_sequence: i64,
         annual_rate: Decimal,
-        accruals: &[WalletAccrual],
+        mut accrue: impl FnMut(i64) -> Option<Decimal> + Send,
         now_ms: i64,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Option<AccruedDay>, StoreError> {
         let mut transaction = self.pool.begin().await?;
         lock(&mut transaction, YIELD_LOCK).await?;
         let inserted = sqlx::query(
             "INSERT INTO yield_days (day, through_sequence, annual_rate, wallets, accrued_at_ms) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (day) DO NOTHING",
+             VALUES ($1, $2, $3, 0, $4) ON CONFLICT (day) DO NOTHING",
         )
         .bind(day)
         .bind(through_sequence)
         .bind(annual_rate.to_string())
-        .bind(i64::try_from(accruals.len()).unwrap_or(i64::MAX))
         .bind(now_ms)
         .execute(&mut *transaction)
         .await?;
         if inserted.rows_affected() == 0 {
-            return Ok(false);
+            return Ok(None);
         }
-        let mut positions: HashMap<CustomerId, Decimal> = HashMap::new();
-        for row in sqlx::query("SELECT customer_id, cumulative FROM yield_positions")
+        // Balances are read from one snapshot, while other processes go on writing: what
+        // moved since the day's last entry and every page's balances are seen at the same
+        // instant. The running totals are read and written under the yield lock.
+        let mut snapshot =
+            self.pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY").await?;
+        let moved_since = sum_by_customer(
+            sqlx::query_as::<_, (String, i64)>(
+                "SELECT to_account, amount FROM transfers \
+                   WHERE entry_sequence > $1 AND to_account LIKE 'customer/%' \
+                 UNION ALL \
+                 SELECT from_account, -amount FROM transfers \
+                   WHERE entry_sequence > $1 AND from_account LIKE 'customer/%'",
+            )
+            .bind(through_sequence)
+            .fetch_all(&mut *snapshot)
+            .await?,
+        )?;
+        let mut recorded = AccruedDay::default();
+        let mut after = String::new();
+        loop {
+            let ids: Vec<String> =
+                sqlx::query_scalar("SELECT id FROM customers WHERE id > $1 ORDER BY id LIMIT $2")
+                    .bind(&after)
+                    .bind(WALLETS_PER_PAGE)
+                    .fetch_all(&mut *snapshot)
+                    .await?;
+            let Some(last) = ids.last() else { break };
+            after.clone_from(last);
+            let customers =
+                ids.iter().map(|id| parse_customer(id)).collect::<Result<Vec<_>, _>>()?;
+            let balances_now = sum_by_customer(
+                sqlx::query_as::<_, (String, i64)>(
+                    "SELECT key, balance FROM accounts WHERE key = ANY($1)",
+                )
+                .bind(wallet_keys(&customers))
+                .fetch_all(&mut *snapshot)
+                .await?,
+            )?;
+            let mut positions = HashMap::new();
+            for (customer_id, cumulative) in sqlx::query_as::<_, (String, String)>(
+                "SELECT customer_id, cumulative FROM yield_positions WHERE customer_id = ANY($1)",
+            )
+            .bind(&ids)
             .fetch_all(&mut *transaction)
             .await?
-        {
-            let customer_id =
-                CustomerId::from_str(row.try_get::<&str, _>("customer_id")?).map_err(corrupt)?;
-            let cumulative =
-                Decimal::from_str(row.try_get::<&str, _>("cumulative")?).map_err(corrupt)?;
-            positions.insert(customer_id, cumulative);
+            {
+                positions.insert(
+                    parse_customer(&customer_id)?,
+                    Decimal::from_str(&cumulative).map_err(corrupt)?,
+                );
+            }
+            let page =
+                accrue_page(&customers, &balances_now, &moved_since, &positions, &mut accrue);
+            write_accruals(&mut transaction, day, &page).await?;
+            recorded.wallets += page.accruals.len() as u64;
+            recorded.accrued +=
+                page.accruals.iter().map(|accrual| accrual.accrued).sum::<Decimal>();
         }
-        for chunk in accruals.chunks(ROWS_PER_STATEMENT) {
-            let mut query = QueryBuilder::<Postgres>::new(
-                "INSERT INTO yield_accruals (customer_id, day, balance, accrued) ",
-            );
-            query.push_values(chunk, |mut row, accrual| {
-                row.push_bind(accrual.customer_id.to_string())
-                    .push_bind(day.to_owned())
-                    .push_bind(accrual.balance)
-                    .push_bind(accrual.accrued.to_string());
-            });
-            query.build().execute(&mut *transaction).await?;
-            let mut query = QueryBuilder::<Postgres>::new(
-                "INSERT INTO yield_positions (customer_id, cumulative) ",
-            );
-            query.push_values(chunk, |mut row, accrual| {
-                let cumulative = positions.get(&accrual.customer_id).copied().unwrap_or_default()
-                    + accrual.accrued;
-                row.push_bind(accrual.customer_id.to_string()).push_bind(cumulative.to_string());
-            });
-            query.push(" ON CONFLICT (customer_id) DO UPDATE SET cumulative = excluded.cumulative");
-            query.build().execute(&mut *transaction).await?;
-        }
+        drop(snapshot);
+        sqlx::query("UPDATE yield_days SET wallets = $1 WHERE day = $2")
+            .bind(i64::try_from(recorded.wallets).unwrap_or(i64::MAX))
+            .bind(day)
+            .execute(&mut *transaction)
+            .await?;
         transaction.commit().await?;
-        Ok(true)
+        Ok(Some(recorded))
     }
 
-    /// Wallets with at least one whole minor unit accrued and not posted.
-    async fn yield_postings_due(&self) -> Result<Vec<PostingDue>, StoreError> {
-        let rows = sqlx::query("SELECT customer_id, cumulative, posted FROM yield_positions")
-            .fetch_all(&self.pool)
-            .await?;
+    async fn yield_postings_due(
+        &self,
+        after: Option<CustomerId>,
+        limit: u32,
+    ) -> Result<PostingsDue, StoreError> {
+        let rows = sqlx::query(
+            "SELECT customer_id, cumulative, posted FROM yield_positions WHERE customer_id > $1 \
+             ORDER BY customer_id LIMIT $2",
+        )
+        .bind(after.map(|customer| customer.to_string()).unwrap_or_default())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
         let mut due = Vec::new();
-        for row in rows {
+        let mut last = None;
+        for row in &rows {
+            let customer_id = parse_customer(row.try_get::<&str, _>("customer_id")?)?;
+            last = Some(customer_id);
             let cumulative =
                 Decimal::from_str(row.try_get::<&str, _>("cumulative")?).map_err(corrupt)?;
             let posted: i64 = row.try_get("posted")?;
             let cumulative_floor = i64::try_from(cumulative.floor()).map_err(corrupt)?;
             if cumulative_floor > posted {
-                due.push(PostingDue {
-                    customer_id: CustomerId::from_str(row.try_get::<&str, _>("customer_id")?)
-                        .map_err(corrupt)?,
-                    cumulative_floor,
-                    posted,
-                });
+                due.push(PostingDue { customer_id, cumulative_floor, posted });
             }
         }
-        Ok(due)
+        let full = u32::try_from(rows.len()).is_ok_and(|read| read == limit);
+        Ok(PostingsDue { due, next: if full { last } else { None } })
     }
 
     /// Records postings that the ledger applied: `posted` rises to the floor it paid up to.
@@ -252,4 +259,34 @@ impl YieldStore for PgStore {
         days.reverse();
         Ok(days)
     }
+}
+
+/// One page's accrual rows, and its running totals set to what they now add up to.
+async fn write_accruals(
+    transaction: &mut sqlx::PgConnection,
+    day: &str,
+    page: &PageAccruals,
+) -> Result<(), StoreError> {
+    for chunk in page.accruals.chunks(ROWS_PER_STATEMENT) {
+        let mut query = QueryBuilder::<Postgres>::new(
+            "INSERT INTO yield_accruals (customer_id, day, balance, accrued) ",
+        );
+        query.push_values(chunk, |mut row, accrual| {
+            row.push_bind(accrual.customer_id.to_string())
+                .push_bind(day.to_owned())
+                .push_bind(accrual.balance)
+                .push_bind(accrual.accrued.to_string());
+        });
+        query.build().execute(&mut *transaction).await?;
+    }
+    for chunk in page.cumulative.chunks(ROWS_PER_STATEMENT) {
+        let mut query =
+            QueryBuilder::<Postgres>::new("INSERT INTO yield_positions (customer_id, cumulative) ");
+        query.push_values(chunk, |mut row, (customer_id, cumulative)| {
+            row.push_bind(customer_id.to_string()).push_bind(cumulative.to_string());
+        });
+        query.push(" ON CONFLICT (customer_id) DO UPDATE SET cumulative = excluded.cumulative");
+        query.build().execute(&mut *transaction).await?;
+    }
+    Ok(())
 }
