@@ -113,6 +113,16 @@ impl Storage for PgStore {
         // docs/OPERATIONS.md) instead of refusing to start.
         migrator.set_ignore_missing(true);
         migrator.run(&self.pool).await?;
+        // Every batch updates the same hot balances: without vacuum their dead versions
+        // and the tables' statistics go stale, and throughput falls as the ledger grows.
+        let autovacuum: String =
+            sqlx::query_scalar("SHOW autovacuum").fetch_one(&self.pool).await?;
+        if autovacuum != "on" {
+            tracing::warn!(
+                "autovacuum is off on this PostgreSQL server: turn it on (the default), or \
+                 run VACUUM (ANALYZE) on this database often (docs/OPERATIONS.md)"
+            );
+        }
         Ok(())
     }
 
