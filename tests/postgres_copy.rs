@@ -91,7 +91,11 @@ async fn a_sqlite_ledger_copied_to_postgresql_carries_on_where_it_was() {
     let wallet_after = customer.wallet().await;
     assert_eq!(wallet_after["total"], 63_000 + 10_000 - 4_000, "{wallet_after}");
     assert!(postgres_server.stop().unwrap().success());
+    // The copy's audit left a checkpoint after the 4 copied entries; two came since.
     let (ok, stdout, stderr) =
         demo::fund_server_cli_with_env(data_dir.path(), &environment, &["audit"]);
+    assert!(ok && stdout.contains("audited 2 journal entries after entry 4"), "{stdout}{stderr}");
+    let (ok, stdout, stderr) =
+        demo::fund_server_cli_with_env(data_dir.path(), &environment, &["audit", "--full"]);
     assert!(ok && stdout.contains("audited 6 journal entries"), "{stdout}{stderr}");
 }

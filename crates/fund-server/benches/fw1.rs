@@ -230,6 +230,7 @@ async fn fixture() -> Fixture {
     .unwrap();
     let funding_top_ups =
         fund_every_wallet(&store, &policy, &merchants, &terminals, &customers, now).await;
+    vacuum_if_autovacuum_is_off(&database).await;
     Fixture {
         store,
         policy,
@@ -474,6 +475,25 @@ async fn storage_window(
     (Figures { operations, refused, elapsed, latencies_us }, answers)
 }
 
+/// Whether the database is PostgreSQL with autovacuum off, as the test service here runs.
+async fn autovacuum_is_off(database: &TestDatabase) -> bool {
+    if !database.is_postgres() {
+        return false;
+    }
+    let pool = sqlx::PgPool::connect(&test_database::RawDatabase::url(database)).await.unwrap();
+    let setting: String = sqlx::query_scalar("SHOW autovacuum").fetch_one(&pool).await.unwrap();
+    pool.close().await;
+    setting == "off"
+}
+
+/// What autovacuum would do after a bulk load or a long run of updates, where it is off:
+/// otherwise the figures measure the missing vacuum (dead balance versions, no statistics).
+async fn vacuum_if_autovacuum_is_off(database: &TestDatabase) {
+    if autovacuum_is_off(database).await {
+        database.execute_raw("VACUUM (ANALYZE)").await.unwrap();
+    }
+}
+
 /// Throughput as the ledger grows: the storage workload measured in a window of
 /// `GROWTH_WINDOW_OPERATIONS` when the journal holds each of `points` entries, the ledger
 /// grown between them by the same workload, untimed. Then the audit of the whole journal,
@@ -487,16 +507,7 @@ async fn growth_run(points: &[u64]) {
         fixture.policy.clone(),
         fund_server::ledger_writer::BATCH_COMMANDS_MAX,
     );
-    // A server with autovacuum off (as the test service here) gets between growth steps
-    // what autovacuum would have done; otherwise the figure measures the missing vacuum.
-    let vacuum_by_hand = fixture.database.is_postgres() && {
-        let pool = sqlx::PgPool::connect(&test_database::RawDatabase::url(&fixture.database))
-            .await
-            .unwrap();
-        let setting: String = sqlx::query_scalar("SHOW autovacuum").fetch_one(&pool).await.unwrap();
-        pool.close().await;
-        setting == "off"
-    };
+    let vacuum_by_hand = autovacuum_is_off(&fixture.database).await;
     if vacuum_by_hand {
         println!("PostgreSQL runs with autovacuum off: VACUUM (ANALYZE) after every growth step");
     }
@@ -525,7 +536,7 @@ async fn growth_run(points: &[u64]) {
             assert!(applied > 0, "a growth step applied nothing: the ledger cannot grow");
             entries += applied;
             if vacuum_by_hand {
-                fixture.database.execute_raw("VACUUM (ANALYZE)").await.unwrap();
+                vacuum_if_autovacuum_is_off(&fixture.database).await;
             }
         }
         // Audited up to here, so the audit after the window is the window's alone.

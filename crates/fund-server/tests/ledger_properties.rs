@@ -379,13 +379,13 @@ async fn check(operations: Vec<Operation>, batch_sizes: Vec<usize>) {
             }
         }
         next += size;
-        // Incremental after each batch (resuming where the last one stopped), and the full
-        // replay must agree with it.
-        for scope in [AuditScope::SinceCheckpoint, AuditScope::Full] {
-            let report = audit_store(&world.store, scope, 0).await.unwrap();
-            assert!(report.passed(), "{scope:?} audit after a batch: {:?}", report.problems);
-        }
+        // Incremental after each batch, each resuming where the last one stopped.
+        let report = audit_store(&world.store, AuditScope::SinceCheckpoint, 0).await.unwrap();
+        assert!(report.passed(), "audit after a batch: {:?}", report.problems);
     }
+    // The full replay agrees with the incremental audits that came before it.
+    let report = audit_store(&world.store, AuditScope::Full, 0).await.unwrap();
+    assert!(report.passed(), "full audit: {:?}", report.problems);
     // Every cash top-up is settled once at most: what closes took out of each drawer plus
     // what is still in it is exactly the cash taken.
     for merchant_id in world.merchants {

@@ -161,6 +161,9 @@ pub struct Auditor {
     /// would count twice).
     recalled_outbox_entry_ids: HashSet<OutboxEntryId>,
     recalled_order_ids: HashSet<OrderId>,
+    /// Incremental only: the earlier entries recalled (an entry carrying a top-up id and an
+    /// order id can come back twice, and must count once).
+    recalled_sequences: HashSet<i64>,
     resumed_after: Option<AuditCheckpoint>,
     /// The last entry checked: sequence, hash, applied at.
     last_checked: Option<(i64, EntryHash, i64)>,
@@ -189,6 +192,7 @@ impl Auditor {
             at_checkpoint: HashMap::new(),
             recalled_outbox_entry_ids: HashSet::new(),
             recalled_order_ids: HashSet::new(),
+            recalled_sequences: HashSet::new(),
             resumed_after: None,
             last_checked: None,
             top_ups: HashMap::new(),
@@ -207,7 +211,7 @@ impl Auditor {
     pub fn resume(checkpoint: AuditCheckpoint) -> Auditor {
         Auditor {
             resumed_after: Some(checkpoint),
-            expected_sequence: checkpoint.sequence + 1,
+            expected_sequence: checkpoint.sequence.saturating_add(1),
             previous_hash: checkpoint.hash,
             previous_applied_at_ms: checkpoint.applied_at_ms,
             ..Auditor::new()
@@ -287,6 +291,9 @@ impl Auditor {
         let Some(checkpoint) = self.resumed_after else { return };
         for entry in earlier {
             assert!(entry.sequence <= checkpoint.sequence, "recalled an entry past the checkpoint");
+            if !self.recalled_sequences.insert(entry.sequence) {
+                continue;
+            }
             // An earlier audit reported whatever was wrong with it.
             let _ = self.check_references(entry);
         }

@@ -12,8 +12,9 @@ pub enum AuditScope {
     /// Every entry from the first; every stored balance against the replay.
     Full,
     /// The entries after the last passing audit's checkpoint (every entry when there is
-    /// none); every stored balance against the checkpoint's plus what they moved. An entry
-    /// before the checkpoint edited since is only found by `Full`.
+    /// none), the closes made since and every close without an entry; every stored
+    /// balance against the checkpoint's plus what they moved. An entry or a close before
+    /// the checkpoint edited since is only found by `Full`.
     SinceCheckpoint,
 }
 
@@ -71,9 +72,8 @@ pub async fn audit_store<S: ReportStore>(
             auditor.check_entry(entry);
         }
     }
-    let (after, closed_since_ms) = checkpoint
-        .map_or((0, i64::MIN), |checkpoint| (checkpoint.sequence, checkpoint.applied_at_ms));
-    for check in view.settlement_checks(after, closed_since_ms).await? {
+    let after = checkpoint.map_or(0, |checkpoint| checkpoint.sequence);
+    for check in view.settlement_checks(after).await? {
         auditor.check_settlement(&check);
     }
     let (report, next) = if checkpoint.is_some() {
@@ -100,6 +100,9 @@ pub async fn audit_store<S: ReportStore>(
         store
             .save_audit_checkpoint(checkpoint.map(|checkpoint| checkpoint.sequence), &next)
             .await?;
+    } else if scope == AuditScope::Full && !report.passed() {
+        // What an earlier pass verified is in doubt: the next audit replays everything.
+        store.forget_audit_checkpoint().await?;
     }
     Ok(report)
 }

@@ -98,14 +98,8 @@ impl AuditRead for BackendAudit {
         each!(BackendAudit, self, view => view.entries_carrying(up_to_sequence, ids).await)
     }
 
-    async fn settlement_checks(
-        &mut self,
-        after_sequence: i64,
-        closed_since_ms: i64,
-    ) -> Stored<Vec<SettlementCheck>> {
-        each!(BackendAudit, self, view => {
-            view.settlement_checks(after_sequence, closed_since_ms).await
-        })
+    async fn settlement_checks(&mut self, after_sequence: i64) -> Stored<Vec<SettlementCheck>> {
+        each!(BackendAudit, self, view => view.settlement_checks(after_sequence).await)
     }
 
     async fn balances(&mut self) -> Stored<Vec<Result<(Account, Amount), String>>> {
@@ -443,6 +437,10 @@ impl ReportStore for Backend {
             Backend::Sqlite(store) => BackendAudit::Sqlite(store.begin_audit().await?),
             Backend::Postgres(store) => BackendAudit::Postgres(store.begin_audit().await?),
         })
+    }
+
+    async fn forget_audit_checkpoint(&self) -> Stored<()> {
+        each!(self, store => store.forget_audit_checkpoint().await)
     }
 
     async fn save_audit_checkpoint(

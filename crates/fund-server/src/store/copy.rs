@@ -24,7 +24,7 @@ use sqlx::{Postgres, QueryBuilder, Row};
 use super::{PgStore, SqliteStore, StoreError, Stored};
 
 /// The ledger database's tables, each after the tables it references.
-const LEDGER_TABLES: [&str; 21] = [
+const LEDGER_TABLES: [&str; 23] = [
     "merchants",
     "terminals",
     "customers",
@@ -46,6 +46,9 @@ const LEDGER_TABLES: [&str; 21] = [
     "settlements",
     "settlement_terminals",
     "settled_entries",
+    // Copied as they are; the full audit of the copy then moves the checkpoint.
+    "audit_checkpoint",
+    "audit_balances",
 ];
 
 /// The counters database's tables (request nonces, PIN attempts, rate-limit windows): a

@@ -430,13 +430,12 @@ pub trait AuditRead: Send {
         up_to_sequence: i64,
         ids: &ReferencesToRecall,
     ) -> impl Future<Output = Stored<Vec<JournalEntry>>> + Send;
-    /// The closed days whose entry comes after `after_sequence`, and those closed with no
-    /// entry at or after `closed_since_ms`, each with what its entries and its journal
-    /// entry add up to. `(0, i64::MIN)` is every closed day.
+    /// The closed days whose entry comes after `after_sequence`, and every close that had
+    /// nothing to move (no entry), each with what its entries and its journal entry add
+    /// up to. `0` is every closed day.
     fn settlement_checks(
         &mut self,
         after_sequence: i64,
-        closed_since_ms: i64,
     ) -> impl Future<Output = Stored<Vec<SettlementCheck>>> + Send;
     /// Every stored balance; a row that does not read back is its key in `Err`.
     fn balances(
@@ -473,6 +472,9 @@ pub trait ReportStore {
     ) -> impl Future<Output = Stored<Vec<WalletEntry>>> + Send;
     /// Opens the audit's consistent view.
     fn begin_audit(&self) -> impl Future<Output = Stored<Self::Audit>> + Send;
+    /// Drops the checkpoint and its balances: after a failed full audit, the next audit
+    /// replays everything again.
+    fn forget_audit_checkpoint(&self) -> impl Future<Output = Stored<()>> + Send;
     /// Keeps a passing audit's checkpoint and balances, if the checkpoint is still the one
     /// it resumed after (`None`: none, or a full audit, which replaces any older one).
     /// False when a concurrent audit moved it first; nothing is written then.

@@ -63,17 +63,19 @@ pub(super) fn accrue_page(
     moved_since: &HashMap<CustomerId, i64>,
     positions: &HashMap<CustomerId, Decimal>,
     accrue: &mut (impl FnMut(i64) -> Option<Decimal> + Send),
-) -> PageAccruals {
+) -> Result<PageAccruals, StoreError> {
     let mut page = PageAccruals::default();
     for customer in customers {
         let now = balances_now.get(customer).copied().unwrap_or_default();
-        let balance = now - moved_since.get(customer).copied().unwrap_or_default();
+        let balance = now
+            .checked_sub(moved_since.get(customer).copied().unwrap_or_default())
+            .ok_or_else(|| StoreError::Corrupt(format!("the wallet of {customer} overflows")))?;
         let Some(accrued) = accrue(balance) else { continue };
         let cumulative = positions.get(customer).copied().unwrap_or_default() + accrued;
         page.accruals.push(WalletAccrual { customer_id: *customer, balance, accrued });
         page.cumulative.push((*customer, cumulative));
     }
-    page
+    Ok(page)
 }
 
 pub(super) fn parse_customer(text: &str) -> Result<CustomerId, StoreError> {

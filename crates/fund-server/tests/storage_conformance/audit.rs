@@ -72,7 +72,9 @@ pub async fn the_incremental_audit_resumes_and_checks_every_balance<S: Storage>(
     assert!(report.passed() && report.entries_checked == 0, "{report:?}");
     assert_eq!(report.resumed_after.map(|checkpoint| checkpoint.sequence), Some(5));
 
-    // A balance moved beside the journal, in an account no new entry touched.
+    // A balance moved beside the journal, in an account no new entry touched; a new entry
+    // comes after the checkpoint, which a passing audit would move past.
+    apply(&store, &[fund("fund/2", 1_000)]).await;
     let moved = "UPDATE accounts SET balance = balance + 7 WHERE key = 'reserve'";
     execute_raw(url, moved).await.unwrap();
     execute_raw(url, "UPDATE accounts SET balance = balance - 7 WHERE key = 'world'")
@@ -92,6 +94,7 @@ pub async fn the_incremental_audit_resumes_and_checks_every_balance<S: Storage>(
     let report = audit(&store, AuditScope::SinceCheckpoint).await;
     assert!(report.passed(), "{report:?}");
     assert_eq!(report.resumed_after.map(|checkpoint| checkpoint.sequence), Some(5));
+    assert_eq!(report.entries_checked, 1);
 
     // An entry before the checkpoint edited beneath the store: the incremental audit does
     // not read it again, the full one names it.
@@ -108,6 +111,14 @@ pub async fn the_incremental_audit_resumes_and_checks_every_balance<S: Storage>(
     let report = audit(&store, AuditScope::Full).await;
     let problems = report.problems.join("\n");
     assert!(problems.contains("entry 2: its hash does not match its content"), "{problems}");
+    // A failed full audit drops the checkpoint: from now on every audit replays it all.
+    let report = audit(&store, AuditScope::SinceCheckpoint).await;
+    assert!(report.resumed_after.is_none() && !report.passed(), "{report:?}");
+    execute_raw(url, "UPDATE transfers SET amount = amount - 1 WHERE entry_sequence = 2")
+        .await
+        .unwrap();
+    let report = audit(&store, AuditScope::SinceCheckpoint).await;
+    assert!(report.passed() && report.entries_checked == 6, "{report:?}");
 
     // The checkpoint's own entry changed: the incremental audit names it.
     let bypass = if url.starts_with("sqlite") {
@@ -117,12 +128,12 @@ pub async fn the_incremental_audit_resumes_and_checks_every_balance<S: Storage>(
     };
     execute_raw(url, bypass).await.unwrap();
     let rehash = if url.starts_with("sqlite") {
-        "UPDATE journal_entries SET hash = zeroblob(32) WHERE sequence = 5"
+        "UPDATE journal_entries SET hash = zeroblob(32) WHERE sequence = 6"
     } else {
-        "UPDATE journal_entries SET hash = decode(repeat('00', 32), 'hex') WHERE sequence = 5"
+        "UPDATE journal_entries SET hash = decode(repeat('00', 32), 'hex') WHERE sequence = 6"
     };
     execute_raw(url, rehash).await.unwrap();
     let report = audit(&store, AuditScope::SinceCheckpoint).await;
     let problems = report.problems.join("\n");
-    assert!(problems.contains("entry 5, the last one a passing audit verified"), "{problems}");
+    assert!(problems.contains("entry 6, the last one a passing audit verified"), "{problems}");
 }

@@ -110,11 +110,13 @@ impl YieldStore for PgStore {
             self.pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY").await?;
         let moved_since = sum_by_customer(
             sqlx::query_as::<_, (String, i64)>(
-                "SELECT to_account, amount FROM transfers \
-                   WHERE entry_sequence > $1 AND to_account LIKE 'customer/%' \
-                 UNION ALL \
-                 SELECT from_account, -amount FROM transfers \
-                   WHERE entry_sequence > $1 AND from_account LIKE 'customer/%'",
+                "SELECT key, sum(delta)::BIGINT FROM ( \
+                   SELECT to_account AS key, amount AS delta FROM transfers \
+                     WHERE entry_sequence > $1 AND to_account LIKE 'customer/%' \
+                   UNION ALL \
+                   SELECT from_account, -amount FROM transfers \
+                     WHERE entry_sequence > $1 AND from_account LIKE 'customer/%' \
+                 ) moved GROUP BY key",
             )
             .bind(through_sequence)
             .fetch_all(&mut *snapshot)
@@ -155,7 +157,7 @@ impl YieldStore for PgStore {
                 );
             }
             let page =
-                accrue_page(&customers, &balances_now, &moved_since, &positions, &mut accrue);
+                accrue_page(&customers, &balances_now, &moved_since, &positions, &mut accrue)?;
             write_accruals(&mut transaction, day, &page).await?;
             recorded.wallets += page.accruals.len() as u64;
             recorded.accrued +=

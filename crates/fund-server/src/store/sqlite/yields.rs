@@ -102,14 +102,16 @@ impl YieldStore for SqliteStore {
         if inserted.rows_affected() == 0 {
             return Ok(None);
         }
-        // What moved in wallets since the day's last entry: bounded by the activity since.
+        // What moved in wallets since the day's last entry, one row per account moved.
         let moved_since = sum_by_customer(
             sqlx::query_as::<_, (String, i64)>(
-                "SELECT to_account, amount FROM transfers \
-                   WHERE entry_sequence > ?1 AND to_account LIKE 'customer/%' \
-                 UNION ALL \
-                 SELECT from_account, -amount FROM transfers \
-                   WHERE entry_sequence > ?1 AND from_account LIKE 'customer/%'",
+                "SELECT key, sum(delta) FROM ( \
+                   SELECT to_account AS key, amount AS delta FROM transfers \
+                     WHERE entry_sequence > ?1 AND to_account LIKE 'customer/%' \
+                   UNION ALL \
+                   SELECT from_account, -amount FROM transfers \
+                     WHERE entry_sequence > ?1 AND from_account LIKE 'customer/%' \
+                 ) moved GROUP BY key",
             )
             .bind(through_sequence)
             .fetch_all(&mut *transaction)
@@ -152,7 +154,7 @@ impl YieldStore for SqliteStore {
                 );
             }
             let page =
-                accrue_page(&customers, &balances_now, &moved_since, &positions, &mut accrue);
+                accrue_page(&customers, &balances_now, &moved_since, &positions, &mut accrue)?;
             write_accruals(&mut transaction, day, &page).await?;
             recorded.wallets += page.accruals.len() as u64;
             recorded.accrued +=

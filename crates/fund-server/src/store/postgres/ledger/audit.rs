@@ -14,7 +14,6 @@ const JOURNAL_COLUMNS: &str = "sequence, applied_at_ms, code, recorded_at_ms, me
 pub(super) async fn settlement_checks(
     connection: &mut PgConnection,
     after_sequence: i64,
-    closed_since_ms: i64,
 ) -> Result<Vec<SettlementCheck>, StoreError> {
     let rows = sqlx::query(
         "SELECT s.merchant_id, s.day, s.cash - s.reversed_cash AS drawer_cash, \
@@ -42,11 +41,10 @@ pub(super) async fn settlement_checks(
                ELSE 0 END), 0)::BIGINT FROM transfers t \
             WHERE t.entry_sequence = s.entry_sequence AND t.code = 'settlement') AS net_moved \
          FROM settlements s \
-         WHERE s.entry_sequence > $1 OR (s.entry_sequence IS NULL AND s.closed_at_ms >= $2) \
+         WHERE s.entry_sequence > $1 OR s.entry_sequence IS NULL \
          ORDER BY s.merchant_id, s.day",
     )
     .bind(after_sequence)
-    .bind(closed_since_ms)
     .fetch_all(&mut *connection)
     .await?;
     rows.iter()
@@ -257,12 +255,8 @@ impl AuditRead for PgAuditRead {
         read_entries_carrying(&mut self.transaction, up_to_sequence, ids).await
     }
 
-    async fn settlement_checks(
-        &mut self,
-        after_sequence: i64,
-        closed_since_ms: i64,
-    ) -> Stored<Vec<SettlementCheck>> {
-        settlement_checks(&mut self.transaction, after_sequence, closed_since_ms).await
+    async fn settlement_checks(&mut self, after_sequence: i64) -> Stored<Vec<SettlementCheck>> {
+        settlement_checks(&mut self.transaction, after_sequence).await
     }
 
     async fn balances(&mut self) -> Stored<Vec<Result<(Account, Amount), String>>> {

@@ -84,6 +84,14 @@ impl ReportStore for SqliteStore {
         Ok(SqliteAuditRead { transaction: self.pool.begin().await? })
     }
 
+    async fn forget_audit_checkpoint(&self) -> Stored<()> {
+        let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::query("DELETE FROM audit_checkpoint").execute(&mut *transaction).await?;
+        sqlx::query("DELETE FROM audit_balances").execute(&mut *transaction).await?;
+        transaction.commit().await?;
+        Ok(())
+    }
+
     async fn save_audit_checkpoint(
         &self,
         resumed_after: Option<i64>,
