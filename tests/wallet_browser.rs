@@ -127,9 +127,12 @@ async fn a_customer_signs_up_and_pays_a_counter_qr_in_a_real_browser() {
     for attempt in 1..=5 {
         session.type_into("input[name=pin]", "000000").await.unwrap();
         session.click("button.primary").await.unwrap();
-        let wanted = if attempt < 5 { "tries left" } else { "locked" };
+        // The exact count, not just "tries left": the page of the previous attempt says
+        // "tries left" too, and typing into it while the next one loads finds a stale field.
+        let wanted =
+            if attempt < 5 { format!("{} tries left", 5 - attempt) } else { "locked".to_owned() };
         session
-            .wait_for_text(".problem", Duration::from_secs(10), |text| text.contains(wanted))
+            .wait_for_text(".problem", Duration::from_secs(10), |text| text.contains(&wanted))
             .await
             .unwrap();
     }
