@@ -22,7 +22,7 @@ impl AttemptStore for PgStore {
         if let Some(before) = purge_before_ms {
             sqlx::query("DELETE FROM attempt_windows WHERE window_started_ms < $1")
                 .bind(before)
-                .execute(&self.pool)
+                .execute(&self.counters)
                 .await?;
         }
         let row = sqlx::query(
@@ -39,7 +39,7 @@ impl AttemptStore for PgStore {
         .bind(key.as_slice())
         .bind(now_ms)
         .bind(window_ms)
-        .fetch_one(&self.pool)
+        .fetch_one(&self.counters)
         .await?;
         attempts(row.try_get("attempts")?)
     }
@@ -57,7 +57,7 @@ impl AttemptStore for PgStore {
         .bind(key.as_slice())
         .bind(now_ms)
         .bind(window_ms)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.counters)
         .await?;
         counted.map_or(Ok(0), attempts)
     }

@@ -67,12 +67,22 @@ pub(super) async fn lock(connection: &mut sqlx::PgConnection, key: i64) -> Resul
 
 /// Connections per process; every process of a deployment holds this many at most.
 const POOL_CONNECTIONS_MAX: u32 = 16;
+/// Connections per process for the counters (nonces, rate-limit windows, PIN attempts):
+/// single-row statements that each hold a connection for one round trip.
+const COUNTERS_CONNECTIONS_MAX: u32 = 8;
 /// How long a request waits for a connection before it reports the database busy.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
+    /// The counters' own connections, whose commits do not wait for the WAL to reach the
+    /// disk (`synchronous_commit = off`), as SQLite's counters file does not wait for
+    /// fsync. A server crash may forget the last fraction of a second of counts, never
+    /// more: WAL is written in order, so a ledger commit that did wait also made durable
+    /// every count committed before it (the nonce of the request it applied, the PIN
+    /// attempt of the payment it paid). Each count stays one atomic statement.
+    counters: PgPool,
     clock: Clock,
 }
 
@@ -83,9 +93,17 @@ impl PgStore {
         let pool = PgPoolOptions::new()
             .max_connections(POOL_CONNECTIONS_MAX)
             .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect_with(options.application_name("fund-server"))
+            .connect_with(options.clone().application_name("fund-server"))
             .await?;
-        Ok(PgStore { pool, clock: Clock::system() })
+        let counters = PgPoolOptions::new()
+            .max_connections(COUNTERS_CONNECTIONS_MAX)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_lazy_with(
+                options
+                    .application_name("fund-server-counters")
+                    .options([("synchronous_commit", "off")]),
+            );
+        Ok(PgStore { pool, counters, clock: Clock::system() })
     }
 
     /// The pool, for the copy from SQLite.
@@ -137,6 +155,7 @@ impl Storage for PgStore {
     }
 
     async fn close(&self) {
+        self.counters.close().await;
         self.pool.close().await;
     }
 }

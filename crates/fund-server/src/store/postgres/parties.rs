@@ -264,7 +264,7 @@ impl PartyStore for PgStore {
         .bind(limit)
         .bind(lock_until_ms)
         .bind(now_ms)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.counters)
         .await?;
         if let Some(row) = row {
             let attempt: i64 = row.try_get("failed_attempts")?;
@@ -275,7 +275,7 @@ impl PartyStore for PgStore {
         let until_ms: Option<i64> =
             sqlx::query_scalar("SELECT locked_until_ms FROM pin_attempts WHERE customer_id = $1")
                 .bind(customer_id.to_string())
-                .fetch_optional(&self.pool)
+                .fetch_optional(&self.counters)
                 .await?
                 .flatten();
         Ok(PinAttempt::Locked { until_ms: until_ms.unwrap_or(lock_until_ms) })
@@ -285,7 +285,7 @@ impl PartyStore for PgStore {
     async fn reset_pin_failures(&self, customer_id: CustomerId) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM pin_attempts WHERE customer_id = $1")
             .bind(customer_id.to_string())
-            .execute(&self.pool)
+            .execute(&self.counters)
             .await?;
         Ok(())
     }

@@ -196,7 +196,7 @@ impl TerminalStore for PgStore {
         if let Some(before) = purge_before_ms {
             sqlx::query("DELETE FROM request_nonces WHERE expires_at_ms < $1")
                 .bind(before)
-                .execute(&self.pool)
+                .execute(&self.counters)
                 .await?;
         }
         let inserted = sqlx::query(
@@ -206,7 +206,7 @@ impl TerminalStore for PgStore {
         .bind(terminal_id.to_string())
         .bind(nonce)
         .bind(expires_at_ms)
-        .execute(&self.pool)
+        .execute(&self.counters)
         .await?;
         Ok(inserted.rows_affected() == 1)
     }
