@@ -42,6 +42,11 @@ fn main() {
         runtime.block_on(write_fixture(&url, wallets.parse().unwrap()));
         return;
     }
+    // The service logs each day's accrual and posting times apart.
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("fund_server::service::yields=info"))
+        .with_ansi(false)
+        .init();
     let wallets: usize =
         std::env::var("YIELD_WALLETS").ok().and_then(|text| text.parse().ok()).unwrap_or(1_000_000);
     let backend = std::env::var("TILLFUND_TEST_DATABASE").unwrap_or_else(|_| "sqlite".into());

@@ -201,6 +201,7 @@ impl<S: Storage> FundService<S> {
                 .filter(|accrued| *accrued > Decimal::ZERO)
         };
         let day_text = day.to_string();
+        let started = std::time::Instant::now();
         // `None`: another process accrued this day first; the postings below are due
         // either way and are applied once.
         let recorded = self
@@ -214,6 +215,7 @@ impl<S: Storage> FundService<S> {
             )
             .await?
             .unwrap_or_default();
+        let accrued_in = started.elapsed();
         let posted = if policy.posting.posts_after(day) {
             self.post_yield(&day_text).await?
         } else {
@@ -221,7 +223,15 @@ impl<S: Storage> FundService<S> {
             0
         };
         let (wallets, accrued) = (recorded.wallets, recorded.accrued);
-        tracing::info!(%day, wallets, %accrued, posted, "yield accrued");
+        tracing::info!(
+            %day,
+            wallets,
+            %accrued,
+            posted,
+            accrual_ms = accrued_in.as_millis(),
+            posting_ms = (started.elapsed() - accrued_in).as_millis(),
+            "yield accrued"
+        );
         Ok(DayAccrual {
             day,
             wallets: usize::try_from(wallets).unwrap_or(usize::MAX),
