@@ -22,6 +22,10 @@ struct Proxy {
     http: reqwest::Client,
     pushes: AtomicU64,
     faults: AtomicU64,
+    /// Whether every third push is disturbed.
+    disturb_pushes: bool,
+    /// Refunds still to deliver with their answer lost.
+    lose_refund_answers: AtomicU64,
 }
 
 async fn forward(
@@ -59,7 +63,7 @@ async fn handle(State(proxy): State<Arc<Proxy>>, request: Request) -> Response {
         }
     }
     let body = axum::body::to_bytes(request.into_body(), 1 << 20).await.unwrap();
-    let fault = if path == "/v1/sync/push" {
+    let fault = if path == "/v1/sync/push" && proxy.disturb_pushes {
         let push = proxy.pushes.fetch_add(1, Ordering::Relaxed);
         (push % 3 == 0).then_some(push / 3 % 4)
     } else {
@@ -67,6 +71,18 @@ async fn handle(State(proxy): State<Arc<Proxy>>, request: Request) -> Response {
     };
     if fault.is_some() {
         proxy.faults.fetch_add(1, Ordering::Relaxed);
+    }
+    if path == "/v1/terminal/refunds"
+        && proxy
+            .lose_refund_answers
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| left.checked_sub(1))
+            .is_ok()
+    {
+        let _ = forward(&proxy, &method, &path, &headers, &body).await;
+        return Response::builder()
+            .status(StatusCode::BAD_GATEWAY)
+            .body(Body::from("lost"))
+            .unwrap();
     }
     let answer = match fault {
         Some(0) => {
@@ -110,20 +126,28 @@ async fn handle(State(proxy): State<Arc<Proxy>>, request: Request) -> Response {
     }
 }
 
-#[tokio::test]
-async fn duplicated_lost_late_and_reordered_pushes_apply_each_top_up_once() {
-    let server_dir = tempfile::tempdir().unwrap();
-    let server = FundServer::start(server_dir.path(), "127.0.0.1:0").unwrap();
+/// A proxy in front of `upstream`, disturbing pushes or not, and refunds when told to.
+async fn start_proxy(upstream: &str, disturb_pushes: bool) -> (Arc<Proxy>, String) {
     let proxy = Arc::new(Proxy {
-        upstream: server.url.clone(),
+        upstream: upstream.to_owned(),
         http: reqwest::Client::new(),
         pushes: AtomicU64::new(0),
         faults: AtomicU64::new(0),
+        disturb_pushes,
+        lose_refund_answers: AtomicU64::new(0),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let proxy_url = format!("http://{}", listener.local_addr().unwrap());
     let router = axum::Router::new().fallback(handle).with_state(proxy.clone());
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    (proxy, proxy_url)
+}
+
+#[tokio::test]
+async fn duplicated_lost_late_and_reordered_pushes_apply_each_top_up_once() {
+    let server_dir = tempfile::tempdir().unwrap();
+    let server = FundServer::start(server_dir.path(), "127.0.0.1:0").unwrap();
+    let (proxy, proxy_url) = start_proxy(&server.url, true).await;
 
     let code = demo::activation_code(server_dir.path());
     let counter_dir = tempfile::tempdir().unwrap();
@@ -159,6 +183,66 @@ async fn duplicated_lost_late_and_reordered_pushes_apply_each_top_up_once() {
 
     let wallet = demo::wallet(&server.url).await;
     assert_eq!(wallet["principal"], 300 * 100, "{wallet}");
+    assert!(server.stop().unwrap().success());
+    demo::assert_audit_passes(server_dir.path());
+}
+
+/// A refund whose answer is lost on the way back is applied by the server; pressing Refund
+/// again, or the next sync round, must resend it under its first key, never refund twice.
+#[tokio::test]
+async fn a_refund_whose_answer_is_lost_is_refunded_once() {
+    let server_dir = tempfile::tempdir().unwrap();
+    let server = FundServer::start(server_dir.path(), "127.0.0.1:0").unwrap();
+    let (proxy, proxy_url) = start_proxy(&server.url, false).await;
+    let counter_dir = tempfile::tempdir().unwrap();
+    let counter = Counter::open(&counter_dir.path().join("counter.sqlite")).await.unwrap();
+    let code = demo::activation_code(server_dir.path());
+    counter.enrol(&proxy_url, &code, "Counter with lost refund answers").await.unwrap();
+    sync_round(counter.store()).await;
+    let preview = counter.preview_top_up("800000000011", "100.00").await.unwrap();
+    counter.record_top_up(&preview).await.unwrap();
+    assert_eq!(sync_round(counter.store()).await, RoundOutcome::Done { pushed: 1 });
+    let customer = demo::DemoCustomer::sign_in(&server.url).await;
+    let order = counter.create_order("40.00").await.unwrap();
+    assert_eq!(customer.pay(&order.token, "pay-lost-refund").await.status(), 200);
+    sync_round(counter.store()).await;
+    let paid_total = customer.wallet().await["total"].as_i64().unwrap();
+
+    // The manager presses Refund, the answer is lost, the manager presses it again.
+    proxy.lose_refund_answers.store(1, Ordering::Relaxed);
+    let lost = counter.refund(order.order_id, "5.00").await.unwrap_err();
+    assert_eq!(lost.code(), "server_answer_unreadable", "{lost}");
+    assert_eq!(counter.refund(order.order_id, "5.00").await.unwrap(), 500);
+
+    // Lost again, and the manager now asks for another amount: the earlier one is
+    // finished, and said so, and nothing more is refunded.
+    proxy.lose_refund_answers.store(1, Ordering::Relaxed);
+    counter.refund(order.order_id, "3.00").await.unwrap_err();
+    let earlier = counter.refund(order.order_id, "7.00").await.unwrap_err();
+    assert_eq!(earlier.code(), "earlier_refund_completed", "{earlier}");
+
+    // Lost again and nobody presses anything: the sync round finishes it.
+    proxy.lose_refund_answers.store(1, Ordering::Relaxed);
+    counter.refund(order.order_id, "2.00").await.unwrap_err();
+    sync_round(counter.store()).await;
+    let refunded = counter.recent_orders(10).await.unwrap()[0].refunded;
+    assert_eq!(refunded, 1_000, "5.00 + 3.00 + 2.00 on the counter");
+    assert_eq!(counter.refund(order.order_id, "1.00").await.unwrap(), 1_100, "on the server");
+
+    // Lost once more, then the day is closed: the close finishes it first, so that the
+    // counter and the server both count 12.00 of refunds.
+    proxy.lose_refund_answers.store(1, Ordering::Relaxed);
+    counter.refund(order.order_id, "1.00").await.unwrap_err();
+    let profile = counter.profile().await.unwrap();
+    let today = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::get(&profile.time_zone).unwrap())
+        .date();
+    let closed = counter.close_day(today).await.unwrap();
+    assert_eq!(closed.counter.refunds, 1_200, "{closed:?}");
+    assert_eq!(closed.server.as_ref().unwrap().this_terminal.refunds, 1_200, "{closed:?}");
+    assert_eq!(closed.matches, Some(true), "{closed:?}");
+    let wallet = customer.wallet().await;
+    assert_eq!(wallet["total"].as_i64().unwrap() - paid_total, 12_00, "{wallet}");
     assert!(server.stop().unwrap().success());
     demo::assert_audit_passes(server_dir.path());
 }

@@ -42,6 +42,16 @@ pub enum CounterError {
     Local(#[from] LocalStoreError),
 }
 
+impl From<crate::sync::SyncError> for CounterError {
+    fn from(error: crate::sync::SyncError) -> CounterError {
+        match error {
+            crate::sync::SyncError::Server(error) => CounterError::Server(error),
+            crate::sync::SyncError::Local(error) => CounterError::Local(error),
+            crate::sync::SyncError::NotEnrolled => CounterError::NotEnrolled,
+        }
+    }
+}
+
 impl CounterError {
     pub fn code(&self) -> &str {
         match self {
@@ -127,15 +137,17 @@ impl Counter {
                 message: format!("'{server_url}' is not a server address; it starts with https://"),
             });
         }
-        // Outbox entries are the terminal's: pushed under a new terminal, an entry the old
-        // one had delivered (its answer lost) would be applied a second time.
+        // Outbox entries and refund keys are the terminal's: sent under a new terminal, an
+        // entry or a refund the old one had delivered (its answer lost) would be applied a
+        // second time.
         let (pending, _) = self.store.pending_summary().await?;
-        if pending > 0 {
+        let unanswered = self.store.unanswered_refunds(1).await?.len();
+        if pending > 0 || unanswered > 0 {
             return Err(CounterError::Invalid {
                 code: CounterCode::UnsyncedEntries,
                 message: format!(
-                    "{pending} entries have not reached the server yet: sync them before \
-                     enrolling this counter again."
+                    "{pending} entries and {unanswered} refunds have not been answered by the \
+                     server yet: sync them before enrolling this counter again."
                 ),
             });
         }

@@ -61,6 +61,7 @@ counter_codes! {
     OrderNotFound = "order_not_found", "There is no such order at this counter.", "本收银台没有该订单。";
     OrderIdInvalid = "order_id_invalid", "This is not an order id.", "订单编号不正确。";
     OrderNotCancellable = "order_not_cancellable", "Only an order waiting for payment can be cancelled.", "只有待付款的订单可以取消。";
+    EarlierRefundCompleted = "earlier_refund_completed", "An earlier refund of this order had not been answered; it has now gone through. Refund again if more is due.", "此订单之前的一笔退款未收到回复，现已完成。如需再退，请重新操作。";
     ConfirmationCodeWrong = "confirmation_code_wrong", "This confirmation code does not belong to this order: the order is not paid.", "确认码与订单不符。";
     TopUpNotFound = "top_up_not_found", "There is no such top-up at this counter.", "本收银台没有该充值记录。";
     EntryIdInvalid = "entry_id_invalid", "This is not a top-up number.", "充值编号不正确。";

@@ -7,6 +7,7 @@ pub mod counter;
 pub mod error_code;
 pub mod orders;
 pub mod receipt;
+pub mod refunds;
 pub mod settlement;
 pub mod staff;
 pub mod store;

@@ -201,30 +201,6 @@ impl Counter {
         Ok(())
     }
 
-    /// A manager refunds all or part of a paid order to the customer's wallet. Needs the
-    /// server (it checks what is left to refund); a retry after a lost answer refunds once
-    /// because the refund id is the idempotency key.
-    pub async fn refund(&self, order_id: OrderId, amount_text: &str) -> Result<i64, CounterError> {
-        let profile = self.profile().await?;
-        let amount = profile_amount(&profile, amount_text)?;
-        let refund_id = OrderId::generate().to_string();
-        let client = crate::client::ServerClient::new(&profile.server_url)?;
-        let answer = client
-            .refund(&profile.credentials()?, order_id, amount.amount().minor_units(), &refund_id)
-            .await?;
-        sqlx::query(
-            "INSERT INTO refunds (refund_id, order_id, amount, refunded_at_ms) VALUES (?, ?, ?, ?)",
-        )
-        .bind(&refund_id)
-        .bind(order_id.to_string())
-        .bind(answer.amount)
-        .bind(now_ms())
-        .execute(self.store().pool())
-        .await
-        .map_err(LocalStoreError::from)?;
-        Ok(answer.refunded_total)
-    }
-
     /// The code the customer's wallet shows for a paid order, for the cashier to compare;
     /// `None` until the order is paid.
     pub async fn paid_confirmation_code(

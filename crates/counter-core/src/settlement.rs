@@ -255,7 +255,19 @@ impl Counter {
         }
         let profile = self.profile().await?;
         let client = ServerClient::new(&profile.server_url)?;
-        let server = client.close_day(&profile.credentials()?, &report.day).await?;
+        let credentials = profile.credentials()?;
+        // A refund whose answer was lost is on the server's side of the day: finish it so
+        // that both sides count it.
+        let report =
+            if crate::refunds::resend_unanswered_refunds(self.store(), &client, &credentials)
+                .await?
+                > 0
+            {
+                self.day_report(day).await?
+            } else {
+                report
+            };
+        let server = client.close_day(&credentials, &report.day).await?;
         let closed = DayReport { server: Some(server), closed: true, ..report };
         let json = serde_json::to_string(&closed)
             .map_err(|error| CounterError::Local(LocalStoreError::Corrupt(error.to_string())))?;
@@ -270,7 +282,7 @@ impl Counter {
     }
 }
 
-fn money(minor_units: i64, currency: &str) -> String {
+pub(crate) fn money(minor_units: i64, currency: &str) -> String {
     let currency = Currency::from_code(currency).unwrap_or_default();
     Amount::from_minor_units(minor_units)
         .map_or_else(|_| minor_units.to_string(), |amount| amount.format(currency))

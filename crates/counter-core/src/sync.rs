@@ -74,6 +74,7 @@ async fn try_sync_round(store: &LocalStore, batch_size: usize) -> Result<usize, 
     let rules = client.bonus_rules(&credentials).await?;
     store.save_bonus_rules(&rules, now_ms()).await?;
     pull_paid_orders(store, &client, &credentials, 0).await?;
+    crate::refunds::resend_unanswered_refunds(store, &client, &credentials).await?;
 
     let mut pushed = 0;
     loop {

@@ -21,8 +21,10 @@ use crate::client::{Enrolment, TerminalCredentials};
 use tillfund_core::protocol::BindingChangeBody;
 
 mod outbox;
+mod refunds;
 
 pub use outbox::{NeedsAttention, PendingEntry, TopUpRecord, TopUpStatus};
+pub use refunds::{REFUND_RESENDS_PER_ROUND_MAX, RefundAttempt};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LocalStoreError {

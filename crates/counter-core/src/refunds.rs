@@ -1,0 +1,84 @@
+//! Refunds of paid orders: online only (the server checks what the order may still give
+//! back), and safe to retry. The key a refund is sent with is stored before it is sent and
+//! kept until the server answers; a retry after a lost answer (the manager pressing Refund
+//! again, or the sync worker) resends the same key, so the server refunds once. A new key
+//! per press would refund twice whenever an answer is lost on the way back.
+
+use tillfund_core::protocol::RefundBody;
+
+use crate::client::{ClientError, ServerClient, TerminalCredentials};
+use crate::counter::{Counter, CounterError, now_ms, profile_amount};
+use crate::error_code::CounterCode;
+use crate::settlement::money;
+use crate::store::{LocalStore, REFUND_RESENDS_PER_ROUND_MAX, RefundAttempt};
+use crate::sync::SyncError;
+use tillfund_core::OrderId;
+
+impl Counter {
+    /// Refunds `amount_text` of a paid order; returns what the order has had refunded in
+    /// all. When an earlier refund of this order is still unanswered, that one is resent
+    /// first: if it was for another amount, the answer says so and nothing more is
+    /// refunded, so that the manager decides again knowing it went through.
+    pub async fn refund(&self, order_id: OrderId, amount_text: &str) -> Result<i64, CounterError> {
+        let profile = self.profile().await?;
+        let amount = profile_amount(&profile, amount_text)?.amount().minor_units();
+        let attempt = self.store().begin_refund(order_id, amount, now_ms()).await?;
+        let client = ServerClient::new(&profile.server_url)?;
+        let answer = send_refund(self.store(), &client, &profile.credentials()?, &attempt).await?;
+        if attempt.amount != amount {
+            return Err(CounterError::Invalid {
+                code: CounterCode::EarlierRefundCompleted,
+                message: format!(
+                    "An earlier refund of {} on this order had not been answered; it has now gone \
+                     through ({} refunded in all). Refund again if more is due.",
+                    money(attempt.amount, &profile.currency),
+                    money(answer.refunded_total, &profile.currency),
+                ),
+            });
+        }
+        Ok(answer.refunded_total)
+    }
+}
+
+/// Sends one attempt and records the answer. A refusal (4xx) means nothing was refunded
+/// and frees the order; no answer, an unreadable one or a server error (5xx) may hide a
+/// refund that was applied, so the attempt is kept for a resend under the same key.
+pub(crate) async fn send_refund(
+    store: &LocalStore,
+    client: &ServerClient,
+    credentials: &TerminalCredentials,
+    attempt: &RefundAttempt,
+) -> Result<RefundBody, SyncError> {
+    match client.refund(credentials, attempt.order_id, attempt.amount, &attempt.refund_id).await {
+        Ok(answer) => {
+            store.finish_refund(attempt, answer.amount, now_ms()).await?;
+            Ok(answer)
+        }
+        Err(error @ ClientError::Refused { status, .. }) if status < 500 => {
+            store.drop_refund(attempt).await?;
+            Err(error.into())
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Resends the refunds whose answers were lost, so that the counter's refunds (and its day
+/// report) match the server's even when nobody presses Refund again. Stops at the first
+/// send without an answer: the server is not reachable and the rest would fail too.
+pub(crate) async fn resend_unanswered_refunds(
+    store: &LocalStore,
+    client: &ServerClient,
+    credentials: &TerminalCredentials,
+) -> Result<usize, SyncError> {
+    let mut answered = 0;
+    for attempt in store.unanswered_refunds(REFUND_RESENDS_PER_ROUND_MAX).await? {
+        match send_refund(store, client, credentials, &attempt).await {
+            Ok(_) => answered += 1,
+            // Refused for good: dropped, nothing was refunded; the manager sees the order
+            // as it is on the server.
+            Err(SyncError::Server(ClientError::Refused { status, .. })) if status < 500 => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(answered)
+}
