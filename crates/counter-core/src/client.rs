@@ -1,10 +1,12 @@
 //! The counter's HTTP client for the fund server: enrolment, and signed sync requests.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use tillfund_core::TerminalId;
 use tillfund_core::bonus::BonusRuleSet;
+use tillfund_core::clock::Clock;
 use tillfund_core::enrolment::CounterHandshake;
 use tillfund_core::protocol::{
     BINDING_CHANGES_PER_PULL_MAX, BindingChangesBody, ChangesQuery, CloseDayRequest, DayQuery,
@@ -14,6 +16,7 @@ use tillfund_core::protocol::{
 use tillfund_core::signing::TerminalKey;
 
 use crate::error_code::CounterCode;
+use crate::transport::{CounterEnv, Transport, WireAnswer, WireRequest};
 
 /// A request that takes longer than this counts as failed; the worker retries later.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -62,49 +65,103 @@ pub struct TerminalCredentials {
     pub key: TerminalKey,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ServerClient {
     base_url: String,
-    http: reqwest::Client,
+    wire: Wire,
+    clock: Clock,
 }
 
-fn now_ms() -> i64 {
-    let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-    i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
+#[derive(Clone)]
+enum Wire {
+    Http(reqwest::Client),
+    Custom(Arc<dyn Transport>),
+}
+
+impl std::fmt::Debug for ServerClient {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.debug_struct("ServerClient").field("base_url", &self.base_url).finish()
+    }
+}
+
+/// Reads an answer: a success body as `T`, an error as the server's `{code, message}`.
+/// Anything else (a proxy's page, a cut body) is `Unreadable`: the caller cannot tell
+/// whether the server applied the request.
+pub fn read_answer<T: DeserializeOwned>(answer: &WireAnswer) -> Result<T, ClientError> {
+    if !(200..300).contains(&answer.status) {
+        let body: ErrorBody = serde_json::from_slice(&answer.body).map_err(|_| {
+            ClientError::Unreadable(format!("HTTP {} without an error body", answer.status))
+        })?;
+        return Err(ClientError::Refused {
+            status: answer.status,
+            code: body.code,
+            message: body.message,
+        });
+    }
+    serde_json::from_slice(&answer.body).map_err(|error| ClientError::Unreadable(error.to_string()))
 }
 
 impl ServerClient {
+    /// A client over HTTP, reading the system clock for signatures.
     pub fn new(base_url: &str) -> Result<ServerClient, ClientError> {
-        let http = reqwest::Client::builder()
-            .timeout(REQUEST_TIMEOUT)
-            .connect_timeout(Duration::from_secs(3))
-            .build()
-            .map_err(|error| ClientError::Unreachable(error.to_string()))?;
-        Ok(ServerClient { base_url: base_url.trim_end_matches('/').to_owned(), http })
+        ServerClient::with_env(base_url, &CounterEnv::system())
+    }
+
+    /// A client as `env` says: its clock signs the requests, its transport (if any)
+    /// carries them.
+    pub fn with_env(base_url: &str, env: &CounterEnv) -> Result<ServerClient, ClientError> {
+        let wire = match &env.transport {
+            Some(transport) => Wire::Custom(transport.clone()),
+            None => Wire::Http(
+                reqwest::Client::builder()
+                    .timeout(REQUEST_TIMEOUT)
+                    .connect_timeout(Duration::from_secs(3))
+                    .build()
+                    .map_err(|error| ClientError::Unreachable(error.to_string()))?,
+            ),
+        };
+        Ok(ServerClient {
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            wire,
+            clock: env.clock.clone(),
+        })
     }
 
     pub fn base_url(&self) -> &str {
         &self.base_url
     }
 
-    async fn answer<T: DeserializeOwned>(
-        response: Result<reqwest::Response, reqwest::Error>,
-    ) -> Result<T, ClientError> {
-        let response = response.map_err(|error| ClientError::Unreachable(error.to_string()))?;
-        let status = response.status();
-        let bytes =
-            response.bytes().await.map_err(|error| ClientError::Unreachable(error.to_string()))?;
-        if !status.is_success() {
-            let body: ErrorBody = serde_json::from_slice(&bytes).map_err(|_| {
-                ClientError::Unreadable(format!("HTTP {} without an error body", status.as_u16()))
-            })?;
-            return Err(ClientError::Refused {
-                status: status.as_u16(),
-                code: body.code,
-                message: body.message,
-            });
-        }
-        serde_json::from_slice(&bytes).map_err(|error| ClientError::Unreadable(error.to_string()))
+    /// Sends one request and reads its answer.
+    async fn exchange<T: DeserializeOwned>(&self, request: WireRequest) -> Result<T, ClientError> {
+        let answer = match &self.wire {
+            Wire::Custom(transport) => transport
+                .exchange(&self.base_url, request)
+                .await
+                .map_err(ClientError::Unreachable)?,
+            Wire::Http(http) => {
+                let method = reqwest::Method::from_bytes(request.method.as_bytes())
+                    .map_err(|error| ClientError::Unreadable(error.to_string()))?;
+                let mut builder =
+                    http.request(method, format!("{}{}", self.base_url, request.path_and_query));
+                for (name, value) in &request.headers {
+                    builder = builder.header(name.as_str(), value.as_str());
+                }
+                if !request.body.is_empty() {
+                    builder = builder.body(request.body);
+                }
+                let response = builder
+                    .send()
+                    .await
+                    .map_err(|error| ClientError::Unreachable(error.to_string()))?;
+                let status = response.status().as_u16();
+                let body = response
+                    .bytes()
+                    .await
+                    .map_err(|error| ClientError::Unreachable(error.to_string()))?;
+                WireAnswer { status, body: body.to_vec() }
+            }
+        };
+        read_answer(&answer)
     }
 
     /// Enrols with a one-time activation code by key agreement (see
@@ -124,13 +181,14 @@ impl ServerClient {
         };
         let mut attempt = 1;
         let answer: EnrolmentBody = loop {
-            let response = self
-                .http
-                .post(format!("{}/v1/terminals/enrol", self.base_url))
-                .json(&body)
-                .send()
-                .await;
-            match ServerClient::answer(response).await {
+            let request = WireRequest {
+                method: "POST",
+                path_and_query: "/v1/terminals/enrol".to_owned(),
+                headers: vec![("content-type".to_owned(), "application/json".to_owned())],
+                body: serde_json::to_vec(&body)
+                    .map_err(|error| ClientError::Unreadable(error.to_string()))?,
+            };
+            match self.exchange(request).await {
                 Err(ClientError::Unreachable(_)) if attempt < ENROL_ATTEMPTS_MAX => {
                     attempt += 1;
                     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
@@ -153,7 +211,7 @@ impl ServerClient {
     async fn signed<T: DeserializeOwned>(
         &self,
         credentials: &TerminalCredentials,
-        method: reqwest::Method,
+        method: &'static str,
         path_and_query: &str,
         body: Option<Vec<u8>>,
     ) -> Result<T, ClientError> {
@@ -165,7 +223,7 @@ impl ServerClient {
     async fn signed_with_key<T: DeserializeOwned>(
         &self,
         credentials: &TerminalCredentials,
-        method: reqwest::Method,
+        method: &'static str,
         path_and_query: &str,
         body: Option<Vec<u8>>,
         idempotency_key: &str,
@@ -174,20 +232,24 @@ impl ServerClient {
         let terminal_id = credentials.terminal_id.to_string();
         let headers = credentials.key.signed_headers(
             &terminal_id,
-            method.as_str(),
+            method,
             path_and_query,
-            now_ms(),
+            self.clock.now_ms(),
             idempotency_key,
             &body,
         );
-        let mut request = self.http.request(method, format!("{}{path_and_query}", self.base_url));
-        for (name, value) in headers {
-            request = request.header(name, value);
-        }
+        let mut headers: Vec<(String, String)> =
+            headers.into_iter().map(|(name, value)| (name.to_owned(), value)).collect();
         if !body.is_empty() {
-            request = request.header("content-type", "application/json").body(body);
+            headers.push(("content-type".to_owned(), "application/json".to_owned()));
         }
-        ServerClient::answer(request.send().await).await
+        self.exchange(WireRequest {
+            method,
+            path_and_query: path_and_query.to_owned(),
+            headers,
+            body,
+        })
+        .await
     }
 
     pub async fn push(
@@ -197,7 +259,7 @@ impl ServerClient {
     ) -> Result<PushResponse, ClientError> {
         let body = serde_json::to_vec(&PushRequest { entries })
             .map_err(|error| ClientError::Unreadable(error.to_string()))?;
-        self.signed(credentials, reqwest::Method::POST, "/v1/sync/push", Some(body)).await
+        self.signed(credentials, "POST", "/v1/sync/push", Some(body)).await
     }
 
     pub async fn binding_changes(
@@ -206,7 +268,7 @@ impl ServerClient {
         after: i64,
     ) -> Result<BindingChangesBody, ClientError> {
         let path = ChangesQuery { after, limit: BINDING_CHANGES_PER_PULL_MAX }.path();
-        self.signed(credentials, reqwest::Method::GET, &path, None).await
+        self.signed(credentials, "GET", &path, None).await
     }
 
     /// Orders of this store paid after the cursor; with `wait_ms` the server holds an
@@ -218,7 +280,7 @@ impl ServerClient {
         wait_ms: u64,
     ) -> Result<PaidOrdersBody, ClientError> {
         let path = PaymentsQuery { after, wait_ms }.path();
-        self.signed(credentials, reqwest::Method::GET, &path, None).await
+        self.signed(credentials, "GET", &path, None).await
     }
 
     /// Refunds all or part of a paid order; the same key on a retry refunds once.
@@ -234,7 +296,7 @@ impl ServerClient {
             .map_err(|error| ClientError::Unreadable(error.to_string()))?;
         self.signed_with_key(
             credentials,
-            reqwest::Method::POST,
+            "POST",
             "/v1/terminal/refunds",
             Some(body),
             idempotency_key,
@@ -248,8 +310,7 @@ impl ServerClient {
         day: &str,
     ) -> Result<SettlementBody, ClientError> {
         let path = DayQuery { day: day.to_owned() }.settlement_path();
-        let body: SettlementBody =
-            self.signed(credentials, reqwest::Method::GET, &path, None).await?;
+        let body: SettlementBody = self.signed(credentials, "GET", &path, None).await?;
         Ok(body)
     }
 
@@ -260,9 +321,8 @@ impl ServerClient {
     ) -> Result<SettlementBody, ClientError> {
         let body = serde_json::to_vec(&CloseDayRequest { day: day.to_owned() })
             .map_err(|error| ClientError::Unreadable(error.to_string()))?;
-        let answer: SettlementBody = self
-            .signed(credentials, reqwest::Method::POST, "/v1/terminal/settlement/close", Some(body))
-            .await?;
+        let answer: SettlementBody =
+            self.signed(credentials, "POST", "/v1/terminal/settlement/close", Some(body)).await?;
         Ok(answer)
     }
 
@@ -270,6 +330,6 @@ impl ServerClient {
         &self,
         credentials: &TerminalCredentials,
     ) -> Result<BonusRuleSet, ClientError> {
-        self.signed(credentials, reqwest::Method::GET, "/v1/sync/bonus-rules", None).await
+        self.signed(credentials, "GET", "/v1/sync/bonus-rules", None).await
     }
 }

@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use tillfund_core::protocol::ErrorCode;
 use tillfund_core::{Amount, Currency, MemberCode, PhoneNumber, PositiveAmount};
 
-use crate::client::{ClientError, ServerClient};
+use crate::client::ClientError;
 use crate::error_code::CounterCode;
 use crate::store::{CachedCustomer, CounterProfile, LocalStore, LocalStoreError, TopUpRecord};
 
@@ -113,6 +113,14 @@ impl Counter {
         Ok(Counter { store: LocalStore::open(database_path).await? })
     }
 
+    /// As `open`, reading time, ids and the server through `env` (the simulator's).
+    pub async fn open_with(
+        database_path: &Path,
+        env: crate::transport::CounterEnv,
+    ) -> Result<Counter, CounterError> {
+        Ok(Counter { store: LocalStore::open_with(database_path, env).await? })
+    }
+
     pub fn store(&self) -> &LocalStore {
         &self.store
     }
@@ -151,7 +159,7 @@ impl Counter {
                 ),
             });
         }
-        let client = ServerClient::new(server_url)?;
+        let client = self.store.server_client(server_url)?;
         let code = activation_code.trim().to_uppercase();
         let enrolment = client.enrol(&code, label).await?;
         self.store.save_enrolment(client.base_url(), &enrolment).await?;
@@ -186,7 +194,7 @@ impl Counter {
             return Err(CounterError::CustomerNotBound { name: cached.display_name });
         }
         let rules = self.store.bonus_rules().await?;
-        let quote = rules.quote(profile.merchant_id, amount, now_ms());
+        let quote = rules.quote(profile.merchant_id, amount, self.store.now_ms());
         Ok(TopUpPreview {
             customer: cached,
             amount,
@@ -208,7 +216,7 @@ impl Counter {
                 preview.amount,
                 preview.bonus,
                 rule_version,
-                now_ms(),
+                self.store.now_ms(),
             )
             .await?)
     }

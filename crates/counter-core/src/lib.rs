@@ -12,3 +12,4 @@ pub mod settlement;
 pub mod staff;
 pub mod store;
 pub mod sync;
+pub mod transport;

@@ -12,7 +12,7 @@ use tillfund_core::payment_token::{PaymentClaims, confirmation_code};
 use tillfund_core::signing::TerminalKey;
 use tillfund_core::{OrderId, PositiveAmount};
 
-use crate::counter::{Counter, CounterError, now_ms, profile_amount};
+use crate::counter::{Counter, CounterError, profile_amount};
 use crate::error_code::CounterCode;
 use crate::receipt::Receipt;
 use crate::store::LocalStoreError;
@@ -95,11 +95,11 @@ impl Counter {
         let profile = self.profile().await?;
         let amount = profile_amount(&profile, amount_text)?;
         let key = TerminalKey::from_hex(&profile.terminal_key).map_err(corrupt)?;
-        let created_at_ms = now_ms();
+        let created_at_ms = self.store().now_ms();
         let claims = PaymentClaims {
             merchant_id: profile.merchant_id,
             terminal_id: profile.terminal_id,
-            order_id: OrderId::generate(),
+            order_id: OrderId::generate_from(&self.store().env().ids),
             amount,
             currency: profile.currency.clone(),
             expires_at_ms: created_at_ms + ORDER_LIFETIME_MS,
@@ -155,7 +155,7 @@ impl Counter {
         let status = OrderStatus::from_stored(
             row.try_get::<&str, _>("status").map_err(read)?,
             expires_at_ms,
-            now_ms(),
+            self.store().now_ms(),
         )?;
         let token: String = row.try_get("token").map_err(read)?;
         Ok(Some(PaymentOrder {
@@ -192,7 +192,7 @@ impl Counter {
         sqlx::query(
             "UPDATE orders SET status = 'paid', paid_at_ms = ?, paid_by = 'code' WHERE order_id = ? AND status <> 'paid'",
         )
-        .bind(now_ms())
+        .bind(self.store().now_ms())
         .bind(order_id.to_string())
         .execute(self.store().pool())
         .await
@@ -266,7 +266,7 @@ impl Counter {
         .fetch_all(self.store().pool())
         .await
         .map_err(read)?;
-        let now = now_ms();
+        let now = self.store().now_ms();
         rows.iter()
             .map(|row| {
                 let expires_at_ms: i64 = row.try_get("expires_at_ms").map_err(read)?;

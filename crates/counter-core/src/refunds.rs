@@ -7,7 +7,7 @@
 use tillfund_core::protocol::RefundBody;
 
 use crate::client::{ClientError, ServerClient, TerminalCredentials};
-use crate::counter::{Counter, CounterError, now_ms, profile_amount};
+use crate::counter::{Counter, CounterError, profile_amount};
 use crate::error_code::CounterCode;
 use crate::settlement::money;
 use crate::store::{LocalStore, REFUND_RESENDS_PER_ROUND_MAX, RefundAttempt};
@@ -22,8 +22,8 @@ impl Counter {
     pub async fn refund(&self, order_id: OrderId, amount_text: &str) -> Result<i64, CounterError> {
         let profile = self.profile().await?;
         let amount = profile_amount(&profile, amount_text)?.amount().minor_units();
-        let attempt = self.store().begin_refund(order_id, amount, now_ms()).await?;
-        let client = ServerClient::new(&profile.server_url)?;
+        let attempt = self.store().begin_refund(order_id, amount, self.store().now_ms()).await?;
+        let client = self.store().server_client(&profile.server_url)?;
         let answer = send_refund(self.store(), &client, &profile.credentials()?, &attempt).await?;
         if attempt.amount != amount {
             return Err(CounterError::Invalid {
@@ -51,7 +51,7 @@ pub(crate) async fn send_refund(
 ) -> Result<RefundBody, SyncError> {
     match client.refund(credentials, attempt.order_id, attempt.amount, &attempt.refund_id).await {
         Ok(answer) => {
-            store.finish_refund(attempt, answer.amount, now_ms()).await?;
+            store.finish_refund(attempt, answer.amount, store.now_ms()).await?;
             Ok(answer)
         }
         Err(error @ ClientError::Refused { status, .. }) if status < 500 => {

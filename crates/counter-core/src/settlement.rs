@@ -10,8 +10,7 @@ use tillfund_core::{Amount, Currency};
 
 use tillfund_core::protocol::SettlementBody;
 
-use crate::client::ServerClient;
-use crate::counter::{Counter, CounterError, now_ms};
+use crate::counter::{Counter, CounterError};
 use crate::error_code::CounterCode;
 use crate::store::LocalStoreError;
 
@@ -198,7 +197,7 @@ impl Counter {
         let (start_ms, end_ms) = day_bounds_ms(&zone, day)?;
         let counter = self.counter_figures(start_ms, end_ms).await?;
         let hours = self.hours(&zone, start_ms, end_ms).await?;
-        let client = ServerClient::new(&profile.server_url)?;
+        let client = self.store().server_client(&profile.server_url)?;
         let server = client.settlement(&profile.credentials()?, &day.to_string()).await.ok();
         let matches = server.as_ref().map(|server| {
             let mine = &server.this_terminal;
@@ -254,7 +253,7 @@ impl Counter {
             });
         }
         let profile = self.profile().await?;
-        let client = ServerClient::new(&profile.server_url)?;
+        let client = self.store().server_client(&profile.server_url)?;
         let credentials = profile.credentials()?;
         // A refund whose answer was lost is on the server's side of the day: finish it so
         // that both sides count it.
@@ -274,7 +273,7 @@ impl Counter {
         sqlx::query("INSERT INTO closed_days (day, report, closed_at_ms) VALUES (?, ?, ?) ON CONFLICT (day) DO NOTHING")
             .bind(&closed.day)
             .bind(json)
-            .bind(now_ms())
+            .bind(self.store().now_ms())
             .execute(self.store().pool())
             .await
             .map_err(LocalStoreError::from)?;

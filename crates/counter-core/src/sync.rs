@@ -6,7 +6,6 @@ use std::time::Duration;
 use tillfund_core::protocol::{EntryOutcome, PUSH_BATCH_SIZE_MAX};
 
 use crate::client::{ClientError, ServerClient};
-use crate::counter::now_ms;
 use crate::store::{LocalStore, LocalStoreError};
 
 /// Pause between rounds when everything is in sync.
@@ -60,7 +59,7 @@ pub async fn sync_round_in_batches_of(store: &LocalStore, batch_size: usize) -> 
 async fn try_sync_round(store: &LocalStore, batch_size: usize) -> Result<usize, SyncError> {
     let profile = store.profile().await?.ok_or(SyncError::NotEnrolled)?;
     let credentials = profile.credentials()?;
-    let client = ServerClient::new(&profile.server_url)?;
+    let client = store.server_client(&profile.server_url)?;
 
     for _ in 0..BINDING_PAGES_PER_ROUND_MAX {
         let cursor = store.bindings_cursor().await?;
@@ -72,7 +71,7 @@ async fn try_sync_round(store: &LocalStore, batch_size: usize) -> Result<usize, 
         }
     }
     let rules = client.bonus_rules(&credentials).await?;
-    store.save_bonus_rules(&rules, now_ms()).await?;
+    store.save_bonus_rules(&rules, store.now_ms()).await?;
     pull_paid_orders(store, &client, &credentials, 0).await?;
     crate::refunds::resend_unanswered_refunds(store, &client, &credentials).await?;
 
@@ -81,12 +80,12 @@ async fn try_sync_round(store: &LocalStore, batch_size: usize) -> Result<usize, 
         let batch = store.pending_entries(i64::try_from(batch_size).unwrap_or(1)).await?;
         if batch.is_empty() {
             // The Sync screen's "last sync": everything pulled, nothing left to push.
-            store.set_setting("last_synced_ms", &now_ms().to_string()).await?;
+            store.set_setting("last_synced_ms", &store.now_ms().to_string()).await?;
             return Ok(pushed);
         }
         let entries: Vec<_> = batch.iter().map(|pending| pending.entry.clone()).collect();
         let response = client.push(&credentials, entries).await?;
-        store.record_push_results(&response.results, now_ms()).await?;
+        store.record_push_results(&response.results, store.now_ms()).await?;
         let deferred = response
             .results
             .iter()
@@ -126,7 +125,7 @@ pub async fn run_payment_listener(store: LocalStore) {
         let result = async {
             let profile = store.profile().await?.ok_or(SyncError::NotEnrolled)?;
             let credentials = profile.credentials()?;
-            let client = ServerClient::new(&profile.server_url)?;
+            let client = store.server_client(&profile.server_url)?;
             pull_paid_orders(&store, &client, &credentials, PAYMENT_WAIT_MS).await
         }
         .await;

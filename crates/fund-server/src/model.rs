@@ -36,31 +36,11 @@ pub struct Customer {
     pub pin_hash: String,
 }
 
-/// The server's clock. The system clock, plus an offset that only tests move (to reach
-/// the end of a day or a month without waiting for it).
-#[derive(Debug, Clone, Default)]
-pub struct Clock {
-    offset_ms: std::sync::Arc<std::sync::atomic::AtomicI64>,
-}
-
-impl Clock {
-    pub fn system() -> Clock {
-        Clock::default()
-    }
-
-    pub fn now_ms(&self) -> i64 {
-        now_ms().saturating_add(self.offset_ms.load(std::sync::atomic::Ordering::Relaxed))
-    }
-
-    /// Moves this clock (and every clone of it) forward.
-    pub fn advance(&self, milliseconds: i64) {
-        self.offset_ms.fetch_add(milliseconds, std::sync::atomic::Ordering::Relaxed);
-    }
-}
+/// The server's clock: the system clock in production; tests move its offset to reach the
+/// end of a day or a month, and the simulator runs it by hand.
+pub use tillfund_core::clock::Clock;
 
 /// The system clock, for places with no `Clock` at hand (the CLI's messages).
 pub fn now_ms() -> i64 {
-    let since_epoch =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
+    tillfund_core::clock::system_now_ms()
 }

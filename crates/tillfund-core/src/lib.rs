@@ -5,6 +5,7 @@
 //! protocol is a compile error on both sides at once.
 
 pub mod bonus;
+pub mod clock;
 pub mod customer;
 pub mod enrolment;
 pub mod ids;
@@ -16,6 +17,7 @@ pub mod random;
 pub mod settlement;
 pub mod signing;
 
+pub use clock::Clock;
 pub use customer::{CustomerFieldError, DisplayName, MemberCode, PhoneNumber};
 pub use ids::{CustomerId, InvalidId, MerchantId, OrderId, OutboxEntryId, StaffId, TerminalId};
 pub use money::{Amount, Currency, MoneyError, PositiveAmount, UnsupportedCurrency};

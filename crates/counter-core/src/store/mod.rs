@@ -17,7 +17,8 @@ use tillfund_core::{
     Amount, CustomerId, MerchantId, OrderId, OutboxEntryId, PositiveAmount, TerminalId,
 };
 
-use crate::client::{Enrolment, TerminalCredentials};
+use crate::client::{ClientError, Enrolment, ServerClient, TerminalCredentials};
+use crate::transport::CounterEnv;
 use tillfund_core::protocol::BindingChangeBody;
 
 mod outbox;
@@ -78,6 +79,8 @@ pub struct LocalStore {
     pool: SqlitePool,
     /// Announces each order found paid, once its row says so (see `paid_orders`).
     paid: tokio::sync::broadcast::Sender<OrderId>,
+    /// The counter's clock, ids and way to the server.
+    env: CounterEnv,
 }
 
 /// Paid-order announcements a slow listener may fall behind by before it is told it
@@ -113,6 +116,11 @@ impl LocalStore {
     /// Opens (creating if needed) the database file, readable by its user only, and
     /// brings its schema up to date.
     pub async fn open(path: &Path) -> Result<LocalStore, LocalStoreError> {
+        LocalStore::open_with(path, CounterEnv::system()).await
+    }
+
+    /// As `open`, reading time, ids and the server through `env`.
+    pub async fn open_with(path: &Path, env: CounterEnv) -> Result<LocalStore, LocalStoreError> {
         if let Some(parent) = path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|source| LocalStoreError::DataDirectory {
                 path: parent.display().to_string(),
@@ -134,7 +142,7 @@ impl LocalStore {
             restrict_to_owner(Path::new(&file));
         }
         let (paid, _) = tokio::sync::broadcast::channel(PAID_ANNOUNCEMENTS_BUFFERED);
-        Ok(LocalStore { pool, paid })
+        Ok(LocalStore { pool, paid, env })
     }
 
     /// Orders of this counter as they are found paid, by the server's answer or by the
@@ -151,6 +159,20 @@ impl LocalStore {
 
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+
+    /// Now, by the counter's clock.
+    pub fn now_ms(&self) -> i64 {
+        self.env.clock.now_ms()
+    }
+
+    pub fn env(&self) -> &CounterEnv {
+        &self.env
+    }
+
+    /// A client for `server_url` over the counter's transport.
+    pub fn server_client(&self, server_url: &str) -> Result<ServerClient, ClientError> {
+        ServerClient::with_env(server_url, &self.env)
     }
 
     pub(crate) fn pool(&self) -> &SqlitePool {

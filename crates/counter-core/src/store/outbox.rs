@@ -58,7 +58,7 @@ impl LocalStore {
             .fetch_one(&mut *transaction)
             .await?;
         let sequence = last.unwrap_or(0) + 1;
-        let entry_id = OutboxEntryId::generate();
+        let entry_id = OutboxEntryId::generate_from(&self.env.ids);
         let entry = OutboxEntry {
             id: entry_id,
             sequence: u64::try_from(sequence).map_err(corrupt)?,

@@ -39,7 +39,7 @@ impl LocalStore {
              VALUES (?, ?, ?, ?) ON CONFLICT (order_id) DO NOTHING",
         )
         .bind(order_id.to_string())
-        .bind(OrderId::generate().to_string())
+        .bind(OrderId::generate_from(&self.env.ids).to_string())
         .bind(amount)
         .bind(now_ms)
         .execute(&self.pool)

@@ -18,6 +18,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use tillfund_core::bonus::{BonusRule, BonusRuleSet};
+use tillfund_core::ids::IdSource;
 use tillfund_core::payment_token::{UnverifiedToken, confirmation_code};
 use tillfund_core::protocol::{CounterAction, EntryOutcome, EntryResult, OutboxEntry};
 use tillfund_core::signing::{NONCE_HEX_LENGTH, RequestToSign, TerminalKey};
@@ -98,6 +99,9 @@ pub struct ServiceConfig {
     /// Long polls for payments held open at once, per counter and in all.
     pub long_polls_per_terminal_max: usize,
     pub long_polls_total_max: usize,
+    /// Where the server's new ids (merchants, counters, customers) come from: the system's
+    /// UUIDv7, or the simulator's seeded source.
+    pub ids: IdSource,
 }
 
 impl ServiceConfig {
@@ -117,6 +121,7 @@ impl ServiceConfig {
             secrets_key: SecretsKey::generate(),
             long_polls_per_terminal_max: 4,
             long_polls_total_max: 1_000,
+            ids: IdSource::system(),
         }
     }
 }

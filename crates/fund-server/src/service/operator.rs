@@ -41,7 +41,7 @@ impl<S: Storage> FundService<S> {
         name: &str,
         time_zone: &str,
     ) -> Result<Merchant, ServiceError> {
-        self.add_merchant_as(MerchantId::generate(), name, time_zone).await
+        self.add_merchant_as(MerchantId::generate_from(&self.config.ids), name, time_zone).await
     }
 
     /// Adds a merchant under an id the caller chose (the demo seed's fixed store).

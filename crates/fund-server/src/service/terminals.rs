@@ -112,7 +112,7 @@ impl<S: Storage> FundService<S> {
                 "This activation code is not valid; check it with the operator.",
             ));
         }
-        let terminal_id = TerminalId::generate();
+        let terminal_id = TerminalId::generate_from(&self.config.ids);
         let (server_public_key, key) =
             tillfund_core::enrolment::server_agree(&terminal_id.to_string(), counter_public_key)
                 .map_err(|error| {

@@ -32,6 +32,14 @@ impl Backend {
         Ok(Backend::Sqlite(SqliteStore::connect(database_url).await?))
     }
 
+    /// The same store reading time from `clock` (the simulator's, or a test's).
+    pub fn with_clock(self, clock: crate::model::Clock) -> Backend {
+        match self {
+            Backend::Sqlite(store) => Backend::Sqlite(store.with_clock(clock)),
+            Backend::Postgres(store) => Backend::Postgres(store.with_clock(clock)),
+        }
+    }
+
     /// The backend's name, for the log and the health report.
     pub fn kind(&self) -> &'static str {
         match self {

@@ -88,6 +88,11 @@ pub struct PgStore {
 
 impl PgStore {
     /// Connects to `postgres://…` (or `postgresql://…`).
+    /// The same store reading time from `clock` (the simulator's, or a test's).
+    pub fn with_clock(self, clock: Clock) -> PgStore {
+        PgStore { clock, ..self }
+    }
+
     pub async fn connect(database_url: &str) -> Result<PgStore, StoreError> {
         let options: PgConnectOptions = database_url.parse()?;
         let pool = PgPoolOptions::new()

@@ -113,6 +113,11 @@ impl SqliteStore {
         &self.counters_pool
     }
 
+    /// The same store reading time from `clock` (the simulator's, or a test's).
+    pub fn with_clock(self, clock: Clock) -> SqliteStore {
+        SqliteStore { clock, ..self }
+    }
+
     pub async fn connect(database_url: &str) -> Result<SqliteStore, StoreError> {
         let Some(path) = database_url.strip_prefix("sqlite://") else {
             let shown = super::redacted_url(database_url).chars().take(80).collect();
