@@ -26,6 +26,8 @@ struct Proxy {
     disturb_pushes: bool,
     /// Refunds still to deliver with their answer lost.
     lose_refund_answers: AtomicU64,
+    /// Refunds still to deliver twice, the counter getting the second copy's answer.
+    duplicate_refunds: AtomicU64,
 }
 
 async fn forward(
@@ -84,6 +86,14 @@ async fn handle(State(proxy): State<Arc<Proxy>>, request: Request) -> Response {
             .body(Body::from("lost"))
             .unwrap();
     }
+    let duplicated = path == "/v1/terminal/refunds"
+        && proxy
+            .duplicate_refunds
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| left.checked_sub(1))
+            .is_ok();
+    if duplicated {
+        let _ = forward(&proxy, &method, &path, &headers, &body).await;
+    }
     let answer = match fault {
         Some(0) => {
             let _ = forward(&proxy, &method, &path, &headers, &body).await;
@@ -135,6 +145,7 @@ async fn start_proxy(upstream: &str, disturb_pushes: bool) -> (Arc<Proxy>, Strin
         faults: AtomicU64::new(0),
         disturb_pushes,
         lose_refund_answers: AtomicU64::new(0),
+        duplicate_refunds: AtomicU64::new(0),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let proxy_url = format!("http://{}", listener.local_addr().unwrap());
@@ -229,8 +240,17 @@ async fn a_refund_whose_answer_is_lost_is_refunded_once() {
     assert_eq!(refunded, 1_000, "5.00 + 3.00 + 2.00 on the counter");
     assert_eq!(counter.refund(order.order_id, "1.00").await.unwrap(), 1_100, "on the server");
 
+    // Sent twice on the way: the second copy is refused as a replay, which is no proof that
+    // nothing was refunded (the first copy was); the next sync round finishes it. Found by
+    // the simulator (seed 13): the counter dropped the refund the server had applied.
+    proxy.duplicate_refunds.store(1, Ordering::Relaxed);
+    let replayed = counter.refund(order.order_id, "1.00").await.unwrap_err();
+    assert_eq!(replayed.code(), "request_replayed", "{replayed}");
+    sync_round(counter.store()).await;
+    assert_eq!(counter.recent_orders(10).await.unwrap()[0].refunded, 1_200);
+
     // Lost once more, then the day is closed: the close finishes it first, so that the
-    // counter and the server both count 12.00 of refunds.
+    // counter and the server both count 13.00 of refunds.
     proxy.lose_refund_answers.store(1, Ordering::Relaxed);
     counter.refund(order.order_id, "1.00").await.unwrap_err();
     let profile = counter.profile().await.unwrap();
@@ -238,11 +258,11 @@ async fn a_refund_whose_answer_is_lost_is_refunded_once() {
         .to_zoned(jiff::tz::TimeZone::get(&profile.time_zone).unwrap())
         .date();
     let closed = counter.close_day(today).await.unwrap();
-    assert_eq!(closed.counter.refunds, 1_200, "{closed:?}");
-    assert_eq!(closed.server.as_ref().unwrap().this_terminal.refunds, 1_200, "{closed:?}");
+    assert_eq!(closed.counter.refunds, 1_300, "{closed:?}");
+    assert_eq!(closed.server.as_ref().unwrap().this_terminal.refunds, 1_300, "{closed:?}");
     assert_eq!(closed.matches, Some(true), "{closed:?}");
     let wallet = customer.wallet().await;
-    assert_eq!(wallet["total"].as_i64().unwrap() - paid_total, 12_00, "{wallet}");
+    assert_eq!(wallet["total"].as_i64().unwrap() - paid_total, 13_00, "{wallet}");
     assert!(server.stop().unwrap().success());
     demo::assert_audit_passes(server_dir.path());
 }

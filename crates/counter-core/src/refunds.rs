@@ -4,7 +4,7 @@
 //! again, or the sync worker) resends the same key, so the server refunds once. A new key
 //! per press would refund twice whenever an answer is lost on the way back.
 
-use tillfund_core::protocol::RefundBody;
+use tillfund_core::protocol::{ErrorCode, RefundBody};
 
 use crate::client::{ClientError, ServerClient, TerminalCredentials};
 use crate::counter::{Counter, CounterError, profile_amount};
@@ -40,9 +40,9 @@ impl Counter {
     }
 }
 
-/// Sends one attempt and records the answer. A refusal (4xx) means nothing was refunded
-/// and frees the order; no answer, an unreadable one or a server error (5xx) may hide a
-/// refund that was applied, so the attempt is kept for a resend under the same key.
+/// Sends one attempt and records the answer. A refusal means nothing was refunded and frees
+/// the order; no answer, an unreadable one, a server error (5xx) or a replayed request may
+/// hide a refund that was applied, so the attempt is kept for a resend under the same key.
 pub(crate) async fn send_refund(
     store: &LocalStore,
     client: &ServerClient,
@@ -54,11 +54,23 @@ pub(crate) async fn send_refund(
             store.finish_refund(attempt, answer.amount, store.now_ms()).await?;
             Ok(answer)
         }
-        Err(error @ ClientError::Refused { status, .. }) if status < 500 => {
+        Err(error) if refused_for_good(&error) => {
             store.drop_refund(attempt).await?;
             Err(error.into())
         }
         Err(error) => Err(error.into()),
+    }
+}
+
+/// Whether an error proves the refund was not applied: a refusal (4xx), except
+/// `request_replayed`, which says this very request reached the server before (a copy
+/// duplicated on the way), so the first copy may well have been applied.
+fn refused_for_good(error: &ClientError) -> bool {
+    match error {
+        ClientError::Refused { status, code, .. } => {
+            *status < 500 && code != ErrorCode::RequestReplayed.as_str()
+        }
+        ClientError::Unreachable(_) | ClientError::Unreadable(_) => false,
     }
 }
 
@@ -76,7 +88,7 @@ pub(crate) async fn resend_unanswered_refunds(
             Ok(_) => answered += 1,
             // Refused for good: dropped, nothing was refunded; the manager sees the order
             // as it is on the server.
-            Err(SyncError::Server(ClientError::Refused { status, .. })) if status < 500 => {}
+            Err(SyncError::Server(error)) if refused_for_good(&error) => {}
             Err(error) => return Err(error),
         }
     }

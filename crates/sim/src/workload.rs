@@ -1,0 +1,379 @@
+//! What happens in a step: one operation of a counter, a customer, the operator, the clock
+//! or the faults, drawn from the seed. Each is awaited to its end before the next begins,
+//! so the order of everything the server sees is the seed's alone.
+
+use anyhow::Result;
+use counter_core::sync::{RoundOutcome, sync_round_in_batches_of};
+use counter_core::transport::WireRequest;
+use tillfund_core::protocol::ErrorBody;
+
+use crate::world::{CUSTOMER_PIN, SimOrder, World, publish_rules};
+
+/// Operations and their weights (per mille of steps).
+const OPERATIONS: &[(Operation, u64)] = &[
+    (Operation::TopUp, 200),
+    (Operation::Sync, 190),
+    (Operation::CreateOrder, 110),
+    (Operation::Pay, 120),
+    (Operation::Refund, 60),
+    (Operation::CancelOrder, 20),
+    (Operation::Wait, 90),
+    (Operation::LongWait, 15),
+    (Operation::DeliverLate, 40),
+    (Operation::Partition, 20),
+    (Operation::RestartCounter, 25),
+    (Operation::RestartServer, 10),
+    (Operation::AccrueYield, 15),
+    (Operation::CloseDay, 20),
+    (Operation::Bind, 15),
+    (Operation::PublishRules, 5),
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Operation {
+    TopUp,
+    Sync,
+    CreateOrder,
+    Pay,
+    Refund,
+    CancelOrder,
+    Wait,
+    LongWait,
+    DeliverLate,
+    Partition,
+    RestartCounter,
+    RestartServer,
+    AccrueYield,
+    CloseDay,
+    Bind,
+    PublishRules,
+}
+
+fn money(minor_units: i64) -> String {
+    format!("{}.{:02}", minor_units / 100, minor_units % 100)
+}
+
+/// An outcome as the trace shows it: `ok`, or the stable code.
+fn shown<T, E>(result: &Result<T, E>, code: impl Fn(&E) -> String) -> String {
+    match result {
+        Ok(_) => "ok".to_owned(),
+        Err(error) => code(error),
+    }
+}
+
+impl World {
+    fn log(&self, text: String) {
+        let seconds = (self.clock.now_ms() - crate::world::EPOCH_MS) / 1_000;
+        self.trace.push(format!("{:05} t+{seconds}s {text}", self.step));
+    }
+
+    /// Draws and runs the next operation.
+    pub async fn run_step(&mut self) -> Result<()> {
+        self.step += 1;
+        let total: u64 = OPERATIONS.iter().map(|(_, weight)| weight).sum();
+        let mut draw = self.rng.below(total);
+        let mut chosen = Operation::Wait;
+        for (operation, weight) in OPERATIONS {
+            if draw < *weight {
+                chosen = *operation;
+                break;
+            }
+            draw -= weight;
+        }
+        // Every operation takes a moment of simulated time.
+        let moment = self.rng.between(0, 3_000);
+        self.clock.advance(moment);
+        match chosen {
+            Operation::TopUp => self.top_up().await,
+            Operation::Sync => self.sync().await,
+            Operation::CreateOrder => self.create_order().await,
+            Operation::Pay => self.pay().await,
+            Operation::Refund => self.refund().await,
+            Operation::CancelOrder => self.cancel_order().await,
+            Operation::Wait => {
+                let wait = self.rng.between(1_000, 600_000);
+                self.clock.advance(wait);
+                self.log(format!("time +{}s", wait / 1_000));
+                Ok(())
+            }
+            Operation::LongWait => {
+                let wait = self.rng.between(3_600_000, 30 * 3_600_000);
+                self.clock.advance(wait);
+                self.log(format!("time +{}h", wait / 3_600_000));
+                Ok(())
+            }
+            Operation::DeliverLate => {
+                if self.network.late_count() > 0 {
+                    self.log("late copy".to_owned());
+                    self.network.deliver_one_late().await;
+                }
+                Ok(())
+            }
+            Operation::Partition => {
+                let index = self.rng.index(self.counters.len());
+                let label = self.counters[index].label.clone();
+                if self.network.is_partitioned(&label) {
+                    self.network.heal(&label);
+                    self.log(format!("{label} back online"));
+                } else {
+                    self.network.partition(&label);
+                    self.log(format!("{label} offline"));
+                }
+                Ok(())
+            }
+            Operation::RestartCounter => {
+                let index = self.rng.index(self.counters.len());
+                self.log(format!("{} restarts", self.counters[index].label));
+                self.restart_counter(index).await
+            }
+            Operation::RestartServer => {
+                self.log("server restarts".to_owned());
+                self.restart_server().await
+            }
+            Operation::AccrueYield => {
+                let result = self.service.accrue_through_yesterday().await;
+                let days = result.as_ref().map_or(0, |report| report.days.len());
+                self.log(format!(
+                    "yield accrued: {days} days -> {}",
+                    shown(&result, |e| e.code.to_string())
+                ));
+                Ok(())
+            }
+            Operation::CloseDay => self.close_day().await,
+            Operation::Bind => self.bind().await,
+            Operation::PublishRules => {
+                let version = i64::from(self.step);
+                publish_rules(&self.service, version).await?;
+                self.log("operator publishes new bonus rules".to_owned());
+                Ok(())
+            }
+        }
+    }
+
+    /// A customer, mostly one bound to `merchant` (the others test the refusals).
+    fn customer_for(&mut self, merchant: usize) -> usize {
+        let bound: Vec<usize> = (0..self.customers.len())
+            .filter(|index| self.customers[*index].bound[merchant])
+            .collect();
+        if !bound.is_empty() && self.rng.chance(850) {
+            bound[self.rng.index(bound.len())]
+        } else {
+            self.rng.index(self.customers.len())
+        }
+    }
+
+    /// An order, mostly one of the latest few (older ones have expired).
+    fn some_order(&mut self) -> usize {
+        let len = self.orders.len();
+        if self.rng.chance(800) {
+            len - 1 - self.rng.index(len.min(3))
+        } else {
+            self.rng.index(len)
+        }
+    }
+
+    async fn top_up(&mut self) -> Result<()> {
+        let counter_index = self.rng.index(self.counters.len());
+        let customer_index = self.customer_for(self.counters[counter_index].merchant);
+        let amount = if self.rng.chance(300) {
+            self.rng.between(1, 40_000)
+        } else {
+            self.rng.between(1, 30) * 1_000
+        };
+        let key = self.customers[customer_index].member_code.clone();
+        let counter = &self.counters[counter_index];
+        let preview = counter.counter.preview_top_up(&key, &money(amount)).await;
+        let result = match preview {
+            Ok(preview) => counter.counter.record_top_up(&preview).await.map(|_| ()),
+            Err(error) => Err(error),
+        };
+        let text = format!(
+            "{} top-up {} {} -> {}",
+            counter.label,
+            self.customers[customer_index].label,
+            money(amount),
+            shown(&result, |e| e.code().to_owned())
+        );
+        self.log(text);
+        Ok(())
+    }
+
+    async fn sync(&mut self) -> Result<()> {
+        let index = self.rng.index(self.counters.len());
+        let batch = usize::try_from(self.rng.between(1, 100)).unwrap_or(1);
+        let counter = &self.counters[index];
+        self.log(format!("{} sync (batch {batch})", counter.label));
+        let outcome = sync_round_in_batches_of(counter.counter.store(), batch).await;
+        let text = match outcome {
+            RoundOutcome::Done { pushed } => format!("pushed {pushed}"),
+            RoundOutcome::Empty => "nothing to push".to_owned(),
+            RoundOutcome::NotEnrolled => "not enrolled".to_owned(),
+            RoundOutcome::Failed(_) => "failed".to_owned(),
+        };
+        self.log(format!("{} sync -> {text}", counter.label));
+        Ok(())
+    }
+
+    async fn create_order(&mut self) -> Result<()> {
+        let index = self.rng.index(self.counters.len());
+        let amount = self.rng.between(1, 25_000);
+        let counter = &self.counters[index];
+        match counter.counter.create_order(&money(amount)).await {
+            Ok(order) => {
+                let label = format!("o{}", self.orders.len() + 1);
+                self.log(format!("{} order {label} {} -> ok", counter.label, money(amount)));
+                self.orders.push(SimOrder {
+                    label,
+                    counter: index,
+                    order_id: order.order_id,
+                    amount,
+                    token: order.token,
+                });
+            }
+            Err(error) => {
+                self.log(format!("{} order {} -> {}", counter.label, money(amount), error.code()))
+            }
+        }
+        Ok(())
+    }
+
+    async fn pay(&mut self) -> Result<()> {
+        if self.orders.is_empty() {
+            return Ok(());
+        }
+        let waiting: Vec<usize> = (0..self.customers.len())
+            .filter(|index| self.customers[*index].unanswered_payment.is_some())
+            .collect();
+        // A customer whose payment got no answer mostly tries again, with the same key.
+        let retried = if !waiting.is_empty() && self.rng.chance(700) {
+            let customer_index = waiting[self.rng.index(waiting.len())];
+            self.customers[customer_index]
+                .unanswered_payment
+                .take()
+                .map(|(order_index, key)| (customer_index, order_index, key))
+        } else {
+            None
+        };
+        let retry = retried.is_some();
+        let (customer_index, order_index, key) = match retried {
+            Some(retried) => retried,
+            None => {
+                // A new payment: mostly a recent order, by a customer of its store.
+                let order_index = self.some_order();
+                let merchant = self.counters[self.orders[order_index].counter].merchant;
+                let payer = self.customer_for(merchant);
+                let customer = &mut self.customers[payer];
+                customer.payments_made += 1;
+                (payer, order_index, format!("pay-{}", customer.payments_made))
+            }
+        };
+        let customer = &self.customers[customer_index];
+        let order = &self.orders[order_index];
+        let body =
+            serde_json::to_vec(&serde_json::json!({"token": order.token, "pin": CUSTOMER_PIN}))?;
+        let request = WireRequest {
+            method: "POST",
+            path_and_query: "/v1/payments".to_owned(),
+            headers: vec![
+                ("authorization".to_owned(), format!("Bearer {}", customer.token)),
+                ("idempotency-key".to_owned(), key.clone()),
+                ("content-type".to_owned(), "application/json".to_owned()),
+            ],
+            body,
+        };
+        let label = customer.label.clone();
+        let order_label = order.label.clone();
+        let answer = self.network.exchange(&label, request).await;
+        let text = match &answer {
+            Ok(answer) if (200..300).contains(&answer.status) => "paid".to_owned(),
+            Ok(answer) => serde_json::from_slice::<ErrorBody>(&answer.body)
+                .map_or_else(|_| format!("HTTP {}", answer.status), |body| body.code),
+            Err(_) => {
+                self.customers[customer_index].unanswered_payment =
+                    Some((order_index, key.clone()));
+                "no answer".to_owned()
+            }
+        };
+        let again = if retry { " again" } else { "" };
+        self.log(format!("{label} pays {order_label}{again} -> {text}"));
+        Ok(())
+    }
+
+    async fn refund(&mut self) -> Result<()> {
+        if self.orders.is_empty() {
+            return Ok(());
+        }
+        let order_index = self.some_order();
+        let order = &self.orders[order_index];
+        let amount =
+            if self.rng.chance(200) { order.amount + 1 } else { self.rng.between(1, order.amount) };
+        let counter = &self.counters[order.counter];
+        let result = counter.counter.refund(order.order_id, &money(amount)).await;
+        let text = format!(
+            "{} refunds {} of {} -> {}",
+            counter.label,
+            money(amount),
+            order.label,
+            shown(&result, |e| e.code().to_owned())
+        );
+        self.log(text);
+        Ok(())
+    }
+
+    async fn cancel_order(&mut self) -> Result<()> {
+        if self.orders.is_empty() {
+            return Ok(());
+        }
+        let order_index = self.some_order();
+        let order = &self.orders[order_index];
+        let counter = &self.counters[order.counter];
+        let result = counter.counter.cancel_order(order.order_id).await;
+        let text = format!(
+            "{} cancels {} -> {}",
+            counter.label,
+            order.label,
+            shown(&result, |e| e.code().to_owned())
+        );
+        self.log(text);
+        Ok(())
+    }
+
+    async fn close_day(&mut self) -> Result<()> {
+        let index = self.rng.index(self.counters.len());
+        let day = self.yesterday(self.counters[index].merchant)?;
+        let counter = &self.counters[index];
+        let result = counter.counter.close_day(day).await;
+        let matches = match &result {
+            Ok(report) => format!(" (matches: {:?})", report.matches),
+            Err(_) => String::new(),
+        };
+        let text = format!(
+            "{} closes {day} -> {}{matches}",
+            counter.label,
+            shown(&result, |e| e.code().to_owned())
+        );
+        self.log(text);
+        Ok(())
+    }
+
+    async fn bind(&mut self) -> Result<()> {
+        let customer_index = self.rng.index(self.customers.len());
+        let merchant_index = self.rng.index(self.merchants.len());
+        let bound = self.rng.chance(600);
+        let customer = self.service.session_customer(&self.customers[customer_index].token).await?;
+        let result =
+            self.service.set_binding(&customer, self.merchants[merchant_index].id, bound).await;
+        if result.is_ok() {
+            self.customers[customer_index].bound[merchant_index] = bound;
+        }
+        let verb = if bound { "binds" } else { "unbinds" };
+        let text = format!(
+            "{} {verb} store {} -> {}",
+            self.customers[customer_index].label,
+            merchant_index + 1,
+            shown(&result, |e| e.code.to_string())
+        );
+        self.log(text);
+        Ok(())
+    }
+}
