@@ -6,11 +6,10 @@ use tillfund_sim::run_seed;
 const STEPS: u32 = 120;
 
 fn first_difference(left: &str, right: &str) -> String {
-    left.lines()
-        .zip(right.lines())
-        .enumerate()
-        .find(|(_, (a, b))| a != b)
-        .map_or_else(|| "lengths differ".to_owned(), |(line, (a, b))| format!("line {}: {a:?} vs {b:?}", line + 1))
+    left.lines().zip(right.lines()).enumerate().find(|(_, (a, b))| a != b).map_or_else(
+        || "lengths differ".to_owned(),
+        |(line, (a, b))| format!("line {}: {a:?} vs {b:?}", line + 1),
+    )
 }
 
 #[test]
