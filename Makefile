@@ -7,7 +7,7 @@ TAURI := npx --no-install tauri
 # The end-to-end run is bounded so that a hung window can never hold CI.
 E2E_TIMEOUT_SECONDS ?= 600
 
-.PHONY: run serve test deps app server lint unit e2e bench bench-growth bench-app icons package
+.PHONY: run serve test deps app server lint unit e2e sim fuzz bench bench-growth bench-app icons package
 
 run:
 	@scripts/run.sh --check-display
@@ -42,11 +42,13 @@ lint:
 # tests run a second time on PostgreSQL, each test in a throwaway database.
 unit:
 	@scripts/ensure-postgres.sh
-	$(CARGO) test --workspace --exclude tillfund-counter
+	$(CARGO) test --workspace --exclude tillfund-counter --exclude tillfund-sim
+	$(CARGO) test -p tillfund-sim
 	TILLFUND_TEST_DATABASE=postgres $(CARGO) test -p fund-server \
 	  --test api --test ledger_properties --test wallet_pages --test yield
 	$(CARGO) test -p tillfund-counter --lib
 	node --test tests/ui/
+	scripts/fuzz.sh smoke
 
 e2e: app
 	timeout --signal=TERM --kill-after=30 $(E2E_TIMEOUT_SECONDS) \
@@ -54,6 +56,21 @@ e2e: app
 	  $(CARGO) test -p tillfund-e2e --test counter_app_webdriver -- --ignored --nocapture
 	timeout --signal=TERM --kill-after=30 $(E2E_TIMEOUT_SECONDS) \
 	  $(CARGO) test -p tillfund-e2e --test wallet_browser -- --ignored --nocapture
+
+# The simulator (crates/sim, DEVELOPMENT.md "The simulator"): SIM_SEEDS seeds of SIM_STEPS
+# steps on two threads, a failing seed's trace in target/sim/; SEED=n runs one seed and
+# prints its trace; BUG=name runs a deliberately broken version. `make test` runs 200 seeds.
+SIM_SEEDS ?= 10000
+SIM_STEPS ?= 150
+sim:
+	$(CARGO) build --release -p tillfund-sim
+	target/release/tillfund-sim --steps $(SIM_STEPS) $(if $(BUG),--bug $(BUG)) \
+	  $(if $(SEED),--seed $(SEED),--seeds $(SIM_SEEDS) --first-seed $${SIM_FIRST_SEED:-1})
+
+# Coverage-guided fuzzing of every parser of outside input (DEVELOPMENT.md, "Fuzzing").
+FUZZ_SECONDS ?= 60
+fuzz:
+	scripts/fuzz.sh run $(FUZZ_SECONDS)
 
 # FW-1 on SQLite and on PostgreSQL (there also over 1 and 3 real server processes): ops/s,
 # p50/p99 and bytes per operation beside same-run baselines; one day of yield over a million

@@ -147,6 +147,47 @@ fn the_core_depends_on_no_io_web_database_or_ui_crate() {
     }
 }
 
+/// The deliberately broken versions the simulator must catch (#12) are read only where
+/// they act and set only by the simulator: no other code path can turn one on.
+#[test]
+fn the_simulator_s_broken_switches_act_in_known_places_and_are_set_only_by_it() {
+    let server = [
+        "ledger/engine/sim_bugs.rs",
+        "ledger/engine/mod.rs",
+        "ledger/engine/command.rs",
+        "ledger/engine/refund.rs",
+        "ledger/mod.rs",
+        "service/outbox.rs",
+        "service/mod.rs",
+        // Where the command line builds the policy: always the default, all off.
+        "main.rs",
+    ];
+    let counter = ["sim_bugs.rs", "lib.rs", "transport.rs", "sync.rs"];
+    for word in ["sim_bugs", "SimBugs"] {
+        assert_eq!(files_naming("crates/fund-server/src", &server, word), Vec::<String>::new());
+        assert_eq!(files_naming("crates/counter-core/src", &counter, word), Vec::<String>::new());
+        assert_eq!(files_naming("src-tauri/src", &[], word), Vec::<String>::new());
+        assert_eq!(files_naming("crates/tillfund-core/src", &[], word), Vec::<String>::new());
+    }
+    let main = code_of(&workspace_root().join("crates/fund-server/src/main.rs"));
+    assert!(main.contains("sim_bugs: fund_server::ledger::ServerSimBugs::default()"));
+    for manifest in [
+        "crates/fund-server/Cargo.toml",
+        "crates/counter-core/Cargo.toml",
+        "src-tauri/Cargo.toml",
+        "tests/Cargo.toml",
+    ] {
+        let text = std::fs::read_to_string(workspace_root().join(manifest)).unwrap();
+        let enabling = text
+            .lines()
+            .filter(|line| {
+                line.contains("\"sim-bugs\"") && !line.trim_start().starts_with("sim-bugs =")
+            })
+            .count();
+        assert_eq!(enabling, 0, "{manifest} turns the sim-bugs feature on");
+    }
+}
+
 #[test]
 fn no_source_file_holds_more_than_one_idea_by_length() {
     let mut long = Vec::new();
@@ -154,6 +195,8 @@ fn no_source_file_holds_more_than_one_idea_by_length() {
         "crates/tillfund-core/src",
         "crates/fund-server/src",
         "crates/counter-core/src",
+        "crates/sim/src",
+        "crates/fuzz-targets/src",
         "src-tauri/src",
     ] {
         for path in rust_files(&workspace_root().join(folder)) {

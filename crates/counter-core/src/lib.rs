@@ -9,6 +9,7 @@ pub mod orders;
 pub mod receipt;
 pub mod refunds;
 pub mod settlement;
+pub mod sim_bugs;
 pub mod staff;
 pub mod store;
 pub mod sync;

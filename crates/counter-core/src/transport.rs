@@ -44,6 +44,8 @@ pub struct CounterEnv {
     pub ids: IdSource,
     /// `None`: HTTP with reqwest.
     pub transport: Option<Arc<dyn Transport>>,
+    /// Off everywhere but in the simulator's deliberately broken runs.
+    pub sim_bugs: crate::sim_bugs::CounterSimBugs,
 }
 
 impl CounterEnv {

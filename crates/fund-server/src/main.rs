@@ -243,6 +243,7 @@ fn policy(currency: Currency, args: &PolicyArgs) -> anyhow::Result<LedgerPolicy>
         wallet_balance_cap: parse("wallet-cap", &args.wallet_cap)?,
         reserve_threshold: parse("reserve-threshold", &args.reserve_threshold)?,
         reserve_refill: parse("reserve-refill", &args.reserve_refill)?,
+        sim_bugs: fund_server::ledger::ServerSimBugs::default(),
     })
 }
 

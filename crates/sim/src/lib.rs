@@ -19,6 +19,38 @@ use crate::network::FaultRates;
 use crate::trace::Trace;
 use crate::world::World;
 
+/// A deliberately broken version to run instead of the real one: the simulator must
+/// catch each (see `tests/broken_variants.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Bug {
+    #[default]
+    None,
+    /// The server keys outbox entries by arrival as well as by id: a resend applies again.
+    OutboxIdempotencyOff,
+    /// The server measures a refund against the whole payment, not what is left of it.
+    RefundIgnoresRefunded,
+    /// The counter marks an outbox entry acknowledged when it sends it.
+    AckBeforeAnswer,
+}
+
+impl Bug {
+    pub const ALL: [Bug; 3] =
+        [Bug::OutboxIdempotencyOff, Bug::RefundIgnoresRefunded, Bug::AckBeforeAnswer];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Bug::None => "none",
+            Bug::OutboxIdempotencyOff => "outbox-idempotency-off",
+            Bug::RefundIgnoresRefunded => "refund-ignores-refunded",
+            Bug::AckBeforeAnswer => "ack-before-answer",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Bug> {
+        [Bug::None].into_iter().chain(Bug::ALL).find(|bug| bug.name() == name)
+    }
+}
+
 /// Steps per seed in `make test`'s short run; `make sim` runs more.
 pub const STEPS_SHORT: u32 = 150;
 /// Sync rounds each counter gets to drain once the network heals.
@@ -36,6 +68,11 @@ pub struct RunReport {
 
 /// Runs one seed on a runtime of its own (one thread: the seed alone orders events).
 pub fn run_seed(seed: u64, steps: u32) -> RunReport {
+    run_seed_with(seed, steps, Bug::None)
+}
+
+/// As `run_seed`, with one deliberately broken behaviour switched on.
+pub fn run_seed_with(seed: u64, steps: u32, bug: Bug) -> RunReport {
     let trace = Trace::default();
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(runtime) => runtime,
@@ -48,7 +85,7 @@ pub fn run_seed(seed: u64, steps: u32) -> RunReport {
             };
         }
     };
-    let (steps_run, outcome) = runtime.block_on(run(seed, steps, trace.clone()));
+    let (steps_run, outcome) = runtime.block_on(run(seed, steps, bug, trace.clone()));
     let failure = outcome.err().map(|error| format!("{error:#}"));
     if let Some(failure) = &failure {
         trace.push(format!("FAILED seed={seed} step={steps_run}: {failure}"));
@@ -56,8 +93,8 @@ pub fn run_seed(seed: u64, steps: u32) -> RunReport {
     RunReport { seed, steps_run, trace: trace.text(), failure }
 }
 
-async fn run(seed: u64, steps: u32, trace: Trace) -> (u32, Result<()>) {
-    let mut world = match World::create(seed, trace.clone()).await {
+async fn run(seed: u64, steps: u32, bug: Bug, trace: Trace) -> (u32, Result<()>) {
+    let mut world = match World::create(seed, bug, trace.clone()).await {
         Ok(world) => world,
         Err(error) => return (0, Err(error.context("setting up the world"))),
     };

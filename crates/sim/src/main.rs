@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Parser;
-use tillfund_sim::{STEPS_SHORT, run_seed};
+use tillfund_sim::{Bug, STEPS_SHORT, run_seed_with};
 
 #[derive(Debug, Parser)]
 #[command(about = "Deterministic simulation of counters and the fund server under faults")]
@@ -26,6 +26,10 @@ struct Arguments {
     /// Threads running seeds side by side (each seed on its own runtime).
     #[arg(long, default_value_t = 2)]
     jobs: u64,
+    /// A deliberately broken version to run: outbox-idempotency-off,
+    /// refund-ignores-refunded or ack-before-answer.
+    #[arg(long, default_value = "none")]
+    bug: String,
     /// Where a failing seed's trace is written.
     #[arg(long, default_value = "target/sim")]
     trace_dir: PathBuf,
@@ -33,8 +37,15 @@ struct Arguments {
 
 fn main() -> ExitCode {
     let arguments = Arguments::parse();
+    let Some(bug) = Bug::from_name(&arguments.bug) else {
+        eprintln!(
+            "--bug {} is not one of: none, outbox-idempotency-off, refund-ignores-refunded, ack-before-answer",
+            arguments.bug
+        );
+        return ExitCode::from(2);
+    };
     if let Some(seed) = arguments.seed {
-        let report = run_seed(seed, arguments.steps);
+        let report = run_seed_with(seed, arguments.steps, bug);
         print!("{}", report.trace);
         return match report.failure {
             None => ExitCode::SUCCESS,
@@ -52,7 +63,7 @@ fn main() -> ExitCode {
                     let mut failed = Vec::new();
                     let mut seed = arguments.first_seed + job;
                     while seed < last {
-                        let report = run_seed(seed, arguments.steps);
+                        let report = run_seed_with(seed, arguments.steps, bug);
                         if report.failure.is_some() {
                             failed.push(report);
                         }
@@ -82,14 +93,15 @@ fn main() -> ExitCode {
         let written = std::fs::File::create(&path)
             .and_then(|mut file| file.write_all(report.trace.as_bytes()));
         println!(
-            "FAILED seed={} step={}: {}\n  trace: {}{}\n  reproduce: make sim SEED={} STEPS={}",
+            "FAILED seed={} step={}: {}\n  trace: {}{}\n  reproduce: make sim SEED={} STEPS={} BUG={}",
             report.seed,
             report.steps_run,
             report.failure.as_deref().unwrap_or_default(),
             path.display(),
             if written.is_ok() { "" } else { " (could not be written)" },
             report.seed,
-            arguments.steps
+            arguments.steps,
+            bug.name()
         );
     }
     if failures.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE }

@@ -50,7 +50,7 @@ struct NetworkState {
     /// Requests held back, with who sent them: delivered later, their answers lost.
     late: Vec<(String, WireRequest)>,
     partitioned: BTreeSet<String>,
-    /// Answers with a 5xx status: every one is an invariant failure.
+    /// Answers with a 5xx status other than a deferral: every one is an invariant failure.
     server_errors: Vec<String>,
 }
 
@@ -236,7 +236,15 @@ impl Network {
             .await
             .map_err(|error| error.to_string())?
             .to_vec();
-        if status >= 500 {
+        // A deferral (the reserve or the service account cannot cover it now: 503 with its
+        // code) is an answer; any other 5xx is a failure of the server.
+        let deferred = status == 503
+            && serde_json::from_slice::<tillfund_core::protocol::ErrorBody>(&body).is_ok_and(
+                |error| {
+                    matches!(error.code.as_str(), "service_insufficient" | "reserve_insufficient")
+                },
+            );
+        if status >= 500 && !deferred {
             self.state().server_errors.push(format!(
                 "{} {} answered {status}: {}",
                 request.method,

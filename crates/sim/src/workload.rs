@@ -86,12 +86,16 @@ impl World {
         match chosen {
             Operation::TopUp => self.top_up().await,
             Operation::Sync => self.sync().await,
-            Operation::CreateOrder => self.create_order().await,
+            Operation::CreateOrder => {
+                self.create_order().await?;
+                // Mostly the customer scans the code at once, as at a real counter.
+                if self.rng.chance(700) { self.pay_latest().await } else { Ok(()) }
+            }
             Operation::Pay => self.pay().await,
             Operation::Refund => self.refund().await,
             Operation::CancelOrder => self.cancel_order().await,
             Operation::Wait => {
-                let wait = self.rng.between(1_000, 600_000);
+                let wait = self.rng.between(1_000, 180_000);
                 self.clock.advance(wait);
                 self.log(format!("time +{}s", wait / 1_000));
                 Ok(())
@@ -228,6 +232,7 @@ impl World {
                     order_id: order.order_id,
                     amount,
                     token: order.token,
+                    paid: false,
                 });
             }
             Err(error) => {
@@ -235,6 +240,16 @@ impl World {
             }
         }
         Ok(())
+    }
+
+    /// A customer of its store pays the order just made.
+    async fn pay_latest(&mut self) -> Result<()> {
+        let Some(order_index) = self.orders.len().checked_sub(1) else { return Ok(()) };
+        let merchant = self.counters[self.orders[order_index].counter].merchant;
+        let payer = self.customer_for(merchant);
+        self.customers[payer].payments_made += 1;
+        let key = format!("pay-{}", self.customers[payer].payments_made);
+        self.send_payment(payer, order_index, key, false).await
     }
 
     async fn pay(&mut self) -> Result<()> {
@@ -267,6 +282,16 @@ impl World {
                 (payer, order_index, format!("pay-{}", customer.payments_made))
             }
         };
+        self.send_payment(customer_index, order_index, key, retry).await
+    }
+
+    async fn send_payment(
+        &mut self,
+        customer_index: usize,
+        order_index: usize,
+        key: String,
+        retry: bool,
+    ) -> Result<()> {
         let customer = &self.customers[customer_index];
         let order = &self.orders[order_index];
         let body =
@@ -285,7 +310,10 @@ impl World {
         let order_label = order.label.clone();
         let answer = self.network.exchange(&label, request).await;
         let text = match &answer {
-            Ok(answer) if (200..300).contains(&answer.status) => "paid".to_owned(),
+            Ok(answer) if (200..300).contains(&answer.status) => {
+                self.orders[order_index].paid = true;
+                "paid".to_owned()
+            }
             Ok(answer) => serde_json::from_slice::<ErrorBody>(&answer.body)
                 .map_or_else(|_| format!("HTTP {}", answer.status), |body| body.code),
             Err(_) => {
@@ -303,7 +331,14 @@ impl World {
         if self.orders.is_empty() {
             return Ok(());
         }
-        let order_index = self.some_order();
+        // Mostly an order the simulator saw paid: refunds of unpaid ones are refused.
+        let paid: Vec<usize> =
+            (0..self.orders.len()).filter(|index| self.orders[*index].paid).collect();
+        let order_index = if !paid.is_empty() && self.rng.chance(850) {
+            paid[self.rng.index(paid.len())]
+        } else {
+            self.some_order()
+        };
         let order = &self.orders[order_index];
         let amount =
             if self.rng.chance(200) { order.amount + 1 } else { self.rng.between(1, order.amount) };

@@ -7,10 +7,11 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, anyhow};
 use counter_core::counter::Counter;
+use counter_core::sim_bugs::CounterSimBugs;
 use counter_core::transport::CounterEnv;
 use fund_server::credentials::PinHashCost;
 use fund_server::http::{AppState, WebLimits, app};
-use fund_server::ledger::LedgerPolicy;
+use fund_server::ledger::{LedgerPolicy, ServerSimBugs};
 use fund_server::service::{FundService, NewWallet, ServiceConfig};
 use fund_server::store::Backend;
 use fund_server::store::prelude::*;
@@ -23,6 +24,7 @@ use tillfund_core::{
     PhoneNumber, PositiveAmount, TerminalId,
 };
 
+use crate::Bug;
 use crate::network::{FaultRates, Link, Network};
 use crate::rng::Rng;
 use crate::trace::Trace;
@@ -66,6 +68,8 @@ pub struct SimOrder {
     pub order_id: OrderId,
     pub amount: i64,
     pub token: String,
+    /// Whether a customer was told it is paid (it may be paid without anyone told).
+    pub paid: bool,
 }
 
 pub struct World {
@@ -84,6 +88,7 @@ pub struct World {
     /// Where the files live; removed when the world is dropped.
     _directory: tempfile::TempDir,
     seed: u64,
+    bug: Bug,
 }
 
 fn simulation_directory() -> Result<tempfile::TempDir> {
@@ -106,7 +111,7 @@ impl World {
     /// Builds the world of `seed`: two stores, 2–4 counters enrolled over the network,
     /// 3–6 customers bound to some of the stores, a funded reserve, a bonus rule and a
     /// yield rate.
-    pub async fn create(seed: u64, trace: Trace) -> Result<World> {
+    pub async fn create(seed: u64, bug: Bug, trace: Trace) -> Result<World> {
         let mut rng = Rng::new(seed);
         let clock = Clock::manual(EPOCH_MS);
         let directory = simulation_directory()?;
@@ -114,13 +119,21 @@ impl World {
         let mut config = ServiceConfig::new(LedgerPolicy::default_for(Currency::CNY));
         config.pin_hash_cost = PinHashCost::MINIMAL;
         config.ids = IdSource::seeded(rng.next_u64(), clock.clone());
+        config.policy.sim_bugs = ServerSimBugs {
+            outbox_idempotency_off: bug == Bug::OutboxIdempotencyOff,
+            refund_ignores_refunded: bug == Bug::RefundIgnoresRefunded,
+        };
         let network_rng = rng.fork();
         let rates = FaultRates::draw(&mut rng);
         let network = Network::new(network_rng, FaultRates::CALM, trace.clone());
         let service = start_server(&database_url, &clock, &config, &network).await?;
         trace.push(format!(
-            "# seed={seed} faults per mille: drop={} lose_answer={} duplicate={} delay={}",
-            rates.drop, rates.lose_answer, rates.duplicate, rates.delay
+            "# seed={seed} bug={} faults per mille: drop={} lose_answer={} duplicate={} delay={}",
+            bug.name(),
+            rates.drop,
+            rates.lose_answer,
+            rates.duplicate,
+            rates.delay
         ));
 
         let mut merchants = Vec::new();
@@ -190,6 +203,7 @@ impl World {
             database_url,
             _directory: directory,
             seed,
+            bug,
         };
         let counter_count = world.rng.between(2, 4);
         for index in 1..=counter_count {
@@ -211,6 +225,7 @@ impl World {
             clock: self.clock.clone(),
             ids: IdSource::seeded(self.seed ^ (0x00C0_FFEE << index), self.clock.clone()),
             transport: Some(Arc::new(Link { from: label.clone(), network: self.network.clone() })),
+            sim_bugs: CounterSimBugs { ack_before_answer: self.bug == Bug::AckBeforeAnswer },
         };
         let counter = Counter::open_with(&path, env.clone()).await?;
         let (code, _) = self.service.create_activation_code(self.merchants[merchant].id).await?;

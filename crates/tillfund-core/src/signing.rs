@@ -155,6 +155,44 @@ fn canonical_request(request: &RequestToSign<'_>) -> String {
     )
 }
 
+/// The headers of a signed request that are read before the signature is checked: which
+/// terminal, when, and the nonce. What the server does with them (the clock window, the
+/// key, the nonce's single use) needs the server; reading them does not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignedFields<'a> {
+    pub terminal_id: crate::TerminalId,
+    pub timestamp_ms: i64,
+    pub nonce: &'a str,
+}
+
+/// Which of the signed fields is not valid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SignedFieldError {
+    #[error("The request is not signed by a counter.")]
+    TerminalId,
+    #[error("The request has no valid timestamp.")]
+    Timestamp,
+    #[error("The request has no valid nonce (32 lowercase hexadecimal characters).")]
+    Nonce,
+}
+
+impl<'a> SignedFields<'a> {
+    pub fn parse(
+        terminal_id: &str,
+        timestamp_ms: &str,
+        nonce: &'a str,
+    ) -> Result<SignedFields<'a>, SignedFieldError> {
+        let terminal_id = terminal_id.parse().map_err(|_| SignedFieldError::TerminalId)?;
+        let timestamp_ms = timestamp_ms.parse().map_err(|_| SignedFieldError::Timestamp)?;
+        let nonce_valid = nonce.len() == NONCE_HEX_LENGTH
+            && nonce.bytes().all(|byte| matches!(byte, b'0'..=b'9' | b'a'..=b'f'));
+        if !nonce_valid {
+            return Err(SignedFieldError::Nonce);
+        }
+        Ok(SignedFields { terminal_id, timestamp_ms, nonce })
+    }
+}
+
 /// A fresh request nonce: 128 random bits as hex.
 pub fn new_nonce() -> String {
     let mut bytes = [0_u8; NONCE_HEX_LENGTH / 2];

@@ -12,8 +12,9 @@ pub use account::{Account, Bucket};
 pub use engine::{
     AlertChange, AppliedTopUp, Batch, BatchNeeds, BatchState, BatchWrites, CashTopUp, ClosedDay,
     Command, CommandKind, Decided, Deferred, IdempotencyKey, LedgerPolicy, OrderKey, Outcome,
-    PaidOrder, Payment, Refund, RejectCode, ReverseTopUp, RuleSetRecord, SettlementFigures,
-    StoredOutcome, TerminalEntry, TopUpKey, UnsettledDay, UnsettledEntry, figures_by_terminal,
+    PaidOrder, Payment, Refund, RejectCode, ReverseTopUp, RuleSetRecord, ServerSimBugs,
+    SettlementFigures, StoredOutcome, TerminalEntry, TopUpKey, UnsettledDay, UnsettledEntry,
+    figures_by_terminal,
 };
 pub use entry::{
     EntryCode, EntryHash, EntryReferences, JournalEntry, NewEntry, Transfer, TransferCode,

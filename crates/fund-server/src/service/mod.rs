@@ -21,7 +21,7 @@ use tillfund_core::bonus::{BonusRule, BonusRuleSet};
 use tillfund_core::ids::IdSource;
 use tillfund_core::payment_token::{UnverifiedToken, confirmation_code};
 use tillfund_core::protocol::{CounterAction, EntryOutcome, EntryResult, OutboxEntry};
-use tillfund_core::signing::{NONCE_HEX_LENGTH, RequestToSign, TerminalKey};
+use tillfund_core::signing::{RequestToSign, SignedFields, TerminalKey};
 use tillfund_core::{
     Amount, CustomerId, DisplayName, MemberCode, MerchantId, OrderId, PaymentPin, PhoneNumber,
     PositiveAmount, TerminalId,
@@ -64,7 +64,7 @@ use crate::credentials::PinHashCost;
 use crate::ledger::audit::AuditReport;
 use crate::ledger::{
     Account, Bucket, CashTopUp, Command, CommandKind, Decided, Deferred, IdempotencyKey,
-    LedgerPolicy, Outcome, Payment, Refund, RejectCode,
+    LedgerPolicy, Outcome, Payment, Refund, RejectCode, ServerSimBugs,
 };
 use crate::ledger_writer::{LedgerWriter, SubmitError};
 use crate::model::{Customer, Merchant, Terminal};

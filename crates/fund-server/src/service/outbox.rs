@@ -12,12 +12,15 @@ pub const RECORDED_AT_AGE_MS_MAX: i64 = 90 * 24 * 60 * 60 * 1000;
 fn outbox_command(
     terminal: &AuthenticatedTerminal,
     entry: &OutboxEntry,
+    sim_bugs: ServerSimBugs,
+    received_at_ms: i64,
 ) -> Result<Command, ServiceError> {
     let canonical = serde_json::to_vec(entry).map_err(|error| internal(error.to_string()))?;
-    let idempotency = IdempotencyKey {
-        key: format!("terminal/{}/outbox/{}", terminal.terminal.id, entry.id),
-        fingerprint: fingerprint(&[b"outbox", &canonical]),
-    };
+    let mut key = format!("terminal/{}/outbox/{}", terminal.terminal.id, entry.id);
+    if sim_bugs.outbox_idempotency_off() {
+        key.push_str(&format!("/{received_at_ms}"));
+    }
+    let idempotency = IdempotencyKey { key, fingerprint: fingerprint(&[b"outbox", &canonical]) };
     let kind = match &entry.action {
         CounterAction::CashTopUp { customer_id, amount, bonus_shown, bonus_rule_version } => {
             CommandKind::CashTopUp(CashTopUp {
@@ -50,7 +53,12 @@ impl<S: Storage> FundService<S> {
                 refused.insert(entry.id, rejection);
                 continue;
             }
-            commands.push(outbox_command(terminal, entry)?);
+            commands.push(outbox_command(
+                terminal,
+                entry,
+                self.config.policy.sim_bugs,
+                received_at_ms,
+            )?);
         }
         let mut decisions = self.writer.submit_all(commands).await.into_iter();
         let mut results = Vec::with_capacity(entries.len());

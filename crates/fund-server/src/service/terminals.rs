@@ -209,20 +209,9 @@ impl<S: Storage> FundService<S> {
         request: SignedRequest<'_>,
     ) -> Result<AuthenticatedTerminal, ServiceError> {
         let unauthenticated = |code: ErrorCode, message: &str| ServiceError::new(code, message);
-        let terminal_id: TerminalId = request.terminal_id.parse().map_err(|_| {
-            unauthenticated(ErrorCode::SignatureMissing, "The request is not signed by a counter.")
-        })?;
-        let timestamp_ms: i64 = request.timestamp_ms.parse().map_err(|_| {
-            unauthenticated(ErrorCode::SignatureMissing, "The request has no valid timestamp.")
-        })?;
-        let nonce_valid = request.nonce.len() == NONCE_HEX_LENGTH
-            && request.nonce.bytes().all(|byte| matches!(byte, b'0'..=b'9' | b'a'..=b'f'));
-        if !nonce_valid {
-            return Err(unauthenticated(
-                ErrorCode::SignatureMissing,
-                "The request has no valid nonce (32 lowercase hexadecimal characters).",
-            ));
-        }
+        let fields = SignedFields::parse(request.terminal_id, request.timestamp_ms, request.nonce)
+            .map_err(|error| unauthenticated(ErrorCode::SignatureMissing, &error.to_string()))?;
+        let (terminal_id, timestamp_ms) = (fields.terminal_id, fields.timestamp_ms);
         let now = self.store.clock().now_ms();
         // abs_diff: any i64 the client sends, i64::MIN included, is compared without overflow.
         if now.abs_diff(timestamp_ms) > self.config.request_skew_ms.unsigned_abs() {

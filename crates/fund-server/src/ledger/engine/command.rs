@@ -13,6 +13,8 @@ pub struct LedgerPolicy {
     pub reserve_threshold: Amount,
     /// How much one refill moves; zero turns the monitor off.
     pub reserve_refill: Amount,
+    /// Off everywhere but in the simulator's deliberately broken runs.
+    pub sim_bugs: ServerSimBugs,
 }
 
 impl LedgerPolicy {
@@ -27,6 +29,7 @@ impl LedgerPolicy {
             wallet_balance_cap: Amount::from_minor_units(5_000 * scale).unwrap_or(Amount::ZERO),
             reserve_threshold: Amount::ZERO,
             reserve_refill: Amount::ZERO,
+            sim_bugs: ServerSimBugs::default(),
         }
     }
 }

@@ -35,12 +35,14 @@ mod refund;
 mod reserve;
 mod reversal;
 mod settlement;
+mod sim_bugs;
 mod state;
 mod top_up;
 
 pub use command::*;
 pub use outcome::*;
 pub use settlement::*;
+pub use sim_bugs::ServerSimBugs;
 pub use state::*;
 pub use top_up::OFFLINE_RULE_GRACE_MS;
 

@@ -22,8 +22,11 @@ impl Batch<'_> {
                 "This order was paid at another store.",
             ));
         }
-        let remaining_split: [i64; 3] =
-            std::array::from_fn(|index| order.paid_split[index] - order.refunded_split[index]);
+        let remaining_split: [i64; 3] = if self.policy.sim_bugs.refund_ignores_refunded() {
+            order.paid_split
+        } else {
+            std::array::from_fn(|index| order.paid_split[index] - order.refunded_split[index])
+        };
         let remaining: i64 = remaining_split.iter().sum();
         let amount = refund.amount.amount().minor_units();
         let Some(returned) = split_proportionally(amount, remaining_split) else {
