@@ -93,7 +93,7 @@ fn main() -> ExitCode {
         let written = std::fs::File::create(&path)
             .and_then(|mut file| file.write_all(report.trace.as_bytes()));
         println!(
-            "FAILED seed={} step={}: {}\n  trace: {}{}\n  reproduce: make sim SEED={} STEPS={} BUG={}",
+            "FAILED seed={} step={}: {}\n  trace: {}{}\n  reproduce: make sim SEED={} SIM_STEPS={} BUG={}",
             report.seed,
             report.steps_run,
             report.failure.as_deref().unwrap_or_default(),
