@@ -28,6 +28,10 @@ pub struct WireAnswer {
     pub body: Vec<u8>,
 }
 
+/// Asked at every commit of the counter's database: `false` turns the commit into a
+/// rollback. The simulator's way to stop a counter between two writes, as a crash would.
+pub type CommitGate = Arc<dyn Fn() -> bool + Send + Sync>;
+
 pub type WireFuture<'a> = Pin<Box<dyn Future<Output = Result<WireAnswer, String>> + Send + 'a>>;
 
 /// Carries a request to the server and its answer back. `Err` is "no answer" (refused,
@@ -46,6 +50,8 @@ pub struct CounterEnv {
     pub transport: Option<Arc<dyn Transport>>,
     /// Off everywhere but in the simulator's deliberately broken runs.
     pub sim_bugs: crate::sim_bugs::CounterSimBugs,
+    /// `None`: every commit commits.
+    pub commit_gate: Option<CommitGate>,
 }
 
 impl CounterEnv {
@@ -60,6 +66,7 @@ impl fmt::Debug for CounterEnv {
             .debug_struct("CounterEnv")
             .field("clock", &self.clock)
             .field("transport", &self.transport.as_ref().map_or("http", |_| "custom"))
+            .field("commit_gate", &self.commit_gate.is_some())
             .finish_non_exhaustive()
     }
 }

@@ -174,7 +174,49 @@ pub async fn after_heal(world: &World, ledger: &SqlitePool) -> Result<()> {
                 );
             }
         }
+        let cached: Vec<String> = sqlx::query_scalar(
+            "SELECT customer_id FROM customers WHERE bound = 1 ORDER BY customer_id",
+        )
+        .fetch_all(&pool)
+        .await?;
+        let bound: Vec<String> = sqlx::query_scalar(
+            "SELECT customer_id FROM bindings WHERE merchant_id = ? ORDER BY customer_id",
+        )
+        .bind(world.merchants[counter.merchant].id.to_string())
+        .fetch_all(ledger)
+        .await?;
+        if cached != bound {
+            bail!(
+                "cache_converges: {label} holds {} customers bound, the server {}",
+                cached.len(),
+                bound.len()
+            );
+        }
+        let local_rules: Option<i64> =
+            sqlx::query_scalar("SELECT max(version) FROM bonus_rules").fetch_one(&pool).await?;
+        let server_rules: Option<i64> =
+            sqlx::query_scalar("SELECT max(version) FROM bonus_rule_sets")
+                .fetch_one(ledger)
+                .await?;
+        if local_rules != server_rules {
+            bail!(
+                "cache_converges: {label} has bonus rules {local_rules:?}, the server {server_rules:?}"
+            );
+        }
         pool.close().await;
+        if !world.check_day_reports {
+            continue;
+        }
+        for day in world.days_so_far(counter.merchant)? {
+            let report = counter.counter.day_report(day).await?;
+            if report.matches != Some(true) {
+                bail!(
+                    "day_reports_match: {label}'s {day} reads {:?} at the counter, {:?} on the server",
+                    report.counter,
+                    report.server.map(|server| server.this_terminal)
+                );
+            }
+        }
     }
     let report = world.service.audit_full().await.map_err(|error| anyhow!("audit: {error:?}"))?;
     if !report.passed() {

@@ -6,6 +6,7 @@
 //! step and again once the network heals at the end. A seed is a run: the same seed gives
 //! the same trace, byte for byte.
 
+pub mod faults;
 pub mod invariants;
 pub mod network;
 pub mod rng;
@@ -73,6 +74,13 @@ pub fn run_seed(seed: u64, steps: u32) -> RunReport {
 
 /// As `run_seed`, with one deliberately broken behaviour switched on.
 pub fn run_seed_with(seed: u64, steps: u32, bug: Bug) -> RunReport {
+    run_seed_checking(seed, steps, bug, false)
+}
+
+/// As `run_seed_with`; `day_reports` also checks every counter's day report against the
+/// server's at the end, which fails today when days are closed out of order or skipped
+/// (a known gap: DEVELOPMENT.md, "The simulator").
+pub fn run_seed_checking(seed: u64, steps: u32, bug: Bug, day_reports: bool) -> RunReport {
     let trace = Trace::default();
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(runtime) => runtime,
@@ -85,7 +93,7 @@ pub fn run_seed_with(seed: u64, steps: u32, bug: Bug) -> RunReport {
             };
         }
     };
-    let (steps_run, outcome) = runtime.block_on(run(seed, steps, bug, trace.clone()));
+    let (steps_run, outcome) = runtime.block_on(run(seed, steps, bug, day_reports, trace.clone()));
     let failure = outcome.err().map(|error| format!("{error:#}"));
     if let Some(failure) = &failure {
         trace.push(format!("FAILED seed={seed} step={steps_run}: {failure}"));
@@ -93,11 +101,18 @@ pub fn run_seed_with(seed: u64, steps: u32, bug: Bug) -> RunReport {
     RunReport { seed, steps_run, trace: trace.text(), failure }
 }
 
-async fn run(seed: u64, steps: u32, bug: Bug, trace: Trace) -> (u32, Result<()>) {
+async fn run(
+    seed: u64,
+    steps: u32,
+    bug: Bug,
+    day_reports: bool,
+    trace: Trace,
+) -> (u32, Result<()>) {
     let mut world = match World::create(seed, bug, trace.clone()).await {
         Ok(world) => world,
         Err(error) => return (0, Err(error.context("setting up the world"))),
     };
+    world.check_day_reports = day_reports;
     let outcome = drive(&mut world, steps).await;
     (world.step, outcome)
 }
@@ -126,6 +141,9 @@ async fn heal(world: &mut World) -> Result<()> {
     world.trace.push("== heal".to_owned());
     world.network.set_rates(FaultRates::CALM);
     world.network.heal_all();
+    for index in 0..world.counters.len() {
+        world.set_skew(index, 0);
+    }
     while world.network.deliver_one_late().await {}
     for index in 0..world.counters.len() {
         let store = world.counters[index].counter.store();

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Parser;
-use tillfund_sim::{Bug, STEPS_SHORT, run_seed_with};
+use tillfund_sim::{Bug, STEPS_SHORT, run_seed_checking};
 
 #[derive(Debug, Parser)]
 #[command(about = "Deterministic simulation of counters and the fund server under faults")]
@@ -30,6 +30,10 @@ struct Arguments {
     /// refund-ignores-refunded or ack-before-answer.
     #[arg(long, default_value = "none")]
     bug: String,
+    /// Also checks every counter's day reports against the server's at the end (fails
+    /// today when days are skipped or closed out of order: a known gap).
+    #[arg(long)]
+    check_day_reports: bool,
     /// Where a failing seed's trace is written.
     #[arg(long, default_value = "target/sim")]
     trace_dir: PathBuf,
@@ -45,7 +49,7 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     };
     if let Some(seed) = arguments.seed {
-        let report = run_seed_with(seed, arguments.steps, bug);
+        let report = run_seed_checking(seed, arguments.steps, bug, arguments.check_day_reports);
         print!("{}", report.trace);
         return match report.failure {
             None => ExitCode::SUCCESS,
@@ -63,7 +67,12 @@ fn main() -> ExitCode {
                     let mut failed = Vec::new();
                     let mut seed = arguments.first_seed + job;
                     while seed < last {
-                        let report = run_seed_with(seed, arguments.steps, bug);
+                        let report = run_seed_checking(
+                            seed,
+                            arguments.steps,
+                            bug,
+                            arguments.check_day_reports,
+                        );
                         if report.failure.is_some() {
                             failed.push(report);
                         }

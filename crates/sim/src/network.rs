@@ -14,6 +14,7 @@ use axum::extract::ConnectInfo;
 use counter_core::transport::{Transport, WireAnswer, WireFuture, WireRequest};
 use tower::ServiceExt;
 
+use crate::faults::CrashSwitch;
 use crate::rng::Rng;
 use crate::trace::Trace;
 
@@ -261,14 +262,25 @@ fn shown_path(path_and_query: &str) -> &str {
     path_and_query.split('?').next().unwrap_or(path_and_query)
 }
 
-/// One actor's end of the network: what its client sends through.
+/// One counter's end of the network: what its client sends through. A dead process
+/// sends nothing.
 pub struct Link {
     pub from: String,
     pub network: Arc<Network>,
+    pub crash: Arc<CrashSwitch>,
 }
 
 impl Transport for Link {
     fn exchange(&self, _base_url: &str, request: WireRequest) -> WireFuture<'_> {
+        if self.crash.is_dead() {
+            self.network.trace.push(format!(
+                "  net {} {} {} not sent: the process is dead",
+                self.from,
+                request.method,
+                shown_path(&request.path_and_query)
+            ));
+            return Box::pin(async { Err("the process is dead".to_owned()) });
+        }
         Box::pin(self.network.exchange(&self.from, request))
     }
 }

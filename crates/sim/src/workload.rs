@@ -7,6 +7,7 @@ use counter_core::sync::{RoundOutcome, sync_round_in_batches_of};
 use counter_core::transport::WireRequest;
 use tillfund_core::protocol::ErrorBody;
 
+use crate::faults::SKEWS_MS;
 use crate::world::{CUSTOMER_PIN, SimOrder, World, publish_rules};
 
 /// Operations and their weights (per mille of steps).
@@ -27,6 +28,8 @@ const OPERATIONS: &[(Operation, u64)] = &[
     (Operation::CloseDay, 20),
     (Operation::Bind, 15),
     (Operation::PublishRules, 5),
+    (Operation::Skew, 15),
+    (Operation::CrashCounter, 30),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +50,8 @@ enum Operation {
     CloseDay,
     Bind,
     PublishRules,
+    Skew,
+    CrashCounter,
 }
 
 fn money(minor_units: i64) -> String {
@@ -82,7 +87,7 @@ impl World {
         }
         // Every operation takes a moment of simulated time.
         let moment = self.rng.between(0, 3_000);
-        self.clock.advance(moment);
+        self.advance(moment);
         match chosen {
             Operation::TopUp => self.top_up().await,
             Operation::Sync => self.sync().await,
@@ -96,13 +101,13 @@ impl World {
             Operation::CancelOrder => self.cancel_order().await,
             Operation::Wait => {
                 let wait = self.rng.between(1_000, 180_000);
-                self.clock.advance(wait);
+                self.advance(wait);
                 self.log(format!("time +{}s", wait / 1_000));
                 Ok(())
             }
             Operation::LongWait => {
                 let wait = self.rng.between(3_600_000, 30 * 3_600_000);
-                self.clock.advance(wait);
+                self.advance(wait);
                 self.log(format!("time +{}h", wait / 3_600_000));
                 Ok(())
             }
@@ -145,12 +150,62 @@ impl World {
             }
             Operation::CloseDay => self.close_day().await,
             Operation::Bind => self.bind().await,
+            Operation::Skew => {
+                let index = self.rng.index(self.counters.len());
+                let skew = SKEWS_MS[self.rng.index(SKEWS_MS.len())];
+                self.set_skew(index, skew);
+                self.log(format!(
+                    "{}'s clock is {}s off",
+                    self.counters[index].label,
+                    skew / 1_000
+                ));
+                Ok(())
+            }
+            Operation::CrashCounter => self.crash_counter().await,
             Operation::PublishRules => {
                 let version = i64::from(self.step);
                 publish_rules(&self.service, version).await?;
                 self.log("operator publishes new bonus rules".to_owned());
                 Ok(())
             }
+        }
+    }
+
+    /// The counter an operation acts at: the one a crash is planned for, or any.
+    fn pick_counter(&mut self) -> usize {
+        match self.focus {
+            Some(index) => index,
+            None => self.rng.index(self.counters.len()),
+        }
+    }
+
+    /// A counter dies at one of the commits of its next operation (the commit rolls back,
+    /// nothing more is sent) and starts again on its file.
+    async fn crash_counter(&mut self) -> Result<()> {
+        let index = self.rng.index(self.counters.len());
+        let commit = self.rng.below(6);
+        let label = self.counters[index].label.clone();
+        self.log(format!("{label} will die at commit {commit} of its next operation"));
+        self.counters[index].crash.arm(commit);
+        self.focus = Some(index);
+        // Mostly a sync round: it commits most often, between sends.
+        let operation = self.rng.below(8);
+        let outcome = match operation {
+            0 => self.top_up().await,
+            1 => self.create_order().await,
+            2 => self.close_day().await,
+            _ => self.sync().await,
+        };
+        self.focus = None;
+        outcome?;
+        let crash = self.counters[index].crash.clone();
+        if crash.is_dead() {
+            self.log(format!("{label} died; restarts"));
+            self.restart_counter(index).await
+        } else {
+            self.log(format!("{label} lived ({} commits)", crash.commits()));
+            crash.disarm();
+            Ok(())
         }
     }
 
@@ -177,7 +232,7 @@ impl World {
     }
 
     async fn top_up(&mut self) -> Result<()> {
-        let counter_index = self.rng.index(self.counters.len());
+        let counter_index = self.pick_counter();
         let customer_index = self.customer_for(self.counters[counter_index].merchant);
         let amount = if self.rng.chance(300) {
             self.rng.between(1, 40_000)
@@ -203,7 +258,7 @@ impl World {
     }
 
     async fn sync(&mut self) -> Result<()> {
-        let index = self.rng.index(self.counters.len());
+        let index = self.pick_counter();
         let batch = usize::try_from(self.rng.between(1, 100)).unwrap_or(1);
         let counter = &self.counters[index];
         self.log(format!("{} sync (batch {batch})", counter.label));
@@ -219,7 +274,7 @@ impl World {
     }
 
     async fn create_order(&mut self) -> Result<()> {
-        let index = self.rng.index(self.counters.len());
+        let index = self.pick_counter();
         let amount = self.rng.between(1, 25_000);
         let counter = &self.counters[index];
         match counter.counter.create_order(&money(amount)).await {
@@ -374,7 +429,7 @@ impl World {
     }
 
     async fn close_day(&mut self) -> Result<()> {
-        let index = self.rng.index(self.counters.len());
+        let index = self.pick_counter();
         let day = self.yesterday(self.counters[index].merchant)?;
         let counter = &self.counters[index];
         let result = counter.counter.close_day(day).await;

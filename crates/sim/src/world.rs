@@ -25,6 +25,7 @@ use tillfund_core::{
 };
 
 use crate::Bug;
+use crate::faults::CrashSwitch;
 use crate::network::{FaultRates, Link, Network};
 use crate::rng::Rng;
 use crate::trace::Trace;
@@ -43,6 +44,10 @@ pub struct SimMerchant {
 
 pub struct SimCounter {
     pub label: String,
+    /// The counter's own clock: the server's plus `skew_ms`.
+    pub clock: Clock,
+    pub skew_ms: i64,
+    pub crash: Arc<CrashSwitch>,
     pub path: PathBuf,
     pub merchant: usize,
     pub terminal_id: TerminalId,
@@ -83,6 +88,10 @@ pub struct World {
     pub customers: Vec<SimCustomer>,
     pub orders: Vec<SimOrder>,
     pub step: u32,
+    /// The counter the current operation acts at, when a crash is planned for it.
+    pub focus: Option<usize>,
+    /// Whether the end checks every counter's day reports too (see `run_seed_checking`).
+    pub check_day_reports: bool,
     config: ServiceConfig,
     database_url: String,
     /// Where the files live; removed when the world is dropped.
@@ -199,6 +208,8 @@ impl World {
             customers,
             orders: Vec::new(),
             step: 0,
+            focus: None,
+            check_day_reports: false,
             config,
             database_url,
             _directory: directory,
@@ -221,17 +232,27 @@ impl World {
     async fn enrol_counter(&mut self, index: i64, merchant: usize) -> Result<()> {
         let label = format!("C{index}");
         let path = self._directory.path().join(format!("counter-{index}.sqlite"));
+        let clock = Clock::manual(self.clock.now_ms());
+        let crash = CrashSwitch::new();
         let env = CounterEnv {
-            clock: self.clock.clone(),
-            ids: IdSource::seeded(self.seed ^ (0x00C0_FFEE << index), self.clock.clone()),
-            transport: Some(Arc::new(Link { from: label.clone(), network: self.network.clone() })),
+            clock: clock.clone(),
+            ids: IdSource::seeded(self.seed ^ (0x00C0_FFEE << index), clock.clone()),
+            transport: Some(Arc::new(Link {
+                from: label.clone(),
+                network: self.network.clone(),
+                crash: crash.clone(),
+            })),
             sim_bugs: CounterSimBugs { ack_before_answer: self.bug == Bug::AckBeforeAnswer },
+            commit_gate: Some(crash.gate()),
         };
         let counter = Counter::open_with(&path, env.clone()).await?;
         let (code, _) = self.service.create_activation_code(self.merchants[merchant].id).await?;
         let profile = counter.enrol("http://fund.sim", &code, &format!("Counter {index}")).await?;
         self.counters.push(SimCounter {
             label,
+            clock,
+            skew_ms: 0,
+            crash,
             path,
             merchant,
             terminal_id: profile.terminal_id,
@@ -246,6 +267,7 @@ impl World {
     pub async fn restart_counter(&mut self, index: usize) -> Result<()> {
         let counter = &mut self.counters[index];
         counter.counter.store().close().await;
+        counter.crash.disarm();
         counter.counter = Counter::open_with(&counter.path, counter.env.clone()).await?;
         Ok(())
     }
@@ -261,6 +283,21 @@ impl World {
         Ok(())
     }
 
+    /// Time passes for everyone: the server and every counter's clock alike.
+    pub fn advance(&self, milliseconds: i64) {
+        self.clock.advance(milliseconds);
+        for counter in &self.counters {
+            counter.clock.advance(milliseconds);
+        }
+    }
+
+    /// Sets a counter's clock `skew_ms` off the server's.
+    pub fn set_skew(&mut self, index: usize, skew_ms: i64) {
+        let counter = &mut self.counters[index];
+        counter.clock.advance(skew_ms - counter.skew_ms);
+        counter.skew_ms = skew_ms;
+    }
+
     /// A plain read of the server's database, for the invariants.
     pub async fn ledger_reader(&self) -> Result<sqlx::SqlitePool> {
         let path = self.database_url.trim_start_matches("sqlite://");
@@ -270,6 +307,20 @@ impl World {
             .connect_with(options)
             .await
             .context("opening the ledger to read")
+    }
+
+    /// Every business day of a store from the start of the run through today.
+    pub fn days_so_far(&self, merchant: usize) -> Result<Vec<jiff::civil::Date>> {
+        let zone = jiff::tz::TimeZone::get(&self.merchants[merchant].time_zone)?;
+        let first = jiff::Timestamp::from_millisecond(EPOCH_MS)?.to_zoned(zone.clone()).date();
+        let today = jiff::Timestamp::from_millisecond(self.clock.now_ms())?.to_zoned(zone).date();
+        let mut days = Vec::new();
+        let mut day = first;
+        while day <= today {
+            days.push(day);
+            day = day.tomorrow()?;
+        }
+        Ok(days)
     }
 
     /// The business day before today in a store's zone.

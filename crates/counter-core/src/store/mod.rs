@@ -133,7 +133,17 @@ impl LocalStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(5));
-        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
+        let mut pool_options = SqlitePoolOptions::new().max_connections(4);
+        if let Some(gate) = env.commit_gate.clone() {
+            pool_options = pool_options.after_connect(move |connection, _| {
+                let gate = gate.clone();
+                Box::pin(async move {
+                    connection.lock_handle().await?.set_commit_hook(move || gate());
+                    Ok(())
+                })
+            });
+        }
+        let pool = pool_options.connect_with(options).await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
         // The write-ahead log holds recent pages (the key among them) until a checkpoint.
         for suffix in ["", "-wal", "-shm"] {
