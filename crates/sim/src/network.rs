@@ -59,6 +59,8 @@ pub struct Network {
     state: Mutex<NetworkState>,
     router: Mutex<Option<Router>>,
     trace: Trace,
+    /// The server process's fate: dead, it answers nothing until restarted.
+    server_crash: Arc<CrashSwitch>,
 }
 
 enum Fate {
@@ -70,7 +72,12 @@ enum Fate {
 }
 
 impl Network {
-    pub fn new(rng: Rng, rates: FaultRates, trace: Trace) -> Arc<Network> {
+    pub fn new(
+        rng: Rng,
+        rates: FaultRates,
+        trace: Trace,
+        server_crash: Arc<CrashSwitch>,
+    ) -> Arc<Network> {
         Arc::new(Network {
             state: Mutex::new(NetworkState {
                 rng,
@@ -81,6 +88,7 @@ impl Network {
             }),
             router: Mutex::new(None),
             trace,
+            server_crash,
         })
     }
 
@@ -218,6 +226,9 @@ impl Network {
     async fn to_server(&self, request: &WireRequest) -> Result<WireAnswer, String> {
         let router = self.router.lock().unwrap_or_else(PoisonError::into_inner).clone();
         let Some(router) = router else { return Err("server down".to_owned()) };
+        if self.server_crash.is_dead() {
+            return Err("server down".to_owned());
+        }
         let mut builder =
             axum::http::Request::builder().method(request.method).uri(&request.path_and_query);
         for (name, value) in &request.headers {
@@ -237,6 +248,12 @@ impl Network {
             .await
             .map_err(|error| error.to_string())?
             .to_vec();
+        // The server died while handling it (a commit of its batch rolled back): the
+        // process is gone, so is its answer.
+        if self.server_crash.is_dead() {
+            self.trace.push("  server died in the middle of a batch".to_owned());
+            return Err("server died".to_owned());
+        }
         // A deferral (the reserve or the service account cannot cover it now: 503 with its
         // code) is an answer; any other 5xx is a failure of the server.
         let deferred = status == 503

@@ -30,6 +30,7 @@ const OPERATIONS: &[(Operation, u64)] = &[
     (Operation::PublishRules, 5),
     (Operation::Skew, 15),
     (Operation::CrashCounter, 30),
+    (Operation::CrashServer, 15),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +53,7 @@ enum Operation {
     PublishRules,
     Skew,
     CrashCounter,
+    CrashServer,
 }
 
 fn money(minor_units: i64) -> String {
@@ -162,6 +164,7 @@ impl World {
                 Ok(())
             }
             Operation::CrashCounter => self.crash_counter().await,
+            Operation::CrashServer => self.crash_server().await,
             Operation::PublishRules => {
                 let version = i64::from(self.step);
                 publish_rules(&self.service, version).await?;
@@ -205,6 +208,30 @@ impl World {
         } else {
             self.log(format!("{label} lived ({} commits)", crash.commits()));
             crash.disarm();
+            Ok(())
+        }
+    }
+
+    /// The server dies at one of the first commits of its ledger during the next operation
+    /// that writes (a sync push, a payment, a refund, a close): that commit rolls back, the
+    /// request gets no answer, and the server restarts on its files.
+    async fn crash_server(&mut self) -> Result<()> {
+        let commit = self.rng.below(2);
+        self.log(format!("the server will die at its ledger's commit {commit}"));
+        self.server_crash.arm(commit);
+        let outcome = match self.rng.below(4) {
+            0 => self.pay().await,
+            1 => self.refund().await,
+            2 => self.close_day().await,
+            _ => self.sync().await,
+        };
+        outcome?;
+        if self.server_crash.is_dead() {
+            self.log("server died; restarts".to_owned());
+            self.restart_server().await
+        } else {
+            self.log(format!("the server lived ({} commits)", self.server_crash.commits()));
+            self.server_crash.disarm();
             Ok(())
         }
     }

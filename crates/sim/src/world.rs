@@ -13,8 +13,8 @@ use fund_server::credentials::PinHashCost;
 use fund_server::http::{AppState, WebLimits, app};
 use fund_server::ledger::{LedgerPolicy, ServerSimBugs};
 use fund_server::service::{FundService, NewWallet, ServiceConfig};
-use fund_server::store::Backend;
 use fund_server::store::prelude::*;
+use fund_server::store::{Backend, SqliteStore};
 use rust_decimal::Decimal;
 use tillfund_core::bonus::{BonusFormula, BonusRule, BonusTier};
 use tillfund_core::clock::Clock;
@@ -88,6 +88,8 @@ pub struct World {
     pub customers: Vec<SimCustomer>,
     pub orders: Vec<SimOrder>,
     pub step: u32,
+    /// The server process's fate at its ledger's next commits.
+    pub server_crash: Arc<CrashSwitch>,
     /// The counter the current operation acts at, when a crash is planned for it.
     pub focus: Option<usize>,
     /// Whether the end checks every counter's day reports too (see `run_seed_checking`).
@@ -134,8 +136,10 @@ impl World {
         };
         let network_rng = rng.fork();
         let rates = FaultRates::draw(&mut rng);
-        let network = Network::new(network_rng, FaultRates::CALM, trace.clone());
-        let service = start_server(&database_url, &clock, &config, &network).await?;
+        let server_crash = CrashSwitch::new();
+        let network =
+            Network::new(network_rng, FaultRates::CALM, trace.clone(), server_crash.clone());
+        let service = start_server(&database_url, &clock, &config, &network, &server_crash).await?;
         trace.push(format!(
             "# seed={seed} bug={} faults per mille: drop={} lose_answer={} duplicate={} delay={}",
             bug.name(),
@@ -208,6 +212,7 @@ impl World {
             customers,
             orders: Vec::new(),
             step: 0,
+            server_crash,
             focus: None,
             check_day_reports: false,
             config,
@@ -277,8 +282,15 @@ impl World {
     pub async fn restart_server(&mut self) -> Result<()> {
         self.network.set_server(None);
         let store = self.service.store().clone();
-        self.service =
-            start_server(&self.database_url, &self.clock, &self.config, &self.network).await?;
+        self.server_crash.disarm();
+        self.service = start_server(
+            &self.database_url,
+            &self.clock,
+            &self.config,
+            &self.network,
+            &self.server_crash,
+        )
+        .await?;
         store.close().await;
         Ok(())
     }
@@ -338,8 +350,10 @@ async fn start_server(
     clock: &Clock,
     config: &ServiceConfig,
     network: &Network,
+    crash: &Arc<CrashSwitch>,
 ) -> Result<FundService> {
-    let store = Backend::connect(database_url).await?.with_clock(clock.clone());
+    let store = SqliteStore::connect_with(database_url, Some(crash.gate())).await?;
+    let store = Backend::Sqlite(store).with_clock(clock.clone());
     store.migrate().await?;
     let service = FundService::start(store, config.clone());
     network.set_server(Some(app(AppState::with_limits(service.clone(), WebLimits::unlimited()))));

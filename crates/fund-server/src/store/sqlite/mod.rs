@@ -12,6 +12,9 @@ use tillfund_core::Amount;
 
 use crate::model::Clock;
 
+/// Asked at every commit of the ledger database; `false` rolls the commit back.
+pub type CommitGate = std::sync::Arc<dyn Fn() -> bool + Send + Sync>;
+
 mod attempts;
 mod ledger;
 mod parties;
@@ -119,6 +122,16 @@ impl SqliteStore {
     }
 
     pub async fn connect(database_url: &str) -> Result<SqliteStore, StoreError> {
+        SqliteStore::connect_with(database_url, None).await
+    }
+
+    /// As `connect`; `commit_gate` is asked at every commit of the ledger database and
+    /// `false` turns that commit into a rollback: the simulator's way to kill the server in
+    /// the middle of a batch, as a power cut would.
+    pub async fn connect_with(
+        database_url: &str,
+        commit_gate: Option<CommitGate>,
+    ) -> Result<SqliteStore, StoreError> {
         let Some(path) = database_url.strip_prefix("sqlite://") else {
             let shown = super::redacted_url(database_url).chars().take(80).collect();
             return Err(StoreError::UnsupportedUrl(shown));
@@ -153,11 +166,19 @@ impl SqliteStore {
             .filename(&counters_path)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(false);
-        let pool = SqlitePoolOptions::new()
+        let mut pool_options = SqlitePoolOptions::new()
             .max_connections(POOL_CONNECTIONS_MAX)
-            .acquire_timeout(BUSY_TIMEOUT)
-            .connect_with(options)
-            .await?;
+            .acquire_timeout(BUSY_TIMEOUT);
+        if let Some(gate) = commit_gate {
+            pool_options = pool_options.after_connect(move |connection, _| {
+                let gate = gate.clone();
+                Box::pin(async move {
+                    connection.lock_handle().await?.set_commit_hook(move || gate());
+                    Ok(())
+                })
+            });
+        }
+        let pool = pool_options.connect_with(options).await?;
         let counters_pool = SqlitePoolOptions::new()
             .max_connections(COUNTERS_POOL_CONNECTIONS_MAX)
             .acquire_timeout(BUSY_TIMEOUT)
