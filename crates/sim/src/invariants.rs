@@ -218,6 +218,23 @@ pub async fn after_heal(world: &World, ledger: &SqlitePool) -> Result<()> {
             }
         }
     }
+    // Every payment a customer was told of is on the server, once.
+    for order in world.orders.iter().filter(|order| order.paid) {
+        let terminal = world.counters[order.counter].terminal_id.to_string();
+        let payments: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM journal_entries WHERE code = 'payment' AND terminal_id = ? AND order_id = ?",
+        )
+        .bind(&terminal)
+        .bind(order.order_id.to_string())
+        .fetch_one(ledger)
+        .await?;
+        if payments != 1 {
+            bail!(
+                "acknowledged_present: {} was paid as its customer was told, and the server holds {payments} payments of it",
+                order.label
+            );
+        }
+    }
     let report = world.service.audit_full().await.map_err(|error| anyhow!("audit: {error:?}"))?;
     if !report.passed() {
         bail!("audit_clean: {}", report.problems.join("; "));
