@@ -24,7 +24,24 @@ impl Counter {
         let amount = profile_amount(&profile, amount_text)?.amount().minor_units();
         let attempt = self.store().begin_refund(order_id, amount, self.store().now_ms()).await?;
         let client = self.store().server_client(&profile.server_url)?;
-        let answer = send_refund(self.store(), &client, &profile.credentials()?, &attempt).await?;
+        let answer =
+            match send_refund(self.store(), &client, &profile.credentials()?, &attempt).await {
+                Ok(answer) => answer,
+                // The refund may have gone through: say so, and that pressing again is safe.
+                Err(SyncError::Server(error)) if !refused_for_good(&error) => {
+                    return Err(CounterError::Invalid {
+                        code: CounterCode::RefundUnanswered,
+                        message: format!(
+                            "The server's answer to this refund of {} did not arrive ({}). It is \
+                         finished as soon as the counter is online; pressing Refund again is \
+                         safe and refunds it once.",
+                            money(attempt.amount, &profile.currency),
+                            error.code()
+                        ),
+                    });
+                }
+                Err(error) => return Err(error.into()),
+            };
         if attempt.amount != amount {
             return Err(CounterError::Invalid {
                 code: CounterCode::EarlierRefundCompleted,
