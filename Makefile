@@ -59,12 +59,13 @@ e2e: app
 
 # The simulator (crates/sim, DEVELOPMENT.md "The simulator"): SIM_SEEDS seeds of SIM_STEPS
 # steps on two threads, a failing seed's trace in target/sim/; SEED=n runs one seed and
-# prints its trace; BUG=name runs a deliberately broken version. `make test` runs 200 seeds.
+# prints its trace; BUG=name runs a deliberately broken version; POSTGRES=1 puts the server on
+# a throwaway PostgreSQL database per seed. `make test` runs 200 seeds (and 20 on PostgreSQL).
 SIM_SEEDS ?= 10000
 SIM_STEPS ?= 150
 sim:
 	$(CARGO) build --release -p tillfund-sim
-	target/release/tillfund-sim --steps $(SIM_STEPS) $(if $(BUG),--bug $(BUG)) \
+	target/release/tillfund-sim --steps $(SIM_STEPS) $(if $(BUG),--bug $(BUG)) $(if $(POSTGRES),--postgres) \
 	  $(if $(SEED),--seed $(SEED),--seeds $(SIM_SEEDS) --first-seed $${SIM_FIRST_SEED:-1})
 
 # Coverage-guided fuzzing of every parser of outside input (DEVELOPMENT.md, "Fuzzing").

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Parser;
-use tillfund_sim::{Bug, STEPS_SHORT, run_seed_checking};
+use tillfund_sim::{Bug, Database, RunOptions, STEPS_SHORT, run_seed_with_options};
 
 #[derive(Debug, Parser)]
 #[command(about = "Deterministic simulation of counters and the fund server under faults")]
@@ -34,6 +34,9 @@ struct Arguments {
     /// today when days are skipped or closed out of order: a known gap).
     #[arg(long)]
     check_day_reports: bool,
+    /// Runs the server on a throwaway PostgreSQL database (TILLFUND_TEST_POSTGRES).
+    #[arg(long)]
+    postgres: bool,
     /// Where a failing seed's trace is written.
     #[arg(long, default_value = "target/sim")]
     trace_dir: PathBuf,
@@ -48,8 +51,14 @@ fn main() -> ExitCode {
         );
         return ExitCode::from(2);
     };
+    let options = RunOptions {
+        steps: arguments.steps,
+        bug,
+        day_reports: arguments.check_day_reports,
+        database: if arguments.postgres { Database::Postgres } else { Database::Sqlite },
+    };
     if let Some(seed) = arguments.seed {
-        let report = run_seed_checking(seed, arguments.steps, bug, arguments.check_day_reports);
+        let report = run_seed_with_options(seed, &options);
         print!("{}", report.trace);
         return match report.failure {
             None => ExitCode::SUCCESS,
@@ -62,17 +71,12 @@ fn main() -> ExitCode {
     let failures = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..jobs)
             .map(|job| {
-                let arguments = &arguments;
+                let (arguments, options) = (&arguments, &options);
                 scope.spawn(move || {
                     let mut failed = Vec::new();
                     let mut seed = arguments.first_seed + job;
                     while seed < last {
-                        let report = run_seed_checking(
-                            seed,
-                            arguments.steps,
-                            bug,
-                            arguments.check_day_reports,
-                        );
+                        let report = run_seed_with_options(seed, options);
                         if report.failure.is_some() {
                             failed.push(report);
                         }

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Result, anyhow};
 use counter_core::counter::Counter;
 use counter_core::sim_bugs::CounterSimBugs;
 use counter_core::transport::CounterEnv;
@@ -24,11 +24,13 @@ use tillfund_core::{
     PhoneNumber, PositiveAmount, TerminalId,
 };
 
-use crate::Bug;
 use crate::faults::CrashSwitch;
+use crate::ledger::LedgerReader;
 use crate::network::{FaultRates, Link, Network};
+use crate::postgres::ThrowawayDatabase;
 use crate::rng::Rng;
 use crate::trace::Trace;
+use crate::{Bug, Database};
 
 /// 2026-03-28 20:00 UTC: hours before Europe/Berlin moves its clocks, a day's end in
 /// Shanghai just passed. Days, zones and the clock change are all in reach of a run.
@@ -96,6 +98,8 @@ pub struct World {
     pub check_day_reports: bool,
     config: ServiceConfig,
     database_url: String,
+    /// The run's PostgreSQL database, when the server runs on one.
+    postgres: Option<ThrowawayDatabase>,
     /// Where the files live; removed when the world is dropped.
     _directory: tempfile::TempDir,
     seed: u64,
@@ -122,11 +126,18 @@ impl World {
     /// Builds the world of `seed`: two stores, 2–4 counters enrolled over the network,
     /// 3–6 customers bound to some of the stores, a funded reserve, a bonus rule and a
     /// yield rate.
-    pub async fn create(seed: u64, bug: Bug, trace: Trace) -> Result<World> {
+    pub async fn create(seed: u64, bug: Bug, database: Database, trace: Trace) -> Result<World> {
         let mut rng = Rng::new(seed);
         let clock = Clock::manual(EPOCH_MS);
         let directory = simulation_directory()?;
-        let database_url = format!("sqlite://{}", directory.path().join("fund.sqlite").display());
+        let postgres = match database {
+            Database::Sqlite => None,
+            Database::Postgres => Some(ThrowawayDatabase::create(seed).await?),
+        };
+        let database_url = match &postgres {
+            Some(postgres) => postgres.url.clone(),
+            None => format!("sqlite://{}", directory.path().join("fund.sqlite").display()),
+        };
         let mut config = ServiceConfig::new(LedgerPolicy::default_for(Currency::CNY));
         config.pin_hash_cost = PinHashCost::MINIMAL;
         config.ids = IdSource::seeded(rng.next_u64(), clock.clone());
@@ -141,7 +152,8 @@ impl World {
             Network::new(network_rng, FaultRates::CALM, trace.clone(), server_crash.clone());
         let service = start_server(&database_url, &clock, &config, &network, &server_crash).await?;
         trace.push(format!(
-            "# seed={seed} bug={} faults per mille: drop={} lose_answer={} duplicate={} delay={}",
+            "# seed={seed}{} bug={} faults per mille: drop={} lose_answer={} duplicate={} delay={}",
+            if database == Database::Postgres { " postgres" } else { "" },
             bug.name(),
             rates.drop,
             rates.lose_answer,
@@ -217,6 +229,7 @@ impl World {
             check_day_reports: false,
             config,
             database_url,
+            postgres,
             _directory: directory,
             seed,
             bug,
@@ -311,14 +324,32 @@ impl World {
     }
 
     /// A plain read of the server's database, for the invariants.
-    pub async fn ledger_reader(&self) -> Result<sqlx::SqlitePool> {
-        let path = self.database_url.trim_start_matches("sqlite://");
-        let options = sqlx::sqlite::SqliteConnectOptions::new().filename(path).read_only(true);
-        sqlx::sqlite::SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(options)
-            .await
-            .context("opening the ledger to read")
+    pub async fn ledger_reader(&self) -> Result<LedgerReader> {
+        match &self.postgres {
+            Some(postgres) => LedgerReader::open_postgres(&postgres.url).await,
+            None => {
+                LedgerReader::open_sqlite(self.database_url.trim_start_matches("sqlite://")).await
+            }
+        }
+    }
+
+    /// Whether the server runs on PostgreSQL (where its mid-batch death is not simulated).
+    pub fn on_postgres(&self) -> bool {
+        self.postgres.is_some()
+    }
+
+    /// Ends the run: the server and the counters close their databases, and a PostgreSQL
+    /// database is dropped (the files go with the directory).
+    pub async fn remove(self) -> Result<()> {
+        self.network.set_server(None);
+        self.service.store().close().await;
+        for counter in &self.counters {
+            counter.counter.store().close().await;
+        }
+        if let Some(postgres) = &self.postgres {
+            postgres.drop_database().await?;
+        }
+        Ok(())
     }
 
     /// Every business day of a store from the start of the run through today.
@@ -352,8 +383,12 @@ async fn start_server(
     network: &Network,
     crash: &Arc<CrashSwitch>,
 ) -> Result<FundService> {
-    let store = SqliteStore::connect_with(database_url, Some(crash.gate())).await?;
-    let store = Backend::Sqlite(store).with_clock(clock.clone());
+    let store = if database_url.starts_with("sqlite://") {
+        Backend::Sqlite(SqliteStore::connect_with(database_url, Some(crash.gate())).await?)
+    } else {
+        Backend::connect(database_url).await?
+    };
+    let store = store.with_clock(clock.clone());
     store.migrate().await?;
     let service = FundService::start(store, config.clone());
     network.set_server(Some(app(AppState::with_limits(service.clone(), WebLimits::unlimited()))));

@@ -1,7 +1,7 @@
 //! A seed is a run: the same seed gives the same trace byte for byte (ending in the journal
 //! head's hash, so the ledger too), on one thread or two at once; another seed differs.
 
-use tillfund_sim::run_seed;
+use tillfund_sim::{Database, RunOptions, run_seed, run_seed_with_options};
 
 const STEPS: u32 = 120;
 
@@ -32,4 +32,13 @@ fn the_same_seed_gives_byte_identical_traces() {
 
     let other = run_seed(8, STEPS);
     assert_ne!(other.trace, first.trace);
+}
+
+#[test]
+fn on_postgresql_too() {
+    let options = RunOptions { database: Database::Postgres, ..RunOptions::steps(STEPS) };
+    let first = run_seed_with_options(7, &options);
+    let again = run_seed_with_options(7, &options);
+    assert_eq!(first.failure, None, "{}", first.trace);
+    assert!(first.trace == again.trace, "{}", first_difference(&first.trace, &again.trace));
 }
