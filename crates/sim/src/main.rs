@@ -4,10 +4,14 @@
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use clap::Parser;
 use tillfund_sim::{Bug, Database, RunOptions, STEPS_SHORT, run_seed_with_options};
+
+/// Seeds between two progress lines of a long run.
+const PROGRESS_EVERY: u64 = 500;
 
 #[derive(Debug, Parser)]
 #[command(about = "Deterministic simulation of counters and the fund server under faults")]
@@ -68,17 +72,29 @@ fn main() -> ExitCode {
     let started = Instant::now();
     let jobs = arguments.jobs.max(1);
     let last = arguments.first_seed.saturating_add(arguments.seeds);
+    let (done, failed_so_far) = (AtomicU64::new(0), AtomicU64::new(0));
     let failures = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..jobs)
             .map(|job| {
                 let (arguments, options) = (&arguments, &options);
+                let (done, failed_so_far) = (&done, &failed_so_far);
                 scope.spawn(move || {
                     let mut failed = Vec::new();
                     let mut seed = arguments.first_seed + job;
                     while seed < last {
                         let report = run_seed_with_options(seed, options);
                         if report.failure.is_some() {
+                            failed_so_far.fetch_add(1, Ordering::Relaxed);
                             failed.push(report);
+                        }
+                        // A line every PROGRESS_EVERY seeds: a long run shows it is moving.
+                        let finished = done.fetch_add(1, Ordering::Relaxed) + 1;
+                        if finished % PROGRESS_EVERY == 0 {
+                            println!(
+                                "{finished} seeds in {:.0} s, {} failed",
+                                started.elapsed().as_secs_f64(),
+                                failed_so_far.load(Ordering::Relaxed)
+                            );
                         }
                         seed += jobs;
                     }
