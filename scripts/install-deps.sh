@@ -23,6 +23,8 @@ apt_packages=(
   # The PostgreSQL fault test runs `fund-server accrue` as if it were tomorrow, so that
   # the day its ledger was written is over and can be accrued.
   faketime
+  # libFuzzer is C++: libfuzzer-sys compiles it for the fuzz targets (scripts/fuzz.sh).
+  g++
 )
 command -v node >/dev/null || apt_packages+=(nodejs)
 command -v npm >/dev/null || apt_packages+=(npm)
