@@ -14,6 +14,8 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use counter_core::counter::Counter;
 use counter_core::sync::{RoundOutcome, sync_round};
+use counter_core::transport::CounterEnv;
+use tillfund_core::clock::Clock;
 use tillfund_e2e::demo;
 use tillfund_e2e::process::FundServer;
 
@@ -28,6 +30,8 @@ struct Proxy {
     lose_refund_answers: AtomicU64,
     /// Refunds still to deliver twice, the counter getting the second copy's answer.
     duplicate_refunds: AtomicU64,
+    /// While set, refunds are answered as the server answers one it defers (503), unsent.
+    defer_refunds: std::sync::atomic::AtomicBool,
 }
 
 async fn forward(
@@ -84,6 +88,15 @@ async fn handle(State(proxy): State<Arc<Proxy>>, request: Request) -> Response {
         return Response::builder()
             .status(StatusCode::BAD_GATEWAY)
             .body(Body::from("lost"))
+            .unwrap();
+    }
+    if path == "/v1/terminal/refunds" && proxy.defer_refunds.load(Ordering::Relaxed) {
+        return Response::builder()
+            .status(StatusCode::SERVICE_UNAVAILABLE)
+            .header("content-type", "application/json")
+            .body(Body::from(
+                r#"{"code":"service_insufficient","message":"The service account cannot cover this refund now; retry later."}"#,
+            ))
             .unwrap();
     }
     let duplicated = path == "/v1/terminal/refunds"
@@ -146,6 +159,7 @@ async fn start_proxy(upstream: &str, disturb_pushes: bool) -> (Arc<Proxy>, Strin
         disturb_pushes,
         lose_refund_answers: AtomicU64::new(0),
         duplicate_refunds: AtomicU64::new(0),
+        defer_refunds: std::sync::atomic::AtomicBool::new(false),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let proxy_url = format!("http://{}", listener.local_addr().unwrap());
@@ -206,7 +220,11 @@ async fn a_refund_whose_answer_is_lost_is_refunded_once() {
     let server = FundServer::start(server_dir.path(), "127.0.0.1:0").unwrap();
     let (proxy, proxy_url) = start_proxy(&server.url, false).await;
     let counter_dir = tempfile::tempdir().unwrap();
-    let counter = Counter::open(&counter_dir.path().join("counter.sqlite")).await.unwrap();
+    // A clock of its own, to be set wrong for a while.
+    let clock = Clock::system();
+    let env = CounterEnv { clock: clock.clone(), ..CounterEnv::system() };
+    let counter =
+        Counter::open_with(&counter_dir.path().join("counter.sqlite"), env).await.unwrap();
     let code = demo::activation_code(server_dir.path());
     counter.enrol(&proxy_url, &code, "Counter with lost refund answers").await.unwrap();
     sync_round(counter.store()).await;
@@ -250,8 +268,35 @@ async fn a_refund_whose_answer_is_lost_is_refunded_once() {
     sync_round(counter.store()).await;
     assert_eq!(counter.recent_orders(10).await.unwrap()[0].refunded, 1_200);
 
+    // Lost again, then the counter's clock runs ten minutes fast: the resend is refused for
+    // its clock (401), which says nothing of the first send, so the refund keeps waiting and
+    // is finished, once, when the clock is right. Found by the simulator (seed 202): the
+    // counter took any 4xx for "nothing refunded" and forgot a refund the server had made.
+    proxy.lose_refund_answers.store(1, Ordering::Relaxed);
+    counter.refund(order.order_id, "1.00").await.unwrap_err();
+    clock.advance(10 * 60_000);
+    let skewed = counter.refund(order.order_id, "1.00").await.unwrap_err();
+    assert_eq!(skewed.code(), "refund_unanswered", "{skewed}");
+    assert!(skewed.to_string().contains("clock"), "{skewed}");
+    clock.advance(-10 * 60_000);
+    sync_round(counter.store()).await;
+    assert_eq!(counter.recent_orders(10).await.unwrap()[0].refunded, 1_300);
+
+    // The server defers a refund (503): the top-ups behind it still sync, and the refund is
+    // finished once the server takes it. Found by the simulator (seed 6541): a deferred
+    // refund failed every sync round, so the outbox never drained.
+    proxy.defer_refunds.store(true, Ordering::Relaxed);
+    let deferred = counter.refund(order.order_id, "1.00").await.unwrap_err();
+    assert_eq!(deferred.code(), "refund_unanswered", "{deferred}");
+    let preview = counter.preview_top_up("800000000011", "10.00").await.unwrap();
+    counter.record_top_up(&preview).await.unwrap();
+    assert_eq!(sync_round(counter.store()).await, RoundOutcome::Done { pushed: 1 });
+    proxy.defer_refunds.store(false, Ordering::Relaxed);
+    sync_round(counter.store()).await;
+    assert_eq!(counter.recent_orders(10).await.unwrap()[0].refunded, 1_400);
+
     // Lost once more, then the day is closed: the close finishes it first, so that the
-    // counter and the server both count 13.00 of refunds.
+    // counter and the server both count 15.00 of refunds.
     proxy.lose_refund_answers.store(1, Ordering::Relaxed);
     counter.refund(order.order_id, "1.00").await.unwrap_err();
     let profile = counter.profile().await.unwrap();
@@ -259,11 +304,12 @@ async fn a_refund_whose_answer_is_lost_is_refunded_once() {
         .to_zoned(jiff::tz::TimeZone::get(&profile.time_zone).unwrap())
         .date();
     let closed = counter.close_day(today).await.unwrap();
-    assert_eq!(closed.counter.refunds, 1_300, "{closed:?}");
-    assert_eq!(closed.server.as_ref().unwrap().this_terminal.refunds, 1_300, "{closed:?}");
+    assert_eq!(closed.counter.refunds, 1_500, "{closed:?}");
+    assert_eq!(closed.server.as_ref().unwrap().this_terminal.refunds, 1_500, "{closed:?}");
     assert_eq!(closed.matches, Some(true), "{closed:?}");
     let wallet = customer.wallet().await;
-    assert_eq!(wallet["total"].as_i64().unwrap() - paid_total, 13_00, "{wallet}");
+    // 15.00 of refunds and a 10.00 top-up.
+    assert_eq!(wallet["total"].as_i64().unwrap() - paid_total, 25_00, "{wallet}");
     assert!(server.stop().unwrap().success());
     demo::assert_audit_passes(server_dir.path());
 }

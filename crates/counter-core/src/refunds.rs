@@ -24,24 +24,28 @@ impl Counter {
         let amount = profile_amount(&profile, amount_text)?.amount().minor_units();
         let attempt = self.store().begin_refund(order_id, amount, self.store().now_ms()).await?;
         let client = self.store().server_client(&profile.server_url)?;
-        let answer =
-            match send_refund(self.store(), &client, &profile.credentials()?, &attempt).await {
-                Ok(answer) => answer,
-                // The refund may have gone through: say so, and that pressing again is safe.
-                Err(SyncError::Server(error)) if !refused_for_good(&error) => {
-                    return Err(CounterError::Invalid {
-                        code: CounterCode::RefundUnanswered,
-                        message: format!(
-                            "The server's answer to this refund of {} did not arrive ({}). It is \
+        let sent = send_refund(self.store(), &client, &profile.credentials()?, &attempt).await;
+        let answer = match sent {
+            Ok(answer) => answer,
+            // The refund may have gone through: say so, and that pressing again is safe.
+            Err(SyncError::Server(error)) if !refused_for_good(&error) => {
+                let amount = money(attempt.amount, &profile.currency);
+                let message = match &error {
+                    ClientError::Refused { message, .. } => format!(
+                        "The server did not take this refund of {amount} now: {message} It \
+                         waits, and is finished once that is put right; pressing Refund again \
+                         is safe and refunds it once."
+                    ),
+                    _ => format!(
+                        "The server's answer to this refund of {amount} did not arrive. It is \
                          finished as soon as the counter is online; pressing Refund again is \
-                         safe and refunds it once.",
-                            money(attempt.amount, &profile.currency),
-                            error.code()
-                        ),
-                    });
-                }
-                Err(error) => return Err(error.into()),
-            };
+                         safe and refunds it once."
+                    ),
+                };
+                return Err(CounterError::Invalid { code: CounterCode::RefundUnanswered, message });
+            }
+            Err(error) => return Err(error.into()),
+        };
         if attempt.amount != amount {
             return Err(CounterError::Invalid {
                 code: CounterCode::EarlierRefundCompleted,
@@ -79,13 +83,15 @@ pub(crate) async fn send_refund(
     }
 }
 
-/// Whether an error proves the refund was not applied: a refusal (4xx), except
-/// `request_replayed`, which says this very request reached the server before (a copy
-/// duplicated on the way), so the first copy may well have been applied.
+/// Whether an error proves the refund was not applied: the server decided on this refund
+/// and refused it (400, 404, 409, 422: a known key would have been answered with its stored
+/// outcome instead). A refusal of the envelope (401: clock, signature, a replayed copy; 403;
+/// 408; 429) is no proof: the request was not looked at, and an earlier send under the same
+/// key may have been applied. Neither is anything without an answer, or a 5xx.
 fn refused_for_good(error: &ClientError) -> bool {
     match error {
         ClientError::Refused { status, code, .. } => {
-            *status < 500 && code != ErrorCode::RequestReplayed.as_str()
+            matches!(status, 400 | 404 | 409 | 422) && code != ErrorCode::RequestReplayed.as_str()
         }
         ClientError::Unreachable(_) | ClientError::Unreadable(_) => false,
     }

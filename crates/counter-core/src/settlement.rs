@@ -257,15 +257,11 @@ impl Counter {
         let credentials = profile.credentials()?;
         // A refund whose answer was lost is on the server's side of the day: finish it so
         // that both sides count it.
-        let report =
-            if crate::refunds::resend_unanswered_refunds(self.store(), &client, &credentials)
-                .await?
-                > 0
-            {
-                self.day_report(day).await?
-            } else {
-                report
-            };
+        // One the server still defers is in neither side's figures: the close goes on.
+        let resent = crate::refunds::resend_unanswered_refunds(self.store(), &client, &credentials)
+            .await
+            .unwrap_or(0);
+        let report = if resent > 0 { self.day_report(day).await? } else { report };
         let server = client.close_day(&credentials, &report.day).await?;
         let closed = DayReport { server: Some(server), closed: true, ..report };
         let json = serde_json::to_string(&closed)

@@ -73,7 +73,13 @@ async fn try_sync_round(store: &LocalStore, batch_size: usize) -> Result<usize, 
     let rules = client.bonus_rules(&credentials).await?;
     store.save_bonus_rules(&rules, store.now_ms()).await?;
     pull_paid_orders(store, &client, &credentials, 0).await?;
-    crate::refunds::resend_unanswered_refunds(store, &client, &credentials).await?;
+    // A refund the server defers (its service account cannot cover it yet) must not hold
+    // the top-ups behind it: what stays unanswered is resent next round.
+    if let Err(error) =
+        crate::refunds::resend_unanswered_refunds(store, &client, &credentials).await
+    {
+        tracing::info!(%error, "unanswered refunds wait for the next round");
+    }
 
     let mut pushed = 0;
     loop {
