@@ -2,7 +2,6 @@
 //! the local cache, preview the bonus, record cash top-ups.
 
 use std::path::Path;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use tillfund_core::protocol::ErrorCode;
 use tillfund_core::{Amount, Currency, MemberCode, PhoneNumber, PositiveAmount};
@@ -88,9 +87,9 @@ pub(crate) fn profile_amount(
         .map_err(|error| CounterError::Field { code: error.code(), message: error.to_string() })
 }
 
+/// The system clock, for what has no `CounterEnv` at hand (staff sign-in, the print queue).
 pub fn now_ms() -> i64 {
-    let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-    i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
+    tillfund_core::clock::system_now_ms()
 }
 
 /// The counter: its local store and who it is.
