@@ -156,6 +156,7 @@ fn the_simulator_s_broken_switches_act_in_known_places_and_are_set_only_by_it() 
         "ledger/engine/mod.rs",
         "ledger/engine/command.rs",
         "ledger/engine/refund.rs",
+        "ledger/engine/settlement.rs",
         "ledger/mod.rs",
         "service/outbox.rs",
         "service/mod.rs",

@@ -426,3 +426,67 @@ async fn a_store_day_closes_with_the_counter_s_figures_equal_to_the_server_s() {
     assert!(printed.windows(8).any(|window| window == b"Z-REPORT"));
     assert!(server.stop().unwrap().success());
 }
+
+/// A day nobody closed is settled by the next close, so the server's figures of a close
+/// hold two days; each day still matches the counter's records of it (found by the
+/// simulator, seed 8). And a payment the counter has not heard of yet is fetched by the
+/// close, so the Z-report matches (seed 60).
+#[tokio::test]
+async fn a_day_left_open_and_a_payment_not_yet_heard_still_match_the_server() {
+    use counter_core::transport::CounterEnv;
+    use tillfund_core::clock::Clock;
+
+    const DAY_MS: i64 = 24 * 60 * 60 * 1_000;
+    let server_dir = tempfile::tempdir().unwrap();
+    let server = FundServer::start(server_dir.path(), "127.0.0.1:0").unwrap();
+    let counter_dir = tempfile::tempdir().unwrap();
+    let clock = Clock::system();
+    let env = CounterEnv { clock: clock.clone(), ..CounterEnv::system() };
+    let counter =
+        Counter::open_with(&counter_dir.path().join("counter.sqlite"), env).await.unwrap();
+    let code = activation_code(server_dir.path());
+    let profile = counter.enrol(&server.url, &code, "Counter of two days").await.unwrap();
+    assert_eq!(sync_round(counter.store()).await, RoundOutcome::Empty);
+
+    // Yesterday, offline: 10.00. Today: 20.00. Yesterday is never closed.
+    clock.advance(-DAY_MS);
+    let preview = counter.preview_top_up(DEMO_MEMBER_CODE, "10.00").await.unwrap();
+    counter.record_top_up(&preview).await.unwrap();
+    clock.advance(DAY_MS);
+    assert_eq!(sync_round(counter.store()).await, RoundOutcome::Done { pushed: 1 });
+    let preview = counter.preview_top_up(DEMO_MEMBER_CODE, "20.00").await.unwrap();
+    counter.record_top_up(&preview).await.unwrap();
+    assert_eq!(sync_round(counter.store()).await, RoundOutcome::Done { pushed: 1 });
+    let zone = jiff::tz::TimeZone::get(&profile.time_zone).unwrap();
+    let today = jiff::Timestamp::now().to_zoned(zone).date();
+    let yesterday = today.yesterday().unwrap();
+
+    let report = counter.day_report(today).await.unwrap();
+    let server_day = report.server.clone().unwrap();
+    assert_eq!(report.counter.cash, 2_000);
+    assert_eq!(server_day.this_terminal.cash, 3_000, "a close now settles both days");
+    assert_eq!(server_day.this_terminal_in_day.unwrap().cash, 2_000);
+    assert_eq!(report.matches, Some(true), "{report:?}");
+    let report = counter.day_report(yesterday).await.unwrap();
+    assert_eq!((report.counter.cash, report.matches), (1_000, Some(true)), "{report:?}");
+
+    // A customer pays; the counter has not synced since.
+    let customer = demo::DemoCustomer::sign_in(&server.url).await;
+    let order = counter.create_order("5.00").await.unwrap();
+    assert_eq!(customer.pay(&order.token, "pay-unheard").await.status(), 200);
+    let closed = counter.close_day(today).await.unwrap();
+    assert_eq!((closed.counter.payment_count, closed.counter.payments), (1, 500));
+    assert_eq!(closed.matches, Some(true), "{closed:?}");
+    let close = closed.server.clone().unwrap();
+    assert_eq!((close.this_terminal.cash, close.this_terminal.payments), (3_000, 500));
+    assert!(closed.z_report_text().contains("CLOSED, matches server"));
+
+    // Yesterday, settled by today's close, still matches its records.
+    let report = counter.day_report(yesterday).await.unwrap();
+    let server_day = report.server.clone().unwrap();
+    assert!(!server_day.closed);
+    assert_eq!(server_day.this_terminal.cash, 0, "nothing left for a close of yesterday");
+    assert_eq!((report.counter.cash, report.matches), (1_000, Some(true)), "{report:?}");
+    assert!(server.stop().unwrap().success());
+    demo::assert_audit_passes(server_dir.path());
+}

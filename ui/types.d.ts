@@ -141,9 +141,16 @@ net_owed_to_store: number,
  */
 entry_sequence: number | null, 
 /**
- * The part of these figures made at the asking counter, to match its own records.
+ * The part of these figures made at the asking counter. A close settles everything
+ * not settled before the day's end, so this also holds earlier days nobody closed.
  */
-this_terminal: SettlementFigures, top_up_count: number, 
+this_terminal: SettlementFigures, 
+/**
+ * The asking counter's entries recorded within the day (by the store's clock),
+ * whichever close settles them: what its own records of the day must add up to.
+ * Absent from servers and kept days from before it was sent.
+ */
+this_terminal_in_day: SettlementFigures | null, top_up_count: number, 
 /**
  * Cash the store took for the platform.
  */

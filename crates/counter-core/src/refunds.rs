@@ -72,7 +72,9 @@ pub(crate) async fn send_refund(
 ) -> Result<RefundBody, SyncError> {
     match client.refund(credentials, attempt.order_id, attempt.amount, &attempt.refund_id).await {
         Ok(answer) => {
-            store.finish_refund(attempt, answer.amount, store.now_ms()).await?;
+            // The server's time of the refund is the day both sides count it in.
+            let refunded_at_ms = answer.refunded_at_ms.unwrap_or_else(|| store.now_ms());
+            store.finish_refund(attempt, answer.amount, refunded_at_ms).await?;
             Ok(answer)
         }
         Err(error) if refused_for_good(&error) => {
@@ -95,6 +97,17 @@ fn refused_for_good(error: &ClientError) -> bool {
         }
         ClientError::Unreachable(_) | ClientError::Unreadable(_) => false,
     }
+}
+
+/// Whether the server looked at the refund and put it off (the service account cannot
+/// cover it now): nothing was applied, so it is on neither side of the day.
+pub(crate) fn deferred_by_server(error: &SyncError) -> bool {
+    matches!(
+        error,
+        SyncError::Server(ClientError::Refused { code, .. })
+            if code == ErrorCode::ServiceInsufficient.as_str()
+                || code == ErrorCode::ReserveInsufficient.as_str()
+    )
 }
 
 /// Resends the refunds whose answers were lost, so that the counter's refunds (and its day

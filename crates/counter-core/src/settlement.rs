@@ -33,6 +33,20 @@ pub struct CounterFigures {
     pub rejected: i64,
 }
 
+impl CounterFigures {
+    /// Whether these records equal the server's figures for this counter's day.
+    pub fn matches(&self, server: &SettlementBody) -> bool {
+        // A server from before `this_terminal_in_day` counts only what a close settles.
+        let theirs = server.this_terminal_in_day.as_ref().unwrap_or(&server.this_terminal);
+        theirs.drawer_cash() == self.cash
+            && theirs.top_up_count == self.top_up_count
+            && theirs.payments == self.payments
+            && theirs.payment_count == self.payment_count
+            && theirs.refunds == self.refunds
+            && theirs.refund_count == self.refund_count
+    }
+}
+
 /// A day as the manager sees it before and after closing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -199,15 +213,7 @@ impl Counter {
         let hours = self.hours(&zone, start_ms, end_ms).await?;
         let client = self.store().server_client(&profile.server_url)?;
         let server = client.settlement(&profile.credentials()?, &day.to_string()).await.ok();
-        let matches = server.as_ref().map(|server| {
-            let mine = &server.this_terminal;
-            mine.cash - mine.reversed_cash == counter.cash
-                && mine.top_up_count == counter.top_up_count
-                && mine.payments == counter.payments
-                && mine.payment_count == counter.payment_count
-                && mine.refunds == counter.refunds
-                && mine.refund_count == counter.refund_count
-        });
+        let matches = server.as_ref().map(|server| counter.matches(server));
         Ok(DayReport {
             day: day.to_string(),
             store: profile.merchant_name,
@@ -256,14 +262,26 @@ impl Counter {
         let client = self.store().server_client(&profile.server_url)?;
         let credentials = profile.credentials()?;
         // A refund whose answer was lost is on the server's side of the day: finish it so
-        // that both sides count it.
-        // One the server still defers is in neither side's figures: the close goes on.
-        let resent = crate::refunds::resend_unanswered_refunds(self.store(), &client, &credentials)
-            .await
-            .unwrap_or(0);
-        let report = if resent > 0 { self.day_report(day).await? } else { report };
+        // that both sides count it. One the server still defers is in neither side's
+        // figures: the close goes on. Without an answer, the close waits: the Z-report
+        // would not match.
+        let resent =
+            match crate::refunds::resend_unanswered_refunds(self.store(), &client, &credentials)
+                .await
+            {
+                Ok(resent) => resent,
+                Err(error) if crate::refunds::deferred_by_server(&error) => 0,
+                Err(error) => return Err(error.into()),
+            };
+        // So are payments the payment listener has not brought yet.
+        let fetched =
+            crate::sync::catch_up_paid_orders(self.store(), &client, &credentials).await?;
+        let report = if resent > 0 || fetched > 0 { self.day_report(day).await? } else { report };
         let server = client.close_day(&credentials, &report.day).await?;
-        let closed = DayReport { server: Some(server), closed: true, ..report };
+        // The close's answer is the server's last word on the day: the Z-report is matched
+        // against it, not against the read before (which may have been lost).
+        let matches = Some(report.counter.matches(&server));
+        let closed = DayReport { server: Some(server), matches, closed: true, ..report };
         let json = serde_json::to_string(&closed)
             .map_err(|error| CounterError::Local(LocalStoreError::Corrupt(error.to_string())))?;
         sqlx::query("INSERT INTO closed_days (day, report, closed_at_ms) VALUES (?, ?, ?) ON CONFLICT (day) DO NOTHING")

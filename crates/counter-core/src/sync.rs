@@ -129,6 +129,27 @@ async fn pull_paid_orders(
     Ok(paid.len())
 }
 
+/// Most pages of payments fetched in one catch-up; more wait for the payment listener.
+const CATCH_UP_PAGES_MAX: usize = 50;
+
+/// Fetches, without waiting, every payment the server has that this counter has not seen
+/// yet (up to `CATCH_UP_PAGES_MAX` pages); returns how many were applied.
+pub(crate) async fn catch_up_paid_orders(
+    store: &LocalStore,
+    client: &ServerClient,
+    credentials: &crate::client::TerminalCredentials,
+) -> Result<usize, SyncError> {
+    let mut applied = 0;
+    for _ in 0..CATCH_UP_PAGES_MAX {
+        let fetched = pull_paid_orders(store, client, credentials, 0).await?;
+        if fetched == 0 {
+            break;
+        }
+        applied += fetched;
+    }
+    Ok(applied)
+}
+
 /// How long the server may hold a payments request open; under the client's timeout.
 pub const PAYMENT_WAIT_MS: u64 = 8_000;
 

@@ -1,14 +1,16 @@
 //! What must hold, checked against the real databases: after every step (money, the guard,
-//! at most once, refunds within payments, bonus never cash, no server error, the audit
-//! every few steps), and once the network heals at the end (every outbox entry applied
-//! exactly once, every refund answered and counted alike, every payment known at its
-//! counter and every one a customer was told of on the server, the caches converged, the
-//! full audit).
+//! at most once, refunds within payments, bonus never cash, no server error; every few
+//! steps the audit and the closed days recomputed from their entries), and once the network
+//! heals at the end (every outbox entry applied exactly once, every refund answered and
+//! counted alike, every payment known at its counter and every one a customer was told of
+//! on the server, the caches converged, every counter's day reports matching the server's
+//! and its Z-reports equal to the server's closes, the full audit).
 
 use anyhow::{Result, anyhow, bail};
 use sqlx::{Row, SqlitePool};
 
 use crate::ledger::LedgerReader;
+use crate::settlements;
 use crate::world::World;
 
 /// The incremental audit runs every this many steps (and the full one at the end).
@@ -83,6 +85,7 @@ pub async fn after_step(world: &World, ledger: &LedgerReader) -> Result<()> {
         bail!("bonus_never_cash: {bonus_as_cash} transfers paid bonus out as cash");
     }
     if world.step % AUDIT_EVERY_STEPS == 0 {
+        settlements::settlements_add_up(ledger).await?;
         let report = world.service.audit().await.map_err(|error| anyhow!("audit: {error:?}"))?;
         if !report.passed() {
             bail!("audit_clean: {}", report.problems.join("; "));
@@ -114,6 +117,7 @@ pub async fn after_heal(world: &World, ledger: &LedgerReader) -> Result<()> {
             );
         }
     }
+    settlements::settlements_add_up(ledger).await?;
     let report = world.service.audit_full().await.map_err(|error| anyhow!("audit: {error:?}"))?;
     if !report.passed() {
         bail!("audit_clean: {}", report.problems.join("; "));
@@ -233,16 +237,22 @@ async fn counter_agrees(world: &World, index: usize, ledger: &LedgerReader) -> R
         bail!("cache_converges: {label} has bonus rules {local_rules}, the server {server_rules}");
     }
     pool.close().await;
-    if world.check_day_reports {
-        for day in world.days_so_far(counter.merchant)? {
-            let report = counter.counter.day_report(day).await?;
-            if report.matches != Some(true) {
-                bail!(
-                    "day_reports_match: {label}'s {day} reads {:?} at the counter, {:?} on the server",
-                    report.counter,
-                    report.server.map(|server| server.this_terminal)
-                );
-            }
+    for day in world.days_so_far(counter.merchant)? {
+        let report = counter.counter.day_report(day).await?;
+        if report.matches != Some(true) {
+            bail!(
+                "day_reports_match: {label}'s {day} reads {:?} at the counter, {:?} on the server",
+                report.counter,
+                report.server.and_then(|server| server.this_terminal_in_day)
+            );
+        }
+        if report.closed {
+            let server = report.server.as_ref().ok_or_else(|| {
+                anyhow!("closed_days_immutable: {label}'s Z-report of {day} keeps no close")
+            })?;
+            settlements::z_report_is_the_close(ledger, &merchant, &terminal, server)
+                .await
+                .map_err(|error| anyhow!("{error} (at {label})"))?;
         }
     }
     Ok(())

@@ -94,8 +94,6 @@ pub struct World {
     pub server_crash: Arc<CrashSwitch>,
     /// The counter the current operation acts at, when a crash is planned for it.
     pub focus: Option<usize>,
-    /// Whether the end checks every counter's day reports too (see `run_seed_checking`).
-    pub check_day_reports: bool,
     config: ServiceConfig,
     database_url: String,
     /// The run's PostgreSQL database, when the server runs on one.
@@ -144,6 +142,7 @@ impl World {
         config.policy.sim_bugs = ServerSimBugs {
             outbox_idempotency_off: bug == Bug::OutboxIdempotencyOff,
             refund_ignores_refunded: bug == Bug::RefundIgnoresRefunded,
+            counter_parts_skip_refunds: bug == Bug::CounterPartsSkipRefunds,
         };
         let network_rng = rng.fork();
         let rates = FaultRates::draw(&mut rng);
@@ -226,7 +225,6 @@ impl World {
             step: 0,
             server_crash,
             focus: None,
-            check_day_reports: false,
             config,
             database_url,
             postgres,

@@ -39,3 +39,10 @@ fn a_refund_that_skips_the_already_refunded_check_is_caught() {
 fn an_outbox_entry_acknowledged_before_the_answer_is_caught() {
     assert_caught(Bug::AckBeforeAnswer, 6, "outbox_exactly_once");
 }
+
+#[test]
+fn a_close_whose_counter_parts_leave_out_refunds_is_caught() {
+    // The audit checks each close's money, not how it splits by counter: only the
+    // simulator's own recount of the settled entries sees it.
+    assert_caught(Bug::CounterPartsSkipRefunds, 10, "settlement_figures");
+}

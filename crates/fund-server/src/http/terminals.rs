@@ -179,15 +179,21 @@ pub async fn refund(
     let amount = PositiveAmount::try_from(request.body.amount)
         .map_err(|error| ServiceError::new(error.code(), error.to_string()))?;
     match state.service().refund(&request.terminal, order_id, amount, &key).await? {
-        Outcome::Refunded { entry_sequence, order_id, amount, refunded_total, wallet_balance } => {
-            Ok(Json(RefundBody {
-                order_id,
-                amount: amount.minor_units(),
-                refunded_total: refunded_total.minor_units(),
-                wallet_balance: wallet_balance.minor_units(),
-                entry_sequence,
-            }))
-        }
+        Outcome::Refunded {
+            entry_sequence,
+            order_id,
+            amount,
+            refunded_total,
+            wallet_balance,
+            refunded_at_ms,
+        } => Ok(Json(RefundBody {
+            order_id,
+            amount: amount.minor_units(),
+            refunded_total: refunded_total.minor_units(),
+            wallet_balance: wallet_balance.minor_units(),
+            entry_sequence,
+            refunded_at_ms,
+        })),
         other => Err(ApiError::internal(format!("refund answered {other:?}"))),
     }
 }
@@ -243,6 +249,7 @@ impl From<&crate::service::Settlement> for SettlementBody {
             net_owed_to_store: settlement.figures.net_owed_to_store(),
             entry_sequence: settlement.entry_sequence,
             this_terminal: settlement.this_terminal,
+            this_terminal_in_day: Some(settlement.this_terminal_in_day),
         }
     }
 }

@@ -16,8 +16,13 @@ pub struct Settlement {
     pub day: Date,
     pub closed: bool,
     pub figures: SettlementFigures,
-    /// The part of the figures made at the asking counter, for it to match its records.
+    /// The part of the figures made at the asking counter.
     pub this_terminal: SettlementFigures,
+    /// The asking counter's entries recorded within the day, settled by this close, an
+    /// earlier or a later one, or by none yet: what its own records of the day add up to.
+    /// (A close settles everything unsettled before the day's end, so `this_terminal` also
+    /// holds earlier days nobody closed.)
+    pub this_terminal_in_day: SettlementFigures,
     /// The journal entry of the close, when it moved money.
     pub entry_sequence: Option<i64>,
 }
@@ -36,13 +41,13 @@ impl<S: Storage> FundService<S> {
         })
     }
 
-    /// The end of `day` at the counter's store, refusing days that have not started yet
-    /// there.
-    async fn settlement_day_end_ms(
+    /// The start and end of `day` at the counter's store, refusing days that have not
+    /// started yet there.
+    async fn settlement_day_bounds_ms(
         &self,
         terminal: &AuthenticatedTerminal,
         day: Date,
-    ) -> Result<i64, ServiceError> {
+    ) -> Result<(i64, i64), ServiceError> {
         let zone = &self.merchant_zone(terminal).await?;
         let now = jiff::Timestamp::from_millisecond(self.store.clock().now_ms())
             .map_err(|error| internal(error.to_string()))?;
@@ -53,7 +58,12 @@ impl<S: Storage> FundService<S> {
                 format!("{day} has not started yet at this store (today is {today})."),
             ));
         }
-        end_of_day_ms(zone, day)
+        let start_ms = day
+            .to_zoned(zone.clone())
+            .map_err(|error| internal(error.to_string()))?
+            .timestamp()
+            .as_millisecond();
+        Ok((start_ms, end_of_day_ms(zone, day)?))
     }
 
     /// The day's figures: as closed, or what a close now would settle (everything recorded
@@ -63,7 +73,7 @@ impl<S: Storage> FundService<S> {
         terminal: &AuthenticatedTerminal,
         day: Date,
     ) -> Result<Settlement, ServiceError> {
-        let day_end_ms = self.settlement_day_end_ms(terminal, day).await?;
+        let (day_start_ms, day_end_ms) = self.settlement_day_bounds_ms(terminal, day).await?;
         let day_text = day.to_string();
         let stored = self.store.stored_day(terminal.terminal.merchant_id, &day_text, day_end_ms);
         let (figures, by_terminal, closed) = match stored.await? {
@@ -78,7 +88,23 @@ impl<S: Storage> FundService<S> {
             .find(|(terminal_id, _)| *terminal_id == terminal.terminal.id)
             .map(|(_, figures)| figures)
             .unwrap_or_default();
-        Ok(Settlement { day, closed, figures, this_terminal, entry_sequence: None })
+        let this_terminal_in_day = self
+            .store
+            .terminal_day(
+                terminal.terminal.merchant_id,
+                terminal.terminal.id,
+                day_start_ms,
+                day_end_ms,
+            )
+            .await?;
+        Ok(Settlement {
+            day,
+            closed,
+            figures,
+            this_terminal,
+            this_terminal_in_day,
+            entry_sequence: None,
+        })
     }
 
     /// Closes the day once: moves the drawer's cash to the service account and the net of
@@ -88,7 +114,7 @@ impl<S: Storage> FundService<S> {
         terminal: &AuthenticatedTerminal,
         day: Date,
     ) -> Result<Settlement, ServiceError> {
-        let day_end_ms = self.settlement_day_end_ms(terminal, day).await?;
+        let (_, day_end_ms) = self.settlement_day_bounds_ms(terminal, day).await?;
         let merchant_id = terminal.terminal.merchant_id;
         let day_text = day.to_string();
         let command = Command {

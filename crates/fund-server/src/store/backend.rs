@@ -14,7 +14,9 @@ use super::*;
 use crate::ledger::audit::{
     AuditCheckpoint, BalanceDrift, NextCheckpoint, ReferencesToRecall, SettlementCheck,
 };
-use crate::ledger::{Account, BatchNeeds, BatchState, BatchWrites, JournalEntry, PaidOrder};
+use crate::ledger::{
+    Account, BatchNeeds, BatchState, BatchWrites, JournalEntry, PaidOrder, SettlementFigures,
+};
 use crate::model::{Clock, Customer, Merchant, Terminal};
 
 #[derive(Debug, Clone)]
@@ -466,6 +468,16 @@ impl ReportStore for Backend {
         day_end_ms: i64,
     ) -> Stored<StoredDay> {
         each!(self, store => store.stored_day(merchant_id, day, day_end_ms).await)
+    }
+
+    async fn terminal_day(
+        &self,
+        merchant_id: MerchantId,
+        terminal_id: TerminalId,
+        start_ms: i64,
+        end_ms: i64,
+    ) -> Stored<SettlementFigures> {
+        each!(self, store => store.terminal_day(merchant_id, terminal_id, start_ms, end_ms).await)
     }
 
     async fn wallet_history(

@@ -24,11 +24,14 @@ use tillfund_core::{Amount, CustomerId, MemberCode, MerchantId, OrderId, PhoneNu
 use crate::ledger::audit::{
     AuditCheckpoint, BalanceDrift, NextCheckpoint, ReferencesToRecall, SettlementCheck,
 };
-use crate::ledger::{Account, BatchNeeds, BatchState, BatchWrites, JournalEntry, PaidOrder};
+use crate::ledger::{
+    Account, BatchNeeds, BatchState, BatchWrites, JournalEntry, PaidOrder, SettlementFigures,
+};
 use crate::model::{Clock, Customer, Merchant, Terminal};
 
 mod backend;
 mod copy;
+pub(crate) mod day_entries;
 pub mod postgres;
 mod records;
 pub mod sqlite;
@@ -464,6 +467,15 @@ pub trait ReportStore {
         day: &str,
         day_end_ms: i64,
     ) -> impl Future<Output = Stored<StoredDay>> + Send;
+    /// The figures of one counter's entries recorded in `[start_ms, end_ms)`, settled by
+    /// any close or by none: what that counter's own records of the day add up to.
+    fn terminal_day(
+        &self,
+        merchant_id: MerchantId,
+        terminal_id: TerminalId,
+        start_ms: i64,
+        end_ms: i64,
+    ) -> impl Future<Output = Stored<SettlementFigures>> + Send;
     /// A wallet's latest journal entries, newest first, at most `limit`.
     fn wallet_history(
         &self,

@@ -1,7 +1,9 @@
 //! Batches, balances, bonus rules, paid orders, a merchant's day, the audit's reads and a
 //! wallet's history.
 
-use fund_server::ledger::{Account, Batch, BatchNeeds, Bucket, CommandKind, Outcome};
+use fund_server::ledger::{
+    Account, Batch, BatchNeeds, Bucket, CommandKind, Outcome, SettlementFigures,
+};
 use fund_server::service::{AuditScope, audit_store};
 use fund_server::store::{AuditRead, BatchTransaction, Storage, StoreError, StoredDay};
 use tillfund_core::bonus::{BonusFormula, BonusRule};
@@ -140,6 +142,13 @@ pub async fn a_day_is_open_then_closed_with_its_figures<S: Storage>(store: S) {
         panic!("the next day is open");
     };
     assert!(next.entries.is_empty(), "each entry is settled once");
+    // A counter's day counts what it recorded within the day, settled or not.
+    let day_of = |start_ms, end_ms| store.terminal_day(shop.id, counter, start_ms, end_ms);
+    assert_eq!(day_of(1_000, 1_001).await.unwrap(), stored, "the top-up is at 1,000");
+    assert_eq!(day_of(0, 1_000).await.unwrap(), SettlementFigures::default(), "end excluded");
+    assert_eq!(day_of(1_001, i64::MAX).await.unwrap(), SettlementFigures::default());
+    let other = store.terminal_day(shop.id, TerminalId::generate(), 0, i64::MAX);
+    assert_eq!(other.await.unwrap(), SettlementFigures::default(), "another counter's");
 }
 
 pub async fn the_audit_reads_one_clean_journal<S: Storage>(store: S) {

@@ -129,6 +129,10 @@ pub struct RefundBody {
     pub refunded_total: i64,
     pub wallet_balance: i64,
     pub entry_sequence: i64,
+    /// When the server applied the refund, by its clock: the day the refund counts in.
+    /// Absent from answers of servers from before it was sent.
+    #[serde(default)]
+    pub refunded_at_ms: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -200,8 +204,14 @@ pub struct SettlementBody {
     /// kept before it was shown.)
     #[serde(default)]
     pub entry_sequence: Option<i64>,
-    /// The part of these figures made at the asking counter, to match its own records.
+    /// The part of these figures made at the asking counter. A close settles everything
+    /// not settled before the day's end, so this also holds earlier days nobody closed.
     pub this_terminal: SettlementFigures,
+    /// The asking counter's entries recorded within the day (by the store's clock),
+    /// whichever close settles them: what its own records of the day must add up to.
+    /// Absent from servers and kept days from before it was sent.
+    #[serde(default)]
+    pub this_terminal_in_day: Option<SettlementFigures>,
 }
 
 #[cfg(test)]

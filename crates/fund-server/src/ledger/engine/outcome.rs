@@ -41,6 +41,10 @@ pub enum Outcome {
         amount: Amount,
         refunded_total: Amount,
         wallet_balance: Amount,
+        /// When the refund was applied, by the server's clock. Absent from outcomes
+        /// stored before it was kept.
+        #[serde(default)]
+        refunded_at_ms: Option<i64>,
     },
     YieldPosted {
         entry_sequence: i64,

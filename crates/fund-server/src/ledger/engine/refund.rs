@@ -75,6 +75,7 @@ impl Batch<'_> {
             refunded_total: Amount::from_minor_units(refunded_total)
                 .map_err(|error| Deferred::Overflow(error.to_string()))?,
             wallet_balance: self.wallet_balance(customer_id)?,
+            refunded_at_ms: Some(command.recorded_at_ms),
         })
     }
 }

@@ -108,7 +108,12 @@ impl Batch<'_> {
             ));
         }
         let entries = self.entries_to_settle(merchant_id, day_end_ms, &unsettled);
-        let (figures, by_terminal) = figures_by_terminal(&entries);
+        let (figures, mut by_terminal) = figures_by_terminal(&entries);
+        if self.policy.sim_bugs.counter_parts_skip_refunds() {
+            for (_, part) in &mut by_terminal {
+                (part.refunds, part.refund_count) = (0, 0);
+            }
+        }
         let transfers = settlement_transfers(merchant_id, &figures);
         let entry_sequence = if transfers.is_empty() {
             None

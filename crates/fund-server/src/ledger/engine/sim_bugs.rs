@@ -12,6 +12,9 @@ pub struct ServerSimBugs {
     /// A refund measured against the whole payment, not what is left of it.
     #[cfg(feature = "sim-bugs")]
     pub refund_ignores_refunded: bool,
+    /// A close's figures per counter leave the refunds out (the store's total keeps them).
+    #[cfg(feature = "sim-bugs")]
+    pub counter_parts_skip_refunds: bool,
 }
 
 impl ServerSimBugs {
@@ -25,6 +28,13 @@ impl ServerSimBugs {
     pub fn refund_ignores_refunded(self) -> bool {
         #[cfg(feature = "sim-bugs")]
         return self.refund_ignores_refunded;
+        #[cfg(not(feature = "sim-bugs"))]
+        false
+    }
+
+    pub fn counter_parts_skip_refunds(self) -> bool {
+        #[cfg(feature = "sim-bugs")]
+        return self.counter_parts_skip_refunds;
         #[cfg(not(feature = "sim-bugs"))]
         false
     }

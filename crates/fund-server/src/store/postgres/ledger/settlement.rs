@@ -1,7 +1,7 @@
 //! The figures of a store's day: as closed, or what closing now would settle.
 
 use super::*;
-use crate::ledger::{EntryCode, TransferCode};
+use crate::store::day_entries::{DAY_ROWS_SELECT, DayEntries, DayRow};
 
 pub(super) const FIGURE_COLUMNS: &str = "top_up_count, cash, bonus, payment_count, payments, refund_count, \
     refunds, reversal_count, reversed_cash, reversed_bonus";
@@ -38,52 +38,58 @@ pub(super) async fn unsettled_day(
             .fetch_optional(&mut *connection)
             .await?
             .is_some();
-    let rows = sqlx::query(
-        "SELECT e.sequence, e.terminal_id, e.code, t.code AS transfer_code, t.amount \
-         FROM journal_entries e JOIN transfers t ON t.entry_sequence = e.sequence \
-         WHERE e.merchant_id = $1 AND e.recorded_at_ms < $2 \
-           AND e.code IN ('top_up', 'top_up_reversal', 'payment', 'refund') \
+    let rows = sqlx::query(&format!(
+        "{DAY_ROWS_SELECT} AND e.merchant_id = $1 AND e.recorded_at_ms < $2 \
            AND NOT EXISTS (SELECT 1 FROM settled_entries s WHERE s.entry_sequence = e.sequence) \
-         ORDER BY e.sequence",
-    )
+         ORDER BY e.sequence"
+    ))
     .bind(merchant_id.to_string())
     .bind(day_end_ms)
     .fetch_all(&mut *connection)
     .await?;
-    let mut state = UnsettledDay { already_closed, entries: Vec::new() };
-    for row in rows {
-        let sequence: i64 = row.try_get("sequence")?;
-        let amount: i64 = row.try_get("amount")?;
-        let code: EntryCode = parse(row.try_get::<&str, _>("code")?)?;
-        let transfer_code: TransferCode = parse(row.try_get::<&str, _>("transfer_code")?)?;
-        if state.entries.last().is_none_or(|(_, entry)| entry.sequence() != sequence) {
-            let terminal_id = parse_optional(row.try_get("terminal_id")?)?;
-            state.entries.push((
-                terminal_id,
-                match code {
-                    EntryCode::TopUp => UnsettledEntry::TopUp { sequence, cash: 0, bonus: 0 },
-                    EntryCode::TopUpReversal => {
-                        UnsettledEntry::Reversal { sequence, cash: 0, bonus: 0 }
-                    }
-                    EntryCode::Payment => UnsettledEntry::Payment { sequence, amount: 0 },
-                    EntryCode::Refund => UnsettledEntry::Refund { sequence, amount: 0 },
-                    other => {
-                        return Err(corrupt(format!(
-                            "entry {sequence} of code {other} in a settlement"
-                        )));
-                    }
-                },
-            ));
-        }
-        match (state.entries.last_mut().map(|(_, entry)| entry), transfer_code) {
-            (Some(UnsettledEntry::TopUp { cash, .. }), TransferCode::Cash) => *cash += amount,
-            (Some(UnsettledEntry::TopUp { bonus, .. }), TransferCode::Bonus) => *bonus += amount,
-            (Some(UnsettledEntry::Reversal { cash, .. }), TransferCode::Cash) => *cash += amount,
-            (Some(UnsettledEntry::Reversal { bonus, .. }), TransferCode::Bonus) => *bonus += amount,
-            (Some(UnsettledEntry::Payment { amount: total, .. }), _)
-            | (Some(UnsettledEntry::Refund { amount: total, .. }), _) => *total += amount,
-            _ => {}
-        }
+    let mut day = DayEntries::default();
+    for row in &rows {
+        day.push(day_row(row)?)?;
     }
-    Ok(state)
+    Ok(UnsettledDay { already_closed, entries: day.entries })
+}
+
+fn day_row(row: &sqlx::postgres::PgRow) -> Result<DayRow<'_>, StoreError> {
+    Ok(DayRow {
+        sequence: row.try_get("sequence")?,
+        terminal_id: row.try_get("terminal_id")?,
+        code: row.try_get("code")?,
+        transfer_code: row.try_get("transfer_code")?,
+        amount: row.try_get("amount")?,
+    })
+}
+
+/// The figures of one counter's entries recorded in `[start_ms, end_ms)`, settled by any
+/// close or by none: what the counter's own records of that day must add up to.
+pub(super) async fn terminal_window(
+    connection: &mut PgConnection,
+    merchant_id: MerchantId,
+    terminal_id: TerminalId,
+    start_ms: i64,
+    end_ms: i64,
+) -> Result<SettlementFigures, StoreError> {
+    let rows = sqlx::query(&format!(
+        "{DAY_ROWS_SELECT} AND e.merchant_id = $1 AND e.recorded_at_ms >= $2 \
+           AND e.recorded_at_ms < $3 AND e.terminal_id = $4 ORDER BY e.sequence"
+    ))
+    .bind(merchant_id.to_string())
+    .bind(start_ms)
+    .bind(end_ms)
+    .bind(terminal_id.to_string())
+    .fetch_all(&mut *connection)
+    .await?;
+    let mut day = DayEntries::default();
+    for row in &rows {
+        day.push(day_row(row)?)?;
+    }
+    let mut figures = SettlementFigures::default();
+    for (_, entry) in day.entries {
+        entry.add_to(&mut figures);
+    }
+    Ok(figures)
 }

@@ -22,7 +22,7 @@ use crate::ledger::audit::SettlementCheck;
 use crate::ledger::{
     Account, AlertChange, AppliedTopUp, BatchNeeds, BatchState, BatchWrites, EntryReferences,
     JournalEntry, NewEntry, Outcome, PaidOrder, RuleSetRecord, SettlementFigures, StoredOutcome,
-    TopUpKey, Transfer, UnsettledDay, UnsettledEntry,
+    TopUpKey, Transfer, UnsettledDay,
 };
 use crate::store::{BatchTransaction, LedgerStore, Stored};
 
@@ -35,7 +35,7 @@ mod write;
 pub use audit::SqliteAuditRead;
 
 use load::{load_batch_state, load_rule_sets};
-use settlement::{FIGURE_COLUMNS, unsettled_day};
+use settlement::{FIGURE_COLUMNS, terminal_window, unsettled_day};
 use write::write_batch;
 
 /// Rows bound in one statement; well under SQLite's limit of 32,766 variables.

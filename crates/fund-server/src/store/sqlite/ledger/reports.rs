@@ -44,6 +44,17 @@ impl ReportStore for SqliteStore {
         Ok(StoredDay::Open(unsettled_day(&mut connection, merchant_id, day, day_end_ms).await?))
     }
 
+    async fn terminal_day(
+        &self,
+        merchant_id: MerchantId,
+        terminal_id: TerminalId,
+        start_ms: i64,
+        end_ms: i64,
+    ) -> Stored<SettlementFigures> {
+        let mut connection = self.pool.acquire().await?;
+        terminal_window(&mut connection, merchant_id, terminal_id, start_ms, end_ms).await
+    }
+
     /// A wallet's latest journal entries, newest first: what happened and by how much the
     /// wallet changed (all buckets together), at most `limit`.
     async fn wallet_history(
