@@ -177,3 +177,71 @@ async fn audit_exits_non_zero_and_names_an_edited_row() {
     assert!(stdout.contains("PROBLEM: entry 1: its hash does not match its content"), "{stdout}");
     assert!(stderr.contains("audit failed"), "{stderr}");
 }
+
+fn fund_server_with_input(
+    data_dir: &std::path::Path,
+    arguments: &[&str],
+    stdin: &str,
+) -> (bool, String, String) {
+    tillfund_e2e::demo::fund_server_cli_with_input(data_dir, &[], arguments, stdin)
+}
+
+#[test]
+fn the_first_administrator_is_made_on_the_command_line_and_recorded() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let add = ["operator", "add", "--name", "Li.Wei", "--role", "administrator"];
+    let (ok, stdout, stderr) =
+        fund_server_with_input(data_dir.path(), &add, "keep the ledger honest\n");
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("added operator li.wei (administrator)"), "{stdout}");
+    assert!(stdout.contains("otpauth://totp/Tillfund:li.wei?secret="), "{stdout}");
+    assert!(!stdout.contains("keep the ledger honest") && !stderr.contains("honest"));
+
+    // No password on standard input, a weak one, a taken name, an unknown role: refused.
+    let (ok, _, stderr) = fund_server(data_dir.path(), &add);
+    assert!(!ok && stderr.contains("standard input"), "{stderr}");
+    let weak = ["operator", "add", "--name", "zhao", "--role", "viewer"];
+    let (ok, _, stderr) = fund_server_with_input(data_dir.path(), &weak, "short\n");
+    assert!(!ok && stderr.contains("12 to 128 characters"), "{stderr}");
+    let (ok, _, stderr) = fund_server_with_input(data_dir.path(), &add, "another long password\n");
+    assert!(!ok && stderr.contains("already"), "{stderr}");
+    let role = ["operator", "add", "--name", "zhao", "--role", "boss"];
+    let (ok, _, stderr) = fund_server_with_input(data_dir.path(), &role, "another long password\n");
+    assert!(
+        !ok && stderr.contains("is not viewer, operator, approver or administrator"),
+        "{stderr}"
+    );
+
+    let (ok, stdout, _) =
+        fund_server(data_dir.path(), &["operator", "disable", "--name", "li.wei"]);
+    assert!(ok, "{stdout}");
+    let (_, list, _) = fund_server(data_dir.path(), &["operator", "list"]);
+    assert!(list.contains("li.wei") && list.contains("disabled"), "{list}");
+    let (ok, _, stderr) = fund_server(data_dir.path(), &["operator", "enable", "--name", "nobody"]);
+    assert!(!ok && stderr.contains("no operator named 'nobody'"), "{stderr}");
+    let (ok, stdout, _) =
+        fund_server(data_dir.path(), &["operator", "reset-second-factor", "--name", "li.wei"]);
+    assert!(ok && stdout.contains("secret: "), "{stdout}");
+
+    let (ok, trail, stderr) = fund_server(data_dir.path(), &["operator", "trail"]);
+    assert!(ok, "{stderr}");
+    let actions: Vec<_> =
+        trail.lines().map(|line| line.split_whitespace().nth(4).unwrap()).collect();
+    // Newest first: the reset, the disable, two refused adds (the empty password and the
+    // unknown role never reached the service), the add.
+    assert_eq!(
+        actions,
+        [
+            "second_factor_reset",
+            "operator_disabled",
+            "operator_added",
+            "operator_added",
+            "operator_added"
+        ],
+        "{trail}"
+    );
+    assert!(trail.lines().all(|line| line.contains(" cli ")), "{trail}");
+    let (ok, stdout, stderr) = fund_server(data_dir.path(), &["audit"]);
+    assert!(ok, "{stdout}{stderr}");
+    assert!(stdout.contains("checked the chain of 5 records of the operators' trail"), "{stdout}");
+}

@@ -36,6 +36,11 @@ async fn a_sqlite_ledger_copied_to_postgresql_carries_on_where_it_was() {
     let wallet_before = customer.wallet().await;
     assert_eq!(wallet_before["total"], 60_000 + 5_000 - 2_500 + 500, "{wallet_before}");
     assert!(sqlite_server.stop().unwrap().success());
+    // An operator's account and its trail move too.
+    let add = ["operator", "add", "--name", "li.wei", "--role", "administrator"];
+    let (ok, _, stderr) =
+        demo::fund_server_cli_with_input(data_dir.path(), &[], &add, "keep the ledger honest\n");
+    assert!(ok, "{stderr}");
 
     // A database that holds something else is refused before anything is written to it.
     let foreign = ThrowawayDatabase::create().await.unwrap();
@@ -98,4 +103,8 @@ async fn a_sqlite_ledger_copied_to_postgresql_carries_on_where_it_was() {
     let (ok, stdout, stderr) =
         demo::fund_server_cli_with_env(data_dir.path(), &environment, &["audit", "--full"]);
     assert!(ok && stdout.contains("audited 6 journal entries"), "{stdout}{stderr}");
+    assert!(stdout.contains("checked the chain of 1 records of the operators' trail"), "{stdout}");
+    let (_, list, _) =
+        demo::fund_server_cli_with_env(data_dir.path(), &environment, &["operator", "list"]);
+    assert!(list.contains("li.wei") && list.contains("active"), "{list}");
 }

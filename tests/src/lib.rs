@@ -74,6 +74,35 @@ pub mod demo {
         )
     }
 
+    /// As `fund_server_cli_with_env`, with `stdin` written to its standard input (an
+    /// operator's password).
+    pub fn fund_server_cli_with_input(
+        data_dir: &Path,
+        environment: &[(&str, &str)],
+        arguments: &[&str],
+        stdin: &str,
+    ) -> (bool, String, String) {
+        use std::io::Write;
+        use std::process::Stdio;
+        let mut child = std::process::Command::new(fund_server_binary())
+            .args(arguments)
+            .env_remove("DATABASE_URL")
+            .envs(environment.iter().copied())
+            .env("TILLFUND_DATA_DIR", data_dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run fund-server");
+        child.stdin.take().expect("piped").write_all(stdin.as_bytes()).expect("write stdin");
+        let output = child.wait_with_output().expect("run fund-server");
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    }
+
     /// A fresh activation code for the demo store, as the operator would issue it.
     pub fn activation_code(data_dir: &Path) -> String {
         activation_code_with_env(data_dir, &[])

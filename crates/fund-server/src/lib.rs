@@ -10,6 +10,7 @@ pub mod http;
 pub mod ledger;
 pub mod ledger_writer;
 pub mod model;
+pub mod operators;
 pub mod pin_checker;
 pub mod service;
 pub mod store;

@@ -17,7 +17,9 @@ use fund_server::store::{ServerStore, redacted_url};
 use fund_server::vault::SecretsKey;
 
 mod copy_to;
+mod operator_cli;
 use copy_to::copy_to;
+use operator_cli::{OperatorCommand, operator_command};
 use tillfund_core::{Amount, Currency, MerchantId, PositiveAmount, TerminalId};
 
 #[derive(Parser)]
@@ -133,6 +135,9 @@ enum DatabaseCommand {
     /// The yield rate schedule.
     #[command(subcommand)]
     Yield(YieldCommand),
+    /// Operators' accounts (the first administrator, and the way back in).
+    #[command(subcommand)]
+    Operator(OperatorCommand),
 }
 
 #[derive(Subcommand)]
@@ -281,6 +286,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         DatabaseCommand::Bonus(command) => bonus_command(&service, command).await?,
         DatabaseCommand::Accrue { through } => accrue(&service, &through, currency).await?,
         DatabaseCommand::Yield(command) => yield_command(&service, command).await?,
+        DatabaseCommand::Operator(command) => operator_command(&service, command).await?,
     }
     Ok(())
 }
@@ -497,6 +503,10 @@ fn print_audit(report: &fund_server::ledger::audit::AuditReport) -> anyhow::Resu
             report.entries_checked, report.accounts_checked
         ),
     }
+    println!(
+        "checked the chain of {} records of the operators' trail",
+        report.trail_records_checked
+    );
     if report.passed() {
         println!("audit passed: every invariant holds");
         return Ok(());

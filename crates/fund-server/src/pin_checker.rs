@@ -72,6 +72,26 @@ impl PinChecker {
         turn: &PinPermit<'_>,
         pin: PaymentPin,
     ) -> Result<String, PinCheckError> {
+        self.hash_secret(turn, pin.expose().as_bytes().to_vec()).await
+    }
+
+    /// Whether `pin` matches the stored PHC string; its cost is read from the string.
+    pub async fn verify(
+        &self,
+        turn: &PinPermit<'_>,
+        pin: PaymentPin,
+        stored: String,
+    ) -> Result<bool, PinCheckError> {
+        self.verify_secret(turn, pin.expose().as_bytes().to_vec(), stored).await
+    }
+
+    /// A new argon2id PHC string for any secret (an operator's password), at this
+    /// checker's cost and under the same bound on memory as PINs.
+    pub async fn hash_secret(
+        &self,
+        turn: &PinPermit<'_>,
+        secret: Vec<u8>,
+    ) -> Result<String, PinCheckError> {
         let params = Params::new(self.cost.memory_kib, self.cost.passes, 1, None)
             .map_err(|error| PinCheckError::Hashing(error.to_string()))?;
         let salt = SaltString::generate(&mut OsRng);
@@ -83,7 +103,15 @@ impl PinChecker {
                     .as_salt()
                     .decode_b64(&mut salt_bytes)
                     .map_err(|error| PinCheckError::Hashing(error.to_string()))?;
-                compute(Algorithm::Argon2id, Version::V0x13, &params, pin, salt_bytes, 32, memory)
+                compute(
+                    Algorithm::Argon2id,
+                    Version::V0x13,
+                    &params,
+                    &secret,
+                    salt_bytes,
+                    32,
+                    memory,
+                )
             })
             .await?;
         let params_text = format!("m={},t={},p=1", self.cost.memory_kib, self.cost.passes);
@@ -92,11 +120,11 @@ impl PinChecker {
         Ok(format!("$argon2id$v=19${params_text}${salt_text}${output}"))
     }
 
-    /// Whether `pin` matches the stored PHC string; its cost is read from the string.
-    pub async fn verify(
+    /// Whether `secret` matches the stored PHC string; its cost is read from the string.
+    pub async fn verify_secret(
         &self,
         turn: &PinPermit<'_>,
-        pin: PaymentPin,
+        secret: Vec<u8>,
         stored: String,
     ) -> Result<bool, PinCheckError> {
         let unreadable =
@@ -123,7 +151,7 @@ impl PinChecker {
         let output_len = expected_bytes.len();
         let computed = self
             .run(turn, move |memory| {
-                compute(algorithm, version, &params, pin, &salt, output_len, memory)
+                compute(algorithm, version, &params, &secret, &salt, output_len, memory)
             })
             .await?;
         // Constant time: no early exit on the first differing byte.
@@ -170,7 +198,7 @@ fn compute(
     algorithm: Algorithm,
     version: Version,
     params: &Params,
-    pin: PaymentPin,
+    secret: &[u8],
     salt: &[u8],
     output_len: usize,
     memory: &mut Vec<Block>,
@@ -183,12 +211,7 @@ fn compute(
         .map_err(|error| PinCheckError::Hashing(error.to_string()))?;
     let mut output = vec![0_u8; output_len];
     Argon2::new(algorithm, version, params)
-        .hash_password_into_with_memory(
-            pin.expose().as_bytes(),
-            salt,
-            &mut output,
-            &mut memory[..blocks],
-        )
+        .hash_password_into_with_memory(secret, salt, &mut output, &mut memory[..blocks])
         .map_err(|error| PinCheckError::Hashing(error.to_string()))?;
     Ok(output)
 }

@@ -1,4 +1,5 @@
-//! The server's secrets key, and terminal keys sealed with it at rest.
+//! The server's secrets key, and the secrets sealed with it at rest: terminal keys and
+//! operators' second-factor secrets.
 //!
 //! The server must hold each terminal's key to check its HMAC signatures, so a hash will not
 //! do. The database keeps every terminal key sealed with ChaCha20-Poly1305 under one secrets
@@ -19,6 +20,8 @@ use tillfund_core::signing::{TerminalKey, decode_hex, encode_hex};
 const SEALED_PREFIX: &str = "sealed-v1:";
 const KEY_LENGTH: usize = 32;
 const TAG_LENGTH: usize = 16;
+/// The longest secret sealed: keys and second-factor secrets are 32 bytes at most.
+const SEALED_BYTES_MAX: usize = 64;
 
 #[derive(Debug, thiserror::Error)]
 pub enum VaultError {
@@ -29,7 +32,7 @@ pub enum VaultError {
     #[error("cannot read or create the secrets key file {path}: {source}")]
     KeyFile { path: String, source: std::io::Error },
     #[error(
-        "a sealed terminal key does not open with this secrets key (wrong key file, or the row was edited)"
+        "a sealed secret does not open with this secrets key (wrong key file, or the row was edited)"
     )]
     SealBroken,
 }
@@ -99,14 +102,30 @@ impl SecretsKey {
         terminal_id: TerminalId,
         key: &TerminalKey,
     ) -> Result<String, VaultError> {
+        self.seal(terminal_id.to_string().as_bytes(), key.expose_bytes())
+    }
+
+    pub fn open_terminal_key(
+        &self,
+        terminal_id: TerminalId,
+        sealed: &str,
+    ) -> Result<TerminalKey, VaultError> {
+        let plain = self.open(terminal_id.to_string().as_bytes(), sealed)?;
+        let key: [u8; KEY_LENGTH] = plain.try_into().map_err(|_| VaultError::SealBroken)?;
+        Ok(TerminalKey::from_bytes(key))
+    }
+
+    /// Seals `plain` under a fresh nonce; `associated` (whose secret it is) must be given
+    /// again to open it, so a sealed value moved to another row does not open.
+    pub fn seal(&self, associated: &[u8], plain: &[u8]) -> Result<String, VaultError> {
+        assert!(plain.len() <= SEALED_BYTES_MAX, "a sealed secret is a key, not a document");
         let mut nonce = [0_u8; NONCE_LEN];
         SystemRandom::new().fill(&mut nonce).map_err(|_| VaultError::RandomUnavailable)?;
-        let mut sealed = key.expose_bytes().to_vec();
-        let aad = terminal_id.to_string();
+        let mut sealed = plain.to_vec();
         self.aead()
             .seal_in_place_append_tag(
                 Nonce::assume_unique_for_key(nonce),
-                Aad::from(aad.as_bytes()),
+                Aad::from(associated),
                 &mut sealed,
             )
             .map_err(|_| VaultError::SealBroken)?;
@@ -116,30 +135,22 @@ impl SecretsKey {
         Ok(text)
     }
 
-    pub fn open_terminal_key(
-        &self,
-        terminal_id: TerminalId,
-        sealed: &str,
-    ) -> Result<TerminalKey, VaultError> {
+    /// Opens what `seal` sealed with the same `associated` data.
+    pub fn open(&self, associated: &[u8], sealed: &str) -> Result<Vec<u8>, VaultError> {
         let bytes = sealed
             .strip_prefix(SEALED_PREFIX)
+            .filter(|hex| hex.len() <= 2 * (NONCE_LEN + SEALED_BYTES_MAX + TAG_LENGTH))
             .and_then(decode_hex)
-            .filter(|bytes| bytes.len() == NONCE_LEN + KEY_LENGTH + TAG_LENGTH)
+            .filter(|bytes| bytes.len() >= NONCE_LEN + TAG_LENGTH)
             .ok_or(VaultError::SealBroken)?;
         let (nonce, ciphertext) = bytes.split_at(NONCE_LEN);
         let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| VaultError::SealBroken)?;
         let mut buffer = ciphertext.to_vec();
-        let aad = terminal_id.to_string();
         let plain = self
             .aead()
-            .open_in_place(
-                Nonce::assume_unique_for_key(nonce),
-                Aad::from(aad.as_bytes()),
-                &mut buffer,
-            )
+            .open_in_place(Nonce::assume_unique_for_key(nonce), Aad::from(associated), &mut buffer)
             .map_err(|_| VaultError::SealBroken)?;
-        let key: [u8; KEY_LENGTH] = (&*plain).try_into().map_err(|_| VaultError::SealBroken)?;
-        Ok(TerminalKey::from_bytes(key))
+        Ok(plain.to_vec())
     }
 }
 

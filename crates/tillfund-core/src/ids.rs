@@ -142,6 +142,11 @@ define_id!(
     StaffId,
     "staff id"
 );
+define_id!(
+    /// A member of the platform's staff, who signs in to the operator API and console.
+    OperatorId,
+    "operator id"
+);
 
 #[cfg(test)]
 mod tests {

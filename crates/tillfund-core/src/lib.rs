@@ -19,6 +19,8 @@ pub mod signing;
 
 pub use clock::Clock;
 pub use customer::{CustomerFieldError, DisplayName, MemberCode, PhoneNumber};
-pub use ids::{CustomerId, InvalidId, MerchantId, OrderId, OutboxEntryId, StaffId, TerminalId};
+pub use ids::{
+    CustomerId, InvalidId, MerchantId, OperatorId, OrderId, OutboxEntryId, StaffId, TerminalId,
+};
 pub use money::{Amount, Currency, MoneyError, PositiveAmount, UnsupportedCurrency};
 pub use pin::{InvalidPin, PaymentPin};

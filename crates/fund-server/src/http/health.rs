@@ -6,18 +6,22 @@ use tillfund_core::protocol::LedgerStatusBody;
 
 use super::extract::{ClientAddress, too_many_attempts};
 use super::{ApiError, AppState, ErrorBody};
-use crate::service::ErrorCode;
+use crate::operators::Permission;
+use crate::service::{Caller, ErrorCode, RequestSource};
+use tillfund_core::protocol::OperatorAction;
 
-/// The reserve monitor and yield state, for the operator (bearer `TILLFUND_OPERATOR_TOKEN`).
+/// The reserve monitor and yield state: for any signed-in operator (a session token), and
+/// for monitoring (the machine credential `TILLFUND_OPERATOR_TOKEN`).
 #[utoipa::path(
     get, path = "/v1/operator/status", tag = "system",
     responses(
         (status = 200, body = LedgerStatusBody),
         (status = 401, description = "operator_token_invalid", body = ErrorBody),
+        (status = 403, description = "operator_forbidden", body = ErrorBody),
         (status = 404, description = "operator_api_disabled", body = ErrorBody),
         (status = 429, description = "too_many_attempts", body = ErrorBody)
     ),
-    security(("bearer" = []))
+    security(("operator_session" = []), ("monitoring_token" = []))
 )]
 pub async fn operator_status(
     State(state): State<AppState>,
@@ -35,8 +39,21 @@ pub async fn operator_status(
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.strip_prefix("Bearer "))
-        .unwrap_or("");
-    if let Err(error) = state.service().authenticate_operator(token.trim()) {
+        .unwrap_or("")
+        .trim();
+    if token.starts_with("tfo_") {
+        let operator = state.service().signed_in_operator(token).await?;
+        state
+            .service()
+            .require_permission(
+                &Caller::Operator(operator),
+                &RequestSource(address),
+                Permission::Read,
+                OperatorAction::StatusRead,
+                "status",
+            )
+            .await?;
+    } else if let Err(error) = state.service().authenticate_operator(token.trim()) {
         if error.code == ErrorCode::OperatorTokenInvalid {
             state.service().allow_attempt(failures, &address).await?;
         }

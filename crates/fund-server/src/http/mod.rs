@@ -1,11 +1,14 @@
-//! The HTTP face of the server: the JSON API for counters and operators, the OpenAPI
-//! document, and the customer wallet pages. Handlers are thin: parse, call, map the error.
+//! The HTTP face of the server: the JSON API for counters, customers and operators
+//! (`operators.rs`: sign-in, sessions, accounts, the trail; `trail_export.rs` its CSV), the
+//! OpenAPI document, and the customer wallet pages. Handlers are thin: parse, call, map the error.
 
 mod customers;
 mod extract;
 mod health;
 mod openapi;
+mod operators;
 mod terminals;
+mod trail_export;
 mod wallet;
 mod web;
 
@@ -87,6 +90,16 @@ fn api_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::healthz))
         .routes(routes!(health::operator_status))
+        .routes(routes!(operators::sign_in, operators::sign_out_everywhere))
+        .routes(routes!(operators::sign_out))
+        .routes(routes!(operators::me))
+        .routes(routes!(operators::change_password))
+        .routes(routes!(operators::list_operators, operators::add_operator))
+        .routes(routes!(operators::disable_operator))
+        .routes(routes!(operators::enable_operator))
+        .routes(routes!(operators::reset_second_factor))
+        .routes(routes!(operators::trail))
+        .routes(routes!(trail_export::trail_csv))
         .routes(routes!(customers::list_merchants))
         .routes(routes!(customers::register))
         .routes(routes!(customers::sign_in))

@@ -23,6 +23,10 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, Secur
             {timestamp}\\n{nonce}\\n{Idempotency-Key or empty}\\n{hex sha256(body)}`. The \
             terminal key comes from the X25519 key agreement of `POST /v1/terminals/enrol` \
             and is never sent.\n\n\
+            Operators sign in with a name, a password and the six-digit code of their \
+            authenticator app (`POST /v1/operator/sessions`) and send the session token as \
+            `Authorization: Bearer tfo_…`; what each role may do is decided by the server, and \
+            every action is recorded in the operators' trail.\n\n\
             Every refusal lists its codes under its status; a body the server cannot read is \
             `body_invalid` or `query_invalid` (422), an oversized one `body_too_large` (413), \
             a wrong method `method_not_allowed` (405), an unknown address `not_found` (404)."
@@ -32,7 +36,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, Secur
     tags(
         (name = "system", description = "Health and self-description"),
         (name = "customer", description = "The customer's wallet"),
-        (name = "counter", description = "Store counters (signed requests)")
+        (name = "counter", description = "Store counters (signed requests)"),
+        (name = "operator", description = "The platform's staff: sign-in, accounts, the trail")
     )
 )]
 pub struct ApiDoc;
@@ -44,6 +49,16 @@ impl Modify for SecuritySchemes {
         let components = openapi.components.get_or_insert_with(Default::default);
         components
             .add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+        // An operator's session token (`tfo_…`, from `POST /v1/operator/sessions`).
+        components.add_security_scheme(
+            "operator_session",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+        // The deployment's machine credential for monitoring (`TILLFUND_OPERATOR_TOKEN`).
+        components.add_security_scheme(
+            "monitoring_token",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
         components.add_security_scheme(
             "terminal_signature",
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("x-tillfund-signature"))),
@@ -144,6 +159,9 @@ fn common_refusals(operation: &utoipa::openapi::path::Operation) -> Vec<ErrorCod
     }
     if bearer && !signed {
         refusals.extend([ErrorCode::SessionMissing, ErrorCode::SessionInvalid]);
+    }
+    if security.contains("\"operator_session\"") {
+        refusals.push(ErrorCode::OperatorSessionInvalid);
     }
     refusals
 }

@@ -7,8 +7,9 @@
 //! PINs and their lock-out, sessions, wallet), `payments.rs`, `terminals.rs` (activation
 //! codes, enrolment, sealed keys, signed requests), `outbox.rs` (the push), `corrections.rs`
 //! (refunds, reversals), `attempts.rs` (rate limits shared across processes), `pulls.rs`
-//! (paid orders by long poll, binding changes), `settlement.rs`, `yields.rs`, `operator.rs`,
-//! `error.rs`. This file holds the service, its settings and what the others share.
+//! (paid orders by long poll, binding changes), `settlement.rs`, `yields.rs`, `operator.rs`
+//! (merchants, reserve, rules, status), `operators.rs` (staff sign-in, sessions, roles, the
+//! trail) and `operator_accounts.rs` (administering accounts), `error.rs`. This file holds the service, its settings and what the others share.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -33,6 +34,8 @@ mod corrections;
 mod customers;
 mod error;
 mod operator;
+mod operator_accounts;
+mod operators;
 mod outbox;
 mod payments;
 mod pulls;
@@ -40,6 +43,8 @@ mod settlement;
 mod terminals;
 mod yields;
 
+/// Which records of the operators' trail to read.
+pub use crate::store::TrailQuery;
 /// Rows the wallet page shows, as the store reads them.
 pub use crate::store::WalletEntry;
 pub use crate::store::YieldDay;
@@ -52,6 +57,10 @@ pub use error::ServiceError;
 pub(crate) use error::internal;
 use error::{deferred_error, locked_error, outcome_error, pin_check_error, reject_error_code};
 pub use operator::LedgerStatus;
+pub use operators::{
+    Caller, OperatorPolicy, OperatorSession, OperatorSummary, RequestSource, SecondFactorEnrolment,
+    SignedInOperator, TRAIL_PAGE_MAX,
+};
 pub use outbox::RECORDED_AT_AGE_MS_MAX;
 pub use payments::PaymentPreview;
 use pulls::LongPolls;
@@ -92,8 +101,11 @@ pub struct ServiceConfig {
     /// also bounds the memory of PIN checks.
     pub pin_checks_concurrent_max: usize,
     pub pin_hash_cost: PinHashCost,
-    /// Bearer token of the operator's status endpoint; `None` turns the endpoint off.
+    /// Machine credential of the status endpoint, for monitoring (operators sign in with
+    /// their own accounts); `None`: only signed-in operators read the status.
     pub operator_token: Option<String>,
+    /// Operators' sign-in lock and sessions.
+    pub operator_policy: OperatorPolicy,
     /// Seals terminal keys at rest.
     pub secrets_key: SecretsKey,
     /// Long polls for payments held open at once, per counter and in all.
@@ -117,6 +129,7 @@ impl ServiceConfig {
             pin_checks_concurrent_max: 4,
             pin_hash_cost: PinHashCost::RECOMMENDED,
             operator_token: None,
+            operator_policy: OperatorPolicy::default(),
             // A fresh key per process: right for tests; the binary loads its key file.
             secrets_key: SecretsKey::generate(),
             long_polls_per_terminal_max: 4,

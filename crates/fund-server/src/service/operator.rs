@@ -130,14 +130,52 @@ impl<S: Storage> FundService<S> {
         })
     }
 
-    /// Verifies the entries since the last passing audit (all of them the first time).
+    /// Verifies the entries since the last passing audit (all of them the first time), and
+    /// the operators' trail.
     pub async fn audit(&self) -> Result<AuditReport, ServiceError> {
-        Ok(audit_store(&self.store, AuditScope::SinceCheckpoint, self.store.clock().now_ms())
-            .await?)
+        let mut report =
+            audit_store(&self.store, AuditScope::SinceCheckpoint, self.store.clock().now_ms())
+                .await?;
+        self.check_operator_trail(&mut report).await?;
+        Ok(report)
     }
 
-    /// Verifies the whole journal from its first entry, whatever an earlier audit found.
+    /// Verifies the whole journal from its first entry, whatever an earlier audit found, and
+    /// the operators' trail.
     pub async fn audit_full(&self) -> Result<AuditReport, ServiceError> {
-        Ok(audit_store(&self.store, AuditScope::Full, self.store.clock().now_ms()).await?)
+        let mut report =
+            audit_store(&self.store, AuditScope::Full, self.store.clock().now_ms()).await?;
+        self.check_operator_trail(&mut report).await?;
+        Ok(report)
+    }
+
+    /// Replays the chain of the operators' trail from its first record: it is short (one
+    /// record per sign-in or decision), so every audit checks all of it.
+    async fn check_operator_trail(&self, report: &mut AuditReport) -> Result<(), ServiceError> {
+        const CHUNK: i64 = 5_000;
+        const PROBLEMS_MAX: usize = 20;
+        let mut previous = (0, crate::operators::TRAIL_GENESIS_HASH);
+        let mut problems = Vec::new();
+        let mut checked = 0_u64;
+        loop {
+            let records = match self.store.trail_after(previous.0, CHUNK).await {
+                Ok(records) => records,
+                Err(StoreError::Corrupt(problem)) => {
+                    problems.push(format!(
+                        "operator trail: a record after {} is unreadable: {problem}",
+                        previous.0
+                    ));
+                    break;
+                }
+                Err(error) => return Err(error.into()),
+            };
+            let Some(last) = records.last() else { break };
+            let room = PROBLEMS_MAX.saturating_sub(problems.len());
+            problems.extend(crate::operators::check_trail(previous, &records, room));
+            checked += records.len() as u64;
+            previous = (last.sequence, last.hash);
+        }
+        report.add_trail_check(checked, problems);
+        Ok(())
     }
 }

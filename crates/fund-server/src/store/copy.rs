@@ -24,7 +24,7 @@ use sqlx::{Postgres, QueryBuilder, Row};
 use super::{PgStore, SqliteStore, StoreError, Stored};
 
 /// The ledger database's tables, each after the tables it references.
-const LEDGER_TABLES: [&str; 23] = [
+const LEDGER_TABLES: [&str; 26] = [
     "merchants",
     "terminals",
     "customers",
@@ -49,6 +49,9 @@ const LEDGER_TABLES: [&str; 23] = [
     // Copied as they are; the full audit of the copy then moves the checkpoint.
     "audit_checkpoint",
     "audit_balances",
+    "operators",
+    "operator_sessions",
+    "operator_trail",
 ];
 
 /// The counters database's tables (request nonces, PIN attempts, rate-limit windows): a

@@ -32,6 +32,7 @@ use crate::model::{Clock, Customer, Merchant, Terminal};
 mod backend;
 mod copy;
 pub(crate) mod day_entries;
+mod operator_store;
 pub mod postgres;
 mod records;
 pub mod sqlite;
@@ -48,6 +49,7 @@ pub use yield_pages::AccruedDay;
 
 pub use backend::{Backend, BackendAudit, BackendBatch};
 pub use copy::{CopyReport, copy_sqlite_to_postgres};
+pub use operator_store::{OperatorRecord, OperatorStore, SessionLimits, TrailQuery};
 
 /// The backend the server runs on: SQLite or PostgreSQL, picked by the database URL.
 pub type ServerStore = Backend;
@@ -104,7 +106,8 @@ mod redacted_url_tests {
 pub mod prelude {
     pub use super::{
         AttemptStore as _, AuditRead as _, BatchTransaction as _, LedgerStore as _,
-        PartyStore as _, ReportStore as _, Storage as _, TerminalStore as _, YieldStore as _,
+        OperatorStore as _, PartyStore as _, ReportStore as _, Storage as _, TerminalStore as _,
+        YieldStore as _,
     };
 }
 
@@ -119,6 +122,7 @@ pub trait Storage:
     + LedgerStore
     + YieldStore
     + ReportStore
+    + OperatorStore
     + Clone
     + Send
     + Sync

@@ -13,6 +13,7 @@ mod attempts;
 mod audit;
 mod ledger;
 mod life_cycle;
+mod operators;
 mod parties;
 mod support;
 mod tamper;
@@ -70,6 +71,11 @@ macro_rules! backends {
                 yields::yield_rates_are_set_and_replaced_by_day,
                 yields::an_accrual_day_is_recorded_once_and_posted,
                 yields::accrual_takes_balances_as_of_an_entry,
+                operators::accounts_are_unique_by_name_and_read_back,
+                operators::parallel_sign_in_attempts_never_pass_the_limit,
+                operators::a_second_factor_step_is_used_once_even_in_parallel,
+                operators::sessions_end_by_idling_expiry_sign_out_and_account_changes,
+                operators::the_trail_appends_in_one_chain_and_is_read_back_by_filter,
             }
 
             /// Writes its many wallets beneath the store.
@@ -90,6 +96,18 @@ macro_rules! backends {
                 use crate::support::RawDatabase;
                 let (store, guard) = $open().await;
                 crate::audit::the_incremental_audit_resumes_and_checks_every_balance(
+                    store,
+                    &guard.url(),
+                )
+                .await;
+            }
+
+            /// Needs to reach the database beneath the store, as an intruder would.
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn the_database_itself_refuses_to_rewrite_the_trail() {
+                use crate::support::RawDatabase;
+                let (store, guard) = $open().await;
+                crate::operators::the_database_itself_refuses_to_rewrite_the_trail(
                     store,
                     &guard.url(),
                 )

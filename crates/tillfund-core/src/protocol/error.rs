@@ -143,6 +143,15 @@ error_codes! {
     // The operator.
     OperatorApiDisabled = "operator_api_disabled", 404, "The operator API is off on this server.", "该服务器未开启运营接口。";
     OperatorTokenInvalid = "operator_token_invalid", 401, "The operator token is wrong.", "运营令牌错误。";
+    OperatorSignInFailed = "operator_sign_in_failed", 401, "The name, the password or the one-time code is wrong.", "用户名、密码或动态验证码错误。";
+    OperatorLocked = "operator_locked", 423, "Too many failed sign-ins: this account is locked for a while.", "登录失败次数过多，该账户已暂时锁定。";
+    OperatorSessionInvalid = "operator_session_invalid", 401, "This session has ended; sign in again.", "会话已结束，请重新登录。";
+    OperatorForbidden = "operator_forbidden", 403, "Your role does not allow this.", "您的角色无权执行此操作。";
+    OperatorUnknown = "operator_unknown", 404, "There is no such operator.", "没有该运营人员。";
+    OperatorNameInvalid = "operator_name_invalid", 422, "A name is 2 to 32 letters, digits, '.', '-' or '_', starting with a letter.", "用户名须为 2 至 32 个字母、数字、“.”、“-”或“_”，并以字母开头。";
+    OperatorNameTaken = "operator_name_taken", 409, "There is an operator with this name already.", "已有同名的运营人员。";
+    OperatorPasswordWeak = "operator_password_weak", 422, "A password is 12 to 128 characters and may not contain the name.", "密码须为 12 至 128 个字符，且不得包含用户名。";
+    OperatorSelfDisable = "operator_self_disable", 409, "You cannot disable your own account; ask another administrator.", "不能停用自己的账户，请联系其他管理员。";
     // The server.
     ReserveInsufficient = "reserve_insufficient", 503, "The reserve cannot cover this now; the operator must fund it. Try again later.", "备付金暂时不足，请稍后再试。";
     ServiceInsufficient = "service_insufficient", 503, "The service account cannot cover this now. Try again later.", "服务账户暂时不足，请稍后再试。";

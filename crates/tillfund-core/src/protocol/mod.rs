@@ -3,7 +3,8 @@
 //!
 //! `mod.rs` holds the health report and the outbox push; `counter.rs` the rest of the
 //! counter's API (enrolment, pulls, refunds, reversals, settlement), `customer.rs` the
-//! customer's, `error.rs` the one error body, `operator.rs` the operator's status. Request
+//! customer's, `error.rs` the one error body, `operator.rs` the operators' (status, sign-in,
+//! accounts, the trail). Request
 //! fields that the server validates (ids, phones, amounts) stay text and integers here, so
 //! that a bad one is refused with its own code (`order_id_invalid`, …) rather than as an
 //! unreadable body; answers carry typed ids, which serialise to the same text.
@@ -26,7 +27,11 @@ mod operator;
 pub use counter::*;
 pub use customer::*;
 pub use error::{ErrorBody, ErrorCode};
-pub use operator::LedgerStatusBody;
+pub use operator::{
+    LedgerStatusBody, NewOperatorRequest, OperatorAccountBody, OperatorAccountsBody,
+    OperatorAction, OperatorBody, OperatorRole, OperatorSessionBody, OperatorSignInRequest,
+    PasswordChangeRequest, SecondFactorBody, SessionsEndedBody, TrailPageBody, TrailRecordBody,
+};
 
 /// Bumped when a message changes shape in a way an older peer cannot read.
 pub const PROTOCOL_VERSION: u32 = 1;

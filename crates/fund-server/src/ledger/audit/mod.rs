@@ -29,6 +29,8 @@ pub struct AuditReport {
     pub problems: Vec<String>,
     /// The checkpoint an incremental audit resumed after; `None` for a full audit.
     pub resumed_after: Option<AuditCheckpoint>,
+    /// Records of the operators' trail whose chain was checked (all of them, every audit).
+    pub trail_records_checked: u64,
 }
 
 /// Where a passing audit stopped: the last entry it verified. The store keeps it beside
@@ -75,6 +77,14 @@ impl ReferencesToRecall {
 }
 
 impl AuditReport {
+    /// Adds what the check of the operators' trail found.
+    pub fn add_trail_check(&mut self, records_checked: u64, problems: Vec<String>) {
+        self.trail_records_checked += records_checked;
+        self.problems_found += problems.len() as u64;
+        let room = PROBLEMS_KEPT_MAX.saturating_sub(self.problems.len());
+        self.problems.extend(problems.into_iter().take(room));
+    }
+
     pub fn passed(&self) -> bool {
         self.problems_found == 0
     }
@@ -511,6 +521,7 @@ impl Auditor {
             problems_found: self.problems_found,
             problems: self.problems,
             resumed_after: self.resumed_after,
+            trail_records_checked: 0,
         };
         let next = match self.last_checked {
             Some((sequence, hash, applied_at_ms)) if report.passed() => {

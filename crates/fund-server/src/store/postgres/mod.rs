@@ -9,7 +9,8 @@
 //! commits and the batches of all processes apply one after another, their journal entries
 //! chained in commit order; `PARTIES_LOCK` around registrations and binding changes, so
 //! the change feed's sequence is its commit order and a counter's cursor never skips a
-//! change; `YIELD_LOCK` around a day's accrual, so every process may run the scheduler.
+//! change; `YIELD_LOCK` around a day's accrual, so every process may run the scheduler;
+//! `OPERATORS_LOCK` around an append to the operators' trail, so its chain has one head.
 
 use std::time::Duration;
 
@@ -22,6 +23,7 @@ use crate::model::Clock;
 
 mod attempts;
 mod ledger;
+mod operators;
 mod parties;
 mod terminals;
 mod yields;
@@ -58,6 +60,7 @@ pub(super) fn amount(minor_units: i64) -> Result<Amount, StoreError> {
 pub(super) const LEDGER_LOCK: i64 = 0x7469_6c6c_6675_0001;
 pub(super) const PARTIES_LOCK: i64 = 0x7469_6c6c_6675_0002;
 pub(super) const YIELD_LOCK: i64 = 0x7469_6c6c_6675_0003;
+pub(super) const OPERATORS_LOCK: i64 = 0x7469_6c6c_6675_0004;
 
 /// Takes an advisory lock for the rest of the transaction on `connection`.
 pub(super) async fn lock(connection: &mut sqlx::PgConnection, key: i64) -> Result<(), StoreError> {

@@ -17,6 +17,7 @@ pub type CommitGate = std::sync::Arc<dyn Fn() -> bool + Send + Sync>;
 
 mod attempts;
 mod ledger;
+mod operators;
 mod parties;
 mod terminals;
 mod yields;

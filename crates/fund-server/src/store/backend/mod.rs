@@ -65,6 +65,9 @@ macro_rules! each {
     };
 }
 
+// After `each!`, which it uses.
+mod operators;
+
 /// A batch on the chosen backend.
 pub enum BackendBatch {
     Sqlite(SqliteBatch),

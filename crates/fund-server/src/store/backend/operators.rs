@@ -1,0 +1,95 @@
+//! The operators' storage on the chosen backend.
+
+use tillfund_core::OperatorId;
+
+use super::Backend;
+use crate::operators::{NewTrailRecord, TrailRecord};
+use crate::store::{OperatorRecord, OperatorStore, PinAttempt, SessionLimits, Stored, TrailQuery};
+
+impl OperatorStore for Backend {
+    async fn add_operator(&self, operator: &OperatorRecord) -> Stored<bool> {
+        each!(self, store => store.add_operator(operator).await)
+    }
+
+    async fn operator(&self, id: OperatorId) -> Stored<Option<OperatorRecord>> {
+        each!(self, store => store.operator(id).await)
+    }
+
+    async fn operator_by_name(&self, name: &str) -> Stored<Option<OperatorRecord>> {
+        each!(self, store => store.operator_by_name(name).await)
+    }
+
+    async fn list_operators(&self, limit: u32) -> Stored<Vec<OperatorRecord>> {
+        each!(self, store => store.list_operators(limit).await)
+    }
+
+    async fn take_sign_in_attempt(
+        &self,
+        id: OperatorId,
+        limit: i64,
+        now_ms: i64,
+        lock_until_ms: i64,
+    ) -> Stored<PinAttempt> {
+        each!(self, store => store.take_sign_in_attempt(id, limit, now_ms, lock_until_ms).await)
+    }
+
+    async fn reset_sign_in_failures(&self, id: OperatorId) -> Stored<()> {
+        each!(self, store => store.reset_sign_in_failures(id).await)
+    }
+
+    async fn use_totp_step(&self, id: OperatorId, step: i64) -> Stored<bool> {
+        each!(self, store => store.use_totp_step(id, step).await)
+    }
+
+    async fn set_operator_disabled(&self, id: OperatorId, disabled: bool) -> Stored<bool> {
+        each!(self, store => store.set_operator_disabled(id, disabled).await)
+    }
+
+    async fn set_operator_password(&self, id: OperatorId, password_hash: &str) -> Stored<bool> {
+        each!(self, store => store.set_operator_password(id, password_hash).await)
+    }
+
+    async fn set_operator_totp(&self, id: OperatorId, totp_secret_sealed: &str) -> Stored<bool> {
+        each!(self, store => store.set_operator_totp(id, totp_secret_sealed).await)
+    }
+
+    async fn add_operator_session(
+        &self,
+        token: &str,
+        id: OperatorId,
+        now_ms: i64,
+        expires_at_ms: i64,
+        limits: SessionLimits,
+    ) -> Stored<()> {
+        each!(self, store => store.add_operator_session(token, id, now_ms, expires_at_ms, limits).await)
+    }
+
+    async fn operator_session(
+        &self,
+        token: &str,
+        now_ms: i64,
+        idle_ms: i64,
+    ) -> Stored<Option<OperatorId>> {
+        each!(self, store => store.operator_session(token, now_ms, idle_ms).await)
+    }
+
+    async fn end_operator_session(&self, token: &str) -> Stored<()> {
+        each!(self, store => store.end_operator_session(token).await)
+    }
+
+    async fn end_operator_sessions(&self, id: OperatorId) -> Stored<u64> {
+        each!(self, store => store.end_operator_sessions(id).await)
+    }
+
+    async fn append_trail(&self, record: &NewTrailRecord) -> Stored<TrailRecord> {
+        each!(self, store => store.append_trail(record).await)
+    }
+
+    async fn trail(&self, query: &TrailQuery) -> Stored<Vec<TrailRecord>> {
+        each!(self, store => store.trail(query).await)
+    }
+
+    async fn trail_after(&self, after_sequence: i64, limit: i64) -> Stored<Vec<TrailRecord>> {
+        each!(self, store => store.trail_after(after_sequence, limit).await)
+    }
+}

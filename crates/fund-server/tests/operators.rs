@@ -1,0 +1,455 @@
+//! The operators' API on a real database: accounts made on the command line and in the
+//! API, sign-in with a password and a one-time code, the lock, sessions, roles, and the
+//! trail every step leaves.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::TestServer;
+use fund_server::operators::totp::{TotpSecret, step_at};
+use fund_server::service::{Caller, RequestSource};
+use fund_server::store::prelude::*;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tillfund_core::protocol::OperatorRole;
+
+const ADMIN_PASSWORD: &str = "keep the ledger honest";
+const STAFF_PASSWORD: &str = "correct horse battery";
+
+struct Operator {
+    name: String,
+    password: String,
+    secret: TotpSecret,
+}
+
+/// An account made on the command line, as the first administrator is.
+async fn on_the_command_line(server: &TestServer, name: &str, role: OperatorRole) -> Operator {
+    let password =
+        if role == OperatorRole::Administrator { ADMIN_PASSWORD } else { STAFF_PASSWORD };
+    let enrolment = server
+        .service
+        .add_operator(&Caller::CommandLine, &RequestSource::command_line(), name, role, password)
+        .await
+        .unwrap();
+    Operator {
+        name: name.to_owned(),
+        password: password.to_owned(),
+        secret: TotpSecret::from_base32(&enrolment.totp_secret).unwrap(),
+    }
+}
+
+/// The code the operator's phone shows now, by the server's clock; the clock then moves on
+/// a step, as it does between two real sign-ins (each code is accepted once).
+fn code_now(server: &TestServer, operator: &Operator) -> String {
+    let clock = server.service.store().clock();
+    let code = operator.secret.code_at_step(step_at(clock.now_ms()));
+    clock.advance(30_000);
+    code
+}
+
+async fn sign_in_with(
+    server: &TestServer,
+    operator: &Operator,
+    password: &str,
+    code: &str,
+) -> (StatusCode, Value) {
+    let body = json!({"name": operator.name, "password": password, "one_time_code": code});
+    server.send(Method::POST, "/v1/operator/sessions", body, &[]).await
+}
+
+async fn sign_in(server: &TestServer, operator: &Operator) -> String {
+    let code = code_now(server, operator);
+    let (status, body) = sign_in_with(server, operator, &operator.password, &code).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let token = body["token"].as_str().unwrap().to_owned();
+    assert!(token.starts_with("tfo_"), "{token}");
+    token
+}
+
+async fn call(
+    server: &TestServer,
+    method: Method,
+    path: &str,
+    token: &str,
+    body: Value,
+) -> (StatusCode, Value) {
+    let bearer = format!("Bearer {token}");
+    server.send(method, path, body, &[("authorization", &bearer)]).await
+}
+
+async fn trail_actions(server: &TestServer, token: &str) -> Vec<(String, String, String)> {
+    let (status, page) =
+        call(server, Method::GET, "/v1/operator/trail?limit=500", token, Value::Null).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    page["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .map(|record| {
+            let text = |field: &str| record[field].as_str().unwrap().to_owned();
+            (text("operator_name"), text("action"), text("outcome"))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_first_administrator_adds_staff_who_sign_in_with_both_factors() {
+    let server = TestServer::start().await;
+    let admin = on_the_command_line(&server, "admin", OperatorRole::Administrator).await;
+    let admin_token = sign_in(&server, &admin).await;
+    let (status, me) =
+        call(&server, Method::GET, "/v1/operator/me", &admin_token, Value::Null).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!((me["name"].as_str(), me["role"].as_str()), (Some("admin"), Some("administrator")));
+
+    // A code is good once: the same one again is refused even with the right password.
+    let clock = server.service.store().clock();
+    let code = admin.secret.code_at_step(step_at(clock.now_ms()));
+    let (status, _) = sign_in_with(&server, &admin, ADMIN_PASSWORD, &code).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, replayed) = sign_in_with(&server, &admin, ADMIN_PASSWORD, &code).await;
+    assert_eq!(
+        (status, replayed["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("operator_sign_in_failed"))
+    );
+    clock.advance(30_000);
+    // Neither factor alone signs in, and the answer does not say which was wrong.
+    let code = code_now(&server, &admin);
+    let (status, wrong_password) = sign_in_with(&server, &admin, "not the password!", &code).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, wrong_code) = sign_in_with(&server, &admin, ADMIN_PASSWORD, "000000").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(wrong_password, wrong_code);
+    let nobody = Operator {
+        name: "nobody".into(),
+        password: "x".repeat(20),
+        secret: TotpSecret::generate(),
+    };
+    let (status, unknown) = sign_in_with(&server, &nobody, &nobody.password, "123456").await;
+    assert_eq!((status, &unknown), (StatusCode::UNAUTHORIZED, &wrong_code));
+    let huge = "p".repeat(100_000);
+    let (status, refused) = sign_in_with(&server, &admin, &huge, "123456").await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("operator_sign_in_failed"))
+    );
+
+    // The administrator adds an approver; the second factor is shown this once.
+    let new = json!({"name": "Li.Wei", "role": "approver", "password": STAFF_PASSWORD});
+    let (status, added) =
+        call(&server, Method::POST, "/v1/operator/operators", &admin_token, new.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{added}");
+    assert_eq!(added["operator"]["name"], "li.wei");
+    assert!(
+        added["provisioning_uri"].as_str().unwrap().starts_with("otpauth://totp/Tillfund:li.wei?")
+    );
+    let wei = Operator {
+        name: "li.wei".into(),
+        password: STAFF_PASSWORD.into(),
+        secret: TotpSecret::from_base32(added["totp_secret"].as_str().unwrap()).unwrap(),
+    };
+    for (body, code) in [
+        (new, "operator_name_taken"),
+        (
+            json!({"name": "x y", "role": "viewer", "password": STAFF_PASSWORD}),
+            "operator_name_invalid",
+        ),
+        (json!({"name": "short", "role": "viewer", "password": "short"}), "operator_password_weak"),
+        (
+            json!({"name": "wang", "role": "viewer", "password": "wang is my name!"}),
+            "operator_password_weak",
+        ),
+    ] {
+        let (_, refused) =
+            call(&server, Method::POST, "/v1/operator/operators", &admin_token, body).await;
+        assert_eq!(refused["code"], code, "{refused}");
+    }
+    let (status, refused) =
+        call(&server, Method::POST, "/v1/operator/operators", &admin_token, json!({"name": 1}))
+            .await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("body_invalid"))
+    );
+
+    // Roles: an approver manages no accounts; a viewer neither, nor reads the trail.
+    let wei_token = sign_in(&server, &wei).await;
+    let (status, forbidden) =
+        call(&server, Method::GET, "/v1/operator/operators", &wei_token, Value::Null).await;
+    assert_eq!(
+        (status, forbidden["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("operator_forbidden"))
+    );
+    let viewer = on_the_command_line(&server, "zhao", OperatorRole::Viewer).await;
+    let viewer_token = sign_in(&server, &viewer).await;
+    let new = json!({"name": "sneaky", "role": "administrator", "password": STAFF_PASSWORD});
+    let (status, _) =
+        call(&server, Method::POST, "/v1/operator/operators", &viewer_token, new).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(server.service.operator_id_by_name("sneaky").await.unwrap().is_none());
+    let (status, _) =
+        call(&server, Method::GET, "/v1/operator/trail", &viewer_token, Value::Null).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let (status, list) =
+        call(&server, Method::GET, "/v1/operator/operators", &admin_token, Value::Null).await;
+    assert_eq!(status, StatusCode::OK);
+    let names: Vec<_> =
+        list["operators"].as_array().unwrap().iter().map(|o| o["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["admin", "li.wei", "zhao"]);
+
+    // Every step is in the trail, refusals with their code.
+    let trail = trail_actions(&server, &admin_token).await;
+    let expected = [
+        ("cli", "operator_added", "ok"),
+        ("admin", "sign_in", "ok"),
+        ("admin", "sign_in", "ok"),
+        ("admin", "sign_in", "operator_sign_in_failed"),
+        ("admin", "sign_in", "operator_sign_in_failed"),
+        ("admin", "sign_in", "operator_sign_in_failed"),
+        ("nobody", "sign_in", "operator_sign_in_failed"),
+        ("admin", "sign_in", "operator_sign_in_failed"),
+        ("admin", "operator_added", "ok"),
+        ("admin", "operator_added", "operator_name_taken"),
+        ("admin", "operator_added", "operator_name_invalid"),
+        ("admin", "operator_added", "operator_password_weak"),
+        ("admin", "operator_added", "operator_password_weak"),
+        ("li.wei", "sign_in", "ok"),
+        ("li.wei", "operators_listed", "operator_forbidden"),
+        ("cli", "operator_added", "ok"),
+        ("zhao", "sign_in", "ok"),
+        ("zhao", "operator_added", "operator_forbidden"),
+        ("zhao", "trail_read", "operator_forbidden"),
+    ];
+    let trail: Vec<_> =
+        trail.iter().map(|(a, b, c)| (a.as_str(), b.as_str(), c.as_str())).collect();
+    assert_eq!(trail, expected);
+
+    // The export holds the same records; the audit checks the chain.
+    let response = server
+        .http
+        .get(format!("{}/v1/operator/trail.csv", server.url))
+        .bearer_auth(&admin_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+    let csv = response.text().await.unwrap();
+    assert_eq!(csv.lines().count(), expected.len() + 1, "{csv}");
+    assert!(csv.starts_with("\"sequence\",\"at_utc\","));
+    let report = server.service.audit_full().await.unwrap();
+    assert!(report.passed(), "{:?}", report.problems);
+    assert_eq!(report.trail_records_checked, expected.len() as u64);
+
+    // Sign-out ends the session at once.
+    let (status, ended) =
+        call(&server, Method::DELETE, "/v1/operator/sessions/current", &admin_token, Value::Null)
+            .await;
+    assert_eq!((status, ended["sessions_ended"].as_u64()), (StatusCode::OK, Some(1)));
+    let (status, after) =
+        call(&server, Method::GET, "/v1/operator/me", &admin_token, Value::Null).await;
+    assert_eq!(
+        (status, after["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("operator_session_invalid"))
+    );
+    let (status, _) =
+        call(&server, Method::GET, "/v1/operator/me", "tfo_made_up", Value::Null).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = server.send(Method::GET, "/v1/operator/me", Value::Null, &[]).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn parallel_wrong_sign_ins_lock_the_account_at_the_limit() {
+    let server = TestServer::start_unlimited().await;
+    let wei = on_the_command_line(&server, "li.wei", OperatorRole::Operator).await;
+    let attempts: Vec<_> = (0..12)
+        .map(|_| {
+            let body = json!({"name": "li.wei", "password": "wrong wrong wrong", "one_time_code": "123456"});
+            let request = server.http.post(format!("{}/v1/operator/sessions", server.url)).json(&body);
+            tokio::spawn(async move {
+                let response = request.send().await.unwrap();
+                response.json::<Value>().await.unwrap()["code"].as_str().unwrap().to_owned()
+            })
+        })
+        .collect();
+    let mut failed = 0;
+    let mut locked = 0;
+    for attempt in attempts {
+        match attempt.await.unwrap().as_str() {
+            "operator_sign_in_failed" => failed += 1,
+            "operator_locked" => locked += 1,
+            other => panic!("{other}"),
+        }
+    }
+    // Five attempts are counted, the fifth locks; none of the other seven was checked.
+    assert_eq!((failed, locked), (4, 8));
+    let code = code_now(&server, &wei);
+    let (status, body) = sign_in_with(&server, &wei, STAFF_PASSWORD, &code).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::LOCKED, Some("operator_locked")),
+        "{body}"
+    );
+    assert!(body["message"].as_str().unwrap().contains("15 more minutes"), "{body}");
+    server.service.store().clock().advance(15 * 60 * 1000);
+    sign_in(&server, &wei).await;
+}
+
+#[tokio::test]
+async fn sessions_end_on_idling_sign_out_everywhere_disabling_and_new_credentials() {
+    let server = TestServer::start().await;
+    let admin = on_the_command_line(&server, "admin", OperatorRole::Administrator).await;
+    let wei = on_the_command_line(&server, "li.wei", OperatorRole::Operator).await;
+    let admin_token = sign_in(&server, &admin).await;
+    let (first, second) = (sign_in(&server, &wei).await, sign_in(&server, &wei).await);
+    let me = |token: String| {
+        let server = &server;
+        async move { call(server, Method::GET, "/v1/operator/me", &token, Value::Null).await.0 }
+    };
+    let (_, ended) =
+        call(&server, Method::DELETE, "/v1/operator/sessions", &first, Value::Null).await;
+    assert_eq!(ended["sessions_ended"], 2);
+    assert_eq!(me(second).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(me(admin_token.clone()).await, StatusCode::OK, "another account's session lives on");
+
+    // Disabled: the session ends at once and sign-in fails as a wrong password does.
+    let token = sign_in(&server, &wei).await;
+    let wei_id = server.service.operator_id_by_name("li.wei").await.unwrap().unwrap();
+    let disable = format!("/v1/operator/operators/{wei_id}/disable");
+    let (status, _) = call(&server, Method::POST, &disable, &admin_token, Value::Null).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(me(token).await, StatusCode::UNAUTHORIZED);
+    let code = code_now(&server, &wei);
+    let (status, _) = sign_in_with(&server, &wei, STAFF_PASSWORD, &code).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let admin_id = server.service.operator_id_by_name("admin").await.unwrap().unwrap();
+    let (status, refused) = call(
+        &server,
+        Method::POST,
+        &format!("/v1/operator/operators/{admin_id}/disable"),
+        &admin_token,
+        Value::Null,
+    )
+    .await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (StatusCode::CONFLICT, Some("operator_self_disable"))
+    );
+    let (status, refused) = call(
+        &server,
+        Method::POST,
+        "/v1/operator/operators/not-an-id/disable",
+        &admin_token,
+        Value::Null,
+    )
+    .await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("operator_unknown"))
+    );
+    let (status, _) = call(
+        &server,
+        Method::POST,
+        &format!("/v1/operator/operators/{wei_id}/enable"),
+        &admin_token,
+        Value::Null,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+
+    // A session not used for 30 minutes ends; one in use lives on.
+    let token = sign_in(&server, &wei).await;
+    server.service.store().clock().advance(29 * 60 * 1000);
+    assert_eq!(me(token.clone()).await, StatusCode::OK);
+    server.service.store().clock().advance(29 * 60 * 1000);
+    assert_eq!(me(token.clone()).await, StatusCode::OK);
+    assert_eq!(me(admin_token.clone()).await, StatusCode::UNAUTHORIZED, "idle for an hour");
+    server.service.store().clock().advance(31 * 60 * 1000);
+    assert_eq!(me(token).await, StatusCode::UNAUTHORIZED);
+
+    // A new password: the current one must prove right, the new one meet the rules, and
+    // every session ends.
+    let token = sign_in(&server, &wei).await;
+    let change =
+        |current: &str, new: &str| json!({"current_password": current, "new_password": new});
+    let (status, refused) = call(
+        &server,
+        Method::POST,
+        "/v1/operator/password",
+        &token,
+        change("wrong", "a brand new passphrase"),
+    )
+    .await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("operator_sign_in_failed"))
+    );
+    let (status, refused) = call(
+        &server,
+        Method::POST,
+        "/v1/operator/password",
+        &token,
+        change(STAFF_PASSWORD, "short"),
+    )
+    .await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("operator_password_weak"))
+    );
+    let (status, _) = call(
+        &server,
+        Method::POST,
+        "/v1/operator/password",
+        &token,
+        change(STAFF_PASSWORD, "a brand new passphrase"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(me(token).await, StatusCode::UNAUTHORIZED);
+    let code = code_now(&server, &wei);
+    let (status, _) = sign_in_with(&server, &wei, STAFF_PASSWORD, &code).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "the old password");
+    let wei = Operator { password: "a brand new passphrase".into(), ..wei };
+    let token = sign_in(&server, &wei).await;
+
+    // A lost phone: a new second factor from an administrator; the old codes stop working.
+    let admin_token = sign_in(&server, &admin).await;
+    let (status, reset) = call(
+        &server,
+        Method::POST,
+        &format!("/v1/operator/operators/{wei_id}/second-factor"),
+        &admin_token,
+        Value::Null,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{reset}");
+    assert_eq!(me(token).await, StatusCode::UNAUTHORIZED);
+    let code = code_now(&server, &wei);
+    let (status, _) = sign_in_with(&server, &wei, &wei.password, &code).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "the old second factor");
+    let wei = Operator {
+        secret: TotpSecret::from_base32(reset["totp_secret"].as_str().unwrap()).unwrap(),
+        ..wei
+    };
+    sign_in(&server, &wei).await;
+    let report = server.service.audit_full().await.unwrap();
+    assert!(report.passed(), "{:?}", report.problems);
+}
+
+#[tokio::test]
+async fn any_signed_in_operator_and_the_monitoring_token_read_the_status() {
+    let server = TestServer::start().await;
+    let viewer = on_the_command_line(&server, "zhao", OperatorRole::Viewer).await;
+    let token = sign_in(&server, &viewer).await;
+    let (status, body) =
+        call(&server, Method::GET, "/v1/operator/status", &token, Value::Null).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["currency"], "CNY");
+    let (status, _) =
+        call(&server, Method::GET, "/v1/operator/status", "tfo_ended", Value::Null).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
