@@ -147,6 +147,11 @@ define_id!(
     OperatorId,
     "operator id"
 );
+define_id!(
+    /// A change to money or its rules, proposed by one operator for another to approve.
+    ProposalId,
+    "proposal id"
+);
 
 #[cfg(test)]
 mod tests {

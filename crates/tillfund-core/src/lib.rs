@@ -20,7 +20,8 @@ pub mod signing;
 pub use clock::Clock;
 pub use customer::{CustomerFieldError, DisplayName, MemberCode, PhoneNumber};
 pub use ids::{
-    CustomerId, InvalidId, MerchantId, OperatorId, OrderId, OutboxEntryId, StaffId, TerminalId,
+    CustomerId, InvalidId, MerchantId, OperatorId, OrderId, OutboxEntryId, ProposalId, StaffId,
+    TerminalId,
 };
 pub use money::{Amount, Currency, MoneyError, PositiveAmount, UnsupportedCurrency};
 pub use pin::{InvalidPin, PaymentPin};

@@ -58,3 +58,29 @@ CREATE TRIGGER operator_trail_is_never_changed BEFORE UPDATE OR DELETE ON operat
     FOR EACH ROW EXECUTE FUNCTION operator_trail_is_append_only();
 CREATE TRIGGER operator_trail_is_never_truncated BEFORE TRUNCATE ON operator_trail
     FOR EACH STATEMENT EXECUTE FUNCTION operator_trail_is_append_only();
+
+-- Four eyes: a change to money or its rules, proposed by one operator, applied only when
+-- another approves it. `change` and `changes` are JSON (the wire's `ProposedChange` and
+-- its before → after lines), kept as text so that SQLite's rows copy as they are.
+CREATE TABLE proposals (
+    id             TEXT   PRIMARY KEY,
+    kind           TEXT   NOT NULL,
+    change         TEXT   NOT NULL,
+    note           TEXT   NOT NULL,
+    proposer_id    TEXT   NOT NULL,
+    proposer_name  TEXT   NOT NULL,
+    proposed_at_ms BIGINT NOT NULL,
+    expires_at_ms  BIGINT NOT NULL,
+    status         TEXT   NOT NULL CHECK (status IN
+        ('pending', 'approved', 'applied', 'failed', 'rejected', 'withdrawn')),
+    decider_id     TEXT,
+    decider_name   TEXT,
+    decided_at_ms  BIGINT,
+    decision_note  TEXT,
+    outcome        TEXT,
+    changes        TEXT   NOT NULL,
+    -- Four eyes, held by the database too: nobody approves their own proposal.
+    CHECK (status NOT IN ('approved', 'applied', 'failed') OR decider_id <> proposer_id)
+);
+
+CREATE INDEX proposals_by_status ON proposals (status, proposed_at_ms);

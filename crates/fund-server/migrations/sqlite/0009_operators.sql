@@ -56,3 +56,29 @@ CREATE TRIGGER operator_trail_is_never_deleted BEFORE DELETE ON operator_trail
 BEGIN
     SELECT RAISE(ABORT, 'the operator trail is append-only');
 END;
+
+-- Four eyes: a change to money or its rules, proposed by one operator, applied only when
+-- another approves it. `change` and `changes` are JSON (the wire's `ProposedChange` and
+-- its before → after lines).
+CREATE TABLE proposals (
+    id             TEXT    PRIMARY KEY NOT NULL,
+    kind           TEXT    NOT NULL,
+    change         TEXT    NOT NULL,
+    note           TEXT    NOT NULL,
+    proposer_id    TEXT    NOT NULL,
+    proposer_name  TEXT    NOT NULL,
+    proposed_at_ms INTEGER NOT NULL,
+    expires_at_ms  INTEGER NOT NULL,
+    status         TEXT    NOT NULL CHECK (status IN
+        ('pending', 'approved', 'applied', 'failed', 'rejected', 'withdrawn')),
+    decider_id     TEXT,
+    decider_name   TEXT,
+    decided_at_ms  INTEGER,
+    decision_note  TEXT,
+    outcome        TEXT,
+    changes        TEXT    NOT NULL,
+    -- Four eyes, held by the database too: nobody approves their own proposal.
+    CHECK (status NOT IN ('approved', 'applied', 'failed') OR decider_id <> proposer_id)
+) STRICT;
+
+CREATE INDEX proposals_by_status ON proposals (status, proposed_at_ms);

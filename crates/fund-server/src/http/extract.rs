@@ -43,6 +43,21 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
     }
 }
 
+/// A JSON body that may be left out (empty): then `T::default()`.
+pub struct ApiJsonOrDefault<T>(pub T);
+
+impl<T: DeserializeOwned + Default> FromRequest<AppState> for ApiJsonOrDefault<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, _state: &AppState) -> Result<Self, ApiError> {
+        let body = read_body(request).await?;
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(ApiJsonOrDefault(T::default()));
+        }
+        Ok(ApiJsonOrDefault(parse_json(&body)?))
+    }
+}
+
 /// A counter request whose signature was checked, with its JSON body (`()` for none).
 pub struct Signed<T> {
     pub terminal: AuthenticatedTerminal,

@@ -7,6 +7,7 @@ mod extract;
 mod health;
 mod openapi;
 mod operators;
+mod proposals;
 mod terminals;
 mod trail_export;
 mod wallet;
@@ -100,6 +101,11 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(operators::reset_second_factor))
         .routes(routes!(operators::trail))
         .routes(routes!(trail_export::trail_csv))
+        .routes(routes!(proposals::propose, proposals::list))
+        .routes(routes!(proposals::read))
+        .routes(routes!(proposals::approve))
+        .routes(routes!(proposals::reject))
+        .routes(routes!(proposals::withdraw))
         .routes(routes!(customers::list_merchants))
         .routes(routes!(customers::register))
         .routes(routes!(customers::sign_in))

@@ -38,6 +38,8 @@ mod operator_accounts;
 mod operators;
 mod outbox;
 mod payments;
+mod proposals;
+mod proposed_changes;
 mod pulls;
 mod settlement;
 mod terminals;
@@ -63,6 +65,8 @@ pub use operators::{
 };
 pub use outbox::RECORDED_AT_AGE_MS_MAX;
 pub use payments::PaymentPreview;
+pub use proposals::{NOTE_CHARS_MAX, PROPOSAL_TTL_MS, PROPOSALS_LISTED_MAX, ProposalView};
+pub use proposed_changes::BONUS_SAMPLE_MAJOR_UNITS;
 use pulls::LongPolls;
 pub use settlement::Settlement;
 pub use terminals::{ACTIVATION_CODE_TTL_MS, AuthenticatedTerminal, Enrolment, SignedRequest};

@@ -24,7 +24,7 @@ use sqlx::{Postgres, QueryBuilder, Row};
 use super::{PgStore, SqliteStore, StoreError, Stored};
 
 /// The ledger database's tables, each after the tables it references.
-const LEDGER_TABLES: [&str; 26] = [
+const LEDGER_TABLES: [&str; 27] = [
     "merchants",
     "terminals",
     "customers",
@@ -52,6 +52,7 @@ const LEDGER_TABLES: [&str; 26] = [
     "operators",
     "operator_sessions",
     "operator_trail",
+    "proposals",
 ];
 
 /// The counters database's tables (request nonces, PIN attempts, rate-limit windows): a

@@ -34,6 +34,7 @@ mod copy;
 pub(crate) mod day_entries;
 mod operator_store;
 pub mod postgres;
+mod proposal_store;
 mod records;
 pub mod sqlite;
 mod sqlx_error;
@@ -50,6 +51,7 @@ pub use yield_pages::AccruedDay;
 pub use backend::{Backend, BackendAudit, BackendBatch};
 pub use copy::{CopyReport, copy_sqlite_to_postgres};
 pub use operator_store::{OperatorRecord, OperatorStore, SessionLimits, TrailQuery};
+pub use proposal_store::{Decision, ProposalRecord, ProposalStore};
 
 /// The backend the server runs on: SQLite or PostgreSQL, picked by the database URL.
 pub type ServerStore = Backend;
@@ -106,8 +108,8 @@ mod redacted_url_tests {
 pub mod prelude {
     pub use super::{
         AttemptStore as _, AuditRead as _, BatchTransaction as _, LedgerStore as _,
-        OperatorStore as _, PartyStore as _, ReportStore as _, Storage as _, TerminalStore as _,
-        YieldStore as _,
+        OperatorStore as _, PartyStore as _, ProposalStore as _, ReportStore as _, Storage as _,
+        TerminalStore as _, YieldStore as _,
     };
 }
 
@@ -123,6 +125,7 @@ pub trait Storage:
     + YieldStore
     + ReportStore
     + OperatorStore
+    + ProposalStore
     + Clone
     + Send
     + Sync

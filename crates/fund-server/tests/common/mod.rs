@@ -18,6 +18,8 @@ use tillfund_core::{Amount, Currency, MerchantId, OrderId, PositiveAmount, Termi
 #[path = "test_database.rs"]
 mod test_database;
 
+pub mod operators;
+
 pub use test_database::{RawDatabase, TestDatabase};
 
 pub fn cny(text: &str) -> Amount {

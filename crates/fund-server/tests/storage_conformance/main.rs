@@ -76,6 +76,7 @@ macro_rules! backends {
                 operators::a_second_factor_step_is_used_once_even_in_parallel,
                 operators::sessions_end_by_idling_expiry_sign_out_and_account_changes,
                 operators::the_trail_appends_in_one_chain_and_is_read_back_by_filter,
+                operators::a_proposal_is_decided_once_never_by_its_proposer_and_never_late,
             }
 
             /// Writes its many wallets beneath the store.

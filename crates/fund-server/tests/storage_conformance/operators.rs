@@ -1,11 +1,16 @@
-//! Operators' accounts, sign-in attempts, second-factor steps, sessions and the trail.
+//! Operators' accounts, sign-in attempts, second-factor steps, sessions, the trail and
+//! proposals.
 
 use std::sync::Arc;
 
 use fund_server::operators::{Actor, NewTrailRecord, TRAIL_GENESIS_HASH, check_trail};
-use fund_server::store::{OperatorRecord, PinAttempt, SessionLimits, Storage, TrailQuery};
-use tillfund_core::OperatorId;
-use tillfund_core::protocol::{OperatorAction, OperatorRole};
+use fund_server::store::{
+    Decision, OperatorRecord, PinAttempt, ProposalRecord, SessionLimits, Storage, TrailQuery,
+};
+use tillfund_core::protocol::{
+    ChangeLineBody, OperatorAction, OperatorRole, ProposalStatus, ProposedChange,
+};
+use tillfund_core::{OperatorId, ProposalId};
 
 use crate::support::execute_raw;
 
@@ -255,4 +260,102 @@ pub async fn the_database_itself_refuses_to_rewrite_the_trail<S: Storage>(store:
     let all = store.trail_after(0, 10).await.unwrap();
     assert_eq!(all.len(), 3);
     assert!(check_trail((0, TRAIL_GENESIS_HASH), &all, 10).is_empty());
+}
+
+fn proposal(proposer: &Actor, now_ms: i64) -> ProposalRecord {
+    ProposalRecord {
+        id: ProposalId::generate(),
+        change: ProposedChange::FundReserve { amount: 100 },
+        note: "why".into(),
+        proposer: proposer.clone(),
+        proposed_at_ms: now_ms,
+        expires_at_ms: now_ms + 1_000,
+        status: ProposalStatus::Pending,
+        decider: None,
+        decided_at_ms: None,
+        decision_note: None,
+        outcome: None,
+        changes: vec![ChangeLineBody {
+            what: "reserve".into(),
+            before: "0".into(),
+            after: "1".into(),
+        }],
+    }
+}
+
+fn actor(name: &str) -> Actor {
+    Actor { operator_id: Some(OperatorId::generate()), name: name.into() }
+}
+
+pub async fn a_proposal_is_decided_once_never_by_its_proposer_and_never_late<S: Storage>(store: S) {
+    let (maker, checkers) =
+        (actor("wang"), (0..8).map(|i| actor(&format!("c{i}"))).collect::<Vec<_>>());
+    let first = proposal(&maker, 1_000);
+    store.add_proposal(&first).await.unwrap();
+    assert_eq!(store.proposal(first.id).await.unwrap(), Some(first.clone()));
+    let decision = |decider: &Actor, to, now_ms| {
+        let store = store.clone();
+        let decider = decider.clone();
+        async move {
+            let decision = Decision { to, decider: &decider, note: "ok", changes: &[], now_ms };
+            store.decide_proposal(first.id, decision).await.unwrap()
+        }
+    };
+    assert!(!decision(&maker, ProposalStatus::Approved, 1_500).await, "its own proposer");
+    assert!(!decision(&checkers[0], ProposalStatus::Approved, 2_000).await, "expired");
+    assert_eq!(store.proposal(first.id).await.unwrap().unwrap().status, ProposalStatus::Pending);
+
+    // Parallel approvals by different approvers: one wins.
+    let store = Arc::new(store);
+    let second = proposal(&maker, 10_000);
+    store.add_proposal(&second).await.unwrap();
+    let decisions: Vec<_> = checkers
+        .iter()
+        .cloned()
+        .map(|checker| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let decision = Decision {
+                    to: ProposalStatus::Approved,
+                    decider: &checker,
+                    note: "",
+                    changes: &[],
+                    now_ms: 10_500,
+                };
+                store.decide_proposal(second.id, decision).await.unwrap()
+            })
+        })
+        .collect();
+    let mut won = 0;
+    for decided in decisions {
+        won += usize::from(decided.await.unwrap());
+    }
+    assert_eq!(won, 1);
+    let approved = store.proposal(second.id).await.unwrap().unwrap();
+    assert_eq!(approved.status, ProposalStatus::Approved);
+    assert_eq!(
+        (approved.decided_at_ms, approved.decision_note.as_deref()),
+        (Some(10_500), Some(""))
+    );
+    assert!(approved.changes.is_empty(), "the description as of the decision");
+    assert!(
+        !store.finish_proposal(first.id, ProposalStatus::Applied, "ok").await.unwrap(),
+        "not approved"
+    );
+    assert!(store.finish_proposal(second.id, ProposalStatus::Applied, "ok").await.unwrap());
+    assert!(!store.finish_proposal(second.id, ProposalStatus::Failed, "x").await.unwrap(), "once");
+    let applied = store.proposal(second.id).await.unwrap().unwrap();
+    assert_eq!((applied.status, applied.outcome.as_deref()), (ProposalStatus::Applied, Some("ok")));
+
+    let listed: Vec<_> = store.proposals(None, 10).await.unwrap().iter().map(|p| p.id).collect();
+    assert_eq!(listed, [second.id, first.id], "newest first");
+    let pending: Vec<_> = store
+        .proposals(Some(ProposalStatus::Pending), 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|p| p.id)
+        .collect();
+    assert_eq!(pending, [first.id]);
+    assert!(store.proposal(ProposalId::generate()).await.unwrap().is_none());
 }

@@ -151,6 +151,13 @@ error_codes! {
     OperatorNameInvalid = "operator_name_invalid", 422, "A name is 2 to 32 letters, digits, '.', '-' or '_', starting with a letter.", "用户名须为 2 至 32 个字母、数字、“.”、“-”或“_”，并以字母开头。";
     OperatorNameTaken = "operator_name_taken", 409, "There is an operator with this name already.", "已有同名的运营人员。";
     OperatorPasswordWeak = "operator_password_weak", 422, "A password is 12 to 128 characters and may not contain the name.", "密码须为 12 至 128 个字符，且不得包含用户名。";
+    ProposalUnknown = "proposal_unknown", 404, "There is no such proposal.", "没有该提案。";
+    ProposalTargetUnknown = "proposal_target_unknown", 404, "The counter or customer this change names does not exist.", "该变更所指的收银台或客户不存在。";
+    YieldRateInvalid = "yield_rate_invalid", 422, "An annual yield rate is a percentage from 0 to 100 with at most 6 decimals.", "年化收益率须为 0 至 100 之间的百分数，最多 6 位小数。";
+    ProposalNotPending = "proposal_not_pending", 409, "This proposal has been decided already.", "该提案已有决定。";
+    ProposalExpired = "proposal_expired", 409, "This proposal has expired; propose it again.", "该提案已过期，请重新提出。";
+    ProposalOwnApproval = "proposal_own_approval", 403, "Four eyes: someone else must approve what you proposed.", "四眼原则：您提出的变更须由他人批准。";
+    ProposalNoteTooLong = "proposal_note_too_long", 422, "A note is at most 500 characters.", "备注最多 500 个字符。";
     OperatorSelfDisable = "operator_self_disable", 409, "You cannot disable your own account; ask another administrator.", "不能停用自己的账户，请联系其他管理员。";
     // The server.
     ReserveInsufficient = "reserve_insufficient", 503, "The reserve cannot cover this now; the operator must fund it. Try again later.", "备付金暂时不足，请稍后再试。";

@@ -23,6 +23,7 @@ mod counter;
 mod customer;
 mod error;
 mod operator;
+mod proposals;
 
 pub use counter::*;
 pub use customer::*;
@@ -31,6 +32,10 @@ pub use operator::{
     LedgerStatusBody, NewOperatorRequest, OperatorAccountBody, OperatorAccountsBody,
     OperatorAction, OperatorBody, OperatorRole, OperatorSessionBody, OperatorSignInRequest,
     PasswordChangeRequest, SecondFactorBody, SessionsEndedBody, TrailPageBody, TrailRecordBody,
+};
+pub use proposals::{
+    ChangeLineBody, DecisionRequest, NewProposalRequest, ProposalBody, ProposalStatus,
+    ProposalsBody, ProposedChange,
 };
 
 /// Bumped when a message changes shape in a way an older peer cannot read.

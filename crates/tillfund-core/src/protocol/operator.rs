@@ -92,6 +92,10 @@ text_enum!(
         TrailRead => "trail_read",
         StatusRead => "status_read",
         CustomerRead => "customer_read",
+        ProposalMade => "proposal_made",
+        ProposalApproved => "proposal_approved",
+        ProposalRejected => "proposal_rejected",
+        ProposalWithdrawn => "proposal_withdrawn",
     }
 );
 

@@ -1,10 +1,14 @@
-//! The operators' storage on the chosen backend.
+//! The operators' storage (accounts, sessions, the trail, proposals) on the chosen backend.
 
-use tillfund_core::OperatorId;
+use tillfund_core::protocol::ProposalStatus;
+use tillfund_core::{OperatorId, ProposalId};
 
 use super::Backend;
 use crate::operators::{NewTrailRecord, TrailRecord};
-use crate::store::{OperatorRecord, OperatorStore, PinAttempt, SessionLimits, Stored, TrailQuery};
+use crate::store::{
+    Decision, OperatorRecord, OperatorStore, PinAttempt, ProposalRecord, ProposalStore,
+    SessionLimits, Stored, TrailQuery,
+};
 
 impl OperatorStore for Backend {
     async fn add_operator(&self, operator: &OperatorRecord) -> Stored<bool> {
@@ -91,5 +95,36 @@ impl OperatorStore for Backend {
 
     async fn trail_after(&self, after_sequence: i64, limit: i64) -> Stored<Vec<TrailRecord>> {
         each!(self, store => store.trail_after(after_sequence, limit).await)
+    }
+}
+
+impl ProposalStore for Backend {
+    async fn add_proposal(&self, proposal: &ProposalRecord) -> Stored<()> {
+        each!(self, store => store.add_proposal(proposal).await)
+    }
+
+    async fn proposal(&self, id: ProposalId) -> Stored<Option<ProposalRecord>> {
+        each!(self, store => store.proposal(id).await)
+    }
+
+    async fn proposals(
+        &self,
+        status: Option<ProposalStatus>,
+        limit: u32,
+    ) -> Stored<Vec<ProposalRecord>> {
+        each!(self, store => store.proposals(status, limit).await)
+    }
+
+    async fn decide_proposal(&self, id: ProposalId, decision: Decision<'_>) -> Stored<bool> {
+        each!(self, store => store.decide_proposal(id, decision.clone()).await)
+    }
+
+    async fn finish_proposal(
+        &self,
+        id: ProposalId,
+        to: ProposalStatus,
+        outcome: &str,
+    ) -> Stored<bool> {
+        each!(self, store => store.finish_proposal(id, to, outcome).await)
     }
 }

@@ -25,6 +25,7 @@ mod attempts;
 mod ledger;
 mod operators;
 mod parties;
+mod proposals;
 mod terminals;
 mod yields;
 

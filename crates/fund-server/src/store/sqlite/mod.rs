@@ -19,6 +19,7 @@ mod attempts;
 mod ledger;
 mod operators;
 mod parties;
+mod proposals;
 mod terminals;
 mod yields;
 

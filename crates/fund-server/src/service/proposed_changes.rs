@@ -1,0 +1,203 @@
+//! The changes operators propose for four eyes: each checked when proposed and again when
+//! approved, described as before → after lines for the approver, and applied. Applying is
+//! idempotent for every kind (funding by the proposal's key; revoking, unlocking and
+//! setting a day's rate by nature; publishing the same rules again makes an identical
+//! version), so an approval cut off before it was marked applied is safe to apply again.
+
+use jiff::civil::Date;
+use tillfund_core::protocol::{ChangeLineBody, ProposedChange};
+use tillfund_core::{CustomerId, ProposalId};
+
+use super::*;
+
+/// Top-up amounts, in major units, on which a proposed bonus rule set is shown.
+pub const BONUS_SAMPLE_MAJOR_UNITS: [i64; 5] = [100, 500, 1_000, 2_000, 5_000];
+
+/// A proposed change whose every field was checked.
+#[derive(Debug, Clone)]
+pub(super) enum CheckedChange {
+    PublishBonusRules(BonusRuleSet),
+    SetYieldRate { from: Date, annual_rate: Decimal },
+    FundReserve(PositiveAmount),
+    RevokeTerminal(Terminal),
+    UnlockCustomer(Customer),
+}
+
+fn line(
+    what: impl Into<String>,
+    before: impl Into<String>,
+    after: impl Into<String>,
+) -> ChangeLineBody {
+    ChangeLineBody { what: what.into(), before: before.into(), after: after.into() }
+}
+
+fn percent(rate: Decimal) -> String {
+    format!("{}%", (rate * Decimal::from(100)).normalize())
+}
+
+impl<S: Storage> FundService<S> {
+    /// Checks every field of `change` against the rules and the store as they are now.
+    pub(super) async fn check_change(
+        &self,
+        change: &ProposedChange,
+    ) -> Result<CheckedChange, ServiceError> {
+        let target_unknown = |what: &str| {
+            ServiceError::new(ErrorCode::ProposalTargetUnknown, format!("There is no {what}."))
+        };
+        Ok(match change {
+            ProposedChange::PublishBonusRules { rules } => {
+                let set = BonusRuleSet::new(0, rules.clone())
+                    .map_err(|error| ServiceError::new(error.code(), error.to_string()))?;
+                CheckedChange::PublishBonusRules(set)
+            }
+            ProposedChange::SetYieldRate { effective_from, annual_percent } => {
+                let from: Date = effective_from.trim().parse().map_err(|_| {
+                    ServiceError::new(
+                        ErrorCode::DayInvalid,
+                        format!(
+                            "'{}' is not a day (YYYY-MM-DD).",
+                            effective_from.chars().take(20).collect::<String>()
+                        ),
+                    )
+                })?;
+                let annual_rate = crate::ledger::yield_math::parse_annual_percentage(
+                    annual_percent,
+                )
+                .ok_or_else(|| {
+                    ServiceError::new(
+                        ErrorCode::YieldRateInvalid,
+                        "An annual rate is a percentage from 0 to 100, e.g. 2.5.",
+                    )
+                })?;
+                CheckedChange::SetYieldRate { from, annual_rate }
+            }
+            ProposedChange::FundReserve { amount } => {
+                let amount = PositiveAmount::try_from(*amount).map_err(|error| {
+                    ServiceError::new(ErrorCode::AmountNotPositive, error.to_string())
+                })?;
+                CheckedChange::FundReserve(amount)
+            }
+            ProposedChange::RevokeTerminal { terminal_id } => {
+                let id: TerminalId =
+                    terminal_id.trim().parse().map_err(|_| target_unknown("such counter"))?;
+                let terminal =
+                    self.store.terminal(id).await?.ok_or_else(|| target_unknown("such counter"))?;
+                CheckedChange::RevokeTerminal(terminal)
+            }
+            ProposedChange::UnlockCustomer { customer_id } => {
+                let id: CustomerId =
+                    customer_id.trim().parse().map_err(|_| target_unknown("such customer"))?;
+                let customer = self
+                    .store
+                    .customer(id)
+                    .await?
+                    .ok_or_else(|| target_unknown("such customer"))?;
+                CheckedChange::UnlockCustomer(customer)
+            }
+        })
+    }
+
+    /// What the change would do now, as before → after lines.
+    pub(super) async fn describe_change(
+        &self,
+        change: &CheckedChange,
+    ) -> Result<Vec<ChangeLineBody>, ServiceError> {
+        let currency = self.config.policy.currency;
+        Ok(match change {
+            CheckedChange::PublishBonusRules(proposed) => {
+                let current = self.store.current_bonus_rules().await?;
+                let mut lines = vec![
+                    line(
+                        "bonus rule set",
+                        format!("version {}", current.version()),
+                        format!("version {}", current.version() + 1),
+                    ),
+                    line(
+                        "rules",
+                        current.rules().len().to_string(),
+                        proposed.rules().len().to_string(),
+                    ),
+                ];
+                // At a store no rule names, now: what every store gives at least.
+                let anywhere = MerchantId::generate();
+                let now = self.store.clock().now_ms();
+                for major in BONUS_SAMPLE_MAJOR_UNITS {
+                    let Ok(amount) = PositiveAmount::parse(&major.to_string(), currency) else {
+                        continue;
+                    };
+                    let before = current.quote(anywhere, amount, now).bonus;
+                    let after = proposed.quote(anywhere, amount, now).bonus;
+                    lines.push(line(
+                        format!(
+                            "bonus on a top-up of {} {currency} at any store",
+                            amount.amount().format(currency)
+                        ),
+                        before.format(currency),
+                        after.format(currency),
+                    ));
+                }
+                lines
+            }
+            CheckedChange::SetYieldRate { from, annual_rate } => {
+                let day = from.to_string();
+                let in_force = self
+                    .store
+                    .yield_rates()
+                    .await?
+                    .into_iter()
+                    .rev()
+                    .find(|(effective, _)| *effective <= day)
+                    .map_or_else(
+                        || "none".to_owned(),
+                        |(effective, rate)| format!("{} (since {effective})", percent(rate)),
+                    );
+                vec![line(format!("annual yield rate from {day}"), in_force, percent(*annual_rate))]
+            }
+            CheckedChange::FundReserve(amount) => {
+                let reserve = self.store.balance(crate::ledger::Account::Reserve).await?;
+                let after = reserve.checked_add(amount.amount()).unwrap_or(reserve);
+                vec![line("reserve", reserve.format(currency), after.format(currency))]
+            }
+            CheckedChange::RevokeTerminal(terminal) => {
+                let merchant = self.store.merchant(terminal.merchant_id).await?;
+                let store_name = merchant
+                    .map_or_else(|| terminal.merchant_id.to_string(), |merchant| merchant.name);
+                let state = if terminal.revoked { "revoked" } else { "enrolled" };
+                vec![line(
+                    format!("counter '{}' of {store_name} ({})", terminal.label, terminal.id),
+                    state,
+                    "revoked",
+                )]
+            }
+            CheckedChange::UnlockCustomer(customer) => vec![line(
+                format!("wrong-PIN lock of wallet {}", customer.member_code),
+                "as it stands",
+                "lifted; five more tries",
+            )],
+        })
+    }
+
+    /// Applies an approved change; the proposal's id keys what is not idempotent by nature.
+    pub(super) async fn apply_change(
+        &self,
+        id: ProposalId,
+        change: CheckedChange,
+    ) -> Result<(), ServiceError> {
+        match change {
+            CheckedChange::PublishBonusRules(set) => {
+                self.publish_bonus_rules(set.rules().to_vec()).await?;
+            }
+            CheckedChange::SetYieldRate { from, annual_rate } => {
+                self.set_yield_rate(from, annual_rate).await?;
+            }
+            CheckedChange::FundReserve(amount) => {
+                self.fund_reserve(amount, &format!("proposal/{id}")).await?;
+            }
+            CheckedChange::RevokeTerminal(terminal) => self.revoke_terminal(terminal.id).await?,
+            CheckedChange::UnlockCustomer(customer) => {
+                self.store.reset_pin_failures(customer.id).await?;
+            }
+        }
+        Ok(())
+    }
+}
