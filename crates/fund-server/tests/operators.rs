@@ -392,3 +392,81 @@ async fn any_signed_in_operator_and_the_monitoring_token_read_the_status() {
         call(&server, Method::GET, "/v1/operator/status", "tfo_ended", Value::Null).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn customers_are_found_by_phone_code_or_name_and_every_read_is_recorded() {
+    let server = TestServer::start().await;
+    let merchant = server.add_merchant("Corner Shop").await;
+    let first = server.customer("13800138001", &[merchant]).await;
+    server.customer("13800138002", &[]).await;
+    let viewer =
+        sign_in(&server, &on_the_command_line(&server, "zhao", OperatorRole::Viewer).await).await;
+    let search = |query: &str| {
+        let path = format!("/v1/operator/customers?q={query}");
+        let (server, viewer) = (&server, viewer.clone());
+        async move { call(server, Method::GET, &path, &viewer, Value::Null).await }
+    };
+    let (status, by_phone) = search("13800138001").await;
+    assert_eq!(status, StatusCode::OK, "{by_phone}");
+    assert_eq!(by_phone["customers"].as_array().unwrap().len(), 1);
+    assert_eq!(by_phone["customers"][0]["customer_id"], first.customer_id.as_str());
+    let member_code = by_phone["customers"][0]["member_code"].as_str().unwrap().to_owned();
+    let (_, by_code) = search(&member_code).await;
+    assert_eq!(by_code["customers"][0]["customer_id"], first.customer_id.as_str());
+    let (_, by_name) = search("ES").await;
+    assert_eq!(by_name["customers"].as_array().unwrap().len(), 2, "{by_name}");
+    let (_, wildcard) = search("%25").await;
+    assert_eq!(wildcard["customers"].as_array().unwrap().len(), 0, "a % is a %");
+    let (status, refused) = search("").await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("query_invalid"))
+    );
+
+    // The dossier: balances, stores, the PIN lock, the history.
+    for _ in 0..5 {
+        let body = json!({"phone": "13800138001", "pin": "999999"});
+        server.send(Method::POST, "/v1/sessions", body, &[]).await;
+    }
+    let path = format!("/v1/operator/customers/{}", first.customer_id);
+    let (status, dossier) = call(&server, Method::GET, &path, &viewer, Value::Null).await;
+    assert_eq!(status, StatusCode::OK, "{dossier}");
+    assert_eq!(dossier["wallet"]["stores"][0]["name"], "Corner Shop");
+    assert_eq!(dossier["wallet"]["total"], 0);
+    assert!(dossier["locked_until_ms"].as_i64().is_some(), "{dossier}");
+    assert!(dossier["wallet"]["customer"].get("pin_hash").is_none());
+    let (status, _) =
+        call(&server, Method::GET, "/v1/operator/customers/nobody", &viewer, Value::Null).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Every read is in the trail, with what it found.
+    let admin =
+        sign_in(&server, &on_the_command_line(&server, "admin", OperatorRole::Administrator).await)
+            .await;
+    let (_, page) =
+        call(&server, Method::GET, "/v1/operator/trail?operator_id=", &admin, Value::Null).await;
+    assert_eq!(page["code"], "query_invalid", "an empty id is not an id");
+    let (_, page) = call(&server, Method::GET, "/v1/operator/trail", &admin, Value::Null).await;
+    let reads: Vec<_> = page["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|record| record["operator_name"] == "zhao" && record["action"] != "sign_in")
+        .map(|record| {
+            (
+                record["action"].as_str().unwrap().to_owned(),
+                record["outcome"].as_str().unwrap().to_owned(),
+                record["detail"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    // Newest first; an id that is not one reads nothing and is refused before the service.
+    assert_eq!(reads.len(), 6, "{reads:?}");
+    assert_eq!((reads[0].0.as_str(), reads[0].1.as_str()), ("customer_read", "ok"));
+    assert_eq!((reads[1].0.as_str(), reads[1].1.as_str()), ("customers_searched", "query_invalid"));
+    assert!(
+        reads[5].2.starts_with("'13800138001': 1 found") && reads[5].2.contains(&member_code),
+        "{:?}",
+        reads[5]
+    );
+}

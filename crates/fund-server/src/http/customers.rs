@@ -141,15 +141,23 @@ pub async fn wallet(
     CustomerSession(customer): CustomerSession,
 ) -> Result<Json<WalletBody>, ApiError> {
     let wallet = state.service().wallet(&customer).await?;
-    Ok(Json(WalletBody {
+    Ok(Json(wallet_body(state.currency(), &wallet)))
+}
+
+/// A wallet as the API shows it, to its customer and to operators.
+pub(super) fn wallet_body(
+    currency: tillfund_core::Currency,
+    wallet: &crate::service::WalletSummary,
+) -> WalletBody {
+    WalletBody {
         customer: CustomerBody::from(&wallet.customer),
-        currency: state.currency().code().to_owned(),
+        currency: currency.code().to_owned(),
         principal: wallet.principal.minor_units(),
         bonus: wallet.bonus.minor_units(),
         yield_earned: wallet.yield_earned.minor_units(),
         total: wallet.total.minor_units(),
         stores: wallet.bound_merchants.iter().map(MerchantBody::from).collect(),
-    }))
+    }
 }
 
 /// Binds the wallet to a store (idempotent: binding twice is the same as once).

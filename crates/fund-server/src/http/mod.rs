@@ -6,6 +6,7 @@ mod customers;
 mod extract;
 mod health;
 mod openapi;
+mod operator_customers;
 mod operators;
 mod proposals;
 mod terminals;
@@ -106,6 +107,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(proposals::approve))
         .routes(routes!(proposals::reject))
         .routes(routes!(proposals::withdraw))
+        .routes(routes!(operator_customers::search))
+        .routes(routes!(operator_customers::dossier))
         .routes(routes!(customers::list_merchants))
         .routes(routes!(customers::register))
         .routes(routes!(customers::sign_in))

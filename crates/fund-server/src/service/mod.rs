@@ -35,6 +35,7 @@ mod customers;
 mod error;
 mod operator;
 mod operator_accounts;
+mod operator_customers;
 mod operators;
 mod outbox;
 mod payments;
@@ -59,6 +60,7 @@ pub use error::ServiceError;
 pub(crate) use error::internal;
 use error::{deferred_error, locked_error, outcome_error, pin_check_error, reject_error_code};
 pub use operator::LedgerStatus;
+pub use operator_customers::{CUSTOMERS_FOUND_MAX, CustomerDossier, DOSSIER_ENTRIES_SHOWN};
 pub use operators::{
     Caller, OperatorPolicy, OperatorSession, OperatorSummary, RequestSource, SecondFactorEnrolment,
     SignedInOperator, TRAIL_PAGE_MAX,

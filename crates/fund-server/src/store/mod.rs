@@ -174,6 +174,20 @@ pub trait PartyStore {
         &self,
         phone: &PhoneNumber,
     ) -> impl Future<Output = Stored<Option<Customer>>> + Send;
+    /// Customers whose phone or member code is `exact`, or whose name contains `name_part`
+    /// (case as stored), by name, at most `limit`: the operators' search.
+    fn find_customers(
+        &self,
+        exact: &str,
+        name_part: &str,
+        limit: u32,
+    ) -> impl Future<Output = Stored<Vec<Customer>>> + Send;
+    /// Until when wrong PINs keep the wallet locked, if they lock it (the lock may have run
+    /// out by now).
+    fn pin_locked_until(
+        &self,
+        customer_id: CustomerId,
+    ) -> impl Future<Output = Stored<Option<i64>>> + Send;
     /// Takes one PIN attempt before the PIN is checked, atomically, so that every request
     /// and every process agrees: an attempt counts as wrong until it proves right, the
     /// `limit`-th in a row locks the wallet until `lock_until_ms`, and no attempt is taken

@@ -23,6 +23,7 @@ mod counter;
 mod customer;
 mod error;
 mod operator;
+mod operator_customers;
 mod proposals;
 
 pub use counter::*;
@@ -33,6 +34,7 @@ pub use operator::{
     OperatorAction, OperatorBody, OperatorRole, OperatorSessionBody, OperatorSignInRequest,
     PasswordChangeRequest, SecondFactorBody, SessionsEndedBody, TrailPageBody, TrailRecordBody,
 };
+pub use operator_customers::{CustomerDossierBody, CustomerSearchBody, WalletEntryBody};
 pub use proposals::{
     ChangeLineBody, DecisionRequest, NewProposalRequest, ProposalBody, ProposalStatus,
     ProposalsBody, ProposedChange,

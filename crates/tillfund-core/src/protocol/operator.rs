@@ -92,6 +92,7 @@ text_enum!(
         TrailRead => "trail_read",
         StatusRead => "status_read",
         CustomerRead => "customer_read",
+        CustomersSearched => "customers_searched",
         ProposalMade => "proposal_made",
         ProposalApproved => "proposal_approved",
         ProposalRejected => "proposal_rejected",

@@ -192,6 +192,19 @@ impl PartyStore for Backend {
         each!(self, store => store.customer_by_phone(phone).await)
     }
 
+    async fn find_customers(
+        &self,
+        exact: &str,
+        name_part: &str,
+        limit: u32,
+    ) -> Stored<Vec<Customer>> {
+        each!(self, store => store.find_customers(exact, name_part, limit).await)
+    }
+
+    async fn pin_locked_until(&self, customer_id: CustomerId) -> Stored<Option<i64>> {
+        each!(self, store => store.pin_locked_until(customer_id).await)
+    }
+
     async fn take_pin_attempt(
         &self,
         customer_id: CustomerId,

@@ -230,6 +230,40 @@ impl PartyStore for SqliteStore {
         row.as_ref().map(customer_from_row).transpose()
     }
 
+    async fn find_customers(
+        &self,
+        exact: &str,
+        name_part: &str,
+        limit: u32,
+    ) -> Result<Vec<Customer>, StoreError> {
+        // LIKE's wildcards in what was typed are matched as themselves.
+        let pattern = format!(
+            "%{}%",
+            name_part.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+        );
+        sqlx::query(&format!(
+            "SELECT {CUSTOMER_COLUMNS} FROM customers \
+             WHERE phone = ?1 OR member_code = ?1 OR (?2 <> '%%' AND display_name LIKE ?2 ESCAPE '\\') \
+             ORDER BY display_name, id LIMIT ?3"
+        ))
+        .bind(exact)
+        .bind(pattern)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(customer_from_row)
+        .collect()
+    }
+
+    async fn pin_locked_until(&self, customer_id: CustomerId) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT locked_until_ms FROM pin_attempts WHERE customer_id = ?")
+            .bind(customer_id.to_string())
+            .fetch_optional(&self.counters_pool)
+            .await?
+            .flatten())
+    }
+
     /// Takes one PIN attempt before the PIN is checked, in one statement, so that every
     /// request and every process agrees: an attempt is counted as wrong until it proves
     /// right, the `limit`-th in a row locks the wallet at once, and no attempt is taken
