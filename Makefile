@@ -55,7 +55,7 @@ e2e: app
 	  xvfb-run -a --server-args="-screen 0 1280x900x24" \
 	  $(CARGO) test -p tillfund-e2e --test counter_app_webdriver -- --ignored --nocapture
 	timeout --signal=TERM --kill-after=30 $(E2E_TIMEOUT_SECONDS) \
-	  $(CARGO) test -p tillfund-e2e --test wallet_browser -- --ignored --nocapture
+	  $(CARGO) test -p tillfund-e2e --test wallet_browser --test console_browser -- --ignored --nocapture
 
 # The simulator (crates/sim, DEVELOPMENT.md "The simulator"): SIM_SEEDS seeds of SIM_STEPS
 # steps on two threads, a failing seed's trace in target/sim/; SEED=n runs one seed and

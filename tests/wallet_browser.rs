@@ -6,56 +6,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use counter_core::counter::Counter;
 use counter_core::sync::{RoundOutcome, sync_round};
+use tillfund_e2e::chromedriver::ChromeDriver;
 use tillfund_e2e::demo::{MERCHANT_ID, activation_code};
-use tillfund_e2e::process::{FundServer, terminate, wait_with_timeout};
+use tillfund_e2e::process::FundServer;
 use tillfund_e2e::webdriver::WebDriverSession;
-use tillfund_e2e::{free_port, workspace_root};
-
-struct ChromeDriver {
-    child: Child,
-    url: String,
-}
-
-impl ChromeDriver {
-    fn start() -> ChromeDriver {
-        let port = free_port();
-        let mut child = Command::new("chromedriver")
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver (install it with `make deps`)");
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return ChromeDriver { child, url: format!("http://127.0.0.1:{port}") };
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("chromedriver did not listen on port {port}");
-    }
-}
-
-impl Drop for ChromeDriver {
-    fn drop(&mut self) {
-        terminate(&self.child);
-        if wait_with_timeout(&mut self.child, Duration::from_secs(10)).is_err() {
-            let _ = self.child.kill();
-        }
-    }
-}
-
-fn save_screenshot(png: &[u8], name: &str) {
-    let directory = workspace_root().join("docs").join("screenshots");
-    std::fs::create_dir_all(&directory).unwrap();
-    std::fs::write(directory.join(name), png).unwrap();
-}
+use tillfund_e2e::{free_port, save_screenshot};
 
 #[tokio::test]
 #[ignore = "needs Chromium and chromedriver (`make deps`); run by `make e2e`"]

@@ -7,6 +7,7 @@
 // Test support: a failed precondition should stop the test loudly, which is what expect does.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+pub mod chromedriver;
 pub mod postgres;
 pub mod process;
 pub mod raw_counter;
@@ -182,4 +183,12 @@ pub mod demo {
     pub async fn wallet(server_url: &str) -> Value {
         DemoCustomer::sign_in(server_url).await.wallet().await
     }
+}
+
+/// Saves a screenshot for the README under `docs/screenshots/`.
+pub fn save_screenshot(png: &[u8], name: &str) {
+    let directory = workspace_root().join("docs").join("screenshots");
+    std::fs::create_dir_all(&directory)
+        .unwrap_or_else(|error| panic!("{}: {error}", directory.display()));
+    std::fs::write(directory.join(name), png).unwrap_or_else(|error| panic!("{name}: {error}"));
 }

@@ -2,6 +2,7 @@
 //! (`operators.rs`: sign-in, sessions, accounts, the trail; `trail_export.rs` its CSV), the
 //! OpenAPI document, and the customer wallet pages. Handlers are thin: parse, call, map the error.
 
+mod console;
 mod customers;
 mod extract;
 mod health;
@@ -165,6 +166,7 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/", get(wallet::start_page))
         .merge(web::routes())
+        .merge(console::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

@@ -146,6 +146,7 @@ error_codes! {
     OperatorSignInFailed = "operator_sign_in_failed", 401, "The name, the password or the one-time code is wrong.", "用户名、密码或动态验证码错误。";
     OperatorLocked = "operator_locked", 423, "Too many failed sign-ins: this account is locked for a while.", "登录失败次数过多，该账户已暂时锁定。";
     OperatorSessionInvalid = "operator_session_invalid", 401, "This session has ended; sign in again.", "会话已结束，请重新登录。";
+    FormExpired = "form_expired", 403, "This form has expired; open the page again.", "表单已过期，请重新打开页面。";
     OperatorForbidden = "operator_forbidden", 403, "Your role does not allow this.", "您的角色无权执行此操作。";
     OperatorUnknown = "operator_unknown", 404, "There is no such operator.", "没有该运营人员。";
     OperatorNameInvalid = "operator_name_invalid", 422, "A name is 2 to 32 letters, digits, '.', '-' or '_', starting with a letter.", "用户名须为 2 至 32 个字母、数字、“.”、“-”或“_”，并以字母开头。";

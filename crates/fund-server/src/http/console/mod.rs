@@ -1,0 +1,36 @@
+//! The operators' console: server-rendered pages for the platform's staff, built with maud
+//! (HTML written in Rust and checked when it compiles; every value is escaped unless
+//! marked otherwise, which no page does). No script, no CDN, English and 中文.
+//!
+//! Sign-in takes the same three factors as the API and sets `tf_operator` (HttpOnly,
+//! SameSite=Strict, Path=/console, Secure under TLS) to the session token; every form
+//! carries a CSRF token derived from it. What a role may do is the service's decision:
+//! pages only leave out what would be refused.
+//!
+//! `frame.rs` (the page around every screen, headers, the visitor), `words.rs`,
+//! `sign_in.rs`, `dashboard.rs`, `proposals.rs`, `trail.rs`.
+
+mod dashboard;
+mod frame;
+mod proposals;
+mod sign_in;
+mod trail;
+mod words;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+use super::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/console", get(dashboard::dashboard))
+        .route("/console/signin", get(sign_in::sign_in_page).post(sign_in::sign_in))
+        .route("/console/signout", post(sign_in::sign_out))
+        .route("/console/language", get(frame::choose_language))
+        .route("/console/proposals", get(proposals::list).post(proposals::propose))
+        .route("/console/proposals/new", get(proposals::new_page))
+        .route("/console/proposals/{id}/{decision}", post(proposals::decide))
+        .route("/console/trail", get(trail::trail_page))
+        .route("/console/trail.csv", get(trail::trail_csv))
+}

@@ -1,0 +1,164 @@
+//! The operators' console in a real browser (headless Chromium through chromedriver)
+//! against the real fund-server binary: an operator proposes a bonus rule, an approver
+//! approves it, a real counter core picks it up and its next top-up gets the new bonus; a
+//! viewer can change nothing; the trail shows every step.
+//!
+//! Ignored by a plain `cargo test` (it needs Chromium and chromedriver, which `make deps`
+//! installs); `make e2e` runs it with `--ignored`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::time::Duration;
+
+use counter_core::counter::Counter;
+use counter_core::sync::sync_round;
+use fund_server::operators::totp::{TotpSecret, step_at};
+use serde_json::json;
+use tillfund_e2e::chromedriver::ChromeDriver;
+use tillfund_e2e::demo::{MEMBER_CODE, activation_code, fund_server_cli_with_input};
+use tillfund_e2e::process::FundServer;
+use tillfund_e2e::webdriver::WebDriverSession;
+use tillfund_e2e::{free_port, save_screenshot};
+
+const PASSWORD: &str = "correct horse battery";
+
+/// Makes an account on the command line, as the platform's first administrator is made,
+/// and returns its second factor.
+fn add_operator(data_dir: &Path, name: &str, role: &str) -> TotpSecret {
+    let arguments = ["operator", "add", "--name", name, "--role", role];
+    let (ok, stdout, stderr) =
+        fund_server_cli_with_input(data_dir, &[], &arguments, &format!("{PASSWORD}\n"));
+    assert!(ok, "{stderr}");
+    let secret = stdout
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("secret: "))
+        .expect("the secret is printed once");
+    TotpSecret::from_base32(secret).unwrap()
+}
+
+/// Signs in through the form, with the code the operator's phone shows now. Each code is
+/// accepted once, so a second sign-in of the same operator within 30 seconds waits for the
+/// next code.
+async fn sign_in(session: &WebDriverSession, url: &str, name: &str, secret: &TotpSecret) {
+    let now_ms =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis()
+            as i64;
+    session.goto(&format!("{url}/console/signin")).await.unwrap();
+    session.type_into("input[name=name]", name).await.unwrap();
+    session.type_into("input[name=password]", PASSWORD).await.unwrap();
+    session
+        .type_into("input[name=one_time_code]", &secret.code_at_step(step_at(now_ms)))
+        .await
+        .unwrap();
+    session.click("button.primary").await.unwrap();
+    session
+        .wait_for_text("header nav strong", Duration::from_secs(10), |text| text == name)
+        .await
+        .unwrap();
+}
+
+async fn sign_out(session: &WebDriverSession) {
+    session.click("header form button.link").await.unwrap();
+    session.wait_for_text("h1", Duration::from_secs(10), |text| text == "Sign in").await.unwrap();
+}
+
+async fn count(session: &WebDriverSession, css: &str) -> u64 {
+    let found = session
+        .execute("return document.querySelectorAll(arguments[0]).length;", json!([css]))
+        .await
+        .unwrap();
+    found.as_u64().unwrap()
+}
+
+#[tokio::test]
+#[ignore = "needs Chromium and chromedriver (`make deps`); run by `make e2e`"]
+async fn a_bonus_rule_goes_through_four_eyes_in_the_console_and_reaches_a_counter() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let server = FundServer::start(data_dir.path(), &format!("127.0.0.1:{}", free_port())).unwrap();
+    let counter_dir = tempfile::tempdir().unwrap();
+    let counter = Counter::open(&counter_dir.path().join("counter.sqlite")).await.unwrap();
+    counter.enrol(&server.url, &activation_code(data_dir.path()), "Console counter").await.unwrap();
+    sync_round(counter.store()).await;
+    let before = counter.preview_top_up(MEMBER_CODE, "500.00").await.unwrap();
+    assert_ne!(before.bonus.minor_units(), 8_800, "the demo rules give another bonus");
+
+    let wang = add_operator(data_dir.path(), "wang", "operator");
+    let li_wei = add_operator(data_dir.path(), "li.wei", "approver");
+    let zhao = add_operator(data_dir.path(), "zhao", "viewer");
+    let admin = add_operator(data_dir.path(), "admin", "administrator");
+    let driver = ChromeDriver::start();
+    let session = WebDriverSession::start_chromium(&driver.url).await.unwrap();
+
+    // The operator proposes a rule set: 88.00 on a top-up of 500.00 or more, everywhere.
+    sign_in(&session, &server.url, "wang", &wang).await;
+    assert!(session.text_of("[data-figure=reserve]").await.unwrap().ends_with("CNY"));
+    save_screenshot(&session.screenshot_png().await.unwrap(), "console-dashboard.png");
+    session.goto(&format!("{}/console/proposals/new", server.url)).await.unwrap();
+    let rules = json!([{"merchant_id": null, "valid_from_ms": 0, "valid_until_ms": null,
+        "formula": {"type": "tiers", "tiers": [{"minimum": 50_000, "bonus": 8_800}]}}]);
+    session
+        .type_into("form[data-kind=publish_bonus_rules] textarea[name=rules]", &rules.to_string())
+        .await
+        .unwrap();
+    session
+        .type_into("form[data-kind=publish_bonus_rules] input[name=note]", "spring campaign")
+        .await
+        .unwrap();
+    session.click("form[data-kind=publish_bonus_rules] button.primary").await.unwrap();
+    session
+        .wait_for_text("[data-status]", Duration::from_secs(10), |text| text == "pending")
+        .await
+        .unwrap();
+    assert_eq!(count(&session, "button[data-action=approve]").await, 0, "not by the proposer");
+    assert_eq!(count(&session, "button[data-action=withdraw]").await, 1);
+    sign_out(&session).await;
+
+    // A viewer sees it and can change nothing.
+    sign_in(&session, &server.url, "zhao", &zhao).await;
+    session.goto(&format!("{}/console/proposals", server.url)).await.unwrap();
+    assert_eq!(count(&session, "article[data-proposal]").await, 1);
+    assert_eq!(count(&session, "form[method=post][action^='/console/proposals/']").await, 0);
+    session.goto(&format!("{}/console/proposals/new", server.url)).await.unwrap();
+    assert_eq!(count(&session, "form[action='/console/proposals']").await, 0);
+    assert!(session.text_of(".problem").await.unwrap().contains("reads only"));
+    sign_out(&session).await;
+
+    // The approver reads what changes, then approves: applied at once.
+    sign_in(&session, &server.url, "li.wei", &li_wei).await;
+    session.goto(&format!("{}/console/proposals", server.url)).await.unwrap();
+    let changes = session.text_of("article[data-proposal] table").await.unwrap();
+    assert!(changes.contains("bonus on a top-up of 500.00 CNY at any store"), "{changes}");
+    assert!(changes.contains("88.00"), "{changes}");
+    save_screenshot(&session.screenshot_png().await.unwrap(), "console-proposal.png");
+    session.click("button[data-action=approve]").await.unwrap();
+    session
+        .wait_for_text("[data-status]", Duration::from_secs(10), |text| text == "applied")
+        .await
+        .unwrap();
+    sign_out(&session).await;
+
+    // The counter picks the rule up; its next top-up gets the new bonus.
+    sync_round(counter.store()).await;
+    let after = counter.preview_top_up(MEMBER_CODE, "500.00").await.unwrap();
+    assert_eq!(after.bonus.minor_units(), 8_800);
+    counter.record_top_up(&after).await.unwrap();
+    sync_round(counter.store()).await;
+    assert_eq!(counter.store().pending_summary().await.unwrap().0, 0, "the top-up was applied");
+
+    // The administrator reads the trail: every step.
+    sign_in(&session, &server.url, "admin", &admin).await;
+    session.goto(&format!("{}/console/trail", server.url)).await.unwrap();
+    for action in ["operator_added", "sign_in", "proposal_made", "proposal_approved", "sign_out"] {
+        assert!(count(&session, &format!("tr[data-action={action}]")).await > 0, "{action}");
+    }
+    save_screenshot(&session.screenshot_png().await.unwrap(), "console-trail.png");
+
+    // 中文.
+    session.click("header nav a[lang=zh]").await.unwrap();
+    session.wait_for_text("h1", Duration::from_secs(10), |text| text == "审计记录").await.unwrap();
+
+    session.close().await.unwrap();
+    drop(driver);
+    assert!(server.stop().unwrap().success());
+}
