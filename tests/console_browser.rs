@@ -89,6 +89,7 @@ async fn a_bonus_rule_goes_through_four_eyes_in_the_console_and_reaches_a_counte
     let admin = add_operator(data_dir.path(), "admin", "administrator");
     let driver = ChromeDriver::start();
     let session = WebDriverSession::start_chromium(&driver.url).await.unwrap();
+    session.set_window_size(1280, 900).await.unwrap();
 
     // The operator proposes a rule set: 88.00 on a top-up of 500.00 or more, everywhere.
     sign_in(&session, &server.url, "wang", &wang).await;

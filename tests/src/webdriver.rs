@@ -112,6 +112,17 @@ impl WebDriverSession {
         Ok(())
     }
 
+    /// Sizes the window (a laptop's, for the console's screenshots).
+    pub async fn set_window_size(&self, width: u32, height: u32) -> anyhow::Result<()> {
+        self.command(
+            reqwest::Method::POST,
+            "/window/rect",
+            json!({"width": width, "height": height}),
+        )
+        .await?;
+        Ok(())
+    }
+
     pub async fn goto(&self, url: &str) -> anyhow::Result<()> {
         self.command(reqwest::Method::POST, "/url", json!({"url": url})).await?;
         Ok(())

@@ -48,6 +48,7 @@ button.link { border: none; background: none; min-height: 0; padding: 0; text-de
 .figures { display: grid; grid-template-columns: repeat(auto-fit, minmax(12rem, 1fr)); gap: .8rem; }
 .figures div { background: #f3f5f8; border-radius: .4rem; padding: .6rem .8rem; }
 .figures strong { display: block; font-size: 1.3rem; font-variant-numeric: tabular-nums; }
+.scroll { overflow-x: auto; }
 table { width: 100%; border-collapse: collapse; font-size: .95rem; }
 td, th { padding: .45rem .3rem; border-bottom: 1px solid #dde3ea; text-align: left; vertical-align: top; }
 .decisions { display: flex; flex-wrap: wrap; gap: .6rem; align-items: end; margin-top: .7rem; }

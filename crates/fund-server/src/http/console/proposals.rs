@@ -45,14 +45,14 @@ fn proposal_card(visitor: &ConsoleVisitor, view: &ProposalView) -> Markup {
                 @if let Some(outcome) = &record.outcome { " · " (words.outcome) ": " (outcome) }
             }
             @if !record.note.is_empty() { p { (words.note) ": " (record.note) } }
-            table {
+            div.scroll { table {
                 thead { tr { th scope="col" { (words.what) } th scope="col" { (words.before) } th scope="col" { (words.after) } } }
                 tbody {
                     @for line in &view.changes {
                         tr { td { (line.what) } td { (line.before) } td { (line.after) } }
                     }
                 }
-            }
+            } }
             @if view.status == ProposalStatus::Pending {
                 @if may_decide {
                     div.decisions {

@@ -64,7 +64,7 @@ pub async fn trail_page(
                 button type="submit" { (words.filter) }
             }
             p { a href=(csv) download { (words.export_csv) } }
-            table {
+            div.scroll { table {
                 thead {
                     tr {
                         th scope="col" { "#" }
@@ -89,7 +89,7 @@ pub async fn trail_page(
                         }
                     }
                 }
-            }
+            } }
         }
     };
     visitor.page("/console/trail", words.trail, body)
