@@ -15,6 +15,7 @@ use counter_core::counter::Counter;
 use counter_core::sync::sync_round;
 use fund_server::operators::totp::{TotpSecret, step_at};
 use serde_json::json;
+use tillfund_e2e::accessibility::assert_accessible;
 use tillfund_e2e::chromedriver::ChromeDriver;
 use tillfund_e2e::demo::{MEMBER_CODE, activation_code, fund_server_cli_with_input};
 use tillfund_e2e::process::FundServer;
@@ -92,10 +93,14 @@ async fn a_bonus_rule_goes_through_four_eyes_in_the_console_and_reaches_a_counte
     session.set_window_size(1280, 900).await.unwrap();
 
     // The operator proposes a rule set: 88.00 on a top-up of 500.00 or more, everywhere.
+    session.goto(&format!("{}/console/signin", server.url)).await.unwrap();
+    assert_accessible(&session, "console sign-in").await;
     sign_in(&session, &server.url, "wang", &wang).await;
+    assert_accessible(&session, "console dashboard").await;
     assert!(session.text_of("[data-figure=reserve]").await.unwrap().ends_with("CNY"));
     save_screenshot(&session.screenshot_png().await.unwrap(), "console-dashboard.png");
     session.goto(&format!("{}/console/proposals/new", server.url)).await.unwrap();
+    assert_accessible(&session, "console new proposal").await;
     let rules = json!([{"merchant_id": null, "valid_from_ms": 0, "valid_until_ms": null,
         "formula": {"type": "tiers", "tiers": [{"minimum": 50_000, "bonus": 8_800}]}}]);
     session
@@ -131,6 +136,7 @@ async fn a_bonus_rule_goes_through_four_eyes_in_the_console_and_reaches_a_counte
     let changes = session.text_of("article[data-proposal] table").await.unwrap();
     assert!(changes.contains("bonus on a top-up of 500.00 CNY at any store"), "{changes}");
     assert!(changes.contains("88.00"), "{changes}");
+    assert_accessible(&session, "console proposals").await;
     save_screenshot(&session.screenshot_png().await.unwrap(), "console-proposal.png");
     session.click("button[data-action=approve]").await.unwrap();
     session
@@ -153,11 +159,18 @@ async fn a_bonus_rule_goes_through_four_eyes_in_the_console_and_reaches_a_counte
     for action in ["operator_added", "sign_in", "proposal_made", "proposal_approved", "sign_out"] {
         assert!(count(&session, &format!("tr[data-action={action}]")).await > 0, "{action}");
     }
+    assert_accessible(&session, "console trail").await;
     save_screenshot(&session.screenshot_png().await.unwrap(), "console-trail.png");
 
     // 中文.
     session.click("header nav a[lang=zh]").await.unwrap();
     session.wait_for_text("h1", Duration::from_secs(10), |text| text == "审计记录").await.unwrap();
+    assert_accessible(&session, "console trail in Chinese").await;
+
+    // The audit can fail: an image without a text alternative is a critical violation.
+    session.goto("data:text/html,<!doctype html><html lang=en><title>t</title><main><img src=x.png></main></html>").await.unwrap();
+    let found = tillfund_e2e::accessibility::serious_violations(&session).await.unwrap();
+    assert!(found.iter().any(|line| line.starts_with("image-alt")), "{found:?}");
 
     session.close().await.unwrap();
     drop(driver);

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use counter_core::counter::Counter;
 use counter_core::sync::{RoundOutcome, sync_round};
+use tillfund_e2e::accessibility::assert_accessible;
 use tillfund_e2e::chromedriver::ChromeDriver;
 use tillfund_e2e::demo::{MERCHANT_ID, activation_code};
 use tillfund_e2e::process::FundServer;
@@ -28,7 +29,12 @@ async fn a_customer_signs_up_and_pays_a_counter_qr_in_a_real_browser() {
     let session = WebDriverSession::start_chromium(&driver.url).await.unwrap();
 
     // Sign up on the phone, choosing the demo store.
+    session.goto(&format!("{}/", server.url)).await.unwrap();
+    assert_accessible(&session, "start page").await;
+    session.goto(&format!("{}/signin", server.url)).await.unwrap();
+    assert_accessible(&session, "sign-in page").await;
     session.goto(&format!("{}/signup", server.url)).await.unwrap();
+    assert_accessible(&session, "sign-up page").await;
     session.type_into("input[name=phone]", "13912345678").await.unwrap();
     session.type_into("input[name=name]", "Mei").await.unwrap();
     session.type_into("input[name=pin]", "246810").await.unwrap();
@@ -48,6 +54,7 @@ async fn a_customer_signs_up_and_pays_a_counter_qr_in_a_real_browser() {
         .filter(char::is_ascii_digit)
         .collect();
     assert_eq!(member_code.len(), 12);
+    assert_accessible(&session, "wallet page").await;
     save_screenshot(&session.screenshot_png().await.unwrap(), "wallet.png");
 
     // Cash at the counter with the member code from the wallet page.
@@ -70,6 +77,7 @@ async fn a_customer_signs_up_and_pays_a_counter_qr_in_a_real_browser() {
         .await
         .unwrap();
     assert!(session.text_of("#store").await.unwrap().contains("Demo Store"));
+    assert_accessible(&session, "pay page").await;
     session.type_into("input[name=pin]", "246810").await.unwrap();
     session.click("button.primary").await.unwrap();
     let (code, _) = session
@@ -78,6 +86,7 @@ async fn a_customer_signs_up_and_pays_a_counter_qr_in_a_real_browser() {
         .unwrap();
     assert_eq!(session.text_of("#new-balance").await.unwrap(), "76.55 CNY");
     counter.confirm_by_code(order.order_id, &code).await.unwrap();
+    assert_accessible(&session, "paid page").await;
     save_screenshot(&session.screenshot_png().await.unwrap(), "wallet-paid.png");
 
     // Five wrong PINs lock the wallet; the page says so.
@@ -95,6 +104,7 @@ async fn a_customer_signs_up_and_pays_a_counter_qr_in_a_real_browser() {
             .await
             .unwrap();
     }
+    assert_accessible(&session, "pay page, locked").await;
     session.goto(&format!("{}/wallet", server.url)).await.unwrap();
     assert_eq!(session.text_of("#total").await.unwrap(), "76.55 CNY");
 

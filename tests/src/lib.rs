@@ -7,6 +7,7 @@
 // Test support: a failed precondition should stop the test loudly, which is what expect does.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+pub mod accessibility;
 pub mod chromedriver;
 pub mod postgres;
 pub mod process;
