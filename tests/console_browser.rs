@@ -162,6 +162,48 @@ async fn a_bonus_rule_goes_through_four_eyes_in_the_console_and_reaches_a_counte
     assert_accessible(&session, "console trail").await;
     save_screenshot(&session.screenshot_png().await.unwrap(), "console-trail.png");
 
+    // Accounts: the administrator adds one (its second factor shown once) and disables it.
+    session.goto(&format!("{}/console/operators", server.url)).await.unwrap();
+    assert_eq!(count(&session, "tr[data-operator]").await, 4);
+    assert_accessible(&session, "console accounts").await;
+    session.type_into("form[action='/console/operators'] input[name=name]", "chen").await.unwrap();
+    session
+        .click("form[action='/console/operators'] select[name=role] option[value=viewer]")
+        .await
+        .unwrap();
+    session
+        .type_into("form[action='/console/operators'] input[name=password]", PASSWORD)
+        .await
+        .unwrap();
+    session.click("form[action='/console/operators'] button.primary").await.unwrap();
+    let (secret, _) = session
+        .wait_for_text("[data-secret]", Duration::from_secs(10), |text| text.len() == 32)
+        .await
+        .unwrap();
+    assert!(TotpSecret::from_base32(&secret).is_some());
+    assert_accessible(&session, "console second factor").await;
+    session.goto(&format!("{}/console/operators", server.url)).await.unwrap();
+    session.click("tr[data-operator=chen] button[data-action=disable]").await.unwrap();
+    session
+        .wait_for_text("tr[data-operator=chen] td:nth-child(3)", Duration::from_secs(10), |text| {
+            text == "disabled"
+        })
+        .await
+        .unwrap();
+
+    // A customer on the phone: found by member code, the wallet shows the top-up's bonus.
+    session.goto(&format!("{}/console/customers?q={MEMBER_CODE}", server.url)).await.unwrap();
+    assert_accessible(&session, "console customer search").await;
+    session.click("table a").await.unwrap();
+    session
+        .wait_for_text("[data-figure=total]", Duration::from_secs(10), |text| text.ends_with("CNY"))
+        .await
+        .unwrap();
+    assert!(session.text_of("#history + div table").await.unwrap().contains("88.00"));
+    assert_accessible(&session, "console customer").await;
+    session.goto(&format!("{}/console/trail?action=customer_read", server.url)).await.unwrap();
+    assert_eq!(count(&session, "tr[data-action=customer_read]").await, 1, "the look is recorded");
+
     // 中文.
     session.click("header nav a[lang=zh]").await.unwrap();
     session.wait_for_text("h1", Duration::from_secs(10), |text| text == "审计记录").await.unwrap();

@@ -246,6 +246,11 @@ impl<S: Storage> FundService<S> {
         &self.config
     }
 
+    /// The time by the store's clock (the one every record of this service is made by).
+    pub fn now_ms(&self) -> i64 {
+        self.store.clock().now_ms()
+    }
+
     async fn submit(&self, command: Command) -> Result<Outcome, ServiceError> {
         match self.writer.submit(command).await?.outcome {
             Outcome::Rejected { code, message } => Err(outcome_error(code, &message)),

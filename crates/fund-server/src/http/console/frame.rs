@@ -161,7 +161,11 @@ impl ConsoleVisitor {
                             @if let Some(session) = &self.session {
                                 a href="/console" { (words.dashboard) }
                                 a href="/console/proposals" { (words.proposals) }
+                                a href="/console/customers" { (words.customers) }
                                 a href="/console/trail" { (words.trail) }
+                                @if crate::operators::allows(session.operator.role, crate::operators::Permission::ManageOperators) {
+                                    a href="/console/operators" { (words.accounts) }
+                                }
                                 span { (words.signed_in_as) " " strong { (session.operator.name) } " (" (session.operator.role.as_str()) ")" }
                                 form method="post" action="/console/signout" {
                                     input type="hidden" name="csrf" value=(session.csrf);

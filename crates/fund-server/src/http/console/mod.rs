@@ -8,8 +8,10 @@
 //! pages only leave out what would be refused.
 //!
 //! `frame.rs` (the page around every screen, headers, the visitor), `words.rs`,
-//! `sign_in.rs`, `dashboard.rs`, `proposals.rs`, `trail.rs`.
+//! `sign_in.rs`, `dashboard.rs`, `proposals.rs`, `trail.rs`, `customers.rs`, `accounts.rs`.
 
+mod accounts;
+mod customers;
 mod dashboard;
 mod frame;
 mod proposals;
@@ -32,5 +34,9 @@ pub fn routes() -> Router<AppState> {
         .route("/console/proposals/new", get(proposals::new_page))
         .route("/console/proposals/{id}/{decision}", post(proposals::decide))
         .route("/console/trail", get(trail::trail_page))
+        .route("/console/operators", get(accounts::list).post(accounts::add))
+        .route("/console/operators/{id}/{action}", post(accounts::act))
+        .route("/console/customers", get(customers::search))
+        .route("/console/customers/{id}", get(customers::dossier))
         .route("/console/trail.csv", get(trail::trail_csv))
 }
