@@ -17,7 +17,7 @@ use fund_server::operators::totp::{TotpSecret, step_at};
 use serde_json::json;
 use tillfund_e2e::accessibility::assert_accessible;
 use tillfund_e2e::chromedriver::ChromeDriver;
-use tillfund_e2e::demo::{MEMBER_CODE, activation_code, fund_server_cli_with_input};
+use tillfund_e2e::demo::{MEMBER_CODE, MERCHANT_ID, activation_code, fund_server_cli_with_input};
 use tillfund_e2e::process::FundServer;
 use tillfund_e2e::webdriver::WebDriverSession;
 use tillfund_e2e::{free_port, save_screenshot};
@@ -99,6 +99,30 @@ async fn a_bonus_rule_goes_through_four_eyes_in_the_console_and_reaches_a_counte
     assert_accessible(&session, "console dashboard").await;
     assert!(session.text_of("[data-figure=reserve]").await.unwrap().ends_with("CNY"));
     save_screenshot(&session.screenshot_png().await.unwrap(), "console-dashboard.png");
+    // Day-to-day: a code for a second counter of the demo store, shown once, enrols it;
+    // the store's page then shows it with its app version.
+    session.goto(&format!("{}/console/merchants", server.url)).await.unwrap();
+    assert_accessible(&session, "console stores").await;
+    session
+        .click(&format!("section[data-merchant='{MERCHANT_ID}'] button[data-action=issue-code]"))
+        .await
+        .unwrap();
+    let (code, _) = session
+        .wait_for_text("[data-activation-code]", Duration::from_secs(10), |text| text.len() == 14)
+        .await
+        .unwrap();
+    let second_dir = tempfile::tempdir().unwrap();
+    let second = Counter::open(&second_dir.path().join("counter.sqlite")).await.unwrap();
+    second.enrol(&server.url, &code, "Second till").await.unwrap();
+    sync_round(second.store()).await;
+    session.goto(&format!("{}/console/merchants", server.url)).await.unwrap();
+    let counters =
+        session.text_of(&format!("section[data-merchant='{MERCHANT_ID}'] table")).await.unwrap();
+    assert!(
+        counters.contains("Second till") && counters.contains(env!("CARGO_PKG_VERSION")),
+        "{counters}"
+    );
+
     session.goto(&format!("{}/console/proposals/new", server.url)).await.unwrap();
     assert_accessible(&session, "console new proposal").await;
     let rules = json!([{"merchant_id": null, "valid_from_ms": 0, "valid_until_ms": null,

@@ -243,6 +243,10 @@ impl ServerClient {
         if !body.is_empty() {
             headers.push(("content-type".to_owned(), "application/json".to_owned()));
         }
+        headers.push((
+            tillfund_core::protocol::APP_VERSION_HEADER.to_owned(),
+            env!("CARGO_PKG_VERSION").to_owned(),
+        ));
         self.exchange(WireRequest {
             method,
             path_and_query: path_and_query.to_owned(),

@@ -470,3 +470,105 @@ async fn customers_are_found_by_phone_code_or_name_and_every_read_is_recorded() 
         reads[5]
     );
 }
+
+#[tokio::test]
+async fn merchants_counters_and_activation_codes_are_day_to_day_work() {
+    let server = TestServer::start().await;
+    let worker =
+        sign_in(&server, &on_the_command_line(&server, "wang", OperatorRole::Operator).await).await;
+    let viewer =
+        sign_in(&server, &on_the_command_line(&server, "zhao", OperatorRole::Viewer).await).await;
+
+    let store = json!({"name": "Harbour Tea", "time_zone": "Asia/Hong_Kong"});
+    let (status, _) =
+        call(&server, Method::POST, "/v1/operator/merchants", &viewer, store.clone()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "a viewer adds no store");
+    let (status, added) =
+        call(&server, Method::POST, "/v1/operator/merchants", &worker, store).await;
+    assert_eq!(status, StatusCode::CREATED, "{added}");
+    let merchant_id = added["merchant_id"].as_str().unwrap().to_owned();
+    let bad = json!({"name": "X", "time_zone": "Mars/Base"});
+    let (_, refused) = call(&server, Method::POST, "/v1/operator/merchants", &worker, bad).await;
+    assert_eq!(refused["code"], "time_zone_invalid");
+
+    // A code, shown once; a second one cancelled; the first enrols a counter.
+    let codes = format!("/v1/operator/merchants/{merchant_id}/activation-codes");
+    let (status, issued) = call(&server, Method::POST, &codes, &worker, Value::Null).await;
+    assert_eq!(status, StatusCode::CREATED, "{issued}");
+    let (_, spare) = call(&server, Method::POST, &codes, &worker, Value::Null).await;
+    let spare_path = format!("{codes}/{}", spare["code_id"].as_str().unwrap());
+    let (status, _) = call(&server, Method::DELETE, &spare_path, &worker, Value::Null).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, again) = call(&server, Method::DELETE, &spare_path, &worker, Value::Null).await;
+    assert_eq!(
+        (status, again["code"].as_str()),
+        (StatusCode::CONFLICT, Some("activation_code_not_waiting"))
+    );
+    let handshake = tillfund_core::enrolment::CounterHandshake::new().unwrap();
+    let enrol = |code: &str| json!({"activation_code": code, "label": "Till 1", "public_key": handshake.public_key_hex()});
+    let (status, refused) = server
+        .send(
+            Method::POST,
+            "/v1/terminals/enrol",
+            enrol(spare["activation_code"].as_str().unwrap()),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (StatusCode::CONFLICT, Some("activation_code_expired")),
+        "a cancelled code enrols nothing"
+    );
+    let merchant: tillfund_core::MerchantId = merchant_id.parse().unwrap();
+    let counter = server.enrol(merchant).await;
+    let (status, _) = counter
+        .signed(
+            Method::GET,
+            "/v1/sync/bonus-rules",
+            Value::Null,
+            &[("x-tillfund-app-version", "0.9.1")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    // The list shows the counter's last contact and version, and each code's state.
+    let (status, list) =
+        call(&server, Method::GET, "/v1/operator/merchants", &viewer, Value::Null).await;
+    assert_eq!(status, StatusCode::OK);
+    let harbour = list["merchants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["merchant_id"] == merchant_id.as_str())
+        .unwrap();
+    assert_eq!(harbour["counters"][0]["app_version"], "0.9.1", "{harbour}");
+    assert!(harbour["counters"][0]["last_seen_ms"].as_i64().is_some());
+    let states: Vec<_> = harbour["activation_codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states.iter().filter(|state| **state == "cancelled").count(), 1, "{states:?}");
+    assert_eq!(states.iter().filter(|state| **state == "used").count(), 1, "{states:?}");
+    assert!(
+        !list.to_string().contains(issued["activation_code"].as_str().unwrap()),
+        "codes are never listed"
+    );
+
+    let admin =
+        sign_in(&server, &on_the_command_line(&server, "admin", OperatorRole::Administrator).await)
+            .await;
+    let (_, page) =
+        call(&server, Method::GET, "/v1/operator/trail?limit=50", &admin, Value::Null).await;
+    let text = page.to_string();
+    assert!(
+        text.contains("merchant_added")
+            && text.contains("activation_code_issued")
+            && text.contains("activation_code_cancelled")
+    );
+    assert!(
+        !text.contains(issued["activation_code"].as_str().unwrap()),
+        "the trail never holds a code"
+    );
+}

@@ -82,3 +82,11 @@ CREATE TABLE proposals (
 ) STRICT;
 
 CREATE INDEX proposals_by_status ON proposals (status, proposed_at_ms);
+
+-- What operators see of each counter: when it was last heard from (written at most once a
+-- minute) and the app version it says it runs.
+ALTER TABLE terminals ADD COLUMN last_seen_ms INTEGER;
+ALTER TABLE terminals ADD COLUMN app_version TEXT;
+
+-- An activation code an operator cancelled before it was used.
+ALTER TABLE activation_codes ADD COLUMN cancelled_at_ms INTEGER;

@@ -68,12 +68,13 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Signed<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
-        let [terminal_id, timestamp, nonce, signature, idempotency_key] = [
+        let [terminal_id, timestamp, nonce, signature, idempotency_key, app_version] = [
             TERMINAL_HEADER,
             TIMESTAMP_HEADER,
             NONCE_HEADER,
             SIGNATURE_HEADER,
             IDEMPOTENCY_KEY_HEADER,
+            tillfund_core::protocol::APP_VERSION_HEADER,
         ]
         .map(|name| {
             let value = request.headers().get(name).and_then(|value| value.to_str().ok());
@@ -99,6 +100,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Signed<T> {
                 method: &method,
                 path_and_query: &path_and_query,
                 body: &body,
+                app_version: &app_version,
             })
             .await?;
         let body = if body.is_empty() { parse_json(b"null")? } else { parse_json(&body)? };

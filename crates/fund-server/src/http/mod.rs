@@ -8,6 +8,7 @@ mod extract;
 mod health;
 mod openapi;
 mod operator_customers;
+mod operator_merchants;
 mod operators;
 mod proposals;
 mod terminals;
@@ -110,6 +111,9 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(proposals::withdraw))
         .routes(routes!(operator_customers::search))
         .routes(routes!(operator_customers::dossier))
+        .routes(routes!(operator_merchants::list, operator_merchants::add))
+        .routes(routes!(operator_merchants::issue_code))
+        .routes(routes!(operator_merchants::cancel_code))
         .routes(routes!(customers::list_merchants))
         .routes(routes!(customers::register))
         .routes(routes!(customers::sign_in))

@@ -36,6 +36,7 @@ mod error;
 mod operator;
 mod operator_accounts;
 mod operator_customers;
+mod operator_merchants;
 mod operators;
 mod outbox;
 mod payments;
@@ -61,6 +62,7 @@ pub(crate) use error::internal;
 use error::{deferred_error, locked_error, outcome_error, pin_check_error, reject_error_code};
 pub use operator::LedgerStatus;
 pub use operator_customers::{CUSTOMERS_FOUND_MAX, CustomerDossier, DOSSIER_ENTRIES_SHOWN};
+pub use operator_merchants::{MerchantDetail, code_id};
 pub use operators::{
     Caller, OperatorPolicy, OperatorSession, OperatorSummary, RequestSource, SecondFactorEnrolment,
     SignedInOperator, TRAIL_PAGE_MAX,

@@ -38,7 +38,14 @@ pub struct SignedRequest<'a> {
     pub method: &'a str,
     pub path_and_query: &'a str,
     pub body: &'a [u8],
+    /// The app's version as the counter says (unsigned; shown to operators only).
+    pub app_version: &'a str,
 }
+
+/// A counter's last contact is written at most this often.
+const SEEN_RESOLUTION_MS: i64 = 60_000;
+/// The longest app version kept.
+const APP_VERSION_CHARS_MAX: usize = 32;
 
 /// Activation codes: 12 characters from an alphabet without look-alikes (no 0/O, 1/I/L),
 /// in groups of four, e.g. `K7MQ-4XRT-9PWD`; about 60 bits.
@@ -253,6 +260,16 @@ impl<S: Storage> FundService<S> {
                 "This signed request was already received; a counter signs every request anew.",
             ));
         }
+        let version: String = request
+            .app_version
+            .chars()
+            .filter(|char| char.is_ascii_graphic())
+            .take(APP_VERSION_CHARS_MAX)
+            .collect();
+        let version = (!version.is_empty()).then_some(version);
+        self.store
+            .mark_terminal_seen(terminal_id, now, version.as_deref(), SEEN_RESOLUTION_MS)
+            .await?;
         Ok(AuthenticatedTerminal { terminal, key })
     }
 }

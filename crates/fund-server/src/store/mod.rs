@@ -38,6 +38,7 @@ mod proposal_store;
 mod records;
 pub mod sqlite;
 mod sqlx_error;
+mod terminal_directory;
 mod yield_pages;
 
 pub use postgres::PgStore;
@@ -52,6 +53,7 @@ pub use backend::{Backend, BackendAudit, BackendBatch};
 pub use copy::{CopyReport, copy_sqlite_to_postgres};
 pub use operator_store::{OperatorRecord, OperatorStore, SessionLimits, TrailQuery};
 pub use proposal_store::{Decision, ProposalRecord, ProposalStore};
+pub use terminal_directory::{ActivationCodeRecord, TerminalDirectory, TerminalSummary};
 
 /// The backend the server runs on: SQLite or PostgreSQL, picked by the database URL.
 pub type ServerStore = Backend;
@@ -109,7 +111,7 @@ pub mod prelude {
     pub use super::{
         AttemptStore as _, AuditRead as _, BatchTransaction as _, LedgerStore as _,
         OperatorStore as _, PartyStore as _, ProposalStore as _, ReportStore as _, Storage as _,
-        TerminalStore as _, YieldStore as _,
+        TerminalDirectory as _, TerminalStore as _, YieldStore as _,
     };
 }
 
@@ -126,6 +128,7 @@ pub trait Storage:
     + ReportStore
     + OperatorStore
     + ProposalStore
+    + TerminalDirectory
     + Clone
     + Send
     + Sync

@@ -152,6 +152,7 @@ error_codes! {
     OperatorNameInvalid = "operator_name_invalid", 422, "A name is 2 to 32 letters, digits, '.', '-' or '_', starting with a letter.", "用户名须为 2 至 32 个字母、数字、“.”、“-”或“_”，并以字母开头。";
     OperatorNameTaken = "operator_name_taken", 409, "There is an operator with this name already.", "已有同名的运营人员。";
     OperatorPasswordWeak = "operator_password_weak", 422, "A password is 12 to 128 characters and may not contain the name.", "密码须为 12 至 128 个字符，且不得包含用户名。";
+    ActivationCodeNotWaiting = "activation_code_not_waiting", 409, "This activation code is used, expired or cancelled already.", "该激活码已被使用、已过期或已取消。";
     ProposalUnknown = "proposal_unknown", 404, "There is no such proposal.", "没有该提案。";
     ProposalTargetUnknown = "proposal_target_unknown", 404, "The counter or customer this change names does not exist.", "该变更所指的收银台或客户不存在。";
     YieldRateInvalid = "yield_rate_invalid", 422, "An annual yield rate is a percentage from 0 to 100 with at most 6 decimals.", "年化收益率须为 0 至 100 之间的百分数，最多 6 位小数。";

@@ -24,6 +24,7 @@ mod customer;
 mod error;
 mod operator;
 mod operator_customers;
+mod operator_merchants;
 mod proposals;
 
 pub use counter::*;
@@ -35,6 +36,10 @@ pub use operator::{
     PasswordChangeRequest, SecondFactorBody, SessionsEndedBody, TrailPageBody, TrailRecordBody,
 };
 pub use operator_customers::{CustomerDossierBody, CustomerSearchBody, WalletEntryBody};
+pub use operator_merchants::{
+    ActivationCodeBody, ActivationCodeState, CounterBody, IssuedActivationCodeBody,
+    MerchantDetailBody, MerchantsBody, NewMerchantRequest,
+};
 pub use proposals::{
     ChangeLineBody, DecisionRequest, NewProposalRequest, ProposalBody, ProposalStatus,
     ProposalsBody, ProposedChange,
@@ -45,6 +50,10 @@ pub const PROTOCOL_VERSION: u32 = 1;
 
 /// The most entries one push may carry; a counter with more sends several batches.
 pub const PUSH_BATCH_SIZE_MAX: usize = 200;
+
+/// The counter app's version, sent with every signed request so that operators see which
+/// counters run what. Not signed: it informs, it decides nothing.
+pub const APP_VERSION_HEADER: &str = "x-tillfund-app-version";
 
 /// Path of the server's liveness and version report.
 pub const HEALTH_PATH: &str = "/healthz";

@@ -56,7 +56,7 @@ pub async fn list(State(state): State<AppState>, visitor: ConsoleVisitor) -> Res
         h1 { (words.accounts) }
         section aria-labelledby="list" {
             h2 id="list" { (words.accounts) }
-            div.scroll { table {
+            div.scroll tabindex="0" { table {
                 thead { tr { th scope="col" { (words.name) } th scope="col" { (words.role) } th scope="col" { (words.state) } th scope="col" { (words.since) } th scope="col" { span.hint { (words.actions) } } } }
                 tbody {
                     @for account in &accounts {

@@ -45,7 +45,7 @@ pub async fn search(
         @if let Some(found) = &found {
             section aria-labelledby="found" {
                 h2 id="found" { (words.found) " " (found.len()) }
-                div.scroll { table {
+                div.scroll tabindex="0" { table {
                     thead { tr { th scope="col" { (words.name) } th scope="col" { (words.phone) } th scope="col" { (words.member_code) } } }
                     tbody {
                         @for customer in found {
@@ -112,7 +112,7 @@ pub async fn dossier(
         }
         section aria-labelledby="history" {
             h2 id="history" { (words.history) }
-            div.scroll { table {
+            div.scroll tabindex="0" { table {
                 thead { tr { th scope="col" { (words.when) } th scope="col" { (words.action) } th scope="col" { (words.store) } th scope="col" { (words.amount) } } }
                 tbody {
                     @for entry in &dossier.entries {

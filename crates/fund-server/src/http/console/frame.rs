@@ -54,6 +54,8 @@ td, th { padding: .45rem .3rem; border-bottom: 1px solid #dde3ea; text-align: le
 .decisions { display: flex; flex-wrap: wrap; gap: .6rem; align-items: end; margin-top: .7rem; }
 .decisions label { margin: 0; }
 .status { font-weight: 700; }
+.big { font-size: 1.8rem; letter-spacing: .08em; }
+caption { text-align: left; padding: .3rem 0; }
 pre { white-space: pre-wrap; margin: 0; font-size: .85rem; }
 a { color: #1d3557; }
 "#;
@@ -161,6 +163,7 @@ impl ConsoleVisitor {
                             @if let Some(session) = &self.session {
                                 a href="/console" { (words.dashboard) }
                                 a href="/console/proposals" { (words.proposals) }
+                                a href="/console/merchants" { (words.merchants) }
                                 a href="/console/customers" { (words.customers) }
                                 a href="/console/trail" { (words.trail) }
                                 @if crate::operators::allows(session.operator.role, crate::operators::Permission::ManageOperators) {

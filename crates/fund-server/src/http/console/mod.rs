@@ -8,12 +8,14 @@
 //! pages only leave out what would be refused.
 //!
 //! `frame.rs` (the page around every screen, headers, the visitor), `words.rs`,
-//! `sign_in.rs`, `dashboard.rs`, `proposals.rs`, `trail.rs`, `customers.rs`, `accounts.rs`.
+//! `sign_in.rs`, `dashboard.rs`, `proposals.rs`, `trail.rs`, `customers.rs`, `merchants.rs`,
+//! `accounts.rs`.
 
 mod accounts;
 mod customers;
 mod dashboard;
 mod frame;
+mod merchants;
 mod proposals;
 mod sign_in;
 mod trail;
@@ -36,6 +38,9 @@ pub fn routes() -> Router<AppState> {
         .route("/console/trail", get(trail::trail_page))
         .route("/console/operators", get(accounts::list).post(accounts::add))
         .route("/console/operators/{id}/{action}", post(accounts::act))
+        .route("/console/merchants", get(merchants::list).post(merchants::add))
+        .route("/console/merchants/{id}/codes", post(merchants::issue_code))
+        .route("/console/merchants/{id}/codes/{code}/cancel", post(merchants::cancel_code))
         .route("/console/customers", get(customers::search))
         .route("/console/customers/{id}", get(customers::dossier))
         .route("/console/trail.csv", get(trail::trail_csv))

@@ -45,7 +45,7 @@ fn proposal_card(visitor: &ConsoleVisitor, view: &ProposalView) -> Markup {
                 @if let Some(outcome) = &record.outcome { " · " (words.outcome) ": " (outcome) }
             }
             @if !record.note.is_empty() { p { (words.note) ": " (record.note) } }
-            div.scroll { table {
+            div.scroll tabindex="0" { table {
                 thead { tr { th scope="col" { (words.what) } th scope="col" { (words.before) } th scope="col" { (words.after) } } }
                 tbody {
                     @for line in &view.changes {

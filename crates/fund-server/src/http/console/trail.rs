@@ -64,7 +64,7 @@ pub async fn trail_page(
                 button type="submit" { (words.filter) }
             }
             p { a href=(csv) download { (words.export_csv) } }
-            div.scroll { table {
+            div.scroll tabindex="0" { table {
                 thead {
                     tr {
                         th scope="col" { "#" }

@@ -1,10 +1,12 @@
-//! The operators' storage (accounts, sessions, the trail, proposals) on the chosen backend.
+//! The operators' storage (accounts, sessions, the trail, proposals, the counters'
+//! directory) on the chosen backend.
 
 use tillfund_core::protocol::ProposalStatus;
-use tillfund_core::{OperatorId, ProposalId};
+use tillfund_core::{MerchantId, OperatorId, ProposalId, TerminalId};
 
 use super::Backend;
 use crate::operators::{NewTrailRecord, TrailRecord};
+use crate::store::{ActivationCodeRecord, TerminalDirectory, TerminalSummary};
 use crate::store::{
     Decision, OperatorRecord, OperatorStore, PinAttempt, ProposalRecord, ProposalStore,
     SessionLimits, Stored, TrailQuery,
@@ -126,5 +128,42 @@ impl ProposalStore for Backend {
         outcome: &str,
     ) -> Stored<bool> {
         each!(self, store => store.finish_proposal(id, to, outcome).await)
+    }
+}
+
+impl TerminalDirectory for Backend {
+    async fn mark_terminal_seen(
+        &self,
+        terminal_id: TerminalId,
+        now_ms: i64,
+        app_version: Option<&str>,
+        resolution_ms: i64,
+    ) -> Stored<()> {
+        each!(self, store => store.mark_terminal_seen(terminal_id, now_ms, app_version, resolution_ms).await)
+    }
+
+    async fn terminals_of(
+        &self,
+        merchant_id: MerchantId,
+        limit: u32,
+    ) -> Stored<Vec<TerminalSummary>> {
+        each!(self, store => store.terminals_of(merchant_id, limit).await)
+    }
+
+    async fn activation_codes_of(
+        &self,
+        merchant_id: MerchantId,
+        limit: u32,
+    ) -> Stored<Vec<ActivationCodeRecord>> {
+        each!(self, store => store.activation_codes_of(merchant_id, limit).await)
+    }
+
+    async fn cancel_activation_code(
+        &self,
+        merchant_id: MerchantId,
+        code_hash: &[u8],
+        now_ms: i64,
+    ) -> Stored<bool> {
+        each!(self, store => store.cancel_activation_code(merchant_id, code_hash, now_ms).await)
     }
 }

@@ -26,6 +26,7 @@ mod ledger;
 mod operators;
 mod parties;
 mod proposals;
+mod terminal_directory;
 mod terminals;
 mod yields;
 
