@@ -152,6 +152,11 @@ async fn a_bonus_rule_goes_through_four_eyes_in_the_console_and_reaches_a_counte
     session.goto(&format!("{}/console/proposals/new", server.url)).await.unwrap();
     assert_eq!(count(&session, "form[action='/console/proposals']").await, 0);
     assert!(session.text_of(".problem").await.unwrap().contains("reads only"));
+    session.goto(&format!("{}/console/rules", server.url)).await.unwrap();
+    assert!(session.text_of("#bonus").await.unwrap().contains("version 1"));
+    assert_accessible(&session, "console rules").await;
+    session.goto(&format!("{}/console/audit", server.url)).await.unwrap();
+    assert_eq!(count(&session, "button[data-action=audit]").await, 0, "a viewer runs no audit");
     sign_out(&session).await;
 
     // The approver reads what changes, then approves: applied at once.
@@ -167,6 +172,15 @@ async fn a_bonus_rule_goes_through_four_eyes_in_the_console_and_reaches_a_counte
         .wait_for_text("[data-status]", Duration::from_secs(10), |text| text == "applied")
         .await
         .unwrap();
+    session.goto(&format!("{}/console/audit", server.url)).await.unwrap();
+    session.click("button[data-action=audit-full]").await.unwrap();
+    session
+        .wait_for_text("h2[data-audit]", Duration::from_secs(20), |text| {
+            text.starts_with("Audit passed")
+        })
+        .await
+        .unwrap();
+    assert_accessible(&session, "console audit").await;
     sign_out(&session).await;
 
     // The counter picks the rule up; its next top-up gets the new bonus.
@@ -180,7 +194,9 @@ async fn a_bonus_rule_goes_through_four_eyes_in_the_console_and_reaches_a_counte
     // The administrator reads the trail: every step.
     sign_in(&session, &server.url, "admin", &admin).await;
     session.goto(&format!("{}/console/trail", server.url)).await.unwrap();
-    for action in ["operator_added", "sign_in", "proposal_made", "proposal_approved", "sign_out"] {
+    for action in
+        ["operator_added", "sign_in", "proposal_made", "proposal_approved", "audit_run", "sign_out"]
+    {
         assert!(count(&session, &format!("tr[data-action={action}]")).await > 0, "{action}");
     }
     assert_accessible(&session, "console trail").await;

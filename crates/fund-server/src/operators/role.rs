@@ -20,6 +20,8 @@ pub enum Permission {
     ManageOperators,
     /// Read and export the operators' audit trail.
     ReadTrail,
+    /// Run the ledger's audit from the console or the API (it reads the whole journal).
+    RunAudit,
 }
 
 /// Whether `role` may do what `permission` names.
@@ -33,9 +35,11 @@ pub fn allows(role: OperatorRole, permission: Permission) -> bool {
         OperatorRole::Viewer => matches!(permission, Read),
         OperatorRole::Operator => matches!(permission, Read | DayToDay | Propose),
         OperatorRole::Approver => {
-            matches!(permission, Read | DayToDay | Propose | Approve | ReadTrail)
+            matches!(permission, Read | DayToDay | Propose | Approve | ReadTrail | RunAudit)
         }
-        OperatorRole::Administrator => matches!(permission, Read | ManageOperators | ReadTrail),
+        OperatorRole::Administrator => {
+            matches!(permission, Read | ManageOperators | ReadTrail | RunAudit)
+        }
     }
 }
 
@@ -63,5 +67,8 @@ mod tests {
         assert!(!allows(OperatorRole::Viewer, Permission::Propose));
         assert!(!allows(OperatorRole::Administrator, Permission::Propose));
         assert!(!allows(OperatorRole::Operator, Permission::ReadTrail));
+        assert!(!allows(OperatorRole::Viewer, Permission::RunAudit));
+        assert!(!allows(OperatorRole::Operator, Permission::RunAudit));
+        assert!(allows(OperatorRole::Approver, Permission::RunAudit));
     }
 }

@@ -149,6 +149,43 @@ impl<S: Storage> FundService<S> {
         Ok(report)
     }
 
+    /// Runs the audit for an operator (approvers and administrators), recorded in the
+    /// trail with its result; with it, where the journal's chain now ends (after a passing
+    /// audit: the checkpoint it left).
+    pub async fn operator_audit(
+        &self,
+        by: &super::SignedInOperator,
+        source: &super::RequestSource,
+        full: bool,
+    ) -> Result<(AuditReport, Option<crate::ledger::audit::AuditCheckpoint>), ServiceError> {
+        use tillfund_core::protocol::OperatorAction;
+        let caller = super::Caller::Operator(by.clone());
+        let action = OperatorAction::AuditRun;
+        self.require_permission(
+            &caller,
+            source,
+            crate::operators::Permission::RunAudit,
+            action,
+            "ledger",
+        )
+        .await?;
+        let report = if full { self.audit_full().await? } else { self.audit().await? };
+        let head = {
+            use crate::store::AuditRead;
+            let mut view = self.store.begin_audit().await?;
+            view.checkpoint().await?
+        };
+        let detail = format!(
+            "{} audit: {} entries, {} trail records, {} problems",
+            if full { "full" } else { "incremental" },
+            report.entries_checked,
+            report.trail_records_checked,
+            report.problems_found
+        );
+        self.record_operator_action(by.actor(), source, action, "ledger", &detail, Ok(())).await?;
+        Ok((report, head))
+    }
+
     /// Replays the chain of the operators' trail from its first record: it is short (one
     /// record per sign-in or decision), so every audit checks all of it.
     async fn check_operator_trail(&self, report: &mut AuditReport) -> Result<(), ServiceError> {

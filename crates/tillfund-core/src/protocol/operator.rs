@@ -91,6 +91,7 @@ text_enum!(
         OperatorsListed => "operators_listed",
         TrailRead => "trail_read",
         StatusRead => "status_read",
+        AuditRun => "audit_run",
         CustomerRead => "customer_read",
         CustomersSearched => "customers_searched",
         MerchantAdded => "merchant_added",

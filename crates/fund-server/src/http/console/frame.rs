@@ -165,7 +165,9 @@ impl ConsoleVisitor {
                                 a href="/console/proposals" { (words.proposals) }
                                 a href="/console/merchants" { (words.merchants) }
                                 a href="/console/customers" { (words.customers) }
+                                a href="/console/rules" { (words.rules) }
                                 a href="/console/trail" { (words.trail) }
+                                a href="/console/audit" { (words.audit) }
                                 @if crate::operators::allows(session.operator.role, crate::operators::Permission::ManageOperators) {
                                     a href="/console/operators" { (words.accounts) }
                                 }

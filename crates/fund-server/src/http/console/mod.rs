@@ -9,14 +9,16 @@
 //!
 //! `frame.rs` (the page around every screen, headers, the visitor), `words.rs`,
 //! `sign_in.rs`, `dashboard.rs`, `proposals.rs`, `trail.rs`, `customers.rs`, `merchants.rs`,
-//! `accounts.rs`.
+//! `rules.rs`, `audit.rs`, `accounts.rs`.
 
 mod accounts;
+mod audit;
 mod customers;
 mod dashboard;
 mod frame;
 mod merchants;
 mod proposals;
+mod rules;
 mod sign_in;
 mod trail;
 mod words;
@@ -36,6 +38,8 @@ pub fn routes() -> Router<AppState> {
         .route("/console/proposals/new", get(proposals::new_page))
         .route("/console/proposals/{id}/{decision}", post(proposals::decide))
         .route("/console/trail", get(trail::trail_page))
+        .route("/console/rules", get(rules::rules_page))
+        .route("/console/audit", get(audit::audit_page).post(audit::run))
         .route("/console/operators", get(accounts::list).post(accounts::add))
         .route("/console/operators/{id}/{action}", post(accounts::act))
         .route("/console/merchants", get(merchants::list).post(merchants::add))
