@@ -202,6 +202,14 @@ async fn a_bonus_rule_goes_through_four_eyes_in_the_console_and_reaches_a_counte
     assert_accessible(&session, "console trail").await;
     save_screenshot(&session.screenshot_png().await.unwrap(), "console-trail.png");
 
+    // The store's day: the top-up is in today's figures, and the CSV is one click away.
+    let today =
+        jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::get("Asia/Shanghai").unwrap()).date();
+    session.goto(&format!("{}/console/settlements?day={today}", server.url)).await.unwrap();
+    let row = session.text_of(&format!("tr[data-merchant='{MERCHANT_ID}']")).await.unwrap();
+    assert!(row.contains("500.00") && row.contains("88.00"), "{row}");
+    assert_accessible(&session, "console settlements").await;
+
     // Accounts: the administrator adds one (its second factor shown once) and disables it.
     session.goto(&format!("{}/console/operators", server.url)).await.unwrap();
     assert_eq!(count(&session, "tr[data-operator]").await, 4);

@@ -572,3 +572,58 @@ async fn merchants_counters_and_activation_codes_are_day_to_day_work() {
         "the trail never holds a code"
     );
 }
+
+#[tokio::test]
+async fn every_stores_day_is_read_as_json_and_csv() {
+    let server = TestServer::start().await;
+    server.fund_reserve("1000.00").await;
+    let merchant = server.add_merchant("Corner, \"Shop\"").await;
+    let counter = server.enrol(merchant).await;
+    let customer = server.customer("13800138001", &[merchant]).await;
+    let outcome =
+        counter.top_up(&common::uuid_key(), 1, &customer.customer_id, "200.00", "0.00").await;
+    assert_eq!(outcome["outcome"], "applied", "{outcome}");
+    let viewer =
+        sign_in(&server, &on_the_command_line(&server, "zhao", OperatorRole::Viewer).await).await;
+    let today = jiff::Timestamp::from_millisecond(server.service.now_ms())
+        .unwrap()
+        .to_zoned(jiff::tz::TimeZone::get("Asia/Shanghai").unwrap())
+        .date();
+    let path = format!("/v1/operator/settlements?day={today}");
+    let (status, days) = call(&server, Method::GET, &path, &viewer, Value::Null).await;
+    assert_eq!(status, StatusCode::OK, "{days}");
+    let day = &days["days"][0];
+    assert_eq!(
+        (day["closed"].as_bool(), day["figures"]["top_up_count"].as_i64()),
+        (Some(false), Some(1))
+    );
+    assert_eq!(day["drawer_cash"], common::minor("200.00"));
+    assert_eq!(
+        day["net_owed_to_store"],
+        -common::minor("200.00"),
+        "the store holds the platform's cash"
+    );
+    assert_eq!(day["counters"][0]["terminal_id"], counter.terminal_id.to_string().as_str());
+    let response = server
+        .http
+        .get(format!("{}/v1/operator/settlements.csv?day={today}", server.url))
+        .bearer_auth(&viewer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let csv = response.text().await.unwrap();
+    let lines: Vec<_> = csv.lines().collect();
+    assert_eq!(lines.len(), 2, "{csv}");
+    assert!(
+        lines[1].contains("\"Corner, \"\"Shop\"\"\"") && lines[1].contains("\"200.00\""),
+        "{csv}"
+    );
+    let (status, refused) =
+        call(&server, Method::GET, "/v1/operator/settlements?day=tomorrow", &viewer, Value::Null)
+            .await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("day_invalid"))
+    );
+}

@@ -9,6 +9,7 @@ mod health;
 mod openapi;
 mod operator_customers;
 mod operator_merchants;
+mod operator_settlements;
 mod operators;
 mod proposals;
 mod terminals;
@@ -114,6 +115,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(operator_merchants::list, operator_merchants::add))
         .routes(routes!(operator_merchants::issue_code))
         .routes(routes!(operator_merchants::cancel_code))
+        .routes(routes!(operator_settlements::days))
+        .routes(routes!(operator_settlements::days_csv))
         .routes(routes!(customers::list_merchants))
         .routes(routes!(customers::register))
         .routes(routes!(customers::sign_in))

@@ -72,7 +72,7 @@ pub use payments::PaymentPreview;
 pub use proposals::{NOTE_CHARS_MAX, PROPOSAL_TTL_MS, PROPOSALS_LISTED_MAX, ProposalView};
 pub use proposed_changes::BONUS_SAMPLE_MAJOR_UNITS;
 use pulls::LongPolls;
-pub use settlement::Settlement;
+pub use settlement::{Settlement, StoreDay};
 pub use terminals::{ACTIVATION_CODE_TTL_MS, AuthenticatedTerminal, Enrolment, SignedRequest};
 pub use tillfund_core::protocol::ErrorCode;
 pub use yields::{AccrualReport, DayAccrual, YieldPolicy};

@@ -8,8 +8,10 @@ use super::{
 };
 use crate::ledger::figures_by_terminal;
 use crate::ledger::{Command, CommandKind, IdempotencyKey, Outcome, SettlementFigures};
+use crate::model::Merchant;
 use crate::service::ErrorCode;
 use crate::store::{Storage, StoredDay};
+use tillfund_core::TerminalId;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settlement {
@@ -136,5 +138,53 @@ impl<S: Storage> FundService<S> {
             }
             other => Err(internal(format!("close answered {other:?}"))),
         }
+    }
+}
+
+/// A store's day as operators read it: every counter's part, closed or open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreDay {
+    pub merchant: Merchant,
+    pub closed: bool,
+    pub figures: SettlementFigures,
+    pub by_terminal: Vec<(TerminalId, SettlementFigures)>,
+}
+
+impl<S: Storage> FundService<S> {
+    /// Every store's `day` in its own time zone (everyone reads), at most 500 stores.
+    pub async fn store_days(
+        &self,
+        by: &super::SignedInOperator,
+        source: &super::RequestSource,
+        day: Date,
+    ) -> Result<Vec<StoreDay>, ServiceError> {
+        let caller = super::Caller::Operator(by.clone());
+        let action = tillfund_core::protocol::OperatorAction::StatusRead;
+        self.require_permission(
+            &caller,
+            source,
+            crate::operators::Permission::Read,
+            action,
+            "settlements",
+        )
+        .await?;
+        let mut days = Vec::new();
+        for merchant in
+            self.store.list_merchants(super::operator_merchants::MERCHANTS_LISTED_MAX).await?
+        {
+            let zone =
+                TimeZone::get(&merchant.time_zone).map_err(|error| internal(error.to_string()))?;
+            let day_end_ms = end_of_day_ms(&zone, day)?;
+            let stored = self.store.stored_day(merchant.id, &day.to_string(), day_end_ms).await?;
+            let (figures, by_terminal, closed) = match stored {
+                StoredDay::Closed { figures, by_terminal } => (figures, by_terminal, true),
+                StoredDay::Open(open) => {
+                    let (figures, by_terminal) = figures_by_terminal(&open.entries);
+                    (figures, by_terminal, false)
+                }
+            };
+            days.push(StoreDay { merchant, closed, figures, by_terminal });
+        }
+        Ok(days)
     }
 }

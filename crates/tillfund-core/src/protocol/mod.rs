@@ -25,6 +25,7 @@ mod error;
 mod operator;
 mod operator_customers;
 mod operator_merchants;
+mod operator_settlements;
 mod proposals;
 
 pub use counter::*;
@@ -40,6 +41,7 @@ pub use operator_merchants::{
     ActivationCodeBody, ActivationCodeState, CounterBody, IssuedActivationCodeBody,
     MerchantDetailBody, MerchantsBody, NewMerchantRequest,
 };
+pub use operator_settlements::{CounterDayBody, StoreDayBody, StoreDaysBody};
 pub use proposals::{
     ChangeLineBody, DecisionRequest, NewProposalRequest, ProposalBody, ProposalStatus,
     ProposalsBody, ProposedChange,

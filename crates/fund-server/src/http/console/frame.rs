@@ -164,6 +164,7 @@ impl ConsoleVisitor {
                                 a href="/console" { (words.dashboard) }
                                 a href="/console/proposals" { (words.proposals) }
                                 a href="/console/merchants" { (words.merchants) }
+                                a href="/console/settlements" { (words.settlements) }
                                 a href="/console/customers" { (words.customers) }
                                 a href="/console/rules" { (words.rules) }
                                 a href="/console/trail" { (words.trail) }

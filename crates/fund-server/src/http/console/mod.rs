@@ -9,7 +9,7 @@
 //!
 //! `frame.rs` (the page around every screen, headers, the visitor), `words.rs`,
 //! `sign_in.rs`, `dashboard.rs`, `proposals.rs`, `trail.rs`, `customers.rs`, `merchants.rs`,
-//! `rules.rs`, `audit.rs`, `accounts.rs`.
+//! `settlements.rs`, `rules.rs`, `audit.rs`, `accounts.rs`.
 
 mod accounts;
 mod audit;
@@ -19,6 +19,7 @@ mod frame;
 mod merchants;
 mod proposals;
 mod rules;
+mod settlements;
 mod sign_in;
 mod trail;
 mod words;
@@ -39,6 +40,8 @@ pub fn routes() -> Router<AppState> {
         .route("/console/proposals/{id}/{decision}", post(proposals::decide))
         .route("/console/trail", get(trail::trail_page))
         .route("/console/rules", get(rules::rules_page))
+        .route("/console/settlements", get(settlements::settlements_page))
+        .route("/console/settlements.csv", get(settlements::settlements_csv))
         .route("/console/audit", get(audit::audit_page).post(audit::run))
         .route("/console/operators", get(accounts::list).post(accounts::add))
         .route("/console/operators/{id}/{action}", post(accounts::act))

@@ -1,0 +1,116 @@
+//! Every store's day in the console: figures, the drawer's cash and the net, closed or
+//! open, and the same as CSV.
+
+use axum::extract::{Query, State};
+use axum::response::Response;
+use maud::html;
+use serde::Deserialize;
+
+use super::frame::{ConsoleVisitor, redirect};
+use crate::http::AppState;
+use crate::http::operator_settlements::{csv_response, store_day_body, to_csv};
+use crate::service::{ErrorCode, ServiceError};
+
+#[derive(Deserialize)]
+pub struct DayQuery {
+    day: Option<String>,
+}
+
+/// The day asked for, or yesterday by the server's clock (UTC): the day a close is for.
+fn day_of(query: &DayQuery, now_ms: i64) -> Result<jiff::civil::Date, ServiceError> {
+    match query.day.as_deref().filter(|text| !text.is_empty()) {
+        Some(text) => text
+            .trim()
+            .parse()
+            .map_err(|_| ServiceError::new(ErrorCode::DayInvalid, "A day is YYYY-MM-DD.")),
+        None => jiff::Timestamp::from_millisecond(now_ms)
+            .map(|now| now.to_zoned(jiff::tz::TimeZone::UTC).date())
+            .and_then(|today| today.yesterday())
+            .map_err(|error| ServiceError::new(ErrorCode::DayInvalid, error.to_string())),
+    }
+}
+
+pub async fn settlements_page(
+    State(state): State<AppState>,
+    visitor: ConsoleVisitor,
+    Query(query): Query<DayQuery>,
+) -> Response {
+    let Some(session) = visitor.session.as_ref() else {
+        return redirect("/console/signin", &[]);
+    };
+    let words = visitor.words();
+    let day = match day_of(&query, state.service().now_ms()) {
+        Ok(day) => day,
+        Err(error) => return visitor.refusal(&error, "/console/settlements"),
+    };
+    let stores = match state.service().store_days(&session.operator, &visitor.source, day).await {
+        Ok(stores) => stores,
+        Err(error) => return visitor.refusal(&error, "/console"),
+    };
+    let currency = state.currency();
+    let money = |units: i64| {
+        tillfund_core::Amount::from_minor_units(units)
+            .map_or_else(|_| units.to_string(), |amount| amount.format(currency))
+    };
+    let body = html! {
+        h1 { (words.settlements) " · " (day) }
+        section {
+            form method="get" action="/console/settlements" {
+                label { (words.day) input name="day" value=(day) required pattern="[0-9]{4}-[0-9]{2}-[0-9]{2}"; }
+                button type="submit" { (words.filter) }
+            }
+            p { a href={ "/console/settlements.csv?day=" (day) } download { (words.export_csv) } }
+            div.scroll tabindex="0" { table {
+                thead { tr {
+                    th scope="col" { (words.store) }
+                    th scope="col" { (words.state) }
+                    th scope="col" { (words.top_ups) }
+                    th scope="col" { (words.bonus) }
+                    th scope="col" { (words.payments) }
+                    th scope="col" { (words.refunds) }
+                    th scope="col" { (words.drawer_cash) }
+                    th scope="col" { (words.net_owed) }
+                } }
+                tbody {
+                    @for store in stores {
+                        @let body = store_day_body(&day, store);
+                        tr data-merchant=(body.merchant_id) {
+                            td { (body.name) }
+                            td { @if body.closed { (words.closed) } @else { (words.open) } }
+                            td { (body.figures.top_up_count) " · " (money(body.figures.cash)) }
+                            td { (money(body.figures.bonus)) }
+                            td { (body.figures.payment_count) " · " (money(body.figures.payments)) }
+                            td { (body.figures.refund_count) " · " (money(body.figures.refunds)) }
+                            td { (money(body.drawer_cash)) }
+                            td data-figure="net" { (money(body.net_owed_to_store)) }
+                        }
+                    }
+                }
+            } }
+            p.hint { (words.amounts_in) " " (currency.code()) }
+        }
+    };
+    visitor.page("/console/settlements", words.settlements, body)
+}
+
+pub async fn settlements_csv(
+    State(state): State<AppState>,
+    visitor: ConsoleVisitor,
+    Query(query): Query<DayQuery>,
+) -> Response {
+    let Some(session) = visitor.session.as_ref() else {
+        return redirect("/console/signin", &[]);
+    };
+    let day = match day_of(&query, state.service().now_ms()) {
+        Ok(day) => day,
+        Err(error) => return visitor.refusal(&error, "/console/settlements"),
+    };
+    match state.service().store_days(&session.operator, &visitor.source, day).await {
+        Ok(stores) => {
+            let bodies: Vec<_> =
+                stores.into_iter().map(|store| store_day_body(&day, store)).collect();
+            csv_response(&day, &to_csv(&bodies, state.currency()))
+        }
+        Err(error) => visitor.refusal(&error, "/console/settlements"),
+    }
+}

@@ -1,0 +1,141 @@
+//! Every store's day for the platform's staff, as JSON and as CSV (one row per store).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::response::{IntoResponse, Response};
+use jiff::civil::Date;
+use serde::Deserialize;
+use tillfund_core::Currency;
+use tillfund_core::protocol::{CounterDayBody, StoreDayBody, StoreDaysBody};
+
+use super::extract::ApiQuery;
+use super::operators::OperatorCall;
+use super::{ApiError, AppState, ErrorBody};
+use crate::service::{ErrorCode, StoreDay};
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DayParams {
+    /// `YYYY-MM-DD`, each store's own day in its time zone.
+    pub day: String,
+}
+
+pub(super) fn parse_day(text: &str) -> Result<Date, ApiError> {
+    text.trim().parse().map_err(|_| ApiError::new(ErrorCode::DayInvalid, "A day is YYYY-MM-DD."))
+}
+
+pub(super) fn store_day_body(day: &Date, store: StoreDay) -> StoreDayBody {
+    StoreDayBody {
+        merchant_id: store.merchant.id,
+        name: store.merchant.name,
+        day: day.to_string(),
+        closed: store.closed,
+        drawer_cash: store.figures.drawer_cash(),
+        net_owed_to_store: store.figures.net_owed_to_store(),
+        figures: store.figures,
+        counters: store
+            .by_terminal
+            .into_iter()
+            .map(|(terminal_id, figures)| CounterDayBody { terminal_id, figures })
+            .collect(),
+    }
+}
+
+/// Every store's figures for the day: closed or open, the drawer's cash and the net.
+#[utoipa::path(
+    get, path = "/v1/operator/settlements", tag = "operator",
+    params(DayParams),
+    responses(
+        (status = 200, body = StoreDaysBody),
+        (status = 422, description = "day_invalid", body = ErrorBody)
+    ),
+    security(("operator_session" = []))
+)]
+pub async fn days(
+    State(state): State<AppState>,
+    call: OperatorCall,
+    ApiQuery(params): ApiQuery<DayParams>,
+) -> Result<Json<StoreDaysBody>, ApiError> {
+    let day = parse_day(&params.day)?;
+    let stores = state.service().store_days(&call.operator, &call.source, day).await?;
+    Ok(Json(StoreDaysBody {
+        currency: state.currency().code().to_owned(),
+        days: stores.into_iter().map(|store| store_day_body(&day, store)).collect(),
+    }))
+}
+
+/// The same as CSV, one row per store, amounts in major units.
+#[utoipa::path(
+    get, path = "/v1/operator/settlements.csv", tag = "operator",
+    params(DayParams),
+    responses(
+        (status = 200, description = "One row per store", content_type = "text/csv", body = String),
+        (status = 422, description = "day_invalid", body = ErrorBody)
+    ),
+    security(("operator_session" = []))
+)]
+pub async fn days_csv(
+    State(state): State<AppState>,
+    call: OperatorCall,
+    ApiQuery(params): ApiQuery<DayParams>,
+) -> Result<Response, ApiError> {
+    let day = parse_day(&params.day)?;
+    let stores = state.service().store_days(&call.operator, &call.source, day).await?;
+    let bodies: Vec<_> = stores.into_iter().map(|store| store_day_body(&day, store)).collect();
+    Ok(csv_response(&day, &to_csv(&bodies, state.currency())))
+}
+
+pub(super) fn csv_response(day: &Date, csv: &str) -> Response {
+    let disposition = format!("attachment; filename=\"settlements-{day}.csv\"");
+    (
+        [(CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()), (CONTENT_DISPOSITION, disposition)],
+        csv.to_owned(),
+    )
+        .into_response()
+}
+
+/// One row per store; names are quoted and defused as in the trail's export.
+pub fn to_csv(days: &[StoreDayBody], currency: Currency) -> String {
+    let money = |units: i64| {
+        tillfund_core::Amount::from_minor_units(units)
+            .map_or_else(|_| units.to_string(), |amount| amount.format(currency))
+    };
+    let mut csv = String::from(
+        "\"day\",\"store\",\"merchant_id\",\"closed\",\"top_ups\",\"cash\",\"bonus\",\"payments\",\
+         \"payment_amount\",\"refunds\",\"refund_amount\",\"reversals\",\"reversed_cash\",\
+         \"drawer_cash\",\"net_owed_to_store\",\"currency\"\r\n",
+    );
+    for day in days {
+        let figures = &day.figures;
+        let cells = [
+            day.day.clone(),
+            day.name.clone(),
+            day.merchant_id.to_string(),
+            day.closed.to_string(),
+            figures.top_up_count.to_string(),
+            money(figures.cash),
+            money(figures.bonus),
+            figures.payment_count.to_string(),
+            money(figures.payments),
+            figures.refund_count.to_string(),
+            money(figures.refunds),
+            figures.reversal_count.to_string(),
+            money(figures.reversed_cash),
+            money(day.drawer_cash),
+            money(day.net_owed_to_store),
+            currency.code().to_owned(),
+        ];
+        let row: Vec<String> = cells
+            .iter()
+            .map(|cell| {
+                // A store's name is typed by people: never a formula in a spreadsheet.
+                let defused = if cell.starts_with(['=', '+', '@', '\t', '\r']) { "'" } else { "" };
+                format!("\"{defused}{}\"", cell.replace('"', "\"\""))
+            })
+            .collect();
+        csv.push_str(&row.join(","));
+        csv.push_str("\r\n");
+    }
+    csv
+}
