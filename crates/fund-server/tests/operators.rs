@@ -627,3 +627,52 @@ async fn every_stores_day_is_read_as_json_and_csv() {
         (StatusCode::UNPROCESSABLE_ENTITY, Some("day_invalid"))
     );
 }
+
+#[tokio::test]
+async fn the_dashboard_shows_todays_flows_the_reserves_month_and_silent_counters() {
+    let server = TestServer::start().await;
+    server.fund_reserve("1000.00").await;
+    let merchant = server.add_merchant("Corner Shop").await;
+    let counter = server.enrol(merchant).await;
+    let customer = server.customer("13800138001", &[merchant]).await;
+    let outcome =
+        counter.top_up(&common::uuid_key(), 1, &customer.customer_id, "200.00", "0.00").await;
+    assert_eq!(outcome["outcome"], "applied", "{outcome}");
+    let viewer =
+        sign_in(&server, &on_the_command_line(&server, "zhao", OperatorRole::Viewer).await).await;
+    let (status, board) =
+        call(&server, Method::GET, "/v1/operator/dashboard", &viewer, Value::Null).await;
+    assert_eq!(status, StatusCode::OK, "{board}");
+    let cash = board["today_flows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|flow| flow["code"] == "cash")
+        .unwrap();
+    assert_eq!(
+        (cash["entries"].as_i64(), cash["amount"].as_i64()),
+        (Some(1), Some(common::minor("200.00")))
+    );
+    let days = board["reserve_by_day"].as_array().unwrap();
+    assert_eq!(days.len(), 30);
+    assert_eq!(
+        days[29]["reserve"], board["status"]["reserve"],
+        "today ends where the reserve stands"
+    );
+    assert_eq!(days[28]["reserve"], 0, "yesterday there was no reserve yet");
+    assert_eq!(board["silent_counters"].as_array().unwrap().len(), 0);
+
+    // A day and an hour later the counter is silent.
+    server.service.store().clock().advance(25 * 60 * 60 * 1000);
+    let viewer =
+        sign_in(&server, &on_the_command_line(&server, "qian", OperatorRole::Viewer).await).await;
+    let (_, board) =
+        call(&server, Method::GET, "/v1/operator/dashboard", &viewer, Value::Null).await;
+    let silent = board["silent_counters"].as_array().unwrap();
+    assert_eq!(silent.len(), 1, "{board}");
+    assert_eq!(silent[0]["terminal_id"], counter.terminal_id.to_string().as_str());
+    assert_eq!(
+        board["reserve_by_day"][28]["reserve"], board["status"]["reserve"],
+        "yesterday's end is today's start"
+    );
+}

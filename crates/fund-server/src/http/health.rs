@@ -60,15 +60,22 @@ pub async fn operator_status(
         return Err(error.into());
     }
     let status = state.service().ledger_status().await?;
-    Ok(Json(LedgerStatusBody {
-        currency: state.currency().code().to_owned(),
+    Ok(Json(status_body(state.currency(), status)))
+}
+
+pub(super) fn status_body(
+    currency: tillfund_core::Currency,
+    status: crate::service::LedgerStatus,
+) -> LedgerStatusBody {
+    LedgerStatusBody {
+        currency: currency.code().to_owned(),
         reserve: status.reserve.minor_units(),
         service: status.service.minor_units(),
         reserve_threshold: status.reserve_threshold.minor_units(),
         reserve_refill: status.reserve_refill.minor_units(),
         reserve_alert: status.reserve_alert,
         last_yield_day: status.last_yield_day,
-    }))
+    }
 }
 
 /// Liveness and version. Answers even when the database does not, with status `degraded`,

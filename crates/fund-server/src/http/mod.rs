@@ -117,6 +117,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(operator_merchants::cancel_code))
         .routes(routes!(operator_settlements::days))
         .routes(routes!(operator_settlements::days_csv))
+        .routes(routes!(operator_settlements::dashboard))
         .routes(routes!(customers::list_merchants))
         .routes(routes!(customers::register))
         .routes(routes!(customers::sign_in))

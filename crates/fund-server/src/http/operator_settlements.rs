@@ -1,4 +1,5 @@
-//! Every store's day for the platform's staff, as JSON and as CSV (one row per store).
+//! Every store's day for the platform's staff, as JSON and as CSV (one row per store),
+//! and the dashboard's figures.
 
 use axum::Json;
 use axum::extract::State;
@@ -138,4 +139,49 @@ pub fn to_csv(days: &[StoreDayBody], currency: Currency) -> String {
         csv.push_str("\r\n");
     }
     csv
+}
+
+/// The dashboard: the reserve and its last 30 days, today's flows, silent counters and
+/// what waits for approval (everyone reads).
+#[utoipa::path(
+    get, path = "/v1/operator/dashboard", tag = "operator",
+    responses((status = 200, body = tillfund_core::protocol::DashboardBody)),
+    security(("operator_session" = []))
+)]
+pub async fn dashboard(
+    State(state): State<AppState>,
+    call: OperatorCall,
+) -> Result<Json<tillfund_core::protocol::DashboardBody>, ApiError> {
+    use tillfund_core::protocol::{DashboardBody, DayBalanceBody, FlowBody, SilentCounterBody};
+    let board = state.service().dashboard(&call.operator, &call.source).await?;
+    Ok(Json(DashboardBody {
+        status: super::health::status_body(state.currency(), board.status),
+        today: board.today.to_string(),
+        today_flows: board
+            .today_flows
+            .transfers
+            .into_iter()
+            .map(|total| FlowBody {
+                code: total.code,
+                entries: total.entries,
+                amount: total.amount,
+            })
+            .collect(),
+        reserve_by_day: board
+            .reserve_by_day
+            .into_iter()
+            .map(|(day, reserve)| DayBalanceBody { day: day.to_string(), reserve })
+            .collect(),
+        silent_counters: board
+            .silent_counters
+            .into_iter()
+            .map(|silent| SilentCounterBody {
+                merchant: silent.merchant,
+                label: silent.label,
+                terminal_id: silent.terminal_id,
+                last_seen_ms: silent.last_seen_ms,
+            })
+            .collect(),
+        pending_proposals: board.pending_proposals as u64,
+    }))
 }

@@ -32,6 +32,7 @@ mod attempts;
 mod audit;
 mod corrections;
 mod customers;
+mod dashboard;
 mod error;
 mod operator;
 mod operator_accounts;
@@ -57,6 +58,7 @@ pub use audit::{AuditScope, audit_store};
 pub use customers::{
     CustomerView, NewWallet, WALLET_HISTORY_SHOWN, WalletActivity, WalletSummary, YIELD_DAYS_SHOWN,
 };
+pub use dashboard::{Dashboard, RESERVE_HISTORY_DAYS, SILENT_AFTER_MS, SilentCounter};
 pub use error::ServiceError;
 pub(crate) use error::internal;
 use error::{deferred_error, locked_error, outcome_error, pin_check_error, reject_error_code};

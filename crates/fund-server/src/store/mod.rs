@@ -32,6 +32,7 @@ use crate::model::{Clock, Customer, Merchant, Terminal};
 mod backend;
 mod copy;
 pub(crate) mod day_entries;
+pub(crate) mod flows;
 mod operator_store;
 pub mod postgres;
 mod proposal_store;
@@ -51,6 +52,7 @@ pub use yield_pages::AccruedDay;
 
 pub use backend::{Backend, BackendAudit, BackendBatch};
 pub use copy::{CopyReport, copy_sqlite_to_postgres};
+pub use flows::{FlowStore, Flows, TransferTotal};
 pub use operator_store::{OperatorRecord, OperatorStore, SessionLimits, TrailQuery};
 pub use proposal_store::{Decision, ProposalRecord, ProposalStore};
 pub use terminal_directory::{ActivationCodeRecord, TerminalDirectory, TerminalSummary};
@@ -109,7 +111,7 @@ mod redacted_url_tests {
 /// `use fund_server::store::prelude::*;`.
 pub mod prelude {
     pub use super::{
-        AttemptStore as _, AuditRead as _, BatchTransaction as _, LedgerStore as _,
+        AttemptStore as _, AuditRead as _, BatchTransaction as _, FlowStore as _, LedgerStore as _,
         OperatorStore as _, PartyStore as _, ProposalStore as _, ReportStore as _, Storage as _,
         TerminalDirectory as _, TerminalStore as _, YieldStore as _,
     };
@@ -129,6 +131,7 @@ pub trait Storage:
     + OperatorStore
     + ProposalStore
     + TerminalDirectory
+    + FlowStore
     + Clone
     + Send
     + Sync

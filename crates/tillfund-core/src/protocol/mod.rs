@@ -24,6 +24,7 @@ mod customer;
 mod error;
 mod operator;
 mod operator_customers;
+mod operator_dashboard;
 mod operator_merchants;
 mod operator_settlements;
 mod proposals;
@@ -37,6 +38,7 @@ pub use operator::{
     PasswordChangeRequest, SecondFactorBody, SessionsEndedBody, TrailPageBody, TrailRecordBody,
 };
 pub use operator_customers::{CustomerDossierBody, CustomerSearchBody, WalletEntryBody};
+pub use operator_dashboard::{DashboardBody, DayBalanceBody, FlowBody, SilentCounterBody};
 pub use operator_merchants::{
     ActivationCodeBody, ActivationCodeState, CounterBody, IssuedActivationCodeBody,
     MerchantDetailBody, MerchantsBody, NewMerchantRequest,

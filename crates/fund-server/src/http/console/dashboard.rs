@@ -1,34 +1,61 @@
-//! The dashboard: the reserve and the service fund against the threshold, the alert, the
-//! last yield day, and what waits for approval.
+//! The dashboard: the reserve and the service fund against the threshold with the reserve
+//! of the last 30 days drawn, today's flows, the alerts (the reserve, counters silent for
+//! more than a day) and what waits for approval.
 
 use axum::extract::State;
 use axum::response::Response;
-use maud::html;
-use tillfund_core::protocol::ProposalStatus;
+use maud::{Markup, html};
 
-use super::frame::{ConsoleVisitor, redirect};
+use super::frame::{ConsoleVisitor, moment, redirect};
 use crate::http::AppState;
+
+const CHART_WIDTH: i64 = 600;
+const CHART_HEIGHT: i64 = 160;
+
+/// The reserve's end-of-day balances as a line, with the threshold dashed. Numbers only:
+/// nothing typed by anyone reaches this SVG.
+fn reserve_chart(days: &[(jiff::civil::Date, i64)], threshold: i64, label: &str) -> Markup {
+    let highest = days.iter().map(|(_, balance)| *balance).chain([threshold, 1]).max().unwrap_or(1);
+    let lowest = days.iter().map(|(_, balance)| *balance).chain([0]).min().unwrap_or(0);
+    let span = (highest - lowest).max(1);
+    let last = days.len().max(2) as i64 - 1;
+    let y = |value: i64| CHART_HEIGHT - (value - lowest) * (CHART_HEIGHT - 10) / span - 5;
+    let points: Vec<String> = days
+        .iter()
+        .enumerate()
+        .map(|(index, (_, balance))| {
+            format!("{},{}", index as i64 * CHART_WIDTH / last, y(*balance))
+        })
+        .collect();
+    html! {
+        svg.chart viewBox={ "0 0 " (CHART_WIDTH) " " (CHART_HEIGHT) } preserveAspectRatio="none" role="img" aria-label=(label) {
+            line x1="0" x2=(CHART_WIDTH) y1=(y(threshold)) y2=(y(threshold)) stroke="#a4201a" stroke-dasharray="6 4" {}
+            polyline points=(points.join(" ")) fill="none" stroke="#1d3557" stroke-width="3" {}
+        }
+    }
+}
 
 pub async fn dashboard(State(state): State<AppState>, visitor: ConsoleVisitor) -> Response {
     let Some(session) = visitor.session.as_ref() else {
         return redirect("/console/signin", &[]);
     };
     let words = visitor.words();
-    let service = state.service();
-    let status = match service.ledger_status().await {
-        Ok(status) => status,
-        Err(error) => return visitor.refusal(&error, "/console"),
-    };
-    let pending = match service
-        .proposals(&session.operator, &visitor.source, Some(ProposalStatus::Pending))
-        .await
-    {
-        Ok(pending) => pending.len(),
+    let board = match state.service().dashboard(&session.operator, &visitor.source).await {
+        Ok(board) => board,
         Err(error) => return visitor.refusal(&error, "/console"),
     };
     let currency = state.currency();
     let money =
         |amount: tillfund_core::Amount| format!("{} {}", amount.format(currency), currency.code());
+    let minor = |units: i64| {
+        tillfund_core::Amount::from_minor_units(units).map_or_else(|_| units.to_string(), &money)
+    };
+    let status = &board.status;
+    let flows = &board.today_flows;
+    let figure = |code: &str| {
+        let (entries, amount) = flows.total(code);
+        format!("{entries} · {}", minor(amount))
+    };
     let body = html! {
         h1 { (words.dashboard) }
         section aria-labelledby="funds" {
@@ -40,14 +67,41 @@ pub async fn dashboard(State(state): State<AppState>, visitor: ConsoleVisitor) -
                 div { (words.refill) strong { (money(status.reserve_refill)) } }
                 div { (words.last_yield_day) strong { (status.last_yield_day.as_deref().unwrap_or("—")) } }
             }
-            @match &status.reserve_alert {
-                Some(alert) => p.problem role="alert" { (words.alert) ": " (alert) },
-                None => p.hint { (words.no_alert) },
+            (reserve_chart(&board.reserve_by_day, status.reserve_threshold.minor_units(), words.reserve_chart))
+            details {
+                summary { (words.reserve_chart) }
+                div.scroll tabindex="0" { table {
+                    thead { tr { th scope="col" { (words.day) } th scope="col" { (words.reserve) } } }
+                    tbody { @for (day, balance) in &board.reserve_by_day { tr { td { (day) } td { (minor(*balance)) } } } }
+                } }
             }
         }
-        section aria-labelledby="waiting" {
-            h2 id="waiting" { (words.pending) }
-            p { a href="/console/proposals" data-figure="pending" { (pending) " · " (words.proposals) } }
+        section aria-labelledby="alerts" {
+            h2 id="alerts" { (words.alerts) }
+            @if let Some(alert) = &status.reserve_alert {
+                p.problem role="alert" data-alert="reserve" { (words.alert) ": " (alert) }
+            }
+            @for silent in &board.silent_counters {
+                p.problem data-alert="silent" {
+                    (silent.merchant) " · " (silent.label) ": " (words.silent) " ("
+                    @match silent.last_seen_ms { Some(seen) => (moment(seen)), None => "—" }
+                    ")"
+                }
+            }
+            @if status.reserve_alert.is_none() && board.silent_counters.is_empty() {
+                p.hint { (words.no_alert) }
+            }
+            p { a href="/console/proposals" data-figure="pending" { (board.pending_proposals) " · " (words.pending) } }
+        }
+        section aria-labelledby="today" {
+            h2 id="today" { (words.today) " · " (board.today) }
+            div.figures {
+                div { (words.top_ups) strong data-figure="cash" { (figure("cash")) } }
+                div { (words.bonus) strong { (figure("bonus")) } }
+                div { (words.payments) strong { (figure("payment")) } }
+                div { (words.refunds) strong { (figure("refund")) } }
+                div { (words.yield_earned) strong { (figure("yield")) } }
+            }
         }
     };
     visitor.page("/console", words.dashboard, body)

@@ -56,6 +56,7 @@ td, th { padding: .45rem .3rem; border-bottom: 1px solid #dde3ea; text-align: le
 .status { font-weight: 700; }
 .big { font-size: 1.8rem; letter-spacing: .08em; }
 caption { text-align: left; padding: .3rem 0; }
+svg.chart { width: 100%; height: auto; max-height: 12rem; margin: .8rem 0 .4rem; background: #f3f5f8; border-radius: .4rem; }
 pre { white-space: pre-wrap; margin: 0; font-size: .85rem; }
 a { color: #1d3557; }
 "#;

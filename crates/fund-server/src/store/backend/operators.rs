@@ -6,7 +6,7 @@ use tillfund_core::{MerchantId, OperatorId, ProposalId, TerminalId};
 
 use super::Backend;
 use crate::operators::{NewTrailRecord, TrailRecord};
-use crate::store::{ActivationCodeRecord, TerminalDirectory, TerminalSummary};
+use crate::store::{ActivationCodeRecord, FlowStore, Flows, TerminalDirectory, TerminalSummary};
 use crate::store::{
     Decision, OperatorRecord, OperatorStore, PinAttempt, ProposalRecord, ProposalStore,
     SessionLimits, Stored, TrailQuery,
@@ -165,5 +165,11 @@ impl TerminalDirectory for Backend {
         now_ms: i64,
     ) -> Stored<bool> {
         each!(self, store => store.cancel_activation_code(merchant_id, code_hash, now_ms).await)
+    }
+}
+
+impl FlowStore for Backend {
+    async fn flows_between(&self, start_ms: i64, end_ms: i64) -> Stored<Flows> {
+        each!(self, store => store.flows_between(start_ms, end_ms).await)
     }
 }

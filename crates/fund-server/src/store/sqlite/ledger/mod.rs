@@ -27,6 +27,7 @@ use crate::ledger::{
 use crate::store::{BatchTransaction, LedgerStore, Stored};
 
 mod audit;
+mod flows;
 mod load;
 mod reports;
 mod settlement;

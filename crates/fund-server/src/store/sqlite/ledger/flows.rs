@@ -1,0 +1,34 @@
+//! The dashboard's sums on SQLite.
+
+use sqlx::Row;
+
+use crate::store::StoreError;
+use crate::store::flows::{FlowStore, Flows, TransferTotal};
+use crate::store::sqlite::SqliteStore;
+
+impl FlowStore for SqliteStore {
+    async fn flows_between(&self, start_ms: i64, end_ms: i64) -> Result<Flows, StoreError> {
+        let rows = sqlx::query(
+            "SELECT t.code AS code, count(DISTINCT e.sequence) AS entries, sum(t.amount) AS amount, \
+               sum(CASE WHEN t.to_account = 'reserve' THEN t.amount \
+                        WHEN t.from_account = 'reserve' THEN -t.amount ELSE 0 END) AS reserve \
+             FROM journal_entries e JOIN transfers t ON t.entry_sequence = e.sequence \
+             WHERE e.applied_at_ms >= ?1 AND e.applied_at_ms < ?2 \
+             GROUP BY t.code ORDER BY t.code",
+        )
+        .bind(start_ms)
+        .bind(end_ms)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut flows = Flows::default();
+        for row in rows {
+            flows.reserve_change += row.try_get::<i64, _>("reserve")?;
+            flows.transfers.push(TransferTotal {
+                code: row.try_get("code")?,
+                entries: row.try_get("entries")?,
+                amount: row.try_get("amount")?,
+            });
+        }
+        Ok(flows)
+    }
+}
