@@ -85,7 +85,7 @@ pub enum Database {
     Sqlite,
     /// A throwaway database on the test PostgreSQL server (`TILLFUND_TEST_POSTGRES`, by
     /// default postgres://postgres@127.0.0.1:5432/postgres), dropped after the run. The
-    /// server's mid-batch death is not simulated there (SQLite's commit hook does it).
+    /// server dies mid-batch there at a ledger batch's commit (its commit gate).
     Postgres,
 }
 

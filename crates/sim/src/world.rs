@@ -14,7 +14,7 @@ use fund_server::http::{AppState, WebLimits, app};
 use fund_server::ledger::{LedgerPolicy, ServerSimBugs};
 use fund_server::service::{FundService, NewWallet, ServiceConfig};
 use fund_server::store::prelude::*;
-use fund_server::store::{Backend, SqliteStore};
+use fund_server::store::{Backend, PgStore, SqliteStore};
 use rust_decimal::Decimal;
 use tillfund_core::bonus::{BonusFormula, BonusRule, BonusTier};
 use tillfund_core::clock::Clock;
@@ -331,11 +331,6 @@ impl World {
         }
     }
 
-    /// Whether the server runs on PostgreSQL (where its mid-batch death is not simulated).
-    pub fn on_postgres(&self) -> bool {
-        self.postgres.is_some()
-    }
-
     /// Ends the run: the server and the counters close their databases, and a PostgreSQL
     /// database is dropped (the files go with the directory).
     pub async fn remove(self) -> Result<()> {
@@ -384,7 +379,7 @@ async fn start_server(
     let store = if database_url.starts_with("sqlite://") {
         Backend::Sqlite(SqliteStore::connect_with(database_url, Some(crash.gate())).await?)
     } else {
-        Backend::connect(database_url).await?
+        Backend::Postgres(PgStore::connect_with(database_url, Some(crash.gate())).await?)
     };
     let store = store.with_clock(clock.clone());
     store.migrate().await?;

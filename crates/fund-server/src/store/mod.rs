@@ -57,6 +57,12 @@ pub use operator_store::{OperatorRecord, OperatorStore, SessionLimits, TrailQuer
 pub use proposal_store::{Decision, ProposalRecord, ProposalStore};
 pub use terminal_directory::{ActivationCodeRecord, TerminalDirectory, TerminalSummary};
 
+/// Asked at every commit of the ledger (SQLite: every commit of the ledger database;
+/// PostgreSQL: every batch of the ledger writer); `false` rolls the commit back and fails
+/// it, as a server that died at that moment would. The simulator's crashes; never set in a
+/// server.
+pub type CommitGate = std::sync::Arc<dyn Fn() -> bool + Send + Sync>;
+
 /// The backend the server runs on: SQLite or PostgreSQL, picked by the database URL.
 pub type ServerStore = Backend;
 

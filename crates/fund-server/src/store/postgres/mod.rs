@@ -70,6 +70,16 @@ pub(super) async fn lock(connection: &mut sqlx::PgConnection, key: i64) -> Resul
     Ok(())
 }
 
+/// A commit gate that `Debug` can name.
+#[derive(Clone)]
+pub(super) struct GateHandle(pub(super) super::CommitGate);
+
+impl std::fmt::Debug for GateHandle {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("CommitGate(…)")
+    }
+}
+
 /// Connections per process; every process of a deployment holds this many at most.
 const POOL_CONNECTIONS_MAX: u32 = 16;
 /// Connections per process for the counters (nonces, rate-limit windows, PIN attempts):
@@ -89,6 +99,8 @@ pub struct PgStore {
     /// attempt of the payment it paid). Each count stays one atomic statement.
     counters: PgPool,
     clock: Clock,
+    /// The simulator's crash switch on ledger commits; `None` in a server.
+    commit_gate: Option<GateHandle>,
 }
 
 impl PgStore {
@@ -113,7 +125,17 @@ impl PgStore {
                     .application_name("fund-server-counters")
                     .options([("synchronous_commit", "off")]),
             );
-        Ok(PgStore { pool, counters, clock: Clock::system() })
+        Ok(PgStore { pool, counters, clock: Clock::system(), commit_gate: None })
+    }
+
+    /// As `connect`; `commit_gate` is asked before every ledger batch commits (the
+    /// simulator's server crashes). Other writes are not gated.
+    pub async fn connect_with(
+        database_url: &str,
+        commit_gate: Option<super::CommitGate>,
+    ) -> Result<PgStore, StoreError> {
+        let store = PgStore::connect(database_url).await?;
+        Ok(PgStore { commit_gate: commit_gate.map(GateHandle), ..store })
     }
 
     /// The pool, for the copy from SQLite.

@@ -12,8 +12,7 @@ use tillfund_core::Amount;
 
 use crate::model::Clock;
 
-/// Asked at every commit of the ledger database; `false` rolls the commit back.
-pub type CommitGate = std::sync::Arc<dyn Fn() -> bool + Send + Sync>;
+pub use super::CommitGate;
 
 mod attempts;
 mod ledger;

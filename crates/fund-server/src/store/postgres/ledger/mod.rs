@@ -87,6 +87,7 @@ fn push_list(query: &mut QueryBuilder<'_, Postgres>, values: &[String]) {
 pub struct PgBatch {
     transaction: sqlx::Transaction<'static, Postgres>,
     clock: crate::model::Clock,
+    commit_gate: Option<super::GateHandle>,
 }
 
 impl BatchTransaction for PgBatch {
@@ -101,6 +102,15 @@ impl BatchTransaction for PgBatch {
 
     /// The notification leaves with the commit (PostgreSQL delivers it then, or never).
     async fn commit(mut self) -> Result<(), StoreError> {
+        if let Some(gate) = &self.commit_gate {
+            if !(gate.0)() {
+                // Dropped, the transaction rolls back: nothing of the batch is written.
+                self.transaction.rollback().await?;
+                return Err(StoreError::Database(Box::new(std::io::Error::other(
+                    "the commit gate refused the commit (a simulated crash)",
+                ))));
+            }
+        }
         sqlx::query("SELECT pg_notify($1, '')")
             .bind(COMMITS_CHANNEL)
             .execute(&mut *self.transaction)
@@ -148,7 +158,11 @@ impl LedgerStore for PgStore {
     async fn begin_batch(&self) -> Stored<PgBatch> {
         let mut transaction = self.pool.begin().await?;
         lock(&mut transaction, LEDGER_LOCK).await?;
-        Ok(PgBatch { transaction, clock: self.clock.clone() })
+        Ok(PgBatch {
+            transaction,
+            clock: self.clock.clone(),
+            commit_gate: self.commit_gate.clone(),
+        })
     }
 
     /// Who paid a counter's order, if anyone has.
