@@ -13,7 +13,7 @@ use tillfund_core::protocol::TrailRecordBody;
 use super::extract::ApiQuery;
 use super::operators::{OperatorCall, TrailParams, trail_record_body};
 use super::{ApiError, AppState, ErrorBody};
-use crate::service::TRAIL_PAGE_MAX;
+use crate::service::{Caller, RequestSource, ServiceError, TRAIL_PAGE_MAX, TrailQuery};
 
 /// Records one export holds at most; a longer period is exported in parts (by time).
 pub const EXPORT_RECORDS_MAX: usize = 20_000;
@@ -50,12 +50,23 @@ pub async fn trail_csv(
 ) -> Result<Response, ApiError> {
     let wanted =
         params.limit.map_or(EXPORT_RECORDS_MAX, |limit| (limit as usize).min(EXPORT_RECORDS_MAX));
-    let mut query = params.query(TRAIL_PAGE_MAX)?;
+    let query = params.query(TRAIL_PAGE_MAX)?;
+    Ok(export(&state, &call.caller(), &call.source, query, wanted).await?)
+}
+
+/// The trail's records matching `query` (its limit is the page size), newest first, at
+/// most `wanted`, as a CSV download: the API's export and the console's.
+pub(super) async fn export(
+    state: &AppState,
+    caller: &Caller,
+    source: &RequestSource,
+    mut query: TrailQuery,
+    wanted: usize,
+) -> Result<Response, ServiceError> {
     let mut records = Vec::new();
     while records.len() < wanted {
-        let page =
-            state.service().operator_trail(&call.caller(), &call.source, query.clone()).await?;
-        let full = page.len() == TRAIL_PAGE_MAX as usize;
+        let page = state.service().operator_trail(caller, source, query.clone()).await?;
+        let full = page.len() == query.limit as usize;
         query.before_sequence = page.last().map(|record| record.sequence);
         records.extend(page.into_iter().map(trail_record_body));
         if !full {

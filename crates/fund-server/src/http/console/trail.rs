@@ -2,16 +2,14 @@
 //! same as CSV.
 
 use axum::extract::{Query, State};
-use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use maud::html;
 use serde::Deserialize;
 use tillfund_core::protocol::OperatorAction;
 
 use super::frame::{ConsoleVisitor, moment, redirect};
 use crate::http::AppState;
-use crate::http::operators::trail_record_body;
-use crate::http::trail_export::{EXPORT_RECORDS_MAX, to_csv};
+use crate::http::trail_export::{EXPORT_RECORDS_MAX, export};
 use crate::service::{Caller, TRAIL_PAGE_MAX, TrailQuery};
 
 /// Records the page shows.
@@ -104,29 +102,10 @@ pub async fn trail_csv(
         return redirect("/console/signin", &[]);
     };
     let caller = Caller::Operator(session.operator.clone());
-    let mut query =
+    let query =
         TrailQuery { action: filter.action(), limit: TRAIL_PAGE_MAX, ..TrailQuery::default() };
-    let mut records = Vec::new();
-    while records.len() < EXPORT_RECORDS_MAX {
-        let page =
-            match state.service().operator_trail(&caller, &visitor.source, query.clone()).await {
-                Ok(page) => page,
-                Err(error) => return visitor.refusal(&error, "/console/trail"),
-            };
-        let full = page.len() == TRAIL_PAGE_MAX as usize;
-        query.before_sequence = page.last().map(|record| record.sequence);
-        records.extend(page.into_iter().map(trail_record_body));
-        if !full {
-            break;
-        }
+    match export(&state, &caller, &visitor.source, query, EXPORT_RECORDS_MAX).await {
+        Ok(csv) => csv,
+        Err(error) => visitor.refusal(&error, "/console/trail"),
     }
-    records.truncate(EXPORT_RECORDS_MAX);
-    (
-        [
-            (CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (CONTENT_DISPOSITION, "attachment; filename=\"operator-trail.csv\""),
-        ],
-        to_csv(&records),
-    )
-        .into_response()
 }
