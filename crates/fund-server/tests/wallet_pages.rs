@@ -415,3 +415,64 @@ async fn the_pay_page_says_why_a_code_cannot_be_paid_and_five_wrong_pins_lock() 
     assert_eq!(locked.status, StatusCode::LOCKED, "the right PIN waits out the lock");
     assert!(browser.get("/wallet").await.html.contains("id=\"total\">20.00 CNY<"));
 }
+
+#[tokio::test]
+async fn text_from_customers_operators_and_urls_shows_as_text_never_as_markup() {
+    let server = TestServer::start().await;
+    server.fund_reserve("10000.00").await;
+    // Store names are the operators' text; the wallet shows them in elements and attributes.
+    let bound = store_with_counter(&server, "<img src=x onerror=alert(2)> \"Tea\"").await;
+    server.add_merchant("</option><script>alert(3)</script>").await;
+    let raw = |html: &str| html.contains("<script") || html.contains("<img");
+    let mut browser = Browser::new(&server.url);
+    let sign_up = browser.get("/signup").await;
+    assert!(!raw(&sign_up.html), "{}", sign_up.html);
+    assert!(sign_up.html.contains("&lt;/option&gt;&lt;script&gt;alert(3)&lt;/script&gt;"));
+
+    // The display name is the customer's own text.
+    let wallet = browser
+        .sign_up("13900000005", "<script>alert(1)</script>", &[bound.merchant_id.to_string()])
+        .await;
+    let customer = customer_id(&server, "13900000005").await;
+    bound.top_up(&common::uuid_key(), 1, &customer, "10.00", "0.00").await;
+    let wallet_after_top_up = browser.get("/wallet").await;
+    for html in [&wallet.html, &wallet_after_top_up.html] {
+        assert!(!raw(html), "{html}");
+        assert!(html.contains("id=\"balance\">&lt;script&gt;alert(1)&lt;/script&gt;</h1>"));
+        // In an attribute (the remove button's label) the quotes cannot end it either.
+        assert!(
+            html.contains(
+                "aria-label=\"Remove &lt;img src=x onerror=alert(2)&gt; &quot;Tea&quot;\""
+            )
+        );
+        assert!(html.contains(">&lt;/option&gt;&lt;script&gt;alert(3)&lt;/script&gt;</option>"));
+    }
+    // The top-up's row names its store too.
+    assert!(wallet_after_top_up.html.contains("<span class=\"hint\">&lt;img src=x"));
+    let (_, token) = bound.payment_token("1.00");
+    let pay_page = browser.get(&format!("/pay?t={token}")).await;
+    assert!(!raw(&pay_page.html), "{}", pay_page.html);
+    assert!(
+        pay_page.html.contains("id=\"store\">&lt;img src=x onerror=alert(2)&gt; &quot;Tea&quot;<")
+    );
+
+    // The URL's `next` and a refused form's phone come back in attributes, still as text.
+    let mut stranger = Browser::new(&server.url);
+    let sign_in = stranger.get("/signin?next=/%22%3E%3Cscript%3Ealert(4)%3C/script%3E").await;
+    assert_eq!(sign_in.status, StatusCode::OK);
+    assert!(!raw(&sign_in.html), "{}", sign_in.html);
+    assert!(
+        sign_in
+            .html
+            .contains("name=\"next\" value=\"/&quot;&gt;&lt;script&gt;alert(4)&lt;/script&gt;\""),
+        "{}",
+        sign_in.html
+    );
+    let phone = "\"><script>alert(5)</script>";
+    let form =
+        [("phone", phone), ("pin", "123456"), ("csrf", &sign_in.input("csrf")), ("next", "/")];
+    let refused = stranger.post("/signin", &form).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.html);
+    assert!(!raw(&refused.html), "{}", refused.html);
+    assert!(refused.html.contains("value=\"&quot;&gt;&lt;script&gt;alert(5)&lt;/script&gt;\""));
+}

@@ -1,6 +1,8 @@
 //! The customer wallet pages: sign up, sign in, the wallet (balance, member code, stores)
 //! and the pay page a counter's QR code opens. Server-rendered HTML with plain forms: no
-//! script, no framework, nothing from a CDN; they work on any phone browser.
+//! script, no framework, nothing from a CDN; they work on any phone browser. The HTML is
+//! written with maud's `html!`, which escapes every value; `PreEscaped` holds only markup the
+//! server made itself (the stylesheet, the member code's QR drawing).
 //!
 //! Every form carries a CSRF token: before sign-in the double-submit `tf_form` cookie,
 //! after it a token derived from the session. The session cookie is HttpOnly, SameSite=Lax,
@@ -36,7 +38,6 @@ use self::security::{
     same_secret, session_csrf, set_cookie,
 };
 use super::AppState;
-use super::escape_html;
 use super::wallet::Language;
 use crate::ledger::Outcome;
 use crate::model::Customer;

@@ -1,11 +1,12 @@
 //! The wallet pages' frame and words: one stylesheet inline (no CDN, no framework), mobile
-//! first, labelled forms, a language switch. Every dynamic text goes through `escape_html`.
+//! first, labelled forms, a language switch. The pages are maud templates: `html!` escapes
+//! every value it is given, so a customer's or an operator's text never becomes markup.
 
 use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, SET_COOKIE};
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use maud::{DOCTYPE, Markup, PreEscaped, html};
 
-use crate::http::escape_html;
 use crate::http::wallet::Language;
 
 /// Pages carry no scripts at all; forms post only here; nobody may frame them (the pay
@@ -223,7 +224,7 @@ pub struct Page {
     pub status: StatusCode,
     pub language: Language,
     pub title: String,
-    pub body: String,
+    pub body: Markup,
     pub cookies: Vec<String>,
     /// Where the language switch returns to.
     pub path: String,
@@ -232,7 +233,7 @@ pub struct Page {
 }
 
 impl Page {
-    pub fn new(language: Language, path: &str, title: &str, body: String) -> Page {
+    pub fn new(language: Language, path: &str, title: &str, body: Markup) -> Page {
         Page {
             status: StatusCode::OK,
             language,
@@ -248,45 +249,49 @@ impl Page {
         self.status = status;
         self
     }
-}
 
-impl IntoResponse for Page {
-    fn into_response(self) -> Response {
+    /// The frame: the header with the language switch (and sign-out when signed in)
+    /// around the body.
+    fn markup(&self) -> Markup {
         let text = words(self.language);
         let other = match self.language {
             Language::English => "zh",
             Language::Chinese => "en",
         };
-        let sign_out = self.signed_in_csrf.as_deref().map_or_else(String::new, |csrf| {
-            format!(
-                r#"<form method="post" action="/signout"><input type="hidden" name="csrf" value="{csrf}"><button class="link" type="submit">{}</button></form>"#,
-                text.sign_out
-            )
-        });
-        let html = format!(
-            r#"<!doctype html>
-<html lang="{lang}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title} · {app}</title>
-<style>{STYLE}</style>
-</head>
-<body>
-<header><a class="brand" href="/wallet">{app}</a><nav><a href="/language?to={other}&amp;back={back}" lang="{other}">{other_name}</a> {sign_out}</nav></header>
-<main>
-{body}
-</main>
-</body>
-</html>
-"#,
-            lang = self.language.tag(),
-            title = escape_html(&self.title),
-            app = text.title,
-            back = escape_html(&url_encode(&self.path)),
-            other_name = text.other_language,
-            body = self.body,
-        );
+        html! {
+            (DOCTYPE)
+            html lang=(self.language.tag()) {
+                head {
+                    meta charset="utf-8";
+                    meta name="viewport" content="width=device-width, initial-scale=1";
+                    title { (self.title) " · " (text.title) }
+                    // Safe unescaped: `STYLE` is this file's constant, with nothing of a visitor's in it.
+                    style { (PreEscaped(STYLE)) }
+                }
+                body {
+                    header {
+                        a class="brand" href="/wallet" { (text.title) }
+                        nav {
+                            a href={ "/language?to=" (other) "&back=" (url_encode(&self.path)) } lang=(other) { (text.other_language) }
+                            " "
+                            @if let Some(csrf) = &self.signed_in_csrf {
+                                form method="post" action="/signout" {
+                                    input type="hidden" name="csrf" value=(csrf);
+                                    button class="link" type="submit" { (text.sign_out) }
+                                }
+                            }
+                        }
+                    }
+                    main { (self.body) }
+                }
+            }
+        }
+    }
+}
+
+impl IntoResponse for Page {
+    fn into_response(self) -> Response {
+        let html = self.markup().into_string();
         let mut response = (self.status, html).into_response();
         let headers = response.headers_mut();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));

@@ -1,5 +1,7 @@
 //! Paying a counter's QR code: what it is for, the PIN, the confirmation code.
 
+use maud::{Markup, html};
+
 use super::*;
 use crate::service::ErrorCode;
 
@@ -29,47 +31,61 @@ pub(super) async fn pay_body(
     visitor: &Visitor,
     token: &str,
     message: Option<&str>,
-) -> Result<(String, StatusCode), ServiceError> {
+) -> Result<(Markup, StatusCode), ServiceError> {
     let text = visitor.words();
     let preview = state.service().payment_preview(token).await?;
-    let currency = state.currency();
-    let summary = format!(
-        r#"<section><h1>{pay_title}</h1><p id="store">{store}</p><p class="big" id="amount">{amount}</p><p class="hint">{until_label} {until}</p></section>"#,
-        pay_title = text.pay_title,
-        store = escape_html(&preview.merchant.name),
-        amount = money(preview.amount.amount(), currency),
-        until_label = text.pay_until,
-        until = local_time(preview.expires_at_ms, &preview.merchant.time_zone),
-    );
+    let amount = money(preview.amount.amount(), state.currency());
+    let summary = html! {
+        section {
+            h1 { (text.pay_title) }
+            p id="store" { (preview.merchant.name) }
+            p class="big" id="amount" { (amount) }
+            p class="hint" { (text.pay_until) " " (local_time(preview.expires_at_ms, &preview.merchant.time_zone)) }
+        }
+    };
     let signed_in = visitor.session.as_ref();
     if let Some(payer) = preview.paid_by {
         let mine = signed_in.is_some_and(|session| session.customer.id == payer);
         let note = if mine { text.paid_by_you } else { text.already_paid };
-        return Ok((format!("{summary}{}", problem(note)), StatusCode::CONFLICT));
+        return Ok((html! { (summary) (problem(note)) }, StatusCode::CONFLICT));
     }
     if preview.expired {
-        return Ok((format!("{summary}{}", problem(text.expired)), StatusCode::GONE));
+        return Ok((html! { (summary) (problem(text.expired)) }, StatusCode::GONE));
     }
     let Some(session) = signed_in else {
         let (form_token, _) = visitor.form_token();
         let next = format!("/pay?t={}", url_encode(token));
         let sign_in = sign_in_body(text, &form_token, &next, "", Some(text.sign_in_to_pay));
-        return Ok((format!("{summary}{sign_in}"), StatusCode::OK));
+        return Ok((html! { (summary) (sign_in) }, StatusCode::OK));
     };
-    let form = format!(
-        r#"<section>{problem}<form method="post" action="/pay">{t}{csrf}{key}
-<label>{pin_label}<input name="pin" type="password" inputmode="numeric" autocomplete="off" required minlength="6" maxlength="6" pattern="[0-9]{{6}}" autofocus></label>
-<button class="primary" type="submit">{pay} {amount}</button></form></section>"#,
-        problem = message.map(problem).unwrap_or_default(),
-        t = hidden("t", token),
-        csrf = hidden("csrf", &session.csrf),
-        // One key per page: a double tap or a resubmitted form pays once.
-        key = hidden("key", &random_hex(16)),
-        pin_label = text.pin,
-        pay = text.pay,
-        amount = money(preview.amount.amount(), currency),
-    );
-    Ok((format!("{summary}{form}"), StatusCode::OK))
+    let form = html! {
+        section {
+            @if let Some(message) = message { (problem(message)) }
+            form method="post" action="/pay" {
+                (hidden("t", token))
+                (hidden("csrf", &session.csrf))
+                // One key per page: a double tap or a resubmitted form pays once.
+                (hidden("key", &random_hex(16)))
+                label { (text.pin) input name="pin" type="password" inputmode="numeric" autocomplete="off" required minlength="6" maxlength="6" pattern="[0-9]{6}" autofocus; }
+                button class="primary" type="submit" { (text.pay) " " (amount) }
+            }
+        }
+    };
+    Ok((html! { (summary) (form) }, StatusCode::OK))
+}
+
+/// The answer to a payment made: the amount, the code the cashier checks, the new balance.
+fn paid_body(text: &Words, amount: &str, confirmation_code: &str, balance: &str) -> Markup {
+    html! {
+        section {
+            h1 { (text.paid_title) }
+            p class="big" id="paid-amount" { (amount) }
+            p class="done" { (text.show_code) }
+            p class="code" id="confirmation-code" { (confirmation_code) }
+            p class="hint" { (text.new_balance) ": " span id="new-balance" { (balance) } }
+            p { a href="/wallet" { (text.back_to_wallet) } }
+        }
+    }
 }
 
 pub(super) async fn pay_page(
@@ -142,17 +158,11 @@ pub(super) async fn pay(
     match state.service().pay(&session.customer, &form.t, pin, &format!("web-{key}")).await {
         Ok(Outcome::Paid { amount, confirmation_code, wallet_balance, .. }) => {
             let currency = state.currency();
-            let body = format!(
-                r#"<section><h1>{paid_title}</h1><p class="big" id="paid-amount">{amount}</p>
-<p class="done">{show_code}</p><p class="code" id="confirmation-code">{confirmation_code}</p>
-<p class="hint">{balance_label}: <span id="new-balance">{balance}</span></p>
-<p><a href="/wallet">{back}</a></p></section>"#,
-                paid_title = text.paid_title,
-                amount = money(amount, currency),
-                show_code = text.show_code,
-                balance_label = text.new_balance,
-                balance = money(wallet_balance, currency),
-                back = text.back_to_wallet,
+            let body = paid_body(
+                text,
+                &money(amount, currency),
+                &confirmation_code,
+                &money(wallet_balance, currency),
             );
             visitor.page(&path, text.paid_title, body).into_response()
         }

@@ -1,5 +1,7 @@
 //! Refusals as people read them: in their language, on the page they were on.
 
+use maud::{Markup, html};
+
 use super::*;
 
 pub(super) fn status_of(error: &ServiceError) -> StatusCode {
@@ -33,30 +35,33 @@ pub(super) fn problem_text(error: &ServiceError) -> String {
     error.message.clone()
 }
 
-pub(super) fn problem(message: &str) -> String {
-    format!(r#"<p class="problem" role="alert" data-code="problem">{}</p>"#, escape_html(message))
+/// A refusal on the page, read out by screen readers as soon as it shows.
+pub(super) fn problem(message: &str) -> Markup {
+    html! { p class="problem" role="alert" data-code="problem" { (message) } }
 }
 
-pub(super) fn hidden(name: &str, value: &str) -> String {
-    format!(r#"<input type="hidden" name="{name}" value="{}">"#, escape_html(value))
+pub(super) fn hidden(name: &str, value: &str) -> Markup {
+    html! { input type="hidden" name=(name) value=(value); }
+}
+
+/// A refusal and the way back to the wallet.
+fn refusal_body(message: &str, text: &Words) -> Markup {
+    html! {
+        section {
+            (problem(message))
+            p { a href="/wallet" { (text.back_to_wallet) } }
+        }
+    }
 }
 
 pub(super) fn forbidden(visitor: &Visitor) -> Response {
     let text = visitor.words();
-    let body = format!(
-        r#"<section>{}<p><a href="/wallet">{}</a></p></section>"#,
-        problem(text.form_expired),
-        text.back_to_wallet
-    );
+    let body = refusal_body(text.form_expired, text);
     visitor.page("/wallet", text.title, body).with_status(StatusCode::FORBIDDEN).into_response()
 }
 
 pub(super) fn error_page(visitor: &Visitor, error: &ServiceError) -> Response {
     let text = visitor.words();
-    let body = format!(
-        r#"<section>{}<p><a href="/wallet">{}</a></p></section>"#,
-        problem(&localized_problem(error, visitor.language)),
-        text.back_to_wallet
-    );
+    let body = refusal_body(&localized_problem(error, visitor.language), text);
     visitor.page("/wallet", text.title, body).with_status(status_of(error)).into_response()
 }

@@ -1,5 +1,7 @@
 //! Signing in with phone and PIN.
 
+use maud::{Markup, html};
+
 use super::*;
 
 #[derive(Deserialize)]
@@ -21,25 +23,21 @@ pub(super) fn sign_in_body(
     next: &str,
     phone: &str,
     message: Option<&str>,
-) -> String {
-    format!(
-        r#"<section><h1>{sign_in}</h1>{problem}
-<form method="post" action="/signin">
-{csrf}{next}
-<label>{phone_label}<input name="phone" type="tel" inputmode="tel" autocomplete="tel" required maxlength="20" value="{phone}"></label>
-<label>{pin_label}<input name="pin" type="password" inputmode="numeric" autocomplete="current-password" required minlength="6" maxlength="6" pattern="[0-9]{{6}}"></label>
-<button class="primary" type="submit">{sign_in}</button>
-</form>
-<p><a href="/signup">{no_account}</a></p></section>"#,
-        sign_in = text.sign_in,
-        problem = message.map(problem).unwrap_or_default(),
-        csrf = hidden("csrf", form_token),
-        next = hidden("next", next),
-        phone_label = text.phone,
-        pin_label = text.pin,
-        phone = escape_html(phone),
-        no_account = text.no_account,
-    )
+) -> Markup {
+    html! {
+        section {
+            h1 { (text.sign_in) }
+            @if let Some(message) = message { (problem(message)) }
+            form method="post" action="/signin" {
+                (hidden("csrf", form_token))
+                (hidden("next", next))
+                label { (text.phone) input name="phone" type="tel" inputmode="tel" autocomplete="tel" required maxlength="20" value=(phone); }
+                label { (text.pin) input name="pin" type="password" inputmode="numeric" autocomplete="current-password" required minlength="6" maxlength="6" pattern="[0-9]{6}"; }
+                button class="primary" type="submit" { (text.sign_in) }
+            }
+            p { a href="/signup" { (text.no_account) } }
+        }
+    }
 }
 
 pub(super) async fn sign_in_page(visitor: Visitor, Query(query): Query<NextQuery>) -> Response {

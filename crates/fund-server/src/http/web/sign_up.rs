@@ -1,5 +1,7 @@
 //! Opening a wallet: phone, name, PIN and the stores to bind.
 
+use maud::{Markup, html};
+
 use super::*;
 
 pub(super) struct SignUpForm {
@@ -55,47 +57,33 @@ pub(super) async fn sign_up_body(
     form_token: &str,
     values: &SignUpValues<'_>,
     message: Option<&str>,
-) -> Result<String, ServiceError> {
+) -> Result<Markup, ServiceError> {
     let merchants = state.service().merchants(STORES_LISTED_MAX).await?;
-    let stores: String = merchants
-        .iter()
-        .map(|merchant| {
-            let id = merchant.id.to_string();
-            let checked = if values.stores.contains(&id) { " checked" } else { "" };
-            format!(
-                r#"<label class="check"><input type="checkbox" name="store" value="{id}"{checked}>{}</label>"#,
-                escape_html(&merchant.name)
-            )
-        })
-        .collect();
-    Ok(format!(
-        r#"<section><h1>{sign_up}</h1>{problem}
-<form method="post" action="/signup">
-{csrf}{form_id}
-<label>{phone_label}<input name="phone" type="tel" inputmode="tel" autocomplete="tel" required maxlength="20" value="{phone}"></label>
-<label>{name_label}<input name="name" autocomplete="name" required maxlength="40" value="{name}"></label>
-<label>{pin_label}<input name="pin" type="password" inputmode="numeric" autocomplete="new-password" required minlength="6" maxlength="6" pattern="[0-9]{{6}}" aria-describedby="pin-hint"></label>
-<label>{pin_again}<input name="pin_again" type="password" inputmode="numeric" autocomplete="new-password" required minlength="6" maxlength="6" pattern="[0-9]{{6}}"></label>
-<p class="hint" id="pin-hint">{pin_hint}</p>
-<fieldset><legend>{stores_label}</legend>{stores}<p class="hint">{stores_hint}</p></fieldset>
-<button class="primary" type="submit">{sign_up}</button>
-</form>
-<p><a href="/signin">{have_account}</a></p></section>"#,
-        sign_up = text.sign_up,
-        problem = message.map(problem).unwrap_or_default(),
-        csrf = hidden("csrf", form_token),
-        form_id = hidden("form_id", values.form_id),
-        phone_label = text.phone,
-        phone = escape_html(values.phone),
-        name_label = text.name,
-        name = escape_html(values.name),
-        pin_label = text.pin,
-        pin_again = text.pin_again,
-        pin_hint = text.pin_hint,
-        stores_label = text.stores,
-        stores_hint = text.stores_hint,
-        have_account = text.have_account,
-    ))
+    Ok(html! {
+        section {
+            h1 { (text.sign_up) }
+            @if let Some(message) = message { (problem(message)) }
+            form method="post" action="/signup" {
+                (hidden("csrf", form_token))
+                (hidden("form_id", values.form_id))
+                label { (text.phone) input name="phone" type="tel" inputmode="tel" autocomplete="tel" required maxlength="20" value=(values.phone); }
+                label { (text.name) input name="name" autocomplete="name" required maxlength="40" value=(values.name); }
+                label { (text.pin) input name="pin" type="password" inputmode="numeric" autocomplete="new-password" required minlength="6" maxlength="6" pattern="[0-9]{6}" aria-describedby="pin-hint"; }
+                label { (text.pin_again) input name="pin_again" type="password" inputmode="numeric" autocomplete="new-password" required minlength="6" maxlength="6" pattern="[0-9]{6}"; }
+                p class="hint" id="pin-hint" { (text.pin_hint) }
+                fieldset {
+                    legend { (text.stores) }
+                    @for merchant in &merchants {
+                        @let id = merchant.id.to_string();
+                        label class="check" { input type="checkbox" name="store" value=(id) checked[values.stores.contains(&id)]; (merchant.name) }
+                    }
+                    p class="hint" { (text.stores_hint) }
+                }
+                button class="primary" type="submit" { (text.sign_up) }
+            }
+            p { a href="/signin" { (text.have_account) } }
+        }
+    })
 }
 
 pub(super) async fn sign_up_page(State(state): State<AppState>, visitor: Visitor) -> Response {

@@ -1,5 +1,7 @@
 //! Who is asking: address, language, session and form cookies, and the redirects that set them.
 
+use maud::Markup;
+
 use super::*;
 
 pub(super) const FORM_COOKIE_SECONDS: i64 = 24 * 60 * 60;
@@ -57,7 +59,7 @@ impl Visitor {
         words(self.language)
     }
 
-    pub(super) fn page(&self, path: &str, title: &str, body: String) -> Page {
+    pub(super) fn page(&self, path: &str, title: &str, body: Markup) -> Page {
         let mut page = Page::new(self.language, path, title, body);
         page.signed_in_csrf = self.session.as_ref().map(|session| session.csrf.clone());
         page
