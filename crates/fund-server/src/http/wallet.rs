@@ -1,12 +1,15 @@
 //! The customer wallet pages, served by the fund server itself: plain HTML that works on
-//! any phone browser, with no front-end framework and nothing from a CDN.
+//! any phone browser, with no front-end framework and nothing from a CDN. The start page
+//! is a maud template like the others: every value it shows is escaped.
 
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::http::header::ACCEPT_LANGUAGE;
 use axum::response::Html;
+use maud::{DOCTYPE, Markup, PreEscaped, html};
 
-use super::{ApiError, AppState, escape_html};
+use super::{ApiError, AppState};
+use crate::model::Merchant;
 
 /// Most partner stores listed on the start page; the full list belongs to sign-up.
 const START_PAGE_STORES_MAX: u32 = 50;
@@ -84,61 +87,71 @@ fn start_page_text(language: Language) -> StartPageText {
     }
 }
 
+/// The start page's own stylesheet (its header is larger than the other pages').
+const START_PAGE_STYLE: &str = r#"
+  body { font-family: system-ui, sans-serif; margin: 0; color: #1b2a33; background: #f4f7f6; }
+  header { background: #0f6e5a; color: #fff; padding: 1.5rem 1.25rem; }
+  header h1 { margin: 0 0 .5rem; font-size: 1.6rem; }
+  main { padding: 1rem 1.25rem; max-width: 32rem; margin: 0 auto; }
+  section { background: #fff; border-radius: .75rem; padding: 1rem 1.25rem; margin-bottom: 1rem; }
+  h2 { font-size: 1.1rem; margin-top: 0; }
+  li { margin: .4rem 0; line-height: 1.4; }
+  .empty { color: #55656e; }
+  header a { color: #fff; font-weight: 600; }
+  .actions { display: flex; gap: 1rem; align-items: center; }
+  a.button { background: #fff; color: #0f6e5a; padding: .7rem 1.1rem; border-radius: .5rem; text-decoration: none; }
+"#;
+
 pub async fn start_page(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Html<String>, ApiError> {
     let language = Language::from_headers(&headers);
-    let text = start_page_text(language);
     let merchants = state.service().merchants(START_PAGE_STORES_MAX).await?;
-    let stores = if merchants.is_empty() {
-        format!("<p class=\"empty\">{}</p>", text.no_stores)
-    } else {
-        let items: String = merchants
-            .iter()
-            .map(|merchant| format!("<li>{}</li>", escape_html(&merchant.name)))
-            .collect();
-        format!("<ul class=\"stores\">{items}</ul>")
-    };
-    let steps: String = text.steps.iter().map(|step| format!("<li>{step}</li>")).collect();
-    Ok(Html(format!(
-        r#"<!doctype html>
-<html lang="{lang}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title>
-<style>
-  body {{ font-family: system-ui, sans-serif; margin: 0; color: #1b2a33; background: #f4f7f6; }}
-  header {{ background: #0f6e5a; color: #fff; padding: 1.5rem 1.25rem; }}
-  header h1 {{ margin: 0 0 .5rem; font-size: 1.6rem; }}
-  main {{ padding: 1rem 1.25rem; max-width: 32rem; margin: 0 auto; }}
-  section {{ background: #fff; border-radius: .75rem; padding: 1rem 1.25rem; margin-bottom: 1rem; }}
-  h2 {{ font-size: 1.1rem; margin-top: 0; }}
-  li {{ margin: .4rem 0; line-height: 1.4; }}
-  .empty {{ color: #55656e; }}
-  header a {{ color: #fff; font-weight: 600; }}
-  .actions {{ display: flex; gap: 1rem; align-items: center; }}
-  a.button {{ background: #fff; color: #0f6e5a; padding: .7rem 1.1rem; border-radius: .5rem; text-decoration: none; }}
-</style>
-</head>
-<body>
-<header><h1>{title}</h1><p>{tagline}</p><p class="actions"><a class="button" href="/signup">{sign_up}</a> <a href="/signin">{sign_in}</a></p></header>
-<main>
-<section><h2>{how_title}</h2><ol>{steps}</ol></section>
-<section><h2>{stores_title}</h2>{stores}</section>
-</main>
-</body>
-</html>
-"#,
-        lang = language.tag(),
-        title = text.title,
-        tagline = text.tagline,
-        how_title = text.how_title,
-        stores_title = text.stores_title,
-        sign_up = text.sign_up,
-        sign_in = text.sign_in,
-    )))
+    Ok(Html(start_page_markup(language, &merchants).into_string()))
+}
+
+/// What the product is, how it works, and the partner stores (their names are operators'
+/// text, shown as text).
+fn start_page_markup(language: Language, merchants: &[Merchant]) -> Markup {
+    let text = start_page_text(language);
+    html! {
+        (DOCTYPE)
+        html lang=(language.tag()) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (text.title) }
+                // Safe unescaped: `START_PAGE_STYLE` is this file's constant, with nothing of a visitor's in it.
+                style { (PreEscaped(START_PAGE_STYLE)) }
+            }
+            body {
+                header {
+                    h1 { (text.title) }
+                    p { (text.tagline) }
+                    p.actions {
+                        a.button href="/signup" { (text.sign_up) }
+                        " "
+                        a href="/signin" { (text.sign_in) }
+                    }
+                }
+                main {
+                    section {
+                        h2 { (text.how_title) }
+                        ol { @for step in text.steps { li { (step) } } }
+                    }
+                    section {
+                        h2 { (text.stores_title) }
+                        @if merchants.is_empty() {
+                            p.empty { (text.no_stores) }
+                        } @else {
+                            ul.stores { @for merchant in merchants { li { (merchant.name) } } }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -149,6 +162,26 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert(ACCEPT_LANGUAGE, accept_language.parse().unwrap());
         headers
+    }
+
+    #[test]
+    fn store_names_on_the_start_page_are_text() {
+        let merchant = Merchant {
+            id: tillfund_core::MerchantId::generate(),
+            name: "<script>alert(1)</script> \"Tea\" & Co".to_owned(),
+            time_zone: "Asia/Shanghai".to_owned(),
+        };
+        let page = start_page_markup(Language::English, &[merchant]).into_string();
+        assert!(!page.contains("<script"), "{page}");
+        assert!(
+            page.contains(
+                "<ul class=\"stores\"><li>&lt;script&gt;alert(1)&lt;/script&gt; &quot;Tea&quot; &amp; Co</li></ul>"
+            ),
+            "{page}"
+        );
+        let empty = start_page_markup(Language::Chinese, &[]).into_string();
+        assert!(empty.starts_with("<!DOCTYPE html><html lang=\"zh-CN\">"), "{empty}");
+        assert!(empty.contains("<p class=\"empty\">暂无合作门店。</p>"), "{empty}");
     }
 
     #[test]
