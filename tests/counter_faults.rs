@@ -28,6 +28,8 @@ struct Proxy {
     disturb_pushes: bool,
     /// Refunds still to deliver with their answer lost.
     lose_refund_answers: AtomicU64,
+    /// Top-up reversals still to deliver with their answer lost.
+    lose_reversal_answers: AtomicU64,
     /// Refunds still to deliver twice, the counter getting the second copy's answer.
     duplicate_refunds: AtomicU64,
     /// While set, refunds are answered as the server answers one it defers (503), unsent.
@@ -78,12 +80,14 @@ async fn handle(State(proxy): State<Arc<Proxy>>, request: Request) -> Response {
     if fault.is_some() {
         proxy.faults.fetch_add(1, Ordering::Relaxed);
     }
-    if path == "/v1/terminal/refunds"
-        && proxy
-            .lose_refund_answers
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| left.checked_sub(1))
-            .is_ok()
-    {
+    let lose_answer = match path.as_str() {
+        "/v1/terminal/refunds" => Some(&proxy.lose_refund_answers),
+        "/v1/terminal/top-up-reversals" => Some(&proxy.lose_reversal_answers),
+        _ => None,
+    };
+    if lose_answer.is_some_and(|left| {
+        left.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| left.checked_sub(1)).is_ok()
+    }) {
         let _ = forward(&proxy, &method, &path, &headers, &body).await;
         return Response::builder()
             .status(StatusCode::BAD_GATEWAY)
@@ -158,6 +162,7 @@ async fn start_proxy(upstream: &str, disturb_pushes: bool) -> (Arc<Proxy>, Strin
         faults: AtomicU64::new(0),
         disturb_pushes,
         lose_refund_answers: AtomicU64::new(0),
+        lose_reversal_answers: AtomicU64::new(0),
         duplicate_refunds: AtomicU64::new(0),
         defer_refunds: std::sync::atomic::AtomicBool::new(false),
     });
@@ -310,6 +315,72 @@ async fn a_refund_whose_answer_is_lost_is_refunded_once() {
     let wallet = customer.wallet().await;
     // 15.00 of refunds and a 10.00 top-up.
     assert_eq!(wallet["total"].as_i64().unwrap() - paid_total, 25_00, "{wallet}");
+    assert!(server.stop().unwrap().success());
+    demo::assert_audit_passes(server_dir.path());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_top_up_reversal_whose_answer_is_lost_gives_back_once() {
+    let server_dir = tempfile::tempdir().unwrap();
+    let server = FundServer::start(server_dir.path(), "127.0.0.1:0").unwrap();
+    let (proxy, proxy_url) = start_proxy(&server.url, false).await;
+    let counter_dir = tempfile::tempdir().unwrap();
+    let counter = Counter::open(&counter_dir.path().join("counter.sqlite")).await.unwrap();
+    let code = demo::activation_code(server_dir.path());
+    counter.enrol(&proxy_url, &code, "Counter with lost reversal answers").await.unwrap();
+    sync_round(counter.store()).await;
+    let customer = demo::DemoCustomer::sign_in(&server.url).await;
+    let before = customer.wallet().await["total"].as_i64().unwrap();
+    let preview = counter.preview_top_up("800000000011", "100.00").await.unwrap();
+    let top_up = counter.record_top_up(&preview).await.unwrap();
+
+    // Not on the server yet: nothing to reverse there, and the counter says why.
+    let early = counter.reverse_top_up(top_up.entry_id, "10.00").await.unwrap_err();
+    assert_eq!(early.code(), "top_up_not_synced", "{early}");
+    assert_eq!(sync_round(counter.store()).await, RoundOutcome::Done { pushed: 1 });
+
+    // The manager presses Reverse, the answer is lost, the manager presses it again.
+    proxy.lose_reversal_answers.store(1, Ordering::Relaxed);
+    let lost = counter.reverse_top_up(top_up.entry_id, "30.00").await.unwrap_err();
+    assert_eq!(lost.code(), "reversal_unanswered", "{lost}");
+    assert!(lost.to_string().contains("pressing Reverse again is safe"), "{lost}");
+    let done = counter.reverse_top_up(top_up.entry_id, "30.00").await.unwrap();
+    assert_eq!((done.amount, done.reversed_total), (3_000, 3_000), "{done:?}");
+
+    // Lost again, and the manager now asks for another amount: the earlier one is finished,
+    // and said so, and nothing more is given back.
+    proxy.lose_reversal_answers.store(1, Ordering::Relaxed);
+    counter.reverse_top_up(top_up.entry_id, "20.00").await.unwrap_err();
+    let earlier = counter.reverse_top_up(top_up.entry_id, "50.00").await.unwrap_err();
+    assert_eq!(earlier.code(), "earlier_reversal_completed", "{earlier}");
+    assert!(earlier.to_string().contains("50.00 given back in all"), "{earlier}");
+
+    // Lost again and nobody presses anything: the sync round finishes it.
+    proxy.lose_reversal_answers.store(1, Ordering::Relaxed);
+    counter.reverse_top_up(top_up.entry_id, "10.00").await.unwrap_err();
+    sync_round(counter.store()).await;
+    assert_eq!(counter.store().reversed_of(top_up.entry_id).await.unwrap(), 6_000);
+
+    // More than is left is refused by the server, and changes nothing on either side.
+    let over = counter.reverse_top_up(top_up.entry_id, "40.01").await.unwrap_err();
+    assert_eq!(over.code(), "reversal_exceeds_top_up", "{over}");
+    assert_eq!(counter.store().unanswered_reversals(10).await.unwrap(), vec![]);
+
+    // The day closes with the cash given back on both sides: the drawer holds 40.00.
+    let profile = counter.profile().await.unwrap();
+    let today = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::get(&profile.time_zone).unwrap())
+        .date();
+    let closed = counter.close_day(today).await.unwrap();
+    assert_eq!((closed.counter.reversal_count, closed.counter.reversed_cash), (3, 6_000));
+    let server_day = closed.server.as_ref().unwrap().this_terminal;
+    assert_eq!((server_day.reversal_count, server_day.drawer_cash()), (3, 4_000), "{closed:?}");
+    assert_eq!(closed.matches, Some(true), "{closed:?}");
+    assert!(closed.z_report_text().contains(&format!("Cash in drawer{:>18}", "40.00")));
+    // The wallet kept 40.00 of principal and the bonus of it; 60 % of the bonus went back.
+    let after = customer.wallet().await["total"].as_i64().unwrap();
+    let bonus = preview.bonus.minor_units();
+    assert_eq!(after - before, 4_000 + bonus - bonus * 6 / 10, "bonus {bonus}");
     assert!(server.stop().unwrap().success());
     demo::assert_audit_passes(server_dir.path());
 }

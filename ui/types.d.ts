@@ -84,13 +84,18 @@ last_synced_ms: number | null, needs_attention: Array<NeedsAttentionItem>, };
 
 export type CounterFigures = { top_up_count: number, 
 /**
- * Cash taken: what must be in the drawer.
+ * Cash taken for top-ups (the drawer holds this less `reversed_cash`).
  */
 cash: number, 
 /**
  * Bonus shown to customers on those top-ups.
  */
 bonus: number, payment_count: number, payments: number, refund_count: number, refunds: number, 
+/**
+ * Top-ups reversed in the day (by the server's clock) and the cash given back. Absent
+ * from Z-reports kept before reversals were made at the counter.
+ */
+reversal_count: number, reversed_cash: number, 
 /**
  * Top-ups of the day still waiting for the server.
  */

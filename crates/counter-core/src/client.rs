@@ -11,7 +11,8 @@ use tillfund_core::enrolment::CounterHandshake;
 use tillfund_core::protocol::{
     BINDING_CHANGES_PER_PULL_MAX, BindingChangesBody, ChangesQuery, CloseDayRequest, DayQuery,
     EnrolRequest, EnrolmentBody, ErrorBody, MerchantBody, OutboxEntry, PaidOrdersBody,
-    PaymentsQuery, PushRequest, PushResponse, RefundBody, RefundRequest, SettlementBody,
+    PaymentsQuery, PushRequest, PushResponse, RefundBody, RefundRequest, ReversalBody,
+    ReversalRequest, SettlementBody,
 };
 use tillfund_core::signing::TerminalKey;
 
@@ -302,6 +303,31 @@ impl ServerClient {
             credentials,
             "POST",
             "/v1/terminal/refunds",
+            Some(body),
+            idempotency_key,
+        )
+        .await
+    }
+
+    /// Gives back cash for all or part of a pushed top-up (a manager's action, online
+    /// only); the same key on a retry reverses once.
+    pub async fn reverse_top_up(
+        &self,
+        credentials: &TerminalCredentials,
+        top_up_entry_id: tillfund_core::OutboxEntryId,
+        amount_minor_units: i64,
+        idempotency_key: &str,
+    ) -> Result<ReversalBody, ClientError> {
+        let request = ReversalRequest {
+            top_up_entry_id: top_up_entry_id.to_string(),
+            amount: amount_minor_units,
+        };
+        let body = serde_json::to_vec(&request)
+            .map_err(|error| ClientError::Unreadable(error.to_string()))?;
+        self.signed_with_key(
+            credentials,
+            "POST",
+            "/v1/terminal/top-up-reversals",
             Some(body),
             idempotency_key,
         )

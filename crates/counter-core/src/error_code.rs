@@ -63,6 +63,10 @@ counter_codes! {
     OrderNotCancellable = "order_not_cancellable", "Only an order waiting for payment can be cancelled.", "只有待付款的订单可以取消。";
     RefundUnanswered = "refund_unanswered", "The refund's answer did not arrive; it is finished as soon as the counter is online, and pressing Refund again is safe.", "退款未收到服务器回复：联网后会自动完成，再次点击退款也不会重复退款。";
     EarlierRefundCompleted = "earlier_refund_completed", "An earlier refund of this order had not been answered; it has now gone through. Refund again if more is due.", "此订单之前的一笔退款未收到回复，现已完成。如需再退，请重新操作。";
+    ReversalUnanswered = "reversal_unanswered", "The reversal's answer did not arrive; it is finished as soon as the counter is online, and pressing Reverse again is safe.", "撤销未收到服务器回复：联网后会自动完成，再次点击撤销也不会重复退还。";
+    EarlierReversalCompleted = "earlier_reversal_completed", "An earlier reversal of this top-up had not been answered; it has now gone through. Reverse again if more is due.", "此笔充值之前的一次撤销未收到回复，现已完成。如需再撤销，请重新操作。";
+    TopUpNotSynced = "top_up_not_synced", "This top-up has not reached the server yet: let it sync, then reverse it.", "此笔充值尚未同步到服务器：请等待同步后再撤销。";
+    TopUpNotApplied = "top_up_not_applied", "The server refused this top-up, so it holds nothing to reverse: give the cash back by hand.", "服务器未接受此笔充值，无可撤销：请直接退还现金。";
     ConfirmationCodeWrong = "confirmation_code_wrong", "This confirmation code does not belong to this order: the order is not paid.", "确认码与订单不符。";
     TopUpNotFound = "top_up_not_found", "There is no such top-up at this counter.", "本收银台没有该充值记录。";
     EntryIdInvalid = "entry_id_invalid", "This is not a top-up number.", "充值编号不正确。";

@@ -8,6 +8,7 @@ pub mod error_code;
 pub mod orders;
 pub mod receipt;
 pub mod refunds;
+pub mod reversals;
 pub mod settlement;
 pub mod sim_bugs;
 pub mod staff;

@@ -90,7 +90,7 @@ pub(crate) async fn send_refund(
 /// outcome instead). A refusal of the envelope (401: clock, signature, a replayed copy; 403;
 /// 408; 429) is no proof: the request was not looked at, and an earlier send under the same
 /// key may have been applied. Neither is anything without an answer, or a 5xx.
-fn refused_for_good(error: &ClientError) -> bool {
+pub(crate) fn refused_for_good(error: &ClientError) -> bool {
     match error {
         ClientError::Refused { status, code, .. } => {
             matches!(status, 400 | 404 | 409 | 422) && code != ErrorCode::RequestReplayed.as_str()

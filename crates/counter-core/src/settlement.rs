@@ -19,7 +19,7 @@ use crate::store::LocalStoreError;
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CounterFigures {
     pub top_up_count: i64,
-    /// Cash taken: what must be in the drawer.
+    /// Cash taken for top-ups (the drawer holds this less `reversed_cash`).
     pub cash: i64,
     /// Bonus shown to customers on those top-ups.
     pub bonus: i64,
@@ -27,6 +27,12 @@ pub struct CounterFigures {
     pub payments: i64,
     pub refund_count: i64,
     pub refunds: i64,
+    /// Top-ups reversed in the day (by the server's clock) and the cash given back. Absent
+    /// from Z-reports kept before reversals were made at the counter.
+    #[serde(default)]
+    pub reversal_count: i64,
+    #[serde(default)]
+    pub reversed_cash: i64,
     /// Top-ups of the day still waiting for the server.
     pub unsynced: i64,
     /// Top-ups of the day the server refused (needs attention).
@@ -34,12 +40,18 @@ pub struct CounterFigures {
 }
 
 impl CounterFigures {
+    /// Cash that must be in the drawer: taken for top-ups less given back for reversals.
+    pub fn drawer_cash(&self) -> i64 {
+        self.cash - self.reversed_cash
+    }
+
     /// Whether these records equal the server's figures for this counter's day.
     pub fn matches(&self, server: &SettlementBody) -> bool {
         // A server from before `this_terminal_in_day` counts only what a close settles.
         let theirs = server.this_terminal_in_day.as_ref().unwrap_or(&server.this_terminal);
-        theirs.drawer_cash() == self.cash
+        theirs.drawer_cash() == self.drawer_cash()
             && theirs.top_up_count == self.top_up_count
+            && theirs.reversal_count == self.reversal_count
             && theirs.payments == self.payments
             && theirs.payment_count == self.payment_count
             && theirs.refunds == self.refunds
@@ -133,7 +145,18 @@ impl Counter {
         .fetch_one(pool)
         .await
         .map_err(read)?;
+        let reversals = sqlx::query(
+            "SELECT count(*) AS counted, coalesce(sum(amount), 0) AS total FROM top_up_reversals \
+             WHERE reversed_at_ms >= ? AND reversed_at_ms < ?",
+        )
+        .bind(start_ms)
+        .bind(end_ms)
+        .fetch_one(pool)
+        .await
+        .map_err(read)?;
         Ok(CounterFigures {
+            reversal_count: reversals.try_get("counted").map_err(read)?,
+            reversed_cash: reversals.try_get("total").map_err(read)?,
             refund_count: refunds.try_get("counted").map_err(read)?,
             refunds: refunds.try_get("total").map_err(read)?,
             top_up_count: top_ups.try_get("counted").map_err(read)?,
@@ -273,10 +296,26 @@ impl Counter {
                 Err(error) if crate::refunds::deferred_by_server(&error) => 0,
                 Err(error) => return Err(error.into()),
             };
+        // The same holds for a reversal whose answer was lost.
+        let reversed = match crate::reversals::resend_unanswered_reversals(
+            self.store(),
+            &client,
+            &credentials,
+        )
+        .await
+        {
+            Ok(resent) => resent,
+            Err(error) if crate::refunds::deferred_by_server(&error) => 0,
+            Err(error) => return Err(error.into()),
+        };
         // So are payments the payment listener has not brought yet.
         let fetched =
             crate::sync::catch_up_paid_orders(self.store(), &client, &credentials).await?;
-        let report = if resent > 0 || fetched > 0 { self.day_report(day).await? } else { report };
+        let report = if resent > 0 || reversed > 0 || fetched > 0 {
+            self.day_report(day).await?
+        } else {
+            report
+        };
         let server = client.close_day(&credentials, &report.day).await?;
         // The close's answer is the server's last word on the day: the Z-report is matched
         // against it, not against the read before (which may have been lost).
@@ -310,7 +349,12 @@ impl DayReport {
         text.push('\n');
         let counter = &self.counter;
         text.push_str(&line("Top-ups", counter.top_up_count.to_string()));
-        text.push_str(&line("Cash in drawer", money(counter.cash, &self.currency)));
+        if counter.reversal_count > 0 {
+            text.push_str(&line("Top-up cash", money(counter.cash, &self.currency)));
+            text.push_str(&line("Reversals", counter.reversal_count.to_string()));
+            text.push_str(&line("Cash given back", money(counter.reversed_cash, &self.currency)));
+        }
+        text.push_str(&line("Cash in drawer", money(counter.drawer_cash(), &self.currency)));
         text.push_str(&line("Bonus given", money(counter.bonus, &self.currency)));
         text.push_str(&line("Payments", counter.payment_count.to_string()));
         text.push_str(&line("Payments total", money(counter.payments, &self.currency)));
@@ -336,15 +380,21 @@ impl DayReport {
     /// The Z-report as a receipt for the print queue (reprints come out marked COPY).
     pub fn receipt(&self) -> crate::receipt::Receipt {
         let counter = &self.counter;
-        let mut lines = vec![
-            ("Top-ups".to_owned(), counter.top_up_count.to_string()),
-            ("Cash in drawer".to_owned(), money(counter.cash, &self.currency)),
+        let mut lines = vec![("Top-ups".to_owned(), counter.top_up_count.to_string())];
+        if counter.reversal_count > 0 {
+            lines.push(("Top-up cash".to_owned(), money(counter.cash, &self.currency)));
+            lines.push(("Reversals".to_owned(), counter.reversal_count.to_string()));
+            lines
+                .push(("Cash given back".to_owned(), money(counter.reversed_cash, &self.currency)));
+        }
+        lines.extend([
+            ("Cash in drawer".to_owned(), money(counter.drawer_cash(), &self.currency)),
             ("Bonus given".to_owned(), money(counter.bonus, &self.currency)),
             ("Payments".to_owned(), counter.payment_count.to_string()),
             ("Payments total".to_owned(), money(counter.payments, &self.currency)),
             ("Refunds".to_owned(), counter.refund_count.to_string()),
             ("Refunds total".to_owned(), money(counter.refunds, &self.currency)),
-        ];
+        ]);
         if let Some(server) = &self.server {
             lines.push((
                 "Net owed to store".to_owned(),
@@ -370,8 +420,8 @@ impl DayReport {
         let counter = &self.counter;
         let server = self.server.as_ref();
         format!(
-            "day,store,currency,top_ups,cash,bonus,payments_count,payments,refunds,net_owed_to_store,closed\n\
-             {},\"{}\",{},{},{},{},{},{},{},{},{}\n",
+            "day,store,currency,top_ups,cash,bonus,payments_count,payments,refunds,net_owed_to_store,closed,reversals,reversed_cash\n\
+             {},\"{}\",{},{},{},{},{},{},{},{},{},{},{}\n",
             self.day,
             self.store.replace('"', "\"\""),
             self.currency,
@@ -383,6 +433,8 @@ impl DayReport {
             money(counter.refunds, &self.currency),
             money(server.map_or(0, |server| server.net_owed_to_store), &self.currency),
             self.closed,
+            counter.reversal_count,
+            money(counter.reversed_cash, &self.currency),
         )
     }
 }

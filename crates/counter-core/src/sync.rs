@@ -80,6 +80,11 @@ async fn try_sync_round(store: &LocalStore, batch_size: usize) -> Result<usize, 
     {
         tracing::info!(%error, "unanswered refunds wait for the next round");
     }
+    if let Err(error) =
+        crate::reversals::resend_unanswered_reversals(store, &client, &credentials).await
+    {
+        tracing::info!(%error, "unanswered reversals wait for the next round");
+    }
 
     let mut pushed = 0;
     loop {

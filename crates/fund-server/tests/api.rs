@@ -784,6 +784,73 @@ async fn a_reversed_top_up_claws_back_its_bonus_in_proportion() {
     server.audit_passes().await;
 }
 
+/// The cash of a day not yet closed belongs to that day's close: a reversal made the next
+/// day is paid out of the next day's cash, and both days still close. Found by the
+/// simulator: a reversal paid out of the whole drawer left the earlier day's close short,
+/// and that day could never be closed (the close tripped the drawer's guard, a 500).
+#[tokio::test]
+async fn a_reversal_the_next_day_is_paid_from_that_day_s_cash_and_every_day_still_closes() {
+    let server = TestServer::start().await;
+    server.fund_reserve("1000.00").await;
+    let merchant = server.add_merchant("Shop").await;
+    let counter = server.enrol(merchant).await;
+    let customer = server.customer("13800138072", &[merchant]).await;
+    let clock = server.service.store().clock().clone();
+    let zone = jiff::tz::TimeZone::get("Asia/Shanghai").unwrap();
+    let day_of =
+        |ms: i64| jiff::Timestamp::from_millisecond(ms).unwrap().to_zoned(zone.clone()).date();
+    let first_day = day_of(clock.now_ms());
+    let yesterdays = uuid_key();
+    let outcome = counter.top_up(&yesterdays, 1, &customer.customer_id, "100.00", "0.00").await;
+    assert_eq!(outcome["outcome"], "applied", "{outcome}");
+    clock.advance(24 * 60 * 60 * 1000);
+    let second_day = day_of(clock.now_ms());
+    let reverse = |key: &str| {
+        let body = json!({"top_up_entry_id": yesterdays, "amount": minor("30.00")});
+        let key = key.to_owned();
+        let counter = &counter;
+        async move {
+            counter
+                .signed(
+                    Method::POST,
+                    "/v1/terminal/top-up-reversals",
+                    body,
+                    &[("idempotency-key", &key)],
+                )
+                .await
+        }
+    };
+    // Nothing taken yet today: yesterday's 100.00 is owed to yesterday's close.
+    let (status, refused) = reverse("rev-early").await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("drawer_insufficient")),
+        "{refused}"
+    );
+    let store = server.service.store();
+    assert_eq!(store.balance(Account::Drawer(merchant)).await.unwrap(), cny("100.00"));
+    // Once today's cash covers it, it is given back.
+    let body = json!({"entries": [{
+        "id": uuid_key(), "sequence": 2, "recorded_at_ms": clock.now_ms(),
+        "action": {"type": "cash_top_up", "customer_id": customer.customer_id,
+                   "amount": minor("50.00"), "bonus_shown": 0, "bonus_rule_version": null}
+    }]});
+    let (_, pushed) = counter.signed(Method::POST, "/v1/sync/push", body, &[]).await;
+    assert_eq!(pushed["results"][0]["outcome"], "applied", "{pushed}");
+    let (status, reversed) = reverse("rev-later").await;
+    assert_eq!(status, StatusCode::OK, "{reversed}");
+    // Both days close, each with its own cash: 100.00, then 50.00 less 30.00.
+    for (day, drawer_cash) in [(first_day, "100.00"), (second_day, "20.00")] {
+        let body = json!({"day": day.to_string()});
+        let (status, closed) =
+            counter.signed(Method::POST, "/v1/terminal/settlement/close", body, &[]).await;
+        assert_eq!(status, StatusCode::OK, "{day}: {closed}");
+        assert_eq!(closed["drawer_cash"], minor(drawer_cash), "{day}: {closed}");
+    }
+    assert_eq!(store.balance(Account::Drawer(merchant)).await.unwrap(), cny("0.00"));
+    server.audit_passes().await;
+}
+
 /// A counter's clock cannot revive a promotion: the grace for a superseded rule set is
 /// judged by when the server receives the top-up, not by the time the counter claims.
 /// (In-process: the server's clock must move eight days.)

@@ -225,6 +225,8 @@ fn commands(world: &World, operations: &[Operation]) -> Vec<Command> {
                         terminal_id: original.terminal_id,
                         top_up: original.outbox_entry_id,
                         amount: positive(*minor_units),
+                        // Every command is recorded in one day, which began at 0.
+                        day_start_ms: 0,
                     }),
                 }
             }
@@ -354,7 +356,9 @@ async fn check(operations: Vec<Operation>, batch_sizes: Vec<usize>) {
                         Outcome::YieldPosted { customer_id, amount, .. } => {
                             *model_wallets.entry(*customer_id).or_default() += amount.minor_units();
                         }
-                        Outcome::Funded { .. } | Outcome::Rejected { .. } => {}
+                        Outcome::Funded { .. }
+                        | Outcome::Defunded { .. }
+                        | Outcome::Rejected { .. } => {}
                     }
                     first_answers.insert(key, (command.idempotency.fingerprint, decided.outcome));
                 }

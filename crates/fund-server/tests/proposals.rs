@@ -462,3 +462,95 @@ async fn execute_again(server: &TestServer, id: tillfund_core::ProposalId) {
         format!("UPDATE proposals SET status = 'approved', outcome = NULL WHERE id = '{id}'");
     server.database.execute_raw(&statement).await.unwrap();
 }
+
+#[tokio::test]
+async fn money_limits_and_taking_money_out_of_the_reserve_go_through_four_eyes() {
+    let server = TestServer::start().await;
+    server.fund_reserve("1000.00").await;
+    let merchant = server.add_merchant("Corner Shop").await;
+    let counter = server.enrol(merchant).await;
+    let customer = server.customer("13800138003", &[merchant]).await;
+    let maker =
+        sign_in(&server, &on_the_command_line(&server, "wang", OperatorRole::Operator).await).await;
+    let checker =
+        sign_in(&server, &on_the_command_line(&server, "li.wei", OperatorRole::Approver).await)
+            .await;
+    let status = server.service.ledger_status().await.unwrap();
+    assert_eq!((status.wallet_balance_cap.minor_units(), status.limits_version), (500_000, None));
+
+    // Limits that cannot be are refused when proposed.
+    for (cap, threshold) in [(0, 0), (minor("300.00"), -1)] {
+        let change = json!({"kind": "set_money_limits", "wallet_cap": cap,
+                            "reserve_threshold": threshold, "reserve_refill": 0});
+        let (status, refused) = propose(&server, &maker, change).await;
+        assert_eq!(
+            (status, refused["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("money_limit_invalid")),
+            "{refused}"
+        );
+    }
+    let limits = json!({"kind": "set_money_limits", "wallet_cap": minor("300.00"),
+                        "reserve_threshold": minor("200.00"), "reserve_refill": 0});
+    let (_, proposal) = propose(&server, &maker, limits.clone()).await;
+    let line = |index: usize| {
+        let line = &proposal["changes"][index];
+        (line["what"].as_str().unwrap(), line["before"].as_str(), line["after"].as_str())
+    };
+    assert_eq!(line(0), ("wallet cap", Some("5000.00"), Some("300.00")), "{proposal}");
+    assert_eq!(line(1), ("reserve threshold", Some("0.00"), Some("200.00")), "{proposal}");
+    // While it waits, the limits in force hold: a top-up to 400.00 goes through.
+    let outcome = counter.top_up(&uuid_key(), 1, &customer.customer_id, "400.00", "0.00").await;
+    assert_eq!(outcome["outcome"], "applied", "{outcome}");
+    let id = proposal["id"].as_str().unwrap().to_owned();
+    let (_, approved) = decide(&server, &checker, &id, "approve").await;
+    assert_eq!(approved["status"], "applied", "{approved}");
+
+    // The ledger enforces the approved cap, though this server was started with 5,000.00.
+    let status = server.service.ledger_status().await.unwrap();
+    assert_eq!(
+        (status.wallet_balance_cap.minor_units(), status.limits_version),
+        (minor("300.00"), Some(1))
+    );
+    let outcome = counter.top_up(&uuid_key(), 2, &customer.customer_id, "1.00", "0.00").await;
+    assert_eq!(
+        (outcome["outcome"].as_str(), outcome["code"].as_str()),
+        (Some("rejected"), Some("wallet_cap_exceeded")),
+        "{outcome}"
+    );
+    // The same limits again would change nothing.
+    let (status, refused) = propose(&server, &maker, limits).await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("money_limit_invalid"))
+    );
+    // Applying the approved proposal again stores no second version.
+    execute_again(&server, id.parse().unwrap()).await;
+    server.service.store().clock().advance(60_000);
+    let (_, again) = decide(&server, &checker, &id, "approve").await;
+    assert_eq!(again["status"], "applied", "{again}");
+    assert_eq!(server.service.ledger_status().await.unwrap().limits_version, Some(1));
+
+    // The reserve holds 600.00 (400.00 went into the wallet) and keeps 200.00.
+    let reserve = || async { server.service.store().balance(Account::Reserve).await.unwrap() };
+    assert_eq!(reserve().await.minor_units(), minor("600.00"));
+    let defund = |amount: &str| json!({"kind": "defund_reserve", "amount": minor(amount)});
+    let (_, too_much) = propose(&server, &maker, defund("400.01")).await;
+    let id = too_much["id"].as_str().unwrap().to_owned();
+    let (_, failed) = decide(&server, &checker, &id, "approve").await;
+    assert_eq!(failed["status"], "failed", "{failed}");
+    assert_eq!(failed["outcome"], "reserve_under_threshold", "{failed}");
+    assert_eq!(reserve().await.minor_units(), minor("600.00"), "nothing moved");
+    let (_, proposal) = propose(&server, &maker, defund("400.00")).await;
+    assert_eq!(
+        (proposal["changes"][0]["before"].as_str(), proposal["changes"][0]["after"].as_str()),
+        (Some("600.00"), Some("200.00"))
+    );
+    let id = proposal["id"].as_str().unwrap().to_owned();
+    let (_, applied) = decide(&server, &checker, &id, "approve").await;
+    assert_eq!(applied["status"], "applied", "{applied}");
+    execute_again(&server, id.parse().unwrap()).await;
+    server.service.store().clock().advance(60_000);
+    decide(&server, &checker, &id, "approve").await;
+    assert_eq!(reserve().await.minor_units(), minor("200.00"), "taken out once");
+    server.audit_passes().await;
+}

@@ -74,6 +74,27 @@ pub async fn after_step(world: &World, ledger: &LedgerReader) -> Result<()> {
             "refunds_within_payment: {over_refunded} orders were refunded more than they were paid"
         );
     }
+    // Per top-up, what its reversals gave back (cash) and clawed back (bonus) is at most
+    // what it brought in.
+    let over_reversed = ledger
+        .number(
+            "WITH moved AS (SELECT j.code, j.terminal_id, j.outbox_entry_id, t.code AS part, \
+                 sum(t.amount) AS amount \
+               FROM journal_entries j JOIN transfers t ON t.entry_sequence = j.sequence \
+               WHERE j.code IN ('top_up', 'top_up_reversal') AND t.code IN ('cash', 'bonus') \
+               GROUP BY j.code, j.terminal_id, j.outbox_entry_id, t.code) \
+             SELECT count(*) FROM moved r LEFT JOIN moved u ON u.code = 'top_up' \
+               AND u.terminal_id = r.terminal_id AND u.outbox_entry_id = r.outbox_entry_id \
+               AND u.part = r.part \
+             WHERE r.code = 'top_up_reversal' AND (u.amount IS NULL OR r.amount > u.amount)",
+            &[],
+        )
+        .await?;
+    if over_reversed != 0 {
+        bail!(
+            "reversals_within_top_up: {over_reversed} top-ups gave back more than they brought in"
+        );
+    }
     let bonus_as_cash = ledger
         .number(
             "SELECT count(*) FROM transfers WHERE from_account LIKE 'customer/%/bonus' \
@@ -178,6 +199,37 @@ async fn counter_agrees(world: &World, index: usize, ledger: &LedgerReader) -> R
                 "refunds_agree: {label} counts {mine} refunded of an order, the server {servers}"
             );
         }
+    }
+    // Every reversal the server applied for this counter is known to it, to the cent: the
+    // sync worker resent each one whose answer was lost.
+    let unanswered = local_count(&pool, "SELECT count(*) FROM reversal_attempts").await?;
+    if unanswered != 0 {
+        bail!(
+            "reversals_agree: {label} still waits for {unanswered} reversal answers after the heal"
+        );
+    }
+    let mut server_reversals = ledger
+        .texts(
+            "SELECT j.outbox_entry_id || ':' || CAST(sum(t.amount) AS TEXT) FROM journal_entries j \
+             JOIN transfers t ON t.entry_sequence = j.sequence \
+             WHERE j.code = 'top_up_reversal' AND t.code = 'cash' AND j.terminal_id = ? \
+             GROUP BY j.outbox_entry_id",
+            &[&terminal],
+        )
+        .await?;
+    let mut local_reversals: Vec<String> = sqlx::query_scalar(
+        "SELECT entry_id || ':' || CAST(sum(amount) AS TEXT) FROM top_up_reversals \
+         GROUP BY entry_id",
+    )
+    .fetch_all(&pool)
+    .await?;
+    // Sorted here: the two databases may collate text differently.
+    server_reversals.sort_unstable();
+    local_reversals.sort_unstable();
+    if server_reversals != local_reversals {
+        bail!(
+            "reversals_agree: the server reversed {server_reversals:?} of {label}'s top-ups, which knows of {local_reversals:?}"
+        );
     }
     let server_refunds = ledger
         .number(

@@ -8,7 +8,7 @@ use counter_core::transport::WireRequest;
 use tillfund_core::protocol::ErrorBody;
 
 use crate::faults::SKEWS_MS;
-use crate::world::{CUSTOMER_PIN, SimOrder, World, publish_rules};
+use crate::world::{CUSTOMER_PIN, SimOrder, SimTopUp, World, publish_rules};
 
 /// Operations and their weights (per mille of steps).
 const OPERATIONS: &[(Operation, u64)] = &[
@@ -17,6 +17,7 @@ const OPERATIONS: &[(Operation, u64)] = &[
     (Operation::CreateOrder, 110),
     (Operation::Pay, 120),
     (Operation::Refund, 60),
+    (Operation::ReverseTopUp, 25),
     (Operation::CancelOrder, 20),
     (Operation::Wait, 90),
     (Operation::LongWait, 15),
@@ -40,6 +41,7 @@ enum Operation {
     CreateOrder,
     Pay,
     Refund,
+    ReverseTopUp,
     CancelOrder,
     Wait,
     LongWait,
@@ -56,12 +58,12 @@ enum Operation {
     CrashServer,
 }
 
-fn money(minor_units: i64) -> String {
+pub(crate) fn money(minor_units: i64) -> String {
     format!("{}.{:02}", minor_units / 100, minor_units % 100)
 }
 
 /// An outcome as the trace shows it: `ok`, or the stable code.
-fn shown<T, E>(result: &Result<T, E>, code: impl Fn(&E) -> String) -> String {
+pub(crate) fn shown<T, E>(result: &Result<T, E>, code: impl Fn(&E) -> String) -> String {
     match result {
         Ok(_) => "ok".to_owned(),
         Err(error) => code(error),
@@ -69,7 +71,7 @@ fn shown<T, E>(result: &Result<T, E>, code: impl Fn(&E) -> String) -> String {
 }
 
 impl World {
-    fn log(&self, text: String) {
+    pub(crate) fn log(&self, text: String) {
         let seconds = (self.clock.now_ms() - crate::world::EPOCH_MS) / 1_000;
         self.trace.push(format!("{:05} t+{seconds}s {text}", self.step));
     }
@@ -100,6 +102,7 @@ impl World {
             }
             Operation::Pay => self.pay().await,
             Operation::Refund => self.refund().await,
+            Operation::ReverseTopUp => self.reverse_top_up().await,
             Operation::CancelOrder => self.cancel_order().await,
             Operation::Wait => {
                 let wait = self.rng.between(1_000, 180_000);
@@ -199,6 +202,7 @@ impl World {
             0 => self.top_up().await,
             1 => self.create_order().await,
             2 => self.close_day().await,
+            3 => self.reverse_top_up().await,
             _ => self.sync().await,
         };
         self.focus = None;
@@ -215,16 +219,17 @@ impl World {
     }
 
     /// The server dies at one of the first commits of its ledger during the next operation
-    /// that writes (a sync push, a payment, a refund, a close): that commit rolls back, the
+    /// that writes (a sync push, a payment, a refund, a reversal, a close): that commit rolls back, the
     /// request gets no answer, and the server restarts on its files.
     async fn crash_server(&mut self) -> Result<()> {
         let commit = self.rng.below(2);
         self.log(format!("the server will die at its ledger's commit {commit}"));
         self.server_crash.arm(commit);
-        let outcome = match self.rng.below(4) {
+        let outcome = match self.rng.below(5) {
             0 => self.pay().await,
             1 => self.refund().await,
             2 => self.close_day().await,
+            3 => self.reverse_top_up().await,
             _ => self.sync().await,
         };
         outcome?;
@@ -272,17 +277,26 @@ impl World {
         let counter = &self.counters[counter_index];
         let preview = counter.counter.preview_top_up(&key, &money(amount)).await;
         let result = match preview {
-            Ok(preview) => counter.counter.record_top_up(&preview).await.map(|_| ()),
+            Ok(preview) => counter.counter.record_top_up(&preview).await,
             Err(error) => Err(error),
         };
+        let label = format!("u{}", self.top_ups.len() + 1);
         let text = format!(
-            "{} top-up {} {} -> {}",
+            "{} top-up {label} {} {} -> {}",
             counter.label,
             self.customers[customer_index].label,
             money(amount),
             shown(&result, |e| e.code().to_owned())
         );
         self.log(text);
+        if let Ok(record) = result {
+            self.top_ups.push(SimTopUp {
+                label,
+                counter: counter_index,
+                entry_id: record.entry_id,
+                amount,
+            });
+        }
         Ok(())
     }
 

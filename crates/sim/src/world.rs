@@ -20,8 +20,8 @@ use tillfund_core::bonus::{BonusFormula, BonusRule, BonusTier};
 use tillfund_core::clock::Clock;
 use tillfund_core::ids::IdSource;
 use tillfund_core::{
-    Amount, Currency, CustomerId, DisplayName, MemberCode, MerchantId, OrderId, PaymentPin,
-    PhoneNumber, PositiveAmount, TerminalId,
+    Amount, Currency, CustomerId, DisplayName, MemberCode, MerchantId, OrderId, OutboxEntryId,
+    PaymentPin, PhoneNumber, PositiveAmount, TerminalId,
 };
 
 use crate::faults::CrashSwitch;
@@ -79,6 +79,14 @@ pub struct SimOrder {
     pub paid: bool,
 }
 
+/// A top-up a counter recorded (pushed or not yet): what a manager may reverse.
+pub struct SimTopUp {
+    pub label: String,
+    pub counter: usize,
+    pub entry_id: OutboxEntryId,
+    pub amount: i64,
+}
+
 pub struct World {
     pub rng: Rng,
     pub trace: Trace,
@@ -89,6 +97,7 @@ pub struct World {
     pub counters: Vec<SimCounter>,
     pub customers: Vec<SimCustomer>,
     pub orders: Vec<SimOrder>,
+    pub top_ups: Vec<SimTopUp>,
     pub step: u32,
     /// The server process's fate at its ledger's next commits.
     pub server_crash: Arc<CrashSwitch>,
@@ -222,6 +231,7 @@ impl World {
             counters: Vec::new(),
             customers,
             orders: Vec::new(),
+            top_ups: Vec::new(),
             step: 0,
             server_crash,
             focus: None,

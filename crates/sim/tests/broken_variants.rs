@@ -26,7 +26,7 @@ fn assert_caught(bug: Bug, seeds_max: u64, invariant: &str) {
 
 #[test]
 fn outbox_idempotency_switched_off_is_caught() {
-    assert_caught(Bug::OutboxIdempotencyOff, 6, "top_up_at_most_once");
+    assert_caught(Bug::OutboxIdempotencyOff, 21, "top_up_at_most_once");
 }
 
 #[test]

@@ -23,9 +23,11 @@ use tillfund_core::protocol::BindingChangeBody;
 
 mod outbox;
 mod refunds;
+mod reversals;
 
 pub use outbox::{NeedsAttention, PendingEntry, TopUpRecord, TopUpStatus};
 pub use refunds::{REFUND_RESENDS_PER_ROUND_MAX, RefundAttempt};
+pub use reversals::{REVERSAL_RESENDS_PER_ROUND_MAX, ReversalApplied, ReversalAttempt};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LocalStoreError {

@@ -73,6 +73,8 @@ pub(super) fn status_body(
         service: status.service.minor_units(),
         reserve_threshold: status.reserve_threshold.minor_units(),
         reserve_refill: status.reserve_refill.minor_units(),
+        wallet_cap: status.wallet_balance_cap.minor_units(),
+        limits_version: status.limits_version,
         reserve_alert: status.reserve_alert,
         last_yield_day: status.last_yield_day,
     }

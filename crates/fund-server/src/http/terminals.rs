@@ -228,12 +228,14 @@ pub async fn reverse_top_up(
             amount,
             bonus_clawed_back,
             wallet_balance,
+            reversed_at_ms,
             ..
         } => Ok(Json(ReversalBody {
             amount: amount.minor_units(),
             bonus_clawed_back: bonus_clawed_back.minor_units(),
             wallet_balance: wallet_balance.minor_units(),
             entry_sequence,
+            reversed_at_ms,
         })),
         other => Err(ApiError::internal(format!("reversal answered {other:?}"))),
     }

@@ -13,6 +13,7 @@ use super::account::Account;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum EntryCode {
     Fund,
+    Defund,
     TopUp,
     TopUpReversal,
     Payment,
@@ -27,6 +28,7 @@ pub enum EntryCode {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TransferCode {
     Fund,
+    Defund,
     Cash,
     Principal,
     Bonus,
@@ -66,6 +68,7 @@ macro_rules! text_codes {
 
 text_codes!(EntryCode {
     Fund => "fund",
+    Defund => "defund",
     TopUp => "top_up",
     TopUpReversal => "top_up_reversal",
     Payment => "payment",
@@ -77,6 +80,7 @@ text_codes!(EntryCode {
 
 text_codes!(TransferCode {
     Fund => "fund",
+    Defund => "defund",
     Cash => "cash",
     Principal => "principal",
     Bonus => "bonus",

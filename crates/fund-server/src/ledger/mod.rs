@@ -11,8 +11,8 @@ pub mod yield_math;
 pub use account::{Account, Bucket};
 pub use engine::{
     AlertChange, AppliedTopUp, Batch, BatchNeeds, BatchState, BatchWrites, CashTopUp, ClosedDay,
-    Command, CommandKind, Decided, Deferred, IdempotencyKey, LedgerPolicy, OrderKey, Outcome,
-    PaidOrder, Payment, Refund, RejectCode, ReverseTopUp, RuleSetRecord, ServerSimBugs,
+    Command, CommandKind, Decided, Deferred, IdempotencyKey, LedgerPolicy, MoneyLimits, OrderKey,
+    Outcome, PaidOrder, Payment, Refund, RejectCode, ReverseTopUp, RuleSetRecord, ServerSimBugs,
     SettlementFigures, StoredOutcome, TerminalEntry, TopUpKey, UnsettledDay, UnsettledEntry,
     figures_by_terminal,
 };

@@ -32,6 +32,19 @@ impl<S: Storage> FundService<S> {
         self.submit(command).await
     }
 
+    /// The start of the business day at the counter's store that `at_ms` falls in.
+    async fn business_day_start_ms(
+        &self,
+        terminal: &AuthenticatedTerminal,
+        at_ms: i64,
+    ) -> Result<i64, ServiceError> {
+        let zone = self.merchant_zone(terminal).await?;
+        let start = jiff::Timestamp::from_millisecond(at_ms)
+            .and_then(|now| now.to_zoned(zone).start_of_day())
+            .map_err(|error| internal(error.to_string()))?;
+        Ok(start.timestamp().as_millisecond())
+    }
+
     /// Gives back cash for all or part of a top-up recorded by a counter of this store.
     pub async fn reverse_top_up(
         &self,
@@ -40,6 +53,8 @@ impl<S: Storage> FundService<S> {
         amount: PositiveAmount,
         idempotency_key: &str,
     ) -> Result<Outcome, ServiceError> {
+        let recorded_at_ms = self.store.clock().now_ms();
+        let day_start_ms = self.business_day_start_ms(terminal, recorded_at_ms).await?;
         let command = Command {
             idempotency: IdempotencyKey {
                 key: format!("terminal/{}/reversal/{idempotency_key}", terminal.terminal.id),
@@ -49,12 +64,13 @@ impl<S: Storage> FundService<S> {
                     &amount.amount().minor_units().to_be_bytes(),
                 ]),
             },
-            recorded_at_ms: self.store.clock().now_ms(),
+            recorded_at_ms,
             kind: CommandKind::ReverseTopUp(crate::ledger::ReverseTopUp {
                 merchant_id: terminal.terminal.merchant_id,
                 terminal_id: terminal.terminal.id,
                 top_up,
                 amount,
+                day_start_ms,
             }),
         };
         self.submit(command).await

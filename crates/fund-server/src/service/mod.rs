@@ -34,6 +34,7 @@ mod corrections;
 mod customers;
 mod dashboard;
 mod error;
+mod money_limits;
 mod operator;
 mod operator_accounts;
 mod operator_customers;

@@ -9,6 +9,9 @@ pub struct LedgerStatus {
     pub service: Amount,
     pub reserve_threshold: Amount,
     pub reserve_refill: Amount,
+    pub wallet_balance_cap: Amount,
+    /// The stored version of the limits; `None` while the start flags apply.
+    pub limits_version: Option<i64>,
     /// Set while the reserve is under its threshold and the service account cannot refill it.
     pub reserve_alert: Option<String>,
     pub last_yield_day: Option<String>,
@@ -120,11 +123,14 @@ impl<S: Storage> FundService<S> {
 
     /// The reserve's health, for the operator and for monitoring.
     pub async fn ledger_status(&self) -> Result<LedgerStatus, ServiceError> {
+        let (limits, limits_version) = self.money_limits().await?;
         Ok(LedgerStatus {
             reserve: self.store.balance(Account::Reserve).await?,
             service: self.store.balance(Account::Service).await?,
-            reserve_threshold: self.config.policy.reserve_threshold,
-            reserve_refill: self.config.policy.reserve_refill,
+            reserve_threshold: limits.reserve_threshold,
+            reserve_refill: limits.reserve_refill,
+            wallet_balance_cap: limits.wallet_balance_cap,
+            limits_version,
             reserve_alert: self.store.reserve_alert().await?,
             last_yield_day: self.store.last_accrued_day().await?,
         })

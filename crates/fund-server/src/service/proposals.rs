@@ -90,6 +90,7 @@ impl<S: Storage> FundService<S> {
     ) -> Result<ProposalView, ServiceError> {
         let note = check_note(note)?;
         let checked = self.check_change(&change).await?;
+        self.check_changes_something(&checked).await?;
         let changes = self.describe_change(&checked).await?;
         let now = self.store.clock().now_ms();
         let record = ProposalRecord {

@@ -1,6 +1,7 @@
 //! The changes operators propose for four eyes: each checked when proposed and again when
 //! approved, described as before → after lines for the approver, and applied. Applying is
-//! idempotent for every kind (funding by the proposal's key; revoking, unlocking and
+//! idempotent for every kind (funding and defunding by the proposal's key, money limits by
+//! the proposal as their source; revoking, unlocking and
 //! setting a day's rate by nature; publishing the same rules again makes an identical
 //! version), so an approval cut off before it was marked applied is safe to apply again.
 
@@ -19,6 +20,8 @@ pub(super) enum CheckedChange {
     PublishBonusRules(BonusRuleSet),
     SetYieldRate { from: Date, annual_rate: Decimal },
     FundReserve(PositiveAmount),
+    DefundReserve(PositiveAmount),
+    SetMoneyLimits(crate::ledger::MoneyLimits),
     RevokeTerminal(Terminal),
     UnlockCustomer(Customer),
 }
@@ -77,6 +80,30 @@ impl<S: Storage> FundService<S> {
                 })?;
                 CheckedChange::FundReserve(amount)
             }
+            ProposedChange::DefundReserve { amount } => {
+                let amount = PositiveAmount::try_from(*amount).map_err(|error| {
+                    ServiceError::new(ErrorCode::AmountNotPositive, error.to_string())
+                })?;
+                CheckedChange::DefundReserve(amount)
+            }
+            ProposedChange::SetMoneyLimits { wallet_cap, reserve_threshold, reserve_refill } => {
+                let invalid = || {
+                    ServiceError::new(
+                        ErrorCode::MoneyLimitInvalid,
+                        "A wallet cap is more than zero, a reserve threshold and refill zero or more.",
+                    )
+                };
+                if *wallet_cap <= 0 || *reserve_threshold < 0 || *reserve_refill < 0 {
+                    return Err(invalid());
+                }
+                let amount = |minor: i64| Amount::from_minor_units(minor).map_err(|_| invalid());
+                let limits = crate::ledger::MoneyLimits {
+                    wallet_balance_cap: amount(*wallet_cap)?,
+                    reserve_threshold: amount(*reserve_threshold)?,
+                    reserve_refill: amount(*reserve_refill)?,
+                };
+                CheckedChange::SetMoneyLimits(limits)
+            }
             ProposedChange::RevokeTerminal { terminal_id } => {
                 let id: TerminalId =
                     terminal_id.trim().parse().map_err(|_| target_unknown("such counter"))?;
@@ -95,6 +122,23 @@ impl<S: Storage> FundService<S> {
                 CheckedChange::UnlockCustomer(customer)
             }
         })
+    }
+
+    /// Refuses a proposal that would change nothing now. Asked when proposing only: an
+    /// approval finishing an application cut off after it stored the limits must go on.
+    pub(super) async fn check_changes_something(
+        &self,
+        change: &CheckedChange,
+    ) -> Result<(), ServiceError> {
+        if let CheckedChange::SetMoneyLimits(limits) = change
+            && *limits == self.money_limits().await?.0
+        {
+            return Err(ServiceError::new(
+                ErrorCode::MoneyLimitInvalid,
+                "These are the limits in force already: the proposal would change nothing.",
+            ));
+        }
+        Ok(())
     }
 
     /// What the change would do now, as before → after lines.
@@ -158,6 +202,32 @@ impl<S: Storage> FundService<S> {
                 let after = reserve.checked_add(amount.amount()).unwrap_or(reserve);
                 vec![line("reserve", reserve.format(currency), after.format(currency))]
             }
+            CheckedChange::DefundReserve(amount) => {
+                let reserve = self.store.balance(crate::ledger::Account::Reserve).await?;
+                let after = reserve.checked_sub(amount.amount()).unwrap_or(reserve);
+                let (limits, _) = self.money_limits().await?;
+                vec![
+                    line("reserve", reserve.format(currency), after.format(currency)),
+                    line(
+                        "reserve threshold (kept)",
+                        limits.reserve_threshold.format(currency),
+                        limits.reserve_threshold.format(currency),
+                    ),
+                ]
+            }
+            CheckedChange::SetMoneyLimits(proposed) => {
+                let (current, _) = self.money_limits().await?;
+                [
+                    ("wallet cap", current.wallet_balance_cap, proposed.wallet_balance_cap),
+                    ("reserve threshold", current.reserve_threshold, proposed.reserve_threshold),
+                    ("reserve refill", current.reserve_refill, proposed.reserve_refill),
+                ]
+                .into_iter()
+                .map(|(what, before, after)| {
+                    line(what, before.format(currency), after.format(currency))
+                })
+                .collect()
+            }
             CheckedChange::RevokeTerminal(terminal) => {
                 let merchant = self.store.merchant(terminal.merchant_id).await?;
                 let store_name = merchant
@@ -192,6 +262,12 @@ impl<S: Storage> FundService<S> {
             }
             CheckedChange::FundReserve(amount) => {
                 self.fund_reserve(amount, &format!("proposal/{id}")).await?;
+            }
+            CheckedChange::DefundReserve(amount) => {
+                self.defund_reserve(amount, &format!("proposal/{id}")).await?;
+            }
+            CheckedChange::SetMoneyLimits(limits) => {
+                self.set_money_limits(limits, &format!("proposal/{id}")).await?;
             }
             CheckedChange::RevokeTerminal(terminal) => self.revoke_terminal(terminal.id).await?,
             CheckedChange::UnlockCustomer(customer) => {

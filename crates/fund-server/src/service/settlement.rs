@@ -30,7 +30,7 @@ pub struct Settlement {
 }
 
 impl<S: Storage> FundService<S> {
-    async fn merchant_zone(
+    pub(super) async fn merchant_zone(
         &self,
         terminal: &AuthenticatedTerminal,
     ) -> Result<TimeZone, ServiceError> {

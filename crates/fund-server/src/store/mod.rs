@@ -33,6 +33,7 @@ mod backend;
 mod copy;
 pub(crate) mod day_entries;
 pub(crate) mod flows;
+pub mod limit_store;
 mod operator_store;
 pub mod postgres;
 mod proposal_store;
@@ -53,6 +54,7 @@ pub use yield_pages::AccruedDay;
 pub use backend::{Backend, BackendAudit, BackendBatch};
 pub use copy::{CopyReport, copy_sqlite_to_postgres};
 pub use flows::{FlowStore, Flows, TransferTotal};
+pub use limit_store::{LimitStore, StoredLimits};
 pub use operator_store::{OperatorRecord, OperatorStore, SessionLimits, TrailQuery};
 pub use proposal_store::{Decision, ProposalRecord, ProposalStore};
 pub use terminal_directory::{ActivationCodeRecord, TerminalDirectory, TerminalSummary};
@@ -118,8 +120,8 @@ mod redacted_url_tests {
 pub mod prelude {
     pub use super::{
         AttemptStore as _, AuditRead as _, BatchTransaction as _, FlowStore as _, LedgerStore as _,
-        OperatorStore as _, PartyStore as _, ProposalStore as _, ReportStore as _, Storage as _,
-        TerminalDirectory as _, TerminalStore as _, YieldStore as _,
+        LimitStore as _, OperatorStore as _, PartyStore as _, ProposalStore as _, ReportStore as _,
+        Storage as _, TerminalDirectory as _, TerminalStore as _, YieldStore as _,
     };
 }
 
@@ -136,6 +138,7 @@ pub trait Storage:
     + ReportStore
     + OperatorStore
     + ProposalStore
+    + LimitStore
     + TerminalDirectory
     + FlowStore
     + Clone

@@ -152,6 +152,10 @@ pub struct ReversalBody {
     pub bonus_clawed_back: i64,
     pub wallet_balance: i64,
     pub entry_sequence: i64,
+    /// When the server applied the reversal, by its clock: the day it counts in.
+    /// Absent from answers of servers from before it was sent.
+    #[serde(default)]
+    pub reversed_at_ms: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -123,7 +123,7 @@ error_codes! {
     TopUpOfAnotherMerchant = "top_up_of_another_merchant", 403, "This top-up was taken at another store.", "该充值在其他门店办理。";
     ReversalExceedsTopUp = "reversal_exceeds_top_up", 422, "The reversal is more than what is left of the top-up.", "撤销金额超过充值剩余金额。";
     WalletInsufficient = "wallet_insufficient", 422, "The customer has already spent part of this top-up.", "顾客已使用部分充值，无法全额撤销。";
-    DrawerInsufficient = "drawer_insufficient", 422, "The cash of this top-up has left the drawer; the operator must handle this reversal.", "该充值的现金已结算离开钱箱，请由运营方处理。";
+    DrawerInsufficient = "drawer_insufficient", 422, "The drawer has not taken enough cash today to give this back (the cash of days not yet closed belongs to their close); the operator must handle this reversal.", "钱箱今日收取的现金不足以退还此笔（未结算日的现金属于当日结算），请由运营方处理。";
     RecordedAtOutOfRange = "recorded_at_out_of_range", 422, "The entry's time is later than the server received it, or older than a counter can be offline.", "记录时间晚于服务器接收时间或过于久远，请检查收银台时钟。";
     // The day's close.
     DayAlreadyClosed = "day_already_closed", 409, "This day is already closed.", "该营业日已结算。";
@@ -154,6 +154,8 @@ error_codes! {
     OperatorPasswordWeak = "operator_password_weak", 422, "A password is 12 to 128 characters and may not contain the name.", "密码须为 12 至 128 个字符，且不得包含用户名。";
     ActivationCodeNotWaiting = "activation_code_not_waiting", 409, "This activation code is used, expired or cancelled already.", "该激活码已被使用、已过期或已取消。";
     ProposalUnknown = "proposal_unknown", 404, "There is no such proposal.", "没有该提案。";
+    ReserveUnderThreshold = "reserve_under_threshold", 422, "The reserve would fall under its threshold; take out less, or lower the threshold first.", "备付金将低于警戒线：请减少转出金额，或先调低警戒线。";
+    MoneyLimitInvalid = "money_limit_invalid", 422, "A wallet cap is more than zero, a reserve threshold and refill zero or more.", "钱包上限须大于零，备付金警戒线和补充金额须不小于零。";
     ProposalTargetUnknown = "proposal_target_unknown", 404, "The counter or customer this change names does not exist.", "该变更所指的收银台或客户不存在。";
     YieldRateInvalid = "yield_rate_invalid", 422, "An annual yield rate is a percentage from 0 to 100 with at most 6 decimals.", "年化收益率须为 0 至 100 之间的百分数，最多 6 位小数。";
     ProposalNotPending = "proposal_not_pending", 409, "This proposal has been decided already.", "该提案已有决定。";

@@ -14,6 +14,13 @@ pub struct LedgerStatusBody {
     pub service: i64,
     pub reserve_threshold: i64,
     pub reserve_refill: i64,
+    /// The most a wallet may hold after a top-up.
+    #[serde(default)]
+    pub wallet_cap: i64,
+    /// The version of these limits operators set under four eyes; absent while the limits
+    /// the server was started with apply.
+    #[serde(default)]
+    pub limits_version: Option<i64>,
     /// Set while the reserve is under its threshold and the service account cannot refill
     /// it: the operator must fund the reserve.
     pub reserve_alert: Option<String>,

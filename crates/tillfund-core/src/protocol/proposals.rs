@@ -26,6 +26,11 @@ pub enum ProposedChange {
     },
     /// Money moved from the bank into the reserve.
     FundReserve { amount: i64 },
+    /// Money moved from the reserve back to the bank; never under the reserve's threshold.
+    DefundReserve { amount: i64 },
+    /// The most a wallet may hold, and the reserve's threshold and refill (minor units),
+    /// all three at once: what is not to change is sent as it stands.
+    SetMoneyLimits { wallet_cap: i64, reserve_threshold: i64, reserve_refill: i64 },
     /// A counter's requests refused from now on.
     RevokeTerminal { terminal_id: String },
     /// A wallet locked by wrong PINs opened again before its lock runs out.
@@ -39,6 +44,8 @@ impl ProposedChange {
             ProposedChange::PublishBonusRules { .. } => "publish_bonus_rules",
             ProposedChange::SetYieldRate { .. } => "set_yield_rate",
             ProposedChange::FundReserve { .. } => "fund_reserve",
+            ProposedChange::DefundReserve { .. } => "defund_reserve",
+            ProposedChange::SetMoneyLimits { .. } => "set_money_limits",
             ProposedChange::RevokeTerminal { .. } => "revoke_terminal",
             ProposedChange::UnlockCustomer { .. } => "unlock_customer",
         }

@@ -108,8 +108,8 @@ pub async fn list(State(state): State<AppState>, visitor: ConsoleVisitor) -> Res
     visitor.page("/console/proposals", words.proposals, body)
 }
 
-/// One form per kind of change.
-pub async fn new_page(visitor: ConsoleVisitor) -> Response {
+/// One form per kind of change; the limits' form starts from the limits in force.
+pub async fn new_page(State(state): State<AppState>, visitor: ConsoleVisitor) -> Response {
     let Some(session) = visitor.session.as_ref() else {
         return redirect("/console/signin", &[]);
     };
@@ -118,6 +118,11 @@ pub async fn new_page(visitor: ConsoleVisitor) -> Response {
         let body = html! { section { p.problem role="alert" { (words.role_cannot_propose) } } };
         return visitor.page("/console/proposals/new", words.new_proposal, body);
     }
+    let (limits, _) = match state.service().money_limits().await {
+        Ok(limits) => limits,
+        Err(error) => return visitor.refusal(&error, "/console/proposals"),
+    };
+    let currency = state.currency();
     let csrf = &session.csrf;
     let note = html! { label { (words.note) input name="note" maxlength="500"; } };
     let body = html! {
@@ -149,6 +154,29 @@ pub async fn new_page(visitor: ConsoleVisitor) -> Response {
                 input type="hidden" name="csrf" value=(csrf);
                 input type="hidden" name="kind" value="fund_reserve";
                 label { (words.amount) input name="amount" inputmode="decimal" required; }
+                (note)
+                button.primary type="submit" { (words.propose) }
+            }
+        }
+        section aria-labelledby="k-defund" {
+            h2 id="k-defund" { (words.defund_reserve) }
+            form method="post" action="/console/proposals" data-kind="defund_reserve" {
+                input type="hidden" name="csrf" value=(csrf);
+                input type="hidden" name="kind" value="defund_reserve";
+                label { (words.amount) input name="amount" inputmode="decimal" required; }
+                (note)
+                button.primary type="submit" { (words.propose) }
+            }
+        }
+        section aria-labelledby="k-limits" {
+            h2 id="k-limits" { (words.set_money_limits) }
+            p.hint { (words.limits_hint) }
+            form method="post" action="/console/proposals" data-kind="set_money_limits" {
+                input type="hidden" name="csrf" value=(csrf);
+                input type="hidden" name="kind" value="set_money_limits";
+                label { (words.wallet_cap) input name="wallet_cap" inputmode="decimal" required value=(limits.wallet_balance_cap.format(currency)); }
+                label { (words.threshold) input name="reserve_threshold" inputmode="decimal" required value=(limits.reserve_threshold.format(currency)); }
+                label { (words.refill) input name="reserve_refill" inputmode="decimal" required value=(limits.reserve_refill.format(currency)); }
                 (note)
                 button.primary type="submit" { (words.propose) }
             }
@@ -189,6 +217,9 @@ pub struct ProposeForm {
     amount: Option<String>,
     terminal_id: Option<String>,
     customer_id: Option<String>,
+    wallet_cap: Option<String>,
+    reserve_threshold: Option<String>,
+    reserve_refill: Option<String>,
 }
 
 /// The change a form asks for; a field that does not parse is refused as the API would.
@@ -197,6 +228,11 @@ fn change_of(
     currency: tillfund_core::Currency,
 ) -> Result<ProposedChange, ServiceError> {
     let field = |value: Option<String>| value.unwrap_or_default();
+    let money = |value: Option<String>| {
+        tillfund_core::Amount::parse(field(value).trim(), currency)
+            .map(|amount| amount.minor_units())
+            .map_err(|error| ServiceError::new(ErrorCode::AmountMalformed, error.to_string()))
+    };
     Ok(match form.kind.as_str() {
         "publish_bonus_rules" => {
             let rules = serde_json::from_str(&field(form.rules)).map_err(|error| {
@@ -211,13 +247,13 @@ fn change_of(
             effective_from: field(form.effective_from),
             annual_percent: field(form.annual_percent),
         },
-        "fund_reserve" => {
-            let amount = tillfund_core::Amount::parse(field(form.amount).trim(), currency)
-                .map_err(|error| {
-                    ServiceError::new(ErrorCode::AmountMalformed, error.to_string())
-                })?;
-            ProposedChange::FundReserve { amount: amount.minor_units() }
-        }
+        "fund_reserve" => ProposedChange::FundReserve { amount: money(form.amount)? },
+        "defund_reserve" => ProposedChange::DefundReserve { amount: money(form.amount)? },
+        "set_money_limits" => ProposedChange::SetMoneyLimits {
+            wallet_cap: money(form.wallet_cap)?,
+            reserve_threshold: money(form.reserve_threshold)?,
+            reserve_refill: money(form.reserve_refill)?,
+        },
         "revoke_terminal" => {
             ProposedChange::RevokeTerminal { terminal_id: field(form.terminal_id) }
         }

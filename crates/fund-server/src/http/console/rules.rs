@@ -1,5 +1,6 @@
 //! The money rules in force, for everyone to read: the bonus rule set with its bonus on
-//! sample top-ups, the yield rate schedule, and the reserve's threshold and refill. Each
+//! sample top-ups, the yield rate schedule, the wallet cap and the reserve's threshold and
+//! refill. Each
 //! changes by proposal.
 
 use axum::extract::State;
@@ -56,10 +57,14 @@ pub async fn rules_page(State(state): State<AppState>, visitor: ConsoleVisitor) 
         section aria-labelledby="reserve" {
             h2 id="reserve" { (words.reserve) }
             div.figures {
+                div { (words.wallet_cap) strong { (status.wallet_balance_cap.format(currency)) " " (currency.code()) } }
                 div { (words.threshold) strong { (status.reserve_threshold.format(currency)) " " (currency.code()) } }
                 div { (words.refill) strong { (status.reserve_refill.format(currency)) " " (currency.code()) } }
             }
-            p.hint { (words.settings_at_start) }
+            @match status.limits_version {
+                Some(version) => p.hint { (words.limits_version) " " (version) },
+                None => p.hint { (words.settings_at_start) },
+            }
         }
     };
     visitor.page("/console/rules", words.rules, body)

@@ -34,6 +34,37 @@ impl LedgerPolicy {
     }
 }
 
+/// The limits operators change under four eyes. Once a version is stored it is what the
+/// ledger enforces, whatever the server was started with: a restart with other flags
+/// cannot undo an approved change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MoneyLimits {
+    pub wallet_balance_cap: Amount,
+    pub reserve_threshold: Amount,
+    pub reserve_refill: Amount,
+}
+
+impl LedgerPolicy {
+    /// The limits of this policy.
+    pub fn limits(&self) -> MoneyLimits {
+        MoneyLimits {
+            wallet_balance_cap: self.wallet_balance_cap,
+            reserve_threshold: self.reserve_threshold,
+            reserve_refill: self.reserve_refill,
+        }
+    }
+
+    /// This policy with `limits` in place of its own.
+    pub fn with_limits(&self, limits: MoneyLimits) -> LedgerPolicy {
+        LedgerPolicy {
+            wallet_balance_cap: limits.wallet_balance_cap,
+            reserve_threshold: limits.reserve_threshold,
+            reserve_refill: limits.reserve_refill,
+            ..self.clone()
+        }
+    }
+}
+
 /// A client's idempotency key with a fingerprint of the request it came with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdempotencyKey {
@@ -54,6 +85,11 @@ pub struct Command {
 pub enum CommandKind {
     /// The operator moves money from the bank into the reserve.
     FundReserve {
+        amount: PositiveAmount,
+    },
+    /// The operator moves money from the reserve back to the bank; never under the
+    /// reserve's threshold.
+    DefundReserve {
         amount: PositiveAmount,
     },
     CashTopUp(CashTopUp),
@@ -105,6 +141,10 @@ pub struct ReverseTopUp {
     /// The outbox entry that recorded the top-up.
     pub top_up: OutboxEntryId,
     pub amount: PositiveAmount,
+    /// Start of the store's business day the reversal is recorded in: the cash of earlier
+    /// days still unsettled belongs to their closes, so only the cash since then can pay
+    /// a reversal out.
+    pub day_start_ms: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -46,8 +46,9 @@ pub use sim_bugs::ServerSimBugs;
 pub use state::*;
 pub use top_up::OFFLINE_RULE_GRACE_MS;
 
-pub struct Batch<'policy> {
-    policy: &'policy LedgerPolicy,
+pub struct Batch {
+    /// The policy the writer was started with, its money limits those stored last.
+    policy: LedgerPolicy,
     state: BatchState,
     changed_accounts: BTreeSet<Account>,
     writes: BatchWrites,
@@ -59,8 +60,12 @@ pub struct Batch<'policy> {
     posted_for_settlement: Vec<(MerchantId, i64, TerminalEntry)>,
 }
 
-impl<'policy> Batch<'policy> {
-    pub fn new(policy: &'policy LedgerPolicy, state: BatchState) -> Batch<'policy> {
+impl Batch {
+    pub fn new(policy: &LedgerPolicy, state: BatchState) -> Batch {
+        let policy = match state.money_limits {
+            Some(limits) => policy.with_limits(limits),
+            None => policy.clone(),
+        };
         Batch {
             policy,
             state,
@@ -83,6 +88,7 @@ impl<'policy> Batch<'policy> {
         }
         let outcome = match &command.kind {
             CommandKind::FundReserve { amount } => self.fund_reserve(*amount, command)?,
+            CommandKind::DefundReserve { amount } => self.defund_reserve(*amount, command)?,
             CommandKind::CashTopUp(top_up) => self.cash_top_up(top_up, command)?,
             CommandKind::Payment(payment) => self.payment(payment, command)?,
             CommandKind::Refund(refund) => self.refund(refund, command)?,
@@ -201,7 +207,7 @@ impl<'policy> Batch<'policy> {
 /// A guard tripped on an account that the operation's own checks had already covered: a
 /// bug in this module. The command is refused and nothing is written for it; the writer
 /// stays up for everyone else.
-impl Batch<'_> {
+impl Batch {
     /// Posts an entry made at a store's counter (a top-up, reversal, payment or refund) and
     /// keeps it for a close later in the same batch; `settled` is its line in that close,
     /// made from the entry's sequence.

@@ -11,6 +11,10 @@ pub enum Outcome {
         entry_sequence: i64,
         amount: Amount,
     },
+    Defunded {
+        entry_sequence: i64,
+        amount: Amount,
+    },
     ToppedUp {
         entry_sequence: i64,
         customer_id: CustomerId,
@@ -34,6 +38,10 @@ pub enum Outcome {
         amount: Amount,
         bonus_clawed_back: Amount,
         wallet_balance: Amount,
+        /// When the reversal was applied, by the server's clock. Absent from outcomes
+        /// stored before it was kept.
+        #[serde(default)]
+        reversed_at_ms: Option<i64>,
     },
     Refunded {
         entry_sequence: i64,
@@ -119,4 +127,5 @@ pub enum RejectCode {
     WalletInsufficient,
     DrawerInsufficient,
     DayAlreadyClosed,
+    ReserveUnderThreshold,
 }

@@ -3,7 +3,7 @@
 
 use super::*;
 
-impl Batch<'_> {
+impl Batch {
     pub(super) fn payment(
         &mut self,
         payment: &Payment,

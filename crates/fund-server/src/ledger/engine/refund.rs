@@ -2,7 +2,7 @@
 
 use super::*;
 
-impl Batch<'_> {
+impl Batch {
     pub(super) fn refund(
         &mut self,
         refund: &Refund,

@@ -3,7 +3,7 @@
 
 use super::*;
 
-impl Batch<'_> {
+impl Batch {
     pub(super) fn fund_reserve(
         &mut self,
         amount: PositiveAmount,
@@ -25,6 +25,45 @@ impl Batch<'_> {
                 self.clear_reserve_alert_if_recovered()?;
                 Ok(Outcome::Funded { entry_sequence, amount: amount.amount() })
             }
+            Err(account) => guard_tripped(account),
+        }
+    }
+
+    pub(super) fn defund_reserve(
+        &mut self,
+        amount: PositiveAmount,
+        command: &Command,
+    ) -> Result<Outcome, Deferred> {
+        let reserve = self.balance(Account::Reserve)?;
+        let threshold = self.policy.reserve_threshold;
+        let after = reserve.minor_units() - amount.amount().minor_units();
+        if after < threshold.minor_units() {
+            let most =
+                Amount::from_minor_units((reserve.minor_units() - threshold.minor_units()).max(0))
+                    .map_err(|error| Deferred::Overflow(error.to_string()))?;
+            return Ok(Outcome::rejected(
+                RejectCode::ReserveUnderThreshold,
+                format!(
+                    "The reserve holds {} and must keep its threshold of {}: at most {} can be taken out.",
+                    self.format(reserve),
+                    self.format(threshold),
+                    self.format(most)
+                ),
+            ));
+        }
+        let entry = NewEntry {
+            code: EntryCode::Defund,
+            recorded_at_ms: command.recorded_at_ms,
+            references: EntryReferences::default(),
+            transfers: vec![Transfer {
+                from: Account::Reserve,
+                to: Account::World,
+                amount,
+                code: TransferCode::Defund,
+            }],
+        };
+        match self.post(entry)? {
+            Ok(entry_sequence) => Ok(Outcome::Defunded { entry_sequence, amount: amount.amount() }),
             Err(account) => guard_tripped(account),
         }
     }

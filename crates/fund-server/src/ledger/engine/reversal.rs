@@ -15,7 +15,7 @@ struct ReversalPlan {
     bonus_after: i64,
 }
 
-impl Batch<'_> {
+impl Batch {
     pub(super) fn reverse_top_up(
         &mut self,
         reversal: &ReverseTopUp,
@@ -76,6 +76,7 @@ impl Batch<'_> {
             bonus_clawed_back: Amount::from_minor_units(bonus)
                 .map_err(|error| Deferred::Overflow(error.to_string()))?,
             wallet_balance: self.wallet_balance(customer_id)?,
+            reversed_at_ms: Some(command.recorded_at_ms),
         })
     }
 
@@ -128,12 +129,40 @@ impl Batch<'_> {
                 "The customer has already spent part of this top-up; it cannot be reversed in full now.",
             )));
         }
-        if self.balance(Account::Drawer(top_up.merchant_id))?.minor_units() < amount {
+        // Every close settles all unsettled entries before its day's end, so the cash of
+        // earlier days still open is owed to their closes: a reversal is paid out of the
+        // cash taken today. Paid out of the whole drawer, it left an earlier day's close
+        // short of its cash, and that day could never close (found by the simulator).
+        let drawer = self.balance(Account::Drawer(top_up.merchant_id))?.minor_units();
+        let today = self.cash_since(top_up.merchant_id, reversal.day_start_ms)?;
+        if drawer.min(today) < amount {
             return Ok(Err(Outcome::rejected(
                 RejectCode::DrawerInsufficient,
-                "The cash of this top-up has left the drawer (its day is closed); the operator must handle this reversal.",
+                "The drawer has not taken enough cash today to give this back (the cash of days not yet closed belongs to their close); the operator must handle this reversal.",
             )));
         }
         Ok(Ok(ReversalPlan { top_up, amount, bonus, reversed_after, bonus_after }))
+    }
+
+    /// Drawer cash of the merchant's unsettled entries recorded at or after `start_ms`:
+    /// those loaded for the batch and those it posted, less what its closes settled.
+    fn cash_since(&self, merchant_id: MerchantId, start_ms: i64) -> Result<i64, Deferred> {
+        let Some(loaded) = self.state.unsettled_since.get(&(merchant_id, start_ms)) else {
+            return Err(Deferred::GuardTripped {
+                account: format!("unsettled cash of {merchant_id} since {start_ms} (not loaded)"),
+            });
+        };
+        let posted_here =
+            self.posted_for_settlement.iter().filter(|(merchant, recorded_at_ms, _)| {
+                *merchant == merchant_id && *recorded_at_ms >= start_ms
+            });
+        let mut figures = SettlementFigures::default();
+        loaded
+            .iter()
+            .copied()
+            .chain(posted_here.map(|(_, _, entry)| *entry))
+            .filter(|(_, entry)| !self.settled_in_batch.contains(&entry.sequence()))
+            .for_each(|(_, entry)| entry.add_to(&mut figures));
+        Ok(figures.drawer_cash())
     }
 }

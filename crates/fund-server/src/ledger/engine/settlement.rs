@@ -87,7 +87,7 @@ pub fn figures_by_terminal(
     (total, by_terminal.into_iter().collect())
 }
 
-impl Batch<'_> {
+impl Batch {
     pub(super) fn close_day(
         &mut self,
         merchant_id: MerchantId,

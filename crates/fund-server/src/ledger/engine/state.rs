@@ -74,6 +74,9 @@ pub struct BatchNeeds {
     pub rule_set_versions: BTreeSet<u32>,
     /// (merchant, day, end of the day) of each close in the batch.
     pub closes: BTreeSet<(MerchantId, String, i64)>,
+    /// (merchant, start of the day) of each reversal in the batch: its unsettled entries
+    /// recorded since then are loaded.
+    pub reversal_days: BTreeSet<(MerchantId, i64)>,
 }
 
 impl BatchNeeds {
@@ -83,7 +86,7 @@ impl BatchNeeds {
         for command in commands {
             needs.idempotency_keys.insert(command.idempotency.key.clone());
             match &command.kind {
-                CommandKind::FundReserve { .. } => {}
+                CommandKind::FundReserve { .. } | CommandKind::DefundReserve { .. } => {}
                 CommandKind::CashTopUp(top_up) => {
                     needs.accounts.insert(Account::Drawer(top_up.merchant_id));
                     needs.accounts.extend(Account::wallet_buckets(top_up.customer_id));
@@ -106,6 +109,7 @@ impl BatchNeeds {
                 CommandKind::ReverseTopUp(reversal) => {
                     needs.accounts.insert(Account::Drawer(reversal.merchant_id));
                     needs.top_ups.insert((reversal.terminal_id, reversal.top_up));
+                    needs.reversal_days.insert((reversal.merchant_id, reversal.day_start_ms));
                 }
                 CommandKind::CloseDay { merchant_id, day, day_end_ms } => {
                     needs.accounts.insert(Account::Drawer(*merchant_id));
@@ -133,6 +137,11 @@ pub struct BatchState {
     pub current_rule_set: BonusRuleSet,
     /// For each close in the batch, keyed by (merchant, day).
     pub unsettled: HashMap<(MerchantId, String), UnsettledDay>,
+    /// The money limits stored last, if operators ever changed them.
+    pub money_limits: Option<MoneyLimits>,
+    /// For each reversal's day, keyed by (merchant, start of the day): the merchant's
+    /// unsettled entries recorded since.
+    pub unsettled_since: HashMap<(MerchantId, i64), Vec<TerminalEntry>>,
     pub head_sequence: i64,
     pub head_hash: EntryHash,
     /// The time every entry of this batch is applied at: the server's clock, but never

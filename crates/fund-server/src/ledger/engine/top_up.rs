@@ -7,7 +7,7 @@ use super::*;
 /// apply it: the customer was shown that bonus at the counter and keeps it.
 pub const OFFLINE_RULE_GRACE_MS: i64 = 7 * 24 * 60 * 60 * 1000;
 
-impl Batch<'_> {
+impl Batch {
     /// The bonus of a top-up. The counter's clock is honoured only as far as the server
     /// could have known: a named rule set counts while the server receives the top-up less
     /// than the grace after that set was superseded (server time, which a counter cannot

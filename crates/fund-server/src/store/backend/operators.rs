@@ -173,3 +173,18 @@ impl FlowStore for Backend {
         each!(self, store => store.flows_between(start_ms, end_ms).await)
     }
 }
+
+impl crate::store::LimitStore for Backend {
+    async fn money_limits(&self) -> Stored<Option<crate::store::StoredLimits>> {
+        each!(self, store => store.money_limits().await)
+    }
+
+    async fn set_money_limits(
+        &self,
+        limits: crate::ledger::MoneyLimits,
+        source: &str,
+        now_ms: i64,
+    ) -> Stored<i64> {
+        each!(self, store => store.set_money_limits(limits, source, now_ms).await)
+    }
+}

@@ -23,6 +23,7 @@ use crate::model::Clock;
 
 mod attempts;
 mod ledger;
+mod limits;
 mod operators;
 mod parties;
 mod proposals;

@@ -16,6 +16,7 @@ pub use super::CommitGate;
 
 mod attempts;
 mod ledger;
+mod limits;
 mod operators;
 mod parties;
 mod proposals;

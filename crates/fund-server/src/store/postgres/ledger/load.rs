@@ -27,12 +27,27 @@ pub(super) async fn load_batch_state(
         let day_state = unsettled_day(connection, *merchant_id, day, *day_end_ms).await?;
         unsettled.insert((*merchant_id, day.clone()), day_state);
     }
+    let mut unsettled_since_day = HashMap::new();
+    for (merchant_id, day_start_ms) in &needs.reversal_days {
+        let entries = unsettled_since(connection, *merchant_id, *day_start_ms).await?;
+        unsettled_since_day.insert((*merchant_id, *day_start_ms), entries);
+    }
     let (rule_sets, current_rule_set) =
         load_rule_sets(connection, &needs.rule_set_versions).await?;
     let (head_sequence, head_hash, head_applied_at_ms) = load_journal_head(connection).await?;
+    // Read in the write transaction: a batch decides under the limits in force as it commits.
+    let money_limits = sqlx::query(crate::store::postgres::limits::NEWEST_LIMITS)
+        .fetch_optional(&mut *connection)
+        .await?
+        .as_ref()
+        .map(crate::store::postgres::limits::limits_row)
+        .transpose()?
+        .map(|stored| stored.limits);
     Ok(BatchState {
         top_ups,
         unsettled,
+        unsettled_since: unsettled_since_day,
+        money_limits,
         balances,
         existing_customers,
         bindings,

@@ -22,7 +22,7 @@ use crate::ledger::audit::SettlementCheck;
 use crate::ledger::{
     Account, AlertChange, AppliedTopUp, BatchNeeds, BatchState, BatchWrites, EntryReferences,
     JournalEntry, NewEntry, Outcome, PaidOrder, RuleSetRecord, SettlementFigures, StoredOutcome,
-    TopUpKey, Transfer, UnsettledDay,
+    TerminalEntry, TopUpKey, Transfer, UnsettledDay,
 };
 use crate::store::{BatchTransaction, LedgerStore, Stored};
 
@@ -36,7 +36,7 @@ mod write;
 pub use audit::PgAuditRead;
 
 use load::{load_batch_state, load_rule_sets};
-use settlement::{FIGURE_COLUMNS, terminal_window, unsettled_day};
+use settlement::{FIGURE_COLUMNS, terminal_window, unsettled_day, unsettled_since};
 use write::write_batch;
 
 /// Rows bound in one statement; well under SQLite's limit of 32,766 variables.

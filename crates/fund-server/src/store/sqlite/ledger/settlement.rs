@@ -53,6 +53,29 @@ pub(super) async fn unsettled_day(
     Ok(UnsettledDay { already_closed, entries: day.entries })
 }
 
+/// A merchant's entries recorded at or after `start_ms` that no close has settled: what a
+/// reversal recorded in the day starting then may be paid out of.
+pub(super) async fn unsettled_since(
+    connection: &mut SqliteConnection,
+    merchant_id: MerchantId,
+    start_ms: i64,
+) -> Result<Vec<TerminalEntry>, StoreError> {
+    let rows = sqlx::query(&format!(
+        "{DAY_ROWS_SELECT} AND e.merchant_id = ? AND e.recorded_at_ms >= ? \
+           AND NOT EXISTS (SELECT 1 FROM settled_entries s WHERE s.entry_sequence = e.sequence) \
+         ORDER BY e.sequence"
+    ))
+    .bind(merchant_id.to_string())
+    .bind(start_ms)
+    .fetch_all(&mut *connection)
+    .await?;
+    let mut day = DayEntries::default();
+    for row in &rows {
+        day.push(day_row(row)?)?;
+    }
+    Ok(day.entries)
+}
+
 fn day_row(row: &sqlx::sqlite::SqliteRow) -> Result<DayRow<'_>, StoreError> {
     Ok(DayRow {
         sequence: row.try_get("sequence")?,

@@ -1,0 +1,128 @@
+//! Reversals of this counter's top-ups: those the server answered, and the one per top-up
+//! still waiting for its answer (kept with its key, so that a retry cannot reverse twice).
+//! The same shape as refunds (`store/refunds.rs`), for the same reasons.
+
+use super::*;
+
+/// A reversal sent (or about to be sent) whose answer has not arrived.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReversalAttempt {
+    /// Also the idempotency key sent; the same on every resend.
+    pub reversal_id: String,
+    pub entry_id: OutboxEntryId,
+    pub amount: i64,
+}
+
+/// What the server applied, as the counter keeps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReversalApplied {
+    pub amount: i64,
+    pub bonus_clawed_back: i64,
+    /// The server's time of the reversal: the day both sides count it in.
+    pub reversed_at_ms: i64,
+}
+
+/// Most unanswered reversals the sync worker resends in one round.
+pub const REVERSAL_RESENDS_PER_ROUND_MAX: i64 = 50;
+
+fn attempt_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<ReversalAttempt, LocalStoreError> {
+    Ok(ReversalAttempt {
+        reversal_id: row.try_get("reversal_id")?,
+        entry_id: OutboxEntryId::from_str(row.try_get::<&str, _>("entry_id")?).map_err(corrupt)?,
+        amount: row.try_get("amount")?,
+    })
+}
+
+impl LocalStore {
+    /// The top-up's unanswered reversal if there is one (whatever amount it was for),
+    /// otherwise a new attempt for `amount` under a fresh key, stored before it is sent.
+    pub async fn begin_reversal(
+        &self,
+        entry_id: OutboxEntryId,
+        amount: i64,
+        now_ms: i64,
+    ) -> Result<ReversalAttempt, LocalStoreError> {
+        assert!(amount > 0, "a reversal is of a positive amount");
+        // One statement decides, so two presses at once share one attempt.
+        sqlx::query(
+            "INSERT INTO reversal_attempts (entry_id, reversal_id, amount, started_at_ms) \
+             VALUES (?, ?, ?, ?) ON CONFLICT (entry_id) DO NOTHING",
+        )
+        .bind(entry_id.to_string())
+        .bind(OutboxEntryId::generate_from(&self.env.ids).to_string())
+        .bind(amount)
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await?;
+        let row = sqlx::query(
+            "SELECT reversal_id, entry_id, amount FROM reversal_attempts WHERE entry_id = ?",
+        )
+        .bind(entry_id.to_string())
+        .fetch_one(&self.pool)
+        .await?;
+        attempt_from_row(&row)
+    }
+
+    /// The server applied the reversal (now or on an earlier send): it joins the reversals
+    /// and stops waiting, together. Applying the same answer twice keeps one reversal.
+    pub async fn finish_reversal(
+        &self,
+        attempt: &ReversalAttempt,
+        applied: ReversalApplied,
+    ) -> Result<(), LocalStoreError> {
+        let mut transaction = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO top_up_reversals \
+             (reversal_id, entry_id, amount, bonus_clawed_back, reversed_at_ms) \
+             VALUES (?, ?, ?, ?, ?) ON CONFLICT (reversal_id) DO NOTHING",
+        )
+        .bind(&attempt.reversal_id)
+        .bind(attempt.entry_id.to_string())
+        .bind(applied.amount)
+        .bind(applied.bonus_clawed_back)
+        .bind(applied.reversed_at_ms)
+        .execute(&mut *transaction)
+        .await?;
+        sqlx::query("DELETE FROM reversal_attempts WHERE reversal_id = ?")
+            .bind(&attempt.reversal_id)
+            .execute(&mut *transaction)
+            .await?;
+        transaction.commit().await?;
+        Ok(())
+    }
+
+    /// The server refused the reversal for good: nothing was given back, the top-up is
+    /// free for a new reversal.
+    pub async fn drop_reversal(&self, attempt: &ReversalAttempt) -> Result<(), LocalStoreError> {
+        sqlx::query("DELETE FROM reversal_attempts WHERE reversal_id = ?")
+            .bind(&attempt.reversal_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Unanswered reversals, oldest first.
+    pub async fn unanswered_reversals(
+        &self,
+        limit: i64,
+    ) -> Result<Vec<ReversalAttempt>, LocalStoreError> {
+        let rows = sqlx::query(
+            "SELECT reversal_id, entry_id, amount FROM reversal_attempts \
+             ORDER BY started_at_ms, reversal_id LIMIT ?",
+        )
+        .bind(limit.clamp(0, REVERSAL_RESENDS_PER_ROUND_MAX))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(attempt_from_row).collect()
+    }
+
+    /// What the server has given back of a top-up so far, as this counter heard it.
+    pub async fn reversed_of(&self, entry_id: OutboxEntryId) -> Result<i64, LocalStoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT coalesce(sum(amount), 0) FROM top_up_reversals WHERE entry_id = ?",
+        )
+        .bind(entry_id.to_string())
+        .fetch_one(&self.pool)
+        .await?)
+    }
+}
