@@ -151,6 +151,7 @@ async fn fixture() -> Fixture {
             id: MerchantId::generate(),
             name: format!("Store {index}"),
             time_zone: "Asia/Shanghai".into(),
+            settlement_account: String::new(),
         };
         store.add_merchant(&merchant, now).await.unwrap();
         let key = TerminalKey::from_bytes([u8::try_from(index).unwrap() + 1; 32]);

@@ -109,6 +109,7 @@ async fn write_fixture(url: &str, wallets: usize) {
         id: MerchantId::generate(),
         name: "Store".into(),
         time_zone: "Asia/Shanghai".into(),
+        settlement_account: String::new(),
     };
     store.add_merchant(&merchant, now).await.unwrap();
     let terminal = Terminal {

@@ -8,6 +8,8 @@ pub struct Merchant {
     pub name: String,
     /// IANA zone name, e.g. "Asia/Shanghai".
     pub time_zone: String,
+    /// Where the platform pays the store its net (bank and account); empty until set.
+    pub settlement_account: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

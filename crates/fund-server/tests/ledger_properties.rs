@@ -98,6 +98,7 @@ async fn world() -> World {
             id: MerchantId::generate(),
             name: name.into(),
             time_zone: "Asia/Shanghai".into(),
+            settlement_account: String::new(),
         };
         store.add_merchant(&merchant, now).await.unwrap();
         merchants.push(merchant.id);

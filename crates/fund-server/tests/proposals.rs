@@ -554,3 +554,59 @@ async fn money_limits_and_taking_money_out_of_the_reserve_go_through_four_eyes()
     assert_eq!(reserve().await.minor_units(), minor("200.00"), "taken out once");
     server.audit_passes().await;
 }
+
+#[tokio::test]
+async fn a_store_s_settlement_account_changes_only_under_four_eyes() {
+    let server = TestServer::start().await;
+    let merchant = server.add_merchant("Corner Shop").await;
+    let maker =
+        sign_in(&server, &on_the_command_line(&server, "wang", OperatorRole::Operator).await).await;
+    let checker =
+        sign_in(&server, &on_the_command_line(&server, "li.wei", OperatorRole::Approver).await)
+            .await;
+    let edit = |name: &str, account: &str| {
+        json!({"kind": "edit_merchant", "merchant_id": merchant.to_string(), "name": name,
+               "time_zone": "Asia/Shanghai", "settlement_account": account})
+    };
+    // What cannot be is refused when proposed; so is a change that changes nothing.
+    for (change, code) in [
+        (edit("Corner Shop", "ICBC 6222\n0000"), "settlement_account_invalid"),
+        (edit("", "ICBC 6222 0000"), "merchant_name_invalid"),
+        (edit("Corner Shop", ""), "body_invalid"),
+    ] {
+        let (status, refused) = propose(&server, &maker, change).await;
+        assert_eq!(
+            (status, refused["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some(code)),
+            "{refused}"
+        );
+    }
+    let (status, proposal) =
+        propose(&server, &maker, edit("Corner Shop Nanjing Rd", "ICBC 6222 0000 1234")).await;
+    assert_eq!(status, StatusCode::CREATED, "{proposal}");
+    let lines: Vec<(&str, &str)> = proposal["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|line| (line["before"].as_str().unwrap(), line["after"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        lines,
+        [("Corner Shop", "Corner Shop Nanjing Rd"), ("(none)", "ICBC 6222 0000 1234")],
+        "only what changes, before → after"
+    );
+    let listed = || async {
+        let (_, body) =
+            call(&server, Method::GET, "/v1/operator/merchants", &maker, Value::Null).await;
+        body["merchants"][0]["settlement_account"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(listed().await, "", "nothing changes while it waits");
+    let id = proposal["id"].as_str().unwrap().to_owned();
+    let (status, _) = decide(&server, &maker, &id, "approve").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "not by its proposer");
+    let (_, approved) = decide(&server, &checker, &id, "approve").await;
+    assert_eq!(approved["status"], "applied", "{approved}");
+    assert_eq!(listed().await, "ICBC 6222 0000 1234");
+    let stored = server.service.store().merchant(merchant).await.unwrap().unwrap();
+    assert_eq!(stored.name, "Corner Shop Nanjing Rd");
+}

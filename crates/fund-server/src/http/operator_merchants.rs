@@ -38,6 +38,7 @@ pub(super) fn merchant_detail_body(detail: MerchantDetail, now_ms: i64) -> Merch
         merchant_id: detail.merchant.id,
         name: detail.merchant.name,
         time_zone: detail.merchant.time_zone,
+        settlement_account: detail.merchant.settlement_account,
         counters: detail
             .counters
             .into_iter()

@@ -170,6 +170,7 @@ mod tests {
             id: tillfund_core::MerchantId::generate(),
             name: "<script>alert(1)</script> \"Tea\" & Co".to_owned(),
             time_zone: "Asia/Shanghai".to_owned(),
+            settlement_account: String::new(),
         };
         let page = start_page_markup(Language::English, &[merchant]).into_string();
         assert!(!page.contains("<script"), "{page}");

@@ -54,24 +54,21 @@ impl<S: Storage> FundService<S> {
         name: &str,
         time_zone: &str,
     ) -> Result<Merchant, ServiceError> {
-        let name = name.trim();
-        if name.is_empty() || name.chars().count() > 100 {
-            return Err(ServiceError::new(
-                ErrorCode::MerchantNameInvalid,
-                "A store name is 1 to 100 characters.",
-            ));
-        }
-        let time_zone = time_zone.trim();
-        if time_zone.len() > 64 || jiff::tz::TimeZone::get(time_zone).is_err() {
-            return Err(ServiceError::new(
-                ErrorCode::TimeZoneInvalid,
-                format!("'{time_zone}' is not an IANA time zone name such as Asia/Shanghai."),
-            ));
-        }
-        let merchant =
-            Merchant { id: merchant_id, name: name.to_owned(), time_zone: time_zone.to_owned() };
+        let merchant = checked_merchant(merchant_id, name, time_zone, "")?;
         self.store.add_merchant(&merchant, self.store.clock().now_ms()).await?;
         Ok(merchant)
+    }
+
+    /// A merchant's fields checked as an operator typed them: a name of 1 to 100
+    /// characters, an IANA time zone, a settlement account of at most 80 characters with no
+    /// control characters (empty: not set).
+    pub fn checked_merchant_fields(
+        id: MerchantId,
+        name: &str,
+        time_zone: &str,
+        settlement_account: &str,
+    ) -> Result<Merchant, ServiceError> {
+        checked_merchant(id, name, time_zone, settlement_account)
     }
 
     pub async fn fund_reserve(
@@ -221,4 +218,42 @@ impl<S: Storage> FundService<S> {
         report.add_trail_check(checked, problems);
         Ok(())
     }
+}
+
+fn checked_merchant(
+    id: MerchantId,
+    name: &str,
+    time_zone: &str,
+    settlement_account: &str,
+) -> Result<Merchant, ServiceError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(ServiceError::new(
+            ErrorCode::MerchantNameInvalid,
+            "A store name is 1 to 100 characters.",
+        ));
+    }
+    let time_zone = time_zone.trim();
+    if time_zone.len() > 64 || jiff::tz::TimeZone::get(time_zone).is_err() {
+        return Err(ServiceError::new(
+            ErrorCode::TimeZoneInvalid,
+            format!(
+                "'{}' is not an IANA time zone name such as Asia/Shanghai.",
+                time_zone.chars().take(64).collect::<String>()
+            ),
+        ));
+    }
+    let settlement_account = settlement_account.trim();
+    if settlement_account.chars().count() > 80 || settlement_account.chars().any(char::is_control) {
+        return Err(ServiceError::new(
+            ErrorCode::SettlementAccountInvalid,
+            "A settlement account is at most 80 characters, on one line.",
+        ));
+    }
+    Ok(Merchant {
+        id,
+        name: name.to_owned(),
+        time_zone: time_zone.to_owned(),
+        settlement_account: settlement_account.to_owned(),
+    })
 }

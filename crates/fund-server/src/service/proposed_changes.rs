@@ -22,6 +22,7 @@ pub(super) enum CheckedChange {
     FundReserve(PositiveAmount),
     DefundReserve(PositiveAmount),
     SetMoneyLimits(crate::ledger::MoneyLimits),
+    EditMerchant(Merchant),
     RevokeTerminal(Terminal),
     UnlockCustomer(Customer),
 }
@@ -104,6 +105,18 @@ impl<S: Storage> FundService<S> {
                 };
                 CheckedChange::SetMoneyLimits(limits)
             }
+            ProposedChange::EditMerchant { merchant_id, name, time_zone, settlement_account } => {
+                let id: MerchantId =
+                    merchant_id.trim().parse().map_err(|_| target_unknown("such store"))?;
+                self.store.merchant(id).await?.ok_or_else(|| target_unknown("such store"))?;
+                let edited = FundService::<S>::checked_merchant_fields(
+                    id,
+                    name,
+                    time_zone,
+                    settlement_account,
+                )?;
+                CheckedChange::EditMerchant(edited)
+            }
             ProposedChange::RevokeTerminal { terminal_id } => {
                 let id: TerminalId =
                     terminal_id.trim().parse().map_err(|_| target_unknown("such counter"))?;
@@ -136,6 +149,14 @@ impl<S: Storage> FundService<S> {
             return Err(ServiceError::new(
                 ErrorCode::MoneyLimitInvalid,
                 "These are the limits in force already: the proposal would change nothing.",
+            ));
+        }
+        if let CheckedChange::EditMerchant(edited) = change
+            && self.store.merchant(edited.id).await?.as_ref() == Some(edited)
+        {
+            return Err(ServiceError::new(
+                ErrorCode::BodyInvalid,
+                "The store is like this already: the proposal would change nothing.",
             ));
         }
         Ok(())
@@ -228,6 +249,31 @@ impl<S: Storage> FundService<S> {
                 })
                 .collect()
             }
+            CheckedChange::EditMerchant(edited) => {
+                let current = self.store.merchant(edited.id).await?;
+                let current = current.as_ref();
+                let field = |value: Option<&str>| match value {
+                    Some("") => "(none)".to_owned(),
+                    Some(value) => value.to_owned(),
+                    None => "(none)".to_owned(),
+                };
+                let shown = |value: &str| field(Some(value));
+                [
+                    ("name", current.map(|m| m.name.as_str()), edited.name.as_str()),
+                    ("time zone", current.map(|m| m.time_zone.as_str()), edited.time_zone.as_str()),
+                    (
+                        "settlement account",
+                        current.map(|m| m.settlement_account.as_str()),
+                        edited.settlement_account.as_str(),
+                    ),
+                ]
+                .into_iter()
+                .filter(|(_, before, after)| *before != Some(*after))
+                .map(|(what, before, after)| {
+                    line(format!("store {}: {what}", edited.id), field(before), shown(after))
+                })
+                .collect()
+            }
             CheckedChange::RevokeTerminal(terminal) => {
                 let merchant = self.store.merchant(terminal.merchant_id).await?;
                 let store_name = merchant
@@ -268,6 +314,14 @@ impl<S: Storage> FundService<S> {
             }
             CheckedChange::SetMoneyLimits(limits) => {
                 self.set_money_limits(limits, &format!("proposal/{id}")).await?;
+            }
+            CheckedChange::EditMerchant(edited) => {
+                if !self.store.update_merchant(&edited).await? {
+                    return Err(ServiceError::new(
+                        ErrorCode::ProposalTargetUnknown,
+                        "There is no such store.",
+                    ));
+                }
             }
             CheckedChange::RevokeTerminal(terminal) => self.revoke_terminal(terminal.id).await?,
             CheckedChange::UnlockCustomer(customer) => {

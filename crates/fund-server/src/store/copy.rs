@@ -24,7 +24,7 @@ use sqlx::{Postgres, QueryBuilder, Row};
 use super::{PgStore, SqliteStore, StoreError, Stored};
 
 /// The ledger database's tables, each after the tables it references.
-const LEDGER_TABLES: [&str; 27] = [
+const LEDGER_TABLES: [&str; 28] = [
     "merchants",
     "terminals",
     "customers",
@@ -53,6 +53,7 @@ const LEDGER_TABLES: [&str; 27] = [
     "operator_sessions",
     "operator_trail",
     "proposals",
+    "money_limits",
 ];
 
 /// The counters database's tables (request nonces, PIN attempts, rate-limit windows): a

@@ -168,6 +168,9 @@ pub trait PartyStore {
         &self,
         merchant_id: MerchantId,
     ) -> impl Future<Output = Stored<Option<Merchant>>> + Send;
+    /// Writes a merchant's name, time zone and settlement account; false when there is no
+    /// such merchant.
+    fn update_merchant(&self, merchant: &Merchant) -> impl Future<Output = Stored<bool>> + Send;
     /// Merchants by name, at most `limit`.
     fn list_merchants(&self, limit: u32) -> impl Future<Output = Stored<Vec<Merchant>>> + Send;
     /// Registers a customer bound to the given merchants, all at once. The member code is

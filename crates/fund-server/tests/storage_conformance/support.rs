@@ -13,7 +13,12 @@ use tillfund_core::{
 };
 
 pub fn merchant(name: &str) -> Merchant {
-    Merchant { id: MerchantId::generate(), name: name.into(), time_zone: "Asia/Shanghai".into() }
+    Merchant {
+        id: MerchantId::generate(),
+        name: name.into(),
+        time_zone: "Asia/Shanghai".into(),
+        settlement_account: String::new(),
+    }
 }
 
 pub fn customer(index: u64) -> Customer {

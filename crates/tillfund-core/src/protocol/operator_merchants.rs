@@ -53,6 +53,9 @@ pub struct MerchantDetailBody {
     pub merchant_id: MerchantId,
     pub name: String,
     pub time_zone: String,
+    /// Where the platform pays the store its net; empty until set (by proposal).
+    #[serde(default)]
+    pub settlement_account: String,
     pub counters: Vec<CounterBody>,
     pub activation_codes: Vec<ActivationCodeBody>,
 }

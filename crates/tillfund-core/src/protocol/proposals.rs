@@ -31,6 +31,15 @@ pub enum ProposedChange {
     /// The most a wallet may hold, and the reserve's threshold and refill (minor units),
     /// all three at once: what is not to change is sent as it stands.
     SetMoneyLimits { wallet_cap: i64, reserve_threshold: i64, reserve_refill: i64 },
+    /// A store's name, time zone and settlement account, all three at once (the unchanged
+    /// ones as they stand). The account is where its net is paid: never changed by one
+    /// person alone.
+    EditMerchant {
+        merchant_id: String,
+        name: String,
+        time_zone: String,
+        settlement_account: String,
+    },
     /// A counter's requests refused from now on.
     RevokeTerminal { terminal_id: String },
     /// A wallet locked by wrong PINs opened again before its lock runs out.
@@ -46,6 +55,7 @@ impl ProposedChange {
             ProposedChange::FundReserve { .. } => "fund_reserve",
             ProposedChange::DefundReserve { .. } => "defund_reserve",
             ProposedChange::SetMoneyLimits { .. } => "set_money_limits",
+            ProposedChange::EditMerchant { .. } => "edit_merchant",
             ProposedChange::RevokeTerminal { .. } => "revoke_terminal",
             ProposedChange::UnlockCustomer { .. } => "unlock_customer",
         }

@@ -1,5 +1,6 @@
 //! Merchants in the console: their counters (last contact, app version), activation codes
-//! (issue one, shown once; cancel one), and a new store. Revoking a counter is a proposal.
+//! (issue one, shown once; cancel one), and a new store. Editing a store (its settlement
+//! account above all) and revoking a counter are proposals.
 
 use axum::Form;
 use axum::extract::{Path, State};
@@ -28,12 +29,31 @@ pub async fn list(State(state): State<AppState>, visitor: ConsoleVisitor) -> Res
     };
     let now = state.service().now_ms();
     let may_work = allows(session.operator.role, Permission::DayToDay);
+    let may_propose = allows(session.operator.role, Permission::Propose);
     let body = html! {
         h1 { (words.merchants) }
         @for detail in details {
             @let merchant = merchant_detail_body(detail, now);
             section data-merchant=(merchant.merchant_id) aria-labelledby={ "m-" (merchant.merchant_id) } {
                 h2 id={ "m-" (merchant.merchant_id) } { (merchant.name) " " span.hint { (merchant.time_zone) } }
+                p { (words.settlement_account) ": "
+                    @if merchant.settlement_account.is_empty() { span.hint { "—" } } @else { (merchant.settlement_account) } }
+                @if may_propose {
+                    details {
+                        summary { (words.edit_merchant) }
+                        p.hint { (words.edit_merchant_hint) }
+                        form method="post" action="/console/proposals" data-kind="edit_merchant" {
+                            input type="hidden" name="csrf" value=(session.csrf);
+                            input type="hidden" name="kind" value="edit_merchant";
+                            input type="hidden" name="merchant_id" value=(merchant.merchant_id);
+                            label { (words.name) input name="name" required maxlength="100" value=(merchant.name); }
+                            label { (words.time_zone) input name="time_zone" required maxlength="64" value=(merchant.time_zone); }
+                            label { (words.settlement_account) input name="settlement_account" maxlength="80" value=(merchant.settlement_account); }
+                            label { (words.note) input name="note" maxlength="500"; }
+                            button.primary type="submit" { (words.propose) }
+                        }
+                    }
+                }
                 div.scroll tabindex="0" { table {
                     caption.hint { (words.counters) }
                     thead { tr { th scope="col" { (words.counter) } th scope="col" { (words.last_contact) } th scope="col" { (words.app_version) } th scope="col" { (words.state) } } }

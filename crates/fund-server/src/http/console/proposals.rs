@@ -220,6 +220,10 @@ pub struct ProposeForm {
     wallet_cap: Option<String>,
     reserve_threshold: Option<String>,
     reserve_refill: Option<String>,
+    merchant_id: Option<String>,
+    name: Option<String>,
+    time_zone: Option<String>,
+    settlement_account: Option<String>,
 }
 
 /// The change a form asks for; a field that does not parse is refused as the API would.
@@ -253,6 +257,12 @@ fn change_of(
             wallet_cap: money(form.wallet_cap)?,
             reserve_threshold: money(form.reserve_threshold)?,
             reserve_refill: money(form.reserve_refill)?,
+        },
+        "edit_merchant" => ProposedChange::EditMerchant {
+            merchant_id: field(form.merchant_id),
+            name: field(form.name),
+            time_zone: field(form.time_zone),
+            settlement_account: field(form.settlement_account),
         },
         "revoke_terminal" => {
             ProposedChange::RevokeTerminal { terminal_id: field(form.terminal_id) }

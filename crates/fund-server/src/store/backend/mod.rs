@@ -180,6 +180,10 @@ impl PartyStore for Backend {
         each!(self, store => store.merchant(merchant_id).await)
     }
 
+    async fn update_merchant(&self, merchant: &Merchant) -> Stored<bool> {
+        each!(self, store => store.update_merchant(merchant).await)
+    }
+
     async fn list_merchants(&self, limit: u32) -> Stored<Vec<Merchant>> {
         each!(self, store => store.list_merchants(limit).await)
     }

@@ -17,6 +17,7 @@ pub(super) fn merchant_from_row(row: &PgRow) -> Result<Merchant, StoreError> {
         id: parse(row.try_get::<&str, _>("id")?)?,
         name: row.try_get("name")?,
         time_zone: row.try_get("time_zone")?,
+        settlement_account: row.try_get("settlement_account")?,
     })
 }
 
@@ -145,22 +146,39 @@ async fn free_member_code(
 impl PartyStore for PgStore {
     async fn add_merchant(&self, merchant: &Merchant, now_ms: i64) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO merchants (id, name, time_zone, created_at_ms) VALUES ($1, $2, $3, $4)",
+            "INSERT INTO merchants (id, name, time_zone, settlement_account, created_at_ms) \
+             VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(merchant.id.to_string())
         .bind(&merchant.name)
         .bind(&merchant.time_zone)
+        .bind(&merchant.settlement_account)
         .bind(now_ms)
         .execute(&self.pool)
         .await?;
         Ok(())
     }
 
+    async fn update_merchant(&self, merchant: &Merchant) -> Result<bool, StoreError> {
+        let updated = sqlx::query(
+            "UPDATE merchants SET name = $1, time_zone = $2, settlement_account = $3 WHERE id = $4",
+        )
+        .bind(&merchant.name)
+        .bind(&merchant.time_zone)
+        .bind(&merchant.settlement_account)
+        .bind(merchant.id.to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(updated.rows_affected() == 1)
+    }
+
     async fn merchant(&self, merchant_id: MerchantId) -> Result<Option<Merchant>, StoreError> {
-        let row = sqlx::query("SELECT id, name, time_zone FROM merchants WHERE id = $1")
-            .bind(merchant_id.to_string())
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(
+            "SELECT id, name, time_zone, settlement_account FROM merchants WHERE id = $1",
+        )
+        .bind(merchant_id.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(merchant_from_row).transpose()
     }
 
@@ -344,7 +362,7 @@ impl PartyStore for PgStore {
 
     async fn bound_merchants(&self, customer_id: CustomerId) -> Result<Vec<Merchant>, StoreError> {
         let rows = sqlx::query(
-            "SELECT m.id, m.name, m.time_zone FROM bindings b JOIN merchants m ON m.id = b.merchant_id \
+            "SELECT m.id, m.name, m.time_zone, m.settlement_account FROM bindings b JOIN merchants m ON m.id = b.merchant_id \
              WHERE b.customer_id = $1 ORDER BY m.name, m.id",
         )
         .bind(customer_id.to_string())
@@ -447,7 +465,7 @@ impl PartyStore for PgStore {
     /// Merchants by name, at most `limit`.
     async fn list_merchants(&self, limit: u32) -> Result<Vec<Merchant>, StoreError> {
         let rows =
-            sqlx::query("SELECT id, name, time_zone FROM merchants ORDER BY name, id LIMIT $1")
+            sqlx::query("SELECT id, name, time_zone, settlement_account FROM merchants ORDER BY name, id LIMIT $1")
                 .bind(i64::from(limit))
                 .fetch_all(&self.pool)
                 .await?;

@@ -37,10 +37,11 @@ pub(super) async fn merchant_in(
     connection: &mut PgConnection,
     merchant_id: MerchantId,
 ) -> Result<Merchant, StoreError> {
-    let row = sqlx::query("SELECT id, name, time_zone FROM merchants WHERE id = $1")
-        .bind(merchant_id.to_string())
-        .fetch_one(&mut *connection)
-        .await?;
+    let row =
+        sqlx::query("SELECT id, name, time_zone, settlement_account FROM merchants WHERE id = $1")
+            .bind(merchant_id.to_string())
+            .fetch_one(&mut *connection)
+            .await?;
     merchant_from_row(&row)
 }
 
