@@ -134,6 +134,18 @@ fn the_operator_cli_adds_merchants_funds_the_reserve_once_and_audits() {
     assert!(stderr.contains("at most 2 decimal places"), "{stderr}");
     let (_, status, _) = fund_server(data_dir.path(), &["reserve", "status"]);
     assert!(status.contains("reserve 2500.00 CNY"), "{status}");
+    // Acting at once, but each in the operators' trail, done or refused, as `cli`.
+    let (ok, trail, stderr) = fund_server(data_dir.path(), &["operator", "trail"]);
+    assert!(ok, "{stderr}");
+    let funded: Vec<&str> = trail
+        .lines()
+        .filter(|line| line.contains("reserve fund 2500.00 (key bank-2026-11-30)"))
+        .collect();
+    assert_eq!(funded.len(), 2, "{trail}");
+    assert!(
+        funded.iter().all(|line| line.contains("command_line_change") && line.contains("cli")),
+        "{trail}"
+    );
 
     let (ok, stdout, stderr) = fund_server(data_dir.path(), &["audit"]);
     assert!(ok, "{stdout}{stderr}");

@@ -357,7 +357,7 @@ async fn terminal_command(service: &FundService, command: TerminalCommand) -> an
         }
         TerminalCommand::Revoke { terminal } => {
             let terminal_id: TerminalId = terminal.parse()?;
-            service.revoke_terminal(terminal_id).await?;
+            service.command_line_revoke_terminal(terminal_id).await?;
             println!("terminal {terminal_id} revoked");
         }
     }
@@ -372,7 +372,7 @@ async fn reserve_command(
     match command {
         ReserveCommand::Fund { amount, key } => {
             let amount = PositiveAmount::parse(&amount, currency)?;
-            match service.fund_reserve(amount, &key).await? {
+            match service.command_line_fund_reserve(amount, &key).await? {
                 Outcome::Funded { entry_sequence, amount } => println!(
                     "reserve funded with {} {currency} (journal entry {entry_sequence})",
                     amount.format(currency)
@@ -400,7 +400,7 @@ async fn bonus_command(service: &FundService, command: BonusCommand) -> anyhow::
                 .with_context(|| format!("cannot read {}", file.display()))?;
             let rules = serde_json::from_str(&text)
                 .with_context(|| format!("{} is not a list of bonus rules", file.display()))?;
-            let rule_set = service.publish_bonus_rules(rules).await?;
+            let rule_set = service.command_line_publish_bonus_rules(rules).await?;
             println!("bonus rule set version {} published", rule_set.version());
         }
         BonusCommand::Show => {
@@ -440,7 +440,7 @@ async fn yield_command(service: &FundService, command: YieldCommand) -> anyhow::
                 .with_context(|| {
                     format!("--annual: '{annual}' is not a percentage from 0 to 100")
                 })?;
-            service.set_yield_rate(from, rate).await?;
+            service.command_line_set_yield_rate(from, rate).await?;
             println!("annual yield {annual}% from {from}");
         }
         YieldCommand::Rates => {

@@ -30,6 +30,7 @@ use tillfund_core::{
 
 mod attempts;
 mod audit;
+mod command_line;
 mod corrections;
 mod customers;
 mod dashboard;

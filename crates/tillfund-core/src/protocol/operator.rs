@@ -108,6 +108,8 @@ text_enum!(
         ProposalApproved => "proposal_approved",
         ProposalRejected => "proposal_rejected",
         ProposalWithdrawn => "proposal_withdrawn",
+        /// A change made at once on the server's own command line (`fund-server …`).
+        CommandLineChange => "command_line_change",
     }
 );
 
