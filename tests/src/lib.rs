@@ -9,6 +9,7 @@
 
 pub mod accessibility;
 pub mod chromedriver;
+pub mod operators;
 pub mod postgres;
 pub mod process;
 pub mod raw_counter;
