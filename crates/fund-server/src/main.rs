@@ -483,8 +483,7 @@ fn operator_token() -> anyhow::Result<Option<String>> {
 }
 
 async fn audit(service: &FundService, full: bool) -> anyhow::Result<()> {
-    let report = if full { service.audit_full().await? } else { service.audit().await? };
-    print_audit(&report)
+    print_audit(&service.command_line_audit(full).await?)
 }
 
 /// Prints an audit's findings; an error when it found a problem.

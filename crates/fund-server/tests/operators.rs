@@ -661,6 +661,47 @@ async fn the_dashboard_shows_todays_flows_the_reserves_month_and_silent_counters
     );
     assert_eq!(days[28]["reserve"], 0, "yesterday there was no reserve yet");
     assert_eq!(board["silent_counters"].as_array().unwrap().len(), 0);
+    assert_eq!(board["refused_entries"].as_array().unwrap().len(), 0);
+    assert_eq!(board["last_audit"], Value::Null, "never audited");
+
+    // A top-up for a customer not bound to the store is refused: it waits at the counter.
+    let stranger = server.customer("13800138009", &[]).await;
+    let outcome =
+        counter.top_up(&common::uuid_key(), 2, &stranger.customer_id, "10.00", "0.00").await;
+    assert_eq!(outcome["outcome"], "rejected", "{outcome}");
+    // An audit that finds a problem: a balance moved beside the journal.
+    let approver =
+        sign_in(&server, &on_the_command_line(&server, "li.wei", OperatorRole::Approver).await)
+            .await;
+    let (status, _) =
+        call(&server, Method::POST, "/v1/operator/audits", &approver, Value::Null).await;
+    assert_eq!(status, StatusCode::OK);
+    server
+        .database
+        .execute_raw("UPDATE accounts SET balance = balance + 1 WHERE key = 'reserve'")
+        .await
+        .unwrap();
+    let (_, report) =
+        call(&server, Method::POST, "/v1/operator/audits", &approver, Value::Null).await;
+    assert!(!report["problems"].as_array().unwrap().is_empty(), "{report}");
+    let (_, board) =
+        call(&server, Method::GET, "/v1/operator/dashboard", &viewer, Value::Null).await;
+    let refused = board["refused_entries"].as_array().unwrap();
+    assert_eq!(refused.len(), 1, "{board}");
+    assert_eq!(
+        (refused[0]["terminal_id"].as_str(), refused[0]["refused"].as_u64()),
+        (Some(counter.terminal_id.to_string().as_str()), Some(1))
+    );
+    assert_eq!(
+        (board["last_audit"]["by"].as_str(), board["last_audit"]["outcome"].as_str()),
+        (Some("li.wei"), Some("audit_problems_found")),
+        "{board}"
+    );
+    server
+        .database
+        .execute_raw("UPDATE accounts SET balance = balance - 1 WHERE key = 'reserve'")
+        .await
+        .unwrap();
 
     // A day and an hour later the counter is silent.
     server.service.store().clock().advance(25 * 60 * 60 * 1000);

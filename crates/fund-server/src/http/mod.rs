@@ -7,6 +7,7 @@ mod customers;
 mod extract;
 mod health;
 mod openapi;
+mod operator_audit;
 mod operator_customers;
 mod operator_merchants;
 mod operator_settlements;
@@ -118,6 +119,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(operator_settlements::days))
         .routes(routes!(operator_settlements::days_csv))
         .routes(routes!(operator_settlements::dashboard))
+        .routes(routes!(operator_audit::run))
         .routes(routes!(customers::list_merchants))
         .routes(routes!(customers::register))
         .routes(routes!(customers::sign_in))

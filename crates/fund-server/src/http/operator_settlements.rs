@@ -152,7 +152,10 @@ pub async fn dashboard(
     State(state): State<AppState>,
     call: OperatorCall,
 ) -> Result<Json<tillfund_core::protocol::DashboardBody>, ApiError> {
-    use tillfund_core::protocol::{DashboardBody, DayBalanceBody, FlowBody, SilentCounterBody};
+    use tillfund_core::protocol::{
+        DashboardBody, DayBalanceBody, FlowBody, LastAuditBody, RefusedEntriesBody,
+        SilentCounterBody,
+    };
     let board = state.service().dashboard(&call.operator, &call.source).await?;
     Ok(Json(DashboardBody {
         status: super::health::status_body(state.currency(), board.status),
@@ -182,6 +185,22 @@ pub async fn dashboard(
                 last_seen_ms: silent.last_seen_ms,
             })
             .collect(),
+        refused_entries: board
+            .refused_entries
+            .into_iter()
+            .map(|refused| RefusedEntriesBody {
+                merchant: refused.merchant,
+                label: refused.label,
+                terminal_id: refused.terminal_id,
+                refused: refused.refused,
+            })
+            .collect(),
+        last_audit: board.last_audit.map(|audit| LastAuditBody {
+            at_ms: audit.at_ms,
+            by: audit.by,
+            outcome: audit.outcome,
+            detail: audit.detail,
+        }),
         pending_proposals: board.pending_proposals as u64,
     }))
 }

@@ -66,6 +66,22 @@ impl<S: Storage> FundService<S> {
         self.on_the_command_line("yield_rates", &detail, result).await
     }
 
+    /// Runs the audit from the command line, recorded in the trail as any audit is.
+    pub async fn command_line_audit(&self, full: bool) -> Result<AuditReport, ServiceError> {
+        let report = if full { self.audit_full().await? } else { self.audit().await? };
+        let (detail, outcome) = super::operator::audit_for_trail(&report, full);
+        self.record_operator_action(
+            Caller::CommandLine.actor(),
+            &RequestSource::command_line(),
+            OperatorAction::AuditRun,
+            "ledger",
+            &detail,
+            outcome.as_ref().map(|_| ()),
+        )
+        .await?;
+        Ok(report)
+    }
+
     pub async fn command_line_revoke_terminal(
         &self,
         terminal_id: TerminalId,

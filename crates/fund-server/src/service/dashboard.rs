@@ -1,5 +1,6 @@
 //! The operators' dashboard: today's flows, the reserve at the end of each of the last 30
-//! days, counters silent for more than a day, and what waits for approval.
+//! days, counters silent for more than a day, counters' entries refused in the last day,
+//! the newest audit, and what waits for approval.
 
 use jiff::civil::Date;
 use tillfund_core::protocol::{OperatorAction, ProposalStatus};
@@ -15,6 +16,32 @@ pub const RESERVE_HISTORY_DAYS: usize = 30;
 pub const SILENT_AFTER_MS: i64 = 24 * 60 * 60 * 1000;
 /// Silent counters listed at most.
 const SILENT_LISTED_MAX: usize = 50;
+/// Counters' entries refused this long ago or less are shown: they wait in the counter's
+/// "needs attention" list, and a day is when a manager should have seen them.
+pub const REFUSED_WITHIN_MS: i64 = 24 * 60 * 60 * 1000;
+/// Refused entries read at most; past it the counts say "at least".
+const REFUSED_READ_MAX: u32 = 500;
+/// An audit older than this (or none) is itself an alert.
+pub const AUDIT_DUE_AFTER_MS: i64 = 48 * 60 * 60 * 1000;
+
+/// A counter whose entries the server refused in the last day.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefusedAtCounter {
+    pub merchant: String,
+    pub label: String,
+    pub terminal_id: TerminalId,
+    pub refused: u64,
+}
+
+/// The newest audit, as the trail recorded it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastAudit {
+    pub at_ms: i64,
+    pub by: String,
+    /// `ok`, or `audit_problems_found`.
+    pub outcome: String,
+    pub detail: String,
+}
 
 /// A counter that has not been heard from for more than a day.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +62,8 @@ pub struct Dashboard {
     /// The reserve at the end of each day, oldest first, today last (as it stands now).
     pub reserve_by_day: Vec<(Date, i64)>,
     pub silent_counters: Vec<SilentCounter>,
+    pub refused_entries: Vec<RefusedAtCounter>,
+    pub last_audit: Option<LastAudit>,
     pub pending_proposals: usize,
 }
 
@@ -108,7 +137,51 @@ impl<S: Storage> FundService<S> {
             today_flows,
             reserve_by_day,
             silent_counters,
+            refused_entries: self.refused_entries(now - REFUSED_WITHIN_MS).await?,
+            last_audit: self.last_audit().await?,
             pending_proposals,
         })
+    }
+
+    /// Counters whose outbox entries were refused since `since_ms`, most refused first.
+    async fn refused_entries(&self, since_ms: i64) -> Result<Vec<RefusedAtCounter>, ServiceError> {
+        let mut by_terminal: std::collections::BTreeMap<TerminalId, u64> = Default::default();
+        for key in self.store.refused_outbox_keys_since(since_ms, REFUSED_READ_MAX).await? {
+            // `terminal/<id>/outbox/<entry>`
+            let terminal = key.split('/').nth(1).and_then(|id| id.parse::<TerminalId>().ok());
+            if let Some(terminal) = terminal {
+                *by_terminal.entry(terminal).or_default() += 1;
+            }
+        }
+        let mut refused = Vec::with_capacity(by_terminal.len());
+        for (terminal_id, count) in by_terminal {
+            let Some(terminal) = self.store.terminal(terminal_id).await? else { continue };
+            let merchant = self.store.merchant(terminal.merchant_id).await?;
+            refused.push(RefusedAtCounter {
+                merchant: merchant.map_or_else(|| terminal.merchant_id.to_string(), |m| m.name),
+                label: terminal.label,
+                terminal_id,
+                refused: count,
+            });
+        }
+        refused.sort_by_key(|counter| std::cmp::Reverse(counter.refused));
+        Ok(refused)
+    }
+
+    async fn last_audit(&self) -> Result<Option<LastAudit>, ServiceError> {
+        let query = crate::store::TrailQuery {
+            before_sequence: None,
+            operator_id: None,
+            action: Some(OperatorAction::AuditRun),
+            from_ms: None,
+            until_ms: None,
+            limit: 1,
+        };
+        Ok(self.store.trail(&query).await?.into_iter().next().map(|record| LastAudit {
+            at_ms: record.record.at_ms,
+            by: record.record.actor.name,
+            outcome: record.record.outcome,
+            detail: record.record.detail,
+        }))
     }
 }

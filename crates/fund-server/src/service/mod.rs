@@ -60,7 +60,10 @@ pub use audit::{AuditScope, audit_store};
 pub use customers::{
     CustomerView, NewWallet, WALLET_HISTORY_SHOWN, WalletActivity, WalletSummary, YIELD_DAYS_SHOWN,
 };
-pub use dashboard::{Dashboard, RESERVE_HISTORY_DAYS, SILENT_AFTER_MS, SilentCounter};
+pub use dashboard::{
+    AUDIT_DUE_AFTER_MS, Dashboard, LastAudit, REFUSED_WITHIN_MS, RESERVE_HISTORY_DAYS,
+    RefusedAtCounter, SILENT_AFTER_MS, SilentCounter,
+};
 pub use error::ServiceError;
 pub(crate) use error::internal;
 use error::{deferred_error, locked_error, outcome_error, pin_check_error, reject_error_code};

@@ -178,14 +178,16 @@ impl<S: Storage> FundService<S> {
             let mut view = self.store.begin_audit().await?;
             view.checkpoint().await?
         };
-        let detail = format!(
-            "{} audit: {} entries, {} trail records, {} problems",
-            if full { "full" } else { "incremental" },
-            report.entries_checked,
-            report.trail_records_checked,
-            report.problems_found
-        );
-        self.record_operator_action(by.actor(), source, action, "ledger", &detail, Ok(())).await?;
+        let (detail, outcome) = audit_for_trail(&report, full);
+        self.record_operator_action(
+            by.actor(),
+            source,
+            action,
+            "ledger",
+            &detail,
+            outcome.as_ref().map(|_| ()),
+        )
+        .await?;
         Ok((report, head))
     }
 
@@ -256,4 +258,28 @@ fn checked_merchant(
         time_zone: time_zone.to_owned(),
         settlement_account: settlement_account.to_owned(),
     })
+}
+
+/// An audit as the trail keeps it: what it checked, and `audit_problems_found` as its
+/// outcome when it found any (the dashboard raises an alert on it).
+pub(super) fn audit_for_trail(
+    report: &AuditReport,
+    full: bool,
+) -> (String, Result<(), ServiceError>) {
+    let detail = format!(
+        "{} audit: {} entries, {} trail records, {} problems",
+        if full { "full" } else { "incremental" },
+        report.entries_checked,
+        report.trail_records_checked,
+        report.problems_found
+    );
+    let outcome = if report.passed() {
+        Ok(())
+    } else {
+        Err(ServiceError::new(
+            ErrorCode::AuditProblemsFound,
+            format!("The audit found {} problems.", report.problems_found),
+        ))
+    };
+    (detail, outcome)
 }

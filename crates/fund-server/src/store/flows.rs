@@ -40,4 +40,11 @@ pub trait FlowStore {
         start_ms: i64,
         end_ms: i64,
     ) -> impl Future<Output = Stored<Flows>> + Send;
+    /// Idempotency keys of counters' outbox entries refused for good since `since_ms`,
+    /// newest first, at most `limit` (by an index on the records' time).
+    fn refused_outbox_keys_since(
+        &self,
+        since_ms: i64,
+        limit: u32,
+    ) -> impl Future<Output = Stored<Vec<String>>> + Send;
 }

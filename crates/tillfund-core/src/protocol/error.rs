@@ -155,6 +155,7 @@ error_codes! {
     ActivationCodeNotWaiting = "activation_code_not_waiting", 409, "This activation code is used, expired or cancelled already.", "该激活码已被使用、已过期或已取消。";
     ProposalUnknown = "proposal_unknown", 404, "There is no such proposal.", "没有该提案。";
     SettlementAccountInvalid = "settlement_account_invalid", 422, "A settlement account is at most 80 characters, on one line.", "结算账户最多 80 个字符，且不可换行。";
+    AuditProblemsFound = "audit_problems_found", 409, "The audit found problems in the ledger or the operators' trail; see its report.", "审计发现账本或操作记录存在问题，请查看审计报告。";
     ReserveUnderThreshold = "reserve_under_threshold", 422, "The reserve would fall under its threshold; take out less, or lower the threshold first.", "备付金将低于警戒线：请减少转出金额，或先调低警戒线。";
     MoneyLimitInvalid = "money_limit_invalid", 422, "A wallet cap is more than zero, a reserve threshold and refill zero or more.", "钱包上限须大于零，备付金警戒线和补充金额须不小于零。";
     ProposalTargetUnknown = "proposal_target_unknown", 404, "The counter or customer this change names does not exist.", "该变更所指的收银台或客户不存在。";

@@ -38,7 +38,10 @@ pub use operator::{
     PasswordChangeRequest, SecondFactorBody, SessionsEndedBody, TrailPageBody, TrailRecordBody,
 };
 pub use operator_customers::{CustomerDossierBody, CustomerSearchBody, WalletEntryBody};
-pub use operator_dashboard::{DashboardBody, DayBalanceBody, FlowBody, SilentCounterBody};
+pub use operator_dashboard::{
+    AuditBody, AuditRunRequest, DashboardBody, DayBalanceBody, FlowBody, LastAuditBody,
+    RefusedEntriesBody, SilentCounterBody,
+};
 pub use operator_merchants::{
     ActivationCodeBody, ActivationCodeState, CounterBody, IssuedActivationCodeBody,
     MerchantDetailBody, MerchantsBody, NewMerchantRequest,

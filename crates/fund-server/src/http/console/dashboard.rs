@@ -1,6 +1,7 @@
 //! The dashboard: the reserve and the service fund against the threshold with the reserve
 //! of the last 30 days drawn, today's flows, the alerts (the reserve, counters silent for
-//! more than a day) and what waits for approval.
+//! more than a day, counters' entries refused in the last day, an audit that found
+//! problems or none for two days) and what waits for approval.
 
 use axum::extract::State;
 use axum::response::Response;
@@ -8,6 +9,7 @@ use maud::{Markup, html};
 
 use super::frame::{ConsoleVisitor, moment, redirect};
 use crate::http::AppState;
+use crate::service::AUDIT_DUE_AFTER_MS;
 
 const CHART_WIDTH: i64 = 600;
 const CHART_HEIGHT: i64 = 160;
@@ -52,6 +54,7 @@ pub async fn dashboard(State(state): State<AppState>, visitor: ConsoleVisitor) -
     };
     let status = &board.status;
     let flows = &board.today_flows;
+    let now = state.service().now_ms();
     let figure = |code: &str| {
         let (entries, amount) = flows.total(code);
         format!("{entries} · {}", minor(amount))
@@ -88,7 +91,22 @@ pub async fn dashboard(State(state): State<AppState>, visitor: ConsoleVisitor) -
                     ")"
                 }
             }
-            @if status.reserve_alert.is_none() && board.silent_counters.is_empty() {
+            @for refused in &board.refused_entries {
+                p.problem data-alert="refused" {
+                    (refused.merchant) " · " (refused.label) ": " (refused.refused) " " (words.refused_entries)
+                }
+            }
+            @match &board.last_audit {
+                Some(audit) if audit.outcome != "ok" => p.problem role="alert" data-alert="audit" {
+                    (words.last_audit_failed) " (" (moment(audit.at_ms)) ", " (audit.by) "): " (audit.detail) " · " a href="/console/audit" { (words.audit) }
+                },
+                Some(audit) if now - audit.at_ms > AUDIT_DUE_AFTER_MS => p.problem data-alert="audit-due" {
+                    (words.audit_due) " (" (moment(audit.at_ms)) ") · " a href="/console/audit" { (words.audit) }
+                },
+                None => p.problem data-alert="audit-due" { (words.audit_never) " · " a href="/console/audit" { (words.audit) } },
+                Some(_) => {},
+            }
+            @if status.reserve_alert.is_none() && board.silent_counters.is_empty() && board.refused_entries.is_empty() && board.last_audit.as_ref().is_some_and(|audit| audit.outcome == "ok" && now - audit.at_ms <= AUDIT_DUE_AFTER_MS) {
                 p.hint { (words.no_alert) }
             }
             p { a href="/console/proposals" data-figure="pending" { (board.pending_proposals) " · " (words.pending) } }

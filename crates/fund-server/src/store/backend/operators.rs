@@ -172,6 +172,10 @@ impl FlowStore for Backend {
     async fn flows_between(&self, start_ms: i64, end_ms: i64) -> Stored<Flows> {
         each!(self, store => store.flows_between(start_ms, end_ms).await)
     }
+
+    async fn refused_outbox_keys_since(&self, since_ms: i64, limit: u32) -> Stored<Vec<String>> {
+        each!(self, store => store.refused_outbox_keys_since(since_ms, limit).await)
+    }
 }
 
 impl crate::store::LimitStore for Backend {

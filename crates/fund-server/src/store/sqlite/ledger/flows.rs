@@ -31,4 +31,22 @@ impl FlowStore for SqliteStore {
         }
         Ok(flows)
     }
+
+    async fn refused_outbox_keys_since(
+        &self,
+        since_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<String>, StoreError> {
+        // An outcome is stored as JSON with its tag first: `{"outcome":"rejected",…`.
+        Ok(sqlx::query_scalar(
+            "SELECT key FROM idempotency_records \
+             WHERE created_at_ms >= ?1 AND key LIKE 'terminal/%/outbox/%' \
+               AND outcome LIKE '{\"outcome\":\"rejected\"%' \
+             ORDER BY created_at_ms DESC LIMIT ?2",
+        )
+        .bind(since_ms)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?)
+    }
 }
