@@ -610,3 +610,54 @@ async fn a_store_s_settlement_account_changes_only_under_four_eyes() {
     let stored = server.service.store().merchant(merchant).await.unwrap().unwrap();
     assert_eq!(stored.name, "Corner Shop Nanjing Rd");
 }
+
+#[tokio::test]
+async fn a_bonus_rule_set_scheduled_to_start_keeps_the_rules_in_force_until_then() {
+    let server = TestServer::start().await;
+    let maker =
+        sign_in(&server, &on_the_command_line(&server, "wang", OperatorRole::Operator).await).await;
+    let checker =
+        sign_in(&server, &on_the_command_line(&server, "li.wei", OperatorRole::Approver).await)
+            .await;
+    let publish = |rules: Value, starts_at_ms: Option<i64>| json!({"kind": "publish_bonus_rules", "rules": rules, "starts_at_ms": starts_at_ms});
+    let (_, first) =
+        propose(&server, &maker, publish(json!([tier_rule("500.00", "10.00")]), None)).await;
+    let id = first["id"].as_str().unwrap().to_owned();
+    assert_eq!(decide(&server, &checker, &id, "approve").await.1["status"], "applied");
+
+    let now = server.service.store().clock().now_ms();
+    let (status, refused) =
+        propose(&server, &maker, publish(json!([tier_rule("500.00", "50.00")]), Some(now - 1)))
+            .await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("bonus_rule_invalid")),
+        "{refused}"
+    );
+    let start = now + 60 * 60 * 1000;
+    let (_, proposal) =
+        propose(&server, &maker, publish(json!([tier_rule("500.00", "50.00")]), Some(start))).await;
+    let lines = proposal["changes"].as_array().unwrap();
+    assert!(lines.iter().any(|line| line["what"] == "new rules start"), "{proposal}");
+    let sample = lines
+        .iter()
+        .find(|line| line["what"].as_str().unwrap().starts_with("bonus on a top-up of 500.00 CNY"))
+        .unwrap();
+    assert_eq!(
+        (sample["before"].as_str(), sample["after"].as_str()),
+        (Some("10.00"), Some("50.00"))
+    );
+    let id = proposal["id"].as_str().unwrap().to_owned();
+    assert_eq!(decide(&server, &checker, &id, "approve").await.1["status"], "applied");
+
+    // One set, published now: the old bonus until the start, the new one from then on.
+    let rules = server.service.current_bonus_rules().await.unwrap();
+    assert_eq!(rules.version(), 2);
+    let anywhere = tillfund_core::MerchantId::generate();
+    let amount = tillfund_core::PositiveAmount::try_from(minor("500.00")).unwrap();
+    let bonus = |at: i64| rules.quote(anywhere, amount, at).bonus.minor_units();
+    assert_eq!(
+        (bonus(now), bonus(start - 1), bonus(start), bonus(start + 86_400_000)),
+        (minor("10.00"), minor("10.00"), minor("50.00"), minor("50.00"))
+    );
+}

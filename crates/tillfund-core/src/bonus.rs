@@ -175,6 +175,32 @@ impl BonusRuleSet {
         &self.rules
     }
 
+    /// The rules of a set that keeps `current` until `starts_at_ms` and `proposed` from then
+    /// on: how a new set is scheduled to start later, as one set a counter quotes offline.
+    /// A current rule is cut at the start (dropped when it would start at or after it); a
+    /// proposed rule starts at the start at the earliest (dropped when it ends by then).
+    pub fn scheduled(
+        current: &[BonusRule],
+        proposed: &[BonusRule],
+        starts_at_ms: i64,
+    ) -> Vec<BonusRule> {
+        let until_start =
+            current.iter().filter(|rule| rule.valid_from_ms < starts_at_ms).map(|rule| BonusRule {
+                valid_until_ms: Some(
+                    rule.valid_until_ms.map_or(starts_at_ms, |until| until.min(starts_at_ms)),
+                ),
+                ..rule.clone()
+            });
+        let from_start = proposed
+            .iter()
+            .filter(|rule| rule.valid_until_ms.is_none_or(|until| until > starts_at_ms))
+            .map(|rule| BonusRule {
+                valid_from_ms: rule.valid_from_ms.max(starts_at_ms),
+                ..rule.clone()
+            });
+        until_start.chain(from_start).collect()
+    }
+
     pub fn quote(&self, merchant_id: MerchantId, amount: PositiveAmount, at_ms: i64) -> BonusQuote {
         let bonus = self
             .rules
@@ -198,6 +224,28 @@ mod tests {
 
     fn positive(text: &str) -> PositiveAmount {
         PositiveAmount::parse(text, Currency::CNY).unwrap()
+    }
+
+    #[test]
+    fn a_scheduled_set_keeps_the_current_rules_until_its_start() {
+        let merchant = MerchantId::generate();
+        let rule = |from: i64, until: Option<i64>, bonus: &str| BonusRule {
+            merchant_id: None,
+            valid_from_ms: from,
+            valid_until_ms: until,
+            formula: BonusFormula::Tiers {
+                tiers: vec![BonusTier { minimum: positive("100.00"), bonus: cny(bonus) }],
+            },
+        };
+        let current =
+            [rule(0, None, "5.00"), rule(5_000, None, "9.00"), rule(0, Some(500), "7.00")];
+        let proposed = [rule(0, None, "20.00"), rule(0, Some(900), "30.00")];
+        let rules = BonusRuleSet::scheduled(&current, &proposed, 1_000);
+        assert_eq!(rules.len(), 3, "a rule starting after the start and one ending before it go");
+        let set = BonusRuleSet::new(2, rules).unwrap();
+        let bonus = |at: i64| set.quote(merchant, positive("100.00"), at).bonus;
+        assert_eq!((bonus(0), bonus(499), bonus(999)), (cny("7.00"), cny("7.00"), cny("5.00")));
+        assert_eq!((bonus(1_000), bonus(10_000)), (cny("20.00"), cny("20.00")));
     }
 
     fn tiers_rule(merchant_id: Option<MerchantId>) -> BonusRule {

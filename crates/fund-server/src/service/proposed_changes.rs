@@ -11,14 +11,25 @@ use tillfund_core::{CustomerId, ProposalId};
 
 use super::*;
 
+/// How far ahead a bonus rule set may be scheduled to start.
+pub const SCHEDULED_START_WITHIN_MS: i64 = 366 * 24 * 60 * 60 * 1000;
+
 /// Top-up amounts, in major units, on which a proposed bonus rule set is shown.
 pub const BONUS_SAMPLE_MAJOR_UNITS: [i64; 5] = [100, 500, 1_000, 2_000, 5_000];
 
 /// A proposed change whose every field was checked.
 #[derive(Debug, Clone)]
 pub(super) enum CheckedChange {
-    PublishBonusRules(BonusRuleSet),
-    SetYieldRate { from: Date, annual_rate: Decimal },
+    /// The set to publish (for a scheduled start, the rules in force until it and the new
+    /// ones after it, as made when checked), with the start.
+    PublishBonusRules {
+        set: BonusRuleSet,
+        starts_at_ms: Option<i64>,
+    },
+    SetYieldRate {
+        from: Date,
+        annual_rate: Decimal,
+    },
     FundReserve(PositiveAmount),
     DefundReserve(PositiveAmount),
     SetMoneyLimits(crate::ledger::MoneyLimits),
@@ -49,10 +60,28 @@ impl<S: Storage> FundService<S> {
             ServiceError::new(ErrorCode::ProposalTargetUnknown, format!("There is no {what}."))
         };
         Ok(match change {
-            ProposedChange::PublishBonusRules { rules } => {
-                let set = BonusRuleSet::new(0, rules.clone())
-                    .map_err(|error| ServiceError::new(error.code(), error.to_string()))?;
-                CheckedChange::PublishBonusRules(set)
+            ProposedChange::PublishBonusRules { rules, starts_at_ms } => {
+                let invalid = |error: tillfund_core::bonus::RuleError| {
+                    ServiceError::new(error.code(), error.to_string())
+                };
+                // The proposed rules alone must hold, whatever they are combined with.
+                BonusRuleSet::new(0, rules.clone()).map_err(invalid)?;
+                let rules = match *starts_at_ms {
+                    None => rules.clone(),
+                    Some(start) => {
+                        let now = self.store.clock().now_ms();
+                        if start <= now || start > now + SCHEDULED_START_WITHIN_MS {
+                            return Err(ServiceError::new(
+                                ErrorCode::BonusRuleInvalid,
+                                "A scheduled start is in the future, within a year.",
+                            ));
+                        }
+                        let current = self.store.current_bonus_rules().await?;
+                        BonusRuleSet::scheduled(current.rules(), rules, start)
+                    }
+                };
+                let set = BonusRuleSet::new(0, rules).map_err(invalid)?;
+                CheckedChange::PublishBonusRules { set, starts_at_ms: *starts_at_ms }
             }
             ProposedChange::SetYieldRate { effective_from, annual_percent } => {
                 let from: Date = effective_from.trim().parse().map_err(|_| {
@@ -137,6 +166,16 @@ impl<S: Storage> FundService<S> {
         })
     }
 
+    /// A moment as operators read it: in the platform's time zone, to the minute.
+    fn platform_time(&self, at_ms: i64) -> Result<String, ServiceError> {
+        let zone = self.config.yield_policy.time_zone.clone();
+        Ok(jiff::Timestamp::from_millisecond(at_ms)
+            .map_err(|error| internal(error.to_string()))?
+            .to_zoned(zone)
+            .strftime("%Y-%m-%d %H:%M %Z")
+            .to_string())
+    }
+
     /// Refuses a proposal that would change nothing now. Asked when proposing only: an
     /// approval finishing an application cut off after it stored the limits must go on.
     pub(super) async fn check_changes_something(
@@ -169,7 +208,7 @@ impl<S: Storage> FundService<S> {
     ) -> Result<Vec<ChangeLineBody>, ServiceError> {
         let currency = self.config.policy.currency;
         Ok(match change {
-            CheckedChange::PublishBonusRules(proposed) => {
+            CheckedChange::PublishBonusRules { set: proposed, starts_at_ms } => {
                 let current = self.store.current_bonus_rules().await?;
                 let mut lines = vec![
                     line(
@@ -183,18 +222,27 @@ impl<S: Storage> FundService<S> {
                         proposed.rules().len().to_string(),
                     ),
                 ];
-                // At a store no rule names, now: what every store gives at least.
+                // At a store no rule names, when the new rules start (now, or the scheduled
+                // start): what every store gives at least.
                 let anywhere = MerchantId::generate();
-                let now = self.store.clock().now_ms();
+                let at = starts_at_ms.unwrap_or_else(|| self.store.clock().now_ms());
+                let from = match starts_at_ms {
+                    Some(start) => {
+                        let shown = self.platform_time(*start)?;
+                        lines.push(line("new rules start", "—", shown.clone()));
+                        format!(" from {shown}")
+                    }
+                    None => String::new(),
+                };
                 for major in BONUS_SAMPLE_MAJOR_UNITS {
                     let Ok(amount) = PositiveAmount::parse(&major.to_string(), currency) else {
                         continue;
                     };
-                    let before = current.quote(anywhere, amount, now).bonus;
-                    let after = proposed.quote(anywhere, amount, now).bonus;
+                    let before = current.quote(anywhere, amount, at).bonus;
+                    let after = proposed.quote(anywhere, amount, at).bonus;
                     lines.push(line(
                         format!(
-                            "bonus on a top-up of {} {currency} at any store",
+                            "bonus on a top-up of {} {currency} at any store{from}",
                             amount.amount().format(currency)
                         ),
                         before.format(currency),
@@ -300,7 +348,7 @@ impl<S: Storage> FundService<S> {
         change: CheckedChange,
     ) -> Result<(), ServiceError> {
         match change {
-            CheckedChange::PublishBonusRules(set) => {
+            CheckedChange::PublishBonusRules { set, .. } => {
                 self.publish_bonus_rules(set.rules().to_vec()).await?;
             }
             CheckedChange::SetYieldRate { from, annual_rate } => {

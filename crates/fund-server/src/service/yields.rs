@@ -71,6 +71,11 @@ impl<S: Storage> FundService<S> {
         now.to_zoned(self.config.yield_policy.time_zone.clone()).date()
     }
 
+    /// The platform's time zone: business days, and the times operators type and read.
+    pub fn platform_zone(&self) -> &jiff::tz::TimeZone {
+        &self.config.yield_policy.time_zone
+    }
+
     /// Accrues through yesterday; what `serve` runs every hour so that missed days after a
     /// stop are caught up without an operator.
     pub async fn accrue_through_yesterday(&self) -> Result<AccrualReport, ServiceError> {

@@ -16,6 +16,11 @@ pub enum ProposedChange {
     PublishBonusRules {
         #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
         rules: Vec<BonusRule>,
+        /// A scheduled start (ms since the epoch, in the future, within a year): the rules
+        /// in force stay until then and these apply from then on, in one set published
+        /// now. Absent: these supersede the rules in force as soon as it is approved.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        starts_at_ms: Option<i64>,
     },
     /// The annual yield rate from a day on (replacing a rate set for that day).
     SetYieldRate {

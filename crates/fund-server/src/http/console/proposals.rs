@@ -118,10 +118,15 @@ pub async fn new_page(State(state): State<AppState>, visitor: ConsoleVisitor) ->
         let body = html! { section { p.problem role="alert" { (words.role_cannot_propose) } } };
         return visitor.page("/console/proposals/new", words.new_proposal, body);
     }
-    let (limits, _) = match state.service().money_limits().await {
-        Ok(limits) => limits,
-        Err(error) => return visitor.refusal(&error, "/console/proposals"),
-    };
+    let (limits, rules) =
+        match (state.service().money_limits().await, state.service().current_bonus_rules().await) {
+            (Ok((limits, _)), Ok(rules)) => (limits, rules),
+            (Err(error), _) | (_, Err(error)) => {
+                return visitor.refusal(&error, "/console/proposals");
+            }
+        };
+    // The rules in force are the draft to edit.
+    let draft = serde_json::to_string_pretty(rules.rules()).unwrap_or_default();
     let currency = state.currency();
     let csrf = &session.csrf;
     let note = html! { label { (words.note) input name="note" maxlength="500"; } };
@@ -132,7 +137,9 @@ pub async fn new_page(State(state): State<AppState>, visitor: ConsoleVisitor) ->
             form method="post" action="/console/proposals" data-kind="publish_bonus_rules" {
                 input type="hidden" name="csrf" value=(csrf);
                 input type="hidden" name="kind" value="publish_bonus_rules";
-                label { (words.rules_json) textarea name="rules" required spellcheck="false" {} }
+                label { (words.rules_json) textarea name="rules" required spellcheck="false" { (draft) } }
+                label { (words.starts_at) input type="datetime-local" name="starts_at"; }
+                p.hint { (words.starts_at_hint) }
                 (note)
                 button.primary type="submit" { (words.propose) }
             }
@@ -217,6 +224,7 @@ pub struct ProposeForm {
     amount: Option<String>,
     terminal_id: Option<String>,
     customer_id: Option<String>,
+    starts_at: Option<String>,
     wallet_cap: Option<String>,
     reserve_threshold: Option<String>,
     reserve_refill: Option<String>,
@@ -230,6 +238,7 @@ pub struct ProposeForm {
 fn change_of(
     form: ProposeForm,
     currency: tillfund_core::Currency,
+    zone: &jiff::tz::TimeZone,
 ) -> Result<ProposedChange, ServiceError> {
     let field = |value: Option<String>| value.unwrap_or_default();
     let money = |value: Option<String>| {
@@ -245,7 +254,11 @@ fn change_of(
                     format!("The rules are not a JSON list of rules: {error}."),
                 )
             })?;
-            ProposedChange::PublishBonusRules { rules }
+            let starts_at_ms = match form.starts_at.as_deref().map(str::trim) {
+                None | Some("") => None,
+                Some(text) => Some(local_time_ms(text, zone)?),
+            };
+            ProposedChange::PublishBonusRules { rules, starts_at_ms }
         }
         "set_yield_rate" => ProposedChange::SetYieldRate {
             effective_from: field(form.effective_from),
@@ -293,7 +306,7 @@ pub async fn propose(
         return visitor.refusal(&error, "/console/proposals/new");
     }
     let note = form.note.clone();
-    let result = match change_of(form, state.currency()) {
+    let result = match change_of(form, state.currency(), state.service().platform_zone()) {
         Ok(change) => {
             state.service().propose(&session.operator, &visitor.source, change, &note).await
         }
@@ -342,4 +355,21 @@ pub async fn decide(
         Ok(_) => redirect("/console/proposals", &[]),
         Err(error) => visitor.refusal(&error, "/console/proposals"),
     }
+}
+
+/// A `datetime-local` field's `YYYY-MM-DDTHH:MM` in the platform's time zone, as ms since
+/// the epoch.
+fn local_time_ms(text: &str, zone: &jiff::tz::TimeZone) -> Result<i64, ServiceError> {
+    let invalid = || {
+        ServiceError::new(
+            ErrorCode::BonusRuleInvalid,
+            format!(
+                "'{}' is not a time (YYYY-MM-DD HH:MM).",
+                text.chars().take(20).collect::<String>()
+            ),
+        )
+    };
+    let civil: jiff::civil::DateTime = text.replace(' ', "T").parse().map_err(|_| invalid())?;
+    let zoned = civil.to_zoned(zone.clone()).map_err(|_| invalid())?;
+    Ok(zoned.timestamp().as_millisecond())
 }
