@@ -6,6 +6,7 @@ mod console;
 mod customers;
 mod extract;
 mod health;
+mod html;
 mod openapi;
 mod operator_audit;
 mod operator_customers;

@@ -5,7 +5,7 @@
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::response::Response;
-use maud::{Markup, PreEscaped, html};
+use maud::html;
 use serde::Deserialize;
 use tillfund_core::protocol::OperatorRole;
 
@@ -13,27 +13,13 @@ use super::frame::{ConsoleVisitor, moment, redirect};
 use crate::http::AppState;
 use crate::service::{Caller, ErrorCode, SecondFactorEnrolment, ServiceError};
 
-/// The provisioning URI as a QR code an authenticator app scans. The renderer's SVG is
-/// made of our own numbers and fixed markup, so it is inserted as it is.
-fn qr_svg(text: &str) -> Markup {
-    match qrcode::QrCode::new(text.as_bytes()) {
-        Ok(qr) => {
-            let svg =
-                qr.render::<qrcode::render::svg::Color<'_>>().min_dimensions(220, 220).build();
-            let svg = svg.find("<svg").map_or(svg.clone(), |start| svg[start..].to_owned());
-            PreEscaped(svg)
-        }
-        Err(_) => html! {},
-    }
-}
-
 fn second_factor_page(visitor: &ConsoleVisitor, enrolment: &SecondFactorEnrolment) -> Response {
     let words = visitor.words();
     let body = html! {
         h1 { (words.second_factor) " · " (enrolment.operator.name) }
         section {
             p { (words.second_factor_once) }
-            div role="img" aria-label=(words.second_factor) { (qr_svg(&enrolment.provisioning_uri)) }
+            div role="img" aria-label=(words.second_factor) { (crate::http::html::qr_svg(&enrolment.provisioning_uri, 220)) }
             p { (words.secret) ": " code data-secret { (enrolment.totp_secret) } }
             p { a href="/console/operators" { (words.back) } }
         }
@@ -125,10 +111,8 @@ pub async fn add(
     let Some(session) = visitor.session.as_ref() else {
         return redirect("/console/signin", &[]);
     };
-    if !visitor.form_is_ours(&form.csrf) {
-        let error =
-            ServiceError::new(ErrorCode::FormExpired, "This form has expired; reload the page.");
-        return visitor.refusal(&error, "/console/operators");
+    if let Some(refused) = visitor.refuse_foreign_form(&form.csrf, "/console/operators") {
+        return refused;
     }
     let Ok(role) = form.role.parse::<OperatorRole>() else {
         let error = ServiceError::new(ErrorCode::BodyInvalid, "There is no such role.");
@@ -159,10 +143,8 @@ pub async fn act(
     let Some(session) = visitor.session.as_ref() else {
         return redirect("/console/signin", &[]);
     };
-    if !visitor.form_is_ours(&form.csrf) {
-        let error =
-            ServiceError::new(ErrorCode::FormExpired, "This form has expired; reload the page.");
-        return visitor.refusal(&error, "/console/operators");
+    if let Some(refused) = visitor.refuse_foreign_form(&form.csrf, "/console/operators") {
+        return refused;
     }
     let Ok(id) = id.parse() else {
         let error = ServiceError::new(ErrorCode::OperatorUnknown, "There is no such operator.");

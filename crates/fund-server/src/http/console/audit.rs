@@ -10,7 +10,6 @@ use serde::Deserialize;
 use super::frame::{ConsoleVisitor, moment, redirect};
 use crate::http::AppState;
 use crate::operators::{Permission, allows};
-use crate::service::{ErrorCode, ServiceError};
 
 fn run_forms(visitor: &ConsoleVisitor, csrf: &str) -> Markup {
     let words = visitor.words();
@@ -63,10 +62,8 @@ pub async fn run(
         return redirect("/console/signin", &[]);
     };
     let words = visitor.words();
-    if !visitor.form_is_ours(&form.csrf) {
-        let error =
-            ServiceError::new(ErrorCode::FormExpired, "This form has expired; reload the page.");
-        return visitor.refusal(&error, "/console/audit");
+    if let Some(refused) = visitor.refuse_foreign_form(&form.csrf, "/console/audit") {
+        return refused;
     }
     let full = form.full.is_some();
     let (report, head) =

@@ -2,9 +2,7 @@
 //! answers every screen shares: a redirect, a refusal page.
 
 use axum::extract::{FromRequestParts, Query};
-use axum::http::header::{
-    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION, SET_COOKIE,
-};
+use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, SET_COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -18,7 +16,7 @@ use crate::http::wallet::Language;
 use crate::http::web::security::{
     LANGUAGE_COOKIE, client_ip, cookie, over_tls, same_secret, set_cookie,
 };
-use crate::service::{RequestSource, ServiceError, SignedInOperator};
+use crate::service::{ErrorCode, RequestSource, ServiceError, SignedInOperator};
 
 /// The console's session cookie: the operator's session token.
 pub const OPERATOR_COOKIE: &str = "tf_operator";
@@ -120,6 +118,17 @@ impl ConsoleVisitor {
 
     pub fn form_is_ours(&self, submitted: &str) -> bool {
         self.session.as_ref().is_some_and(|session| same_secret(&session.csrf, submitted))
+    }
+
+    /// The refusal of a form that is not this session's (no token, another session's, or
+    /// one from before a sign-out), pointing back to `back`; `None` for one of ours.
+    pub fn refuse_foreign_form(&self, submitted: &str, back: &str) -> Option<Response> {
+        if self.form_is_ours(submitted) {
+            return None;
+        }
+        let error =
+            ServiceError::new(ErrorCode::FormExpired, "This form has expired; reload the page.");
+        Some(self.refusal(&error, back))
     }
 
     /// A message for people, in the visitor's language when the code has one.
@@ -236,19 +245,7 @@ pub(super) fn console_cookie(name: &str, value: &str, seconds: i64, tls: bool) -
     set_cookie(name, value, seconds, "Strict", tls).replacen("Path=/;", "Path=/console;", 1)
 }
 
-/// A 303 to `location`, setting `cookies`.
-pub fn redirect(location: &str, cookies: &[String]) -> Response {
-    let mut response = StatusCode::SEE_OTHER.into_response();
-    if let Ok(value) = HeaderValue::from_str(location) {
-        response.headers_mut().insert(LOCATION, value);
-    }
-    for cookie in cookies {
-        if let Ok(value) = HeaderValue::from_str(cookie) {
-            response.headers_mut().append(SET_COOKIE, value);
-        }
-    }
-    response
-}
+pub(crate) use crate::http::html::redirect;
 
 #[derive(Deserialize)]
 pub struct LanguageQuery {

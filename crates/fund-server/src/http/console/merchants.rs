@@ -149,10 +149,8 @@ pub async fn add(
     let Some(session) = visitor.session.as_ref() else {
         return redirect("/console/signin", &[]);
     };
-    if !visitor.form_is_ours(&form.csrf) {
-        let error =
-            ServiceError::new(ErrorCode::FormExpired, "This form has expired; reload the page.");
-        return visitor.refusal(&error, "/console/merchants");
+    if let Some(refused) = visitor.refuse_foreign_form(&form.csrf, "/console/merchants") {
+        return refused;
     }
     match state
         .service()
@@ -180,10 +178,8 @@ pub async fn issue_code(
         return redirect("/console/signin", &[]);
     };
     let words = visitor.words();
-    if !visitor.form_is_ours(&form.csrf) {
-        let error =
-            ServiceError::new(ErrorCode::FormExpired, "This form has expired; reload the page.");
-        return visitor.refusal(&error, "/console/merchants");
+    if let Some(refused) = visitor.refuse_foreign_form(&form.csrf, "/console/merchants") {
+        return refused;
     }
     let Ok(id) = id.parse() else {
         let error = ServiceError::new(ErrorCode::MerchantUnknown, "There is no such store.");
@@ -219,10 +215,8 @@ pub async fn cancel_code(
     let Some(session) = visitor.session.as_ref() else {
         return redirect("/console/signin", &[]);
     };
-    if !visitor.form_is_ours(&form.csrf) {
-        let error =
-            ServiceError::new(ErrorCode::FormExpired, "This form has expired; reload the page.");
-        return visitor.refusal(&error, "/console/merchants");
+    if let Some(refused) = visitor.refuse_foreign_form(&form.csrf, "/console/merchants") {
+        return refused;
     }
     let Ok(id) = id.parse() else {
         let error = ServiceError::new(ErrorCode::MerchantUnknown, "There is no such store.");

@@ -300,10 +300,8 @@ pub async fn propose(
     let Some(session) = visitor.session.as_ref() else {
         return redirect("/console/signin", &[]);
     };
-    if !visitor.form_is_ours(&form.csrf) {
-        let error =
-            ServiceError::new(ErrorCode::FormExpired, "This form has expired; reload the page.");
-        return visitor.refusal(&error, "/console/proposals/new");
+    if let Some(refused) = visitor.refuse_foreign_form(&form.csrf, "/console/proposals/new") {
+        return refused;
     }
     let note = form.note.clone();
     let result = match change_of(form, state.currency(), state.service().platform_zone()) {
@@ -334,10 +332,8 @@ pub async fn decide(
     let Some(session) = visitor.session.as_ref() else {
         return redirect("/console/signin", &[]);
     };
-    if !visitor.form_is_ours(&form.csrf) {
-        let error =
-            ServiceError::new(ErrorCode::FormExpired, "This form has expired; reload the page.");
-        return visitor.refusal(&error, "/console/proposals");
+    if let Some(refused) = visitor.refuse_foreign_form(&form.csrf, "/console/proposals") {
+        return refused;
     }
     let Ok(id) = id.parse() else {
         let error = ServiceError::new(ErrorCode::ProposalUnknown, "There is no such proposal.");

@@ -131,10 +131,8 @@ pub async fn sign_out(
     let Some(session) = &visitor.session else {
         return redirect("/console/signin", &[visitor.cleared_session_cookie()]);
     };
-    if !visitor.form_is_ours(&form.csrf) {
-        let error =
-            ServiceError::new(ErrorCode::FormExpired, "This form has expired; reload the page.");
-        return visitor.refusal(&error, "/console");
+    if let Some(refused) = visitor.refuse_foreign_form(&form.csrf, "/console") {
+        return refused;
     }
     if let Err(error) =
         state.service().operator_sign_out(&session.operator, &session.token, &visitor.source).await

@@ -93,19 +93,7 @@ pub(super) fn session_cookie(state: &AppState, visitor: &Visitor, token: &str) -
     set_cookie(SESSION_COOKIE, token, seconds, "Lax", visitor.tls)
 }
 
-/// A 303 to `location`, setting `cookies`.
-pub(super) fn redirect(location: &str, cookies: &[String]) -> Response {
-    let mut response = StatusCode::SEE_OTHER.into_response();
-    if let Ok(value) = HeaderValue::from_str(location) {
-        response.headers_mut().insert(LOCATION, value);
-    }
-    for cookie in cookies {
-        if let Ok(value) = HeaderValue::from_str(cookie) {
-            response.headers_mut().append(SET_COOKIE, value);
-        }
-    }
-    response
-}
+pub(super) use crate::http::html::redirect;
 
 /// Only a path on this site: never another host (`//evil`, `https://…`, `/\evil`).
 pub(super) fn safe_next(next: Option<&str>) -> String {

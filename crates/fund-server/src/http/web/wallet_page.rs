@@ -1,6 +1,6 @@
 //! The wallet: balance split, member code, stores, yield chart and latest transactions.
 
-use maud::{Markup, PreEscaped, display, html};
+use maud::{Markup, display, html};
 use rust_decimal::Decimal;
 
 use super::*;
@@ -125,18 +125,8 @@ pub(super) fn transactions_table(
     }
 }
 
-/// The member code as a QR drawing. Safe unescaped: the `qrcode` renderer writes fixed
-/// markup and numbers only (the code itself is drawn as squares, never written as text).
 pub(super) fn member_code_svg(code: &str) -> Markup {
-    match qrcode::QrCode::new(code.as_bytes()) {
-        Ok(qr) => {
-            let svg =
-                qr.render::<qrcode::render::svg::Color<'_>>().min_dimensions(200, 200).build();
-            // The renderer starts with an XML declaration, which HTML does not want.
-            PreEscaped(svg.find("<svg").map_or(svg.clone(), |start| svg[start..].to_owned()))
-        }
-        Err(_) => html! {},
-    }
+    crate::http::html::qr_svg(code, 200)
 }
 
 /// "800000000011" → "8000 0000 0011", easier to read out.
