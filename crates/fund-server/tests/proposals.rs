@@ -660,4 +660,17 @@ async fn a_bonus_rule_set_scheduled_to_start_keeps_the_rules_in_force_until_then
         (bonus(now), bonus(start - 1), bonus(start), bonus(start + 86_400_000)),
         (minor("10.00"), minor("10.00"), minor("50.00"), minor("50.00"))
     );
+    // The rules as operators read them: the set in force and the versions before it.
+    let (status, rules) =
+        call(&server, Method::GET, "/v1/operator/rules", &maker, Value::Null).await;
+    assert_eq!(status, StatusCode::OK, "{rules}");
+    assert_eq!(rules["bonus_rules_version"], 2);
+    assert_eq!(rules["bonus_rules"].as_array().unwrap().len(), 2, "{rules}");
+    let versions = rules["bonus_rule_versions"].as_array().unwrap();
+    assert_eq!(
+        versions.iter().map(|version| version["version"].as_u64().unwrap()).collect::<Vec<_>>(),
+        [2, 1]
+    );
+    assert!(versions[0]["superseded_at_ms"].is_null() && versions[1]["superseded_at_ms"].is_i64());
+    assert_eq!(rules["wallet_cap"], 500_000);
 }

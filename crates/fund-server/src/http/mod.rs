@@ -11,6 +11,7 @@ mod openapi;
 mod operator_audit;
 mod operator_customers;
 mod operator_merchants;
+mod operator_rules;
 mod operator_settlements;
 mod operators;
 mod proposals;
@@ -121,6 +122,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(operator_settlements::days_csv))
         .routes(routes!(operator_settlements::dashboard))
         .routes(routes!(operator_audit::run))
+        .routes(routes!(operator_rules::rules))
         .routes(routes!(customers::list_merchants))
         .routes(routes!(customers::register))
         .routes(routes!(customers::sign_in))

@@ -125,6 +125,16 @@ pub mod prelude {
     };
 }
 
+/// A published bonus rule set, as the rules screen lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleSetVersion {
+    pub version: u32,
+    pub published_at_ms: i64,
+    /// When the next version replaced it; `None` for the one in force.
+    pub superseded_at_ms: Option<i64>,
+    pub rules: usize,
+}
+
 /// Result of a storage call.
 pub type Stored<T> = Result<T, StoreError>;
 
@@ -375,6 +385,11 @@ pub trait LedgerStore {
         &self,
         rules: Vec<BonusRule>,
     ) -> impl Future<Output = Stored<BonusRuleSet>> + Send;
+    /// The published bonus rule sets, newest first, at most `limit`.
+    fn bonus_rule_versions(
+        &self,
+        limit: u32,
+    ) -> impl Future<Output = Stored<Vec<RuleSetVersion>>> + Send;
     /// Who paid a counter's order, if anyone has.
     fn order_payer(
         &self,

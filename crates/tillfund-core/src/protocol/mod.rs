@@ -26,6 +26,7 @@ mod operator;
 mod operator_customers;
 mod operator_dashboard;
 mod operator_merchants;
+mod operator_rules;
 mod operator_settlements;
 mod proposals;
 
@@ -46,6 +47,7 @@ pub use operator_merchants::{
     ActivationCodeBody, ActivationCodeState, CounterBody, IssuedActivationCodeBody,
     MerchantDetailBody, MerchantsBody, NewMerchantRequest,
 };
+pub use operator_rules::{RuleSetVersionBody, RulesBody, YieldRateBody};
 pub use operator_settlements::{CounterDayBody, StoreDayBody, StoreDaysBody};
 pub use proposals::{
     ChangeLineBody, DecisionRequest, NewProposalRequest, ProposalBody, ProposalStatus,

@@ -369,6 +369,10 @@ impl LedgerStore for Backend {
         each!(self, store => store.current_bonus_rules().await)
     }
 
+    async fn bonus_rule_versions(&self, limit: u32) -> Stored<Vec<crate::store::RuleSetVersion>> {
+        each!(self, store => store.bonus_rule_versions(limit).await)
+    }
+
     async fn publish_bonus_rules(&self, rules: Vec<BonusRule>) -> Stored<BonusRuleSet> {
         each!(self, store => store.publish_bonus_rules(rules).await)
     }

@@ -197,6 +197,31 @@ impl LedgerStore for SqliteStore {
         Ok(current)
     }
 
+    async fn bonus_rule_versions(
+        &self,
+        limit: u32,
+    ) -> Result<Vec<crate::store::RuleSetVersion>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT version, rules, published_at_ms, superseded_at_ms FROM bonus_rule_sets \
+             ORDER BY version DESC LIMIT ?",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let rules: Vec<tillfund_core::bonus::BonusRule> =
+                    serde_json::from_str(&row.try_get::<String, _>("rules")?).map_err(corrupt)?;
+                Ok(crate::store::RuleSetVersion {
+                    version: u32::try_from(row.try_get::<i64, _>("version")?).map_err(corrupt)?,
+                    published_at_ms: row.try_get("published_at_ms")?,
+                    superseded_at_ms: row.try_get("superseded_at_ms")?,
+                    rules: rules.len(),
+                })
+            })
+            .collect()
+    }
+
     /// Publishes a new bonus rule set, superseding the current one. Returns its version.
     async fn publish_bonus_rules(
         &self,
