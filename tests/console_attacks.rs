@@ -461,8 +461,46 @@ fn attacks_on(method: &'static str, pattern: &'static str, targets: &Targets) ->
         // Any role may sign out; the viewer does.
         ("POST", "/console/signout") => vec![attack(pattern.to_owned(), &[], Role::Viewer)],
         ("POST", "/console/proposals") => {
-            let form = [("kind", "fund_reserve"), ("amount", "7.00"), note[0]];
-            vec![attack(pattern.to_owned(), &form, Role::Operator)]
+            // Every kind of change the console proposes, each form as the page sends it.
+            let rules = r#"[{"merchant_id": null, "valid_from_ms": 0, "valid_until_ms": null,
+                "formula": {"type": "tiers", "tiers": [{"minimum": 10000, "bonus": 800}]}}]"#;
+            let in_a_month = jiff::Timestamp::now()
+                .checked_add(jiff::SignedDuration::from_hours(30 * 24))
+                .unwrap()
+                .strftime("%Y-%m-%dT%H:%M")
+                .to_string();
+            let forms: [&[(&'static str, &str)]; 6] = [
+                &[("kind", "fund_reserve"), ("amount", "7.00"), note[0]],
+                &[("kind", "defund_reserve"), ("amount", "1.00"), note[0]],
+                &[
+                    ("kind", "set_money_limits"),
+                    ("wallet_cap", "6000.00"),
+                    ("reserve_threshold", "0.00"),
+                    ("reserve_refill", "0.00"),
+                    note[0],
+                ],
+                &[
+                    ("kind", "edit_merchant"),
+                    ("merchant_id", MERCHANT_ID),
+                    ("name", "Demo Store"),
+                    ("time_zone", "Asia/Shanghai"),
+                    ("settlement_account", "ICBC 6222 0000 1234"),
+                    note[0],
+                ],
+                &[
+                    ("kind", "publish_bonus_rules"),
+                    ("rules", rules),
+                    ("starts_at", &in_a_month),
+                    note[0],
+                ],
+                &[
+                    ("kind", "set_yield_rate"),
+                    ("effective_from", "2031-01-01"),
+                    ("annual_percent", "2.5"),
+                    note[0],
+                ],
+            ];
+            forms.iter().map(|form| attack(pattern.to_owned(), form, Role::Operator)).collect()
         }
         ("POST", "/console/proposals/{id}/{decision}") => [
             (&targets.to_approve, "approve", Role::Approver),
