@@ -97,8 +97,11 @@ async fn a_customer_signs_up_and_pays_a_counter_qr_in_a_real_browser() {
         session.click("button.primary").await.unwrap();
         // The exact count, not just "tries left": the page of the previous attempt says
         // "tries left" too, and typing into it while the next one loads finds a stale field.
-        let wanted =
-            if attempt < 5 { format!("{} tries left", 5 - attempt) } else { "locked".to_owned() };
+        let wanted = match 5 - attempt {
+            0 => "locked".to_owned(),
+            1 => "1 try left".to_owned(),
+            left => format!("{left} tries left"),
+        };
         session
             .wait_for_text(".problem", Duration::from_secs(10), |text| text.contains(&wanted))
             .await

@@ -31,7 +31,7 @@ pub enum CounterError {
     SignInRequired,
     #[error("only a manager may do this: ask a manager to sign in")]
     ManagerRequired,
-    #[error("wrong PIN: {attempts_left} more tries before this member is locked out")]
+    #[error("wrong PIN: {attempts_left} more {} before this member is locked out", if *attempts_left == 1 { "try" } else { "tries" })]
     StaffPinWrong { attempts_left: i64 },
     #[error("too many wrong PINs: locked for {minutes} minutes, or a manager resets the PIN")]
     StaffLocked { minutes: i64 },

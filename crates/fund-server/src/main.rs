@@ -352,7 +352,8 @@ async fn terminal_command(service: &FundService, command: TerminalCommand) -> an
         TerminalCommand::ActivationCode { merchant } => {
             let merchant_id: MerchantId = merchant.parse()?;
             let (code, expires_at_ms) = service.create_activation_code(merchant_id).await?;
-            let hours = (expires_at_ms - fund_server::model::now_ms()) / 3_600_000;
+            // Rounded up: a code valid for 24 hours is not "valid for 23 hours" a moment later.
+            let hours = (expires_at_ms - fund_server::model::now_ms() + 3_599_999) / 3_600_000;
             println!("activation code {code} (one use, valid for {hours} hours)");
         }
         TerminalCommand::Revoke { terminal } => {

@@ -87,14 +87,24 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("{} pending", record.receipt_number);
             }
         }
-        Command::Sync => match sync_round(counter.store()).await {
-            RoundOutcome::Done { pushed } => println!("pushed {pushed}"),
-            RoundOutcome::Empty => println!("in sync"),
-            RoundOutcome::NotEnrolled => {
-                bail!("this counter is not enrolled: run `counter-cli enrol` first")
+        Command::Sync => {
+            match sync_round(counter.store()).await {
+                RoundOutcome::Done { pushed } => println!("pushed {pushed}"),
+                RoundOutcome::Empty => {}
+                RoundOutcome::NotEnrolled => {
+                    bail!("this counter is not enrolled: run `counter-cli enrol` first")
+                }
+                RoundOutcome::Failed(reason) => bail!("sync failed: {reason}"),
             }
-            RoundOutcome::Failed(reason) => bail!("sync failed: {reason}"),
-        },
+            // An entry the server put off (retry later) is still pending: "in sync" only
+            // when nothing is.
+            match counter.store().pending_summary().await? {
+                (0, _) => println!("in sync"),
+                (pending, _) => println!(
+                    "{pending} still pending: the server put them off; the next sync retries"
+                ),
+            }
+        }
         Command::AddStaff { name, role, pin, manager, manager_pin } => {
             let now = counter_core::counter::now_ms();
             let by = match (manager, manager_pin) {
@@ -115,8 +125,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("added {} as {}", member.name, member.role.as_str());
         }
         Command::Status => {
-            let (pending, oldest) = counter.store().pending_summary().await?;
-            println!("pending {pending} (oldest recorded at {oldest:?})");
+            match counter.store().pending_summary().await? {
+                (pending, None) => println!("pending {pending}"),
+                (pending, Some(oldest_ms)) => {
+                    let oldest = jiff::Timestamp::from_millisecond(oldest_ms).map_or_else(
+                        |_| oldest_ms.to_string(),
+                        |at| at.strftime("%Y-%m-%d %H:%M:%S UTC").to_string(),
+                    );
+                    println!("pending {pending} (oldest recorded at {oldest})");
+                }
+            }
             for entry in counter.store().needs_attention().await? {
                 println!("needs attention: #{} {}: {}", entry.sequence, entry.code, entry.message);
             }

@@ -18,7 +18,23 @@ const IDEMPOTENCY_KEY_LENGTH_MAX: usize = 100;
 
 fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|error| {
-        ApiError::new(ErrorCode::BodyInvalid, format!("The request body is not valid: {error}."))
+        let text = error.to_string();
+        // A number too big for an integer field is read as a float by the parser, whose
+        // words ("floating point `1e+20`") mean nothing to whoever typed 20 digits.
+        let message = if error.classify() == serde_json::error::Category::Data
+            && (text.contains("floating point") || text.contains("invalid value: integer"))
+        {
+            format!(
+                "The request body is not valid at line {} column {}: a number there is not a \
+                 whole number in range (amounts are whole minor units, at most {}).",
+                error.line(),
+                error.column(),
+                i64::MAX
+            )
+        } else {
+            format!("The request body is not valid: {text}.")
+        };
+        ApiError::new(ErrorCode::BodyInvalid, message)
     })
 }
 
@@ -193,4 +209,21 @@ pub fn too_many_attempts() -> ApiError {
         ErrorCode::TooManyAttempts,
         "Too many attempts from here; wait a minute and try again.",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_number_out_of_range_is_named_as_such_not_as_a_float() {
+        #[derive(Debug, serde::Deserialize)]
+        struct Body {
+            #[allow(dead_code)]
+            amount: i64,
+        }
+        let error = super::parse_json::<Body>(br#"{"amount": 100000000000000000000}"#).unwrap_err();
+        assert!(error.message.contains("not a whole number in range"), "{}", error.message);
+        assert!(!error.message.contains("floating point"), "{}", error.message);
+        let error = super::parse_json::<Body>(br#"{"amount": 1.5}"#).unwrap_err();
+        assert!(error.message.contains("not a whole number in range"), "{}", error.message);
+    }
 }

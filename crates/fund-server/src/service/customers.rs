@@ -207,7 +207,10 @@ impl<S: Storage> FundService<S> {
         let left = (limit - number).max(0);
         Err(ServiceError::new(
             ErrorCode::PinWrong,
-            format!("Wrong PIN; {left} tries left before the wallet locks."),
+            format!(
+                "Wrong PIN; {left} {} left before the wallet locks.",
+                if left == 1 { "try" } else { "tries" }
+            ),
         ))
     }
 
