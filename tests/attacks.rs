@@ -162,9 +162,17 @@ async fn parallel_pin_guesses_are_counted_before_they_are_checked() {
             other => panic!("unexpected answer {other:?}"),
         }
     }
-    // At most five attempts were checked in all; the fifth wrong one locked the wallet.
-    assert!(wrong_checked + signed_in <= 5, "{wrong_checked} wrong checked, {signed_in} signed in");
-    assert!(locked >= 35, "{locked} locked");
+    // Four wrong PINs are answered as wrong, the fifth locks the wallet. A right PIN
+    // checked before the lock starts the count again (as it must for the customer), so
+    // then at most four more are answered as wrong before the next lock. (The stricter
+    // "at most five checked" failed now and then under load, when the right PIN, sent
+    // twentieth, was checked before the fifth wrong one.)
+    assert!(signed_in <= 1, "{signed_in} signed in");
+    assert!(
+        wrong_checked <= 4 * (1 + signed_in),
+        "{wrong_checked} wrong checked, {signed_in} signed in"
+    );
+    assert_eq!(wrong_checked + signed_in + locked, 40, "{locked} locked");
     if signed_in == 0 {
         // The right PIN came too late: the wallet stays locked for it too.
         let (status, body) = target

@@ -103,7 +103,8 @@ async fn a_sqlite_ledger_copied_to_postgresql_carries_on_where_it_was() {
     let (ok, stdout, stderr) =
         demo::fund_server_cli_with_env(data_dir.path(), &environment, &["audit", "--full"]);
     assert!(ok && stdout.contains("audited 6 journal entries"), "{stdout}{stderr}");
-    assert!(stdout.contains("checked the chain of 1 records of the operators' trail"), "{stdout}");
+    // The operator's account, and the audit just before, recorded as `cli`.
+    assert!(stdout.contains("checked the chain of 2 records of the operators' trail"), "{stdout}");
     let (_, list, _) =
         demo::fund_server_cli_with_env(data_dir.path(), &environment, &["operator", "list"]);
     assert!(list.contains("li.wei") && list.contains("active"), "{list}");
