@@ -148,6 +148,12 @@ async fn daily_posting_compounds_and_carries_fractions() {
     let page = wallet_page(&server, "13800138013").await;
     assert_eq!(page.matches("</title></rect>").count(), 3, "{page}");
     assert!(page.contains("id=\"annualized\">3.65%<"), "{page}");
+    // 万份收益: 3.65 % ÷ 365 on 10,000.00 is 1.00 a day, whatever the balance.
+    assert!(page.contains("id=\"per-ten-thousand\">1.0000<"), "{page}");
+    // The convention, stated: the day count, daily posting, compounding, the carry.
+    for words in ["÷ 365", "every day in whole fen", "it compounds", "carried to the next"] {
+        assert!(page.contains(words), "{words}: {page}");
+    }
     assert_eq!(page.matches("<td>").count() / 2, 4, "a top-up and three postings: {page}");
     assert!(page.contains("Cash top-up") && page.contains("+0.13"), "{page}");
     server.audit_passes().await;

@@ -36,6 +36,23 @@ pub struct WalletActivity {
     pub days: Vec<YieldDay>,
     /// `None` before a week's balance has earned anything.
     pub annualized_7d_percent: Option<Decimal>,
+    /// The last accrued day's yield on 10,000 of the currency (万份收益), in major units,
+    /// to four places; `None` before a day's balance has earned anything.
+    pub per_ten_thousand: Option<Decimal>,
+    /// How yield is counted, for the customer to check the figures.
+    pub convention: YieldConvention,
+}
+
+/// How yield is counted, as the wallet page states it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct YieldConvention {
+    /// The days' zone (IANA name).
+    pub time_zone: String,
+    /// 365 or 360: a day earns the annual rate divided by this.
+    pub days_a_year: u32,
+    pub posting: crate::ledger::yield_math::PostingInterval,
+    /// A day whose end-of-day balance is under this earns nothing.
+    pub minimum_balance: Amount,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -321,8 +338,10 @@ impl<S: Storage> FundService<S> {
         })
     }
 
-    /// What the wallet page shows beside the balance: the latest entries, and the yield
-    /// of the last days with its 7-day annualized rate (yield over balance, × 365).
+    /// What the wallet page shows beside the balance: the latest entries, the yield of the
+    /// last days with its 7-day annualized rate (the week's yield over the week's balances,
+    /// × the days of the year counted) and the last day's yield per 10,000, and how yield is
+    /// counted.
     pub async fn wallet_activity(
         &self,
         customer: &Customer,
@@ -332,15 +351,30 @@ impl<S: Storage> FundService<S> {
         let last_week = &days[days.len().saturating_sub(7)..];
         let balance: i64 = last_week.iter().map(|day| day.balance).sum();
         let accrued: Decimal = last_week.iter().map(|day| day.accrued).sum();
+        let policy = &self.config.yield_policy;
+        let divisor = policy.day_count.divisor();
         let annualized_7d_percent = (balance > 0)
             .then(|| {
                 accrued
                     .checked_div(Decimal::from(balance))
-                    .and_then(|rate| rate.checked_mul(Decimal::from(365 * 100)))
+                    .and_then(|rate| rate.checked_mul(divisor * Decimal::from(100)))
                     .map(|percent| percent.round_dp(2))
             })
             .flatten();
-        Ok(WalletActivity { entries, days, annualized_7d_percent })
+        let per_ten_thousand = days
+            .iter()
+            .rev()
+            .find(|day| day.balance > 0)
+            .and_then(|day| day.accrued.checked_div(Decimal::from(day.balance)))
+            .and_then(|rate| rate.checked_mul(Decimal::from(10_000)))
+            .map(|major| major.round_dp(4));
+        let convention = YieldConvention {
+            time_zone: policy.time_zone.iana_name().unwrap_or("UTC").to_owned(),
+            days_a_year: u32::try_from(divisor.mantissa()).unwrap_or(365),
+            posting: policy.posting,
+            minimum_balance: policy.minimum_balance,
+        };
+        Ok(WalletActivity { entries, days, annualized_7d_percent, per_ten_thousand, convention })
     }
 
     pub async fn set_binding(

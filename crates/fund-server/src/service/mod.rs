@@ -60,6 +60,7 @@ pub use attempts::AttemptLimit;
 pub use audit::{AuditScope, audit_store};
 pub use customers::{
     CustomerView, NewWallet, WALLET_HISTORY_SHOWN, WalletActivity, WalletSummary, YIELD_DAYS_SHOWN,
+    YieldConvention,
 };
 pub use dashboard::{
     AUDIT_DUE_AFTER_MS, Dashboard, LastAudit, REFUSED_WITHIN_MS, RESERVE_HISTORY_DAYS,

@@ -6,7 +6,9 @@ use rust_decimal::Decimal;
 use super::*;
 use crate::ledger::EntryCode;
 use crate::model::Merchant;
-use crate::service::{ErrorCode, WalletActivity, WalletEntry, WalletSummary, YieldDay};
+use crate::service::{
+    ErrorCode, WalletActivity, WalletEntry, WalletSummary, YieldConvention, YieldDay,
+};
 
 /// The yield chart's drawing, in SVG units: the width the bars share and the tallest bar.
 const CHART_WIDTH: usize = 300;
@@ -158,6 +160,24 @@ pub(super) async fn wallet_page(State(state): State<AppState>, visitor: Visitor)
     }
 }
 
+/// The convention the yield follows, in the visitor's words.
+fn yield_rule(
+    convention: &YieldConvention,
+    text: &Words,
+    currency: tillfund_core::Currency,
+) -> String {
+    let posting = match convention.posting {
+        crate::ledger::yield_math::PostingInterval::Daily => text.posting_daily,
+        crate::ledger::yield_math::PostingInterval::Monthly => text.posting_monthly,
+    };
+    text.yield_rule
+        .replace("{zone}", &convention.time_zone)
+        .replace("{days}", &convention.days_a_year.to_string())
+        .replace("{posting}", posting)
+        .replace("{minimum}", &convention.minimum_balance.format(currency))
+        .replace("{currency}", currency.code())
+}
+
 /// The wallet's sections: balance, member code, stores, yield, transactions.
 fn wallet_body(
     wallet: &WalletSummary,
@@ -194,6 +214,13 @@ fn wallet_body(
             (yield_chart(&activity.days, text, currency))
             @if let Some(percent) = activity.annualized_7d_percent {
                 p { (text.annualized_7d) ": " strong id="annualized" { (display(percent)) "%" } }
+            }
+            @if let Some(major) = activity.per_ten_thousand {
+                p { (text.per_ten_thousand) ": " strong id="per-ten-thousand" { (display(major)) } " " (currency.code()) }
+            }
+            details id="yield-convention" {
+                summary { (text.yield_how) }
+                p { (yield_rule(&activity.convention, text, currency)) }
             }
         }
         section {
