@@ -556,6 +556,7 @@ async fn hourly_chores(service: FundService) {
     let mut interval = tokio::time::interval(std::time::Duration::from_secs(3600));
     loop {
         interval.tick().await;
+        service.remind_of_open_alerts().await;
         if let Err(error) = service.accrue_through_yesterday().await {
             tracing::error!(code = %error.code, "yield accrual failed: {}", error.message);
         }

@@ -370,6 +370,24 @@ async fn counters_pull_binding_changes_since_a_cursor() {
     assert_eq!(page["changes"][0]["bound"], false);
 }
 
+/// Funded to a level under its threshold while the service account is empty: the alert
+/// is raised by the funding itself, not at the next operation that draws on the reserve;
+/// funding past the threshold clears it.
+#[tokio::test]
+async fn funding_the_reserve_to_under_its_threshold_raises_the_alert_at_once() {
+    let mut policy = LedgerPolicy::default_for(Currency::CNY);
+    policy.reserve_threshold = cny("600.00");
+    policy.reserve_refill = cny("300.00");
+    let server = TestServer::start_with(policy).await;
+    let store = server.service.store();
+    server.fund_reserve("100.00").await;
+    let alert = store.reserve_alert().await.unwrap();
+    assert!(alert.as_deref().is_some_and(|alert| alert.contains("fund the reserve")), "{alert:?}");
+    server.fund_reserve("500.00").await;
+    assert_eq!(store.reserve_alert().await.unwrap(), None, "600.00 covers the threshold");
+    server.audit_passes().await;
+}
+
 #[tokio::test]
 async fn the_reserve_refills_from_service_and_alerts_when_it_cannot() {
     let mut policy = LedgerPolicy::default_for(Currency::CNY);

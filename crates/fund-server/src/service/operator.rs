@@ -118,6 +118,16 @@ impl<S: Storage> FundService<S> {
         Ok(())
     }
 
+    /// Logs the reserve alert while it stays open: what `serve` does every hour, so that an
+    /// open alert is repeated at a bounded rate rather than on every operation.
+    pub async fn remind_of_open_alerts(&self) {
+        match self.store.reserve_alert().await {
+            Ok(Some(alert)) => tracing::warn!(%alert, "reserve alert still open"),
+            Ok(None) => {}
+            Err(error) => tracing::error!(%error, "cannot read the reserve alert"),
+        }
+    }
+
     /// The reserve's health, for the operator and for monitoring.
     pub async fn ledger_status(&self) -> Result<LedgerStatus, ServiceError> {
         let (limits, limits_version) = self.money_limits().await?;

@@ -22,6 +22,9 @@ impl Batch {
         };
         match self.post(entry)? {
             Ok(entry_sequence) => {
+                // Funded, but still under the threshold: refill, or raise the alert now,
+                // not at the next operation that draws on the reserve.
+                self.monitor_reserve(command.recorded_at_ms)?;
                 self.clear_reserve_alert_if_recovered()?;
                 Ok(Outcome::Funded { entry_sequence, amount: amount.amount() })
             }
@@ -139,7 +142,15 @@ impl Batch {
                     self.format(self.balance(Account::Service)?),
                     self.format(self.policy.reserve_refill),
                 );
-                tracing::error!(%message, "reserve monitor");
+                // Logged as an error when the alert opens; while it stays open the hourly
+                // chores remind at a bounded rate instead of every operation logging it.
+                let already_raised = self.state.reserve_alert_open
+                    || matches!(self.writes.reserve_alert, AlertChange::Raised(_));
+                if already_raised {
+                    tracing::debug!(%message, "reserve monitor: alert still open");
+                } else {
+                    tracing::error!(%message, "reserve monitor: alert raised");
+                }
                 self.writes.reserve_alert = AlertChange::Raised(message);
             }
         }

@@ -139,6 +139,9 @@ pub struct BatchState {
     pub unsettled: HashMap<(MerchantId, String), UnsettledDay>,
     /// The money limits stored last, if operators ever changed them.
     pub money_limits: Option<MoneyLimits>,
+    /// Whether the reserve alert was open when the batch began: it is logged once when it
+    /// opens, not on every operation while it stays open.
+    pub reserve_alert_open: bool,
     /// For each reversal's day, keyed by (merchant, start of the day): the merchant's
     /// unsettled entries recorded since.
     pub unsettled_since: HashMap<(MerchantId, i64), Vec<TerminalEntry>>,

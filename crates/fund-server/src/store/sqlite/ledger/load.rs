@@ -35,6 +35,10 @@ pub(super) async fn load_batch_state(
     let (rule_sets, current_rule_set) =
         load_rule_sets(connection, &needs.rule_set_versions).await?;
     let (head_sequence, head_hash, head_applied_at_ms) = load_journal_head(connection).await?;
+    let reserve_alert_open = sqlx::query("SELECT 1 FROM ledger_alerts WHERE name = 'reserve'")
+        .fetch_optional(&mut *connection)
+        .await?
+        .is_some();
     // Read in the write transaction: a batch decides under the limits in force as it commits.
     let money_limits = sqlx::query(crate::store::sqlite::limits::NEWEST_LIMITS)
         .fetch_optional(&mut *connection)
@@ -48,6 +52,7 @@ pub(super) async fn load_batch_state(
         unsettled,
         unsettled_since: unsettled_since_day,
         money_limits,
+        reserve_alert_open,
         balances,
         existing_customers,
         bindings,
