@@ -202,7 +202,9 @@ impl<S: Storage> FundService<S> {
             .take_pin_attempt(customer.id, limit, now, now + self.config.pin_lock_ms)
             .await?
         {
-            PinAttempt::Locked { until_ms } => return Err(locked_error(until_ms, now)),
+            PinAttempt::Locked { until_ms } => {
+                return Err(locked_error(until_ms, now, self.platform_zone()));
+            }
             PinAttempt::Taken { attempt, locks } => (attempt, locks),
         };
         let matches = {
@@ -219,7 +221,7 @@ impl<S: Storage> FundService<S> {
         }
         let (number, locks) = attempt;
         if locks {
-            return Err(locked_error(now + self.config.pin_lock_ms, now));
+            return Err(locked_error(now + self.config.pin_lock_ms, now, self.platform_zone()));
         }
         let left = (limit - number).max(0);
         Err(ServiceError::new(

@@ -93,12 +93,33 @@ pub(super) fn outcome_error(code: RejectCode, message: &str) -> ServiceError {
     ServiceError::new(reject_error_code(code), message)
 }
 
-pub(super) fn locked_error(locked_until_ms: i64, now_ms: i64) -> ServiceError {
-    let minutes = ((locked_until_ms - now_ms) + 59_999) / 60_000;
+pub(super) fn locked_error(
+    locked_until_ms: i64,
+    now_ms: i64,
+    zone: &jiff::tz::TimeZone,
+) -> ServiceError {
     ServiceError::new(
         ErrorCode::WalletLocked,
-        format!("Too many wrong PINs: the wallet is locked for {minutes} more minutes."),
+        format!(
+            "Too many wrong PINs: the wallet is locked {}.",
+            until_clock(locked_until_ms, now_ms, zone)
+        ),
     )
+}
+
+/// "until 14:35 Asia/Shanghai time (15 minutes from now)": a clock time is what a person
+/// can act on; the minutes say how long that is.
+pub(super) fn until_clock(until_ms: i64, now_ms: i64, zone: &jiff::tz::TimeZone) -> String {
+    let minutes = ((until_ms - now_ms) + 59_999) / 60_000;
+    let unit = if minutes == 1 { "minute" } else { "minutes" };
+    match jiff::Timestamp::from_millisecond(until_ms) {
+        Ok(until) => format!(
+            "until {} {} time ({minutes} {unit} from now)",
+            until.to_zoned(zone.clone()).strftime("%H:%M"),
+            zone.iana_name().unwrap_or("UTC")
+        ),
+        Err(_) => format!("for {minutes} more {unit}"),
+    }
 }
 
 pub(crate) fn internal(message: String) -> ServiceError {

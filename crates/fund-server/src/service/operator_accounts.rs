@@ -191,7 +191,7 @@ impl<S: Storage> FundService<S> {
             .await?
         {
             PinAttempt::Locked { until_ms } => {
-                return Err(operators::operator_locked(until_ms, now));
+                return Err(operators::operator_locked(until_ms, now, self.platform_zone()));
             }
             PinAttempt::Taken { locks, .. } => locks,
         };
@@ -199,7 +199,7 @@ impl<S: Storage> FundService<S> {
             if locks {
                 // The lock must hold against this session too.
                 self.store.end_operator_sessions(by.id).await?;
-                return Err(operators::operator_locked(lock_until_ms, now));
+                return Err(operators::operator_locked(lock_until_ms, now, self.platform_zone()));
             }
             return Err(wrong());
         }

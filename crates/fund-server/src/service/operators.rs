@@ -322,7 +322,9 @@ impl<S: Storage> FundService<S> {
             )
             .await?
         {
-            PinAttempt::Locked { until_ms } => return Err(operator_locked(until_ms, now)),
+            PinAttempt::Locked { until_ms } => {
+                return Err(operator_locked(until_ms, now, self.platform_zone()));
+            }
             PinAttempt::Taken { locks, .. } => locks,
         };
         let password_right =
@@ -337,7 +339,11 @@ impl<S: Storage> FundService<S> {
         };
         if !code_right {
             if locks {
-                return Err(operator_locked(now + policy.sign_in_lock_ms, now));
+                return Err(operator_locked(
+                    now + policy.sign_in_lock_ms,
+                    now,
+                    self.platform_zone(),
+                ));
             }
             return Err(sign_in_failed());
         }
@@ -417,10 +423,16 @@ impl<S: Storage> FundService<S> {
     }
 }
 
-pub(super) fn operator_locked(until_ms: i64, now_ms: i64) -> ServiceError {
-    let minutes = ((until_ms - now_ms) + 59_999) / 60_000;
+pub(super) fn operator_locked(
+    until_ms: i64,
+    now_ms: i64,
+    zone: &jiff::tz::TimeZone,
+) -> ServiceError {
     ServiceError::new(
         ErrorCode::OperatorLocked,
-        format!("Too many failed sign-ins: this account is locked for {minutes} more minutes."),
+        format!(
+            "Too many failed sign-ins: this account is locked {}.",
+            super::error::until_clock(until_ms, now_ms, zone)
+        ),
     )
 }
