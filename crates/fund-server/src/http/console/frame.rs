@@ -164,6 +164,7 @@ impl ConsoleVisitor {
                     meta charset="utf-8";
                     meta name="viewport" content="width=device-width, initial-scale=1";
                     title { (title) " · " (words.console) }
+                    // Unescaped: the stylesheet is this file's constant, no visitor text in it.
                     style { (maud::PreEscaped(STYLE)) }
                 }
                 body {
