@@ -873,6 +873,55 @@ async fn a_reversal_the_next_day_is_paid_from_that_day_s_cash_and_every_day_stil
     server.audit_passes().await;
 }
 
+/// A counter whose clock runs a few minutes ahead may push tomorrow's top-up before
+/// midnight: that cash belongs to tomorrow's close, and a reversal tonight may not be paid
+/// out of it (found in review: tomorrow's close would have tripped the drawer's guard).
+#[tokio::test]
+async fn a_reversal_is_not_paid_from_cash_recorded_for_the_next_day() {
+    let server = TestServer::start().await;
+    server.fund_reserve("1000.00").await;
+    let merchant = server.add_merchant("Shop").await;
+    let counter = server.enrol(merchant).await;
+    let customer = server.customer("13800138073", &[merchant]).await;
+    let clock = server.service.store().clock().clone();
+    let zone = jiff::tz::TimeZone::get("Asia/Shanghai").unwrap();
+    let push = |sequence: u64, recorded_at_ms: i64, entry: String| {
+        let body = json!({"entries": [{
+            "id": entry, "sequence": sequence, "recorded_at_ms": recorded_at_ms,
+            "action": {"type": "cash_top_up", "customer_id": customer.customer_id,
+                       "amount": minor("100.00"), "bonus_shown": 0, "bonus_rule_version": null}
+        }]});
+        let counter = &counter;
+        async move { counter.signed(Method::POST, "/v1/sync/push", body, &[]).await.1 }
+    };
+    // Yesterday's top-up, its day left open.
+    let yesterdays = uuid_key();
+    let pushed = push(1, clock.now_ms(), yesterdays.clone()).await;
+    assert_eq!(pushed["results"][0]["outcome"], "applied", "{pushed}");
+    // Today, two minutes before midnight; the counter's clock runs four minutes ahead.
+    let today = jiff::Timestamp::from_millisecond(clock.now_ms())
+        .unwrap()
+        .to_zoned(zone.clone())
+        .date()
+        .tomorrow()
+        .unwrap();
+    let midnight =
+        today.tomorrow().unwrap().to_zoned(zone.clone()).unwrap().timestamp().as_millisecond();
+    clock.advance(midnight - 2 * 60_000 - clock.now_ms());
+    let pushed = push(2, midnight + 2 * 60_000, uuid_key()).await;
+    assert_eq!(pushed["results"][0]["outcome"], "applied", "{pushed}");
+    let body = json!({"top_up_entry_id": yesterdays, "amount": minor("100.00")});
+    let (status, refused) = counter
+        .signed(Method::POST, "/v1/terminal/top-up-reversals", body, &[("idempotency-key", "r")])
+        .await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("drawer_insufficient")),
+        "{refused}"
+    );
+    server.audit_passes().await;
+}
+
 /// A counter's clock cannot revive a promotion: the grace for a superseded rule set is
 /// judged by when the server receives the top-up, not by the time the counter claims.
 /// (In-process: the server's clock must move eight days.)

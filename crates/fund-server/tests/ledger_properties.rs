@@ -228,6 +228,7 @@ fn commands(world: &World, operations: &[Operation]) -> Vec<Command> {
                         amount: positive(*minor_units),
                         // Every command is recorded in one day, which began at 0.
                         day_start_ms: 0,
+                        day_end_ms: i64::MAX,
                     }),
                 }
             }

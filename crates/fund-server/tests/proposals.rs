@@ -609,6 +609,22 @@ async fn a_store_s_settlement_account_changes_only_under_four_eyes() {
     assert_eq!(listed().await, "ICBC 6222 0000 1234");
     let stored = server.service.store().merchant(merchant).await.unwrap().unwrap();
     assert_eq!(stored.name, "Corner Shop Nanjing Rd");
+
+    // Its time zone changes only while no day of it is open: a day's entries are cut in it.
+    server.fund_reserve("100.00").await;
+    let counter = server.enrol(merchant).await;
+    let customer = server.customer("13800138004", &[merchant]).await;
+    let outcome = counter.top_up(&uuid_key(), 1, &customer.customer_id, "10.00", "0").await;
+    assert_eq!(outcome["outcome"], "applied", "{outcome}");
+    let rezone = json!({"kind": "edit_merchant", "merchant_id": merchant.to_string(),
+        "name": "Corner Shop Nanjing Rd", "time_zone": "Europe/Berlin",
+        "settlement_account": "ICBC 6222 0000 1234"});
+    let (status, refused) = propose(&server, &maker, rezone).await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (StatusCode::CONFLICT, Some("merchant_days_open")),
+        "{refused}"
+    );
 }
 
 #[tokio::test]

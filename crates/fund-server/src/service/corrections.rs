@@ -32,17 +32,23 @@ impl<S: Storage> FundService<S> {
         self.submit(command).await
     }
 
-    /// The start of the business day at the counter's store that `at_ms` falls in.
-    async fn business_day_start_ms(
+    /// The start and end of the business day at the counter's store that `at_ms` falls in.
+    async fn business_day_ms(
         &self,
         terminal: &AuthenticatedTerminal,
         at_ms: i64,
-    ) -> Result<i64, ServiceError> {
+    ) -> Result<(i64, i64), ServiceError> {
         let zone = self.merchant_zone(terminal).await?;
-        let start = jiff::Timestamp::from_millisecond(at_ms)
-            .and_then(|now| now.to_zoned(zone).start_of_day())
-            .map_err(|error| internal(error.to_string()))?;
-        Ok(start.timestamp().as_millisecond())
+        let day = jiff::Timestamp::from_millisecond(at_ms)
+            .map_err(|error| internal(error.to_string()))?
+            .to_zoned(zone.clone())
+            .date();
+        let start = day
+            .to_zoned(zone.clone())
+            .map_err(|error| internal(error.to_string()))?
+            .timestamp()
+            .as_millisecond();
+        Ok((start, end_of_day_ms(&zone, day)?))
     }
 
     /// Gives back cash for all or part of a top-up recorded by a counter of this store.
@@ -54,7 +60,7 @@ impl<S: Storage> FundService<S> {
         idempotency_key: &str,
     ) -> Result<Outcome, ServiceError> {
         let recorded_at_ms = self.store.clock().now_ms();
-        let day_start_ms = self.business_day_start_ms(terminal, recorded_at_ms).await?;
+        let (day_start_ms, day_end_ms) = self.business_day_ms(terminal, recorded_at_ms).await?;
         let command = Command {
             idempotency: IdempotencyKey {
                 key: format!("terminal/{}/reversal/{idempotency_key}", terminal.terminal.id),
@@ -71,6 +77,7 @@ impl<S: Storage> FundService<S> {
                 top_up,
                 amount,
                 day_start_ms,
+                day_end_ms,
             }),
         };
         self.submit(command).await

@@ -147,8 +147,13 @@ impl<S: Storage> FundService<S> {
     async fn refused_entries(&self, since_ms: i64) -> Result<Vec<RefusedAtCounter>, ServiceError> {
         let mut by_terminal: std::collections::BTreeMap<TerminalId, u64> = Default::default();
         for key in self.store.refused_outbox_keys_since(since_ms, REFUSED_READ_MAX).await? {
-            // `terminal/<id>/outbox/<entry>`
-            let terminal = key.split('/').nth(1).and_then(|id| id.parse::<TerminalId>().ok());
+            // Exactly `terminal/<id>/outbox/<entry>`: a counter's own refund or reversal key
+            // may hold slashes, and must not pass for an outbox entry.
+            let parts: Vec<&str> = key.split('/').collect();
+            let terminal = match parts.as_slice() {
+                ["terminal", id, "outbox", _] => id.parse::<TerminalId>().ok(),
+                _ => None,
+            };
             if let Some(terminal) = terminal {
                 *by_terminal.entry(terminal).or_default() += 1;
             }

@@ -137,13 +137,28 @@ impl<S: Storage> FundService<S> {
             ProposedChange::EditMerchant { merchant_id, name, time_zone, settlement_account } => {
                 let id: MerchantId =
                     merchant_id.trim().parse().map_err(|_| target_unknown("such store"))?;
-                self.store.merchant(id).await?.ok_or_else(|| target_unknown("such store"))?;
+                let current =
+                    self.store.merchant(id).await?.ok_or_else(|| target_unknown("such store"))?;
                 let edited = FundService::<S>::checked_merchant_fields(
                     id,
                     name,
                     time_zone,
                     settlement_account,
                 )?;
+                // Days are cut in the store's zone: a close after a change would cut the
+                // entries that reversals and closes counted under the old one differently.
+                if edited.time_zone != current.time_zone {
+                    let open = match self.store.stored_day(id, "9999-12-31", i64::MAX).await? {
+                        crate::store::StoredDay::Open(day) => !day.entries.is_empty(),
+                        crate::store::StoredDay::Closed { .. } => false,
+                    };
+                    if open {
+                        return Err(ServiceError::new(
+                            ErrorCode::MerchantDaysOpen,
+                            "A store's time zone changes only when every day of it is closed: close its open days first.",
+                        ));
+                    }
+                }
                 CheckedChange::EditMerchant(edited)
             }
             ProposedChange::RevokeTerminal { terminal_id } => {

@@ -62,6 +62,7 @@ pub async fn the_incremental_audit_resumes_and_checks_every_balance<S: Storage>(
             top_up: top_up_entry,
             amount: positive(1_000),
             day_start_ms: 0,
+            day_end_ms: i64::MAX,
         }),
     );
     apply(&store, &[refund("refund/1", 500), reversal]).await;

@@ -154,6 +154,7 @@ error_codes! {
     OperatorPasswordWeak = "operator_password_weak", 422, "A password is 12 to 128 characters and may not contain the name.", "密码须为 12 至 128 个字符，且不得包含用户名。";
     ActivationCodeNotWaiting = "activation_code_not_waiting", 409, "This activation code is used, expired or cancelled already.", "该激活码已被使用、已过期或已取消。";
     ProposalUnknown = "proposal_unknown", 404, "There is no such proposal.", "没有该提案。";
+    MerchantDaysOpen = "merchant_days_open", 409, "A store's time zone changes only when every day of it is closed: close its open days first.", "门店所有营业日结算后才能更改时区：请先结算未结算的营业日。";
     SettlementAccountInvalid = "settlement_account_invalid", 422, "A settlement account is at most 80 characters, on one line.", "结算账户最多 80 个字符，且不可换行。";
     AuditProblemsFound = "audit_problems_found", 409, "The audit found problems in the ledger or the operators' trail; see its report.", "审计发现账本或操作记录存在问题，请查看审计报告。";
     ReserveUnderThreshold = "reserve_under_threshold", 422, "The reserve would fall under its threshold; take out less, or lower the threshold first.", "备付金将低于警戒线：请减少转出金额，或先调低警戒线。";

@@ -145,6 +145,9 @@ pub struct ReverseTopUp {
     /// days still unsettled belongs to their closes, so only the cash since then can pay
     /// a reversal out.
     pub day_start_ms: i64,
+    /// End of that day: entries recorded after it (a counter whose clock runs ahead may
+    /// push them a few minutes early) are the next day's cash, owed to its close.
+    pub day_end_ms: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -134,7 +134,8 @@ impl Batch {
         // cash taken today. Paid out of the whole drawer, it left an earlier day's close
         // short of its cash, and that day could never close (found by the simulator).
         let drawer = self.balance(Account::Drawer(top_up.merchant_id))?.minor_units();
-        let today = self.cash_since(top_up.merchant_id, reversal.day_start_ms)?;
+        let today =
+            self.cash_within(top_up.merchant_id, reversal.day_start_ms, reversal.day_end_ms)?;
         if drawer.min(today) < amount {
             return Ok(Err(Outcome::rejected(
                 RejectCode::DrawerInsufficient,
@@ -144,17 +145,23 @@ impl Batch {
         Ok(Ok(ReversalPlan { top_up, amount, bonus, reversed_after, bonus_after }))
     }
 
-    /// Drawer cash of the merchant's unsettled entries recorded at or after `start_ms`:
+    /// Drawer cash of the merchant's unsettled entries recorded in `[start_ms, end_ms)`:
     /// those loaded for the batch and those it posted, less what its closes settled.
-    fn cash_since(&self, merchant_id: MerchantId, start_ms: i64) -> Result<i64, Deferred> {
-        let Some(loaded) = self.state.unsettled_since.get(&(merchant_id, start_ms)) else {
+    fn cash_within(
+        &self,
+        merchant_id: MerchantId,
+        start_ms: i64,
+        end_ms: i64,
+    ) -> Result<i64, Deferred> {
+        let key = (merchant_id, start_ms, end_ms);
+        let Some(loaded) = self.state.unsettled_since.get(&key) else {
             return Err(Deferred::GuardTripped {
-                account: format!("unsettled cash of {merchant_id} since {start_ms} (not loaded)"),
+                account: format!("unsettled cash of {merchant_id} in its day (not loaded)"),
             });
         };
         let posted_here =
             self.posted_for_settlement.iter().filter(|(merchant, recorded_at_ms, _)| {
-                *merchant == merchant_id && *recorded_at_ms >= start_ms
+                *merchant == merchant_id && (start_ms..end_ms).contains(recorded_at_ms)
             });
         let mut figures = SettlementFigures::default();
         loaded

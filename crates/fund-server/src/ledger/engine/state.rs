@@ -74,9 +74,9 @@ pub struct BatchNeeds {
     pub rule_set_versions: BTreeSet<u32>,
     /// (merchant, day, end of the day) of each close in the batch.
     pub closes: BTreeSet<(MerchantId, String, i64)>,
-    /// (merchant, start of the day) of each reversal in the batch: its unsettled entries
-    /// recorded since then are loaded.
-    pub reversal_days: BTreeSet<(MerchantId, i64)>,
+    /// (merchant, start, end of the day) of each reversal in the batch: its unsettled
+    /// entries recorded within the day are loaded.
+    pub reversal_days: BTreeSet<(MerchantId, i64, i64)>,
 }
 
 impl BatchNeeds {
@@ -109,7 +109,11 @@ impl BatchNeeds {
                 CommandKind::ReverseTopUp(reversal) => {
                     needs.accounts.insert(Account::Drawer(reversal.merchant_id));
                     needs.top_ups.insert((reversal.terminal_id, reversal.top_up));
-                    needs.reversal_days.insert((reversal.merchant_id, reversal.day_start_ms));
+                    needs.reversal_days.insert((
+                        reversal.merchant_id,
+                        reversal.day_start_ms,
+                        reversal.day_end_ms,
+                    ));
                 }
                 CommandKind::CloseDay { merchant_id, day, day_end_ms } => {
                     needs.accounts.insert(Account::Drawer(*merchant_id));
@@ -144,7 +148,7 @@ pub struct BatchState {
     pub reserve_alert_open: bool,
     /// For each reversal's day, keyed by (merchant, start of the day): the merchant's
     /// unsettled entries recorded since.
-    pub unsettled_since: HashMap<(MerchantId, i64), Vec<TerminalEntry>>,
+    pub unsettled_since: HashMap<(MerchantId, i64, i64), Vec<TerminalEntry>>,
     pub head_sequence: i64,
     pub head_hash: EntryHash,
     /// The time every entry of this batch is applied at: the server's clock, but never

@@ -28,9 +28,10 @@ pub(super) async fn load_batch_state(
         unsettled.insert((*merchant_id, day.clone()), day_state);
     }
     let mut unsettled_since_day = HashMap::new();
-    for (merchant_id, day_start_ms) in &needs.reversal_days {
-        let entries = unsettled_since(connection, *merchant_id, *day_start_ms).await?;
-        unsettled_since_day.insert((*merchant_id, *day_start_ms), entries);
+    for (merchant_id, day_start_ms, day_end_ms) in &needs.reversal_days {
+        let entries =
+            unsettled_within(connection, *merchant_id, *day_start_ms, *day_end_ms).await?;
+        unsettled_since_day.insert((*merchant_id, *day_start_ms, *day_end_ms), entries);
     }
     let (rule_sets, current_rule_set) =
         load_rule_sets(connection, &needs.rule_set_versions).await?;

@@ -36,7 +36,7 @@ mod write;
 pub use audit::SqliteAuditRead;
 
 use load::{load_batch_state, load_rule_sets};
-use settlement::{FIGURE_COLUMNS, terminal_window, unsettled_day, unsettled_since};
+use settlement::{FIGURE_COLUMNS, terminal_window, unsettled_day, unsettled_within};
 use write::write_batch;
 
 /// Rows bound in one statement; well under SQLite's limit of 32,766 variables.

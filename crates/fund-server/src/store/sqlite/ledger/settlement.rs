@@ -53,20 +53,23 @@ pub(super) async fn unsettled_day(
     Ok(UnsettledDay { already_closed, entries: day.entries })
 }
 
-/// A merchant's entries recorded at or after `start_ms` that no close has settled: what a
-/// reversal recorded in the day starting then may be paid out of.
-pub(super) async fn unsettled_since(
+/// A merchant's entries recorded in `[start_ms, end_ms)` that no close has settled: what a
+/// reversal recorded in that day may be paid out of.
+pub(super) async fn unsettled_within(
     connection: &mut SqliteConnection,
     merchant_id: MerchantId,
     start_ms: i64,
+    end_ms: i64,
 ) -> Result<Vec<TerminalEntry>, StoreError> {
     let rows = sqlx::query(&format!(
         "{DAY_ROWS_SELECT} AND e.merchant_id = ? AND e.recorded_at_ms >= ? \
+           AND e.recorded_at_ms < ? \
            AND NOT EXISTS (SELECT 1 FROM settled_entries s WHERE s.entry_sequence = e.sequence) \
          ORDER BY e.sequence"
     ))
     .bind(merchant_id.to_string())
     .bind(start_ms)
+    .bind(end_ms)
     .fetch_all(&mut *connection)
     .await?;
     let mut day = DayEntries::default();
