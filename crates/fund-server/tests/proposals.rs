@@ -601,6 +601,9 @@ async fn a_store_s_settlement_account_changes_only_under_four_eyes() {
         body["merchants"][0]["settlement_account"].as_str().unwrap().to_owned()
     };
     assert_eq!(listed().await, "", "nothing changes while it waits");
+    // A second proposal made from the same page: approved after the first, it would
+    // quietly put the old name back.
+    let (_, stale) = propose(&server, &maker, edit("Corner Shop", "ICBC 6222 0000 1234")).await;
     let id = proposal["id"].as_str().unwrap().to_owned();
     let (status, _) = decide(&server, &maker, &id, "approve").await;
     assert_eq!(status, StatusCode::FORBIDDEN, "not by its proposer");
@@ -609,6 +612,14 @@ async fn a_store_s_settlement_account_changes_only_under_four_eyes() {
     assert_eq!(listed().await, "ICBC 6222 0000 1234");
     let stored = server.service.store().merchant(merchant).await.unwrap().unwrap();
     assert_eq!(stored.name, "Corner Shop Nanjing Rd");
+    let (status, outdated) =
+        decide(&server, &checker, stale["id"].as_str().unwrap(), "approve").await;
+    assert_eq!(
+        (status, outdated["code"].as_str()),
+        (StatusCode::CONFLICT, Some("proposal_outdated")),
+        "{outdated}"
+    );
+    assert_eq!(server.service.store().merchant(merchant).await.unwrap().unwrap(), stored);
 
     // Its time zone changes only while no day of it is open: a day's entries are cut in it.
     server.fund_reserve("100.00").await;

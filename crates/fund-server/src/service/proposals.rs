@@ -243,6 +243,18 @@ impl<S: Storage> FundService<S> {
         self.refuse_unless_pending(&record, now)?;
         let checked = self.check_change(&record.change).await?;
         let changes = self.describe_change(&checked).await?;
+        // A store's fields and the money limits are proposed whole, from the values of the
+        // moment: approved after another change to them, this one would quietly undo it.
+        let whole_record = matches!(
+            record.change,
+            ProposedChange::EditMerchant { .. } | ProposedChange::SetMoneyLimits { .. }
+        );
+        if whole_record && changes != record.changes {
+            return Err(ServiceError::new(
+                ErrorCode::ProposalOutdated,
+                "What this proposal changes has changed since it was proposed; propose it again.",
+            ));
+        }
         let decision = Decision {
             to: ProposalStatus::Approved,
             decider: &by.actor(),

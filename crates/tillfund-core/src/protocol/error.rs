@@ -159,6 +159,7 @@ error_codes! {
     AuditProblemsFound = "audit_problems_found", 409, "The audit found problems in the ledger or the operators' trail; see its report.", "审计发现账本或操作记录存在问题，请查看审计报告。";
     ReserveUnderThreshold = "reserve_under_threshold", 422, "The reserve would fall under its threshold; take out less, or lower the threshold first.", "备付金将低于警戒线：请减少转出金额，或先调低警戒线。";
     MoneyLimitInvalid = "money_limit_invalid", 422, "A wallet cap is more than zero, a reserve threshold and refill zero or more.", "钱包上限须大于零，备付金警戒线和补充金额须不小于零。";
+    ProposalOutdated = "proposal_outdated", 409, "What this proposal changes has changed since it was proposed; propose it again.", "该提议所涉内容在提议后已被更改，请重新提议。";
     ProposalTargetUnknown = "proposal_target_unknown", 404, "The counter or customer this change names does not exist.", "该变更所指的收银台或客户不存在。";
     YieldRateInvalid = "yield_rate_invalid", 422, "An annual yield rate is a percentage from 0 to 100 with at most 6 decimals.", "年化收益率须为 0 至 100 之间的百分数，最多 6 位小数。";
     ProposalNotPending = "proposal_not_pending", 409, "This proposal has been decided already.", "该提案已有决定。";
