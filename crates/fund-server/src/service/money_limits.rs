@@ -31,17 +31,7 @@ impl<S: Storage> FundService<S> {
         amount: PositiveAmount,
         idempotency_key: &str,
     ) -> Result<Outcome, ServiceError> {
-        let command = Command {
-            idempotency: IdempotencyKey {
-                key: format!("operator/defund/{idempotency_key}"),
-                fingerprint: fingerprint(&[
-                    b"defund",
-                    &amount.amount().minor_units().to_be_bytes(),
-                ]),
-            },
-            recorded_at_ms: self.store.clock().now_ms(),
-            kind: CommandKind::DefundReserve { amount },
-        };
-        self.submit(command).await
+        let kind = CommandKind::DefundReserve { amount };
+        self.submit(self.reserve_command("defund", amount, idempotency_key, kind)).await
     }
 }

@@ -76,15 +76,28 @@ impl<S: Storage> FundService<S> {
         amount: PositiveAmount,
         idempotency_key: &str,
     ) -> Result<Outcome, ServiceError> {
-        let command = Command {
+        let kind = CommandKind::FundReserve { amount };
+        self.submit(self.reserve_command("fund", amount, idempotency_key, kind)).await
+    }
+
+    /// A command moving `amount` into or out of the reserve, keyed per direction
+    /// (`operator/fund/…`, `operator/defund/…`) by the operator's key.
+    pub(super) fn reserve_command(
+        &self,
+        direction: &str,
+        amount: PositiveAmount,
+        idempotency_key: &str,
+        kind: CommandKind,
+    ) -> Command {
+        let minor_units = amount.amount().minor_units().to_be_bytes();
+        Command {
             idempotency: IdempotencyKey {
-                key: format!("operator/fund/{idempotency_key}"),
-                fingerprint: fingerprint(&[b"fund", &amount.amount().minor_units().to_be_bytes()]),
+                key: format!("operator/{direction}/{idempotency_key}"),
+                fingerprint: fingerprint(&[direction.as_bytes(), &minor_units]),
             },
             recorded_at_ms: self.store.clock().now_ms(),
-            kind: CommandKind::FundReserve { amount },
-        };
-        self.submit(command).await
+            kind,
+        }
     }
 
     pub async fn publish_bonus_rules(

@@ -154,7 +154,7 @@ impl Batch {
         end_ms: i64,
     ) -> Result<i64, Deferred> {
         let key = (merchant_id, start_ms, end_ms);
-        let Some(loaded) = self.state.unsettled_since.get(&key) else {
+        let Some(loaded) = self.state.unsettled_within_day.get(&key) else {
             return Err(Deferred::GuardTripped {
                 account: format!("unsettled cash of {merchant_id} in its day (not loaded)"),
             });

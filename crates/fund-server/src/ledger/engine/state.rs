@@ -148,7 +148,7 @@ pub struct BatchState {
     pub reserve_alert_open: bool,
     /// For each reversal's day, keyed by (merchant, start of the day): the merchant's
     /// unsettled entries recorded since.
-    pub unsettled_since: HashMap<(MerchantId, i64, i64), Vec<TerminalEntry>>,
+    pub unsettled_within_day: HashMap<(MerchantId, i64, i64), Vec<TerminalEntry>>,
     pub head_sequence: i64,
     pub head_hash: EntryHash,
     /// The time every entry of this batch is applied at: the server's clock, but never

@@ -27,11 +27,11 @@ pub(super) async fn load_batch_state(
         let day_state = unsettled_day(connection, *merchant_id, day, *day_end_ms).await?;
         unsettled.insert((*merchant_id, day.clone()), day_state);
     }
-    let mut unsettled_since_day = HashMap::new();
+    let mut unsettled_within_days = HashMap::new();
     for (merchant_id, day_start_ms, day_end_ms) in &needs.reversal_days {
         let entries =
             unsettled_within(connection, *merchant_id, *day_start_ms, *day_end_ms).await?;
-        unsettled_since_day.insert((*merchant_id, *day_start_ms, *day_end_ms), entries);
+        unsettled_within_days.insert((*merchant_id, *day_start_ms, *day_end_ms), entries);
     }
     let (rule_sets, current_rule_set) =
         load_rule_sets(connection, &needs.rule_set_versions).await?;
@@ -51,7 +51,7 @@ pub(super) async fn load_batch_state(
     Ok(BatchState {
         top_ups,
         unsettled,
-        unsettled_since: unsettled_since_day,
+        unsettled_within_day: unsettled_within_days,
         money_limits,
         reserve_alert_open,
         balances,

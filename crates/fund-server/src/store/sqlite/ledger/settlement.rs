@@ -37,24 +37,13 @@ pub(super) async fn unsettled_day(
         .fetch_optional(&mut *connection)
         .await?
         .is_some();
-    let rows = sqlx::query(&format!(
-        "{DAY_ROWS_SELECT} AND e.merchant_id = ? AND e.recorded_at_ms < ? \
-           AND NOT EXISTS (SELECT 1 FROM settled_entries s WHERE s.entry_sequence = e.sequence) \
-         ORDER BY e.sequence"
-    ))
-    .bind(merchant_id.to_string())
-    .bind(day_end_ms)
-    .fetch_all(&mut *connection)
-    .await?;
-    let mut day = DayEntries::default();
-    for row in &rows {
-        day.push(day_row(row)?)?;
-    }
-    Ok(UnsettledDay { already_closed, entries: day.entries })
+    // Every unsettled entry before the day's end, however old: what a close settles.
+    let entries = unsettled_within(connection, merchant_id, i64::MIN, day_end_ms).await?;
+    Ok(UnsettledDay { already_closed, entries })
 }
 
 /// A merchant's entries recorded in `[start_ms, end_ms)` that no close has settled: what a
-/// reversal recorded in that day may be paid out of.
+/// close settles (from the first), and what a reversal recorded in a day may be paid out of.
 pub(super) async fn unsettled_within(
     connection: &mut SqliteConnection,
     merchant_id: MerchantId,
