@@ -130,6 +130,58 @@ reversed_cash: number,
  */
 reversed_bonus: number, };
 
+export type DenominationCount = { 
+/**
+ * The value of one piece in minor units (fen): one of [`CNY_DENOMINATIONS`].
+ */
+value: number, pieces: number, };
+
+export type CashCount = { 
+/**
+ * Cash put in the drawer to give change with, before the first sale.
+ */
+opening_float: number, 
+/**
+ * Cash taken for top-ups less cash given back for reversals, by the counter's records.
+ */
+drawer_cash: number, 
+/**
+ * Cash taken out to the bank during the day, and how many times.
+ */
+cash_dropped: number, cash_drop_count: number, 
+/**
+ * What the drawer should hold: float + drawer cash − dropped.
+ */
+expected: number, 
+/**
+ * What the manager counted.
+ */
+counted: number, 
+/**
+ * Counted − expected: positive, the drawer is over; negative, short.
+ */
+over_short: number, 
+/**
+ * The count by note and coin value; empty when the total was counted as one figure.
+ */
+denominations: Array<DenominationCount>, 
+/**
+ * Who counted: the staff member's name.
+ */
+counted_by: string, counted_at_ms: number, 
+/**
+ * Why the drawer is over or short; needed beyond [`NOTE_REQUIRED_ABOVE`].
+ */
+note: string | null, };
+
+export type CashDrop = { amount: number, dropped_by: string, dropped_at_ms: number, };
+
+export type DrawerDay = { day: string, 
+/**
+ * `None` before anyone set it (counted as zero).
+ */
+opening_float: number | null, float_set_by: string | null, drops: Array<CashDrop>, count: CashCount | null, };
+
 export type SettlementBody = { day: string, closed: boolean, 
 /**
  * Cash − reversed cash: what must be in the drawer.
@@ -155,7 +207,12 @@ this_terminal: SettlementFigures,
  * whichever close settles them: what its own records of the day must add up to.
  * Absent from servers and kept days from before it was sent.
  */
-this_terminal_in_day: SettlementFigures | null, top_up_count: number, 
+this_terminal_in_day: SettlementFigures | null, 
+/**
+ * The asking counter's drawer count for the day, as the server keeps it. Absent
+ * before the counter counted, and from servers that do not keep counts.
+ */
+this_terminal_count: CashCount | null, top_up_count: number, 
 /**
  * Cash the store took for the platform.
  */
@@ -187,9 +244,19 @@ matches: boolean | null, closed: boolean,
  * Takings hour by hour (local clock), for the manager's chart. Absent in reports
  * closed before it existed.
  */
-hours: Array<HourTakings>, };
+hours: Array<HourTakings>, 
+/**
+ * The drawer's blind count, once made (absent before, and from reports kept before
+ * counts were made).
+ */
+cash_count: CashCount | null, };
 
-export type DayReportView = { report: DayReport, z_report: string, csv: string, };
+export type DayReportView = { report: DayReport, z_report: string, csv: string, 
+/**
+ * The day is open and its drawer not counted yet: the screen asks for the blind count
+ * and shows neither the Z-report nor the chart (they give the expected cash away).
+ */
+count_needed: boolean, };
 
 export type CustomerDisplay = { "kind": "welcome" } | { "kind": "payment", amount: string, qr_png: string, expires_at_ms: number, } | { "kind": "paid", amount: string, } | { "kind": "top_up", customer_name: string, amount: string, bonus: string, };
 

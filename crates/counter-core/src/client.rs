@@ -348,8 +348,9 @@ impl ServerClient {
         &self,
         credentials: &TerminalCredentials,
         day: &str,
+        cash_count: Option<tillfund_core::cash_count::CashCount>,
     ) -> Result<SettlementBody, ClientError> {
-        let body = serde_json::to_vec(&CloseDayRequest { day: day.to_owned() })
+        let body = serde_json::to_vec(&CloseDayRequest { day: day.to_owned(), cash_count })
             .map_err(|error| ClientError::Unreadable(error.to_string()))?;
         let answer: SettlementBody =
             self.signed(credentials, "POST", "/v1/terminal/settlement/close", Some(body)).await?;

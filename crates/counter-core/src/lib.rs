@@ -1,6 +1,7 @@
 //! The counter app's logic, free of Tauri so that tests drive it without a window.
 //! The app's `commands/` are thin wrappers over what lives here.
 
+pub mod cash_desk;
 pub mod client;
 pub mod connection;
 pub mod counter;
@@ -15,3 +16,4 @@ pub mod staff;
 pub mod store;
 pub mod sync;
 pub mod transport;
+pub mod z_report;

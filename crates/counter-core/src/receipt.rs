@@ -51,7 +51,7 @@ fn width(text: &str) -> usize {
     text.chars().map(|c| if c.is_ascii() { 1 } else { 2 }).sum()
 }
 
-fn label_value_line(label: &str, value: &str) -> String {
+pub(crate) fn label_value_line(label: &str, value: &str) -> String {
     let gap = LINE_WIDTH.saturating_sub(width(label) + width(value)).max(1);
     format!("{label}{}{value}", " ".repeat(gap))
 }

@@ -76,6 +76,10 @@ pub struct DayReport {
     /// closed before it existed.
     #[serde(default)]
     pub hours: Vec<HourTakings>,
+    /// The drawer's blind count, once made (absent before, and from reports kept before
+    /// counts were made).
+    #[serde(default)]
+    pub cash_count: Option<tillfund_core::cash_count::CashCount>,
 }
 
 /// One hour of the day: cash taken for top-ups and payments received, in minor units.
@@ -90,7 +94,7 @@ pub struct HourTakings {
 
 const HOUR_MS: i64 = 60 * 60 * 1000;
 
-fn day_bounds_ms(zone: &TimeZone, day: Date) -> Result<(i64, i64), CounterError> {
+pub(crate) fn day_bounds_ms(zone: &TimeZone, day: Date) -> Result<(i64, i64), CounterError> {
     let invalid = |error: jiff::Error| CounterError::Invalid {
         code: CounterCode::DayInvalid,
         message: error.to_string(),
@@ -107,7 +111,7 @@ fn day_bounds_ms(zone: &TimeZone, day: Date) -> Result<(i64, i64), CounterError>
 }
 
 impl Counter {
-    async fn counter_figures(
+    pub(crate) async fn counter_figures(
         &self,
         start_ms: i64,
         end_ms: i64,
@@ -246,6 +250,7 @@ impl Counter {
             matches,
             closed: false,
             hours,
+            cash_count: self.cash_count(day).await?,
         })
     }
 
@@ -316,7 +321,7 @@ impl Counter {
         } else {
             report
         };
-        let server = client.close_day(&credentials, &report.day).await?;
+        let server = client.close_day(&credentials, &report.day, report.cash_count.clone()).await?;
         // The close's answer is the server's last word on the day: the Z-report is matched
         // against it, not against the read before (which may have been lost).
         let matches = Some(report.counter.matches(&server));
@@ -341,87 +346,14 @@ pub(crate) fn money(minor_units: i64, currency: &str) -> String {
 }
 
 impl DayReport {
-    /// The Z-report as printed: fixed-width lines for a 58 mm receipt printer.
-    pub fn z_report_text(&self) -> String {
-        let line = |label: &str, value: String| format!("{label:<20}{value:>12}\n");
-        let mut text = format!("Z-REPORT  {}\n{}\n", self.day, self.store);
-        text.push_str(&"-".repeat(32));
-        text.push('\n');
-        let counter = &self.counter;
-        text.push_str(&line("Top-ups", counter.top_up_count.to_string()));
-        if counter.reversal_count > 0 {
-            text.push_str(&line("Top-up cash", money(counter.cash, &self.currency)));
-            text.push_str(&line("Reversals", counter.reversal_count.to_string()));
-            text.push_str(&line("Cash given back", money(counter.reversed_cash, &self.currency)));
-        }
-        text.push_str(&line("Cash in drawer", money(counter.drawer_cash(), &self.currency)));
-        text.push_str(&line("Bonus given", money(counter.bonus, &self.currency)));
-        text.push_str(&line("Payments", counter.payment_count.to_string()));
-        text.push_str(&line("Payments total", money(counter.payments, &self.currency)));
-        text.push_str(&line("Refunds", counter.refund_count.to_string()));
-        text.push_str(&line("Refunds total", money(counter.refunds, &self.currency)));
-        if let Some(server) = &self.server {
-            text.push_str(&line(
-                "Net owed to store",
-                money(server.net_owed_to_store, &self.currency),
-            ));
-        }
-        let state = match (self.closed, self.matches) {
-            (true, Some(true)) => "CLOSED, matches server",
-            (true, _) => "CLOSED, check with server",
-            (false, Some(true)) => "open, matches server",
-            (false, Some(false)) => "open, DIFFERS from server",
-            (false, None) => "open, server unreachable",
-        };
-        text.push_str(&format!("{state}\n"));
-        text
-    }
-
-    /// The Z-report as a receipt for the print queue (reprints come out marked COPY).
-    pub fn receipt(&self) -> crate::receipt::Receipt {
-        let counter = &self.counter;
-        let mut lines = vec![("Top-ups".to_owned(), counter.top_up_count.to_string())];
-        if counter.reversal_count > 0 {
-            lines.push(("Top-up cash".to_owned(), money(counter.cash, &self.currency)));
-            lines.push(("Reversals".to_owned(), counter.reversal_count.to_string()));
-            lines
-                .push(("Cash given back".to_owned(), money(counter.reversed_cash, &self.currency)));
-        }
-        lines.extend([
-            ("Cash in drawer".to_owned(), money(counter.drawer_cash(), &self.currency)),
-            ("Bonus given".to_owned(), money(counter.bonus, &self.currency)),
-            ("Payments".to_owned(), counter.payment_count.to_string()),
-            ("Payments total".to_owned(), money(counter.payments, &self.currency)),
-            ("Refunds".to_owned(), counter.refund_count.to_string()),
-            ("Refunds total".to_owned(), money(counter.refunds, &self.currency)),
-        ]);
-        if let Some(server) = &self.server {
-            lines.push((
-                "Net owed to store".to_owned(),
-                money(server.net_owed_to_store, &self.currency),
-            ));
-        }
-        let state = match (self.closed, self.matches) {
-            (true, Some(true)) => "CLOSED, matches server",
-            (true, _) => "CLOSED, check with server",
-            (false, _) => "OPEN (not a Z-report)",
-        };
-        crate::receipt::Receipt {
-            title: format!("Z-REPORT {}", self.day),
-            store: self.store.clone(),
-            lines,
-            qr: None,
-            footer: state.to_owned(),
-        }
-    }
-
     /// One header row and one row of figures, in major units.
     pub fn csv(&self) -> String {
         let counter = &self.counter;
         let server = self.server.as_ref();
         format!(
-            "day,store,currency,top_ups,cash,bonus,payments_count,payments,refunds,net_owed_to_store,closed,reversals,reversed_cash\n\
-             {},\"{}\",{},{},{},{},{},{},{},{},{},{},{}\n",
+            "day,store,currency,top_ups,cash,bonus,payments_count,payments,refunds,net_owed_to_store,closed,reversals,reversed_cash,\
+             opening_float,cash_dropped,expected_in_drawer,counted,over_short,counted_by\n\
+             {},\"{}\",{},{},{},{},{},{},{},{},{},{},{},{}\n",
             self.day,
             self.store.replace('"', "\"\""),
             self.currency,
@@ -435,6 +367,24 @@ impl DayReport {
             self.closed,
             counter.reversal_count,
             money(counter.reversed_cash, &self.currency),
+            self.count_csv(),
+        )
+    }
+
+    /// The count's columns: empty before the drawer is counted.
+    fn count_csv(&self) -> String {
+        let Some(count) = &self.cash_count else {
+            return ",,,,,".to_owned();
+        };
+        let amount = |minor: i64| money(minor, &self.currency);
+        format!(
+            "{},{},{},{},{},\"{}\"",
+            amount(count.opening_float),
+            amount(count.cash_dropped),
+            amount(count.expected),
+            amount(count.counted),
+            amount(count.over_short),
+            count.counted_by.replace('"', "\"\""),
         )
     }
 }

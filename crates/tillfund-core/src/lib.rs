@@ -5,6 +5,7 @@
 //! protocol is a compile error on both sides at once.
 
 pub mod bonus;
+pub mod cash_count;
 pub mod clock;
 pub mod customer;
 pub mod enrolment;

@@ -5,6 +5,7 @@ use base64::Engine;
 use counter_core::counter::TopUpPreview;
 use counter_core::orders::{PaymentOrder, qr_png};
 use counter_core::settlement::DayReport;
+use counter_core::z_report::ReportLanguage;
 use serde::Serialize;
 use tauri::State;
 use tillfund_core::OrderId;
@@ -121,7 +122,7 @@ fn parse_entry_id(text: &str) -> Result<tillfund_core::OutboxEntryId, CommandErr
     })
 }
 
-fn parse_day(text: &str) -> Result<jiff::civil::Date, CommandError> {
+pub(super) fn parse_day(text: &str) -> Result<jiff::civil::Date, CommandError> {
     text.parse().map_err(|_| {
         CommandError::counter(
             CounterCode::DayInvalid,
@@ -233,17 +234,39 @@ pub async fn refund(
     Ok(state.counter.refund(parse_order_id(&order_id)?, &amount).await?)
 }
 
-/// A day's report with its Z-report text and CSV, as the Settlement screen shows them.
+/// A day's report with its Z-report text (in the counter's language) and CSV, as the Day
+/// screen shows them.
 #[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct DayReportView {
     pub report: DayReport,
     pub z_report: String,
     pub csv: String,
+    /// The day is open and its drawer not counted yet: the screen asks for the blind count
+    /// and shows neither the Z-report nor the chart (they give the expected cash away).
+    pub count_needed: bool,
 }
 
-impl From<DayReport> for DayReportView {
-    fn from(report: DayReport) -> DayReportView {
-        DayReportView { z_report: report.z_report_text(), csv: report.csv(), report }
+impl DayReportView {
+    /// The view of `report` for a UI in `language` ("en", "zh"…).
+    pub async fn new(
+        state: &AppState,
+        report: DayReport,
+        language: Option<&str>,
+    ) -> Result<DayReportView, CommandError> {
+        let zone = state
+            .counter
+            .profile()
+            .await
+            .ok()
+            .and_then(|profile| jiff::tz::TimeZone::get(&profile.time_zone).ok());
+        let language = ReportLanguage::from_tag(language);
+        let count_needed = !report.closed && report.cash_count.is_none();
+        Ok(DayReportView {
+            z_report: report.z_report_text_in(language, zone.as_ref()),
+            csv: report.csv(),
+            count_needed,
+            report,
+        })
     }
 }
 
@@ -251,18 +274,22 @@ impl From<DayReport> for DayReportView {
 pub async fn day_report(
     state: State<'_, AppState>,
     day: String,
+    language: Option<String>,
 ) -> Result<DayReportView, CommandError> {
     signed_in(&state, Role::Cashier)?;
-    Ok(state.counter.day_report(parse_day(&day)?).await?.into())
+    let report = state.counter.day_report(parse_day(&day)?).await?;
+    DayReportView::new(&state, report, language.as_deref()).await
 }
 
 #[tauri::command]
 pub async fn close_day(
     state: State<'_, AppState>,
     day: String,
+    language: Option<String>,
 ) -> Result<DayReportView, CommandError> {
     signed_in(&state, Role::Manager)?;
-    Ok(state.counter.close_day(parse_day(&day)?).await?.into())
+    let report = state.counter.close_day(parse_day(&day)?).await?;
+    DayReportView::new(&state, report, language.as_deref()).await
 }
 
 /// Where a recorded top-up stands: "pending", "confirmed" or "rejected" (with why).
@@ -400,11 +427,15 @@ pub async fn print_top_up(
 pub async fn print_day_report(
     state: State<'_, AppState>,
     day: String,
+    language: Option<String>,
 ) -> Result<i64, CommandError> {
     signed_in(&state, Role::Manager)?;
     let printer = configured_printer(&state).await?;
     let report = state.counter.day_report(parse_day(&day)?).await?;
-    Ok(state.counter.print(&printer, &report.receipt()).await?)
+    let profile = state.counter.profile().await?;
+    let zone = jiff::tz::TimeZone::get(&profile.time_zone).ok();
+    let receipt = report.receipt_in(ReportLanguage::from_tag(language.as_deref()), zone.as_ref());
+    Ok(state.counter.print(&printer, &receipt).await?)
 }
 
 /// Where exports go: `TILLFUND_EXPORT_DIR` when set, otherwise the user's documents.

@@ -4,6 +4,7 @@
 pub mod connection;
 pub mod counter;
 pub mod display;
+pub mod drawer;
 pub mod staff;
 pub mod sync;
 

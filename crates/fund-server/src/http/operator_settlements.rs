@@ -7,13 +7,14 @@ use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use jiff::civil::Date;
 use serde::Deserialize;
-use tillfund_core::Currency;
 use tillfund_core::protocol::{CounterDayBody, StoreDayBody, StoreDaysBody};
+use tillfund_core::settlement::SettlementFigures;
+use tillfund_core::{Currency, TerminalId};
 
 use super::extract::ApiQuery;
 use super::operators::OperatorCall;
 use super::{ApiError, AppState, ErrorBody};
-use crate::service::{ErrorCode, StoreDay};
+use crate::service::{ErrorCode, StoreDay, StoredCashCount};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -35,12 +36,39 @@ pub(super) fn store_day_body(day: &Date, store: StoreDay) -> StoreDayBody {
         drawer_cash: store.figures.drawer_cash(),
         net_owed_to_store: store.figures.net_owed_to_store(),
         figures: store.figures,
-        counters: store
-            .by_terminal
+        counters: counter_days(store.by_terminal, store.cash_counts)
             .into_iter()
-            .map(|(terminal_id, figures)| CounterDayBody { terminal_id, figures })
+            .map(|(terminal_id, figures, count)| CounterDayBody {
+                terminal_id,
+                figures,
+                cash_count: count.map(|count| count.count),
+            })
             .collect(),
     }
+}
+
+/// Every counter of a store's day with its figures and its drawer count: a counter that
+/// counted an empty drawer (no entries that day) is listed too, with zero figures.
+pub(super) fn counter_days(
+    by_terminal: Vec<(TerminalId, SettlementFigures)>,
+    mut cash_counts: Vec<StoredCashCount>,
+) -> Vec<(TerminalId, SettlementFigures, Option<StoredCashCount>)> {
+    let mut days: Vec<_> = by_terminal
+        .into_iter()
+        .map(|(terminal_id, figures)| {
+            let count = cash_counts
+                .iter()
+                .position(|count| count.terminal_id == terminal_id)
+                .map(|index| cash_counts.swap_remove(index));
+            (terminal_id, figures, count)
+        })
+        .collect();
+    days.extend(
+        cash_counts
+            .into_iter()
+            .map(|count| (count.terminal_id, SettlementFigures::default(), Some(count))),
+    );
+    days
 }
 
 /// Every store's figures for the day: closed or open, the drawer's cash and the net.

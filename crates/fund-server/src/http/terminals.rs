@@ -252,6 +252,10 @@ impl From<&crate::service::Settlement> for SettlementBody {
             entry_sequence: settlement.entry_sequence,
             this_terminal: settlement.this_terminal,
             this_terminal_in_day: Some(settlement.this_terminal_in_day),
+            this_terminal_count: settlement
+                .this_terminal_count
+                .as_ref()
+                .map(|kept| kept.count.clone()),
         }
     }
 }
@@ -301,7 +305,7 @@ pub async fn settlement(
     request_body = CloseDayRequest,
     responses(
         (status = 200, body = SettlementBody),
-        (status = 422, description = "day_invalid, day_in_future", body = ErrorBody),
+        (status = 422, description = "day_invalid, day_in_future, cash_count_invalid, cash_count_note_needed", body = ErrorBody),
         (status = 503, description = "service_insufficient", body = ErrorBody)
     ),
     security(("terminal_signature" = []))
@@ -311,6 +315,7 @@ pub async fn close_day(
     request: Signed<CloseDayRequest>,
 ) -> Result<Json<SettlementBody>, ApiError> {
     let day = parse_day(&request.body.day)?;
-    let settlement = state.service().close_day(&request.terminal, day).await?;
+    let count = request.body.cash_count.as_ref();
+    let settlement = state.service().close_day(&request.terminal, day, count).await?;
     Ok(Json(SettlementBody::from(&settlement)))
 }

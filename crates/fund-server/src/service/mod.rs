@@ -52,6 +52,7 @@ mod terminals;
 mod yields;
 
 /// Which records of the operators' trail to read.
+pub use crate::store::StoredCashCount;
 pub use crate::store::TrailQuery;
 /// Rows the wallet page shows, as the store reads them.
 pub use crate::store::WalletEntry;

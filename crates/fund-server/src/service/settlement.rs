@@ -10,8 +10,9 @@ use crate::ledger::figures_by_terminal;
 use crate::ledger::{Command, CommandKind, IdempotencyKey, Outcome, SettlementFigures};
 use crate::model::Merchant;
 use crate::service::ErrorCode;
-use crate::store::{Storage, StoredDay};
+use crate::store::{Storage, StoredCashCount, StoredDay};
 use tillfund_core::TerminalId;
+use tillfund_core::cash_count::{CashCount, CashCountProblem};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settlement {
@@ -27,6 +28,8 @@ pub struct Settlement {
     pub this_terminal_in_day: SettlementFigures,
     /// The journal entry of the close, when it moved money.
     pub entry_sequence: Option<i64>,
+    /// The asking counter's drawer count for the day, once it sent one.
+    pub this_terminal_count: Option<StoredCashCount>,
 }
 
 impl<S: Storage> FundService<S> {
@@ -99,6 +102,12 @@ impl<S: Storage> FundService<S> {
                 day_end_ms,
             )
             .await?;
+        let this_terminal_count = self
+            .store
+            .cash_counts(terminal.terminal.merchant_id, &day_text)
+            .await?
+            .into_iter()
+            .find(|count| count.terminal_id == terminal.terminal.id);
         Ok(Settlement {
             day,
             closed,
@@ -106,17 +115,24 @@ impl<S: Storage> FundService<S> {
             this_terminal,
             this_terminal_in_day,
             entry_sequence: None,
+            this_terminal_count,
         })
     }
 
     /// Closes the day once: moves the drawer's cash to the service account and the net of
     /// payments less refunds out to the store. Closing again answers the first close.
+    /// The counter's drawer count, when sent, is checked before anything happens and kept
+    /// after the close (once per counter and day: a later one changes nothing).
     pub async fn close_day(
         &self,
         terminal: &AuthenticatedTerminal,
         day: Date,
+        cash_count: Option<&CashCount>,
     ) -> Result<Settlement, ServiceError> {
-        let (_, day_end_ms) = self.settlement_day_bounds_ms(terminal, day).await?;
+        let (day_start_ms, day_end_ms) = self.settlement_day_bounds_ms(terminal, day).await?;
+        if let Some(count) = cash_count {
+            self.check_cash_count(count, day_start_ms)?;
+        }
         let merchant_id = terminal.terminal.merchant_id;
         let day_text = day.to_string();
         let command = Command {
@@ -129,15 +145,51 @@ impl<S: Storage> FundService<S> {
                 ]),
             },
             recorded_at_ms: self.store.clock().now_ms(),
-            kind: CommandKind::CloseDay { merchant_id, day: day_text, day_end_ms },
+            kind: CommandKind::CloseDay { merchant_id, day: day_text.clone(), day_end_ms },
         };
-        match self.submit(command).await? {
-            Outcome::DayClosed { entry_sequence, .. } => {
-                let closed = self.settlement(terminal, day).await?;
-                Ok(Settlement { entry_sequence, ..closed })
-            }
-            other => Err(internal(format!("close answered {other:?}"))),
+        let entry_sequence = match self.submit(command).await? {
+            Outcome::DayClosed { entry_sequence, .. } => entry_sequence,
+            other => return Err(internal(format!("close answered {other:?}"))),
+        };
+        if let Some(count) = cash_count {
+            let in_day = self
+                .store
+                .terminal_day(merchant_id, terminal.terminal.id, day_start_ms, day_end_ms)
+                .await?;
+            self.store
+                .keep_cash_count(
+                    merchant_id,
+                    terminal.terminal.id,
+                    &day_text,
+                    count,
+                    in_day.drawer_cash(),
+                    self.store.clock().now_ms(),
+                )
+                .await?;
         }
+        let closed = self.settlement(terminal, day).await?;
+        Ok(Settlement { entry_sequence, ..closed })
+    }
+
+    /// A count adds up, is within bounds, and was made within the day or after it by the
+    /// server's clock (a counter's clock may run ahead by the signed requests' skew).
+    fn check_cash_count(&self, count: &CashCount, day_start_ms: i64) -> Result<(), ServiceError> {
+        count.check().map_err(|problem| match problem {
+            CashCountProblem::NoteNeeded { .. } => {
+                ServiceError::new(ErrorCode::CashCountNoteNeeded, problem.to_string())
+            }
+            CashCountProblem::Invalid(_) => {
+                ServiceError::new(ErrorCode::CashCountInvalid, problem.to_string())
+            }
+        })?;
+        let latest_ms = self.store.clock().now_ms().saturating_add(self.config.request_skew_ms);
+        if !(day_start_ms..=latest_ms).contains(&count.counted_at_ms) {
+            return Err(ServiceError::new(
+                ErrorCode::CashCountInvalid,
+                "the count's time is before the day began or later than now",
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -148,6 +200,8 @@ pub struct StoreDay {
     pub closed: bool,
     pub figures: SettlementFigures,
     pub by_terminal: Vec<(TerminalId, SettlementFigures)>,
+    /// The drawer counts the store's counters sent with the day's close.
+    pub cash_counts: Vec<StoredCashCount>,
 }
 
 impl<S: Storage> FundService<S> {
@@ -183,7 +237,8 @@ impl<S: Storage> FundService<S> {
                     (figures, by_terminal, false)
                 }
             };
-            days.push(StoreDay { merchant, closed, figures, by_terminal });
+            let cash_counts = self.store.cash_counts(merchant.id, &day.to_string()).await?;
+            days.push(StoreDay { merchant, closed, figures, by_terminal, cash_counts });
         }
         Ok(days)
     }

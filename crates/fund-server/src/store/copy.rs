@@ -24,7 +24,7 @@ use sqlx::{Postgres, QueryBuilder, Row};
 use super::{PgStore, SqliteStore, StoreError, Stored};
 
 /// The ledger database's tables, each after the tables it references.
-const LEDGER_TABLES: [&str; 28] = [
+const LEDGER_TABLES: [&str; 29] = [
     "merchants",
     "terminals",
     "customers",
@@ -54,6 +54,7 @@ const LEDGER_TABLES: [&str; 28] = [
     "operator_trail",
     "proposals",
     "money_limits",
+    "cash_counts",
 ];
 
 /// The counters database's tables (request nonces, PIN attempts, rate-limit windows): a
@@ -62,7 +63,7 @@ const LEDGER_TABLES: [&str; 28] = [
 const COUNTER_TABLES: [&str; 3] = ["request_nonces", "pin_attempts", "attempt_windows"];
 
 /// Rows per INSERT statement: PostgreSQL takes at most 65,535 parameters per statement and
-/// the widest table has 15 columns.
+/// the widest table has 16 columns.
 const ROWS_PER_INSERT: usize = 1_000;
 
 #[derive(Debug, Clone, PartialEq, Eq)]

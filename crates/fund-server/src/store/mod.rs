@@ -30,6 +30,7 @@ use crate::ledger::{
 use crate::model::{Clock, Customer, Merchant, Terminal};
 
 mod backend;
+pub mod cash_count_store;
 mod copy;
 pub(crate) mod day_entries;
 pub(crate) mod flows;
@@ -52,6 +53,7 @@ pub use sqlite::SqliteStore;
 pub use yield_pages::AccruedDay;
 
 pub use backend::{Backend, BackendAudit, BackendBatch};
+pub use cash_count_store::{CashCountStore, StoredCashCount};
 pub use copy::{CopyReport, copy_sqlite_to_postgres};
 pub use flows::{FlowStore, Flows, TransferTotal};
 pub use limit_store::{LimitStore, StoredLimits};
@@ -119,9 +121,10 @@ mod redacted_url_tests {
 /// `use fund_server::store::prelude::*;`.
 pub mod prelude {
     pub use super::{
-        AttemptStore as _, AuditRead as _, BatchTransaction as _, FlowStore as _, LedgerStore as _,
-        LimitStore as _, OperatorStore as _, PartyStore as _, ProposalStore as _, ReportStore as _,
-        Storage as _, TerminalDirectory as _, TerminalStore as _, YieldStore as _,
+        AttemptStore as _, AuditRead as _, BatchTransaction as _, CashCountStore as _,
+        FlowStore as _, LedgerStore as _, LimitStore as _, OperatorStore as _, PartyStore as _,
+        ProposalStore as _, ReportStore as _, Storage as _, TerminalDirectory as _,
+        TerminalStore as _, YieldStore as _,
     };
 }
 
@@ -149,6 +152,7 @@ pub trait Storage:
     + OperatorStore
     + ProposalStore
     + LimitStore
+    + CashCountStore
     + TerminalDirectory
     + FlowStore
     + Clone

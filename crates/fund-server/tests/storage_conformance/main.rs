@@ -11,6 +11,7 @@
 
 mod attempts;
 mod audit;
+mod cash_counts;
 mod ledger;
 mod life_cycle;
 mod operators;
@@ -77,6 +78,7 @@ macro_rules! backends {
                 operators::sessions_end_by_idling_expiry_sign_out_and_account_changes,
                 operators::the_trail_appends_in_one_chain_and_is_read_back_by_filter,
                 operators::a_proposal_is_decided_once_never_by_its_proposer_and_never_late,
+                cash_counts::a_drawer_count_is_kept_once_per_counter_and_day,
             }
 
             /// Writes its many wallets beneath the store.

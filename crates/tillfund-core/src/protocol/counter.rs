@@ -186,6 +186,10 @@ impl DayQuery {
 pub struct CloseDayRequest {
     /// Business day in the store's time zone, YYYY-MM-DD.
     pub day: String,
+    /// The asking counter's drawer counted for the day, kept by the server per counter
+    /// (once: a count is never replaced). Absent from counters that do not count.
+    #[serde(default)]
+    pub cash_count: Option<crate::cash_count::CashCount>,
 }
 
 /// A store's day as the server counts it; the counter keeps it with its closed days and
@@ -216,6 +220,10 @@ pub struct SettlementBody {
     /// Absent from servers and kept days from before it was sent.
     #[serde(default)]
     pub this_terminal_in_day: Option<SettlementFigures>,
+    /// The asking counter's drawer count for the day, as the server keeps it. Absent
+    /// before the counter counted, and from servers that do not keep counts.
+    #[serde(default)]
+    pub this_terminal_count: Option<crate::cash_count::CashCount>,
 }
 
 #[cfg(test)]

@@ -128,6 +128,8 @@ error_codes! {
     // The day's close.
     DayAlreadyClosed = "day_already_closed", 409, "This day is already closed.", "该营业日已结算。";
     DayInFuture = "day_in_future", 422, "This day has not begun yet.", "该营业日尚未开始。";
+    CashCountInvalid = "cash_count_invalid", 422, "The drawer count does not add up or is out of range.", "钱箱点数不一致或超出范围。";
+    CashCountNoteNeeded = "cash_count_note_needed", 422, "The drawer is over or short beyond the limit: the manager's note must say why.", "钱箱长短款超过限额：店长须填写原因。";
     DayNotOver = "day_not_over", 422, "This day is not over yet.", "该日尚未结束。";
     CatchUpTooLong = "catch_up_too_long", 422, "Too many days to accrue at once.", "一次需计息的天数过多。";
     // Counters and their signed requests.

@@ -12,6 +12,9 @@ pub struct CounterDayBody {
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub terminal_id: TerminalId,
     pub figures: SettlementFigures,
+    /// The counter's drawer counted at the close, when it sent one.
+    #[serde(default)]
+    pub cash_count: Option<crate::cash_count::CashCount>,
 }
 
 /// A store's day: closed with the figures the close recorded, or open with what a close

@@ -47,6 +47,13 @@ pub async fn settlements_page(
         Ok(stores) => stores,
         Err(error) => return visitor.refusal(&error, "/console"),
     };
+    let counts: Vec<_> = stores
+        .iter()
+        .flat_map(|store| {
+            store.cash_counts.iter().map(|count| (store.merchant.name.clone(), count.clone()))
+        })
+        .collect();
+    let days: Vec<_> = stores.into_iter().map(|store| store_day_body(&day, store)).collect();
     let currency = state.currency();
     let money = |units: i64| {
         tillfund_core::Amount::from_minor_units(units)
@@ -72,8 +79,7 @@ pub async fn settlements_page(
                     th scope="col" { (words.net_owed) }
                 } }
                 tbody {
-                    @for store in stores {
-                        @let body = store_day_body(&day, store);
+                    @for body in &days {
                         tr data-merchant=(body.merchant_id) {
                             td { (body.name) }
                             td { @if body.closed { (words.closed) } @else { (words.open) } }
@@ -88,6 +94,40 @@ pub async fn settlements_page(
                 }
             } }
             p.hint { (words.amounts_in) " " (currency.code()) }
+        }
+        section {
+            h2 { (words.drawer_counts) }
+            @if counts.is_empty() {
+                p.empty { (words.no_drawer_counts) }
+            } @else {
+                div.scroll tabindex="0" { table #drawer-counts {
+                    thead { tr {
+                        th scope="col" { (words.store) }
+                        th scope="col" { (words.counter) }
+                        th scope="col" { (words.expected_in_drawer) }
+                        th scope="col" { (words.server_drawer_cash) }
+                        th scope="col" { (words.counted) }
+                        th scope="col" { (words.over_short) }
+                        th scope="col" { (words.counted_by) }
+                        th scope="col" { (words.note) }
+                    } }
+                    tbody {
+                        @for (store, kept) in &counts {
+                            @let count = &kept.count;
+                            tr data-terminal=(kept.terminal_id) {
+                                td { (store) }
+                                td { code { (kept.terminal_id) } }
+                                td { (money(count.expected)) }
+                                td { (money(count.opening_float + kept.server_drawer_cash - count.cash_dropped)) }
+                                td { (money(count.counted)) }
+                                td data-figure="over-short" { (money(count.over_short)) }
+                                td { (count.counted_by) }
+                                td { (count.note.as_deref().unwrap_or("")) }
+                            }
+                        }
+                    }
+                } }
+            }
         }
     };
     visitor.page("/console/settlements", words.settlements, body)

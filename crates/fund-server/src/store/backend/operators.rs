@@ -192,3 +192,29 @@ impl crate::store::LimitStore for Backend {
         each!(self, store => store.set_money_limits(limits, source, now_ms).await)
     }
 }
+
+impl crate::store::CashCountStore for Backend {
+    async fn keep_cash_count(
+        &self,
+        merchant_id: tillfund_core::MerchantId,
+        terminal_id: tillfund_core::TerminalId,
+        day: &str,
+        count: &tillfund_core::cash_count::CashCount,
+        server_drawer_cash: i64,
+        now_ms: i64,
+    ) -> Stored<crate::store::StoredCashCount> {
+        each!(self, store => {
+            store
+                .keep_cash_count(merchant_id, terminal_id, day, count, server_drawer_cash, now_ms)
+                .await
+        })
+    }
+
+    async fn cash_counts(
+        &self,
+        merchant_id: tillfund_core::MerchantId,
+        day: &str,
+    ) -> Stored<Vec<crate::store::StoredCashCount>> {
+        each!(self, store => store.cash_counts(merchant_id, day).await)
+    }
+}

@@ -22,6 +22,7 @@ use super::{Storage, StoreError, Stored};
 use crate::model::Clock;
 
 mod attempts;
+mod cash_counts;
 mod ledger;
 mod limits;
 mod operators;

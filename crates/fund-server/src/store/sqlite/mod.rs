@@ -15,6 +15,7 @@ use crate::model::Clock;
 pub use super::CommitGate;
 
 mod attempts;
+mod cash_counts;
 mod ledger;
 mod limits;
 mod operators;

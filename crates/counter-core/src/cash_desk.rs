@@ -1,0 +1,334 @@
+//! The drawer through a business day: the opening float, cash drops to the bank, and the
+//! blind count at the close. The count is entered before the expected figure is shown
+//! (the day screen hides the drawer's figures until then), recorded once with who counted,
+//! and sent to the server with the day's close (`close_day`), which keeps it per counter.
+
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+use serde::Serialize;
+use sqlx::Row;
+use tillfund_core::cash_count::{
+    CASH_DROPS_PER_DAY_MAX, CashCount, CashCountProblem, DRAWER_AMOUNT_MAX, DenominationCount,
+    denominations_total,
+};
+use tillfund_core::{Amount, Currency, StaffId};
+
+use crate::counter::{Counter, CounterError};
+use crate::error_code::CounterCode;
+use crate::settlement::day_bounds_ms;
+use crate::staff::StaffSession;
+use crate::store::LocalStoreError;
+
+/// Cash taken out of the drawer to the bank.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct CashDrop {
+    pub amount: i64,
+    pub dropped_by: String,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub dropped_at_ms: i64,
+}
+
+/// The drawer's day as the manager works it: float, drops, and the count once made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct DrawerDay {
+    pub day: String,
+    /// `None` before anyone set it (counted as zero).
+    pub opening_float: Option<i64>,
+    pub float_set_by: Option<String>,
+    pub drops: Vec<CashDrop>,
+    pub count: Option<CashCount>,
+}
+
+impl DrawerDay {
+    pub fn cash_dropped(&self) -> i64 {
+        self.drops.iter().map(|drop| drop.amount).sum()
+    }
+}
+
+/// What the manager counted: note and coin by value, or one total.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Counted {
+    Denominations(Vec<DenominationCount>),
+    Total(Amount),
+}
+
+fn read(error: sqlx::Error) -> CounterError {
+    CounterError::Local(LocalStoreError::from(error))
+}
+
+fn invalid(code: CounterCode, message: impl Into<String>) -> CounterError {
+    CounterError::Invalid { code, message: message.into() }
+}
+
+/// An amount keyed for the drawer: zero or more, in the counter's currency.
+fn drawer_amount(text: &str, currency: &str) -> Result<Amount, CounterError> {
+    let currency = Currency::from_code(currency)
+        .map_err(|error| invalid(CounterCode::CurrencyUnsupported, error.to_string()))?;
+    let amount = Amount::parse(text, currency)
+        .map_err(|error| CounterError::Field { code: error.code(), message: error.to_string() })?;
+    if !(0..=DRAWER_AMOUNT_MAX).contains(&amount.minor_units()) {
+        return Err(invalid(
+            CounterCode::DrawerAmountInvalid,
+            format!(
+                "a drawer amount is from 0 to {}",
+                crate::settlement::money(DRAWER_AMOUNT_MAX, currency.code())
+            ),
+        ));
+    }
+    Ok(amount)
+}
+
+impl Counter {
+    fn zone(&self, time_zone: &str) -> Result<TimeZone, CounterError> {
+        TimeZone::get(time_zone)
+            .map_err(|error| invalid(CounterCode::TimeZoneInvalid, error.to_string()))
+    }
+
+    /// The store's business day now.
+    pub async fn store_today(&self) -> Result<Date, CounterError> {
+        let profile = self.profile().await?;
+        let now = jiff::Timestamp::from_millisecond(self.store().now_ms())
+            .map_err(|error| invalid(CounterCode::DayInvalid, error.to_string()))?;
+        Ok(now.to_zoned(self.zone(&profile.time_zone)?).date())
+    }
+
+    /// The drawer's float, drops and count for `day`.
+    pub async fn drawer_day(&self, day: Date) -> Result<DrawerDay, CounterError> {
+        let profile = self.profile().await?;
+        let (start_ms, end_ms) = day_bounds_ms(&self.zone(&profile.time_zone)?, day)?;
+        let pool = self.store().pool();
+        let day_text = day.to_string();
+        let float = sqlx::query("SELECT amount, set_by FROM opening_floats WHERE day = ?")
+            .bind(&day_text)
+            .fetch_optional(pool)
+            .await
+            .map_err(read)?;
+        let drops = sqlx::query(
+            "SELECT amount, dropped_by, dropped_at_ms FROM cash_drops \
+             WHERE dropped_at_ms >= ? AND dropped_at_ms < ? ORDER BY dropped_at_ms, drop_id LIMIT ?",
+        )
+        .bind(start_ms)
+        .bind(end_ms)
+        .bind(CASH_DROPS_PER_DAY_MAX)
+        .fetch_all(pool)
+        .await
+        .map_err(read)?;
+        let count: Option<String> =
+            sqlx::query_scalar("SELECT count FROM cash_counts WHERE day = ?")
+                .bind(&day_text)
+                .fetch_optional(pool)
+                .await
+                .map_err(read)?;
+        Ok(DrawerDay {
+            day: day_text,
+            opening_float: float
+                .as_ref()
+                .map(|row| row.try_get("amount"))
+                .transpose()
+                .map_err(read)?,
+            float_set_by: float
+                .as_ref()
+                .map(|row| row.try_get("set_by"))
+                .transpose()
+                .map_err(read)?,
+            drops: drops
+                .iter()
+                .map(|row| {
+                    Ok(CashDrop {
+                        amount: row.try_get("amount")?,
+                        dropped_by: row.try_get("dropped_by")?,
+                        dropped_at_ms: row.try_get("dropped_at_ms")?,
+                    })
+                })
+                .collect::<Result<_, sqlx::Error>>()
+                .map_err(read)?,
+            count: count
+                .map(|json| {
+                    serde_json::from_str(&json).map_err(|error| {
+                        CounterError::Local(LocalStoreError::Corrupt(error.to_string()))
+                    })
+                })
+                .transpose()?,
+        })
+    }
+
+    /// A day whose drawer is counted or whose Z-report is kept takes no more float or drops.
+    async fn drawer_open(&self, day: Date) -> Result<DrawerDay, CounterError> {
+        let drawer = self.drawer_day(day).await?;
+        let closed: Option<i64> = sqlx::query_scalar("SELECT 1 FROM closed_days WHERE day = ?")
+            .bind(day.to_string())
+            .fetch_optional(self.store().pool())
+            .await
+            .map_err(read)?;
+        if drawer.count.is_some() || closed.is_some() {
+            return Err(invalid(
+                CounterCode::DrawerCounted,
+                format!("the drawer of {day} is counted already: its figures do not change"),
+            ));
+        }
+        Ok(drawer)
+    }
+
+    /// Sets the float put in the drawer for today (again, until the count).
+    pub async fn set_opening_float(
+        &self,
+        amount_text: &str,
+        by: &StaffSession,
+    ) -> Result<DrawerDay, CounterError> {
+        let profile = self.profile().await?;
+        let amount = drawer_amount(amount_text, &profile.currency)?;
+        let today = self.store_today().await?;
+        self.drawer_open(today).await?;
+        // Not once the day is counted, also when the count lands between the check and here.
+        sqlx::query(
+            "INSERT INTO opening_floats (day, amount, set_by, set_at_ms) \
+             SELECT ?1, ?2, ?3, ?4 WHERE NOT EXISTS (SELECT 1 FROM cash_counts WHERE day = ?1) \
+             ON CONFLICT (day) DO UPDATE SET amount = excluded.amount, set_by = excluded.set_by, \
+             set_at_ms = excluded.set_at_ms",
+        )
+        .bind(today.to_string())
+        .bind(amount.minor_units())
+        .bind(&by.name)
+        .bind(self.store().now_ms())
+        .execute(self.store().pool())
+        .await
+        .map_err(read)?;
+        self.drawer_day(today).await
+    }
+
+    /// Records cash taken out of the drawer to the bank now. Refused beyond what the
+    /// drawer should hold: a drop cannot take out cash that was never taken in.
+    pub async fn record_cash_drop(
+        &self,
+        amount_text: &str,
+        by: &StaffSession,
+    ) -> Result<DrawerDay, CounterError> {
+        let profile = self.profile().await?;
+        let amount = drawer_amount(amount_text, &profile.currency)?;
+        if amount.minor_units() == 0 {
+            return Err(invalid(CounterCode::DrawerAmountInvalid, "a cash drop is more than zero"));
+        }
+        let today = self.store_today().await?;
+        let drawer = self.drawer_open(today).await?;
+        if i64::try_from(drawer.drops.len()).unwrap_or(i64::MAX) >= CASH_DROPS_PER_DAY_MAX {
+            return Err(invalid(
+                CounterCode::DrawerAmountInvalid,
+                format!("at most {CASH_DROPS_PER_DAY_MAX} cash drops a day"),
+            ));
+        }
+        let holds = self.expected_in_drawer(today, &drawer).await?;
+        if amount.minor_units() > holds {
+            return Err(invalid(
+                CounterCode::DropExceedsDrawer,
+                format!(
+                    "the drawer should hold {} now: a drop cannot take out more",
+                    crate::settlement::money(holds, &profile.currency)
+                ),
+            ));
+        }
+        sqlx::query(
+            "INSERT INTO cash_drops (drop_id, amount, dropped_by, dropped_at_ms) \
+             SELECT ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM cash_counts WHERE day = ?)",
+        )
+        .bind(StaffId::generate().to_string())
+        .bind(amount.minor_units())
+        .bind(&by.name)
+        .bind(self.store().now_ms())
+        .bind(today.to_string())
+        .execute(self.store().pool())
+        .await
+        .map_err(read)?;
+        self.drawer_day(today).await
+    }
+
+    /// Float + cash taken for top-ups − cash given back − drops, by this counter's records.
+    async fn expected_in_drawer(&self, day: Date, drawer: &DrawerDay) -> Result<i64, CounterError> {
+        let figures = self.day_figures(day).await?;
+        Ok(CashCount::expected_from(
+            drawer.opening_float.unwrap_or(0),
+            figures.drawer_cash(),
+            drawer.cash_dropped(),
+        ))
+    }
+
+    async fn day_figures(
+        &self,
+        day: Date,
+    ) -> Result<crate::settlement::CounterFigures, CounterError> {
+        let profile = self.profile().await?;
+        let (start_ms, end_ms) = day_bounds_ms(&self.zone(&profile.time_zone)?, day)?;
+        self.counter_figures(start_ms, end_ms).await
+    }
+
+    /// The blind count of `day`'s drawer, recorded once; the answer is the first time the
+    /// expected figure and the over/short are shown. Beyond the limit a note is needed.
+    pub async fn count_cash(
+        &self,
+        day: Date,
+        counted: Counted,
+        note: Option<String>,
+        by: &StaffSession,
+    ) -> Result<CashCount, CounterError> {
+        let drawer = self.drawer_open(day).await?;
+        let figures = self.day_figures(day).await?;
+        let (counted, denominations) = match counted {
+            Counted::Denominations(denominations) => {
+                let total = denominations_total(&denominations).map_err(|problem| {
+                    invalid(CounterCode::CashCountInvalid, problem.to_string())
+                })?;
+                let counted: Vec<_> =
+                    denominations.into_iter().filter(|value| value.pieces > 0).collect();
+                (total, counted)
+            }
+            Counted::Total(amount) => (amount.minor_units(), Vec::new()),
+        };
+        let opening_float = drawer.opening_float.unwrap_or(0);
+        let expected =
+            CashCount::expected_from(opening_float, figures.drawer_cash(), drawer.cash_dropped());
+        let count = CashCount {
+            opening_float,
+            drawer_cash: figures.drawer_cash(),
+            cash_dropped: drawer.cash_dropped(),
+            cash_drop_count: i64::try_from(drawer.drops.len()).unwrap_or(i64::MAX),
+            expected,
+            counted,
+            over_short: counted - expected,
+            denominations,
+            counted_by: by.name.clone(),
+            counted_at_ms: self.store().now_ms(),
+            note: note.map(|note| note.trim().to_owned()).filter(|note| !note.is_empty()),
+        };
+        count.check().map_err(|problem| match problem {
+            CashCountProblem::NoteNeeded { .. } => {
+                invalid(CounterCode::CashCountNoteNeeded, problem.to_string())
+            }
+            CashCountProblem::Invalid(message) => invalid(CounterCode::CashCountInvalid, message),
+        })?;
+        let json = serde_json::to_string(&count)
+            .map_err(|error| CounterError::Local(LocalStoreError::Corrupt(error.to_string())))?;
+        let inserted = sqlx::query(
+            "INSERT INTO cash_counts (day, count, counted_at_ms) VALUES (?, ?, ?) \
+             ON CONFLICT (day) DO NOTHING",
+        )
+        .bind(day.to_string())
+        .bind(json)
+        .bind(count.counted_at_ms)
+        .execute(self.store().pool())
+        .await
+        .map_err(read)?;
+        if inserted.rows_affected() == 0 {
+            return Err(invalid(
+                CounterCode::DrawerCounted,
+                format!("the drawer of {day} was counted a moment ago"),
+            ));
+        }
+        Ok(count)
+    }
+
+    /// The count of `day`, if made: what the close sends.
+    pub(crate) async fn cash_count(&self, day: Date) -> Result<Option<CashCount>, CounterError> {
+        Ok(self.drawer_day(day).await?.count)
+    }
+}
