@@ -205,10 +205,29 @@ async fn a_bonus_rule_goes_through_four_eyes_in_the_console_and_reaches_a_counte
     // The store's day: the top-up is in today's figures, and the CSV is one click away.
     let today =
         jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::get("Asia/Shanghai").unwrap()).date();
+    // The manager counts the drawer ¥1.00 short and closes: the count is on the page.
+    let manager = counter_core::staff::StaffSession {
+        staff_id: tillfund_core::StaffId::generate(),
+        name: "Mia".to_owned(),
+        role: counter_core::staff::Role::Manager,
+        signed_in_at_ms: 0,
+    };
+    let expected = counter.day_report(today).await.unwrap().counter.drawer_cash();
+    let counted = tillfund_core::Amount::from_minor_units(expected - 100).unwrap();
+    counter
+        .count_cash(today, counter_core::cash_desk::Counted::Total(counted), None, &manager)
+        .await
+        .unwrap();
+    counter.close_day(today).await.unwrap();
     session.goto(&format!("{}/console/settlements?day={today}", server.url)).await.unwrap();
     let row = session.text_of(&format!("tr[data-merchant='{MERCHANT_ID}']")).await.unwrap();
     assert!(row.contains("500.00") && row.contains("88.00"), "{row}");
+    let terminal = counter.profile().await.unwrap().terminal_id;
+    let count = session.text_of(&format!("#drawer-counts tr[data-terminal='{terminal}']")).await;
+    let count = count.unwrap();
+    assert!(count.contains("Mia") && count.contains("-1.00"), "{count}");
     assert_accessible(&session, "console settlements").await;
+    save_screenshot(&session.screenshot_png().await.unwrap(), "console-settlements.png");
 
     // Accounts: the administrator adds one (its second factor shown once) and disables it.
     session.goto(&format!("{}/console/operators", server.url)).await.unwrap();

@@ -470,6 +470,27 @@ async fn a_counter_day_through_the_real_app() {
         session.attribute("#settlement-close", "disabled").await.unwrap().as_deref(),
         Some("true")
     );
+    // Blind: before the drawer is counted, the day's cash is not on screen. The cashier
+    // puts the float in the drawer; a cash drop is the manager's.
+    assert!(!session.is_displayed("#settlement-z-report").await.unwrap());
+    assert!(!session.is_displayed("#settlement-chart").await.unwrap());
+    assert_eq!(
+        session.text_of("#drawer-result").await.unwrap(),
+        "Count the drawer first: the day's figures appear after the blind count."
+    );
+    session.type_into("#float-amount", "200\u{E007}").await.unwrap();
+    session
+        .wait_for_text("#drawer-result", Duration::from_secs(5), |text| text == "Float set")
+        .await
+        .unwrap();
+    assert_eq!(
+        session.attribute("#float-amount", "value").await.unwrap().as_deref(),
+        Some("200.00")
+    );
+    assert_eq!(
+        session.attribute("#count-submit", "disabled").await.unwrap().as_deref(),
+        Some("true")
+    );
 
     // The manager signs in (F12 signs out), refunds part of the sale and closes the day.
     session
@@ -519,6 +540,44 @@ async fn a_counter_day_through_the_real_app() {
         })
         .await
         .unwrap();
+    // ¥300 to the bank, more than the drawer should hold is refused; then the blind count
+    // by note and coin: ¥399.50 where 200 + 500 − 300 = ¥400 should be, 0.50 short.
+    session.type_into("#drop-amount", "900\u{E007}").await.unwrap();
+    session
+        .wait_for_text("#drawer-error", Duration::from_secs(5), |text| {
+            text.contains("a drop cannot take out more")
+        })
+        .await
+        .unwrap();
+    session.type_into("#drop-amount", "300\u{E007}").await.unwrap();
+    session
+        .wait_for_text("#drop-list", Duration::from_secs(5), |text| text.contains("300.00 CNY"))
+        .await
+        .unwrap();
+    for (value, pieces) in
+        [(10_000, "3"), (5_000, "1"), (2_000, "2"), (500, "1"), (100, "4"), (50, "1")]
+    {
+        session
+            .type_into(&format!("#count-rows input[data-value='{value}']"), pieces)
+            .await
+            .unwrap();
+    }
+    session
+        .wait_for_text("#count-sum", Duration::from_secs(5), |text| text == "399.50")
+        .await
+        .unwrap();
+    assert!(!session.is_displayed("#settlement-z-report").await.unwrap(), "still blind");
+    assert_fits_sideways(&session, "drawer count").await;
+    save_screenshot(&session.screenshot_png().await.unwrap(), "counter-drawer-count.png").unwrap();
+    session.click("#count-submit").await.unwrap();
+    session
+        .wait_for_text("#count-over-short", Duration::from_secs(5), |text| text == "0.50 CNY short")
+        .await
+        .unwrap();
+    assert_eq!(session.text_of("#count-expected").await.unwrap(), "400.00 CNY");
+    assert!(session.text_of("#count-by").await.unwrap().starts_with("Mia "));
+    let z_report = session.text_of("#settlement-z-report").await.unwrap();
+    assert!(z_report.contains(&format!("{:<20}{:>12}", "Counted", "399.50")), "{z_report}");
     let bars = session
         .execute("return document.querySelectorAll('#settlement-chart rect').length;", json!([]))
         .await
@@ -535,6 +594,7 @@ async fn a_counter_day_through_the_real_app() {
     let csv = std::fs::read_to_string(&csv_path).unwrap();
     assert!(csv.starts_with("day,store,currency,top_ups,cash"), "{csv}");
     assert!(csv.contains(",500.00,50.00,1,12.50,2.50,"), "{csv}");
+    assert!(csv.contains(",200.00,300.00,400.00,399.50,-0.50,\"Mia\""), "{csv}");
     session.click("#settlement-close").await.unwrap();
     session
         .wait_for_text("#settlement-z-report", Duration::from_secs(5), |text| {
@@ -544,6 +604,7 @@ async fn a_counter_day_through_the_real_app() {
         .unwrap();
     let z_report = session.text_of("#settlement-z-report").await.unwrap();
     assert!(z_report.contains("Payments total"), "{z_report}");
+    assert!(z_report.contains(&format!("{:<20}{:>12}", "Short", "0.50")), "{z_report}");
     session.click("#settlement-print").await.unwrap();
     session
         .wait_for_text("#settlement-result", Duration::from_secs(5), |text| {
@@ -582,6 +643,18 @@ async fn a_counter_day_through_the_real_app() {
         .wait_for_text("#settlement-match", Duration::from_secs(5), |text| text.contains("已关账"))
         .await
         .unwrap();
+    // The Z-report in the counter's language, as the printer prints it (GB18030).
+    let z_report = session.text_of("#settlement-z-report").await.unwrap();
+    assert!(z_report.contains("日结单") && z_report.contains("短款"), "{z_report}");
+    let before = std::fs::read(&printer_file).unwrap().len();
+    session.click("#settlement-print").await.unwrap();
+    session
+        .wait_for_text("#settlement-result", Duration::from_secs(5), |text| !text.is_empty())
+        .await
+        .unwrap();
+    let printed = std::fs::read(&printer_file).unwrap();
+    let (printed, _, _) = encoding_rs::GB18030.decode(&printed[before..]);
+    assert!(printed.contains("日结单") && printed.contains("实点"), "{printed}");
     assert_fits_sideways(&session, "settlement (zh)").await;
     save_screenshot(&session.screenshot_png().await.unwrap(), "counter-settlement-zh.png").unwrap();
     session.execute("localStorage.removeItem('language');", json!([])).await.unwrap();

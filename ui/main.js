@@ -148,6 +148,8 @@ let signInStaffId = null;
 let lastTopUp = null;
 let refundOrderId = null;
 let connectionState = "checking";
+/// The day on the Day screen is open and its drawer not counted: its figures stay hidden.
+let dayCountNeeded = false;
 
 function money(minorUnits) {
   const sign = minorUnits < 0 ? "-" : "";
@@ -213,9 +215,10 @@ function isManager() {
 
 /// Manager-only controls stay visible (so nobody hunts for them) but say who may use them.
 function applyRole() {
+  // Before the blind count, nothing that shows or prints the day's cash.
   for (const id of ["settlement-close", "settlement-export", "settlement-print"]) {
-    $(id).disabled = !isManager();
-    $(id).title = isManager() ? "" : text.managerOnly;
+    $(id).disabled = !isManager() || dayCountNeeded;
+    $(id).title = !isManager() ? text.managerOnly : dayCountNeeded ? text.countFirst : "";
   }
   for (const element of document.querySelectorAll("#staff-form input, #staff-form select, #staff-form button, #printer-form input, #printer-form button")) {
     element.disabled = !isManager();
@@ -825,9 +828,15 @@ function showDayReport(/** @type {DayReportView} */ view) {
   const status = report.matches === true ? "confirmed" : report.matches === false ? "rejected" : "pending";
   const state = report.matches === true ? text.matches : report.matches === false ? text.differs : text.unreachable;
   setStatus("settlement-match", status, report.closed ? `${text.closed} · ${state}` : state);
-  $("settlement-z-report").textContent = view.z_report;
-  drawChart(report.hours);
+  dayCountNeeded = view.count_needed;
+  $("settlement-figures").hidden = dayCountNeeded;
+  $("settlement-z-report").hidden = dayCountNeeded;
+  $("settlement-z-report").textContent = dayCountNeeded ? "" : view.z_report;
+  if (dayCountNeeded) setStatus("drawer-result", "pending", text.countFirst);
+  else drawChart(report.hours);
   $("settlement-close").hidden = report.closed;
+  applyRole();
+  showDrawer(dayCountNeeded, report.closed);
 }
 
 async function loadDay(event) {
@@ -835,8 +844,9 @@ async function loadDay(event) {
   showError("settlement-error", null);
   setStatus("settlement-match", "pending", text.loading);
   $("settlement-result").textContent = "";
+  $("drawer-result").textContent = "";
   try {
-    showDayReport(await call("day_report", { day: $("settlement-day").value }));
+    showDayReport(await call("day_report", { day: $("settlement-day").value, language }));
   } catch (error) {
     $("settlement-match").textContent = "";
     showError("settlement-error", error);
@@ -847,7 +857,7 @@ async function closeDay() {
   showError("settlement-error", null);
   $("settlement-close").disabled = true;
   try {
-    showDayReport(await call("close_day", { day: $("settlement-day").value }));
+    showDayReport(await call("close_day", { day: $("settlement-day").value, language }));
   } catch (error) {
     showError("settlement-error", error);
   } finally {
@@ -857,7 +867,7 @@ async function closeDay() {
 
 async function printDay() {
   try {
-    await call("print_day_report", { day: $("settlement-day").value });
+    await call("print_day_report", { day: $("settlement-day").value, language });
     setStatus("settlement-result", "confirmed", text.printed);
   } catch (error) {
     showError("settlement-error", error);
