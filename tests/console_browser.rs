@@ -223,9 +223,9 @@ async fn a_bonus_rule_goes_through_four_eyes_in_the_console_and_reaches_a_counte
     let row = session.text_of(&format!("tr[data-merchant='{MERCHANT_ID}']")).await.unwrap();
     assert!(row.contains("500.00") && row.contains("88.00"), "{row}");
     let terminal = counter.profile().await.unwrap().terminal_id;
-    let count = session.text_of(&format!("#drawer-counts tr[data-terminal='{terminal}']")).await;
-    let count = count.unwrap();
-    assert!(count.contains("Mia") && count.contains("-1.00"), "{count}");
+    let drawer_count =
+        session.text_of(&format!("#drawer-counts tr[data-terminal='{terminal}']")).await.unwrap();
+    assert!(drawer_count.contains("Mia") && drawer_count.contains("-1.00"), "{drawer_count}");
     assert_accessible(&session, "console settlements").await;
     save_screenshot(&session.screenshot_png().await.unwrap(), "console-settlements.png");
 

@@ -80,7 +80,11 @@ async fn a_drawer_is_floated_dropped_counted_blind_and_sent_with_the_close() {
     let refused =
         counter.count_cash(today, pieces(&[(3_000, 1)]), Some("x".into()), &mia).await.unwrap_err();
     assert_eq!(refused.code(), "cash_count_invalid", "{refused}");
+    let tomorrow = today.tomorrow().unwrap();
+    let early = counter.count_cash(tomorrow, pieces(&counted), None, &mia).await.unwrap_err();
+    assert_eq!(early.code(), "day_invalid", "{early}");
     assert_eq!(counter.drawer_day(today).await.unwrap().count, None, "refusals keep nothing");
+    assert_eq!(counter.drawer_day(tomorrow).await.unwrap().count, None);
     let count = counter
         .count_cash(today, pieces(&counted), Some(" change given twice ".into()), &mia)
         .await

@@ -132,6 +132,11 @@ fn the_operator_cli_adds_merchants_funds_the_reserve_once_and_audits() {
         fund_server(data_dir.path(), &["reserve", "fund", "--amount", "10.005", "--key", "k"]);
     assert!(!ok);
     assert!(stderr.contains("at most 2 decimal places"), "{stderr}");
+    // An approved proposal funds under proposal/<id>: the command line may not take it.
+    let taken = ["reserve", "fund", "--amount", "1.00", "--key", "proposal/0193"];
+    let (ok, _, stderr) = fund_server(data_dir.path(), &taken);
+    assert!(!ok);
+    assert!(stderr.contains("belong to approved proposals"), "{stderr}");
     let (_, status, _) = fund_server(data_dir.path(), &["reserve", "status"]);
     assert!(status.contains("reserve 2500.00 CNY"), "{status}");
     // Acting at once, but each in the operators' trail, done or refused, as `cli`.

@@ -154,8 +154,17 @@ impl Counter {
         })
     }
 
-    /// A day whose drawer is counted or whose Z-report is kept takes no more float or drops.
+    /// A day whose drawer is counted or whose Z-report is kept takes no more float or drops,
+    /// and a day that has not begun takes nothing: a count kept for tomorrow would be
+    /// refused by the server at tomorrow's close (made before the day began) for good.
     async fn drawer_open(&self, day: Date) -> Result<DrawerDay, CounterError> {
+        let today = self.store_today().await?;
+        if day > today {
+            return Err(invalid(
+                CounterCode::DayInvalid,
+                format!("{day} has not begun at this store (today is {today})"),
+            ));
+        }
         let drawer = self.drawer_day(day).await?;
         let closed: Option<i64> = sqlx::query_scalar("SELECT 1 FROM closed_days WHERE day = ?")
             .bind(day.to_string())

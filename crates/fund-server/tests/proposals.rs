@@ -552,6 +552,22 @@ async fn money_limits_and_taking_money_out_of_the_reserve_go_through_four_eyes()
     server.service.store().clock().advance(60_000);
     decide(&server, &checker, &id, "approve").await;
     assert_eq!(reserve().await.minor_units(), minor("200.00"), "taken out once");
+
+    // Funding that leaves the reserve under its threshold says what the ledger does next.
+    let limits = json!({"kind": "set_money_limits", "wallet_cap": minor("300.00"),
+                        "reserve_threshold": minor("1000.00"), "reserve_refill": minor("100.00")});
+    let (_, proposal) = propose(&server, &maker, limits).await;
+    let (_, applied) = decide(&server, &checker, proposal["id"].as_str().unwrap(), "approve").await;
+    assert_eq!(applied["status"], "applied", "{applied}");
+    let fund = json!({"kind": "fund_reserve", "amount": minor("10.00")});
+    let (_, proposal) = propose(&server, &maker, fund).await;
+    let under = &proposal["changes"][1];
+    assert_eq!(under["what"], "reserve under its threshold of 1000.00", "{proposal}");
+    assert_eq!(
+        under["after"],
+        "210.00, under the threshold: the service account (0.00) cannot refill it, the alert is raised",
+        "{proposal}"
+    );
     server.audit_passes().await;
 }
 

@@ -38,7 +38,16 @@ impl<S: Storage> FundService<S> {
         let currency = self.config.policy.currency;
         let detail =
             format!("reserve fund {} (key {idempotency_key})", amount.amount().format(currency));
-        let result = self.fund_reserve(amount, idempotency_key).await;
+        // `proposal/<id>` is what an approved proposal funds under: the command line taking
+        // the same key would answer (or be answered by) that proposal's funding.
+        let result = if idempotency_key.trim_start().starts_with("proposal/") {
+            Err(ServiceError::new(
+                ErrorCode::IdempotencyKeyReused,
+                "Keys beginning with proposal/ belong to approved proposals; choose another key.",
+            ))
+        } else {
+            self.fund_reserve(amount, idempotency_key).await
+        };
         self.on_the_command_line("reserve", &detail, result).await
     }
 

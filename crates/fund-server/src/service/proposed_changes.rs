@@ -284,7 +284,38 @@ impl<S: Storage> FundService<S> {
             CheckedChange::FundReserve(amount) => {
                 let reserve = self.store.balance(crate::ledger::Account::Reserve).await?;
                 let after = reserve.checked_add(amount.amount()).unwrap_or(reserve);
-                vec![line("reserve", reserve.format(currency), after.format(currency))]
+                let mut lines =
+                    vec![line("reserve", reserve.format(currency), after.format(currency))];
+                // Still under the threshold after funding, the ledger refills the reserve
+                // from the service account at once (`monitor_reserve`): say so, with what it
+                // would move as things stand.
+                let (limits, _) = self.money_limits().await?;
+                if after < limits.reserve_threshold && limits.reserve_refill.is_positive() {
+                    let service = self.store.balance(crate::ledger::Account::Service).await?;
+                    let refilled = after.checked_add(limits.reserve_refill).unwrap_or(after);
+                    let outcome = if service >= limits.reserve_refill {
+                        format!(
+                            "{}, refilled by {} from the service account",
+                            refilled.format(currency),
+                            limits.reserve_refill.format(currency)
+                        )
+                    } else {
+                        format!(
+                            "{}, under the threshold: the service account ({}) cannot refill it, the alert is raised",
+                            after.format(currency),
+                            service.format(currency)
+                        )
+                    };
+                    lines.push(line(
+                        format!(
+                            "reserve under its threshold of {}",
+                            limits.reserve_threshold.format(currency)
+                        ),
+                        after.format(currency),
+                        outcome,
+                    ));
+                }
+                lines
             }
             CheckedChange::DefundReserve(amount) => {
                 let reserve = self.store.balance(crate::ledger::Account::Reserve).await?;
