@@ -716,4 +716,20 @@ async fn a_bonus_rule_set_scheduled_to_start_keeps_the_rules_in_force_until_then
     );
     assert!(versions[0]["superseded_at_ms"].is_null() && versions[1]["superseded_at_ms"].is_i64());
     assert_eq!(rules["wallet_cap"], 500_000);
+
+    // Its finish lost, and approved again only after the start: it is finished, not failed,
+    // and the bonus is what was approved.
+    execute_again(&server, id.parse().unwrap()).await;
+    server.service.store().clock().advance(2 * 60 * 60 * 1000);
+    let approver = on_the_command_line(&server, "zhang", OperatorRole::Approver).await;
+    let approver = sign_in(&server, &approver).await;
+    let (status, finished) = decide(&server, &approver, &id, "approve").await;
+    assert_eq!(
+        (status, finished["status"].as_str()),
+        (StatusCode::OK, Some("applied")),
+        "{finished}"
+    );
+    let rules = server.service.current_bonus_rules().await.unwrap();
+    let later = server.service.store().clock().now_ms();
+    assert_eq!(rules.quote(anywhere, amount, later).bonus.minor_units(), minor("50.00"));
 }

@@ -237,7 +237,7 @@ impl<S: Storage> FundService<S> {
         if record.status == ProposalStatus::Approved && stale {
             // Approved a while ago and never marked applied: the server stopped on the way.
             // Applying it again is safe (each change is idempotent), and finishes it.
-            let checked = self.check_change(&record.change).await?;
+            let checked = self.check_change_to_finish(&record.change).await?;
             return self.apply_and_finish(id, checked).await;
         }
         self.refuse_unless_pending(&record, now)?;

@@ -52,6 +52,29 @@ fn percent(rate: Decimal) -> String {
 
 impl<S: Storage> FundService<S> {
     /// Checks every field of `change` against the rules and the store as they are now.
+    /// As [`Self::check_change`], for an approval being finished after it was cut off: a
+    /// scheduled start that has passed meanwhile is no reason to refuse what was approved.
+    /// The set is built as at approval (the rules in force until the start, the new ones
+    /// from it), so its new rules are in force from now; built again after a first apply
+    /// that published it, it quotes the same.
+    pub(super) async fn check_change_to_finish(
+        &self,
+        change: &ProposedChange,
+    ) -> Result<CheckedChange, ServiceError> {
+        if let ProposedChange::PublishBonusRules { rules, starts_at_ms: Some(start) } = change
+            && *start <= self.store.clock().now_ms()
+        {
+            let invalid = |error: tillfund_core::bonus::RuleError| {
+                ServiceError::new(error.code(), error.to_string())
+            };
+            let current = self.store.current_bonus_rules().await?;
+            let rules = BonusRuleSet::scheduled(current.rules(), rules, *start);
+            let set = BonusRuleSet::new(0, rules).map_err(invalid)?;
+            return Ok(CheckedChange::PublishBonusRules { set, starts_at_ms: Some(*start) });
+        }
+        self.check_change(change).await
+    }
+
     pub(super) async fn check_change(
         &self,
         change: &ProposedChange,
