@@ -540,15 +540,16 @@ async fn a_counter_day_through_the_real_app() {
         })
         .await
         .unwrap();
-    // ¥300 to the bank, more than the drawer should hold is refused; then the blind count
-    // by note and coin: ¥399.50 where 200 + 500 − 300 = ¥400 should be, 0.50 short.
-    session.type_into("#drop-amount", "900\u{E007}").await.unwrap();
-    session
-        .wait_for_text("#drawer-error", Duration::from_secs(5), |text| {
-            text.contains("a drop cannot take out more")
-        })
-        .await
-        .unwrap();
+    // ¥300 to the bank; then the blind count by note and coin: ¥399.50 where
+    // 200 + 500 − 300 = ¥400 should be, 0.50 short. Printing waits for the count, also
+    // when asked for directly.
+    assert_eq!(
+        session.attribute("#settlement-print", "disabled").await.unwrap().as_deref(),
+        Some("true")
+    );
+    let today = session.attribute("#settlement-day", "value").await.unwrap().unwrap();
+    let refused = session.invoke("print_day_report", json!({"day": today})).await.unwrap();
+    assert_eq!(refused["error"]["code"], "drawer_count_needed", "{refused}");
     session.type_into("#drop-amount", "300\u{E007}").await.unwrap();
     session
         .wait_for_text("#drop-list", Duration::from_secs(5), |text| text.contains("300.00 CNY"))

@@ -61,9 +61,15 @@ async fn a_drawer_is_floated_dropped_counted_blind_and_sent_with_the_close() {
     }
     assert_eq!(sync_round(counter.store()).await, RoundOutcome::Done { pushed: 2 });
 
-    // A drop cannot take out more than the drawer should hold; ¥500 to the bank can.
-    let refused = counter.record_cash_drop("1000.01", &mia).await.unwrap_err();
-    assert_eq!(refused.code(), "drop_exceeds_drawer", "{refused}");
+    // A cashier puts the float in; changing it takes a manager (a lower float would hide
+    // cash taken out of the drawer).
+    let ben = StaffSession { name: "Ben".into(), role: Role::Cashier, ..manager() };
+    assert_eq!(
+        counter.set_opening_float("100.00", &ben).await.unwrap_err().code(),
+        "manager_required"
+    );
+    // ¥500 to the bank. (A drop is not checked against what the drawer should hold: a
+    // refusal would give the expected cash away before the blind count.)
     assert_eq!(
         counter.record_cash_drop("0", &mia).await.unwrap_err().code(),
         "drawer_amount_invalid"
@@ -106,6 +112,19 @@ async fn a_drawer_is_floated_dropped_counted_blind_and_sent_with_the_close() {
     assert_eq!(counter.set_opening_float("1.00", &mia).await.unwrap_err().code(), "drawer_counted");
     assert_eq!(counter.record_cash_drop("1.00", &mia).await.unwrap_err().code(), "drawer_counted");
 
+    // Cash taken after the count makes it stale: the close refuses it until counted again.
+    let late = counter.preview_top_up(MEMBER_CODE, "10.00").await.unwrap();
+    counter.record_top_up(&late).await.unwrap();
+    assert_eq!(sync_round(counter.store()).await, RoundOutcome::Done { pushed: 1 });
+    let stale = counter.close_day(today).await.unwrap_err();
+    assert_eq!(stale.code(), "drawer_count_stale", "{stale}");
+    let recounted = [(10_000, 4), (2_000, 4), (500, 1), (1_000, 1)];
+    let count = counter
+        .count_cash(today, pieces(&recounted), Some("change given twice".into()), &mia)
+        .await
+        .unwrap();
+    assert_eq!((count.drawer_cash, count.expected, count.over_short), (81_000, 51_000, -1_500));
+
     // The close carries the count; the server keeps it for this counter and answers it.
     let closed = counter.close_day(today).await.unwrap();
     assert_eq!(closed.matches, Some(true));
@@ -115,8 +134,8 @@ async fn a_drawer_is_floated_dropped_counted_blind_and_sent_with_the_close() {
     for (label, value) in [
         ("Opening float", "200.00"),
         ("Cash drops (1)", "500.00"),
-        ("Expected in drawer", "500.00"),
-        ("Counted", "485.00"),
+        ("Expected in drawer", "510.00"),
+        ("Counted", "495.00"),
         ("Short", "15.00"),
     ] {
         let line = format!("{label:<20}{value:>12}");
@@ -124,7 +143,7 @@ async fn a_drawer_is_floated_dropped_counted_blind_and_sent_with_the_close() {
     }
     assert!(z_report.contains("Note: change given twice"), "{z_report}");
     let csv = closed.csv();
-    assert!(csv.contains(",200.00,500.00,500.00,485.00,-15.00,\"Mia\""), "{csv}");
+    assert!(csv.contains(",200.00,500.00,510.00,495.00,-15.00,\"Mia\""), "{csv}");
     let chinese = closed.z_report_text_in(counter_core::z_report::ReportLanguage::Chinese, None);
     assert!(chinese.contains("实点") && chinese.contains("短款"), "{chinese}");
     assert!(server.stop().unwrap().success());
@@ -160,6 +179,8 @@ async fn a_count_that_does_not_add_up_is_refused_and_the_day_stays_open() {
         ("counted_by", json!("")),
         ("counted_by", json!("Mia\u{1b}[2J")),
         ("note", json!("x".repeat(501))),
+        ("note", json!(" why ")),
+        ("note", json!("")),
         ("cash_drop_count", json!(3)),
         ("counted_at_ms", json!(now_ms() + 60 * 60 * 1000)),
         ("counted_at_ms", json!(0)),

@@ -1,7 +1,8 @@
 -- The drawer through the day: the float put in before the first sale, the cash taken out
 -- to the bank (drops), and the count at the close. Amounts are minor units.
 
--- One float per business day (the store's day, YYYY-MM-DD); changed until the count.
+-- One float per business day (the store's day, YYYY-MM-DD), set by anyone; changed
+-- (by a manager only) until the count.
 CREATE TABLE opening_floats (
     day        TEXT    PRIMARY KEY NOT NULL,
     amount     INTEGER NOT NULL CHECK (amount >= 0),
@@ -19,15 +20,18 @@ CREATE TABLE cash_drops (
 ) STRICT;
 CREATE INDEX cash_drops_by_time ON cash_drops (dropped_at_ms);
 
--- The blind count of a day, once: the count as sent with the close (JSON of
--- `tillfund_core::cash_count::CashCount`).
+-- The blind count of a day (JSON of `tillfund_core::cash_count::CashCount`), as sent with
+-- the close. Counted once; counted again only when cash moved after the count (a top-up
+-- or reversal recorded since), which makes the first count stale.
 CREATE TABLE cash_counts (
     day           TEXT    PRIMARY KEY NOT NULL,
     count         TEXT    NOT NULL,
     counted_at_ms INTEGER NOT NULL
 ) STRICT;
 
-CREATE TRIGGER cash_counts_are_kept BEFORE UPDATE ON cash_counts
-BEGIN SELECT RAISE(ABORT, 'a cash count is kept as counted'); END;
 CREATE TRIGGER cash_drops_are_kept BEFORE UPDATE ON cash_drops
 BEGIN SELECT RAISE(ABORT, 'a cash drop is kept as recorded'); END;
+CREATE TRIGGER cash_drops_are_never_deleted BEFORE DELETE ON cash_drops
+BEGIN SELECT RAISE(ABORT, 'a cash drop is kept as recorded'); END;
+CREATE TRIGGER cash_counts_are_never_deleted BEFORE DELETE ON cash_counts
+BEGIN SELECT RAISE(ABORT, 'a cash count is kept'); END;

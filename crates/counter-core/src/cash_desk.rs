@@ -16,7 +16,7 @@ use tillfund_core::{Amount, Currency, StaffId};
 use crate::counter::{Counter, CounterError};
 use crate::error_code::CounterCode;
 use crate::settlement::day_bounds_ms;
-use crate::staff::StaffSession;
+use crate::staff::{Role, StaffSession};
 use crate::store::LocalStoreError;
 
 /// Cash taken out of the drawer to the bank.
@@ -166,12 +166,7 @@ impl Counter {
             ));
         }
         let drawer = self.drawer_day(day).await?;
-        let closed: Option<i64> = sqlx::query_scalar("SELECT 1 FROM closed_days WHERE day = ?")
-            .bind(day.to_string())
-            .fetch_optional(self.store().pool())
-            .await
-            .map_err(read)?;
-        if drawer.count.is_some() || closed.is_some() {
+        if drawer.count.is_some() || self.closed_here(day).await? {
             return Err(invalid(
                 CounterCode::DrawerCounted,
                 format!("the drawer of {day} is counted already: its figures do not change"),
@@ -189,7 +184,12 @@ impl Counter {
         let profile = self.profile().await?;
         let amount = drawer_amount(amount_text, &profile.currency)?;
         let today = self.store_today().await?;
-        self.drawer_open(today).await?;
+        let drawer = self.drawer_open(today).await?;
+        // Whoever opens the counter puts the float in; changing it takes a manager (a lower
+        // float would hide cash taken from the drawer).
+        if drawer.opening_float.is_some() && by.role != Role::Manager {
+            return Err(CounterError::ManagerRequired);
+        }
         // Not once the day is counted, also when the count lands between the check and here.
         sqlx::query(
             "INSERT INTO opening_floats (day, amount, set_by, set_at_ms) \
@@ -207,8 +207,9 @@ impl Counter {
         self.drawer_day(today).await
     }
 
-    /// Records cash taken out of the drawer to the bank now. Refused beyond what the
-    /// drawer should hold: a drop cannot take out cash that was never taken in.
+    /// Records cash taken out of the drawer to the bank now. Not checked against what the
+    /// drawer should hold: a refusal would tell the expected cash before the blind count
+    /// (try amounts until one is refused); a wrong drop shows as over/short at the count.
     pub async fn record_cash_drop(
         &self,
         amount_text: &str,
@@ -227,16 +228,6 @@ impl Counter {
                 format!("at most {CASH_DROPS_PER_DAY_MAX} cash drops a day"),
             ));
         }
-        let holds = self.expected_in_drawer(today, &drawer).await?;
-        if amount.minor_units() > holds {
-            return Err(invalid(
-                CounterCode::DropExceedsDrawer,
-                format!(
-                    "the drawer should hold {} now: a drop cannot take out more",
-                    crate::settlement::money(holds, &profile.currency)
-                ),
-            ));
-        }
         sqlx::query(
             "INSERT INTO cash_drops (drop_id, amount, dropped_by, dropped_at_ms) \
              SELECT ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM cash_counts WHERE day = ?)",
@@ -252,16 +243,6 @@ impl Counter {
         self.drawer_day(today).await
     }
 
-    /// Float + cash taken for top-ups − cash given back − drops, by this counter's records.
-    async fn expected_in_drawer(&self, day: Date, drawer: &DrawerDay) -> Result<i64, CounterError> {
-        let figures = self.day_figures(day).await?;
-        Ok(CashCount::expected_from(
-            drawer.opening_float.unwrap_or(0),
-            figures.drawer_cash(),
-            drawer.cash_dropped(),
-        ))
-    }
-
     async fn day_figures(
         &self,
         day: Date,
@@ -271,8 +252,9 @@ impl Counter {
         self.counter_figures(start_ms, end_ms).await
     }
 
-    /// The blind count of `day`'s drawer, recorded once; the answer is the first time the
-    /// expected figure and the over/short are shown. Beyond the limit a note is needed.
+    /// The blind count of `day`'s drawer; the answer is the first time the expected figure
+    /// and the over/short are shown. Beyond the limit a note is needed. Counted once: again
+    /// only when cash moved since (the count is stale, and the close would refuse it).
     pub async fn count_cash(
         &self,
         day: Date,
@@ -280,8 +262,29 @@ impl Counter {
         note: Option<String>,
         by: &StaffSession,
     ) -> Result<CashCount, CounterError> {
-        let drawer = self.drawer_open(day).await?;
+        let today = self.store_today().await?;
+        if day > today {
+            return Err(invalid(
+                CounterCode::DayInvalid,
+                format!("{day} has not begun at this store (today is {today})"),
+            ));
+        }
+        if self.closed_here(day).await? {
+            return Err(invalid(
+                CounterCode::DrawerCounted,
+                format!("{day} is closed: its count does not change"),
+            ));
+        }
+        let drawer = self.drawer_day(day).await?;
         let figures = self.day_figures(day).await?;
+        if let Some(kept) = &drawer.count
+            && kept.drawer_cash == figures.drawer_cash()
+        {
+            return Err(invalid(
+                CounterCode::DrawerCounted,
+                format!("the drawer of {day} is counted already: its figures do not change"),
+            ));
+        }
         let (counted, denominations) = match counted {
             Counted::Denominations(denominations) => {
                 let total = denominations_total(&denominations).map_err(|problem| {
@@ -317,17 +320,22 @@ impl Counter {
         })?;
         let json = serde_json::to_string(&count)
             .map_err(|error| CounterError::Local(LocalStoreError::Corrupt(error.to_string())))?;
-        let inserted = sqlx::query(
-            "INSERT INTO cash_counts (day, count, counted_at_ms) VALUES (?, ?, ?) \
-             ON CONFLICT (day) DO NOTHING",
+        // Replaces only the count this one was made against (none, or the stale one): a
+        // count that landed meanwhile stands.
+        let previous = drawer.count.as_ref().map(|kept| kept.counted_at_ms);
+        let written = sqlx::query(
+            "INSERT INTO cash_counts (day, count, counted_at_ms) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (day) DO UPDATE SET count = excluded.count, \
+             counted_at_ms = excluded.counted_at_ms WHERE cash_counts.counted_at_ms IS ?4",
         )
         .bind(day.to_string())
         .bind(json)
         .bind(count.counted_at_ms)
+        .bind(previous)
         .execute(self.store().pool())
         .await
         .map_err(read)?;
-        if inserted.rows_affected() == 0 {
+        if written.rows_affected() == 0 {
             return Err(invalid(
                 CounterCode::DrawerCounted,
                 format!("the drawer of {day} was counted a moment ago"),
@@ -336,8 +344,32 @@ impl Counter {
         Ok(count)
     }
 
+    async fn closed_here(&self, day: Date) -> Result<bool, CounterError> {
+        let closed: Option<i64> = sqlx::query_scalar("SELECT 1 FROM closed_days WHERE day = ?")
+            .bind(day.to_string())
+            .fetch_optional(self.store().pool())
+            .await
+            .map_err(read)?;
+        Ok(closed.is_some())
+    }
+
     /// The count of `day`, if made: what the close sends.
     pub(crate) async fn cash_count(&self, day: Date) -> Result<Option<CashCount>, CounterError> {
         Ok(self.drawer_day(day).await?.count)
+    }
+
+    /// Refuses a close whose count no longer holds: cash moved after it (a top-up taken or
+    /// reversed since), so what it says the drawer should hold is not what it should.
+    pub(crate) fn check_count_current(
+        count: Option<&CashCount>,
+        figures: &crate::settlement::CounterFigures,
+    ) -> Result<(), CounterError> {
+        match count {
+            Some(count) if count.drawer_cash != figures.drawer_cash() => Err(invalid(
+                CounterCode::DrawerCountStale,
+                "cash was taken or given back after the drawer was counted: count it again, then close",
+            )),
+            _ => Ok(()),
+        }
     }
 }

@@ -75,7 +75,8 @@ counter_codes! {
     DayInvalid = "day_invalid", "This is not a day (YYYY-MM-DD).", "日期不正确（YYYY-MM-DD）。";
     DayHasUnsyncedEntries = "day_has_unsynced_entries", "Top-ups of the day still wait for the server; go online and let them sync first.", "当日还有未同步的充值：请联网等待同步后再关账。";
     DrawerAmountInvalid = "drawer_amount_invalid", "A drawer amount is from 0 to 1,000,000; a cash drop is more than zero, at most 100 a day.", "钱箱金额须在 0 至 1,000,000 之间；解款须大于零，每日最多 100 次。";
-    DropExceedsDrawer = "drop_exceeds_drawer", "The drawer should not hold this much: a cash drop cannot take out more than it holds.", "钱箱应有现金不足，解款金额不能超过钱箱应有金额。";
+    DrawerCountStale = "drawer_count_stale", "Cash was taken or given back after the drawer was counted: count it again, then close.", "点数后又有现金收支：请重新点数后再关账。";
+    DrawerCountNeeded = "drawer_count_needed", "Count the drawer first: the day's figures are shown, printed and exported after the blind count.", "请先清点钱箱：盲点后才能查看、打印和导出当日数据。";
     DrawerCounted = "drawer_counted", "The drawer of this day is counted already; its figures do not change.", "当日钱箱已点数，数额不再更改。";
     CashCountInvalid = "cash_count_invalid", "The count does not add up or is out of range.", "点数不一致或超出范围。";
     CashCountNoteNeeded = "cash_count_note_needed", "The drawer is over or short beyond the limit: write a note saying why.", "钱箱长短款超过限额：请填写原因。";

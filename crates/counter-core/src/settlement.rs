@@ -321,6 +321,7 @@ impl Counter {
         } else {
             report
         };
+        Counter::check_count_current(report.cash_count.as_ref(), &report.counter)?;
         let server = client.close_day(&credentials, &report.day, report.cash_count.clone()).await?;
         // The close's answer is the server's last word on the day: the Z-report is matched
         // against it, not against the read before (which may have been lost).

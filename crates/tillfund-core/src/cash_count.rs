@@ -81,9 +81,12 @@ pub enum CashCountProblem {
     NoteNeeded { over_short: i64 },
 }
 
-/// Minor units as a plain major-unit figure, "12.30" (messages only; no currency sign).
+/// Minor units as a plain major-unit figure, "12.30", "-0.50" (messages only; no
+/// currency sign).
 fn minor_text(minor: i64) -> String {
-    format!("{}.{:02}", minor / 100, minor % 100)
+    let sign = if minor < 0 { "-" } else { "" };
+    let units = minor.unsigned_abs();
+    format!("{sign}{}.{:02}", units / 100, units % 100)
 }
 
 fn within(name: &str, value: i64, max: i64) -> Result<(), CashCountProblem> {
@@ -121,8 +124,13 @@ pub fn denominations_total(denominations: &[DenominationCount]) -> Result<i64, C
                 minor_text(denomination.value)
             )));
         }
-        within("pieces of one value", denomination.pieces, PIECES_MAX)?;
-        // Bounded above: at most 8 values × 100,000 pieces × ¥100 = 8·10^10 fen.
+        if !(0..=PIECES_MAX).contains(&denomination.pieces) {
+            return Err(CashCountProblem::Invalid(format!(
+                "pieces of one value are from 0 to {PIECES_MAX}"
+            )));
+        }
+        // Bounded: 8 distinct values, the largest 10,000 fen, at most 100,000 pieces each,
+        // so the total is under 2·10^9 fen.
         total += denomination.value * denomination.pieces;
     }
     Ok(total)
@@ -176,11 +184,16 @@ impl CashCount {
             return Err(CashCountProblem::Invalid("who counted is missing".into()));
         }
         check_text("who counted", &self.counted_by, COUNTED_BY_MAX_CHARS)?;
-        let note = self.note.as_deref().map(str::trim).filter(|note| !note.is_empty());
-        if let Some(note) = note {
+        // A note is kept as sent: trimmed and not empty, or absent.
+        if let Some(note) = self.note.as_deref() {
+            if note.trim() != note || note.is_empty() {
+                return Err(CashCountProblem::Invalid(
+                    "a note has no blanks at its ends and is not empty (leave it out)".into(),
+                ));
+            }
             check_text("the note", note, NOTE_MAX_CHARS)?;
         }
-        if self.over_short.abs() > NOTE_REQUIRED_ABOVE && note.is_none() {
+        if self.over_short.abs() > NOTE_REQUIRED_ABOVE && self.note.is_none() {
             return Err(CashCountProblem::NoteNeeded { over_short: self.over_short });
         }
         Ok(())
@@ -262,8 +275,11 @@ mod tests {
             problem.to_string(),
             "The drawer is 11.00 short of what it should hold: say why in a note (needed beyond 10.00)."
         );
-        let blank = CashCount { note: Some("  ".into()), ..short.clone() };
-        assert!(matches!(blank.check(), Err(CashCountProblem::NoteNeeded { .. })));
+        for unkept in ["  ", "", " why", "why\n", "why\u{85}"] {
+            let count = CashCount { note: Some(unkept.into()), ..short.clone() };
+            assert!(matches!(count.check(), Err(CashCountProblem::Invalid(_))), "{unkept:?}");
+        }
+        assert_eq!(minor_text(-50), "-0.50");
         let explained = CashCount { note: Some("change given twice".into()), ..short.clone() };
         assert_eq!(explained.check(), Ok(()));
         let at_limit = CashCount { counted: 69_000, over_short: -1_000, ..short };

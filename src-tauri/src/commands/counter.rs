@@ -4,7 +4,7 @@
 use base64::Engine;
 use counter_core::counter::TopUpPreview;
 use counter_core::orders::{PaymentOrder, qr_png};
-use counter_core::settlement::DayReport;
+use counter_core::settlement::{CounterFigures, DayReport};
 use counter_core::z_report::ReportLanguage;
 use serde::Serialize;
 use tauri::State;
@@ -260,14 +260,45 @@ impl DayReportView {
             .ok()
             .and_then(|profile| jiff::tz::TimeZone::get(&profile.time_zone).ok());
         let language = ReportLanguage::from_tag(language);
-        let count_needed = !report.closed && report.cash_count.is_none();
+        if count_needed(&report) {
+            // Blind: nothing that tells what the drawer should hold leaves the Rust side.
+            let unsynced = report.counter.unsynced;
+            let rejected = report.counter.rejected;
+            let report = DayReport {
+                counter: CounterFigures { unsynced, rejected, ..CounterFigures::default() },
+                server: None,
+                hours: Vec::new(),
+                ..report
+            };
+            return Ok(DayReportView {
+                z_report: String::new(),
+                csv: String::new(),
+                count_needed: true,
+                report,
+            });
+        }
         Ok(DayReportView {
             z_report: report.z_report_text_in(language, zone.as_ref()),
             csv: report.csv(),
-            count_needed,
+            count_needed: false,
             report,
         })
     }
+}
+
+/// An open day whose drawer is not counted yet shows, prints and exports no figures.
+fn count_needed(report: &DayReport) -> bool {
+    !report.closed && report.cash_count.is_none()
+}
+
+fn refuse_before_count(report: &DayReport) -> Result<(), CommandError> {
+    if count_needed(report) {
+        return Err(CommandError::counter(
+            CounterCode::DrawerCountNeeded,
+            "Count the drawer first: the day's figures are shown, printed and exported after the blind count.",
+        ));
+    }
+    Ok(())
 }
 
 #[tauri::command]
@@ -432,6 +463,7 @@ pub async fn print_day_report(
     signed_in(&state, Role::Manager)?;
     let printer = configured_printer(&state).await?;
     let report = state.counter.day_report(parse_day(&day)?).await?;
+    refuse_before_count(&report)?;
     let profile = state.counter.profile().await?;
     let zone = jiff::tz::TimeZone::get(&profile.time_zone).ok();
     let receipt = report.receipt_in(ReportLanguage::from_tag(language.as_deref()), zone.as_ref());
@@ -461,6 +493,7 @@ pub async fn export_day_csv(
     signed_in(&state, Role::Manager)?;
     let day = parse_day(&day)?;
     let report = state.counter.day_report(day).await?;
+    refuse_before_count(&report)?;
     let profile = state.counter.profile().await?;
     let directory = export_directory(&app)?;
     let failed = |error: std::io::Error| {

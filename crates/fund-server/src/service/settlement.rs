@@ -14,6 +14,8 @@ use crate::store::{Storage, StoredCashCount, StoredDay};
 use tillfund_core::TerminalId;
 use tillfund_core::cash_count::{CashCount, CashCountProblem};
 
+const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settlement {
     pub day: Date,
@@ -171,8 +173,11 @@ impl<S: Storage> FundService<S> {
         Ok(Settlement { entry_sequence, ..closed })
     }
 
-    /// A count adds up, is within bounds, and was made within the day or after it by the
-    /// server's clock (a counter's clock may run ahead by the signed requests' skew).
+    /// A count adds up, is within bounds, and was made after the day began and before now
+    /// by the server's clock: a counter's clock may run ahead by the signed requests' skew,
+    /// and a counter that kept the store's former time zone may see the day begin up to a
+    /// day apart (a count refused on every retry would keep the day open at that counter
+    /// for good).
     fn check_cash_count(&self, count: &CashCount, day_start_ms: i64) -> Result<(), ServiceError> {
         count.check().map_err(|problem| match problem {
             CashCountProblem::NoteNeeded { .. } => {
@@ -183,7 +188,8 @@ impl<S: Storage> FundService<S> {
             }
         })?;
         let latest_ms = self.store.clock().now_ms().saturating_add(self.config.request_skew_ms);
-        if !(day_start_ms..=latest_ms).contains(&count.counted_at_ms) {
+        let earliest_ms = day_start_ms.saturating_sub(DAY_MS);
+        if !(earliest_ms..=latest_ms).contains(&count.counted_at_ms) {
             return Err(ServiceError::new(
                 ErrorCode::CashCountInvalid,
                 "the count's time is before the day began or later than now",

@@ -114,13 +114,29 @@ pub async fn settlements_page(
                     tbody {
                         @for (store, kept) in &counts {
                             @let count = &kept.count;
-                            tr data-terminal=(kept.terminal_id) {
+                            // What the drawer should hold by the server's entries of the
+                            // counter's day, and the over/short against that: the counter's
+                            // own figures are what it claims.
+                            @let server_expected = count
+                                .opening_float
+                                .checked_add(kept.server_drawer_cash)
+                                .and_then(|sum| sum.checked_sub(count.cash_dropped));
+                            @let server_over_short =
+                                server_expected.and_then(|expected| count.counted.checked_sub(expected));
+                            tr data-terminal=(kept.terminal_id)
+                                data-differs=(server_expected != Some(count.expected)) {
                                 td { (store) }
                                 td { code { (kept.terminal_id) } }
                                 td { (money(count.expected)) }
-                                td { (money(count.opening_float + kept.server_drawer_cash - count.cash_dropped)) }
+                                td { (server_expected.map_or_else(|| "—".to_owned(), money)) }
                                 td { (money(count.counted)) }
-                                td data-figure="over-short" { (money(count.over_short)) }
+                                td data-figure="over-short" {
+                                    (money(count.over_short))
+                                    @if server_over_short != Some(count.over_short) {
+                                        " (" (words.by_the_server) " "
+                                        (server_over_short.map_or_else(|| "—".to_owned(), money)) ")"
+                                    }
+                                }
                                 td { (count.counted_by) }
                                 td { (count.note.as_deref().unwrap_or("")) }
                             }
