@@ -305,6 +305,26 @@ async fn counter_agrees(world: &World, index: usize, ledger: &LedgerReader) -> R
             settlements::z_report_is_the_close(ledger, &merchant, &terminal, server)
                 .await
                 .map_err(|error| anyhow!("{error} (at {label})"))?;
+            // The count the close sent is the one the server keeps for this counter's day.
+            if let Some(count) = &report.cash_count {
+                let kept = ledger
+                    .number(
+                        "SELECT count(*) FROM cash_counts WHERE terminal_id = ? AND day = ? \
+                         AND CAST(counted AS TEXT) = ? AND CAST(expected AS TEXT) = ? \
+                         AND CAST(counted_at_ms AS TEXT) = ?",
+                        &[
+                            &terminal,
+                            &day.to_string(),
+                            &count.counted.to_string(),
+                            &count.expected.to_string(),
+                            &count.counted_at_ms.to_string(),
+                        ],
+                    )
+                    .await?;
+                if kept != 1 {
+                    bail!("cash_count_kept: {label}'s count of {day} is not the server's");
+                }
+            }
         }
     }
     Ok(())

@@ -8,6 +8,9 @@ use counter_core::transport::WireRequest;
 use tillfund_core::protocol::ErrorBody;
 
 use crate::faults::SKEWS_MS;
+
+/// The manager who counts the drawers (an id of the simulator's, never drawn at random).
+const SIM_MANAGER: &str = "01900000-0000-7000-8000-000000000001";
 use crate::world::{CUSTOMER_PIN, SimOrder, SimTopUp, World, publish_rules};
 
 /// Operations and their weights (per mille of steps).
@@ -474,6 +477,29 @@ impl World {
     async fn close_day(&mut self) -> Result<()> {
         let index = self.pick_counter();
         let day = self.yesterday(self.counters[index].merchant)?;
+        let counter = &self.counters[index];
+        // The manager counts the drawer first (a figure drawn from the step, not from the
+        // random source, so that adding the count moved no other draw); the close sends it.
+        let counted =
+            tillfund_core::Amount::from_minor_units(i64::from(self.step) * 137 % 300_000)?;
+        let manager = counter_core::staff::StaffSession {
+            staff_id: SIM_MANAGER.parse()?,
+            name: "Sim manager".to_owned(),
+            role: counter_core::staff::Role::Manager,
+            signed_in_at_ms: 0,
+        };
+        let note = Some("counted by the simulator".to_owned());
+        let count = counter
+            .counter
+            .count_cash(day, counter_core::cash_desk::Counted::Total(counted), note, &manager)
+            .await;
+        let text = format!(
+            "{} counts {day}: {} -> {}",
+            counter.label,
+            money(counted.minor_units()),
+            shown(&count, |e| e.code().to_owned())
+        );
+        self.log(text);
         let counter = &self.counters[index];
         let result = counter.counter.close_day(day).await;
         let matches = match &result {
