@@ -136,10 +136,17 @@ async fn a_customer_unbound_while_the_counter_was_offline_lands_in_needs_attenti
     // Re-enrolled with a new code (a replaced machine): a new terminal, the cache refilled,
     // and nothing owed to the server lost.
     let before = counter.profile().await.unwrap();
-    let again = counter
-        .enrol(&server.url, &activation_code(server_dir.path()), "Counter 3b")
+    let now = counter_core::counter::now_ms();
+    let manager = counter
+        .add_staff(None, "Mia", counter_core::staff::Role::Manager, "2468", now)
         .await
         .unwrap();
+    let manager = counter.sign_in(manager.staff_id, "2468", now).await.unwrap();
+    let again = counter
+        .re_enrol(&manager, &server.url, &activation_code(server_dir.path()), "Counter 3b")
+        .await
+        .unwrap()
+        .profile;
     assert_ne!(again.terminal_id, before.terminal_id);
     assert_eq!(
         counter.preview_top_up(DEMO_MEMBER_CODE, "1.00").await.unwrap_err().code(),

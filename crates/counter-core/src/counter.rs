@@ -128,10 +128,33 @@ impl Counter {
         self.store.profile().await?.ok_or(CounterError::NotEnrolled)
     }
 
-    /// Enrols with an activation code and keeps the result. The terminal key comes from a
-    /// key agreement and never crosses the wire; a lost answer is asked for again with the
-    /// same public key inside `ServerClient::enrol`.
+    /// Enrols a counter that is not enrolled yet (first run) with an activation code and
+    /// keeps the result. An enrolled counter is enrolled again only by a manager, through
+    /// `re_enrol` (`re_enrolment.rs`), which says what happens to what it holds.
     pub async fn enrol(
+        &self,
+        server_url: &str,
+        activation_code: &str,
+        label: &str,
+    ) -> Result<CounterProfile, CounterError> {
+        if let Some(profile) = self.store.profile().await? {
+            return Err(CounterError::Invalid {
+                code: CounterCode::AlreadyEnrolled,
+                message: format!(
+                    "This counter is enrolled already (terminal {} of {}); a manager enrols it \
+                     again in Settings.",
+                    profile.terminal_id, profile.merchant_name
+                ),
+            });
+        }
+        self.enrol_with_code(server_url, activation_code, label).await
+    }
+
+    /// The enrolment itself: the terminal key comes from a key agreement and never crosses
+    /// the wire; a lost answer is asked for again with the same public key inside
+    /// `ServerClient::enrol`. Refused while anything waits for the server
+    /// (`WaitingForServer`): it was signed or keyed under the terminal it was made with.
+    pub(crate) async fn enrol_with_code(
         &self,
         server_url: &str,
         activation_code: &str,
@@ -144,18 +167,11 @@ impl Counter {
                 message: format!("'{server_url}' is not a server address; it starts with https://"),
             });
         }
-        // Outbox entries and refund keys are the terminal's: sent under a new terminal, an
-        // entry or a refund the old one had delivered (its answer lost) would be applied a
-        // second time.
-        let (pending, _) = self.store.pending_summary().await?;
-        let unanswered = self.store.unanswered_refunds(1).await?.len();
-        if pending > 0 || unanswered > 0 {
+        let waiting = self.waiting_for_server().await?;
+        if !waiting.is_empty() {
             return Err(CounterError::Invalid {
                 code: CounterCode::UnsyncedEntries,
-                message: format!(
-                    "{pending} entries and {unanswered} refunds have not been answered by the \
-                     server yet: sync them before enrolling this counter again."
-                ),
+                message: waiting.refusal(),
             });
         }
         let client = self.store.server_client(server_url)?;

@@ -33,7 +33,8 @@ counter_codes! {
     // Enrolment and the connection.
     NotEnrolled = "not_enrolled", "This counter is not enrolled yet.", "本收银台尚未注册：请输入服务器地址和激活码。";
     ServerUrlInvalid = "server_url_invalid", "The server address is not valid.", "服务器地址不正确。";
-    UnsyncedEntries = "unsynced_entries", "Entries still wait for the server; sync before enrolling again.", "仍有记录等待同步，请同步后再重新注册。";
+    UnsyncedEntries = "unsynced_entries", "Top-ups, refunds, reversals or payment codes still wait for the server; let them finish before enrolling again.", "仍有充值、退款、撤销或付款码等待服务器，请等其完成后再重新登记。";
+    AlreadyEnrolled = "already_enrolled", "This counter is enrolled already; a manager enrols it again in Settings.", "本收银台已登记：如需重新登记，请店长在设置中操作。";
     ServerUnreachable = "server_unreachable", "The server cannot be reached.", "无法连接服务器。";
     ServerAnswerUnreadable = "server_answer_unreadable", "The server's answer is not understood.", "无法识别服务器的回复。";
     CurrencyUnsupported = "currency_unsupported", "The counter's currency is not supported.", "不支持本收银台的币种。";
@@ -66,6 +67,7 @@ counter_codes! {
     ReversalUnanswered = "reversal_unanswered", "The reversal's answer did not arrive; it is finished as soon as the counter is online, and pressing Reverse again is safe.", "撤销未收到服务器回复：联网后会自动完成，再次点击撤销也不会重复退还。";
     EarlierReversalCompleted = "earlier_reversal_completed", "An earlier reversal of this top-up had not been answered; it has now gone through. Reverse again if more is due.", "此笔充值之前的一次撤销未收到回复，现已完成。如需再撤销，请重新操作。";
     TopUpNotSynced = "top_up_not_synced", "This top-up has not reached the server yet: let it sync, then reverse it.", "此笔充值尚未同步到服务器：请等待同步后再撤销。";
+    TopUpOfEarlierEnrolment = "top_up_of_earlier_enrolment", "This top-up was taken under this counter's earlier enrolment; the server keeps it under that terminal, so it cannot be reversed from here.", "此笔充值记录于本收银台重新登记之前，服务器将其记在原终端下，无法在此撤销。";
     TopUpNotApplied = "top_up_not_applied", "The server refused this top-up, so it holds nothing to reverse: give the cash back by hand.", "服务器未接受此笔充值，无可撤销：请直接退还现金。";
     ConfirmationCodeWrong = "confirmation_code_wrong", "This confirmation code does not belong to this order: the order is not paid.", "确认码与订单不符。";
     TopUpNotFound = "top_up_not_found", "There is no such top-up at this counter.", "本收银台没有该充值记录。";
@@ -87,6 +89,7 @@ counter_codes! {
     PrinterInvalid = "printer_invalid", "The printer setting is not valid: tcp:HOST:PORT or device:PATH.", "打印机设置不正确：网络打印机写 tcp:主机:端口，USB 打印机写 device:设备路径。";
     PrinterUnreachable = "printer_unreachable", "The printer cannot be reached.", "无法连接打印机。";
     PrintFailed = "print_failed", "The receipt could not be printed.", "小票打印失败。";
+    DrawerFailed = "drawer_failed", "The cash drawer did not open; open it with its key.", "钱箱未能打开，请用钥匙打开。";
     PrintJobNotFound = "print_job_not_found", "There is no such receipt to print.", "没有可打印的小票。";
     ReceiptFontMissing = "receipt_font_missing", "The receipt font is missing.", "缺少小票字体。";
     ReceiptRenderFailed = "receipt_render_failed", "The receipt could not be drawn.", "无法生成小票图片。";

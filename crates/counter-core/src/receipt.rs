@@ -36,7 +36,7 @@ pub enum Printer {
     Network(String),
 }
 
-const ESC: u8 = 0x1b;
+pub(crate) const ESC: u8 = 0x1b;
 const GS: u8 = 0x1d;
 const FS: u8 = 0x1c;
 
@@ -160,7 +160,8 @@ impl Printer {
     }
 }
 
-fn send_to_printer(printer: &Printer, bytes: &[u8]) -> std::io::Result<()> {
+/// Writes raw bytes to the printer: a receipt, or the drawer's kick (`drawer.rs`).
+pub(crate) fn send_to_printer(printer: &Printer, bytes: &[u8]) -> std::io::Result<()> {
     match printer {
         Printer::Device(path) => {
             std::fs::OpenOptions::new().append(true).create(true).open(path)?.write_all(bytes)

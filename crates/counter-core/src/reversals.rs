@@ -3,6 +3,8 @@
 //! refunds are: the server decides what the top-up may still give back and claws the bonus
 //! back in proportion. Safe to retry for the same reasons and in the same way as refunds
 //! (`refunds.rs`): the key is stored before it is sent and kept until the server answers.
+//! The counter app lists recent top-ups (`recent_top_ups`) on its Top-up screen, where a
+//! manager reverses one.
 
 use tillfund_core::OutboxEntryId;
 use tillfund_core::protocol::ReversalBody;
@@ -13,12 +15,14 @@ use crate::error_code::CounterCode;
 use crate::refunds::refused_for_good;
 use crate::settlement::money;
 use crate::store::{
-    LocalStore, REVERSAL_RESENDS_PER_ROUND_MAX, ReversalApplied, ReversalAttempt, TopUpStatus,
+    LocalStore, REVERSAL_RESENDS_PER_ROUND_MAX, RecentTopUp, ReversalApplied, ReversalAttempt,
+    TopUpStatus,
 };
 use crate::sync::SyncError;
 
 /// What a reversal gave back, as the receipt and the manager see it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ReversalDone {
     /// Cash given back, minor units.
     pub amount: i64,
@@ -29,6 +33,17 @@ pub struct ReversalDone {
 }
 
 impl Counter {
+    /// This counter's newest top-ups with what was given back of each: the list a manager
+    /// picks a top-up to reverse from.
+    pub async fn recent_top_ups(&self, limit: i64) -> Result<Vec<RecentTopUp>, CounterError> {
+        let profile = self.profile().await?;
+        let mut top_ups = self.store().recent_top_ups(limit).await?;
+        for top_up in &mut top_ups {
+            top_up.earlier_enrolment = !taken_under(&profile, &top_up.receipt_number);
+        }
+        Ok(top_ups)
+    }
+
     /// Gives back `amount_text` in cash for the top-up `entry_id`. When an earlier reversal
     /// of it is still unanswered, that one is resent first: if it was for another amount,
     /// the answer says so and nothing more is reversed, so that the manager decides again
@@ -44,6 +59,12 @@ impl Counter {
             code: CounterCode::TopUpNotFound,
             message: CounterCode::TopUpNotFound.english().to_owned(),
         })?;
+        // The server keys a top-up by the terminal that sent it: one taken before this
+        // counter was enrolled again is not this terminal's to reverse.
+        if !taken_under(&profile, &top_up.receipt_number) {
+            let code = CounterCode::TopUpOfEarlierEnrolment;
+            return Err(CounterError::Invalid { code, message: code.english().to_owned() });
+        }
         let refusal = match top_up.status {
             TopUpStatus::Confirmed => None,
             TopUpStatus::Pending => Some(CounterCode::TopUpNotSynced),
@@ -89,6 +110,14 @@ impl Counter {
             wallet_balance: answer.wallet_balance,
         })
     }
+}
+
+/// Whether a receipt number is of the terminal `profile` names: each terminal has its own
+/// receipt prefix, which starts every receipt number it gives.
+fn taken_under(profile: &crate::store::CounterProfile, receipt_number: &str) -> bool {
+    receipt_number
+        .strip_prefix(profile.receipt_prefix.as_str())
+        .is_some_and(|rest| rest.starts_with('-'))
 }
 
 /// Sends one attempt and records the answer. A refusal on the merits means nothing was

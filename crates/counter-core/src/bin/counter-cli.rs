@@ -29,6 +29,20 @@ enum Command {
         #[arg(long, default_value = "Counter")]
         label: String,
     },
+    /// Enrol an enrolled counter again with a new activation code, as a manager (as in the
+    /// app's Settings); refused while anything waits for the server.
+    ReEnrol {
+        #[arg(long)]
+        server: String,
+        #[arg(long)]
+        code: String,
+        #[arg(long, default_value = "Counter")]
+        label: String,
+        #[arg(long)]
+        manager: String,
+        #[arg(long, env = "TILLFUND_MANAGER_PIN")]
+        manager_pin: String,
+    },
     /// Record cash top-ups (offline is fine); they wait in the outbox.
     TopUp {
         /// Member code or phone number.
@@ -80,6 +94,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let profile = counter.enrol(&server, &code, &label).await?;
             println!("enrolled as {} at {}", profile.terminal_id, profile.merchant_name);
         }
+        Command::ReEnrol { server, code, label, manager, manager_pin } => {
+            let now = counter_core::counter::now_ms();
+            let by = sign_in_by_name(&counter, &manager, &manager_pin, now).await?;
+            let done = counter.re_enrol(&by, &server, &code, &label).await?;
+            println!(
+                "enrolled again as {} at {} (was {}: ask the operator to revoke it)",
+                done.profile.terminal_id, done.profile.merchant_name, done.previous_terminal_id
+            );
+        }
         Command::TopUp { customer, amount, count } => {
             for _ in 0..count {
                 let preview = counter.preview_top_up(&customer, &amount).await?;
@@ -109,13 +132,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let now = counter_core::counter::now_ms();
             let by = match (manager, manager_pin) {
                 (Some(manager), Some(manager_pin)) => {
-                    let member = counter
-                        .staff()
-                        .await?
-                        .into_iter()
-                        .find(|member| member.name.eq_ignore_ascii_case(manager.trim()))
-                        .with_context(|| format!("no member of staff is called '{manager}'"))?;
-                    Some(counter.sign_in(member.staff_id, &manager_pin, now).await?)
+                    Some(sign_in_by_name(&counter, &manager, &manager_pin, now).await?)
                 }
                 (None, None) => None,
                 _ => bail!("give both --manager and --manager-pin, or neither"),
@@ -142,4 +159,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
     counter.store().close().await;
     Ok(())
+}
+
+/// Signs a member of staff in by name, as at the counter's sign-in screen.
+async fn sign_in_by_name(
+    counter: &Counter,
+    name: &str,
+    pin: &str,
+    now_ms: i64,
+) -> anyhow::Result<counter_core::staff::StaffSession> {
+    let member = counter
+        .staff()
+        .await?
+        .into_iter()
+        .find(|member| member.name.eq_ignore_ascii_case(name.trim()))
+        .with_context(|| format!("no member of staff is called '{name}'"))?;
+    Ok(counter.sign_in(member.staff_id, pin, now_ms).await?)
 }

@@ -27,7 +27,10 @@ mod reversals;
 
 pub use outbox::{NeedsAttention, PendingEntry, TopUpRecord, TopUpStatus};
 pub use refunds::{REFUND_RESENDS_PER_ROUND_MAX, RefundAttempt};
-pub use reversals::{REVERSAL_RESENDS_PER_ROUND_MAX, ReversalApplied, ReversalAttempt};
+pub use reversals::{
+    RECENT_TOP_UPS_MAX, REVERSAL_RESENDS_PER_ROUND_MAX, RecentTopUp, ReversalApplied,
+    ReversalAttempt,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LocalStoreError {
@@ -255,14 +258,22 @@ impl LocalStore {
     }
 
     /// Stores what enrolment gave. Enrolling again (for another store, say) clears the
-    /// customer cache and rules of the previous one; the outbox is kept: its entries were
-    /// signed for the old terminal and are still owed to the server.
+    /// customer cache and rules of the previous one, and on a move to another store the
+    /// payments cursor, which counts in the old store's feed. History and staff are kept
+    /// (`re_enrolment.rs`); nothing waits in the outbox by then.
     pub async fn save_enrolment(
         &self,
         server_url: &str,
         enrolment: &Enrolment,
     ) -> Result<(), LocalStoreError> {
         let mut transaction = self.pool.begin().await?;
+        sqlx::query(
+            "DELETE FROM settings WHERE key = 'payments_cursor' AND \
+             (SELECT value FROM settings WHERE key = 'merchant_id') IS NOT ?",
+        )
+        .bind(enrolment.merchant.merchant_id.to_string())
+        .execute(&mut *transaction)
+        .await?;
         let values = [
             server_url.to_owned(),
             enrolment.terminal_id.to_string(),

@@ -126,3 +126,71 @@ impl LocalStore {
         .await?)
     }
 }
+
+/// A top-up as the manager's list of recent top-ups shows it, with what has been given
+/// back of it so far.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct RecentTopUp {
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    pub entry_id: OutboxEntryId,
+    pub receipt_number: String,
+    /// From the customer cache; `None` once the customer left the cache (another store).
+    pub customer_name: Option<String>,
+    /// Minor units.
+    pub amount: i64,
+    pub bonus_shown: i64,
+    pub reversed: i64,
+    /// "pending", "confirmed" or "rejected": only a confirmed top-up can be reversed.
+    #[cfg_attr(feature = "ts", ts(type = "\"pending\" | \"confirmed\" | \"rejected\""))]
+    pub status: String,
+    /// A reversal of it was sent and its answer has not arrived.
+    pub reversal_unanswered: bool,
+    /// Taken under this counter's earlier enrolment (another terminal): the server keeps
+    /// it under that terminal, so it cannot be reversed from here.
+    pub earlier_enrolment: bool,
+    pub recorded_at_ms: i64,
+}
+
+/// The longest list of recent top-ups one call returns.
+pub const RECENT_TOP_UPS_MAX: i64 = 100;
+
+impl LocalStore {
+    /// This counter's newest top-ups, newest first, at most `limit` (capped).
+    pub async fn recent_top_ups(&self, limit: i64) -> Result<Vec<RecentTopUp>, LocalStoreError> {
+        let rows = sqlx::query(
+            "SELECT t.entry_id, t.receipt_number, c.display_name, t.amount, t.bonus_shown, \
+               t.status, t.recorded_at_ms, \
+               (SELECT coalesce(sum(r.amount), 0) FROM top_up_reversals r \
+                 WHERE r.entry_id = t.entry_id) AS reversed, \
+               EXISTS (SELECT 1 FROM reversal_attempts a WHERE a.entry_id = t.entry_id) AS unanswered \
+             FROM top_ups t LEFT JOIN customers c ON c.customer_id = t.customer_id \
+             ORDER BY t.recorded_at_ms DESC, t.receipt_number DESC LIMIT ?",
+        )
+        .bind(limit.clamp(0, RECENT_TOP_UPS_MAX))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let status: String = row.try_get("status")?;
+                if !matches!(status.as_str(), "pending" | "confirmed" | "rejected") {
+                    return Err(corrupt(format!("top-up status {status}")));
+                }
+                Ok(RecentTopUp {
+                    entry_id: OutboxEntryId::from_str(row.try_get::<&str, _>("entry_id")?)
+                        .map_err(corrupt)?,
+                    receipt_number: row.try_get("receipt_number")?,
+                    customer_name: row.try_get("display_name")?,
+                    amount: row.try_get("amount")?,
+                    bonus_shown: row.try_get("bonus_shown")?,
+                    reversed: row.try_get("reversed")?,
+                    status,
+                    reversal_unanswered: row.try_get::<i64, _>("unanswered")? == 1,
+                    // Known only against the profile: `Counter::recent_top_ups` sets it.
+                    earlier_enrolment: false,
+                    recorded_at_ms: row.try_get("recorded_at_ms")?,
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,129 @@
+//! Enrolling a counter again (`counter_core::re_enrolment`), headless, against the real
+//! fund-server binary: only a manager, never while anything waits for the server under the
+//! old terminal (an outbox entry, an unanswered reversal, an open payment code), and what
+//! stays (history, staff) and what changes (the terminal, on a move the store).
+
+// Test code: helpers outside #[test] fns unwrap too, and a failure should stop loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use counter_core::counter::{Counter, now_ms};
+use counter_core::staff::{Role, StaffSession};
+use counter_core::store::TopUpStatus;
+use counter_core::sync::{RoundOutcome, sync_round};
+use tillfund_e2e::demo::{self, MEMBER_CODE};
+use tillfund_e2e::free_port;
+use tillfund_e2e::process::FundServer;
+
+async fn staff(counter: &Counter) -> (StaffSession, StaffSession) {
+    let manager = counter.add_staff(None, "Mia", Role::Manager, "2468", now_ms()).await.unwrap();
+    let manager = counter.sign_in(manager.staff_id, "2468", now_ms()).await.unwrap();
+    let cashier =
+        counter.add_staff(Some(&manager), "Ben", Role::Cashier, "1357", now_ms()).await.unwrap();
+    let cashier = counter.sign_in(cashier.staff_id, "1357", now_ms()).await.unwrap();
+    (manager, cashier)
+}
+
+#[tokio::test]
+async fn a_manager_enrols_again_only_when_nothing_waits_and_history_and_staff_stay() {
+    let server_dir = tempfile::tempdir().unwrap();
+    let listen = format!("127.0.0.1:{}", free_port());
+    let server = FundServer::start(server_dir.path(), &listen).unwrap();
+    let counter_dir = tempfile::tempdir().unwrap();
+    let counter = Counter::open(&counter_dir.path().join("counter.sqlite")).await.unwrap();
+    let first = counter
+        .enrol(&server.url, &demo::activation_code(server_dir.path()), "Till")
+        .await
+        .unwrap();
+    assert_eq!(sync_round(counter.store()).await, RoundOutcome::Empty);
+    let (manager, cashier) = staff(&counter).await;
+
+    // First-run enrolment is over: the same path cannot replace the terminal.
+    let code = demo::activation_code(server_dir.path());
+    let again = counter.enrol(&server.url, &code, "Till").await.unwrap_err();
+    assert_eq!(again.code(), "already_enrolled");
+    let refused = counter.re_enrol(&cashier, &server.url, &code, "Till").await.unwrap_err();
+    assert_eq!(refused.code(), "manager_required");
+
+    // A top-up waits in the outbox: signed with the old key when sent, it must go first.
+    let preview = counter.preview_top_up(MEMBER_CODE, "200.00").await.unwrap();
+    let top_up = counter.record_top_up(&preview).await.unwrap();
+    let refused = counter.re_enrol(&manager, &server.url, &code, "Till").await.unwrap_err();
+    assert_eq!(refused.code(), "unsynced_entries");
+    assert!(refused.to_string().starts_with("1 top-up still waits for the server"), "{refused}");
+    assert_eq!(sync_round(counter.store()).await, RoundOutcome::Done { pushed: 1 });
+    let stored = counter.store().top_up(top_up.entry_id).await.unwrap().unwrap();
+    assert_eq!(stored.status, TopUpStatus::Confirmed);
+
+    // A reversal sent and unanswered is keyed by the old terminal on the server: resent
+    // under a new one it would give the cash back twice.
+    let attempt = counter.store().begin_reversal(top_up.entry_id, 5_000, now_ms()).await.unwrap();
+    let refused = counter.re_enrol(&manager, &server.url, &code, "Till").await.unwrap_err();
+    assert_eq!(refused.code(), "unsynced_entries");
+    assert!(refused.to_string().starts_with("1 top-up reversal still waits"), "{refused}");
+    // A payment code the customer can still pay names the old terminal.
+    let order = counter.create_order("3.00").await.unwrap();
+    let refused = counter.re_enrol(&manager, &server.url, &code, "Till").await.unwrap_err();
+    assert!(
+        refused.to_string().starts_with("1 top-up reversal, 1 open payment code still wait"),
+        "{refused}"
+    );
+    counter.cancel_order(order.order_id).await.unwrap();
+    // The sync round finishes the reversal under the terminal it was keyed with, once.
+    assert_eq!(sync_round(counter.store()).await, RoundOutcome::Empty);
+    assert!(counter.store().unanswered_reversals(10).await.unwrap().is_empty());
+    assert_eq!(counter.store().reversed_of(attempt.entry_id).await.unwrap(), 5_000);
+    assert!(counter.waiting_for_server().await.unwrap().is_empty());
+
+    // Now it goes: a new terminal of the same store; history and staff stay.
+    let done = counter.re_enrol(&manager, &server.url, &code, "Till 2").await.unwrap();
+    assert_eq!(done.previous_terminal_id, first.terminal_id);
+    assert_ne!(done.profile.terminal_id, first.terminal_id);
+    assert!(!done.store_changed);
+    assert_eq!(counter.profile().await.unwrap(), done.profile);
+    assert_eq!(counter.staff().await.unwrap().len(), 2);
+    let history = counter.recent_top_ups(10).await.unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!((history[0].entry_id, history[0].reversed), (top_up.entry_id, 5_000));
+    // The used code does not enrol a third terminal.
+    let used = counter.re_enrol(&manager, &server.url, &code, "Till 3").await.unwrap_err();
+    assert_eq!(used.code(), "activation_code_used");
+
+    // The new terminal works: the cache refills, a top-up syncs and can be reversed. The
+    // old terminal's top-up cannot: the server keeps it under that terminal (it answers
+    // top_up_not_found), so the counter says why before asking.
+    assert_eq!(sync_round(counter.store()).await, RoundOutcome::Empty);
+    let preview = counter.preview_top_up(MEMBER_CODE, "10.00").await.unwrap();
+    let newer = counter.record_top_up(&preview).await.unwrap();
+    assert!(newer.receipt_number.starts_with(&done.profile.receipt_prefix));
+    assert_eq!(sync_round(counter.store()).await, RoundOutcome::Done { pushed: 1 });
+    let reversed = counter.reverse_top_up(newer.entry_id, "4.00").await.unwrap();
+    assert_eq!((reversed.amount, reversed.reversed_total), (400, 400));
+    let refused = counter.reverse_top_up(top_up.entry_id, "10.00").await.unwrap_err();
+    assert_eq!(refused.code(), "top_up_of_earlier_enrolment");
+    let listed = counter.recent_top_ups(10).await.unwrap();
+    let earlier: Vec<bool> = listed.iter().map(|top_up| top_up.earlier_enrolment).collect();
+    assert_eq!(earlier, [false, true], "newest first");
+
+    // Moved to another store: the customer list is the new store's (the demo customer is
+    // not bound there), the history stays.
+    let (ok, stdout, stderr) =
+        demo::fund_server_cli(server_dir.path(), &["merchant", "add", "--name", "Other Store"]);
+    assert!(ok, "{stderr}");
+    let other_store = stdout.split_whitespace().nth(1).unwrap().to_owned();
+    let (ok, stdout, stderr) = demo::fund_server_cli(
+        server_dir.path(),
+        &["terminal", "activation-code", "--merchant", &other_store],
+    );
+    assert!(ok, "{stderr}");
+    let other_code = stdout.split_whitespace().nth(2).unwrap().to_owned();
+    let moved = counter.re_enrol(&manager, &server.url, &other_code, "Till 4").await.unwrap();
+    assert!(moved.store_changed);
+    assert_eq!(moved.profile.merchant_id.to_string(), other_store);
+    assert_eq!(sync_round(counter.store()).await, RoundOutcome::Empty);
+    assert_eq!(
+        counter.preview_top_up(MEMBER_CODE, "1.00").await.unwrap_err().code(),
+        "customer_not_found"
+    );
+    assert_eq!(counter.recent_top_ups(10).await.unwrap().len(), 2);
+    assert!(server.stop().unwrap().success());
+}
