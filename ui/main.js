@@ -134,6 +134,9 @@ const chosenLanguage = localStorage.getItem("language") || "auto";
 const systemLanguage = (navigator.language || "en").toLowerCase().startsWith("zh") ? "zh" : "en";
 const language = chosenLanguage === "auto" ? systemLanguage : chosenLanguage;
 const locale = language === "zh" ? "zh-CN" : "en-GB";
+// desk.js, loaded before, brings its texts; drawer.js, after, adds its own to TEXT too.
+Object.assign(TEXT.en, DESK_TEXT.en);
+Object.assign(TEXT.zh, DESK_TEXT.zh);
 const text = TEXT[language];
 const tauri = window.__TAURI__;
 const $ = (id) => document.getElementById(id);
@@ -223,6 +226,7 @@ function applyRole() {
   for (const element of document.querySelectorAll("#staff-form input, #staff-form select, #staff-form button, #printer-form input, #printer-form button")) {
     element.disabled = !isManager();
   }
+  applyDeskRole();
 }
 
 function showScreen(name) {
@@ -240,6 +244,7 @@ function showScreen(name) {
   if (name === "settlement") loadDay();
   if (name === "customers") searchCustomers();
   if (name === "settings") refreshStaff();
+  deskScreenShown(name);
   const focus = { sale: "sale-amount", topup: "topup-customer", enrol: "enrol-server", customers: "customers-query" }[name];
   if (focus && !(name === "sale" && openOrder)) $(focus).focus();
 }
@@ -629,6 +634,7 @@ async function refund(event) {
 async function previewTopUp(event) {
   event.preventDefault();
   showError("topup-error", null);
+  showDrawerProblem(null);
   $("topup-result").textContent = "";
   $("topup-print").hidden = true;
   if (!$("topup-amount").value) {
@@ -653,6 +659,8 @@ async function recordTopUp() {
   try {
     const recorded = await call("record_top_up", { customer: $("topup-customer").value, amount: $("topup-amount").value });
     lastTopUp = recorded;
+    showDrawerProblem(recorded.drawer_problem);
+    refreshTopUps();
     $("topup-confirm").hidden = true;
     $("topup-print").hidden = false;
     setStatus("topup-result", "pending", `${recorded.receipt_number}: ${text.topUpPending}`);
@@ -660,6 +668,7 @@ async function recordTopUp() {
       const status = await call("top_up_status", { entryId: recorded.entry_id }).catch(() => null);
       if (!status || status.status === "pending") return;
       clearInterval(timer);
+      refreshTopUps();
       if (!lastTopUp || lastTopUp.entry_id !== recorded.entry_id) return;
       setStatus("topup-result", status.status, status.status === "confirmed"
         ? `${recorded.receipt_number}: ${text.topUpConfirmed}`
@@ -909,6 +918,7 @@ async function savePrinter(event) {
   try {
     $("printer-setting").value = await call("set_printer", { setting: $("printer-setting").value });
     setStatus("printer-result", "confirmed", text.saved);
+    refreshDrawer();
   } catch (error) {
     setStatus("printer-result", "rejected", errorText(error));
   }
@@ -1007,6 +1017,7 @@ function shortcuts(event) {
     if (closeOverlay()) return;
     if (openOrder && openOrder.status === "created") cancelOrder();
     else if (!$("refund-form").hidden) $("refund-form").hidden = true;
+    else if (!$("reversal-form").hidden) closeReversal();
   } else if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "p") {
     // Ctrl+P prints the receipt of what is on screen, never the web page.
     event.preventDefault();
@@ -1062,6 +1073,7 @@ async function start() {
   $("settlement-export").addEventListener("click", exportDay);
   $("printer-form").addEventListener("submit", savePrinter);
   $("staff-form").addEventListener("submit", addStaff);
+  startDesk();
   $("open-customer-display").addEventListener("click", () => call("open_customer_display").catch(() => {}));
   $("language-select").value = chosenLanguage;
   $("language-select").addEventListener("change", chooseLanguage);

@@ -44,9 +44,59 @@ export type TopUpView = { entry_id: string, receipt_number: string, amount: numb
 /**
  * Always "pending" when recorded; the Sync screen follows it.
  */
-status: string, };
+status: string, 
+/**
+ * The cash drawer did not open (it opens on a cash top-up once a printer is set):
+ * the top-up is recorded all the same; the cashier opens the drawer with its key.
+ */
+drawer_problem: CommandError | null, };
 
 export type TopUpStatusView = { status: string, code: string | null, message: string | null, };
+
+export type RecentTopUp = { entry_id: string, receipt_number: string, 
+/**
+ * From the customer cache; `None` once the customer left the cache (another store).
+ */
+customer_name: string | null, 
+/**
+ * Minor units.
+ */
+amount: number, bonus_shown: number, reversed: number, 
+/**
+ * "pending", "confirmed" or "rejected": only a confirmed top-up can be reversed.
+ */
+status: "pending" | "confirmed" | "rejected", 
+/**
+ * A reversal of it was sent and its answer has not arrived.
+ */
+reversal_unanswered: boolean, 
+/**
+ * Taken under this counter's earlier enrolment (another terminal): the server keeps
+ * it under that terminal, so it cannot be reversed from here.
+ */
+earlier_enrolment: boolean, recorded_at_ms: number, };
+
+export type ReversalDone = { 
+/**
+ * Cash given back, minor units.
+ */
+amount: number, bonus_clawed_back: number, 
+/**
+ * What all reversals of this top-up have given back.
+ */
+reversed_total: number, wallet_balance: number, };
+
+export type DrawerSettings = { 
+/**
+ * The drawer hangs off the printer: without one there is nothing to open.
+ */
+printer_set: boolean, open_on_cash_top_up: boolean, };
+
+export type ReEnrolmentView = { profile: ProfileView, previous_terminal_id: string, 
+/**
+ * The code was for another store: the customer list is the new store's from now on.
+ */
+store_changed: boolean, };
 
 export type OrderView = { order_id: string, receipt_number: string, amount: number, pay_url: string, expires_at_ms: number, 
 /**

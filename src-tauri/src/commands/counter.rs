@@ -73,6 +73,9 @@ pub struct TopUpView {
     pub bonus: i64,
     /// Always "pending" when recorded; the Sync screen follows it.
     pub status: String,
+    /// The cash drawer did not open (it opens on a cash top-up once a printer is set):
+    /// the top-up is recorded all the same; the cashier opens the drawer with its key.
+    pub drawer_problem: Option<super::CommandError>,
 }
 
 #[derive(Debug, Clone, Serialize, ts_rs::TS)]
@@ -116,7 +119,7 @@ fn parse_order_id(text: &str) -> Result<OrderId, CommandError> {
     })
 }
 
-fn parse_entry_id(text: &str) -> Result<tillfund_core::OutboxEntryId, CommandError> {
+pub(super) fn parse_entry_id(text: &str) -> Result<tillfund_core::OutboxEntryId, CommandError> {
     text.parse().map_err(|error: tillfund_core::InvalidId| {
         CommandError::counter(CounterCode::EntryIdInvalid, error.to_string())
     })
@@ -171,12 +174,15 @@ pub async fn record_top_up(
     signed_in(&state, Role::Cashier)?;
     let preview = state.counter.preview_top_up(&customer, &amount).await?;
     let record = state.counter.record_top_up(&preview).await?;
+    // Recorded first: the drawer's fate never undoes or blocks the top-up.
+    let drawer_problem = super::drawer_kick::drawer_after_top_up(&state).await;
     Ok(TopUpView {
         entry_id: record.entry_id.to_string(),
         receipt_number: record.receipt_number,
         amount: record.amount.amount().minor_units(),
         bonus: record.bonus_shown.minor_units(),
         status: "pending".to_owned(),
+        drawer_problem,
     })
 }
 
@@ -419,7 +425,7 @@ pub async fn recent_orders(
     Ok(state.counter.recent_orders(limit).await?)
 }
 
-async fn configured_printer(
+pub(super) async fn configured_printer(
     state: &AppState,
 ) -> Result<counter_core::receipt::Printer, CommandError> {
     state.counter.printer().await?.ok_or_else(|| {

@@ -5,6 +5,9 @@ pub mod connection;
 pub mod counter;
 pub mod display;
 pub mod drawer;
+pub mod drawer_kick;
+pub mod enrolment;
+pub mod reversal;
 pub mod staff;
 pub mod sync;
 
