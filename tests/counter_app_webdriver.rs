@@ -16,6 +16,9 @@ use tillfund_e2e::process::{FundServer, terminate, wait_with_timeout};
 use tillfund_e2e::webdriver::WebDriverSession;
 use tillfund_e2e::{free_port, target_dir, workspace_root};
 
+#[path = "counter_app/desk.rs"]
+mod desk;
+
 /// The brief for the counter: a lost server shows as offline within a few seconds.
 const OFFLINE_NOTICED_WITHIN: Duration = Duration::from_secs(5);
 
@@ -63,7 +66,7 @@ impl Drop for TauriDriver {
 }
 
 /// Waits until `css` is shown (or hidden, with `shown` false).
-async fn wait_displayed(session: &WebDriverSession, css: &str, shown: bool) {
+pub(crate) async fn wait_displayed(session: &WebDriverSession, css: &str, shown: bool) {
     for _ in 0..100 {
         if session.is_displayed(css).await.unwrap_or(false) == shown {
             return;
@@ -82,7 +85,7 @@ async fn assert_fits_sideways(session: &WebDriverSession, screen: &str) {
     assert_eq!(fits, json!(true), "the {screen} screen scrolls sideways");
 }
 
-fn save_screenshot(png: &[u8], name: &str) -> anyhow::Result<()> {
+pub(crate) fn save_screenshot(png: &[u8], name: &str) -> anyhow::Result<()> {
     let directory = workspace_root().join("docs").join("screenshots");
     std::fs::create_dir_all(&directory)?;
     std::fs::write(directory.join(name), png)?;
@@ -121,6 +124,7 @@ async fn a_counter_day_through_the_real_app() {
         .await
         .unwrap();
     save_screenshot(&session.screenshot_png().await.unwrap(), "counter-enrol.png").unwrap();
+    desk::audit(&session, "enrolment").await;
 
     // Enrol through the screen, as the store manager does on first run.
     let code = tillfund_e2e::demo::activation_code(data_dir.path());
@@ -141,6 +145,7 @@ async fn a_counter_day_through_the_real_app() {
         .await
         .unwrap();
     assert!(!session.is_displayed("#nav").await.unwrap(), "no screens before sign-in");
+    desk::audit(&session, "first manager").await;
     session.type_into("#first-manager-name", "Mia").await.unwrap();
     session.type_into("#first-manager-pin", "2468").await.unwrap();
     session.type_into("#first-manager-pin-again", "2469\u{E007}").await.unwrap();
@@ -184,8 +189,10 @@ async fn a_counter_day_through_the_real_app() {
         .wait_for_text("#printer-result", Duration::from_secs(5), |text| text == "Saved")
         .await
         .unwrap();
+    desk::drawer_test_button(&session, &printer_file).await;
     assert_fits_sideways(&session, "settings").await;
     save_screenshot(&session.screenshot_png().await.unwrap(), "counter-settings.png").unwrap();
+    desk::audit(&session, "settings").await;
 
     // The server stops: the banner says so and the counter keeps selling offline.
     assert!(server.stop().unwrap().success());
@@ -236,6 +243,7 @@ async fn a_counter_day_through_the_real_app() {
         .await
         .unwrap();
     save_screenshot(&session.screenshot_png().await.unwrap(), "counter-sign-in.png").unwrap();
+    desk::audit(&session, "sign-in").await;
     let ben = session
         .execute(
             "return [...document.querySelectorAll('#signin-staff .tile')].find((t) => t.textContent.includes('Ben')).dataset.staffId;",
@@ -281,9 +289,11 @@ async fn a_counter_day_through_the_real_app() {
     let qr = session.attribute("#sale-qr", "src").await.unwrap().unwrap_or_default();
     assert!(qr.starts_with("data:image/png;base64,"), "{}", &qr[..qr.len().min(40)]);
     save_screenshot(&session.screenshot_png().await.unwrap(), "counter-sale-qr.png").unwrap();
+    desk::audit(&session, "sale with a QR").await;
     // The QR code full screen, for a customer across the counter; Esc closes it first.
     session.click("#sale-qr-button").await.unwrap();
     wait_displayed(&session, "#qr-overlay", true).await;
+    desk::audit(&session, "QR overlay").await;
     session.click("#qr-overlay").await.unwrap();
     wait_displayed(&session, "#qr-overlay", false).await;
 
@@ -379,6 +389,8 @@ async fn a_counter_day_through_the_real_app() {
         .await
         .unwrap();
     save_screenshot(&session.screenshot_png().await.unwrap(), "counter-top-up.png").unwrap();
+    assert_eq!(desk::kicks_in(&printer_file), 2, "the cash top-up opened the drawer");
+    desk::audit(&session, "top-up").await;
     session.click("#topup-print").await.unwrap();
     session
         .wait_for_text("#topup-result", Duration::from_secs(5), |text| {
@@ -447,6 +459,7 @@ async fn a_counter_day_through_the_real_app() {
         .unwrap();
     assert_fits_sideways(&session, "customers").await;
     save_screenshot(&session.screenshot_png().await.unwrap(), "counter-customers.png").unwrap();
+    desk::audit(&session, "customers").await;
 
     // Sync: nothing waits, nothing needs attention, and when the last sync was.
     session.click("#nav button[data-screen=sync]").await.unwrap();
@@ -457,6 +470,7 @@ async fn a_counter_day_through_the_real_app() {
     assert_ne!(session.text_of("#sync-last").await.unwrap(), "—");
     assert_eq!(session.text_of("#sync-attention-empty").await.unwrap(), "Nothing needs attention.");
     save_screenshot(&session.screenshot_png().await.unwrap(), "counter-sync.png").unwrap();
+    desk::audit(&session, "sync").await;
 
     // The cashier sees the day but cannot close it.
     session.click("#nav button[data-screen=settlement]").await.unwrap();
@@ -618,6 +632,7 @@ async fn a_counter_day_through_the_real_app() {
     assert!(printed.windows(11).any(|window| window == b"CASH TOP-UP"));
     assert_fits_sideways(&session, "settlement").await;
     save_screenshot(&session.screenshot_png().await.unwrap(), "counter-settlement.png").unwrap();
+    desk::audit(&session, "settlement").await;
 
     // 中文: the language switch reloads the window in Chinese; the shift stays signed in.
     session.click("#nav button[data-screen=settings]").await.unwrap();
@@ -659,6 +674,17 @@ async fn a_counter_day_through_the_real_app() {
     assert_fits_sideways(&session, "settlement (zh)").await;
     save_screenshot(&session.screenshot_png().await.unwrap(), "counter-settlement-zh.png").unwrap();
     session.execute("localStorage.removeItem('language');", json!([])).await.unwrap();
+
+    // Back in English for the cash desk's edges: a reversal, and enrolling again.
+    session.execute("window.location.reload();", json!([])).await.unwrap();
+    session
+        .wait_for_text("#nav button[data-screen=sale]", Duration::from_secs(10), |text| {
+            text.starts_with("Sale")
+        })
+        .await
+        .unwrap();
+    desk::reverse_a_top_up(&session, &printer_file).await;
+    desk::enrol_again(&session, &tillfund_e2e::demo::activation_code(data_dir.path())).await;
 
     session.close().await.unwrap();
     drop(driver);
