@@ -584,6 +584,7 @@ async fn a_counter_day_through_the_real_app() {
     assert!(!session.is_displayed("#settlement-z-report").await.unwrap(), "still blind");
     assert_fits_sideways(&session, "drawer count").await;
     save_screenshot(&session.screenshot_png().await.unwrap(), "counter-drawer-count.png").unwrap();
+    desk::audit(&session, "day, counting the drawer").await;
     session.click("#count-submit").await.unwrap();
     session
         .wait_for_text("#count-over-short", Duration::from_secs(5), |text| text == "0.50 CNY short")

@@ -53,7 +53,7 @@ pub async fn drawer_test_button(session: &WebDriverSession, printer_file: &Path)
     assert_eq!(kicks_in(printer_file), 0);
     session.click("#drawer-test").await.unwrap();
     session
-        .wait_for_text("#drawer-result", Duration::from_secs(5), |text| {
+        .wait_for_text("#drawer-kick-result", Duration::from_secs(5), |text| {
             text == "The drawer was sent the open command"
         })
         .await
