@@ -106,7 +106,10 @@ fn operations(document: &Value) -> Vec<Operation> {
 
 /// A request the operation accepts: its path with parameters filled, and its body.
 fn valid_request(operation: &Operation, world: &World) -> (String, Value) {
-    let path = operation.path.replace("{merchant_id}", MERCHANT_ID);
+    let path = operation
+        .path
+        .replace("{merchant_id}", MERCHANT_ID)
+        .replace("{staff_id}", &tillfund_core::StaffId::generate().to_string());
     let body = match (operation.method.as_str(), operation.path.as_str()) {
         ("POST", "/v1/customers") => json!({
             "phone": format!("137{:08}", now_ms() % 100_000_000),
@@ -129,6 +132,11 @@ fn valid_request(operation: &Operation, world: &World) -> (String, Value) {
             json!({"top_up_entry_id": world.top_up_id, "amount": 1})
         }
         ("POST", "/v1/terminal/settlement/close") => json!({"day": "2020-01-01"}),
+        // The server checks a PIN hash's form and cost, not what it hashes.
+        ("PUT", "/v1/terminal/staff/{staff_id}") => json!({
+            "name": format!("Ann {}", now_ms()), "role": "cashier", "active": true,
+            "pin_hash": "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g"
+        }),
         ("GET", "/v1/terminal/settlement") => {
             return (format!("{path}?day=2020-01-01"), Value::Null);
         }

@@ -15,6 +15,7 @@ mod operator_rules;
 mod operator_settlements;
 mod operators;
 mod proposals;
+mod store_staff;
 mod terminals;
 mod trail_export;
 mod wallet;
@@ -138,6 +139,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(terminals::reverse_top_up))
         .routes(routes!(terminals::settlement))
         .routes(routes!(terminals::close_day))
+        .routes(routes!(store_staff::put_staff))
+        .routes(routes!(store_staff::staff_changes))
 }
 
 /// The JSON API's router and its OpenAPI document, completed with the refusals every

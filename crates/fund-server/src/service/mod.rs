@@ -48,11 +48,13 @@ mod proposed_changes;
 mod pulls;
 mod rules_overview;
 mod settlement;
+mod store_staff;
 mod terminals;
 mod yields;
 
 /// Which records of the operators' trail to read.
 pub use crate::store::StoredCashCount;
+pub use crate::store::StoredStaff;
 pub use crate::store::TrailQuery;
 /// Rows the wallet page shows, as the store reads them.
 pub use crate::store::WalletEntry;

@@ -24,7 +24,7 @@ use sqlx::{Postgres, QueryBuilder, Row};
 use super::{PgStore, SqliteStore, StoreError, Stored};
 
 /// The ledger database's tables, each after the tables it references.
-const LEDGER_TABLES: [&str; 29] = [
+const LEDGER_TABLES: [&str; 30] = [
     "merchants",
     "terminals",
     "customers",
@@ -55,6 +55,7 @@ const LEDGER_TABLES: [&str; 29] = [
     "proposals",
     "money_limits",
     "cash_counts",
+    "store_staff",
 ];
 
 /// The counters database's tables (request nonces, PIN attempts, rate-limit windows): a

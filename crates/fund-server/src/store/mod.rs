@@ -41,6 +41,7 @@ mod proposal_store;
 mod records;
 pub mod sqlite;
 mod sqlx_error;
+pub mod staff_store;
 mod terminal_directory;
 mod yield_pages;
 
@@ -59,6 +60,7 @@ pub use flows::{FlowStore, Flows, TransferTotal};
 pub use limit_store::{LimitStore, StoredLimits};
 pub use operator_store::{OperatorRecord, OperatorStore, SessionLimits, TrailQuery};
 pub use proposal_store::{Decision, ProposalRecord, ProposalStore};
+pub use staff_store::{PutStaffOutcome, StaffRecord, StaffStore, StoredStaff};
 pub use terminal_directory::{ActivationCodeRecord, TerminalDirectory, TerminalSummary};
 
 /// Asked at every commit of the ledger (SQLite: every commit of the ledger database;
@@ -123,8 +125,8 @@ pub mod prelude {
     pub use super::{
         AttemptStore as _, AuditRead as _, BatchTransaction as _, CashCountStore as _,
         FlowStore as _, LedgerStore as _, LimitStore as _, OperatorStore as _, PartyStore as _,
-        ProposalStore as _, ReportStore as _, Storage as _, TerminalDirectory as _,
-        TerminalStore as _, YieldStore as _,
+        ProposalStore as _, ReportStore as _, StaffStore as _, Storage as _,
+        TerminalDirectory as _, TerminalStore as _, YieldStore as _,
     };
 }
 
@@ -153,6 +155,7 @@ pub trait Storage:
     + ProposalStore
     + LimitStore
     + CashCountStore
+    + StaffStore
     + TerminalDirectory
     + FlowStore
     + Clone

@@ -128,6 +128,14 @@ error_codes! {
     // The day's close.
     DayAlreadyClosed = "day_already_closed", 409, "This day is already closed.", "该营业日已结算。";
     DayInFuture = "day_in_future", 422, "This day has not begun yet.", "该营业日尚未开始。";
+    // A store's staff.
+    StaffIdInvalid = "staff_id_invalid", 422, "This is not a staff id.", "员工编号不正确。";
+    StaffNameInvalid = "staff_name_invalid", 422, "A staff name is 1 to 40 characters, without control characters.", "员工姓名须为 1 到 40 个字，不含控制字符。";
+    StaffRoleInvalid = "staff_role_invalid", 422, "A role is cashier or manager.", "角色须为收银员或店长。";
+    StaffPinHashInvalid = "staff_pin_hash_invalid", 422, "A staff PIN is sent as its argon2id hash at the required cost.", "员工密码须以符合强度要求的 argon2id 哈希发送。";
+    StaffNameTaken = "staff_name_taken", 409, "A member of this store's staff has this name already.", "本店已有同名员工。";
+    StaffLimitReached = "staff_limit_reached", 409, "This store has as many staff as it can keep; disable someone first.", "本店员工数量已达上限，请先停用一位员工。";
+    LastManager = "last_manager", 409, "This is the store's only active manager; add another manager first.", "这是本店唯一在职的店长，请先添加另一位店长。";
     CashCountInvalid = "cash_count_invalid", 422, "The drawer count does not add up or is out of range.", "钱箱点数不一致或超出范围。";
     CashCountNoteNeeded = "cash_count_note_needed", 422, "The drawer is over or short beyond the limit: the manager's note must say why.", "钱箱长短款超过限额：店长须填写原因。";
     DayNotOver = "day_not_over", 422, "This day is not over yet.", "该日尚未结束。";

@@ -29,6 +29,7 @@ mod operator_merchants;
 mod operator_rules;
 mod operator_settlements;
 mod proposals;
+mod staff;
 
 pub use counter::*;
 pub use customer::*;
@@ -52,6 +53,11 @@ pub use operator_settlements::{CounterDayBody, StoreDayBody, StoreDaysBody};
 pub use proposals::{
     ChangeLineBody, DecisionRequest, NewProposalRequest, ProposalBody, ProposalStatus,
     ProposalsBody, ProposedChange,
+};
+pub use staff::{
+    STAFF_CHANGES_PER_PULL_MAX, STAFF_NAME_MAX_CHARS, STAFF_PIN_HASH_MAX_CHARS,
+    STAFF_PIN_HASH_MEMORY_KIB_MIN, STAFF_PIN_HASH_PASSES_MIN, STORE_STAFF_MAX, StaffChangeRequest,
+    StaffChangesBody, StaffChangesQuery, StoreStaffBody, staff_path,
 };
 
 /// Bumped when a message changes shape in a way an older peer cannot read.

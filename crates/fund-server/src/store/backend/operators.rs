@@ -218,3 +218,28 @@ impl crate::store::CashCountStore for Backend {
         each!(self, store => store.cash_counts(merchant_id, day).await)
     }
 }
+
+impl crate::store::StaffStore for Backend {
+    async fn put_staff(
+        &self,
+        merchant_id: MerchantId,
+        staff_id: tillfund_core::StaffId,
+        record: &crate::store::StaffRecord,
+        changed_by: TerminalId,
+        limit: i64,
+        now_ms: i64,
+    ) -> Stored<crate::store::PutStaffOutcome> {
+        each!(self, store => {
+            store.put_staff(merchant_id, staff_id, record, changed_by, limit, now_ms).await
+        })
+    }
+
+    async fn staff_changes(
+        &self,
+        merchant_id: MerchantId,
+        after_sequence: i64,
+        limit: i64,
+    ) -> Stored<Vec<crate::store::StoredStaff>> {
+        each!(self, store => store.staff_changes(merchant_id, after_sequence, limit).await)
+    }
+}

@@ -21,6 +21,7 @@ mod limits;
 mod operators;
 mod parties;
 mod proposals;
+mod staff;
 mod terminal_directory;
 mod terminals;
 mod yields;

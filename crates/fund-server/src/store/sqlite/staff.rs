@@ -1,0 +1,105 @@
+//! A store's staff on SQLite, in the ledger's file.
+
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+use tillfund_core::{MerchantId, StaffId, TerminalId};
+
+use super::{SqliteStore, parse};
+use crate::store::StoreError;
+use crate::store::staff_store::{
+    PutStaffOutcome, StaffRecord, StaffStore, StoredStaff, decide_put,
+};
+
+const COLUMNS: &str = "staff_id, name, role, pin_hash, active, sequence, changed_by, changed_at_ms";
+
+fn staff_row(row: &SqliteRow) -> Result<StoredStaff, StoreError> {
+    Ok(StoredStaff {
+        staff_id: parse(&row.try_get::<String, _>("staff_id")?)?,
+        name: row.try_get("name")?,
+        role: row.try_get("role")?,
+        pin_hash: row.try_get("pin_hash")?,
+        active: row.try_get::<i64, _>("active")? == 1,
+        sequence: row.try_get("sequence")?,
+        changed_by: parse(&row.try_get::<String, _>("changed_by")?)?,
+        changed_at_ms: row.try_get("changed_at_ms")?,
+    })
+}
+
+impl StaffStore for SqliteStore {
+    async fn put_staff(
+        &self,
+        merchant_id: MerchantId,
+        staff_id: StaffId,
+        record: &StaffRecord,
+        changed_by: TerminalId,
+        limit: i64,
+        now_ms: i64,
+    ) -> Result<PutStaffOutcome, StoreError> {
+        // The write lock from the first read: the checks and the write see one state.
+        let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM store_staff WHERE merchant_id = ? ORDER BY sequence"
+        ))
+        .bind(merchant_id.to_string())
+        .fetch_all(&mut *transaction)
+        .await?;
+        let members = rows.iter().map(staff_row).collect::<Result<Vec<_>, _>>()?;
+        match decide_put(staff_id, record, &members, limit) {
+            Ok(Some(unchanged)) => return Ok(PutStaffOutcome::Kept(unchanged)),
+            Ok(None) => {}
+            Err(refused) => return Ok(refused.into()),
+        }
+        let sequence: i64 =
+            sqlx::query_scalar("SELECT coalesce(max(sequence), 0) + 1 FROM store_staff")
+                .fetch_one(&mut *transaction)
+                .await?;
+        sqlx::query(
+            "INSERT INTO store_staff (merchant_id, staff_id, name, role, pin_hash, active, \
+             sequence, changed_by, changed_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (merchant_id, staff_id) DO UPDATE SET name = excluded.name, \
+             role = excluded.role, pin_hash = excluded.pin_hash, active = excluded.active, \
+             sequence = excluded.sequence, changed_by = excluded.changed_by, \
+             changed_at_ms = excluded.changed_at_ms",
+        )
+        .bind(merchant_id.to_string())
+        .bind(staff_id.to_string())
+        .bind(&record.name)
+        .bind(&record.role)
+        .bind(&record.pin_hash)
+        .bind(i64::from(record.active))
+        .bind(sequence)
+        .bind(changed_by.to_string())
+        .bind(now_ms)
+        .execute(&mut *transaction)
+        .await?;
+        transaction.commit().await?;
+        Ok(PutStaffOutcome::Kept(StoredStaff {
+            staff_id,
+            name: record.name.clone(),
+            role: record.role.clone(),
+            pin_hash: record.pin_hash.clone(),
+            active: record.active,
+            sequence,
+            changed_by,
+            changed_at_ms: now_ms,
+        }))
+    }
+
+    async fn staff_changes(
+        &self,
+        merchant_id: MerchantId,
+        after_sequence: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredStaff>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM store_staff WHERE merchant_id = ? AND sequence > ? \
+             ORDER BY sequence LIMIT ?"
+        ))
+        .bind(merchant_id.to_string())
+        .bind(after_sequence)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(staff_row).collect()
+    }
+}
