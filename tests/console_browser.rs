@@ -226,6 +226,7 @@ async fn a_bonus_rule_goes_through_four_eyes_in_the_console_and_reaches_a_counte
     let drawer_count =
         session.text_of(&format!("#drawer-counts tr[data-terminal='{terminal}']")).await.unwrap();
     assert!(drawer_count.contains("Mia") && drawer_count.contains("-1.00"), "{drawer_count}");
+    assert!(drawer_count.contains("Console counter"), "the counter's label: {drawer_count}");
     assert_accessible(&session, "console settlements").await;
     save_screenshot(&session.screenshot_png().await.unwrap(), "console-settlements.png");
 

@@ -208,6 +208,8 @@ pub struct StoreDay {
     pub by_terminal: Vec<(TerminalId, SettlementFigures)>,
     /// The drawer counts the store's counters sent with the day's close.
     pub cash_counts: Vec<StoredCashCount>,
+    /// The labels of the counters that sent them ("Counter 2"), as operators know them.
+    pub counter_labels: Vec<(TerminalId, String)>,
 }
 
 impl<S: Storage> FundService<S> {
@@ -244,7 +246,24 @@ impl<S: Storage> FundService<S> {
                 }
             };
             let cash_counts = self.store.cash_counts(merchant.id, &day.to_string()).await?;
-            days.push(StoreDay { merchant, closed, figures, by_terminal, cash_counts });
+            let counter_labels = if cash_counts.is_empty() {
+                Vec::new()
+            } else {
+                self.store
+                    .terminals_of(merchant.id, super::operator_merchants::COUNTERS_LISTED_MAX)
+                    .await?
+                    .into_iter()
+                    .map(|terminal| (terminal.id, terminal.label))
+                    .collect()
+            };
+            days.push(StoreDay {
+                merchant,
+                closed,
+                figures,
+                by_terminal,
+                cash_counts,
+                counter_labels,
+            });
         }
         Ok(days)
     }

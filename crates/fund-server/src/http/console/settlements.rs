@@ -50,7 +50,14 @@ pub async fn settlements_page(
     let counts: Vec<_> = stores
         .iter()
         .flat_map(|store| {
-            store.cash_counts.iter().map(|count| (store.merchant.name.clone(), count.clone()))
+            store.cash_counts.iter().map(|count| {
+                let label = store
+                    .counter_labels
+                    .iter()
+                    .find(|(id, _)| *id == count.terminal_id)
+                    .map_or_else(String::new, |(_, label)| label.clone());
+                (store.merchant.name.clone(), label, count.clone())
+            })
         })
         .collect();
     let days: Vec<_> = stores.into_iter().map(|store| store_day_body(&day, store)).collect();
@@ -112,7 +119,7 @@ pub async fn settlements_page(
                         th scope="col" { (words.note) }
                     } }
                     tbody {
-                        @for (store, kept) in &counts {
+                        @for (store, label, kept) in &counts {
                             @let count = &kept.count;
                             // What the drawer should hold by the server's entries of the
                             // counter's day, and the over/short against that: the counter's
@@ -126,7 +133,7 @@ pub async fn settlements_page(
                             tr data-terminal=(kept.terminal_id)
                                 data-differs=(server_expected != Some(count.expected)) {
                                 td { (store) }
-                                td { code { (kept.terminal_id) } }
+                                td { (label) br; code { (kept.terminal_id) } }
                                 td { (money(count.expected)) }
                                 td { (server_expected.map_or_else(|| "—".to_owned(), money)) }
                                 td { (money(count.counted)) }
