@@ -320,11 +320,18 @@ impl Counter {
         })?;
         let json = serde_json::to_string(&count)
             .map_err(|error| CounterError::Local(LocalStoreError::Corrupt(error.to_string())))?;
-        // Replaces only the count this one was made against (none, or the stale one): a
-        // count that landed meanwhile stands.
+        // One statement decides: written only while the float and the drops are what the
+        // count was made from (a drop pressed while the count was on its way would be
+        // missing from it), and replacing only the count it was made against (none, or the
+        // stale one): a count that landed meanwhile stands.
+        let profile = self.profile().await?;
+        let (start_ms, end_ms) = day_bounds_ms(&self.zone(&profile.time_zone)?, day)?;
         let previous = drawer.count.as_ref().map(|kept| kept.counted_at_ms);
         let written = sqlx::query(
-            "INSERT INTO cash_counts (day, count, counted_at_ms) VALUES (?1, ?2, ?3) \
+            "INSERT INTO cash_counts (day, count, counted_at_ms) SELECT ?1, ?2, ?3 \
+             WHERE coalesce((SELECT amount FROM opening_floats WHERE day = ?1), 0) = ?5 \
+               AND (SELECT coalesce(sum(amount), 0) FROM cash_drops \
+                    WHERE dropped_at_ms >= ?6 AND dropped_at_ms < ?7) = ?8 \
              ON CONFLICT (day) DO UPDATE SET count = excluded.count, \
              counted_at_ms = excluded.counted_at_ms WHERE cash_counts.counted_at_ms IS ?4",
         )
@@ -332,13 +339,20 @@ impl Counter {
         .bind(json)
         .bind(count.counted_at_ms)
         .bind(previous)
+        .bind(count.opening_float)
+        .bind(start_ms)
+        .bind(end_ms)
+        .bind(count.cash_dropped)
         .execute(self.store().pool())
         .await
         .map_err(read)?;
         if written.rows_affected() == 0 {
             return Err(invalid(
                 CounterCode::DrawerCounted,
-                format!("the drawer of {day} was counted a moment ago"),
+                format!(
+                    "the drawer of {day} was counted, or its float or drops changed, a moment \
+                     ago: look at the day again"
+                ),
             ));
         }
         Ok(count)
