@@ -81,7 +81,8 @@ fn drawer_amount(text: &str, currency: &str) -> Result<Amount, CounterError> {
 }
 
 impl Counter {
-    fn zone(&self, time_zone: &str) -> Result<TimeZone, CounterError> {
+    /// The store's zone, as enrolled.
+    pub(crate) fn zone(&self, time_zone: &str) -> Result<TimeZone, CounterError> {
         TimeZone::get(time_zone)
             .map_err(|error| invalid(CounterCode::TimeZoneInvalid, error.to_string()))
     }
@@ -154,19 +155,12 @@ impl Counter {
         })
     }
 
-    /// A day whose drawer is counted or whose Z-report is kept takes no more float or drops,
-    /// and a day that has not begun takes nothing: a count kept for tomorrow would be
-    /// refused by the server at tomorrow's close (made before the day began) for good.
+    /// A day whose drawer is counted takes no more float or drops (nor does a closed day or
+    /// one not begun, `refuse_unless_day_open`).
     async fn drawer_open(&self, day: Date) -> Result<DrawerDay, CounterError> {
-        let today = self.store_today().await?;
-        if day > today {
-            return Err(invalid(
-                CounterCode::DayInvalid,
-                format!("{day} has not begun at this store (today is {today})"),
-            ));
-        }
+        self.refuse_unless_day_open(day).await?;
         let drawer = self.drawer_day(day).await?;
-        if drawer.count.is_some() || self.closed_here(day).await? {
+        if drawer.count.is_some() {
             return Err(invalid(
                 CounterCode::DrawerCounted,
                 format!("the drawer of {day} is counted already: its figures do not change"),
@@ -262,19 +256,7 @@ impl Counter {
         note: Option<String>,
         by: &StaffSession,
     ) -> Result<CashCount, CounterError> {
-        let today = self.store_today().await?;
-        if day > today {
-            return Err(invalid(
-                CounterCode::DayInvalid,
-                format!("{day} has not begun at this store (today is {today})"),
-            ));
-        }
-        if self.closed_here(day).await? {
-            return Err(invalid(
-                CounterCode::DrawerCounted,
-                format!("{day} is closed: its count does not change"),
-            ));
-        }
+        self.refuse_unless_day_open(day).await?;
         let drawer = self.drawer_day(day).await?;
         let figures = self.day_figures(day).await?;
         if let Some(kept) = &drawer.count
@@ -358,13 +340,29 @@ impl Counter {
         Ok(count)
     }
 
-    async fn closed_here(&self, day: Date) -> Result<bool, CounterError> {
+    /// A day's drawer changes only once the day has begun (a count kept for tomorrow would
+    /// be refused by the server at tomorrow's close, made before the day began, for good)
+    /// and until its Z-report is kept.
+    async fn refuse_unless_day_open(&self, day: Date) -> Result<(), CounterError> {
+        let today = self.store_today().await?;
+        if day > today {
+            return Err(invalid(
+                CounterCode::DayInvalid,
+                format!("{day} has not begun at this store (today is {today})"),
+            ));
+        }
         let closed: Option<i64> = sqlx::query_scalar("SELECT 1 FROM closed_days WHERE day = ?")
             .bind(day.to_string())
             .fetch_optional(self.store().pool())
             .await
             .map_err(read)?;
-        Ok(closed.is_some())
+        if closed.is_some() {
+            return Err(invalid(
+                CounterCode::DrawerCounted,
+                format!("{day} is closed: its drawer's figures do not change"),
+            ));
+        }
+        Ok(())
     }
 
     /// The count of `day`, if made: what the close sends.

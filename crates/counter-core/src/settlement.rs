@@ -231,10 +231,7 @@ impl Counter {
             return Ok(closed);
         }
         let profile = self.profile().await?;
-        let zone = TimeZone::get(&profile.time_zone).map_err(|error| CounterError::Invalid {
-            code: CounterCode::TimeZoneInvalid,
-            message: error.to_string(),
-        })?;
+        let zone = self.zone(&profile.time_zone)?;
         let (start_ms, end_ms) = day_bounds_ms(&zone, day)?;
         let counter = self.counter_figures(start_ms, end_ms).await?;
         let hours = self.hours(&zone, start_ms, end_ms).await?;

@@ -22,13 +22,13 @@ pub const LOCK_MS: i64 = 5 * 60 * 1000;
 /// A shift with no action for this long is signed out.
 pub const IDLE_SIGN_OUT_MS: i64 = 15 * 60 * 1000;
 /// Far above any store's staff; a bound on the list the sign-in screen shows.
-pub const MAX_STAFF: i64 = 200;
-pub const NAME_MAX_CHARS: usize = 40;
+pub const MAX_STAFF: i64 = tillfund_core::protocol::STORE_STAFF_MAX;
+pub const NAME_MAX_CHARS: usize = tillfund_core::protocol::STAFF_NAME_MAX_CHARS;
 
 /// argon2id at OWASP's recommended cost (19 MiB, 2 passes), as the server uses for
 /// customer PINs: a copied counter database does not give the PINs back in seconds.
-const PIN_HASH_MEMORY_KIB: u32 = 19 * 1024;
-const PIN_HASH_PASSES: u32 = 2;
+const PIN_HASH_MEMORY_KIB: u32 = tillfund_core::protocol::STAFF_PIN_HASH_MEMORY_KIB_MIN;
+const PIN_HASH_PASSES: u32 = tillfund_core::protocol::STAFF_PIN_HASH_PASSES_MIN;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]

@@ -82,11 +82,10 @@ pub enum CashCountProblem {
 }
 
 /// Minor units as a plain major-unit figure, "12.30", "-0.50" (messages only; no
-/// currency sign).
+/// currency sign): the yuan's own formatting.
 fn minor_text(minor: i64) -> String {
-    let sign = if minor < 0 { "-" } else { "" };
-    let units = minor.unsigned_abs();
-    format!("{sign}{}.{:02}", units / 100, units % 100)
+    crate::Amount::from_minor_units(minor)
+        .map_or_else(|_| minor.to_string(), |amount| amount.format(crate::Currency::default()))
 }
 
 fn within(name: &str, value: i64, max: i64) -> Result<(), CashCountProblem> {
