@@ -52,6 +52,7 @@ const TEXT = {
     language: "Language", followSystem: "Follow the system",
     signOut: "Sign out", signIn: "Sign in (Enter)", signInTitle: "Sign in",
     signInHint: "Choose your name, then enter your PIN.",
+    staffStoreHint: "One staff list for the whole store: who is added, disabled or given a new PIN here can sign in the same way at every counter of the store. Changes need the server; signing in works offline.",
     firstManagerTitle: "Who manages this counter?",
     firstManagerHint: "The first member of staff is a manager, who then adds the cashiers in Settings.",
     name: "Name", pinChoose: "PIN (4 to 8 digits)", pinAgain: "PIN again", createManager: "Create and sign in",
@@ -100,6 +101,7 @@ const TEXT = {
     preferences: "偏好设置", printer: "小票打印机", save: "保存", saved: "已保存",
     language: "语言", followSystem: "跟随系统",
     signOut: "退出", signIn: "登录（回车）", signInTitle: "登录", signInHint: "请选择您的名字，然后输入密码。",
+    staffStoreHint: "全店共用一份员工名单：在此添加、停用或重设密码的员工，在本店每台收银台都以同样方式登录。更改需要联网；登录可离线进行。",
     firstManagerTitle: "谁是本收银台的店长？", firstManagerHint: "第一位员工必须是店长，店长再在设置中添加收银员。",
     name: "姓名", pinChoose: "密码（4 到 8 位数字）", pinAgain: "再次输入密码", createManager: "创建并登录",
     pinsDiffer: "两次输入的密码不一致。", cashier: "收银员", manager: "店长", locked: "已锁定",
@@ -403,6 +405,8 @@ async function createFirstManager(event) {
     showSession();
     showScreen("sale");
   } catch (error) {
+    // Another counter of the store made its staff meanwhile: they are pulled now; sign in.
+    if (error.code === "store_has_staff") await loadStaffForSignIn();
     showError("signin-error", error);
   }
 }

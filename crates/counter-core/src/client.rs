@@ -12,7 +12,8 @@ use tillfund_core::protocol::{
     BINDING_CHANGES_PER_PULL_MAX, BindingChangesBody, ChangesQuery, CloseDayRequest, DayQuery,
     EnrolRequest, EnrolmentBody, ErrorBody, MerchantBody, OutboxEntry, PaidOrdersBody,
     PaymentsQuery, PushRequest, PushResponse, RefundBody, RefundRequest, ReversalBody,
-    ReversalRequest, SettlementBody,
+    ReversalRequest, SettlementBody, StaffChangeRequest, StaffChangesBody, StaffChangesQuery,
+    StoreStaffBody, staff_path,
 };
 use tillfund_core::signing::TerminalKey;
 
@@ -355,6 +356,28 @@ impl ServerClient {
         let answer: SettlementBody =
             self.signed(credentials, "POST", "/v1/terminal/settlement/close", Some(body)).await?;
         Ok(answer)
+    }
+
+    /// Puts a member's whole record in the store's staff; the same record again is kept
+    /// as it is, so a retry after a lost answer changes nothing more.
+    pub async fn put_staff(
+        &self,
+        credentials: &TerminalCredentials,
+        staff_id: tillfund_core::StaffId,
+        request: &StaffChangeRequest,
+    ) -> Result<StoreStaffBody, ClientError> {
+        let body = serde_json::to_vec(request)
+            .map_err(|error| ClientError::Unreadable(error.to_string()))?;
+        self.signed(credentials, "PUT", &staff_path(staff_id), Some(body)).await
+    }
+
+    /// The store's members changed after the cursor, each once as they stand now.
+    pub async fn staff_changes(
+        &self,
+        credentials: &TerminalCredentials,
+        after: i64,
+    ) -> Result<StaffChangesBody, ClientError> {
+        self.signed(credentials, "GET", &StaffChangesQuery { after }.path(), None).await
     }
 
     pub async fn bonus_rules(

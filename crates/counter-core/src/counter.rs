@@ -178,6 +178,12 @@ impl Counter {
         let code = activation_code.trim().to_uppercase();
         let enrolment = client.enrol(&code, label).await?;
         self.store.save_enrolment(client.base_url(), &enrolment).await?;
+        // The store's staff at once, so that a new counter of a store with staff offers
+        // sign-in rather than "the first manager" (the server refuses a second first
+        // manager anyway). Offline now, the sync worker pulls them soon.
+        if let Err(error) = crate::staff_sync::sync_staff(&self.store).await {
+            tracing::info!(%error, "staff not pulled at enrolment; the next sync does");
+        }
         self.profile().await
     }
 

@@ -15,6 +15,7 @@ pub mod reversals;
 pub mod settlement;
 pub mod sim_bugs;
 pub mod staff;
+pub mod staff_sync;
 pub mod store;
 pub mod sync;
 pub mod transport;

@@ -14,6 +14,7 @@ use tillfund_core::StaffId;
 
 use crate::counter::{Counter, CounterError};
 use crate::error_code::CounterCode;
+use crate::staff_sync::{self, LocalRecord};
 use crate::store::LocalStoreError;
 
 /// Wrong PINs in a row before a member is locked out for [`LOCK_MS`].
@@ -226,10 +227,7 @@ impl Counter {
             .fetch_optional(self.store().pool())
             .await
             .map_err(LocalStoreError::from)?
-            .ok_or(CounterError::Invalid {
-                code: CounterCode::StaffNotFound,
-                message: "there is no such member of staff at this counter".to_owned(),
-            })?;
+            .ok_or_else(not_found)?;
         Ok(member_from_row(&row)?)
     }
 
@@ -245,6 +243,10 @@ impl Counter {
     ) -> Result<StaffMember, CounterError> {
         let name = staff_name(name)?;
         let pin_hash = hash_pin(StaffPin::parse(pin)?).await?;
+        if self.store().profile().await?.is_some() {
+            return self.add_store_staff(by, name, role, pin_hash).await;
+        }
+        // Not enrolled yet: kept here, and sent to the store's list once enrolled.
         // IMMEDIATE: "is this the first?" and the insert are one decision.
         let mut transaction = self
             .store()
@@ -257,11 +259,7 @@ impl Counter {
             .await
             .map_err(LocalStoreError::from)?;
         if count == 0 && role != Role::Manager {
-            return Err(CounterError::Invalid {
-                code: CounterCode::FirstStaffMustBeManager,
-                message: "the first member of staff is a manager, who then adds the cashiers"
-                    .to_owned(),
-            });
+            return Err(first_must_be_manager());
         }
         if count > 0 && !by.is_some_and(|session| session.role == Role::Manager) {
             return Err(CounterError::ManagerRequired);
@@ -288,13 +286,50 @@ impl Counter {
         .await
         .map_err(LocalStoreError::from)?;
         if inserted.rows_affected() == 0 {
-            return Err(CounterError::Invalid {
-                code: CounterCode::StaffNameTaken,
-                message: format!("someone called '{name}' already works this counter"),
-            });
+            return Err(name_taken(&name));
         }
         transaction.commit().await.map_err(LocalStoreError::from)?;
         Ok(StaffMember { staff_id, name, role, active: true, locked_until_ms: None })
+    }
+
+    /// Adds a member to the store's staff on the server, then here (`staff_sync`). The
+    /// first of a store needs nobody signed in, and the server keeps it only while the
+    /// store has no staff at all.
+    async fn add_store_staff(
+        &self,
+        by: Option<&StaffSession>,
+        name: String,
+        role: Role,
+        pin_hash: String,
+    ) -> Result<StaffMember, CounterError> {
+        let members = self.staff().await?;
+        let first_of_store = members.is_empty();
+        if first_of_store && role != Role::Manager {
+            return Err(first_must_be_manager());
+        }
+        if !first_of_store && !by.is_some_and(|session| session.role == Role::Manager) {
+            return Err(CounterError::ManagerRequired);
+        }
+        if members.iter().any(|member| member.name.eq_ignore_ascii_case(&name)) {
+            return Err(name_taken(&name));
+        }
+        let record =
+            LocalRecord { staff_id: StaffId::generate(), name, role, pin_hash, active: true };
+        staff_sync::put_member(self.store(), &record, first_of_store).await?;
+        self.member(record.staff_id).await
+    }
+
+    /// Changes a member on the server, then here: `change` edits their whole record.
+    async fn change_store_staff(
+        &self,
+        staff_id: StaffId,
+        change: impl FnOnce(&mut LocalRecord),
+    ) -> Result<StaffMember, CounterError> {
+        let mut record =
+            staff_sync::local_record(self.store(), staff_id).await?.ok_or_else(not_found)?;
+        change(&mut record);
+        staff_sync::put_member(self.store(), &record, false).await?;
+        self.member(staff_id).await
     }
 
     /// Checks a member's PIN. Five wrong in a row lock the member out for five minutes;
@@ -381,6 +416,9 @@ impl Counter {
         if by.role != Role::Manager {
             return Err(CounterError::ManagerRequired);
         }
+        if self.store().profile().await?.is_some() {
+            return self.change_store_staff(staff_id, |record| record.active = active).await;
+        }
         let mut transaction = self
             .store()
             .pool()
@@ -432,6 +470,10 @@ impl Counter {
         }
         self.member(staff_id).await?;
         let pin_hash = hash_pin(StaffPin::parse(pin)?).await?;
+        if self.store().profile().await?.is_some() {
+            // A new PIN hash lifts the lock-out where it is written (`staff_sync`).
+            return self.change_store_staff(staff_id, |record| record.pin_hash = pin_hash).await;
+        }
         sqlx::query(
             "UPDATE staff SET pin_hash = ?, failed_attempts = 0, locked_until_ms = NULL \
              WHERE staff_id = ?",
@@ -445,141 +487,31 @@ impl Counter {
     }
 }
 
+fn first_must_be_manager() -> CounterError {
+    CounterError::Invalid {
+        code: CounterCode::FirstStaffMustBeManager,
+        message: "the first member of staff is a manager, who then adds the cashiers".to_owned(),
+    }
+}
+
+fn name_taken(name: &str) -> CounterError {
+    CounterError::Invalid {
+        code: CounterCode::StaffNameTaken,
+        message: format!("someone called '{name}' already works in this store"),
+    }
+}
+
+fn not_found() -> CounterError {
+    CounterError::Invalid {
+        code: CounterCode::StaffNotFound,
+        message: "there is no such member of staff at this counter".to_owned(),
+    }
+}
+
 fn minutes_until(until_ms: i64, now_ms: i64) -> i64 {
     (until_ms - now_ms + 59_999) / 60_000
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    async fn counter() -> (tempfile::TempDir, Counter) {
-        let directory = tempfile::tempdir().unwrap();
-        let counter = Counter::open(&directory.path().join("counter.sqlite")).await.unwrap();
-        (directory, counter)
-    }
-
-    #[test]
-    fn pins_are_four_to_eight_digits() {
-        for good in ["1234", "00000000", "123456"] {
-            assert!(StaffPin::parse(good).is_ok(), "{good}");
-        }
-        for bad in ["", "123", "123456789", "12a4", " 1234", "１２３４"] {
-            assert_eq!(StaffPin::parse(bad).unwrap_err().code(), "staff_pin_invalid", "{bad:?}");
-        }
-        assert!(!format!("{:?}", StaffPin::parse("1234").unwrap()).contains("1234"));
-    }
-
-    #[test]
-    fn roles_allow_what_they_should() {
-        assert!(Role::Manager.allows(Role::Manager));
-        assert!(Role::Manager.allows(Role::Cashier));
-        assert!(Role::Cashier.allows(Role::Cashier));
-        assert!(!Role::Cashier.allows(Role::Manager));
-    }
-
-    #[test]
-    fn a_quiet_shift_signs_out_and_actions_keep_it_open() {
-        let shift = Shift::default();
-        assert_eq!(shift.require(Role::Cashier, 0).unwrap_err().code(), "sign_in_required");
-        let session = StaffSession {
-            staff_id: StaffId::generate(),
-            name: "Ann".to_owned(),
-            role: Role::Cashier,
-            signed_in_at_ms: 0,
-        };
-        shift.begin(session.clone(), 0);
-        assert_eq!(shift.require(Role::Manager, 10).unwrap_err().code(), "manager_required");
-        // Each action moves the idle clock on.
-        assert_eq!(shift.require(Role::Cashier, IDLE_SIGN_OUT_MS).unwrap(), session);
-        assert!(shift.current(2 * IDLE_SIGN_OUT_MS).is_some());
-        assert!(shift.current(2 * IDLE_SIGN_OUT_MS + 1).is_none());
-        assert_eq!(
-            shift.require(Role::Cashier, 2 * IDLE_SIGN_OUT_MS + 1).unwrap_err().code(),
-            "sign_in_required"
-        );
-        shift.begin(session, 0);
-        shift.end();
-        assert!(shift.current(1).is_none());
-    }
-
-    #[tokio::test]
-    async fn the_first_member_is_a_manager_who_then_adds_the_others() {
-        let (_directory, counter) = counter().await;
-        let error = counter.add_staff(None, "Bo", Role::Cashier, "1111", 1).await.unwrap_err();
-        assert_eq!(error.code(), "first_staff_must_be_manager");
-        let manager = counter.add_staff(None, "Mia", Role::Manager, "2468", 1).await.unwrap();
-        // Once there is a manager, nobody adds staff without signing in as one.
-        let error = counter.add_staff(None, "Bo", Role::Cashier, "1111", 2).await.unwrap_err();
-        assert_eq!(error.code(), "manager_required");
-        let session = counter.sign_in(manager.staff_id, "2468", 3).await.unwrap();
-        let cashier =
-            counter.add_staff(Some(&session), "Bo", Role::Cashier, "1111", 4).await.unwrap();
-        let cashier_session = counter.sign_in(cashier.staff_id, "1111", 5).await.unwrap();
-        let error = counter
-            .add_staff(Some(&cashier_session), "Cy", Role::Cashier, "3333", 6)
-            .await
-            .unwrap_err();
-        assert_eq!(error.code(), "manager_required");
-        let error =
-            counter.add_staff(Some(&session), " bo ", Role::Cashier, "9999", 7).await.unwrap_err();
-        assert_eq!(error.code(), "staff_name_taken");
-        for (name, pin, code) in
-            [("", "1234", "staff_name_invalid"), ("Dee", "12", "staff_pin_invalid")]
-        {
-            let error =
-                counter.add_staff(Some(&session), name, Role::Cashier, pin, 8).await.unwrap_err();
-            assert_eq!(error.code(), code);
-        }
-        let names: Vec<String> =
-            counter.staff().await.unwrap().into_iter().map(|m| m.name).collect();
-        assert_eq!(names, ["Mia", "Bo"]);
-    }
-
-    #[tokio::test]
-    async fn five_wrong_pins_lock_the_member_for_five_minutes() {
-        let (_directory, counter) = counter().await;
-        let manager = counter.add_staff(None, "Mia", Role::Manager, "2468", 0).await.unwrap();
-        for left in (1..MAX_WRONG_PINS).rev() {
-            let error = counter.sign_in(manager.staff_id, "0000", 10).await.unwrap_err();
-            assert_eq!(error.code(), "staff_pin_wrong");
-            assert!(
-                matches!(error, CounterError::StaffPinWrong { attempts_left } if attempts_left == left)
-            );
-        }
-        let error = counter.sign_in(manager.staff_id, "0000", 10).await.unwrap_err();
-        assert!(matches!(error, CounterError::StaffLocked { minutes: 5 }), "{error:?}");
-        // Even the right PIN waits out the lock; then it works and the count starts afresh.
-        let error = counter.sign_in(manager.staff_id, "2468", 10 + LOCK_MS - 1).await.unwrap_err();
-        assert_eq!(error.code(), "staff_locked");
-        let session = counter.sign_in(manager.staff_id, "2468", 10 + LOCK_MS).await.unwrap();
-        assert_eq!(session.role, Role::Manager);
-        let error = counter.sign_in(manager.staff_id, "0000", 10 + LOCK_MS).await.unwrap_err();
-        assert!(matches!(error, CounterError::StaffPinWrong { attempts_left: 4 }));
-    }
-
-    #[tokio::test]
-    async fn managers_disable_and_reset_but_keep_one_manager() {
-        let (_directory, counter) = counter().await;
-        let manager = counter.add_staff(None, "Mia", Role::Manager, "2468", 0).await.unwrap();
-        let session = counter.sign_in(manager.staff_id, "2468", 1).await.unwrap();
-        let error = counter.set_staff_active(&session, manager.staff_id, false).await.unwrap_err();
-        assert_eq!(error.code(), "last_manager");
-        let cashier =
-            counter.add_staff(Some(&session), "Bo", Role::Cashier, "1111", 2).await.unwrap();
-        let disabled = counter.set_staff_active(&session, cashier.staff_id, false).await.unwrap();
-        assert!(!disabled.active);
-        let error = counter.sign_in(cashier.staff_id, "1111", 3).await.unwrap_err();
-        assert_eq!(error.code(), "staff_inactive");
-        counter.set_staff_active(&session, cashier.staff_id, true).await.unwrap();
-        counter.reset_staff_pin(&session, cashier.staff_id, "5555").await.unwrap();
-        assert_eq!(
-            counter.sign_in(cashier.staff_id, "1111", 4).await.unwrap_err().code(),
-            "staff_pin_wrong"
-        );
-        let cashier_session = counter.sign_in(cashier.staff_id, "5555", 5).await.unwrap();
-        let error =
-            counter.reset_staff_pin(&cashier_session, manager.staff_id, "0000").await.unwrap_err();
-        assert_eq!(error.code(), "manager_required");
-    }
-}
+#[path = "staff_tests.rs"]
+mod tests;

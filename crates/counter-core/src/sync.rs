@@ -1,5 +1,5 @@
-//! The sync worker: pulls what the server changed (bindings, bonus rules) and pushes the
-//! outbox in order, in batches, on a timer, with capped and jittered backoff after errors.
+//! The sync worker: pulls what the server changed (bindings, bonus rules, and beside the
+//! round the store's staff, `staff_sync`) and pushes the outbox in order, in batches, on a timer, with capped and jittered backoff after errors.
 
 use std::time::Duration;
 
@@ -187,7 +187,15 @@ pub async fn run_payment_listener(store: LocalStore) {
 pub async fn run_sync_worker(store: LocalStore) {
     let mut backoff = BACKOFF_MIN;
     loop {
-        let pause = match sync_round(&store).await {
+        let outcome = sync_round(&store).await;
+        // The store's staff beside the round (not in it: the simulator drives rounds and
+        // has no staff); a failure here waits for the next round like any other.
+        if !matches!(outcome, RoundOutcome::NotEnrolled | RoundOutcome::Failed(_))
+            && let Err(error) = crate::staff_sync::sync_staff(&store).await
+        {
+            tracing::info!(%error, "staff list not synced; will retry");
+        }
+        let pause = match outcome {
             RoundOutcome::Done { .. } | RoundOutcome::Empty | RoundOutcome::NotEnrolled => {
                 backoff = BACKOFF_MIN;
                 IDLE_INTERVAL

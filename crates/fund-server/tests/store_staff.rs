@@ -179,3 +179,30 @@ async fn a_store_keeps_at_most_two_hundred_and_parallel_changes_keep_names_uniqu
     assert_eq!(names.len(), 200);
     assert_eq!(names[0], "Zoe");
 }
+
+#[tokio::test]
+async fn only_one_first_manager_is_made_for_a_store() {
+    let server = TestServer::start().await;
+    let shop = server.add_merchant("New Shop").await;
+    let (till_1, till_2) = (server.enrol(shop).await, server.enrol(shop).await);
+    let hash = pin_hash("2468");
+    let first = |name: &str| {
+        let mut body = member(name, "manager", &hash, true);
+        body["first_of_store"] = json!(true);
+        body
+    };
+    // Two new counters of one store both make "the first manager" at once: one is kept.
+    let (mia, zoe) = (StaffId::generate(), StaffId::generate());
+    let (one, two) = tokio::join!(put(&till_1, mia, first("Mia")), put(&till_2, zoe, first("Zoe")));
+    let mut statuses = [one.0, two.0];
+    statuses.sort();
+    assert_eq!(statuses, [StatusCode::OK, StatusCode::CONFLICT], "{one:?} {two:?}");
+    let refused = if one.0 == StatusCode::OK { &two.1 } else { &one.1 };
+    assert_eq!(refused["code"], "store_has_staff");
+    // The winner's retry of the same record is kept as it was; a third "first" is refused.
+    let (winner, winner_name) = if one.0 == StatusCode::OK { (mia, "Mia") } else { (zoe, "Zoe") };
+    assert_eq!(put(&till_1, winner, first(winner_name)).await.0, StatusCode::OK);
+    let (status, refused) = put(&till_2, StaffId::generate(), first("Ann")).await;
+    assert_eq!((status, refused["code"].as_str()), (StatusCode::CONFLICT, Some("store_has_staff")));
+    assert_eq!(pull(&till_2, 0).await["changes"].as_array().unwrap().len(), 1);
+}

@@ -119,6 +119,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 RoundOutcome::Failed(reason) => bail!("sync failed: {reason}"),
             }
+            let staff = counter_core::staff_sync::sync_staff(counter.store()).await?;
+            if staff.pushed + staff.adopted + staff.pulled > 0 {
+                println!(
+                    "staff: {} sent to the store's list, {} taken from it in place of this \
+                     counter's own, {} changes pulled",
+                    staff.pushed, staff.adopted, staff.pulled
+                );
+            }
             // An entry the server put off (retry later) is still pending: "in sync" only
             // when nothing is.
             match counter.store().pending_summary().await? {

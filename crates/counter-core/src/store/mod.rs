@@ -260,13 +260,23 @@ impl LocalStore {
     /// Stores what enrolment gave. Enrolling again (for another store, say) clears the
     /// customer cache and rules of the previous one, and on a move to another store the
     /// payments cursor, which counts in the old store's feed. History and staff are kept
-    /// (`re_enrolment.rs`); nothing waits in the outbox by then.
+    /// (`re_enrolment.rs`; the staff go to the new store with the next sync, `staff_sync`);
+    /// nothing waits in the outbox by then.
     pub async fn save_enrolment(
         &self,
         server_url: &str,
         enrolment: &Enrolment,
     ) -> Result<(), LocalStoreError> {
         let mut transaction = self.pool.begin().await?;
+        let previous_store: Option<String> =
+            sqlx::query_scalar("SELECT value FROM settings WHERE key = 'merchant_id'")
+                .fetch_optional(&mut *transaction)
+                .await?;
+        if previous_store
+            .is_some_and(|previous| previous != enrolment.merchant.merchant_id.to_string())
+        {
+            crate::staff_sync::restart_for_new_store(&mut transaction).await?;
+        }
         sqlx::query(
             "DELETE FROM settings WHERE key = 'payments_cursor' AND \
              (SELECT value FROM settings WHERE key = 'merchant_id') IS NOT ?",

@@ -34,7 +34,7 @@ fn staff_body(stored: StoredStaff) -> StoreStaffBody {
     request_body = StaffChangeRequest,
     responses(
         (status = 200, body = StoreStaffBody),
-        (status = 409, description = "staff_name_taken, staff_limit_reached, last_manager", body = ErrorBody),
+        (status = 409, description = "staff_name_taken, staff_limit_reached, last_manager, store_has_staff", body = ErrorBody),
         (status = 422, description = "staff_id_invalid, staff_name_invalid, staff_role_invalid, staff_pin_hash_invalid", body = ErrorBody)
     ),
     security(("terminal_signature" = []))

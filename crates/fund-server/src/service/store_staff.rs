@@ -47,6 +47,7 @@ pub fn check_staff_record(request: &StaffChangeRequest) -> Result<StaffRecord, S
         role: request.role.clone(),
         pin_hash: request.pin_hash.clone(),
         active: request.active,
+        first_of_store: request.first_of_store,
     })
 }
 
@@ -117,6 +118,10 @@ impl<S: Storage> FundService<S> {
                 ErrorCode::LastManager,
                 "This is the store's only active manager; add another manager first.",
             )),
+            PutStaffOutcome::StoreHasStaff => Err(invalid(
+                ErrorCode::StoreHasStaff,
+                "This store has staff already: sign in as one of its managers to add someone.",
+            )),
         }
     }
 
@@ -145,7 +150,13 @@ mod tests {
     }
 
     fn request(name: &str, role: &str, pin_hash: String) -> StaffChangeRequest {
-        StaffChangeRequest { name: name.into(), role: role.into(), pin_hash, active: true }
+        StaffChangeRequest {
+            name: name.into(),
+            role: role.into(),
+            pin_hash,
+            active: true,
+            first_of_store: false,
+        }
     }
 
     #[test]

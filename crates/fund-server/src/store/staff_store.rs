@@ -28,6 +28,8 @@ pub struct StaffRecord {
     pub role: String,
     pub pin_hash: String,
     pub active: bool,
+    /// A condition, not kept: the record is put only while the store has no staff.
+    pub first_of_store: bool,
 }
 
 /// What putting a member's record did.
@@ -41,6 +43,8 @@ pub enum PutStaffOutcome {
     LimitReached,
     /// The change would leave the store without an active manager.
     LastManager,
+    /// Asked as the store's first member, but the store has staff.
+    StoreHasStaff,
 }
 
 pub trait StaffStore {
@@ -86,6 +90,9 @@ pub(crate) fn decide_put(
     {
         return Ok(Some(existing.clone()));
     }
+    if record.first_of_store && !members.is_empty() {
+        return Err(StaffRefusal::StoreHasStaff);
+    }
     let others = || members.iter().filter(|member| member.staff_id != staff_id);
     if others().any(|member| member.name.eq_ignore_ascii_case(&record.name)) {
         return Err(StaffRefusal::NameTaken);
@@ -108,6 +115,7 @@ pub(crate) enum StaffRefusal {
     NameTaken,
     LimitReached,
     LastManager,
+    StoreHasStaff,
 }
 
 impl From<StaffRefusal> for PutStaffOutcome {
@@ -116,6 +124,7 @@ impl From<StaffRefusal> for PutStaffOutcome {
             StaffRefusal::NameTaken => PutStaffOutcome::NameTaken,
             StaffRefusal::LimitReached => PutStaffOutcome::LimitReached,
             StaffRefusal::LastManager => PutStaffOutcome::LastManager,
+            StaffRefusal::StoreHasStaff => PutStaffOutcome::StoreHasStaff,
         }
     }
 }

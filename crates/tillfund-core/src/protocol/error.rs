@@ -135,6 +135,7 @@ error_codes! {
     StaffPinHashInvalid = "staff_pin_hash_invalid", 422, "A staff PIN is sent as its argon2id hash at the required cost.", "员工密码须以符合强度要求的 argon2id 哈希发送。";
     StaffNameTaken = "staff_name_taken", 409, "A member of this store's staff has this name already.", "本店已有同名员工。";
     StaffLimitReached = "staff_limit_reached", 409, "This store has as many staff as it can keep; disable someone first.", "本店员工数量已达上限，请先停用一位员工。";
+    StoreHasStaff = "store_has_staff", 409, "This store has staff already: sign in as one of its managers to add someone.", "本店已有员工：请由店长登录后添加。";
     LastManager = "last_manager", 409, "This is the store's only active manager; add another manager first.", "这是本店唯一在职的店长，请先添加另一位店长。";
     CashCountInvalid = "cash_count_invalid", 422, "The drawer count does not add up or is out of range.", "钱箱点数不一致或超出范围。";
     CashCountNoteNeeded = "cash_count_note_needed", 422, "The drawer is over or short beyond the limit: the manager's note must say why.", "钱箱长短款超过限额：店长须填写原因。";

@@ -1,0 +1,129 @@
+//! The store's staff kept on the server and copied to every counter (`counter_core::
+//! staff_sync`), headless, against the real fund-server binary: members made at a counter
+//! before it was enrolled are sent once (the same person enrolled at two counters is
+//! adopted from the store's list, whose PIN wins), a new counter of a store with staff
+//! offers no "first manager", changes made at one counter reach the others, wrong PINs stay
+//! counted at their counter, and no change is made while the server cannot be reached.
+
+// Test code: helpers outside #[test] fns unwrap too, and a failure should stop loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use counter_core::counter::{Counter, now_ms};
+use counter_core::staff::{MAX_WRONG_PINS, Role, StaffMember, StaffSession};
+use counter_core::staff_sync::{StaffRound, sync_staff};
+use tillfund_e2e::demo;
+use tillfund_e2e::free_port;
+use tillfund_e2e::process::FundServer;
+
+async fn open(directory: &tempfile::TempDir, name: &str) -> Counter {
+    Counter::open(&directory.path().join(format!("{name}.sqlite"))).await.unwrap()
+}
+
+fn named<'a>(staff: &'a [StaffMember], name: &str) -> &'a StaffMember {
+    staff.iter().find(|member| member.name == name).unwrap_or_else(|| panic!("{name}: {staff:?}"))
+}
+
+async fn sign_in(counter: &Counter, name: &str, pin: &str) -> Result<StaffSession, String> {
+    let staff = counter.staff().await.unwrap();
+    let signed_in = counter.sign_in(named(&staff, name).staff_id, pin, now_ms()).await;
+    signed_in.map_err(|error| error.code().to_owned())
+}
+
+async fn names(counter: &Counter) -> Vec<(String, bool)> {
+    let mut names: Vec<_> = counter
+        .staff()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|member| (member.name, member.active))
+        .collect();
+    names.sort();
+    names
+}
+
+fn listed(entries: &[(&str, bool)]) -> Vec<(String, bool)> {
+    entries.iter().map(|(name, active)| ((*name).to_owned(), *active)).collect()
+}
+
+#[tokio::test]
+async fn one_staff_list_for_the_whole_store() {
+    let server_dir = tempfile::tempdir().unwrap();
+    let listen = format!("127.0.0.1:{}", free_port());
+    let server = FundServer::start(server_dir.path(), &listen).unwrap();
+    let counters = tempfile::tempdir().unwrap();
+
+    // Counter A had its staff before it was enrolled: enrolment sends them to the store.
+    let till_a = open(&counters, "a").await;
+    let mia = till_a.add_staff(None, "Mia", Role::Manager, "2468", now_ms()).await.unwrap();
+    let mia_a = till_a.sign_in(mia.staff_id, "2468", now_ms()).await.unwrap();
+    till_a.add_staff(Some(&mia_a), "Ben", Role::Cashier, "1357", now_ms()).await.unwrap();
+    till_a.enrol(&server.url, &demo::activation_code(server_dir.path()), "A").await.unwrap();
+    assert_eq!(
+        sync_staff(till_a.store()).await.unwrap(),
+        StaffRound::default(),
+        "sent at enrolment"
+    );
+
+    // Counter B enrolled the same manager on its own, with another PIN, and a cashier of
+    // its own: its Mia gives way to the store's (whose PIN wins), its cashier joins.
+    let till_b = open(&counters, "b").await;
+    let mia_own = till_b.add_staff(None, "mia", Role::Manager, "1111", now_ms()).await.unwrap();
+    let mia_own = till_b.sign_in(mia_own.staff_id, "1111", now_ms()).await.unwrap();
+    till_b.add_staff(Some(&mia_own), "Cy", Role::Cashier, "3690", now_ms()).await.unwrap();
+    till_b.enrol(&server.url, &demo::activation_code(server_dir.path()), "B").await.unwrap();
+    assert_eq!(names(&till_b).await, listed(&[("Ben", true), ("Cy", true), ("Mia", true)]));
+    assert_eq!(sign_in(&till_b, "Mia", "1111").await.unwrap_err(), "staff_pin_wrong");
+    let mia_b = sign_in(&till_b, "Mia", "2468").await.unwrap();
+    assert_eq!(mia_b.staff_id, mia.staff_id, "the store's Mia, the same at every counter");
+
+    // A new counter of the store has the list at once: no "first manager" to make there.
+    let till_c = open(&counters, "c").await;
+    till_c.enrol(&server.url, &demo::activation_code(server_dir.path()), "C").await.unwrap();
+    assert_eq!(names(&till_c).await, listed(&[("Ben", true), ("Cy", true), ("Mia", true)]));
+    let refused = till_c.add_staff(None, "Zed", Role::Manager, "0000", now_ms()).await;
+    assert_eq!(refused.unwrap_err().code(), "manager_required");
+
+    // Changes made at one counter reach the others with their next sync.
+    sync_staff(till_a.store()).await.unwrap();
+    let ben = named(&till_a.staff().await.unwrap(), "Ben").staff_id;
+    till_b.set_staff_active(&mia_b, ben, false).await.unwrap();
+    let round = sync_staff(till_a.store()).await.unwrap();
+    assert_eq!(round.pulled, 1, "{round:?}");
+    assert_eq!(sign_in(&till_a, "Ben", "1357").await.unwrap_err(), "staff_inactive");
+
+    // Wrong PINs lock a member at the counter they were typed at only; a manager's new PIN
+    // lifts the lock wherever it arrives.
+    for _ in 0..MAX_WRONG_PINS {
+        let _ = sign_in(&till_b, "Cy", "0000").await;
+    }
+    assert_eq!(sign_in(&till_b, "Cy", "3690").await.unwrap_err(), "staff_locked");
+    sync_staff(till_c.store()).await.unwrap();
+    assert!(sign_in(&till_c, "Cy", "3690").await.is_ok(), "not locked at counter C");
+    let cy = named(&till_a.staff().await.unwrap(), "Cy").staff_id;
+    till_a.reset_staff_pin(&mia_a, cy, "8642").await.unwrap();
+    sync_staff(till_b.store()).await.unwrap();
+    assert!(sign_in(&till_b, "Cy", "8642").await.is_ok(), "the new PIN, lock lifted");
+
+    // A name is the store's: taken at another counter is taken here, even before this
+    // counter has heard of it (the server refuses; the list then shows who has it).
+    till_b.add_staff(Some(&mia_b), "Dee", Role::Cashier, "4444", now_ms()).await.unwrap();
+    let refused = till_a.add_staff(Some(&mia_a), "dee", Role::Cashier, "5555", now_ms()).await;
+    assert_eq!(refused.unwrap_err().code(), "staff_name_taken");
+    assert_eq!(sign_in(&till_a, "Dee", "4444").await.map(|session| session.name), Ok("Dee".into()));
+    // The store keeps an active manager, whichever counter tries to disable the last one.
+    let refused = till_c
+        .set_staff_active(&sign_in(&till_c, "Mia", "2468").await.unwrap(), mia.staff_id, false)
+        .await;
+    assert_eq!(refused.unwrap_err().code(), "last_manager");
+
+    // Without the server: staff sign in as before, but nobody is added or changed.
+    server.stop().unwrap();
+    let before = names(&till_a).await;
+    let refused = till_a.add_staff(Some(&mia_a), "Eve", Role::Cashier, "7777", now_ms()).await;
+    assert_eq!(refused.unwrap_err().code(), "staff_change_offline");
+    let dee = named(&till_a.staff().await.unwrap(), "Dee").staff_id;
+    let refused = till_a.set_staff_active(&mia_a, dee, false).await;
+    assert_eq!(refused.unwrap_err().code(), "staff_change_offline");
+    assert_eq!(names(&till_a).await, before, "nothing changed here");
+    assert!(sign_in(&till_a, "Mia", "2468").await.is_ok(), "offline sign-in");
+}
