@@ -187,7 +187,7 @@ async fn a_bonus_rule_goes_through_four_eyes_in_the_console_and_reaches_a_counte
     sync_round(counter.store()).await;
     let after = counter.preview_top_up(MEMBER_CODE, "500.00").await.unwrap();
     assert_eq!(after.bonus.minor_units(), 8_800);
-    counter.record_top_up(&after).await.unwrap();
+    counter.record_top_up(None, &after).await.unwrap();
     sync_round(counter.store()).await;
     assert_eq!(counter.store().pending_summary().await.unwrap().0, 0, "the top-up was applied");
 
@@ -218,7 +218,7 @@ async fn a_bonus_rule_goes_through_four_eyes_in_the_console_and_reaches_a_counte
         .count_cash(today, counter_core::cash_desk::Counted::Total(counted), None, &manager)
         .await
         .unwrap();
-    counter.close_day(today).await.unwrap();
+    counter.close_day(None, today).await.unwrap();
     session.goto(&format!("{}/console/settlements?day={today}", server.url)).await.unwrap();
     let row = session.text_of(&format!("tr[data-merchant='{MERCHANT_ID}']")).await.unwrap();
     assert!(row.contains("500.00") && row.contains("88.00"), "{row}");

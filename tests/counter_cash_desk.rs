@@ -57,7 +57,7 @@ async fn a_drawer_is_floated_dropped_counted_blind_and_sent_with_the_close() {
     );
     for amount in ["500.00", "300.00"] {
         let preview = counter.preview_top_up(MEMBER_CODE, amount).await.unwrap();
-        counter.record_top_up(&preview).await.unwrap();
+        counter.record_top_up(None, &preview).await.unwrap();
     }
     assert_eq!(sync_round(counter.store()).await, RoundOutcome::Done { pushed: 2 });
 
@@ -114,9 +114,9 @@ async fn a_drawer_is_floated_dropped_counted_blind_and_sent_with_the_close() {
 
     // Cash taken after the count makes it stale: the close refuses it until counted again.
     let late = counter.preview_top_up(MEMBER_CODE, "10.00").await.unwrap();
-    counter.record_top_up(&late).await.unwrap();
+    counter.record_top_up(None, &late).await.unwrap();
     assert_eq!(sync_round(counter.store()).await, RoundOutcome::Done { pushed: 1 });
-    let stale = counter.close_day(today).await.unwrap_err();
+    let stale = counter.close_day(None, today).await.unwrap_err();
     assert_eq!(stale.code(), "drawer_count_stale", "{stale}");
     let recounted = [(10_000, 4), (2_000, 4), (500, 1), (1_000, 1)];
     let count = counter
@@ -126,7 +126,7 @@ async fn a_drawer_is_floated_dropped_counted_blind_and_sent_with_the_close() {
     assert_eq!((count.drawer_cash, count.expected, count.over_short), (81_000, 51_000, -1_500));
 
     // The close carries the count; the server keeps it for this counter and answers it.
-    let closed = counter.close_day(today).await.unwrap();
+    let closed = counter.close_day(None, today).await.unwrap();
     assert_eq!(closed.matches, Some(true));
     assert_eq!(closed.cash_count.as_ref(), Some(&count));
     assert_eq!(closed.server.as_ref().unwrap().this_terminal_count.as_ref(), Some(&count));

@@ -190,7 +190,7 @@ async fn duplicated_lost_late_and_reordered_pushes_apply_each_top_up_once() {
     for _ in 0..60 {
         for _ in 0..5 {
             let preview = counter.preview_top_up("800000000011", "1.00").await.unwrap();
-            counter.record_top_up(&preview).await.unwrap();
+            counter.record_top_up(None, &preview).await.unwrap();
         }
         if let RoundOutcome::Failed(_) = sync_round(counter.store()).await {
             rounds_failed += 1;
@@ -234,41 +234,41 @@ async fn a_refund_whose_answer_is_lost_is_refunded_once() {
     counter.enrol(&proxy_url, &code, "Counter with lost refund answers").await.unwrap();
     sync_round(counter.store()).await;
     let preview = counter.preview_top_up("800000000011", "100.00").await.unwrap();
-    counter.record_top_up(&preview).await.unwrap();
+    counter.record_top_up(None, &preview).await.unwrap();
     assert_eq!(sync_round(counter.store()).await, RoundOutcome::Done { pushed: 1 });
     let customer = demo::DemoCustomer::sign_in(&server.url).await;
-    let order = counter.create_order("40.00").await.unwrap();
+    let order = counter.create_order(None, "40.00").await.unwrap();
     assert_eq!(customer.pay(&order.token, "pay-lost-refund").await.status(), 200);
     sync_round(counter.store()).await;
     let paid_total = customer.wallet().await["total"].as_i64().unwrap();
 
     // The manager presses Refund, the answer is lost, the manager presses it again.
     proxy.lose_refund_answers.store(1, Ordering::Relaxed);
-    let lost = counter.refund(order.order_id, "5.00").await.unwrap_err();
+    let lost = counter.refund(None, order.order_id, "5.00").await.unwrap_err();
     assert_eq!(lost.code(), "refund_unanswered", "{lost}");
     assert!(lost.to_string().contains("pressing Refund again is safe"), "{lost}");
-    assert_eq!(counter.refund(order.order_id, "5.00").await.unwrap(), 500);
+    assert_eq!(counter.refund(None, order.order_id, "5.00").await.unwrap(), 500);
 
     // Lost again, and the manager now asks for another amount: the earlier one is
     // finished, and said so, and nothing more is refunded.
     proxy.lose_refund_answers.store(1, Ordering::Relaxed);
-    counter.refund(order.order_id, "3.00").await.unwrap_err();
-    let earlier = counter.refund(order.order_id, "7.00").await.unwrap_err();
+    counter.refund(None, order.order_id, "3.00").await.unwrap_err();
+    let earlier = counter.refund(None, order.order_id, "7.00").await.unwrap_err();
     assert_eq!(earlier.code(), "earlier_refund_completed", "{earlier}");
 
     // Lost again and nobody presses anything: the sync round finishes it.
     proxy.lose_refund_answers.store(1, Ordering::Relaxed);
-    counter.refund(order.order_id, "2.00").await.unwrap_err();
+    counter.refund(None, order.order_id, "2.00").await.unwrap_err();
     sync_round(counter.store()).await;
     let refunded = counter.recent_orders(10).await.unwrap()[0].refunded;
     assert_eq!(refunded, 1_000, "5.00 + 3.00 + 2.00 on the counter");
-    assert_eq!(counter.refund(order.order_id, "1.00").await.unwrap(), 1_100, "on the server");
+    assert_eq!(counter.refund(None, order.order_id, "1.00").await.unwrap(), 1_100, "on the server");
 
     // Sent twice on the way: the second copy is refused as a replay, which is no proof that
     // nothing was refunded (the first copy was); the next sync round finishes it. Found by
     // the simulator (seed 13): the counter dropped the refund the server had applied.
     proxy.duplicate_refunds.store(1, Ordering::Relaxed);
-    let replayed = counter.refund(order.order_id, "1.00").await.unwrap_err();
+    let replayed = counter.refund(None, order.order_id, "1.00").await.unwrap_err();
     assert_eq!(replayed.code(), "refund_unanswered", "{replayed}");
     sync_round(counter.store()).await;
     assert_eq!(counter.recent_orders(10).await.unwrap()[0].refunded, 1_200);
@@ -278,9 +278,9 @@ async fn a_refund_whose_answer_is_lost_is_refunded_once() {
     // is finished, once, when the clock is right. Found by the simulator (seed 202): the
     // counter took any 4xx for "nothing refunded" and forgot a refund the server had made.
     proxy.lose_refund_answers.store(1, Ordering::Relaxed);
-    counter.refund(order.order_id, "1.00").await.unwrap_err();
+    counter.refund(None, order.order_id, "1.00").await.unwrap_err();
     clock.advance(10 * 60_000);
-    let skewed = counter.refund(order.order_id, "1.00").await.unwrap_err();
+    let skewed = counter.refund(None, order.order_id, "1.00").await.unwrap_err();
     assert_eq!(skewed.code(), "refund_unanswered", "{skewed}");
     assert!(skewed.to_string().contains("clock"), "{skewed}");
     clock.advance(-10 * 60_000);
@@ -291,10 +291,10 @@ async fn a_refund_whose_answer_is_lost_is_refunded_once() {
     // finished once the server takes it. Found by the simulator (seed 6541): a deferred
     // refund failed every sync round, so the outbox never drained.
     proxy.defer_refunds.store(true, Ordering::Relaxed);
-    let deferred = counter.refund(order.order_id, "1.00").await.unwrap_err();
+    let deferred = counter.refund(None, order.order_id, "1.00").await.unwrap_err();
     assert_eq!(deferred.code(), "refund_unanswered", "{deferred}");
     let preview = counter.preview_top_up("800000000011", "10.00").await.unwrap();
-    counter.record_top_up(&preview).await.unwrap();
+    counter.record_top_up(None, &preview).await.unwrap();
     assert_eq!(sync_round(counter.store()).await, RoundOutcome::Done { pushed: 1 });
     proxy.defer_refunds.store(false, Ordering::Relaxed);
     sync_round(counter.store()).await;
@@ -303,12 +303,12 @@ async fn a_refund_whose_answer_is_lost_is_refunded_once() {
     // Lost once more, then the day is closed: the close finishes it first, so that the
     // counter and the server both count 15.00 of refunds.
     proxy.lose_refund_answers.store(1, Ordering::Relaxed);
-    counter.refund(order.order_id, "1.00").await.unwrap_err();
+    counter.refund(None, order.order_id, "1.00").await.unwrap_err();
     let profile = counter.profile().await.unwrap();
     let today = jiff::Timestamp::now()
         .to_zoned(jiff::tz::TimeZone::get(&profile.time_zone).unwrap())
         .date();
-    let closed = counter.close_day(today).await.unwrap();
+    let closed = counter.close_day(None, today).await.unwrap();
     assert_eq!(closed.counter.refunds, 1_500, "{closed:?}");
     assert_eq!(closed.server.as_ref().unwrap().this_terminal.refunds, 1_500, "{closed:?}");
     assert_eq!(closed.matches, Some(true), "{closed:?}");
@@ -332,37 +332,37 @@ async fn a_top_up_reversal_whose_answer_is_lost_gives_back_once() {
     let customer = demo::DemoCustomer::sign_in(&server.url).await;
     let before = customer.wallet().await["total"].as_i64().unwrap();
     let preview = counter.preview_top_up("800000000011", "100.00").await.unwrap();
-    let top_up = counter.record_top_up(&preview).await.unwrap();
+    let top_up = counter.record_top_up(None, &preview).await.unwrap();
 
     // Not on the server yet: nothing to reverse there, and the counter says why.
-    let early = counter.reverse_top_up(top_up.entry_id, "10.00").await.unwrap_err();
+    let early = counter.reverse_top_up(None, top_up.entry_id, "10.00").await.unwrap_err();
     assert_eq!(early.code(), "top_up_not_synced", "{early}");
     assert_eq!(sync_round(counter.store()).await, RoundOutcome::Done { pushed: 1 });
 
     // The manager presses Reverse, the answer is lost, the manager presses it again.
     proxy.lose_reversal_answers.store(1, Ordering::Relaxed);
-    let lost = counter.reverse_top_up(top_up.entry_id, "30.00").await.unwrap_err();
+    let lost = counter.reverse_top_up(None, top_up.entry_id, "30.00").await.unwrap_err();
     assert_eq!(lost.code(), "reversal_unanswered", "{lost}");
     assert!(lost.to_string().contains("pressing Reverse again is safe"), "{lost}");
-    let done = counter.reverse_top_up(top_up.entry_id, "30.00").await.unwrap();
+    let done = counter.reverse_top_up(None, top_up.entry_id, "30.00").await.unwrap();
     assert_eq!((done.amount, done.reversed_total), (3_000, 3_000), "{done:?}");
 
     // Lost again, and the manager now asks for another amount: the earlier one is finished,
     // and said so, and nothing more is given back.
     proxy.lose_reversal_answers.store(1, Ordering::Relaxed);
-    counter.reverse_top_up(top_up.entry_id, "20.00").await.unwrap_err();
-    let earlier = counter.reverse_top_up(top_up.entry_id, "50.00").await.unwrap_err();
+    counter.reverse_top_up(None, top_up.entry_id, "20.00").await.unwrap_err();
+    let earlier = counter.reverse_top_up(None, top_up.entry_id, "50.00").await.unwrap_err();
     assert_eq!(earlier.code(), "earlier_reversal_completed", "{earlier}");
     assert!(earlier.to_string().contains("50.00 given back in all"), "{earlier}");
 
     // Lost again and nobody presses anything: the sync round finishes it.
     proxy.lose_reversal_answers.store(1, Ordering::Relaxed);
-    counter.reverse_top_up(top_up.entry_id, "10.00").await.unwrap_err();
+    counter.reverse_top_up(None, top_up.entry_id, "10.00").await.unwrap_err();
     sync_round(counter.store()).await;
     assert_eq!(counter.store().reversed_of(top_up.entry_id).await.unwrap(), 6_000);
 
     // More than is left is refused by the server, and changes nothing on either side.
-    let over = counter.reverse_top_up(top_up.entry_id, "40.01").await.unwrap_err();
+    let over = counter.reverse_top_up(None, top_up.entry_id, "40.01").await.unwrap_err();
     assert_eq!(over.code(), "reversal_exceeds_top_up", "{over}");
     assert_eq!(counter.store().unanswered_reversals(10).await.unwrap(), vec![]);
 
@@ -371,7 +371,7 @@ async fn a_top_up_reversal_whose_answer_is_lost_gives_back_once() {
     let today = jiff::Timestamp::now()
         .to_zoned(jiff::tz::TimeZone::get(&profile.time_zone).unwrap())
         .date();
-    let closed = counter.close_day(today).await.unwrap();
+    let closed = counter.close_day(None, today).await.unwrap();
     assert_eq!((closed.counter.reversal_count, closed.counter.reversed_cash), (3, 6_000));
     let server_day = closed.server.as_ref().unwrap().this_terminal;
     assert_eq!((server_day.reversal_count, server_day.drawer_cash()), (3, 4_000), "{closed:?}");

@@ -46,7 +46,7 @@ async fn a_manager_enrols_again_only_when_nothing_waits_and_history_and_staff_st
 
     // A top-up waits in the outbox: signed with the old key when sent, it must go first.
     let preview = counter.preview_top_up(MEMBER_CODE, "200.00").await.unwrap();
-    let top_up = counter.record_top_up(&preview).await.unwrap();
+    let top_up = counter.record_top_up(None, &preview).await.unwrap();
     let refused = counter.re_enrol(&manager, &server.url, &code, "Till").await.unwrap_err();
     assert_eq!(refused.code(), "unsynced_entries");
     assert!(refused.to_string().starts_with("1 top-up still waits for the server"), "{refused}");
@@ -56,12 +56,13 @@ async fn a_manager_enrols_again_only_when_nothing_waits_and_history_and_staff_st
 
     // A reversal sent and unanswered is keyed by the old terminal on the server: resent
     // under a new one it would give the cash back twice.
-    let attempt = counter.store().begin_reversal(top_up.entry_id, 5_000, now_ms()).await.unwrap();
+    let attempt =
+        counter.store().begin_reversal(top_up.entry_id, 5_000, now_ms(), None).await.unwrap();
     let refused = counter.re_enrol(&manager, &server.url, &code, "Till").await.unwrap_err();
     assert_eq!(refused.code(), "unsynced_entries");
     assert!(refused.to_string().starts_with("1 top-up reversal still waits"), "{refused}");
     // A payment code the customer can still pay names the old terminal.
-    let order = counter.create_order("3.00").await.unwrap();
+    let order = counter.create_order(None, "3.00").await.unwrap();
     let refused = counter.re_enrol(&manager, &server.url, &code, "Till").await.unwrap_err();
     assert!(
         refused.to_string().starts_with("1 top-up reversal, 1 open payment code still wait"),
@@ -93,12 +94,12 @@ async fn a_manager_enrols_again_only_when_nothing_waits_and_history_and_staff_st
     // top_up_not_found), so the counter says why before asking.
     assert_eq!(sync_round(counter.store()).await, RoundOutcome::Empty);
     let preview = counter.preview_top_up(MEMBER_CODE, "10.00").await.unwrap();
-    let newer = counter.record_top_up(&preview).await.unwrap();
+    let newer = counter.record_top_up(None, &preview).await.unwrap();
     assert!(newer.receipt_number.starts_with(&done.profile.receipt_prefix));
     assert_eq!(sync_round(counter.store()).await, RoundOutcome::Done { pushed: 1 });
-    let reversed = counter.reverse_top_up(newer.entry_id, "4.00").await.unwrap();
+    let reversed = counter.reverse_top_up(None, newer.entry_id, "4.00").await.unwrap();
     assert_eq!((reversed.amount, reversed.reversed_total), (400, 400));
-    let refused = counter.reverse_top_up(top_up.entry_id, "10.00").await.unwrap_err();
+    let refused = counter.reverse_top_up(None, top_up.entry_id, "10.00").await.unwrap_err();
     assert_eq!(refused.code(), "top_up_of_earlier_enrolment");
     let listed = counter.recent_top_ups(10).await.unwrap();
     let earlier: Vec<bool> = listed.iter().map(|top_up| top_up.earlier_enrolment).collect();

@@ -8,10 +8,14 @@
 // Test code: helpers outside #[test] fns unwrap too, and a failure should stop loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use counter_core::cash_desk::Counted;
 use counter_core::counter::{Counter, now_ms};
-use counter_core::staff::{MAX_WRONG_PINS, Role, StaffMember, StaffSession};
+use counter_core::shift_report::CashierShift;
+use counter_core::staff::{Cashier, MAX_WRONG_PINS, Role, StaffMember, StaffSession};
 use counter_core::staff_sync::{StaffRound, sync_staff};
-use tillfund_e2e::demo;
+use counter_core::sync::{RoundOutcome, sync_round};
+use tillfund_core::Amount;
+use tillfund_e2e::demo::{self, MEMBER_CODE};
 use tillfund_e2e::free_port;
 use tillfund_e2e::process::FundServer;
 
@@ -126,4 +130,90 @@ async fn one_staff_list_for_the_whole_store() {
     assert_eq!(refused.unwrap_err().code(), "staff_change_offline");
     assert_eq!(names(&till_a).await, before, "nothing changed here");
     assert!(sign_in(&till_a, "Mia", "2468").await.is_ok(), "offline sign-in");
+}
+
+/// Who did what: the signed-in member goes with every top-up, order, refund, reversal and
+/// close, is printed on the receipt, and the day splits per cashier into lines that add up
+/// to the counter's figures.
+#[tokio::test]
+async fn every_record_carries_its_cashier_and_the_day_splits_per_cashier() {
+    let server_dir = tempfile::tempdir().unwrap();
+    let server =
+        FundServer::start(server_dir.path(), &format!("127.0.0.1:{}", free_port())).unwrap();
+    let counters = tempfile::tempdir().unwrap();
+    let till = open(&counters, "till").await;
+    till.enrol(&server.url, &demo::activation_code(server_dir.path()), "Till").await.unwrap();
+    assert_eq!(sync_round(till.store()).await, RoundOutcome::Empty);
+    till.add_staff(None, "Mia", Role::Manager, "2468", now_ms()).await.unwrap();
+    let mia = sign_in(&till, "Mia", "2468").await.unwrap();
+    till.add_staff(Some(&mia), "Ben", Role::Cashier, "1357", now_ms()).await.unwrap();
+    let ben = sign_in(&till, "Ben", "1357").await.unwrap();
+    let (mia, ben) = (Cashier::from(&mia), Cashier::from(&ben));
+    let today = till.store_today().await.unwrap();
+
+    // Ben takes two top-ups and makes an order the customer pays; Mia takes one top-up.
+    let mut top_ups = Vec::new();
+    for (by, amount) in [(&ben, "100.00"), (&ben, "50.00"), (&mia, "20.00")] {
+        let preview = till.preview_top_up(MEMBER_CODE, amount).await.unwrap();
+        top_ups.push(till.record_top_up(Some(by), &preview).await.unwrap());
+    }
+    let receipt = till.top_up_receipt(top_ups[0].entry_id).await.unwrap();
+    assert!(receipt.lines.contains(&("Cashier".into(), "Ben".into())), "{:?}", receipt.lines);
+    assert_eq!(sync_round(till.store()).await, RoundOutcome::Done { pushed: 3 });
+    let order = till.create_order(Some(&ben), "30.00").await.unwrap();
+    let customer = demo::DemoCustomer::sign_in(&server.url).await;
+    assert_eq!(customer.pay(&order.token, "pay-ben").await.status(), 200);
+    sync_round(till.store()).await;
+    let receipt = till.order_receipt(order.order_id).await.unwrap();
+    assert!(receipt.lines.contains(&("Cashier".into(), "Ben".into())), "{:?}", receipt.lines);
+
+    // Mia refunds part of Ben's order and gives back part of her own top-up.
+    till.refund(Some(&mia), order.order_id, "5.00").await.unwrap();
+    till.reverse_top_up(Some(&mia), top_ups[2].entry_id, "20.00").await.unwrap();
+
+    // The shift report: one line per cashier, adding up to the counter's figures.
+    let report = till.day_report(today).await.unwrap();
+    let line = |name: &str| {
+        report.cashiers.iter().find(|shift| shift.name.as_deref() == Some(name)).unwrap().clone()
+    };
+    let (ben_day, mia_day) = (line("Ben"), line("Mia"));
+    assert_eq!((ben_day.top_up_count, ben_day.cash), (2, 15_000));
+    assert_eq!((ben_day.payment_count, ben_day.payments, ben_day.refund_count), (1, 3_000, 0));
+    assert_eq!((mia_day.top_up_count, mia_day.cash, mia_day.refunds), (1, 2_000, 500));
+    assert_eq!(
+        (mia_day.reversal_count, mia_day.reversed_cash, mia_day.drawer_cash()),
+        (1, 2_000, 0)
+    );
+    assert_eq!(report.cashiers.len(), 2, "{:?}", report.cashiers);
+    let sum = |field: fn(&CashierShift) -> i64| report.cashiers.iter().map(field).sum::<i64>();
+    assert_eq!(sum(|shift| shift.cash), report.counter.cash);
+    assert_eq!(sum(|shift| shift.payments), report.counter.payments);
+    assert_eq!(sum(|shift| shift.refunds), report.counter.refunds);
+    assert_eq!(sum(|shift| shift.reversed_cash), report.counter.reversed_cash);
+
+    // Mia counts and closes: the Z-report names who closed and each cashier's part.
+    till.count_cash(
+        today,
+        Counted::Total(Amount::from_minor_units(15_000).unwrap()),
+        None,
+        &mia_session(&mia),
+    )
+    .await
+    .unwrap();
+    let closed = till.close_day(Some(&mia), today).await.unwrap();
+    assert_eq!(closed.closed_by.as_deref(), Some("Mia"));
+    let z_report = closed.z_report_text();
+    for line in ["Ben cash", "Ben payments", "Mia refunds", "Closed by"] {
+        assert!(z_report.contains(line), "{line:?} missing from\n{z_report}");
+    }
+    assert_eq!(till.day_report(today).await.unwrap(), closed, "kept as closed");
+}
+
+fn mia_session(mia: &Cashier) -> StaffSession {
+    StaffSession {
+        staff_id: mia.staff_id,
+        name: mia.name.clone(),
+        role: Role::Manager,
+        signed_in_at_ms: 0,
+    }
 }

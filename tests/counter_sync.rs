@@ -56,7 +56,7 @@ async fn offline_top_ups_sync_exactly_once_when_the_server_returns() {
         "amount_too_many_decimals"
     );
 
-    let first = counter.record_top_up(&preview).await.unwrap();
+    let first = counter.record_top_up(None, &preview).await.unwrap();
     assert_eq!(first.status, TopUpStatus::Pending);
 
     // The server goes away; the cashier keeps recording.
@@ -64,7 +64,7 @@ async fn offline_top_ups_sync_exactly_once_when_the_server_returns() {
     let mut offline = Vec::new();
     for amount in ["20.00", "30.00", "40.00"] {
         let preview = counter.preview_top_up(DEMO_MEMBER_CODE, amount).await.unwrap();
-        offline.push(counter.record_top_up(&preview).await.unwrap());
+        offline.push(counter.record_top_up(None, &preview).await.unwrap());
     }
     assert!(matches!(sync_round(counter.store()).await, RoundOutcome::Failed(_)));
     assert_eq!(counter.store().pending_summary().await.unwrap().0, 4);
@@ -117,7 +117,7 @@ async fn a_customer_unbound_while_the_counter_was_offline_lands_in_needs_attenti
         .unwrap();
     assert_eq!(unbind.status(), 204);
     let preview = counter.preview_top_up(DEMO_MEMBER_CODE, "25.00").await.unwrap();
-    let stale = counter.record_top_up(&preview).await.unwrap();
+    let stale = counter.record_top_up(None, &preview).await.unwrap();
 
     // The push refuses it for good; the round also refreshes the cache.
     assert_eq!(sync_round(counter.store()).await, RoundOutcome::Done { pushed: 1 });
@@ -182,14 +182,14 @@ async fn a_payment_qr_made_offline_is_paid_and_the_counter_hears_within_a_second
         counter.enrol(&server.url, &activation_code(server_dir.path()), "Counter 4").await.unwrap();
     assert_eq!(sync_round(counter.store()).await, RoundOutcome::Empty);
     let preview = counter.preview_top_up(DEMO_MEMBER_CODE, "100.00").await.unwrap();
-    counter.record_top_up(&preview).await.unwrap();
+    counter.record_top_up(None, &preview).await.unwrap();
     assert_eq!(sync_round(counter.store()).await, RoundOutcome::Done { pushed: 1 });
 
     // The order and its QR code need no network.
     let server_url = server.url.clone();
     assert!(server.stop().unwrap().success());
     let started = std::time::Instant::now();
-    let order = counter.create_order("38.50").await.unwrap();
+    let order = counter.create_order(None, "38.50").await.unwrap();
     let png = qr_png(&order.pay_url).unwrap();
     let made_in = started.elapsed();
     assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG");
@@ -229,7 +229,7 @@ async fn a_payment_qr_made_offline_is_paid_and_the_counter_hears_within_a_second
     listener.abort();
 
     // Offline, the customer's code proves payment; a wrong code does not.
-    let offline_order = counter.create_order("12.00").await.unwrap();
+    let offline_order = counter.create_order(None, "12.00").await.unwrap();
     let wrong = counter.confirm_by_code(offline_order.order_id, "000000").await;
     let right = confirmation_code(&key, offline_order.order_id, offline_order.amount);
     if right != "000000" {
@@ -240,7 +240,7 @@ async fn a_payment_qr_made_offline_is_paid_and_the_counter_hears_within_a_second
         counter.order(offline_order.order_id).await.unwrap().unwrap().status,
         OrderStatus::Paid
     );
-    let unpaid = counter.create_order("1.00").await.unwrap();
+    let unpaid = counter.create_order(None, "1.00").await.unwrap();
     counter.cancel_order(unpaid.order_id).await.unwrap();
     assert_eq!(
         counter.order(unpaid.order_id).await.unwrap().unwrap().status,
@@ -309,7 +309,7 @@ async fn a_store_day_closes_with_the_counter_s_figures_equal_to_the_server_s() {
             .preview_top_up(&phones[(index % 5) as usize], &format!("{amount}.00"))
             .await
             .unwrap();
-        top_up_ids.push(counter.record_top_up(&preview).await.unwrap().entry_id);
+        top_up_ids.push(counter.record_top_up(None, &preview).await.unwrap().entry_id);
     }
     let slip = counter.top_up_receipt(top_up_ids[0]).await.unwrap();
     assert_eq!(slip.footer, "Credited when the counter syncs");
@@ -317,7 +317,7 @@ async fn a_store_day_closes_with_the_counter_s_figures_equal_to_the_server_s() {
     let today = jiff::Timestamp::now()
         .to_zoned(jiff::tz::TimeZone::get(&profile.time_zone).unwrap())
         .date();
-    let refused = counter.close_day(today).await.unwrap_err();
+    let refused = counter.close_day(None, today).await.unwrap_err();
     assert_eq!(refused.code(), "day_has_unsynced_entries");
     assert!(refused.to_string().starts_with("100 top-ups"), "{refused}");
     assert_eq!(sync_round(counter.store()).await, RoundOutcome::Done { pushed: 100 });
@@ -328,8 +328,10 @@ async fn a_store_day_closes_with_the_counter_s_figures_equal_to_the_server_s() {
     for index in 0..200_i64 {
         let amount = 100 + (index * 53) % 1_900;
         payments += amount;
-        let order =
-            counter.create_order(&format!("{}.{:02}", amount / 100, amount % 100)).await.unwrap();
+        let order = counter
+            .create_order(None, &format!("{}.{:02}", amount / 100, amount % 100))
+            .await
+            .unwrap();
         let answer = http
             .post(format!("{}/v1/payments", server.url))
             .bearer_auth(&sessions[(index % 5) as usize])
@@ -345,9 +347,9 @@ async fn a_store_day_closes_with_the_counter_s_figures_equal_to_the_server_s() {
 
     // A manager refunds 1.00 on ten orders; too much on another is refused.
     for order_id in &order_ids[..10] {
-        counter.refund(*order_id, "1.00").await.unwrap();
+        counter.refund(None, *order_id, "1.00").await.unwrap();
     }
-    let too_much = counter.refund(order_ids[10], "1000.00").await.unwrap_err();
+    let too_much = counter.refund(None, order_ids[10], "1000.00").await.unwrap_err();
     assert_eq!(too_much.code(), "refund_exceeds_paid");
 
     // A second counter of the same store takes some cash too: the store's figures hold
@@ -358,7 +360,7 @@ async fn a_store_day_closes_with_the_counter_s_figures_equal_to_the_server_s() {
     assert_eq!(sync_round(second.store()).await, RoundOutcome::Empty);
     for _ in 0..3 {
         let preview = second.preview_top_up(&phones[0], "10.00").await.unwrap();
-        second.record_top_up(&preview).await.unwrap();
+        second.record_top_up(None, &preview).await.unwrap();
     }
     assert_eq!(sync_round(second.store()).await, RoundOutcome::Done { pushed: 3 });
     let second_report = second.day_report(today).await.unwrap();
@@ -398,7 +400,7 @@ async fn a_store_day_closes_with_the_counter_s_figures_equal_to_the_server_s() {
     assert_eq!(all.iter().map(|order| order.refunded).sum::<i64>(), 1_000);
     let slip = counter.order_receipt(order_ids[0]).await.unwrap();
     assert_eq!((slip.title.as_str(), slip.qr.as_deref()), ("PAID", None));
-    let fresh = counter.create_order("9.99").await.unwrap();
+    let fresh = counter.create_order(None, "9.99").await.unwrap();
     let slip = counter.order_receipt(fresh.order_id).await.unwrap();
     assert_eq!(slip.qr.as_deref(), Some(fresh.pay_url.as_str()));
     counter.cancel_order(fresh.order_id).await.unwrap();
@@ -411,7 +413,7 @@ async fn a_store_day_closes_with_the_counter_s_figures_equal_to_the_server_s() {
     assert!(found[0].bound);
     assert!(counter.store().search_customers("%", 100).await.unwrap().is_empty());
 
-    let closed = counter.close_day(today).await.unwrap();
+    let closed = counter.close_day(None, today).await.unwrap();
     assert!(closed.closed && closed.server.as_ref().unwrap().closed);
     let z_report = closed.z_report_text();
     assert!(z_report.contains("CLOSED, matches server"), "{z_report}");
@@ -423,7 +425,7 @@ async fn a_store_day_closes_with_the_counter_s_figures_equal_to_the_server_s() {
     assert!(csv.starts_with("day,store,currency,top_ups,cash"), "{csv}");
     assert!(csv.contains(&format!("{today},\"Demo Store 示范店\",CNY,100,")), "{csv}");
     // Reprint: the same report again, from the counter's own records, printed as COPY.
-    assert_eq!(counter.close_day(today).await.unwrap(), closed);
+    assert_eq!(counter.close_day(None, today).await.unwrap(), closed);
     let printer = counter_dir.path().join("printer");
     let printer = counter_core::receipt::Printer::Device(printer);
     let job = counter.print(&printer, &closed.receipt()).await.unwrap();
@@ -458,11 +460,11 @@ async fn a_day_left_open_and_a_payment_not_yet_heard_still_match_the_server() {
     // Yesterday, offline: 10.00. Today: 20.00. Yesterday is never closed.
     clock.advance(-DAY_MS);
     let preview = counter.preview_top_up(DEMO_MEMBER_CODE, "10.00").await.unwrap();
-    counter.record_top_up(&preview).await.unwrap();
+    counter.record_top_up(None, &preview).await.unwrap();
     clock.advance(DAY_MS);
     assert_eq!(sync_round(counter.store()).await, RoundOutcome::Done { pushed: 1 });
     let preview = counter.preview_top_up(DEMO_MEMBER_CODE, "20.00").await.unwrap();
-    counter.record_top_up(&preview).await.unwrap();
+    counter.record_top_up(None, &preview).await.unwrap();
     assert_eq!(sync_round(counter.store()).await, RoundOutcome::Done { pushed: 1 });
     let zone = jiff::tz::TimeZone::get(&profile.time_zone).unwrap();
     let today = jiff::Timestamp::now().to_zoned(zone).date();
@@ -479,9 +481,9 @@ async fn a_day_left_open_and_a_payment_not_yet_heard_still_match_the_server() {
 
     // A customer pays; the counter has not synced since.
     let customer = demo::DemoCustomer::sign_in(&server.url).await;
-    let order = counter.create_order("5.00").await.unwrap();
+    let order = counter.create_order(None, "5.00").await.unwrap();
     assert_eq!(customer.pay(&order.token, "pay-unheard").await.status(), 200);
-    let closed = counter.close_day(today).await.unwrap();
+    let closed = counter.close_day(None, today).await.unwrap();
     assert_eq!((closed.counter.payment_count, closed.counter.payments), (1, 500));
     assert_eq!(closed.matches, Some(true), "{closed:?}");
     let close = closed.server.clone().unwrap();

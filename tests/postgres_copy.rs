@@ -27,12 +27,12 @@ async fn a_sqlite_ledger_copied_to_postgresql_carries_on_where_it_was() {
     counter.enrol(&sqlite_server.url, &code, "Counter 1").await.unwrap();
     assert_eq!(sync_round(counter.store()).await, RoundOutcome::Empty);
     let preview = counter.preview_top_up(demo::MEMBER_CODE, "600.00").await.unwrap();
-    counter.record_top_up(&preview).await.unwrap();
+    counter.record_top_up(None, &preview).await.unwrap();
     assert_eq!(sync_round(counter.store()).await, RoundOutcome::Done { pushed: 1 });
     let customer = DemoCustomer::sign_in(&sqlite_server.url).await;
-    let order = counter.create_order("25.00").await.unwrap();
+    let order = counter.create_order(None, "25.00").await.unwrap();
     assert_eq!(customer.pay(&order.token, "before-the-move").await.status().as_u16(), 200);
-    counter.refund(order.order_id, "5.00").await.unwrap();
+    counter.refund(None, order.order_id, "5.00").await.unwrap();
     let wallet_before = customer.wallet().await;
     assert_eq!(wallet_before["total"], 60_000 + 5_000 - 2_500 + 500, "{wallet_before}");
     assert!(sqlite_server.stop().unwrap().success());
@@ -79,12 +79,12 @@ async fn a_sqlite_ledger_copied_to_postgresql_carries_on_where_it_was() {
         FundServer::start_with_env(data_dir.path(), &address, &environment).unwrap();
     assert_eq!(customer.wallet().await, wallet_before, "the session and balance moved");
     let preview = counter.preview_top_up(demo::MEMBER_CODE, "100.00").await.unwrap();
-    counter.record_top_up(&preview).await.unwrap();
+    counter.record_top_up(None, &preview).await.unwrap();
     assert_eq!(sync_round(counter.store()).await, RoundOutcome::Done { pushed: 1 });
-    let order = counter.create_order("40.00").await.unwrap();
+    let order = counter.create_order(None, "40.00").await.unwrap();
     assert_eq!(customer.pay(&order.token, "after-the-move").await.status().as_u16(), 200);
     // A payment key used before the move is still known: its retry is answered, not paid.
-    let earlier = counter.create_order("25.00").await.unwrap();
+    let earlier = counter.create_order(None, "25.00").await.unwrap();
     let replay = customer.pay(&earlier.token, "before-the-move").await;
     assert_eq!(replay.status().as_u16(), 409, "a key reused for another order is refused");
     // A customer who joins after the move reaches the counter's cache: the binding changes

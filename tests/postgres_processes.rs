@@ -41,11 +41,11 @@ async fn three_processes_on_one_database_pay_a_ten_payment_wallet_exactly_ten_ti
     counter.enrol(&servers[0].url, &code, "Counter 1").await.unwrap();
     assert_eq!(sync_round(counter.store()).await, RoundOutcome::Empty, "customers cached");
     let preview = counter.preview_top_up(demo::MEMBER_CODE, "100.00").await.unwrap();
-    counter.record_top_up(&preview).await.unwrap();
+    counter.record_top_up(None, &preview).await.unwrap();
     assert_eq!(sync_round(counter.store()).await, RoundOutcome::Done { pushed: 1 });
     let mut orders = Vec::with_capacity(PAYMENTS);
     for _ in 0..PAYMENTS {
-        orders.push(counter.create_order("10.00").await.unwrap());
+        orders.push(counter.create_order(None, "10.00").await.unwrap());
     }
     // The counter's long poll is held by the first process only.
     let listener = tokio::spawn(counter_core::sync::run_payment_listener(counter.store().clone()));
@@ -93,9 +93,9 @@ async fn three_processes_on_one_database_pay_a_ten_payment_wallet_exactly_ten_ti
     // One more, paid through the second process alone while the first holds the poll with
     // nothing of its own to commit: only the second's notification can wake it in time.
     let preview = counter.preview_top_up(demo::MEMBER_CODE, "10.00").await.unwrap();
-    counter.record_top_up(&preview).await.unwrap();
+    counter.record_top_up(None, &preview).await.unwrap();
     assert_eq!(sync_round(counter.store()).await, RoundOutcome::Done { pushed: 1 });
-    let last = counter.create_order("10.00").await.unwrap();
+    let last = counter.create_order(None, "10.00").await.unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
     let mut announcements = counter.store().paid_orders();
     let paid_at = std::time::Instant::now();
@@ -137,11 +137,11 @@ async fn a_process_killed_mid_batches_loses_nothing_and_applies_nothing_twice() 
     counter.enrol(&urls[0], &code, "Counter 1").await.unwrap();
     assert_eq!(sync_round(counter.store()).await, RoundOutcome::Empty);
     let preview = counter.preview_top_up(demo::MEMBER_CODE, "100.00").await.unwrap();
-    counter.record_top_up(&preview).await.unwrap();
+    counter.record_top_up(None, &preview).await.unwrap();
     assert_eq!(sync_round(counter.store()).await, RoundOutcome::Done { pushed: 1 });
     let mut orders = Vec::with_capacity(ORDERS);
     for _ in 0..ORDERS {
-        orders.push(counter.create_order("1.00").await.unwrap());
+        orders.push(counter.create_order(None, "1.00").await.unwrap());
     }
     let mut customers = Vec::with_capacity(PROCESSES);
     for url in &urls {

@@ -60,7 +60,7 @@ async fn a_customer_signs_up_and_pays_a_counter_qr_in_a_real_browser() {
     // Cash at the counter with the member code from the wallet page.
     assert_eq!(sync_round(counter.store()).await, RoundOutcome::Empty);
     let preview = counter.preview_top_up(&member_code, "100.00").await.unwrap();
-    counter.record_top_up(&preview).await.unwrap();
+    counter.record_top_up(None, &preview).await.unwrap();
     assert_eq!(sync_round(counter.store()).await, RoundOutcome::Done { pushed: 1 });
     session.goto(&format!("{}/wallet", server.url)).await.unwrap();
     session
@@ -70,7 +70,7 @@ async fn a_customer_signs_up_and_pays_a_counter_qr_in_a_real_browser() {
 
     // The counter's QR code opens the pay page; the PIN pays; the code shown checks out
     // at the counter offline.
-    let order = counter.create_order("23.45").await.unwrap();
+    let order = counter.create_order(None, "23.45").await.unwrap();
     session.goto(&order.pay_url).await.unwrap();
     session
         .wait_for_text("#amount", Duration::from_secs(10), |text| text == "23.45 CNY")
@@ -90,7 +90,7 @@ async fn a_customer_signs_up_and_pays_a_counter_qr_in_a_real_browser() {
     save_screenshot(&session.screenshot_png().await.unwrap(), "wallet-paid.png");
 
     // Five wrong PINs lock the wallet; the page says so.
-    let order = counter.create_order("1.00").await.unwrap();
+    let order = counter.create_order(None, "1.00").await.unwrap();
     session.goto(&order.pay_url).await.unwrap();
     for attempt in 1..=5 {
         session.type_into("input[name=pin]", "000000").await.unwrap();

@@ -52,6 +52,8 @@ const TEXT = {
     language: "Language", followSystem: "Follow the system",
     signOut: "Sign out", signIn: "Sign in (Enter)", signInTitle: "Sign in",
     signInHint: "Choose your name, then enter your PIN.",
+    byCashier: "By cashier", noCashiers: "Nothing taken yet.", shiftHours: "Shift",
+    refundsGiven: "Refunds", cashGivenBack: "Given back", nobodySignedIn: "(nobody signed in)",
     staffStoreHint: "One staff list for the whole store: who is added, disabled or given a new PIN here can sign in the same way at every counter of the store. Changes need the server; signing in works offline.",
     firstManagerTitle: "Who manages this counter?",
     firstManagerHint: "The first member of staff is a manager, who then adds the cashiers in Settings.",
@@ -101,6 +103,8 @@ const TEXT = {
     preferences: "偏好设置", printer: "小票打印机", save: "保存", saved: "已保存",
     language: "语言", followSystem: "跟随系统",
     signOut: "退出", signIn: "登录（回车）", signInTitle: "登录", signInHint: "请选择您的名字，然后输入密码。",
+    byCashier: "按收银员", noCashiers: "尚无收款。", shiftHours: "班次",
+    refundsGiven: "退款", cashGivenBack: "退还现金", nobodySignedIn: "（未登录）",
     staffStoreHint: "全店共用一份员工名单：在此添加、停用或重设密码的员工，在本店每台收银台都以同样方式登录。更改需要联网；登录可离线进行。",
     firstManagerTitle: "谁是本收银台的店长？", firstManagerHint: "第一位员工必须是店长，店长再在设置中添加收银员。",
     name: "姓名", pinChoose: "密码（4 到 8 位数字）", pinAgain: "再次输入密码", createManager: "创建并登录",
@@ -836,6 +840,29 @@ function drawChart(hours) {
   chart.setAttribute("aria-label", `${text.takingsByHour}: ${described.join("; ") || "0"}`);
 }
 
+/// The shift report: each cashier's part of the day (none before the blind count).
+function showCashiers(/** @type {CashierShift[]} */ shifts) {
+  $("cashiers-empty").hidden = shifts.length > 0;
+  $("cashiers-table").hidden = shifts.length === 0;
+  $("cashiers-list").replaceChildren(...shifts.map((shift) => {
+    const row = document.createElement("tr");
+    const cells = [
+      shift.name ?? text.nobodySignedIn,
+      `${time(shift.first_at_ms)}–${time(shift.last_at_ms)}`,
+      `${shift.top_up_count} · ${money(shift.cash)}`,
+      `${shift.payment_count} · ${money(shift.payments)}`,
+      `${shift.refund_count} · ${money(shift.refunds)}`,
+      `${shift.reversal_count} · ${money(shift.reversed_cash)}`,
+    ];
+    row.replaceChildren(...cells.map((value) => {
+      const cell = document.createElement("td");
+      cell.textContent = value;
+      return cell;
+    }));
+    return row;
+  }));
+}
+
 function showDayReport(/** @type {DayReportView} */ view) {
   const report = view.report;
   const status = report.matches === true ? "confirmed" : report.matches === false ? "rejected" : "pending";
@@ -847,6 +874,7 @@ function showDayReport(/** @type {DayReportView} */ view) {
   $("settlement-z-report").textContent = dayCountNeeded ? "" : view.z_report;
   if (dayCountNeeded) setStatus("drawer-result", "pending", text.countFirst);
   else drawChart(report.hours);
+  showCashiers(report.cashiers);
   $("settlement-close").hidden = report.closed;
   applyRole();
   showDrawer(dayCountNeeded, report.closed);

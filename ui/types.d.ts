@@ -161,6 +161,25 @@ export type HourTakings = {
  */
 starts: string, cash: number, payments: number, };
 
+export type CashierShift = { 
+/**
+ * The name as it was when they did it; `None` for what was done with nobody signed
+ * in (before staff were on record, or by a tool).
+ */
+name: string | null, top_up_count: number, 
+/**
+ * Cash taken for top-ups, and the bonus shown on them.
+ */
+cash: number, bonus: number, 
+/**
+ * Orders they made that were paid in the day.
+ */
+payment_count: number, payments: number, refund_count: number, refunds: number, reversal_count: number, reversed_cash: number, 
+/**
+ * Their first and last action of the day, by the counter's clock: the shift's span.
+ */
+first_at_ms: number, last_at_ms: number, };
+
 export type SettlementFigures = { top_up_count: number, 
 /**
  * Cash the store took for the platform.
@@ -299,7 +318,15 @@ hours: Array<HourTakings>,
  * The drawer's blind count, once made (absent before, and from reports kept before
  * counts were made).
  */
-cash_count: CashCount | null, };
+cash_count: CashCount | null, 
+/**
+ * The manager who closed the day, once closed.
+ */
+closed_by: string | null, 
+/**
+ * The day per cashier (the shift report), busiest first.
+ */
+cashiers: Array<CashierShift>, };
 
 export type DayReportView = { report: DayReport, z_report: string, csv: string, 
 /**

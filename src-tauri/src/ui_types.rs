@@ -35,6 +35,7 @@ fn declarations() -> Vec<String> {
         commands::sync::SyncStatus::decl(),
         core::settlement::CounterFigures::decl(),
         core::settlement::HourTakings::decl(),
+        core::shift_report::CashierShift::decl(),
         tillfund_core::settlement::SettlementFigures::decl(),
         tillfund_core::cash_count::DenominationCount::decl(),
         tillfund_core::cash_count::CashCount::decl(),

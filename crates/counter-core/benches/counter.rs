@@ -71,7 +71,7 @@ async fn drain(counter: &Counter, queued: usize, batch: usize, label: &str) {
     let preview = counter.preview_top_up("800000000011", "0.10").await.unwrap();
     let started = Instant::now();
     for _ in 0..queued {
-        counter.record_top_up(&preview).await.unwrap();
+        counter.record_top_up(None, &preview).await.unwrap();
     }
     let recorded = started.elapsed();
     let started = Instant::now();
@@ -113,7 +113,7 @@ fn main() {
         for index in 0..1_000 {
             let amount = format!("{}.{:02}", 1 + index % 90, index % 100);
             let started = Instant::now();
-            let order = counter.create_order(&amount).await.unwrap();
+            let order = counter.create_order(None, &amount).await.unwrap();
             signing.push(started.elapsed());
             let png = qr_png(&order.pay_url).unwrap();
             orders.push(started.elapsed());

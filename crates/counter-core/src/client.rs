@@ -295,9 +295,11 @@ impl ServerClient {
         credentials: &TerminalCredentials,
         order_id: tillfund_core::OrderId,
         amount_minor_units: i64,
+        cashier: Option<tillfund_core::StaffId>,
         idempotency_key: &str,
     ) -> Result<RefundBody, ClientError> {
-        let request = RefundRequest { order_id: order_id.to_string(), amount: amount_minor_units };
+        let request =
+            RefundRequest { order_id: order_id.to_string(), amount: amount_minor_units, cashier };
         let body = serde_json::to_vec(&request)
             .map_err(|error| ClientError::Unreadable(error.to_string()))?;
         self.signed_with_key(
@@ -317,11 +319,13 @@ impl ServerClient {
         credentials: &TerminalCredentials,
         top_up_entry_id: tillfund_core::OutboxEntryId,
         amount_minor_units: i64,
+        cashier: Option<tillfund_core::StaffId>,
         idempotency_key: &str,
     ) -> Result<ReversalBody, ClientError> {
         let request = ReversalRequest {
             top_up_entry_id: top_up_entry_id.to_string(),
             amount: amount_minor_units,
+            cashier,
         };
         let body = serde_json::to_vec(&request)
             .map_err(|error| ClientError::Unreadable(error.to_string()))?;
@@ -350,8 +354,10 @@ impl ServerClient {
         credentials: &TerminalCredentials,
         day: &str,
         cash_count: Option<tillfund_core::cash_count::CashCount>,
+        closed_by: Option<tillfund_core::StaffId>,
     ) -> Result<SettlementBody, ClientError> {
-        let body = serde_json::to_vec(&CloseDayRequest { day: day.to_owned(), cash_count })
+        let request = CloseDayRequest { day: day.to_owned(), cash_count, closed_by };
+        let body = serde_json::to_vec(&request)
             .map_err(|error| ClientError::Unreadable(error.to_string()))?;
         let answer: SettlementBody =
             self.signed(credentials, "POST", "/v1/terminal/settlement/close", Some(body)).await?;

@@ -8,7 +8,10 @@ use tillfund_core::{Amount, Currency, MemberCode, PhoneNumber, PositiveAmount};
 
 use crate::client::ClientError;
 use crate::error_code::CounterCode;
-use crate::store::{CachedCustomer, CounterProfile, LocalStore, LocalStoreError, TopUpRecord};
+use crate::staff::Cashier;
+use crate::store::{
+    CachedCustomer, CounterProfile, LocalStore, LocalStoreError, NewTopUp, TopUpRecord,
+};
 
 /// Errors the counter shows the cashier: a stable code and a message.
 #[derive(Debug, thiserror::Error)]
@@ -226,18 +229,25 @@ impl Counter {
 
     /// Records the top-up the cashier took cash for; it waits in the outbox until the server
     /// confirms it.
-    pub async fn record_top_up(&self, preview: &TopUpPreview) -> Result<TopUpRecord, CounterError> {
+    pub async fn record_top_up(
+        &self,
+        by: Option<&Cashier>,
+        preview: &TopUpPreview,
+    ) -> Result<TopUpRecord, CounterError> {
         let profile = self.profile().await?;
         let rule_version = (preview.rule_version > 0).then_some(preview.rule_version);
         Ok(self
             .store
             .record_top_up(
                 &profile.receipt_prefix,
-                preview.customer.customer_id,
-                preview.amount,
-                preview.bonus,
-                rule_version,
-                self.store.now_ms(),
+                NewTopUp {
+                    customer_id: preview.customer.customer_id,
+                    amount: preview.amount,
+                    bonus_shown: preview.bonus,
+                    rule_version,
+                    recorded_at_ms: self.store.now_ms(),
+                    cashier: by,
+                },
             )
             .await?)
     }

@@ -13,6 +13,7 @@ pub mod receipt;
 pub mod refunds;
 pub mod reversals;
 pub mod settlement;
+pub mod shift_report;
 pub mod sim_bugs;
 pub mod staff;
 pub mod staff_sync;

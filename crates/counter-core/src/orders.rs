@@ -14,7 +14,11 @@ use tillfund_core::{OrderId, PositiveAmount};
 
 use crate::counter::{Counter, CounterError, profile_amount};
 use crate::error_code::CounterCode;
-use crate::receipt::Receipt;
+use crate::receipt::{Receipt, fit_columns};
+
+/// A cashier's name on a receipt line beside "Cashier", within the paper's 32 columns.
+const CASHIER_COLUMNS_MAX: usize = 22;
+use crate::staff::Cashier;
 use crate::store::LocalStoreError;
 
 /// How long a payment code can be paid.
@@ -91,7 +95,12 @@ pub fn qr_png(text: &str) -> Result<Vec<u8>, CounterError> {
 
 impl Counter {
     /// Makes an order for `amount_text` with its signed payment token; no network needed.
-    pub async fn create_order(&self, amount_text: &str) -> Result<PaymentOrder, CounterError> {
+    /// The cashier stays at the counter (the token is short enough for a QR code or sound).
+    pub async fn create_order(
+        &self,
+        by: Option<&Cashier>,
+        amount_text: &str,
+    ) -> Result<PaymentOrder, CounterError> {
         let profile = self.profile().await?;
         let amount = profile_amount(&profile, amount_text)?;
         let key = TerminalKey::from_hex(&profile.terminal_key).map_err(corrupt)?;
@@ -114,8 +123,9 @@ impl Counter {
             .map_err(LocalStoreError::from)?;
         let receipt_number = format!("{}-P{:06}", profile.receipt_prefix, count + 1);
         sqlx::query(
-            "INSERT INTO orders (order_id, receipt_number, amount, token, created_at_ms, expires_at_ms, status) \
-             VALUES (?, ?, ?, ?, ?, ?, 'created')",
+            "INSERT INTO orders (order_id, receipt_number, amount, token, created_at_ms, \
+             expires_at_ms, status, cashier_id, cashier_name) \
+             VALUES (?, ?, ?, ?, ?, ?, 'created', ?, ?)",
         )
         .bind(claims.order_id.to_string())
         .bind(&receipt_number)
@@ -123,6 +133,8 @@ impl Counter {
         .bind(&token)
         .bind(created_at_ms)
         .bind(claims.expires_at_ms)
+        .bind(by.map(|cashier| cashier.staff_id.to_string()))
+        .bind(by.map(|cashier| cashier.name.clone()))
         .execute(&mut *transaction)
         .await
         .map_err(LocalStoreError::from)?;
@@ -302,6 +314,15 @@ impl Counter {
             ("Order".to_owned(), order.receipt_number.clone()),
             ("Amount".to_owned(), order.amount.amount().format(currency)),
         ];
+        let cashier: Option<String> =
+            sqlx::query_scalar("SELECT cashier_name FROM orders WHERE order_id = ?")
+                .bind(order_id.to_string())
+                .fetch_one(self.store().pool())
+                .await
+                .map_err(LocalStoreError::from)?;
+        if let Some(name) = cashier {
+            lines.push(("Cashier".to_owned(), fit_columns(&name, CASHIER_COLUMNS_MAX)));
+        }
         let (title, qr, footer) = match order.status {
             OrderStatus::Created => {
                 lines
@@ -350,6 +371,9 @@ impl Counter {
         }
         lines.push(("Cash".to_owned(), record.amount.amount().format(currency)));
         lines.push(("Bonus".to_owned(), record.bonus_shown.format(currency)));
+        if let Some(name) = &record.cashier_name {
+            lines.push(("Cashier".to_owned(), fit_columns(name, CASHIER_COLUMNS_MAX)));
+        }
         let footer = match record.status {
             crate::store::TopUpStatus::Confirmed => "Credited to your wallet",
             crate::store::TopUpStatus::Pending => "Credited when the counter syncs",

@@ -57,6 +57,25 @@ pub(crate) fn label_value_line(label: &str, value: &str) -> String {
 }
 
 /// The receipt's QR code at the paper's printable width.
+/// `text` cut to `columns` printer columns (Chinese takes two), marked with "~" when cut.
+pub(crate) fn fit_columns(text: &str, columns: usize) -> String {
+    let width = |c: char| if c.is_ascii() { 1 } else { 2 };
+    if text.chars().map(width).sum::<usize>() <= columns {
+        return text.to_owned();
+    }
+    let mut fitted = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        if used + width(c) > columns - 1 {
+            break;
+        }
+        used += width(c);
+        fitted.push(c);
+    }
+    fitted.push('~');
+    fitted
+}
+
 fn receipt_qr(data: &str) -> Result<image::GrayImage, CounterError> {
     let code = qrcode::QrCode::new(data.as_bytes()).map_err(|error| CounterError::Invalid {
         code: CounterCode::QrFailed,

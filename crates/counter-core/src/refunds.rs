@@ -10,6 +10,7 @@ use crate::client::{ClientError, ServerClient, TerminalCredentials};
 use crate::counter::{Counter, CounterError, profile_amount};
 use crate::error_code::CounterCode;
 use crate::settlement::money;
+use crate::staff::Cashier;
 use crate::store::{LocalStore, REFUND_RESENDS_PER_ROUND_MAX, RefundAttempt};
 use crate::sync::SyncError;
 use tillfund_core::OrderId;
@@ -19,10 +20,16 @@ impl Counter {
     /// all. When an earlier refund of this order is still unanswered, that one is resent
     /// first: if it was for another amount, the answer says so and nothing more is
     /// refunded, so that the manager decides again knowing it went through.
-    pub async fn refund(&self, order_id: OrderId, amount_text: &str) -> Result<i64, CounterError> {
+    pub async fn refund(
+        &self,
+        by: Option<&Cashier>,
+        order_id: OrderId,
+        amount_text: &str,
+    ) -> Result<i64, CounterError> {
         let profile = self.profile().await?;
         let amount = profile_amount(&profile, amount_text)?.amount().minor_units();
-        let attempt = self.store().begin_refund(order_id, amount, self.store().now_ms()).await?;
+        let attempt =
+            self.store().begin_refund(order_id, amount, self.store().now_ms(), by).await?;
         let client = self.store().server_client(&profile.server_url)?;
         let sent = send_refund(self.store(), &client, &profile.credentials()?, &attempt).await;
         let answer = match sent {
@@ -70,7 +77,11 @@ pub(crate) async fn send_refund(
     credentials: &TerminalCredentials,
     attempt: &RefundAttempt,
 ) -> Result<RefundBody, SyncError> {
-    match client.refund(credentials, attempt.order_id, attempt.amount, &attempt.refund_id).await {
+    let cashier = attempt.cashier.as_ref().map(|cashier| cashier.staff_id);
+    let sent = client
+        .refund(credentials, attempt.order_id, attempt.amount, cashier, &attempt.refund_id)
+        .await;
+    match sent {
         Ok(answer) => {
             // The server's time of the refund is the day both sides count it in.
             let refunded_at_ms = answer.refunded_at_ms.unwrap_or_else(|| store.now_ms());

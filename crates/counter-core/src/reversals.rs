@@ -14,6 +14,7 @@ use crate::counter::{Counter, CounterError, profile_amount};
 use crate::error_code::CounterCode;
 use crate::refunds::refused_for_good;
 use crate::settlement::money;
+use crate::staff::Cashier;
 use crate::store::{
     LocalStore, REVERSAL_RESENDS_PER_ROUND_MAX, RecentTopUp, ReversalApplied, ReversalAttempt,
     TopUpStatus,
@@ -50,6 +51,7 @@ impl Counter {
     /// knowing it went through.
     pub async fn reverse_top_up(
         &self,
+        by: Option<&Cashier>,
         entry_id: OutboxEntryId,
         amount_text: &str,
     ) -> Result<ReversalDone, CounterError> {
@@ -73,7 +75,8 @@ impl Counter {
         if let Some(code) = refusal {
             return Err(CounterError::Invalid { code, message: code.english().to_owned() });
         }
-        let attempt = self.store().begin_reversal(entry_id, amount, self.store().now_ms()).await?;
+        let attempt =
+            self.store().begin_reversal(entry_id, amount, self.store().now_ms(), by).await?;
         let client = self.store().server_client(&profile.server_url)?;
         let sent = send_reversal(self.store(), &client, &profile.credentials()?, &attempt).await;
         let answer = match sent {
@@ -128,8 +131,14 @@ pub(crate) async fn send_reversal(
     credentials: &TerminalCredentials,
     attempt: &ReversalAttempt,
 ) -> Result<ReversalBody, SyncError> {
-    let sent =
-        client.reverse_top_up(credentials, attempt.entry_id, attempt.amount, &attempt.reversal_id);
+    let cashier = attempt.cashier.as_ref().map(|cashier| cashier.staff_id);
+    let sent = client.reverse_top_up(
+        credentials,
+        attempt.entry_id,
+        attempt.amount,
+        cashier,
+        &attempt.reversal_id,
+    );
     match sent.await {
         Ok(answer) => {
             let applied = ReversalApplied {

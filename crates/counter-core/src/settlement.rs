@@ -12,6 +12,7 @@ use tillfund_core::protocol::SettlementBody;
 
 use crate::counter::{Counter, CounterError};
 use crate::error_code::CounterCode;
+use crate::staff::Cashier;
 use crate::store::LocalStoreError;
 
 /// This counter's figures for a day, in minor units.
@@ -80,6 +81,12 @@ pub struct DayReport {
     /// counts were made).
     #[serde(default)]
     pub cash_count: Option<tillfund_core::cash_count::CashCount>,
+    /// The manager who closed the day, once closed.
+    #[serde(default)]
+    pub closed_by: Option<String>,
+    /// The day per cashier (the shift report), busiest first.
+    #[serde(default)]
+    pub cashiers: Vec<crate::shift_report::CashierShift>,
 }
 
 /// One hour of the day: cash taken for top-ups and payments received, in minor units.
@@ -235,6 +242,7 @@ impl Counter {
         let (start_ms, end_ms) = day_bounds_ms(&zone, day)?;
         let counter = self.counter_figures(start_ms, end_ms).await?;
         let hours = self.hours(&zone, start_ms, end_ms).await?;
+        let cashiers = self.cashier_shifts(start_ms, end_ms).await?;
         let client = self.store().server_client(&profile.server_url)?;
         let server = client.settlement(&profile.credentials()?, &day.to_string()).await.ok();
         let matches = server.as_ref().map(|server| counter.matches(server));
@@ -248,6 +256,8 @@ impl Counter {
             closed: false,
             hours,
             cash_count: self.cash_count(day).await?,
+            closed_by: None,
+            cashiers,
         })
     }
 
@@ -269,7 +279,11 @@ impl Counter {
 
     /// Closes the day on the server and keeps the Z-report. Refused while top-ups of the
     /// day wait for the server: the close must count them.
-    pub async fn close_day(&self, day: Date) -> Result<DayReport, CounterError> {
+    pub async fn close_day(
+        &self,
+        by: Option<&Cashier>,
+        day: Date,
+    ) -> Result<DayReport, CounterError> {
         if let Some(closed) = self.closed_day(day).await? {
             return Ok(closed);
         }
@@ -319,20 +333,34 @@ impl Counter {
             report
         };
         Counter::check_count_current(report.cash_count.as_ref(), &report.counter)?;
-        let server = client.close_day(&credentials, &report.day, report.cash_count.clone()).await?;
+        let closed_by = by.map(|manager| manager.staff_id);
+        let server = client
+            .close_day(&credentials, &report.day, report.cash_count.clone(), closed_by)
+            .await?;
         // The close's answer is the server's last word on the day: the Z-report is matched
         // against it, not against the read before (which may have been lost).
         let matches = Some(report.counter.matches(&server));
-        let closed = DayReport { server: Some(server), matches, closed: true, ..report };
+        let closed = DayReport {
+            server: Some(server),
+            matches,
+            closed: true,
+            closed_by: by.map(|manager| manager.name.clone()),
+            ..report
+        };
         let json = serde_json::to_string(&closed)
             .map_err(|error| CounterError::Local(LocalStoreError::Corrupt(error.to_string())))?;
-        sqlx::query("INSERT INTO closed_days (day, report, closed_at_ms) VALUES (?, ?, ?) ON CONFLICT (day) DO NOTHING")
-            .bind(&closed.day)
-            .bind(json)
-            .bind(self.store().now_ms())
-            .execute(self.store().pool())
-            .await
-            .map_err(LocalStoreError::from)?;
+        sqlx::query(
+            "INSERT INTO closed_days (day, report, closed_at_ms, closed_by_id, closed_by_name) \
+             VALUES (?, ?, ?, ?, ?) ON CONFLICT (day) DO NOTHING",
+        )
+        .bind(&closed.day)
+        .bind(json)
+        .bind(self.store().now_ms())
+        .bind(by.map(|manager| manager.staff_id.to_string()))
+        .bind(by.map(|manager| manager.name.clone()))
+        .execute(self.store().pool())
+        .await
+        .map_err(LocalStoreError::from)?;
         Ok(closed)
     }
 }

@@ -109,6 +109,20 @@ pub struct StaffSession {
     pub signed_in_at_ms: i64,
 }
 
+/// Who did something at the counter, as it is kept with what they did: the member's id
+/// (sent to the server) and their name then (for receipts and the shift report).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cashier {
+    pub staff_id: StaffId,
+    pub name: String,
+}
+
+impl From<&StaffSession> for Cashier {
+    fn from(session: &StaffSession) -> Cashier {
+        Cashier { staff_id: session.staff_id, name: session.name.clone() }
+    }
+}
+
 /// The shift: at most one member signed in, signed out after [`IDLE_SIGN_OUT_MS`] without
 /// an action. Held in memory only: a restarted app asks for the PIN again.
 #[derive(Debug, Default)]

@@ -2,7 +2,7 @@
 //! the counter's language, for the screen (fixed-width text) and for the receipt printer
 //! (which prints Chinese in GB18030, `receipt.rs`).
 
-use crate::receipt::{LINE_WIDTH, Receipt, label_value_line};
+use crate::receipt::{LINE_WIDTH, Receipt, fit_columns, label_value_line};
 use crate::settlement::{DayReport, money};
 
 /// The language the manager reads the counter in.
@@ -43,6 +43,9 @@ fn clock_time(ms: i64, zone: Option<&jiff::tz::TimeZone>) -> String {
         })
         .unwrap_or_default()
 }
+
+/// A cashier's name on the report's lines, so that label and value fit the paper.
+const NAME_COLUMNS_MAX: usize = 12;
 
 impl DayReport {
     /// The report's lines, label and value, in `language`.
@@ -92,6 +95,23 @@ impl DayReport {
                 say("Counted by", "点数人"),
                 format!("{} {}", count.counted_by, clock_time(count.counted_at_ms, zone)),
             ));
+        }
+        // The shift report: each cashier's cash left in the drawer, payments and refunds.
+        for shift in &self.cashiers {
+            let name = shift.name.as_deref().map_or_else(
+                || say("(nobody)", "（未登录）"),
+                |name| fit_columns(name, NAME_COLUMNS_MAX),
+            );
+            lines.push((format!("{name} {}", say("cash", "现金")), amount(shift.drawer_cash())));
+            if shift.payment_count > 0 {
+                lines.push((format!("{name} {}", say("payments", "收款")), amount(shift.payments)));
+            }
+            if shift.refund_count > 0 {
+                lines.push((format!("{name} {}", say("refunds", "退款")), amount(shift.refunds)));
+            }
+        }
+        if let Some(manager) = &self.closed_by {
+            lines.push((say("Closed by", "关账人"), manager.clone()));
         }
         lines
     }
@@ -210,6 +230,37 @@ mod tests {
                 counted_at_ms: 1_796_634_300_000,
                 note: Some("change given twice".into()),
             }),
+            closed_by: Some("Mia".into()),
+            cashiers: vec![
+                crate::shift_report::CashierShift {
+                    name: Some("Benedikt Alexander".into()),
+                    top_up_count: 2,
+                    cash: 30_000,
+                    bonus: 1_500,
+                    payment_count: 1,
+                    payments: 4_500,
+                    refund_count: 0,
+                    refunds: 0,
+                    reversal_count: 0,
+                    reversed_cash: 0,
+                    first_at_ms: 1_796_600_000_000,
+                    last_at_ms: 1_796_630_000_000,
+                },
+                crate::shift_report::CashierShift {
+                    name: None,
+                    top_up_count: 0,
+                    cash: 0,
+                    bonus: 0,
+                    payment_count: 0,
+                    payments: 0,
+                    refund_count: 1,
+                    refunds: 700,
+                    reversal_count: 0,
+                    reversed_cash: 0,
+                    first_at_ms: 1_796_610_000_000,
+                    last_at_ms: 1_796_610_000_000,
+                },
+            ],
         }
     }
 
@@ -224,8 +275,13 @@ mod tests {
             ("Counted", "385.00"),
             ("Short", "15.00"),
             ("Counted by", "Mia 17:05"),
+            ("Benedikt Al~ cash", "300.00"),
+            ("Benedikt Al~ payments", "45.00"),
+            ("(nobody) cash", "0.00"),
+            ("(nobody) refunds", "7.00"),
+            ("Closed by", "Mia"),
         ] {
-            let line = format!("{label:<20}{value:>12}");
+            let line = label_value_line(label, value);
             assert!(english.contains(&line), "{line:?} missing from\n{english}");
         }
         for line in ["Z-REPORT 2026-12-07", "Note: change given twice", "CLOSED, matches server"] {

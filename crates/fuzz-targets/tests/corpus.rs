@@ -146,12 +146,13 @@ fn write_seed_corpora() {
             bonus_shown: Amount::from_minor_units(5_000).unwrap_or(Amount::ZERO),
             bonus_rule_version: Some(1),
         },
+        cashier: Some(tillfund_core::StaffId::from_uuid(uuid(11))),
     };
     write("sync_push_body", "push", &json(&PushRequest { entries: vec![entry.clone(), entry] }));
     write(
         "sync_push_body",
         "refund",
-        &json(&RefundRequest { order_id: uuid(3).to_string(), amount: 500 }),
+        &json(&RefundRequest { order_id: uuid(3).to_string(), amount: 500, cashier: None }),
     );
     let rules = BonusRuleSet::new(
         1,

@@ -31,7 +31,7 @@ impl World {
             _ => top_up.amount + 1,
         };
         let counter = &self.counters[top_up.counter];
-        let result = counter.counter.reverse_top_up(top_up.entry_id, &money(amount)).await;
+        let result = counter.counter.reverse_top_up(None, top_up.entry_id, &money(amount)).await;
         let text = format!(
             "{} reverses {} of {} -> {}",
             counter.label,

@@ -280,7 +280,7 @@ impl World {
         let counter = &self.counters[counter_index];
         let preview = counter.counter.preview_top_up(&key, &money(amount)).await;
         let result = match preview {
-            Ok(preview) => counter.counter.record_top_up(&preview).await,
+            Ok(preview) => counter.counter.record_top_up(None, &preview).await,
             Err(error) => Err(error),
         };
         let label = format!("u{}", self.top_ups.len() + 1);
@@ -323,7 +323,7 @@ impl World {
         let index = self.pick_counter();
         let amount = self.rng.between(1, 25_000);
         let counter = &self.counters[index];
-        match counter.counter.create_order(&money(amount)).await {
+        match counter.counter.create_order(None, &money(amount)).await {
             Ok(order) => {
                 let label = format!("o{}", self.orders.len() + 1);
                 self.log(format!("{} order {label} {} -> ok", counter.label, money(amount)));
@@ -444,7 +444,7 @@ impl World {
         let amount =
             if self.rng.chance(200) { order.amount + 1 } else { self.rng.between(1, order.amount) };
         let counter = &self.counters[order.counter];
-        let result = counter.counter.refund(order.order_id, &money(amount)).await;
+        let result = counter.counter.refund(None, order.order_id, &money(amount)).await;
         let text = format!(
             "{} refunds {} of {} -> {}",
             counter.label,
@@ -501,7 +501,7 @@ impl World {
         );
         self.log(text);
         let counter = &self.counters[index];
-        let result = counter.counter.close_day(day).await;
+        let result = counter.counter.close_day(None, day).await;
         let matches = match &result {
             Ok(report) => format!(" (matches: {:?})", report.matches),
             Err(_) => String::new(),

@@ -11,7 +11,7 @@ use tauri::State;
 use tillfund_core::OrderId;
 
 use counter_core::orders::OrderSummary;
-use counter_core::staff::Role;
+use counter_core::staff::{Cashier, Role};
 
 use super::CommandError;
 use super::staff::signed_in;
@@ -171,9 +171,9 @@ pub async fn record_top_up(
     customer: String,
     amount: String,
 ) -> Result<TopUpView, CommandError> {
-    signed_in(&state, Role::Cashier)?;
+    let by = signed_in(&state, Role::Cashier)?;
     let preview = state.counter.preview_top_up(&customer, &amount).await?;
-    let record = state.counter.record_top_up(&preview).await?;
+    let record = state.counter.record_top_up(Some(&Cashier::from(&by)), &preview).await?;
     // Recorded first: the drawer's fate never undoes or blocks the top-up.
     let drawer_problem = super::drawer_kick::drawer_after_top_up(&state).await;
     Ok(TopUpView {
@@ -191,8 +191,8 @@ pub async fn create_order(
     state: State<'_, AppState>,
     amount: String,
 ) -> Result<OrderView, CommandError> {
-    signed_in(&state, Role::Cashier)?;
-    order_view(&state.counter.create_order(&amount).await?, None)
+    let by = signed_in(&state, Role::Cashier)?;
+    order_view(&state.counter.create_order(Some(&Cashier::from(&by)), &amount).await?, None)
 }
 
 #[tauri::command]
@@ -236,8 +236,8 @@ pub async fn refund(
     order_id: String,
     amount: String,
 ) -> Result<i64, CommandError> {
-    signed_in(&state, Role::Manager)?;
-    Ok(state.counter.refund(parse_order_id(&order_id)?, &amount).await?)
+    let by = Cashier::from(&signed_in(&state, Role::Manager)?);
+    Ok(state.counter.refund(Some(&by), parse_order_id(&order_id)?, &amount).await?)
 }
 
 /// A day's report with its Z-report text (in the counter's language) and CSV, as the Day
@@ -274,6 +274,7 @@ impl DayReportView {
                 counter: CounterFigures { unsynced, rejected, ..CounterFigures::default() },
                 server: None,
                 hours: Vec::new(),
+                cashiers: Vec::new(),
                 ..report
             };
             return Ok(DayReportView {
@@ -324,8 +325,8 @@ pub async fn close_day(
     day: String,
     language: Option<String>,
 ) -> Result<DayReportView, CommandError> {
-    signed_in(&state, Role::Manager)?;
-    let report = state.counter.close_day(parse_day(&day)?).await?;
+    let by = Cashier::from(&signed_in(&state, Role::Manager)?);
+    let report = state.counter.close_day(Some(&by), parse_day(&day)?).await?;
     DayReportView::new(&state, report, language.as_deref()).await
 }
 

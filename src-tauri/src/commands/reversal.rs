@@ -8,7 +8,7 @@ use super::counter::parse_entry_id;
 use super::staff::signed_in;
 use crate::state::AppState;
 use counter_core::reversals::ReversalDone;
-use counter_core::staff::Role;
+use counter_core::staff::{Cashier, Role};
 use counter_core::store::RecentTopUp;
 
 #[tauri::command]
@@ -28,6 +28,6 @@ pub async fn reverse_top_up(
     entry_id: String,
     amount: String,
 ) -> Result<ReversalDone, CommandError> {
-    signed_in(&state, Role::Manager)?;
-    Ok(state.counter.reverse_top_up(parse_entry_id(&entry_id)?, &amount).await?)
+    let by = Cashier::from(&signed_in(&state, Role::Manager)?);
+    Ok(state.counter.reverse_top_up(Some(&by), parse_entry_id(&entry_id)?, &amount).await?)
 }

@@ -106,7 +106,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::TopUp { customer, amount, count } => {
             for _ in 0..count {
                 let preview = counter.preview_top_up(&customer, &amount).await?;
-                let record = counter.record_top_up(&preview).await?;
+                let record = counter.record_top_up(None, &preview).await?;
                 println!("{} pending", record.receipt_number);
             }
         }

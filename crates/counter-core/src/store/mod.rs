@@ -14,10 +14,11 @@ use tillfund_core::bonus::BonusRuleSet;
 use tillfund_core::protocol::{CounterAction, OutboxEntry};
 use tillfund_core::signing::TerminalKey;
 use tillfund_core::{
-    Amount, CustomerId, MerchantId, OrderId, OutboxEntryId, PositiveAmount, TerminalId,
+    Amount, CustomerId, MerchantId, OrderId, OutboxEntryId, PositiveAmount, StaffId, TerminalId,
 };
 
 use crate::client::{ClientError, Enrolment, ServerClient, TerminalCredentials};
+use crate::staff::Cashier;
 use crate::transport::CounterEnv;
 use tillfund_core::protocol::BindingChangeBody;
 
@@ -25,7 +26,7 @@ mod outbox;
 mod refunds;
 mod reversals;
 
-pub use outbox::{NeedsAttention, PendingEntry, TopUpRecord, TopUpStatus};
+pub use outbox::{NeedsAttention, NewTopUp, PendingEntry, TopUpRecord, TopUpStatus};
 pub use refunds::{REFUND_RESENDS_PER_ROUND_MAX, RefundAttempt};
 pub use reversals::{
     RECENT_TOP_UPS_MAX, REVERSAL_RESENDS_PER_ROUND_MAX, RecentTopUp, ReversalApplied,
@@ -449,5 +450,19 @@ fn restrict_to_owner(path: &Path) {
         if let Err(error) = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)) {
             tracing::warn!(%error, path = %path.display(), "cannot restrict the local database to its owner");
         }
+    }
+}
+
+/// The `cashier_id` and `cashier_name` columns of a row, when it has them set.
+pub(crate) fn cashier_from_row(
+    row: &sqlx::sqlite::SqliteRow,
+) -> Result<Option<Cashier>, LocalStoreError> {
+    let id: Option<String> = row.try_get("cashier_id")?;
+    let name: Option<String> = row.try_get("cashier_name")?;
+    match (id, name) {
+        (Some(id), Some(name)) => {
+            Ok(Some(Cashier { staff_id: StaffId::from_str(&id).map_err(corrupt)?, name }))
+        }
+        _ => Ok(None),
     }
 }

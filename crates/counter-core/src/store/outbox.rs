@@ -19,6 +19,8 @@ pub struct TopUpRecord {
     pub bonus_shown: Amount,
     pub rule_version: Option<u32>,
     pub recorded_at_ms: i64,
+    /// The name of who took the cash, as it was then.
+    pub cashier_name: Option<String>,
     pub status: TopUpStatus,
     pub status_code: Option<String>,
     pub status_message: Option<String>,
@@ -40,18 +42,27 @@ pub struct NeedsAttention {
     pub message: String,
 }
 
+/// A top-up to record: what the cashier took and showed, when, and who they are.
+#[derive(Debug, Clone, Copy)]
+pub struct NewTopUp<'a> {
+    pub customer_id: CustomerId,
+    pub amount: PositiveAmount,
+    pub bonus_shown: Amount,
+    pub rule_version: Option<u32>,
+    pub recorded_at_ms: i64,
+    pub cashier: Option<&'a Cashier>,
+}
+
 impl LocalStore {
     /// Records a cash top-up and its outbox entry in one transaction. The receipt number
     /// is the terminal's prefix and the outbox sequence, so no two counters share one.
     pub async fn record_top_up(
         &self,
         receipt_prefix: &str,
-        customer_id: CustomerId,
-        amount: PositiveAmount,
-        bonus_shown: Amount,
-        rule_version: Option<u32>,
-        recorded_at_ms: i64,
+        top_up: NewTopUp<'_>,
     ) -> Result<TopUpRecord, LocalStoreError> {
+        let NewTopUp { customer_id, amount, bonus_shown, rule_version, recorded_at_ms, cashier } =
+            top_up;
         // IMMEDIATE: the next sequence is read and taken under the write lock.
         let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let last: Option<i64> = sqlx::query_scalar("SELECT max(sequence) FROM outbox")
@@ -69,12 +80,14 @@ impl LocalStore {
                 bonus_shown,
                 bonus_rule_version: rule_version,
             },
+            cashier: cashier.map(|cashier| cashier.staff_id),
         };
         let payload = serde_json::to_string(&entry).map_err(corrupt)?;
         let receipt_number = format!("{receipt_prefix}-{sequence:08}");
         sqlx::query(
             "INSERT INTO top_ups (entry_id, receipt_number, customer_id, amount, bonus_shown, rule_version, \
-             recorded_at_ms, status) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending')",
+             recorded_at_ms, status, cashier_id, cashier_name) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
         )
         .bind(entry_id.to_string())
         .bind(&receipt_number)
@@ -83,6 +96,8 @@ impl LocalStore {
         .bind(bonus_shown.minor_units())
         .bind(rule_version.map(i64::from))
         .bind(recorded_at_ms)
+        .bind(cashier.map(|cashier| cashier.staff_id.to_string()))
+        .bind(cashier.map(|cashier| cashier.name.clone()))
         .execute(&mut *transaction)
         .await?;
         sqlx::query("INSERT INTO outbox (sequence, entry_id, payload, state, created_at_ms) VALUES (?, ?, ?, 'pending', ?)")
@@ -101,6 +116,7 @@ impl LocalStore {
             bonus_shown,
             rule_version,
             recorded_at_ms,
+            cashier_name: cashier.map(|cashier| cashier.name.clone()),
             status: TopUpStatus::Pending,
             status_code: None,
             status_message: None,
@@ -211,7 +227,7 @@ impl LocalStore {
     ) -> Result<Option<TopUpRecord>, LocalStoreError> {
         let row = sqlx::query(
             "SELECT entry_id, receipt_number, customer_id, amount, bonus_shown, rule_version, recorded_at_ms, \
-             status, status_code, status_message FROM top_ups WHERE entry_id = ?",
+             status, status_code, status_message, cashier_name FROM top_ups WHERE entry_id = ?",
         )
         .bind(entry_id.to_string())
         .fetch_optional(&self.pool)
@@ -237,6 +253,7 @@ impl LocalStore {
                     .try_get::<Option<i64>, _>("rule_version")?
                     .map(|v| u32::try_from(v).unwrap_or(0)),
                 recorded_at_ms: row.try_get("recorded_at_ms")?,
+                cashier_name: row.try_get("cashier_name")?,
                 status,
                 status_code: row.try_get("status_code")?,
                 status_message: row.try_get("status_message")?,

@@ -10,6 +10,8 @@ pub struct RefundAttempt {
     pub refund_id: String,
     pub order_id: OrderId,
     pub amount: i64,
+    /// Who pressed it first; sent with every resend, so the request stays the same.
+    pub cashier: Option<Cashier>,
 }
 
 /// Most unanswered refunds the sync worker resends in one round.
@@ -20,6 +22,7 @@ fn attempt_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<RefundAttempt, Loca
         refund_id: row.try_get("refund_id")?,
         order_id: OrderId::from_str(row.try_get::<&str, _>("order_id")?).map_err(corrupt)?,
         amount: row.try_get("amount")?,
+        cashier: cashier_from_row(row)?,
     })
 }
 
@@ -31,21 +34,24 @@ impl LocalStore {
         order_id: OrderId,
         amount: i64,
         now_ms: i64,
+        cashier: Option<&Cashier>,
     ) -> Result<RefundAttempt, LocalStoreError> {
         assert!(amount > 0, "a refund is of a positive amount");
         // One statement decides, so two presses at once share one attempt.
         sqlx::query(
-            "INSERT INTO refund_attempts (order_id, refund_id, amount, started_at_ms) \
-             VALUES (?, ?, ?, ?) ON CONFLICT (order_id) DO NOTHING",
+            "INSERT INTO refund_attempts (order_id, refund_id, amount, started_at_ms, \
+             cashier_id, cashier_name) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (order_id) DO NOTHING",
         )
         .bind(order_id.to_string())
         .bind(OrderId::generate_from(&self.env.ids).to_string())
         .bind(amount)
         .bind(now_ms)
+        .bind(cashier.map(|cashier| cashier.staff_id.to_string()))
+        .bind(cashier.map(|cashier| cashier.name.clone()))
         .execute(&self.pool)
         .await?;
         let row = sqlx::query(
-            "SELECT refund_id, order_id, amount FROM refund_attempts WHERE order_id = ?",
+            "SELECT refund_id, order_id, amount, cashier_id, cashier_name FROM refund_attempts WHERE order_id = ?",
         )
         .bind(order_id.to_string())
         .fetch_one(&self.pool)
@@ -63,13 +69,15 @@ impl LocalStore {
     ) -> Result<(), LocalStoreError> {
         let mut transaction = self.pool.begin().await?;
         sqlx::query(
-            "INSERT INTO refunds (refund_id, order_id, amount, refunded_at_ms) VALUES (?, ?, ?, ?) \
-             ON CONFLICT (refund_id) DO NOTHING",
+            "INSERT INTO refunds (refund_id, order_id, amount, refunded_at_ms, cashier_id, \
+             cashier_name) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (refund_id) DO NOTHING",
         )
         .bind(&attempt.refund_id)
         .bind(attempt.order_id.to_string())
         .bind(refunded_amount)
         .bind(now_ms)
+        .bind(attempt.cashier.as_ref().map(|cashier| cashier.staff_id.to_string()))
+        .bind(attempt.cashier.as_ref().map(|cashier| cashier.name.clone()))
         .execute(&mut *transaction)
         .await?;
         sqlx::query("DELETE FROM refund_attempts WHERE refund_id = ?")
@@ -96,7 +104,7 @@ impl LocalStore {
         limit: i64,
     ) -> Result<Vec<RefundAttempt>, LocalStoreError> {
         let rows = sqlx::query(
-            "SELECT refund_id, order_id, amount FROM refund_attempts \
+            "SELECT refund_id, order_id, amount, cashier_id, cashier_name FROM refund_attempts \
              ORDER BY started_at_ms, refund_id LIMIT ?",
         )
         .bind(limit.clamp(0, REFUND_RESENDS_PER_ROUND_MAX))

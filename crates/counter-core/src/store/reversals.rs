@@ -11,6 +11,8 @@ pub struct ReversalAttempt {
     pub reversal_id: String,
     pub entry_id: OutboxEntryId,
     pub amount: i64,
+    /// Who pressed it first; sent with every resend, so the request stays the same.
+    pub cashier: Option<Cashier>,
 }
 
 /// What the server applied, as the counter keeps it.
@@ -30,6 +32,7 @@ fn attempt_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<ReversalAttempt, Lo
         reversal_id: row.try_get("reversal_id")?,
         entry_id: OutboxEntryId::from_str(row.try_get::<&str, _>("entry_id")?).map_err(corrupt)?,
         amount: row.try_get("amount")?,
+        cashier: cashier_from_row(row)?,
     })
 }
 
@@ -41,21 +44,24 @@ impl LocalStore {
         entry_id: OutboxEntryId,
         amount: i64,
         now_ms: i64,
+        cashier: Option<&Cashier>,
     ) -> Result<ReversalAttempt, LocalStoreError> {
         assert!(amount > 0, "a reversal is of a positive amount");
         // One statement decides, so two presses at once share one attempt.
         sqlx::query(
-            "INSERT INTO reversal_attempts (entry_id, reversal_id, amount, started_at_ms) \
-             VALUES (?, ?, ?, ?) ON CONFLICT (entry_id) DO NOTHING",
+            "INSERT INTO reversal_attempts (entry_id, reversal_id, amount, started_at_ms, \
+             cashier_id, cashier_name) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (entry_id) DO NOTHING",
         )
         .bind(entry_id.to_string())
         .bind(OutboxEntryId::generate_from(&self.env.ids).to_string())
         .bind(amount)
         .bind(now_ms)
+        .bind(cashier.map(|cashier| cashier.staff_id.to_string()))
+        .bind(cashier.map(|cashier| cashier.name.clone()))
         .execute(&self.pool)
         .await?;
         let row = sqlx::query(
-            "SELECT reversal_id, entry_id, amount FROM reversal_attempts WHERE entry_id = ?",
+            "SELECT reversal_id, entry_id, amount, cashier_id, cashier_name FROM reversal_attempts WHERE entry_id = ?",
         )
         .bind(entry_id.to_string())
         .fetch_one(&self.pool)
@@ -73,14 +79,16 @@ impl LocalStore {
         let mut transaction = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO top_up_reversals \
-             (reversal_id, entry_id, amount, bonus_clawed_back, reversed_at_ms) \
-             VALUES (?, ?, ?, ?, ?) ON CONFLICT (reversal_id) DO NOTHING",
+             (reversal_id, entry_id, amount, bonus_clawed_back, reversed_at_ms, cashier_id, \
+             cashier_name) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (reversal_id) DO NOTHING",
         )
         .bind(&attempt.reversal_id)
         .bind(attempt.entry_id.to_string())
         .bind(applied.amount)
         .bind(applied.bonus_clawed_back)
         .bind(applied.reversed_at_ms)
+        .bind(attempt.cashier.as_ref().map(|cashier| cashier.staff_id.to_string()))
+        .bind(attempt.cashier.as_ref().map(|cashier| cashier.name.clone()))
         .execute(&mut *transaction)
         .await?;
         sqlx::query("DELETE FROM reversal_attempts WHERE reversal_id = ?")
@@ -107,7 +115,7 @@ impl LocalStore {
         limit: i64,
     ) -> Result<Vec<ReversalAttempt>, LocalStoreError> {
         let rows = sqlx::query(
-            "SELECT reversal_id, entry_id, amount FROM reversal_attempts \
+            "SELECT reversal_id, entry_id, amount, cashier_id, cashier_name FROM reversal_attempts \
              ORDER BY started_at_ms, reversal_id LIMIT ?",
         )
         .bind(limit.clamp(0, REVERSAL_RESENDS_PER_ROUND_MAX))

@@ -118,6 +118,11 @@ pub struct RefundRequest {
     pub order_id: String,
     /// Minor units; at most what was paid minus what was already refunded.
     pub amount: i64,
+    /// The member of the store's staff signed in at the counter who did it
+    /// (`/v1/sync/staff`); absent from counters without staff on record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub cashier: Option<crate::StaffId>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -142,6 +147,11 @@ pub struct ReversalRequest {
     pub top_up_entry_id: String,
     /// Cash to give back, in minor units; at most the top-up less earlier reversals.
     pub amount: i64,
+    /// The member of the store's staff signed in at the counter who did it
+    /// (`/v1/sync/staff`); absent from counters without staff on record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub cashier: Option<crate::StaffId>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -190,6 +200,10 @@ pub struct CloseDayRequest {
     /// (once: a count is never replaced). Absent from counters that do not count.
     #[serde(default)]
     pub cash_count: Option<crate::cash_count::CashCount>,
+    /// The manager signed in at the counter who closed the day.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub closed_by: Option<crate::StaffId>,
 }
 
 /// A store's day as the server counts it; the counter keeps it with its closed days and

@@ -106,6 +106,11 @@ pub struct OutboxEntry {
     /// When the cashier did it, in milliseconds since the Unix epoch, by the counter's clock.
     pub recorded_at_ms: i64,
     pub action: CounterAction,
+    /// The member of the store's staff signed in at the counter who did it
+    /// (`/v1/sync/staff`); absent from counters without staff on record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub cashier: Option<crate::StaffId>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -185,6 +190,7 @@ mod tests {
                 bonus_shown: Amount::parse("50.00", Currency::CNY).unwrap(),
                 bonus_rule_version: Some(3),
             },
+            cashier: None,
         };
         let json = serde_json::to_value(&entry).unwrap();
         assert_eq!(
@@ -203,6 +209,10 @@ mod tests {
             })
         );
         assert_eq!(serde_json::from_value::<OutboxEntry>(json).unwrap(), entry);
+        // Who did it travels beside the action when someone was signed in.
+        let cashier: crate::StaffId = "01900000-0000-7000-8000-000000000003".parse().unwrap();
+        let json = serde_json::to_value(OutboxEntry { cashier: Some(cashier), ..entry }).unwrap();
+        assert_eq!(json["cashier"], "01900000-0000-7000-8000-000000000003");
     }
 
     #[test]
