@@ -14,9 +14,11 @@ use counter_core::shift_report::CashierShift;
 use counter_core::staff::{Cashier, MAX_WRONG_PINS, Role, StaffMember, StaffSession};
 use counter_core::staff_sync::{StaffRound, sync_staff};
 use counter_core::sync::{RoundOutcome, sync_round};
+use serde_json::{Value, json};
 use tillfund_core::Amount;
 use tillfund_e2e::demo::{self, MEMBER_CODE};
 use tillfund_e2e::free_port;
+use tillfund_e2e::operators::{Authenticator, OPERATOR_PASSWORD, add_operator};
 use tillfund_e2e::process::FundServer;
 
 async fn open(directory: &tempfile::TempDir, name: &str) -> Counter {
@@ -207,6 +209,37 @@ async fn every_record_carries_its_cashier_and_the_day_splits_per_cashier() {
         assert!(z_report.contains(line), "{line:?} missing from\n{z_report}");
     }
     assert_eq!(till.day_report(today).await.unwrap(), closed, "kept as closed");
+
+    // The server learnt who did what: the operators' day lists each member at the counter.
+    let phone = Authenticator::new(add_operator(server_dir.path(), "vera", "viewer"));
+    let http = reqwest::Client::new();
+    let session: Value = http
+        .post(format!("{}/v1/operator/sessions", server.url))
+        .json(&json!({"name": "vera", "password": OPERATOR_PASSWORD,
+            "one_time_code": phone.next_code().await}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let days: Value = http
+        .get(format!("{}/v1/operator/settlements?day={today}", server.url))
+        .bearer_auth(session["token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let store = days["days"].as_array().unwrap().iter().find(|day| day["closed"] == true).unwrap();
+    let cashiers = store["counters"][0]["cashiers"].as_array().unwrap();
+    let on_server = |name: &str| cashiers.iter().find(|line| line["name"] == name).unwrap().clone();
+    let (ben_line, mia_line) = (on_server("Ben"), on_server("Mia"));
+    assert_eq!((&ben_line["top_up_count"], &ben_line["top_ups"]), (&json!(2), &json!(15_000)));
+    assert_eq!((&mia_line["refunds"], &mia_line["reversed_cash"]), (&json!(500), &json!(2_000)));
+    assert_eq!((&mia_line["top_ups"], &mia_line["closes"]), (&json!(2_000), &json!(1)));
+    assert_eq!(ben_line["staff_id"], ben.staff_id.to_string().as_str());
 }
 
 fn mia_session(mia: &Cashier) -> StaffSession {

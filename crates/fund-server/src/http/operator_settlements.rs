@@ -7,14 +7,14 @@ use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use jiff::civil::Date;
 use serde::Deserialize;
-use tillfund_core::protocol::{CounterDayBody, StoreDayBody, StoreDaysBody};
+use tillfund_core::protocol::{CashierDayBody, CounterDayBody, StoreDayBody, StoreDaysBody};
 use tillfund_core::settlement::SettlementFigures;
 use tillfund_core::{Currency, TerminalId};
 
 use super::extract::ApiQuery;
 use super::operators::OperatorCall;
 use super::{ApiError, AppState, ErrorBody};
-use crate::service::{ErrorCode, StoreDay, StoredCashCount};
+use crate::service::{CashierDay, ErrorCode, StoreDay, StoredCashCount};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -36,15 +36,53 @@ pub(super) fn store_day_body(day: &Date, store: StoreDay) -> StoreDayBody {
         drawer_cash: store.figures.drawer_cash(),
         net_owed_to_store: store.figures.net_owed_to_store(),
         figures: store.figures,
-        counters: counter_days(store.by_terminal, store.cash_counts)
-            .into_iter()
-            .map(|(terminal_id, figures, count)| CounterDayBody {
-                terminal_id,
-                figures,
-                cash_count: count.map(|count| count.count),
-            })
-            .collect(),
+        counters: with_cashiers(
+            counter_days(store.by_terminal, store.cash_counts)
+                .into_iter()
+                .map(|(terminal_id, figures, count)| CounterDayBody {
+                    terminal_id,
+                    figures,
+                    cash_count: count.map(|count| count.count),
+                    cashiers: Vec::new(),
+                })
+                .collect(),
+            store.cashiers,
+        ),
     }
+}
+
+/// Each counter's day with who did what there; a counter known only by its cashier lines
+/// (it closed a day without entries) is listed too, with zero figures.
+fn with_cashiers(
+    mut counters: Vec<CounterDayBody>,
+    cashiers: Vec<CashierDay>,
+) -> Vec<CounterDayBody> {
+    for line in cashiers {
+        let (Some(terminal_id), Some(staff_id)) = (line.terminal_id, line.staff_id) else {
+            continue;
+        };
+        let body = CashierDayBody {
+            staff_id,
+            name: line.name,
+            top_up_count: line.top_up_count,
+            top_ups: line.top_ups,
+            refund_count: line.refund_count,
+            refunds: line.refunds,
+            reversal_count: line.reversal_count,
+            reversed_cash: line.reversed,
+            closes: line.closes,
+        };
+        match counters.iter_mut().find(|counter| counter.terminal_id == terminal_id) {
+            Some(counter) => counter.cashiers.push(body),
+            None => counters.push(CounterDayBody {
+                terminal_id,
+                figures: SettlementFigures::default(),
+                cash_count: None,
+                cashiers: vec![body],
+            }),
+        }
+    }
+    counters
 }
 
 /// Every counter of a store's day with its figures and its drawer count: a counter that

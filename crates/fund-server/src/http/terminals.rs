@@ -178,7 +178,11 @@ pub async fn refund(
         })?;
     let amount = PositiveAmount::try_from(request.body.amount)
         .map_err(|error| ServiceError::new(error.code(), error.to_string()))?;
-    match state.service().refund(&request.terminal, order_id, amount, &key).await? {
+    match state
+        .service()
+        .refund(&request.terminal, order_id, amount, request.body.cashier, &key)
+        .await?
+    {
         Outcome::Refunded {
             entry_sequence,
             order_id,
@@ -222,7 +226,8 @@ pub async fn reverse_top_up(
         })?;
     let amount = PositiveAmount::try_from(request.body.amount)
         .map_err(|error| ServiceError::new(error.code(), error.to_string()))?;
-    match state.service().reverse_top_up(&request.terminal, top_up, amount, &key).await? {
+    let cashier = request.body.cashier;
+    match state.service().reverse_top_up(&request.terminal, top_up, amount, cashier, &key).await? {
         Outcome::TopUpReversed {
             entry_sequence,
             amount,
@@ -316,6 +321,7 @@ pub async fn close_day(
 ) -> Result<Json<SettlementBody>, ApiError> {
     let day = parse_day(&request.body.day)?;
     let count = request.body.cash_count.as_ref();
-    let settlement = state.service().close_day(&request.terminal, day, count).await?;
+    let closed_by = request.body.closed_by;
+    let settlement = state.service().close_day(&request.terminal, day, count, closed_by).await?;
     Ok(Json(SettlementBody::from(&settlement)))
 }

@@ -1,7 +1,7 @@
 //! A manager's corrections at the counter: refunds of paid orders, reversals of top-ups.
 
 use super::*;
-use crate::store::Storage;
+use crate::store::{CashierKind, Storage};
 
 impl<S: Storage> FundService<S> {
     pub async fn refund(
@@ -9,6 +9,7 @@ impl<S: Storage> FundService<S> {
         terminal: &AuthenticatedTerminal,
         order_id: OrderId,
         amount: PositiveAmount,
+        cashier: Option<tillfund_core::StaffId>,
         idempotency_key: &str,
     ) -> Result<Outcome, ServiceError> {
         let fingerprint = fingerprint(&[
@@ -29,7 +30,13 @@ impl<S: Storage> FundService<S> {
                 amount,
             }),
         };
-        self.submit(command).await
+        let outcome = self.submit(command).await?;
+        if let Outcome::Refunded { amount, refunded_at_ms, .. } = &outcome {
+            let at_ms = refunded_at_ms.unwrap_or_else(|| self.store.clock().now_ms());
+            let (kind, key) = (CashierKind::Refund, idempotency_key.to_owned());
+            self.keep_cashier(terminal, kind, key, cashier, amount.minor_units(), at_ms).await;
+        }
+        Ok(outcome)
     }
 
     /// The start and end of the business day at the counter's store that `at_ms` falls in.
@@ -57,6 +64,7 @@ impl<S: Storage> FundService<S> {
         terminal: &AuthenticatedTerminal,
         top_up: tillfund_core::OutboxEntryId,
         amount: PositiveAmount,
+        cashier: Option<tillfund_core::StaffId>,
         idempotency_key: &str,
     ) -> Result<Outcome, ServiceError> {
         let recorded_at_ms = self.store.clock().now_ms();
@@ -80,6 +88,12 @@ impl<S: Storage> FundService<S> {
                 day_end_ms,
             }),
         };
-        self.submit(command).await
+        let outcome = self.submit(command).await?;
+        if let Outcome::TopUpReversed { amount, reversed_at_ms, .. } = &outcome {
+            let at_ms = reversed_at_ms.unwrap_or(recorded_at_ms);
+            let (kind, key) = (CashierKind::Reversal, idempotency_key.to_owned());
+            self.keep_cashier(terminal, kind, key, cashier, amount.minor_units(), at_ms).await;
+        }
+        Ok(outcome)
     }
 }

@@ -30,6 +30,7 @@ use tillfund_core::{
 
 mod attempts;
 mod audit;
+mod cashiers;
 mod command_line;
 mod corrections;
 mod customers;
@@ -53,6 +54,7 @@ mod terminals;
 mod yields;
 
 /// Which records of the operators' trail to read.
+pub use crate::store::CashierDay;
 pub use crate::store::StoredCashCount;
 pub use crate::store::StoredStaff;
 pub use crate::store::TrailQuery;

@@ -1,7 +1,7 @@
 //! A counter's outbox push: each entry applied once, its recorded time bounded.
 
 use super::*;
-use crate::store::Storage;
+use crate::store::{CashierKind, Storage};
 
 /// The oldest an outbox entry may be when it reaches the server: a counter offline for
 /// longer is not running a store, and an entry older than this is a clock or a forgery.
@@ -90,6 +90,13 @@ impl<S: Storage> FundService<S> {
                     }
                 }
             };
+            if matches!(outcome, EntryOutcome::Applied | EntryOutcome::AlreadyApplied) {
+                let CounterAction::CashTopUp { amount, .. } = &entry.action;
+                let (kind, id) = (CashierKind::TopUp, entry.id.to_string());
+                let amount = amount.amount().minor_units();
+                self.keep_cashier(terminal, kind, id, entry.cashier, amount, entry.recorded_at_ms)
+                    .await;
+            }
             results.push(EntryResult { id: entry.id, outcome });
         }
         Ok(results)

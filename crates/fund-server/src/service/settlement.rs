@@ -130,6 +130,7 @@ impl<S: Storage> FundService<S> {
         terminal: &AuthenticatedTerminal,
         day: Date,
         cash_count: Option<&CashCount>,
+        closed_by: Option<tillfund_core::StaffId>,
     ) -> Result<Settlement, ServiceError> {
         let (day_start_ms, day_end_ms) = self.settlement_day_bounds_ms(terminal, day).await?;
         if let Some(count) = cash_count {
@@ -169,6 +170,9 @@ impl<S: Storage> FundService<S> {
                 )
                 .await?;
         }
+        let now_ms = self.store.clock().now_ms();
+        let kind = crate::store::CashierKind::Close;
+        self.keep_cashier(terminal, kind, day_text, closed_by, 0, now_ms).await;
         let closed = self.settlement(terminal, day).await?;
         Ok(Settlement { entry_sequence, ..closed })
     }
@@ -210,7 +214,12 @@ pub struct StoreDay {
     pub cash_counts: Vec<StoredCashCount>,
     /// The labels of the counters that sent them ("Counter 2"), as operators know them.
     pub counter_labels: Vec<(TerminalId, String)>,
+    /// Who did what at each counter in the day, as the counters named them.
+    pub cashiers: Vec<crate::store::CashierDay>,
 }
+
+/// Lines of a store's day per counter and cashier: far above a store's staff on shift.
+const CASHIER_LINES_MAX: i64 = 400;
 
 impl<S: Storage> FundService<S> {
     /// Every store's `day` in its own time zone (everyone reads), at most 500 stores.
@@ -246,7 +255,16 @@ impl<S: Storage> FundService<S> {
                 }
             };
             let cash_counts = self.store.cash_counts(merchant.id, &day.to_string()).await?;
-            let counter_labels = if cash_counts.is_empty() {
+            let day_start_ms = day
+                .to_zoned(zone.clone())
+                .map_err(|error| internal(error.to_string()))?
+                .timestamp()
+                .as_millisecond();
+            let cashiers = self
+                .store
+                .cashier_days(merchant.id, day_start_ms, day_end_ms, CASHIER_LINES_MAX)
+                .await?;
+            let counter_labels = if cash_counts.is_empty() && cashiers.is_empty() {
                 Vec::new()
             } else {
                 self.store
@@ -263,6 +281,7 @@ impl<S: Storage> FundService<S> {
                 by_terminal,
                 cash_counts,
                 counter_labels,
+                cashiers,
             });
         }
         Ok(days)

@@ -24,7 +24,7 @@ use sqlx::{Postgres, QueryBuilder, Row};
 use super::{PgStore, SqliteStore, StoreError, Stored};
 
 /// The ledger database's tables, each after the tables it references.
-const LEDGER_TABLES: [&str; 30] = [
+const LEDGER_TABLES: [&str; 31] = [
     "merchants",
     "terminals",
     "customers",
@@ -56,6 +56,7 @@ const LEDGER_TABLES: [&str; 30] = [
     "money_limits",
     "cash_counts",
     "store_staff",
+    "cashier_records",
 ];
 
 /// The counters database's tables (request nonces, PIN attempts, rate-limit windows): a

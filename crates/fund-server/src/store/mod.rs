@@ -31,6 +31,7 @@ use crate::model::{Clock, Customer, Merchant, Terminal};
 
 mod backend;
 pub mod cash_count_store;
+pub mod cashier_store;
 mod copy;
 pub(crate) mod day_entries;
 pub(crate) mod flows;
@@ -55,6 +56,7 @@ pub use yield_pages::AccruedDay;
 
 pub use backend::{Backend, BackendAudit, BackendBatch};
 pub use cash_count_store::{CashCountStore, StoredCashCount};
+pub use cashier_store::{CashierDay, CashierKind, CashierRecord, CashierStore};
 pub use copy::{CopyReport, copy_sqlite_to_postgres};
 pub use flows::{FlowStore, Flows, TransferTotal};
 pub use limit_store::{LimitStore, StoredLimits};
@@ -124,8 +126,8 @@ mod redacted_url_tests {
 pub mod prelude {
     pub use super::{
         AttemptStore as _, AuditRead as _, BatchTransaction as _, CashCountStore as _,
-        FlowStore as _, LedgerStore as _, LimitStore as _, OperatorStore as _, PartyStore as _,
-        ProposalStore as _, ReportStore as _, StaffStore as _, Storage as _,
+        CashierStore as _, FlowStore as _, LedgerStore as _, LimitStore as _, OperatorStore as _,
+        PartyStore as _, ProposalStore as _, ReportStore as _, StaffStore as _, Storage as _,
         TerminalDirectory as _, TerminalStore as _, YieldStore as _,
     };
 }
@@ -155,6 +157,7 @@ pub trait Storage:
     + ProposalStore
     + LimitStore
     + CashCountStore
+    + CashierStore
     + StaffStore
     + TerminalDirectory
     + FlowStore

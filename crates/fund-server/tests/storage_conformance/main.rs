@@ -12,6 +12,7 @@
 mod attempts;
 mod audit;
 mod cash_counts;
+mod cashiers;
 mod ledger;
 mod life_cycle;
 mod operators;
@@ -79,6 +80,7 @@ macro_rules! backends {
                 operators::the_trail_appends_in_one_chain_and_is_read_back_by_filter,
                 operators::a_proposal_is_decided_once_never_by_its_proposer_and_never_late,
                 cash_counts::a_drawer_count_is_kept_once_per_counter_and_day,
+                cashiers::a_record_keeps_its_first_cashier_and_names_come_from_the_store,
             }
 
             /// Writes its many wallets beneath the store.

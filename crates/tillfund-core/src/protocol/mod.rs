@@ -49,7 +49,7 @@ pub use operator_merchants::{
     MerchantDetailBody, MerchantsBody, NewMerchantRequest,
 };
 pub use operator_rules::{RuleSetVersionBody, RulesBody, YieldRateBody};
-pub use operator_settlements::{CounterDayBody, StoreDayBody, StoreDaysBody};
+pub use operator_settlements::{CashierDayBody, CounterDayBody, StoreDayBody, StoreDaysBody};
 pub use proposals::{
     ChangeLineBody, DecisionRequest, NewProposalRequest, ProposalBody, ProposalStatus,
     ProposalsBody, ProposedChange,

@@ -15,6 +15,27 @@ pub struct CounterDayBody {
     /// The counter's drawer counted at the close, when it sent one.
     #[serde(default)]
     pub cash_count: Option<crate::cash_count::CashCount>,
+    /// Who did what at this counter in the day, as the counter named them.
+    #[serde(default)]
+    pub cashiers: Vec<CashierDayBody>,
+}
+
+/// A member of the store's staff's part of a counter's day. Amounts are minor units.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CashierDayBody {
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub staff_id: crate::StaffId,
+    /// From the store's staff list; absent for a member the store does not know.
+    pub name: Option<String>,
+    pub top_up_count: i64,
+    pub top_ups: i64,
+    pub refund_count: i64,
+    pub refunds: i64,
+    pub reversal_count: i64,
+    pub reversed_cash: i64,
+    /// Days this member closed at this counter (0 or 1).
+    pub closes: i64,
 }
 
 /// A store's day: closed with the figures the close recorded, or open with what a close

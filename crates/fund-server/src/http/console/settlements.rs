@@ -60,7 +60,24 @@ pub async fn settlements_page(
             })
         })
         .collect();
+    let labels: Vec<(tillfund_core::TerminalId, String)> =
+        stores.iter().flat_map(|store| store.counter_labels.iter().cloned()).collect();
+    let label_of = |terminal_id: &tillfund_core::TerminalId| {
+        labels.iter().find(|(id, _)| id == terminal_id).map_or("", |(_, label)| label.as_str())
+    };
     let days: Vec<_> = stores.into_iter().map(|store| store_day_body(&day, store)).collect();
+    // Who did what: one line per store, counter and member.
+    let shifts: Vec<_> = days
+        .iter()
+        .flat_map(|body| {
+            body.counters.iter().flat_map(move |counter| {
+                counter
+                    .cashiers
+                    .iter()
+                    .map(move |cashier| (&body.name, counter.terminal_id, cashier))
+            })
+        })
+        .collect();
     let currency = state.currency();
     let money = |units: i64| {
         tillfund_core::Amount::from_minor_units(units)
@@ -101,6 +118,42 @@ pub async fn settlements_page(
                 }
             } }
             p.hint { (words.amounts_in) " " (currency.code()) }
+        }
+        section {
+            h2 { (words.by_cashier) }
+            @if shifts.is_empty() {
+                p.empty { (words.no_cashiers) }
+            } @else {
+                div.scroll tabindex="0" { table #cashier-days {
+                    thead { tr {
+                        th scope="col" { (words.store) }
+                        th scope="col" { (words.counter) }
+                        th scope="col" { (words.cashier) }
+                        th scope="col" { (words.top_ups) }
+                        th scope="col" { (words.refunds) }
+                        th scope="col" { (words.given_back) }
+                        th scope="col" { (words.closed_the_day) }
+                    } }
+                    tbody {
+                        @for (store, terminal_id, cashier) in &shifts {
+                            tr data-terminal=(terminal_id) data-staff=(cashier.staff_id) {
+                                td { (store) }
+                                td { (label_of(terminal_id)) }
+                                td {
+                                    @match &cashier.name {
+                                        Some(name) => (name),
+                                        None => { (words.unknown_member) " " code { (cashier.staff_id) } }
+                                    }
+                                }
+                                td { (cashier.top_up_count) " · " (money(cashier.top_ups)) }
+                                td { (cashier.refund_count) " · " (money(cashier.refunds)) }
+                                td { (cashier.reversal_count) " · " (money(cashier.reversed_cash)) }
+                                td { @if cashier.closes > 0 { (words.yes) } }
+                            }
+                        }
+                    }
+                } }
+            }
         }
         section {
             h2 { (words.drawer_counts) }

@@ -219,6 +219,22 @@ impl crate::store::CashCountStore for Backend {
     }
 }
 
+impl crate::store::CashierStore for Backend {
+    async fn keep_cashier(&self, record: &crate::store::CashierRecord) -> Stored<()> {
+        each!(self, store => store.keep_cashier(record).await)
+    }
+
+    async fn cashier_days(
+        &self,
+        merchant_id: MerchantId,
+        start_ms: i64,
+        end_ms: i64,
+        limit: i64,
+    ) -> Stored<Vec<crate::store::CashierDay>> {
+        each!(self, store => store.cashier_days(merchant_id, start_ms, end_ms, limit).await)
+    }
+}
+
 impl crate::store::StaffStore for Backend {
     async fn put_staff(
         &self,

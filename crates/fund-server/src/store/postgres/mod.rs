@@ -23,6 +23,7 @@ use crate::model::Clock;
 
 mod attempts;
 mod cash_counts;
+mod cashiers;
 mod ledger;
 mod limits;
 mod operators;

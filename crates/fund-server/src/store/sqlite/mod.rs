@@ -16,6 +16,7 @@ pub use super::CommitGate;
 
 mod attempts;
 mod cash_counts;
+mod cashiers;
 mod ledger;
 mod limits;
 mod operators;
