@@ -227,6 +227,18 @@ async fn a_counter_day_through_the_real_app() {
         .await
         .unwrap();
     session.click("#sale-new").await.unwrap();
+    // The staff list is the store's, kept on the server: no change while it is away.
+    session.click("#nav button[data-screen=settings]").await.unwrap();
+    session.type_into("#staff-name-input", "Cy").await.unwrap();
+    session.type_into("#staff-pin", "2580\u{E007}").await.unwrap();
+    session
+        .wait_for_text("#staff-result", Duration::from_secs(10), |text| {
+            text.starts_with("Staff are kept on the server")
+        })
+        .await
+        .unwrap();
+    assert!(!session.text_of("#staff-list").await.unwrap().contains("Cy"));
+    session.click("#nav button[data-screen=sale]").await.unwrap();
 
     let server = FundServer::start(data_dir.path(), &listen).unwrap();
     let (_, took) = session
@@ -631,6 +643,11 @@ async fn a_counter_day_through_the_real_app() {
     let printed = std::fs::read(&printer_file).unwrap();
     assert!(printed.windows(8).any(|window| window == b"Z-REPORT"));
     assert!(printed.windows(11).any(|window| window == b"CASH TOP-UP"));
+    assert!(printed.windows(7).any(|window| window == b"Cashier"), "the receipt names the cashier");
+    // The shift report: each cashier's part of the day, also on the Z-report.
+    let shifts = session.text_of("#cashiers-list").await.unwrap();
+    assert!(shifts.contains("Ben") && shifts.contains("Mia"), "{shifts}");
+    assert!(z_report.contains("Closed by"), "{z_report}");
     assert_fits_sideways(&session, "settlement").await;
     save_screenshot(&session.screenshot_png().await.unwrap(), "counter-settlement.png").unwrap();
     desk::audit(&session, "settlement").await;
