@@ -650,6 +650,11 @@ async fn a_counter_day_through_the_real_app() {
     assert!(z_report.contains("Closed by"), "{z_report}");
     assert_fits_sideways(&session, "settlement").await;
     save_screenshot(&session.screenshot_png().await.unwrap(), "counter-settlement.png").unwrap();
+    session
+        .execute("document.getElementById('cashiers').scrollIntoView();", json!([]))
+        .await
+        .unwrap();
+    save_screenshot(&session.screenshot_png().await.unwrap(), "counter-shift-report.png").unwrap();
     desk::audit(&session, "settlement").await;
 
     // 中文: the language switch reloads the window in Chinese; the shift stays signed in.

@@ -871,6 +871,7 @@ function showDayReport(/** @type {DayReportView} */ view) {
   dayCountNeeded = view.count_needed;
   $("settlement-figures").hidden = dayCountNeeded;
   $("settlement-z-report").hidden = dayCountNeeded;
+  $("cashiers").hidden = dayCountNeeded;
   $("settlement-z-report").textContent = dayCountNeeded ? "" : view.z_report;
   if (dayCountNeeded) setStatus("drawer-result", "pending", text.countFirst);
   else drawChart(report.hours);
