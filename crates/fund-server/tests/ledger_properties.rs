@@ -12,7 +12,7 @@ use test_database::TestDatabase;
 
 use fund_server::ledger::{
     Account, Bucket, CashTopUp, Command, CommandKind, Deferred, IdempotencyKey, LedgerPolicy,
-    Outcome, Payment, Refund, ReverseTopUp,
+    Outcome, Payment, Redemption, Refund, ReverseTopUp,
 };
 use fund_server::model::Customer;
 use fund_server::service::{AuditScope, audit_store};
@@ -53,6 +53,12 @@ enum Operation {
         top_up: usize,
         minor_units: i64,
     },
+    /// Pays part of a wallet out as cash at a store.
+    Redeem {
+        customer: usize,
+        merchant: usize,
+        minor_units: i64,
+    },
     /// Sends an earlier command again, unchanged.
     Replay {
         command: usize,
@@ -75,6 +81,8 @@ fn operation() -> impl Strategy<Value = Operation> {
         1 => (0..2_usize).prop_map(|merchant| Operation::Close { merchant }),
         1 => (0..100_usize, 1..40_000_i64)
             .prop_map(|(top_up, minor_units)| Operation::Reverse { top_up, minor_units }),
+        2 => (0..4_usize, 0..2_usize, 1..40_000_i64)
+            .prop_map(|(customer, merchant, minor_units)| Operation::Redeem { customer, merchant, minor_units }),
         2 => (0..100_usize).prop_map(|command| Operation::Replay { command }),
         1 => (0..100_usize).prop_map(|command| Operation::ReplayAltered { command }),
     ]
@@ -232,6 +240,18 @@ fn commands(world: &World, operations: &[Operation]) -> Vec<Command> {
                     }),
                 }
             }
+            Operation::Redeem { customer, merchant, minor_units } => Command {
+                idempotency: key(index, 1),
+                recorded_at_ms: 1_000,
+                kind: CommandKind::Redeem(Redemption {
+                    merchant_id: world.merchants[*merchant],
+                    terminal_id: TerminalId::generate(),
+                    customer_id: world.customers[*customer],
+                    amount: positive(*minor_units),
+                    day_start_ms: 0,
+                    day_end_ms: i64::MAX,
+                }),
+            },
             Operation::Close { merchant } => Command {
                 idempotency: key(index, 1),
                 recorded_at_ms: 1_000,
@@ -334,6 +354,26 @@ async fn check(operations: Vec<Operation>, batch_sizes: Vec<usize>) {
                             };
                             *cash_taken.entry(reversal.merchant_id).or_default() -=
                                 amount.minor_units();
+                        }
+                        Outcome::Redeemed {
+                            customer_id,
+                            cash,
+                            principal,
+                            yield_paid,
+                            bonus_clawed_back,
+                            ..
+                        } => {
+                            assert_eq!(
+                                principal.minor_units() + yield_paid.minor_units(),
+                                cash.minor_units()
+                            );
+                            *model_wallets.entry(*customer_id).or_default() -=
+                                cash.minor_units() + bonus_clawed_back.minor_units();
+                            let CommandKind::Redeem(redemption) = &command.kind else {
+                                panic!("a redemption answer to another command")
+                            };
+                            *cash_taken.entry(redemption.merchant_id).or_default() -=
+                                cash.minor_units();
                         }
                         Outcome::Paid { customer_id, amount, .. } => {
                             *model_wallets.entry(*customer_id).or_default() -= amount.minor_units();

@@ -22,7 +22,10 @@ fn recomputed(group_by: &str) -> String {
            sum(CASE WHEN code = 'refund' THEN amount ELSE 0 END) AS refunds, \
            count(DISTINCT CASE WHEN code = 'top_up_reversal' THEN sequence END) AS reversal_count, \
            sum(CASE WHEN code = 'top_up_reversal' AND transfer_code = 'cash' THEN amount ELSE 0 END) AS reversed_cash, \
-           sum(CASE WHEN code = 'top_up_reversal' AND transfer_code = 'bonus' THEN amount ELSE 0 END) AS reversed_bonus \
+           sum(CASE WHEN code = 'top_up_reversal' AND transfer_code = 'bonus' THEN amount ELSE 0 END) AS reversed_bonus, \
+           count(DISTINCT CASE WHEN code = 'redemption' THEN sequence END) AS redemption_count, \
+           sum(CASE WHEN code = 'redemption' AND transfer_code = 'cash' THEN amount ELSE 0 END) AS redeemed_cash, \
+           sum(CASE WHEN code = 'redemption' AND transfer_code = 'bonus' THEN amount ELSE 0 END) AS redeemed_bonus \
          FROM settled GROUP BY {group_by}"
     )
 }
@@ -37,7 +40,7 @@ fn settled(filter: &str) -> String {
     )
 }
 
-const FIGURES: [&str; 10] = [
+const FIGURES: [&str; 13] = [
     "top_up_count",
     "cash",
     "bonus",
@@ -48,6 +51,9 @@ const FIGURES: [&str; 10] = [
     "reversal_count",
     "reversed_cash",
     "reversed_bonus",
+    "redemption_count",
+    "redeemed_cash",
+    "redeemed_bonus",
 ];
 
 /// Rows of `stored` (joined on `keys`) whose figures differ from the recomputed ones of the
@@ -98,7 +104,7 @@ pub async fn settlements_add_up(ledger: &LedgerReader) -> Result<()> {
             "SELECT count(*) FROM settled_entries se \
              JOIN journal_entries e ON e.sequence = se.entry_sequence \
              WHERE e.merchant_id IS NULL OR e.merchant_id <> se.merchant_id \
-                OR e.code NOT IN ('top_up', 'top_up_reversal', 'payment', 'refund') \
+                OR e.code NOT IN ('top_up', 'top_up_reversal', 'redemption', 'payment', 'refund') \
                 OR NOT EXISTS (SELECT 1 FROM settlements s \
                                WHERE s.merchant_id = se.merchant_id AND s.day = se.day)",
             &[],
@@ -128,6 +134,9 @@ async fn stored_rows_equal(
         figures.reversal_count,
         figures.reversed_cash,
         figures.reversed_bonus,
+        figures.redemption_count,
+        figures.redeemed_cash,
+        figures.redeemed_bonus,
     ]
     .map(|value| value.to_string());
     let conditions = key

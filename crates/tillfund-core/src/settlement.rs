@@ -24,12 +24,21 @@ pub struct SettlementFigures {
     /// before it was sent.
     #[serde(default)]
     pub reversed_bonus: i64,
+    /// Wallets paid out as cash at the counter (principal and yield), and the bonus clawed
+    /// back with them. Absent from figures of before redemptions.
+    #[serde(default)]
+    pub redemption_count: i64,
+    #[serde(default)]
+    pub redeemed_cash: i64,
+    #[serde(default)]
+    pub redeemed_bonus: i64,
 }
 
 impl SettlementFigures {
-    /// Cash that must be in the drawer: taken for top-ups less given back for reversals.
+    /// Cash that must be in the drawer: taken for top-ups less given back for reversals
+    /// and paid out for redemptions.
     pub fn drawer_cash(&self) -> i64 {
-        self.cash - self.reversed_cash
+        self.cash - self.reversed_cash - self.redeemed_cash
     }
 
     /// What the platform owes the store: payments less refunds less the cash the store

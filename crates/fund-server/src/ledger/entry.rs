@@ -16,6 +16,8 @@ pub enum EntryCode {
     Defund,
     TopUp,
     TopUpReversal,
+    /// Principal and yield paid out as cash at a counter, the bonus clawed back.
+    Redemption,
     Payment,
     Refund,
     Yield,
@@ -71,6 +73,7 @@ text_codes!(EntryCode {
     Defund => "defund",
     TopUp => "top_up",
     TopUpReversal => "top_up_reversal",
+    Redemption => "redemption",
     Payment => "payment",
     Refund => "refund",
     Yield => "yield",

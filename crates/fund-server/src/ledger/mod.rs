@@ -12,9 +12,9 @@ pub use account::{Account, Bucket};
 pub use engine::{
     AlertChange, AppliedTopUp, Batch, BatchNeeds, BatchState, BatchWrites, CashTopUp, ClosedDay,
     Command, CommandKind, Decided, Deferred, IdempotencyKey, LedgerPolicy, MoneyLimits, OrderKey,
-    Outcome, PaidOrder, Payment, Refund, RejectCode, ReverseTopUp, RuleSetRecord, ServerSimBugs,
-    SettlementFigures, StoredOutcome, TerminalEntry, TopUpKey, UnsettledDay, UnsettledEntry,
-    figures_by_terminal,
+    Outcome, PaidOrder, Payment, Redemption, Refund, RejectCode, ReverseTopUp, RuleSetRecord,
+    ServerSimBugs, SettlementFigures, StoredOutcome, TerminalEntry, TopUpKey, UnsettledDay,
+    UnsettledEntry, figures_by_terminal,
 };
 pub use entry::{
     EntryCode, EntryHash, EntryReferences, JournalEntry, NewEntry, Transfer, TransferCode,

@@ -84,6 +84,7 @@ pub(crate) fn reject_error_code(code: RejectCode) -> ErrorCode {
         RejectCode::ReversalExceedsTopUp => ErrorCode::ReversalExceedsTopUp,
         RejectCode::WalletInsufficient => ErrorCode::WalletInsufficient,
         RejectCode::DrawerInsufficient => ErrorCode::DrawerInsufficient,
+        RejectCode::RedemptionExceedsBalance => ErrorCode::RedemptionExceedsBalance,
         RejectCode::ReserveUnderThreshold => ErrorCode::ReserveUnderThreshold,
         RejectCode::DayAlreadyClosed => ErrorCode::DayAlreadyClosed,
     }

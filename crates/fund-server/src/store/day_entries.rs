@@ -1,5 +1,5 @@
 //! The entries a store's day is counted from, read alike by both backends: the query reads
-//! one row per transfer of a top-up, reversal, payment or refund, in journal order, and
+//! one row per transfer of a top-up, reversal, redemption, payment or refund, in journal order, and
 //! `DayEntries` folds them into one entry per journal entry.
 
 use tillfund_core::TerminalId;
@@ -12,7 +12,7 @@ use crate::ledger::{EntryCode, TerminalEntry, TransferCode, UnsettledEntry};
 pub(crate) const DAY_ROWS_SELECT: &str = "SELECT e.sequence, e.terminal_id, e.code, \
     t.code AS transfer_code, t.amount \
     FROM journal_entries e JOIN transfers t ON t.entry_sequence = e.sequence \
-    WHERE e.code IN ('top_up', 'top_up_reversal', 'payment', 'refund')";
+    WHERE e.code IN ('top_up', 'top_up_reversal', 'redemption', 'payment', 'refund')";
 
 /// One transfer row of a day entry, as read.
 pub(crate) struct DayRow<'r> {
@@ -47,6 +47,7 @@ impl DayEntries {
                 EntryCode::TopUpReversal => {
                     UnsettledEntry::Reversal { sequence, cash: 0, bonus: 0 }
                 }
+                EntryCode::Redemption => UnsettledEntry::Redemption { sequence, cash: 0, bonus: 0 },
                 EntryCode::Payment => UnsettledEntry::Payment { sequence, amount: 0 },
                 EntryCode::Refund => UnsettledEntry::Refund { sequence, amount: 0 },
                 other => {
@@ -60,9 +61,13 @@ impl DayEntries {
         let amount = row.amount;
         match (self.entries.last_mut().map(|(_, entry)| entry), transfer_code) {
             (Some(UnsettledEntry::TopUp { cash, .. }), TransferCode::Cash)
-            | (Some(UnsettledEntry::Reversal { cash, .. }), TransferCode::Cash) => *cash += amount,
+            | (Some(UnsettledEntry::Reversal { cash, .. }), TransferCode::Cash)
+            | (Some(UnsettledEntry::Redemption { cash, .. }), TransferCode::Cash) => {
+                *cash += amount
+            }
             (Some(UnsettledEntry::TopUp { bonus, .. }), TransferCode::Bonus)
-            | (Some(UnsettledEntry::Reversal { bonus, .. }), TransferCode::Bonus) => {
+            | (Some(UnsettledEntry::Reversal { bonus, .. }), TransferCode::Bonus)
+            | (Some(UnsettledEntry::Redemption { bonus, .. }), TransferCode::Bonus) => {
                 *bonus += amount
             }
             (Some(UnsettledEntry::Payment { amount: total, .. }), _)
@@ -88,11 +93,17 @@ mod tests {
         day.push(row(1, "top_up", "bonus", 500)).unwrap();
         day.push(row(2, "refund", "refund", 300)).unwrap();
         day.push(row(2, "refund", "refund", 200)).unwrap();
+        for (code, amount) in
+            [("cash", 3_000), ("principal", 2_900), ("yield", 100), ("bonus", 150)]
+        {
+            day.push(row(3, "redemption", code, amount)).unwrap();
+        }
         assert_eq!(
             day.entries,
             vec![
                 (None, UnsettledEntry::TopUp { sequence: 1, cash: 10_000, bonus: 500 }),
                 (None, UnsettledEntry::Refund { sequence: 2, amount: 500 }),
+                (None, UnsettledEntry::Redemption { sequence: 3, cash: 3_000, bonus: 150 }),
             ]
         );
     }

@@ -124,6 +124,7 @@ error_codes! {
     ReversalExceedsTopUp = "reversal_exceeds_top_up", 422, "The reversal is more than what is left of the top-up.", "撤销金额超过充值剩余金额。";
     WalletInsufficient = "wallet_insufficient", 422, "The customer has already spent part of this top-up.", "顾客已使用部分充值，无法全额撤销。";
     DrawerInsufficient = "drawer_insufficient", 422, "The drawer has not taken enough cash today to give this back (the cash of days not yet closed belongs to their close); the operator must handle this reversal.", "钱箱今日收取的现金不足以退还此笔（未结算日的现金属于当日结算），请由运营方处理。";
+    RedemptionExceedsBalance = "redemption_exceeds_balance", 422, "The wallet's principal and yield do not cover this amount (bonus is never paid out).", "钱包本金与收益不足以兑付该金额（赠送金额不可兑现）。";
     RecordedAtOutOfRange = "recorded_at_out_of_range", 422, "The entry's time is later than the server received it, or older than a counter can be offline.", "记录时间晚于服务器接收时间或过于久远，请检查收银台时钟。";
     // The day's close.
     DayAlreadyClosed = "day_already_closed", 409, "This day is already closed.", "该营业日已结算。";

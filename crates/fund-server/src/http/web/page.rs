@@ -112,6 +112,7 @@ pub struct Words {
     pub entry_refund: &'static str,
     pub entry_yield: &'static str,
     pub entry_reversal: &'static str,
+    pub entry_redemption: &'static str,
 }
 
 pub const ENGLISH: Words = Words {
@@ -169,6 +170,7 @@ pub const ENGLISH: Words = Words {
     entry_refund: "Refund",
     entry_yield: "Yield",
     entry_reversal: "Top-up reversed",
+    entry_redemption: "Paid out in cash",
 };
 
 pub const CHINESE: Words = Words {
@@ -226,6 +228,7 @@ pub const CHINESE: Words = Words {
     entry_refund: "退款",
     entry_yield: "收益",
     entry_reversal: "充值撤销",
+    entry_redemption: "兑现为现金",
 };
 
 pub fn words(language: Language) -> &'static Words {

@@ -81,6 +81,7 @@ pub(super) fn entry_label(code: EntryCode, text: &Words) -> &'static str {
         EntryCode::Refund => text.entry_refund,
         EntryCode::Yield => text.entry_yield,
         EntryCode::TopUpReversal => text.entry_reversal,
+        EntryCode::Redemption => text.entry_redemption,
         other => other.as_str(),
     }
 }

@@ -104,6 +104,10 @@ pub enum CommandKind {
     /// Gives cash back for all or part of a top-up: the principal returns to the reserve,
     /// the bonus is clawed back in proportion, and the cash leaves the drawer.
     ReverseTopUp(ReverseTopUp),
+    /// Pays a wallet's principal and yield out as cash at a counter of a store it is bound
+    /// to: the principal and yield return to the reserve, the bonus is clawed back in
+    /// proportion to the principal, and the cash leaves the drawer.
+    Redeem(Redemption),
     /// Closes a merchant's business day: settles every entry of the merchant recorded
     /// before `day_end_ms` and not settled yet.
     CloseDay {
@@ -147,6 +151,19 @@ pub struct ReverseTopUp {
     pub day_start_ms: i64,
     /// End of that day: entries recorded after it (a counter whose clock runs ahead may
     /// push them a few minutes early) are the next day's cash, owed to its close.
+    pub day_end_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Redemption {
+    pub merchant_id: MerchantId,
+    pub terminal_id: TerminalId,
+    pub customer_id: CustomerId,
+    /// Cash paid out: principal and yield together.
+    pub amount: PositiveAmount,
+    /// The store's business day it is recorded in: as with a reversal, only the cash taken
+    /// since the day began can pay it out (earlier days' cash belongs to their closes).
+    pub day_start_ms: i64,
     pub day_end_ms: i64,
 }
 

@@ -9,7 +9,7 @@
 //!
 //! One file per idea: `command.rs` (what is asked), `outcome.rs` (what is answered),
 //! `state.rs` (what a batch reads and writes), and one file per operation deciding it:
-//! `top_up.rs`, `reversal.rs`, `payment.rs`, `refund.rs`, `settlement.rs` (the day's
+//! `top_up.rs`, `reversal.rs`, `redemption.rs`, `payment.rs`, `refund.rs`, `settlement.rs` (the day's
 //! close), `reserve.rs` (funding, yield postings, the monitor). This file holds the batch
 //! itself: the idempotency check, posting an entry under the no-negative guard, and
 //! handing over what to write.
@@ -31,6 +31,7 @@ use super::split::split_proportionally;
 mod command;
 mod outcome;
 mod payment;
+mod redemption;
 mod refund;
 mod reserve;
 mod reversal;
@@ -99,6 +100,7 @@ impl Batch {
                 self.close_day(*merchant_id, day, *day_end_ms, command)?
             }
             CommandKind::ReverseTopUp(reversal) => self.reverse_top_up(reversal, command)?,
+            CommandKind::Redeem(redemption) => self.redeem(redemption, command)?,
         };
         self.state.idempotency.insert(
             command.idempotency.key.clone(),

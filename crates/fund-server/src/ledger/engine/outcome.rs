@@ -43,6 +43,18 @@ pub enum Outcome {
         #[serde(default)]
         reversed_at_ms: Option<i64>,
     },
+    Redeemed {
+        entry_sequence: i64,
+        customer_id: CustomerId,
+        /// Cash paid out: `principal` and `yield_paid` together.
+        cash: Amount,
+        principal: Amount,
+        yield_paid: Amount,
+        bonus_clawed_back: Amount,
+        wallet_balance: Amount,
+        /// When it was applied, by the server's clock: the day it counts in.
+        redeemed_at_ms: i64,
+    },
     Refunded {
         entry_sequence: i64,
         order_id: OrderId,
@@ -126,6 +138,7 @@ pub enum RejectCode {
     ReversalExceedsTopUp,
     WalletInsufficient,
     DrawerInsufficient,
+    RedemptionExceedsBalance,
     DayAlreadyClosed,
     ReserveUnderThreshold,
 }

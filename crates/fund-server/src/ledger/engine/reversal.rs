@@ -147,7 +147,7 @@ impl Batch {
 
     /// Drawer cash of the merchant's unsettled entries recorded in `[start_ms, end_ms)`:
     /// those loaded for the batch and those it posted, less what its closes settled.
-    fn cash_within(
+    pub(super) fn cash_within(
         &self,
         merchant_id: MerchantId,
         start_ms: i64,

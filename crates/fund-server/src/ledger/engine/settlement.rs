@@ -12,6 +12,7 @@ pub enum UnsettledEntry {
     Reversal { sequence: i64, cash: i64, bonus: i64 },
     Payment { sequence: i64, amount: i64 },
     Refund { sequence: i64, amount: i64 },
+    Redemption { sequence: i64, cash: i64, bonus: i64 },
 }
 
 impl UnsettledEntry {
@@ -20,7 +21,8 @@ impl UnsettledEntry {
             UnsettledEntry::TopUp { sequence, .. }
             | UnsettledEntry::Reversal { sequence, .. }
             | UnsettledEntry::Payment { sequence, .. }
-            | UnsettledEntry::Refund { sequence, .. } => sequence,
+            | UnsettledEntry::Refund { sequence, .. }
+            | UnsettledEntry::Redemption { sequence, .. } => sequence,
         }
     }
 }
@@ -46,6 +48,11 @@ impl UnsettledEntry {
             UnsettledEntry::Refund { amount, .. } => {
                 figures.refund_count += 1;
                 figures.refunds += amount;
+            }
+            UnsettledEntry::Redemption { cash, bonus, .. } => {
+                figures.redemption_count += 1;
+                figures.redeemed_cash += cash;
+                figures.redeemed_bonus += bonus;
             }
         }
     }

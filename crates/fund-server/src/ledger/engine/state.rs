@@ -74,8 +74,8 @@ pub struct BatchNeeds {
     pub rule_set_versions: BTreeSet<u32>,
     /// (merchant, day, end of the day) of each close in the batch.
     pub closes: BTreeSet<(MerchantId, String, i64)>,
-    /// (merchant, start, end of the day) of each reversal in the batch: its unsettled
-    /// entries recorded within the day are loaded.
+    /// (merchant, start, end of the day) of each reversal and redemption in the batch: its
+    /// unsettled entries recorded within the day are loaded (the cash that can pay it out).
     pub reversal_days: BTreeSet<(MerchantId, i64, i64)>,
 }
 
@@ -113,6 +113,17 @@ impl BatchNeeds {
                         reversal.merchant_id,
                         reversal.day_start_ms,
                         reversal.day_end_ms,
+                    ));
+                }
+                CommandKind::Redeem(redemption) => {
+                    needs.accounts.insert(Account::Drawer(redemption.merchant_id));
+                    needs.accounts.extend(Account::wallet_buckets(redemption.customer_id));
+                    needs.customers.insert(redemption.customer_id);
+                    needs.bindings.insert((redemption.customer_id, redemption.merchant_id));
+                    needs.reversal_days.insert((
+                        redemption.merchant_id,
+                        redemption.day_start_ms,
+                        redemption.day_end_ms,
                     ));
                 }
                 CommandKind::CloseDay { merchant_id, day, day_end_ms } => {

@@ -16,11 +16,12 @@ pub(super) async fn settlement_checks(
     after_sequence: i64,
 ) -> Result<Vec<SettlementCheck>, StoreError> {
     let rows = sqlx::query(
-        "SELECT s.merchant_id, s.day, s.cash - s.reversed_cash AS drawer_cash, \
+        "SELECT s.merchant_id, s.day, s.cash - s.reversed_cash - s.redeemed_cash AS drawer_cash, \
            s.payments - s.refunds AS net_payments, \
            (SELECT coalesce(sum(CASE \
                WHEN e.code = 'top_up' AND t.code = 'cash' THEN t.amount \
                WHEN e.code = 'top_up_reversal' AND t.code = 'cash' THEN -t.amount \
+               WHEN e.code = 'redemption' AND t.code = 'cash' THEN -t.amount \
                ELSE 0 END), 0)::BIGINT \
             FROM settled_entries se JOIN journal_entries e ON e.sequence = se.entry_sequence \
             JOIN transfers t ON t.entry_sequence = e.sequence \

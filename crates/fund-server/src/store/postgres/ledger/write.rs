@@ -176,7 +176,7 @@ async fn write_settlement(
 ) -> Result<(), StoreError> {
     let day_statement = format!(
         "INSERT INTO settlements (merchant_id, day, entry_sequence, {FIGURE_COLUMNS}, closed_at_ms) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
     );
     let query = sqlx::query(&day_statement)
         .bind(closed.merchant_id.to_string())
@@ -185,7 +185,7 @@ async fn write_settlement(
     bind_figures(query, &closed.figures).bind(now).execute(&mut *connection).await?;
     let terminal_statement = format!(
         "INSERT INTO settlement_terminals (merchant_id, day, terminal_id, {FIGURE_COLUMNS}) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
     );
     for (terminal_id, figures) in &closed.by_terminal {
         let query = sqlx::query(&terminal_statement)
@@ -223,6 +223,9 @@ fn bind_figures<'q>(query: SqliteQuery<'q>, figures: &SettlementFigures) -> Sqli
         .bind(figures.reversal_count)
         .bind(figures.reversed_cash)
         .bind(figures.reversed_bonus)
+        .bind(figures.redemption_count)
+        .bind(figures.redeemed_cash)
+        .bind(figures.redeemed_bonus)
 }
 
 async fn write_reserve_alert(

@@ -4,7 +4,8 @@ use super::*;
 use crate::store::day_entries::{DAY_ROWS_SELECT, DayEntries, DayRow};
 
 pub(super) const FIGURE_COLUMNS: &str = "top_up_count, cash, bonus, payment_count, payments, refund_count, \
-    refunds, reversal_count, reversed_cash, reversed_bonus";
+    refunds, reversal_count, reversed_cash, reversed_bonus, redemption_count, redeemed_cash, \
+    redeemed_bonus";
 
 pub(super) fn figures_from_row(
     row: &sqlx::sqlite::SqliteRow,
@@ -20,6 +21,9 @@ pub(super) fn figures_from_row(
         reversal_count: row.try_get("reversal_count")?,
         reversed_cash: row.try_get("reversed_cash")?,
         reversed_bonus: row.try_get("reversed_bonus")?,
+        redemption_count: row.try_get("redemption_count")?,
+        redeemed_cash: row.try_get("redeemed_cash")?,
+        redeemed_bonus: row.try_get("redeemed_bonus")?,
     })
 }
 
