@@ -45,7 +45,7 @@ unit:
 	$(CARGO) test --workspace --exclude tillfund-counter --exclude tillfund-sim
 	$(CARGO) test -p tillfund-sim
 	TILLFUND_TEST_DATABASE=postgres $(CARGO) test -p fund-server \
-	  --test api --test ledger_properties --test operators --test proposals --test store_staff --test wallet_pages --test yield
+	  --test api --test ledger_properties --test operators --test proposals --test redemptions --test store_staff --test wallet_pages --test yield
 	$(CARGO) test -p tillfund-counter --lib
 	node --test tests/ui/
 	scripts/fuzz.sh smoke

@@ -132,6 +132,13 @@ fn valid_request(operation: &Operation, world: &World) -> (String, Value) {
             json!({"top_up_entry_id": world.top_up_id, "amount": 1})
         }
         ("POST", "/v1/terminal/settlement/close") => json!({"day": "2020-01-01"}),
+        // A well-formed request; the code matches nothing, so nothing is paid out.
+        ("POST", "/v1/terminal/redemptions") => {
+            json!({"customer_id": world.customer_id, "code": "12345678", "amount": 1})
+        }
+        ("POST", "/v1/wallet/redemption-codes") => {
+            json!({"merchant_id": MERCHANT_ID, "amount": 1, "pin": "123456"})
+        }
         // The server checks a PIN hash's form and cost, not what it hashes.
         ("PUT", "/v1/terminal/staff/{staff_id}") => json!({
             "name": format!("Ann {}", now_ms()), "role": "cashier", "active": true,

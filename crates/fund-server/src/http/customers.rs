@@ -45,13 +45,13 @@ fn invalid(code: ErrorCode, message: String) -> ApiError {
     ApiError::from(ServiceError::new(code, message))
 }
 
-fn parse_merchant_id(text: &str) -> Result<MerchantId, ApiError> {
+pub(super) fn parse_merchant_id(text: &str) -> Result<MerchantId, ApiError> {
     text.parse().map_err(|error: tillfund_core::InvalidId| {
         invalid(ErrorCode::MerchantIdInvalid, error.to_string())
     })
 }
 
-fn parse_pin(text: &str) -> Result<PaymentPin, ApiError> {
+pub(super) fn parse_pin(text: &str) -> Result<PaymentPin, ApiError> {
     PaymentPin::parse(text).map_err(|error| invalid(error.code(), error.to_string()))
 }
 

@@ -15,6 +15,7 @@ mod operator_rules;
 mod operator_settlements;
 mod operators;
 mod proposals;
+mod redemptions;
 mod store_staff;
 mod terminals;
 mod trail_export;
@@ -139,6 +140,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(terminals::reverse_top_up))
         .routes(routes!(terminals::settlement))
         .routes(routes!(terminals::close_day))
+        .routes(routes!(redemptions::issue_code))
+        .routes(routes!(redemptions::redeem))
         .routes(routes!(store_staff::put_staff))
         .routes(routes!(store_staff::staff_changes))
 }

@@ -70,6 +70,8 @@ fn with_cashiers(
             refunds: line.refunds,
             reversal_count: line.reversal_count,
             reversed_cash: line.reversed,
+            redemption_count: line.redemption_count,
+            redeemed_cash: line.redeemed,
             closes: line.closes,
         };
         match counters.iter_mut().find(|counter| counter.terminal_id == terminal_id) {

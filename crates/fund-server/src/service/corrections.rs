@@ -40,7 +40,7 @@ impl<S: Storage> FundService<S> {
     }
 
     /// The start and end of the business day at the counter's store that `at_ms` falls in.
-    async fn business_day_ms(
+    pub(super) async fn business_day_ms(
         &self,
         terminal: &AuthenticatedTerminal,
         at_ms: i64,

@@ -47,6 +47,7 @@ mod payments;
 mod proposals;
 mod proposed_changes;
 mod pulls;
+mod redemptions;
 mod rules_overview;
 mod settlement;
 mod store_staff;

@@ -13,6 +13,7 @@ pub enum CashierKind {
     TopUp,
     Refund,
     Reversal,
+    Redemption,
     Close,
 }
 
@@ -22,6 +23,7 @@ impl CashierKind {
             CashierKind::TopUp => "top_up",
             CashierKind::Refund => "refund",
             CashierKind::Reversal => "reversal",
+            CashierKind::Redemption => "redemption",
             CashierKind::Close => "close",
         }
     }
@@ -55,6 +57,8 @@ pub struct CashierDay {
     pub refunds: i64,
     pub reversal_count: i64,
     pub reversed: i64,
+    pub redemption_count: i64,
+    pub redeemed: i64,
     pub closes: i64,
 }
 

@@ -24,7 +24,7 @@ use sqlx::{Postgres, QueryBuilder, Row};
 use super::{PgStore, SqliteStore, StoreError, Stored};
 
 /// The ledger database's tables, each after the tables it references.
-const LEDGER_TABLES: [&str; 31] = [
+const LEDGER_TABLES: [&str; 32] = [
     "merchants",
     "terminals",
     "customers",
@@ -57,6 +57,7 @@ const LEDGER_TABLES: [&str; 31] = [
     "cash_counts",
     "store_staff",
     "cashier_records",
+    "redemption_codes",
 ];
 
 /// The counters database's tables (request nonces, PIN attempts, rate-limit windows): a

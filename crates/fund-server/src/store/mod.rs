@@ -40,6 +40,7 @@ mod operator_store;
 pub mod postgres;
 mod proposal_store;
 mod records;
+pub mod redemption_code_store;
 pub mod sqlite;
 mod sqlx_error;
 pub mod staff_store;
@@ -62,6 +63,9 @@ pub use flows::{FlowStore, Flows, TransferTotal};
 pub use limit_store::{LimitStore, StoredLimits};
 pub use operator_store::{OperatorRecord, OperatorStore, SessionLimits, TrailQuery};
 pub use proposal_store::{Decision, ProposalRecord, ProposalStore};
+pub use redemption_code_store::{
+    IssueOutcome, RedemptionCodeRecord, RedemptionCodeStore, StoredRedemptionCode,
+};
 pub use staff_store::{PutStaffOutcome, StaffRecord, StaffStore, StoredStaff};
 pub use terminal_directory::{ActivationCodeRecord, TerminalDirectory, TerminalSummary};
 
@@ -127,8 +131,8 @@ pub mod prelude {
     pub use super::{
         AttemptStore as _, AuditRead as _, BatchTransaction as _, CashCountStore as _,
         CashierStore as _, FlowStore as _, LedgerStore as _, LimitStore as _, OperatorStore as _,
-        PartyStore as _, ProposalStore as _, ReportStore as _, StaffStore as _, Storage as _,
-        TerminalDirectory as _, TerminalStore as _, YieldStore as _,
+        PartyStore as _, ProposalStore as _, RedemptionCodeStore as _, ReportStore as _,
+        StaffStore as _, Storage as _, TerminalDirectory as _, TerminalStore as _, YieldStore as _,
     };
 }
 
@@ -158,6 +162,7 @@ pub trait Storage:
     + LimitStore
     + CashCountStore
     + CashierStore
+    + RedemptionCodeStore
     + StaffStore
     + TerminalDirectory
     + FlowStore

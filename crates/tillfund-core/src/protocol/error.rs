@@ -104,6 +104,7 @@ error_codes! {
     WalletLocked = "wallet_locked", 423, "Too many wrong PINs: the wallet is locked for a while.", "支付密码错误次数过多，钱包已暂时锁定，请稍后再试。";
     PhoneTaken = "phone_taken", 409, "A wallet with this phone number already exists; sign in instead.", "该手机号已开通钱包，请直接登录。";
     MerchantUnknown = "merchant_unknown", 404, "There is no such store.", "没有这家门店。";
+    CustomerIdInvalid = "customer_id_invalid", 422, "This is not a customer id.", "顾客编号不正确。";
     CustomerUnknown = "customer_unknown", 404, "There is no such customer.", "没有该顾客。";
     CustomerNotBound = "customer_not_bound", 422, "The wallet is not bound to this store; add the store in the wallet first.", "您的钱包尚未绑定该门店：请先在钱包中添加该门店。";
     // Payments.
@@ -124,6 +125,10 @@ error_codes! {
     ReversalExceedsTopUp = "reversal_exceeds_top_up", 422, "The reversal is more than what is left of the top-up.", "撤销金额超过充值剩余金额。";
     WalletInsufficient = "wallet_insufficient", 422, "The customer has already spent part of this top-up.", "顾客已使用部分充值，无法全额撤销。";
     DrawerInsufficient = "drawer_insufficient", 422, "The drawer has not taken enough cash today to give this back (the cash of days not yet closed belongs to their close); the operator must handle this reversal.", "钱箱今日收取的现金不足以退还此笔（未结算日的现金属于当日结算），请由运营方处理。";
+    RedemptionCodeWrong = "redemption_code_wrong", 422, "This code does not match a live redemption code of this customer for this store and amount.", "兑现码与该顾客在本店的有效兑现码及金额不符。";
+    RedemptionCodeInvalid = "redemption_code_invalid", 422, "A redemption code is 8 digits.", "兑现码为 8 位数字。";
+    RedemptionDailyLimit = "redemption_daily_limit", 409, "This wallet has asked for as much cash as it may in 24 hours.", "该钱包 24 小时内申请兑现的金额已达上限。";
+    RedemptionCodesLive = "redemption_codes_live", 409, "This wallet holds as many unused redemption codes as it may; use one or let them expire.", "该钱包未使用的兑现码已达上限，请先使用或等待过期。";
     RedemptionExceedsBalance = "redemption_exceeds_balance", 422, "The wallet's principal and yield do not cover this amount (bonus is never paid out).", "钱包本金与收益不足以兑付该金额（赠送金额不可兑现）。";
     RecordedAtOutOfRange = "recorded_at_out_of_range", 422, "The entry's time is later than the server received it, or older than a counter can be offline.", "记录时间晚于服务器接收时间或过于久远，请检查收银台时钟。";
     // The day's close.

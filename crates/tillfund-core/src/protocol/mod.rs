@@ -29,6 +29,7 @@ mod operator_merchants;
 mod operator_rules;
 mod operator_settlements;
 mod proposals;
+mod redemption;
 mod staff;
 
 pub use counter::*;
@@ -53,6 +54,10 @@ pub use operator_settlements::{CashierDayBody, CounterDayBody, StoreDayBody, Sto
 pub use proposals::{
     ChangeLineBody, DecisionRequest, NewProposalRequest, ProposalBody, ProposalStatus,
     ProposalsBody, ProposedChange,
+};
+pub use redemption::{
+    REDEMPTION_CODE_DIGITS, REDEMPTION_CODE_LIFETIME_MS, REDEMPTION_CODES_LIVE_MAX, RedemptionBody,
+    RedemptionCodeBody, RedemptionCodeRequest, RedemptionRequest,
 };
 pub use staff::{
     STAFF_CHANGES_PER_PULL_MAX, STAFF_NAME_MAX_CHARS, STAFF_PIN_HASH_MAX_CHARS,

@@ -34,6 +34,11 @@ pub struct CashierDayBody {
     pub refunds: i64,
     pub reversal_count: i64,
     pub reversed_cash: i64,
+    /// Wallets paid out as cash, and the cash.
+    #[serde(default)]
+    pub redemption_count: i64,
+    #[serde(default)]
+    pub redeemed_cash: i64,
     /// Days this member closed at this counter (0 or 1).
     pub closes: i64,
 }

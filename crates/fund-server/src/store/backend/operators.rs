@@ -235,6 +235,31 @@ impl crate::store::CashierStore for Backend {
     }
 }
 
+impl crate::store::RedemptionCodeStore for Backend {
+    async fn issue_redemption_code(
+        &self,
+        record: &crate::store::RedemptionCodeRecord,
+        daily_max: i64,
+        live_max: i64,
+    ) -> Stored<crate::store::IssueOutcome> {
+        each!(self, store => store.issue_redemption_code(record, daily_max, live_max).await)
+    }
+
+    async fn redemption_codes(
+        &self,
+        customer_id: tillfund_core::CustomerId,
+        merchant_id: MerchantId,
+        now_ms: i64,
+        limit: i64,
+    ) -> Stored<Vec<crate::store::StoredRedemptionCode>> {
+        each!(self, store => store.redemption_codes(customer_id, merchant_id, now_ms, limit).await)
+    }
+
+    async fn mark_redemption_code_used(&self, id: &str, now_ms: i64) -> Stored<()> {
+        each!(self, store => store.mark_redemption_code_used(id, now_ms).await)
+    }
+}
+
 impl crate::store::StaffStore for Backend {
     async fn put_staff(
         &self,

@@ -18,6 +18,8 @@ fn day_row(row: &sqlx::postgres::PgRow) -> Result<CashierDay, StoreError> {
         refunds: row.try_get("refunds")?,
         reversal_count: row.try_get("reversal_count")?,
         reversed: row.try_get("reversed")?,
+        redemption_count: row.try_get("redemption_count")?,
+        redeemed: row.try_get("redeemed")?,
         closes: row.try_get("closes")?,
     })
 }
@@ -56,6 +58,8 @@ impl CashierStore for PgStore {
          CAST(coalesce(sum(r.amount) FILTER (WHERE r.kind = 'refund'), 0) AS BIGINT) AS refunds, \
          count(*) FILTER (WHERE r.kind = 'reversal') AS reversal_count, \
          CAST(coalesce(sum(r.amount) FILTER (WHERE r.kind = 'reversal'), 0) AS BIGINT) AS reversed, \
+         count(*) FILTER (WHERE r.kind = 'redemption') AS redemption_count, \
+         CAST(coalesce(sum(r.amount) FILTER (WHERE r.kind = 'redemption'), 0) AS BIGINT) AS redeemed, \
          count(*) FILTER (WHERE r.kind = 'close') AS closes \
      FROM cashier_records r \
      LEFT JOIN store_staff s ON s.merchant_id = r.merchant_id AND s.staff_id = r.staff_id \

@@ -22,6 +22,7 @@ mod limits;
 mod operators;
 mod parties;
 mod proposals;
+mod redemption_codes;
 mod staff;
 mod terminal_directory;
 mod terminals;

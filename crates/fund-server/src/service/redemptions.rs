@@ -1,0 +1,205 @@
+//! Redemption: the customer confirms on the phone (the PIN, then a one-time code for a store
+//! and an amount), the store's manager keys the code in at a counter, and the ledger pays
+//! principal and yield out of that counter's drawer (`ledger::engine::redemption`).
+//!
+//! A code is eight random digits kept as a hash, for one store, one amount and ten minutes;
+//! a customer holds at most three at once and asks for no more than a full wallet (the
+//! balance cap) in 24 hours, decided under a lock per customer. Wrong codes are counted in
+//! the database per customer, so a counter cannot guess its way through them. The code's id
+//! is the ledger's idempotency key: a code pays out once, and a counter's retry of a used
+//! code gets the same answer.
+
+use rand_core::{OsRng, RngCore};
+use tillfund_core::protocol::{REDEMPTION_CODE_DIGITS, REDEMPTION_CODE_LIFETIME_MS};
+use tillfund_core::protocol::{REDEMPTION_CODES_LIVE_MAX, RedemptionCodeBody};
+use tillfund_core::{CustomerId, MerchantId, PaymentPin, PositiveAmount, StaffId};
+
+use super::*;
+use crate::store::{CashierKind, IssueOutcome, RedemptionCodeRecord, Storage};
+
+/// Wrong codes a customer's redemptions may see in a window before counters are refused.
+const WRONG_CODES_MAX: u32 = 5;
+const WRONG_CODES_WINDOW: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+/// Codes looked at per redemption: live ones and those used in the last day.
+const CODES_READ_MAX: i64 = 20;
+
+fn wrong_codes_limit() -> AttemptLimit {
+    AttemptLimit::new("redemption-code", WRONG_CODES_MAX, WRONG_CODES_WINDOW)
+}
+
+fn code_hash(id: &str, code: &str) -> String {
+    tillfund_core::signing::encode_hex(&fingerprint(&[
+        b"tillfund-redemption-code",
+        id.as_bytes(),
+        code.as_bytes(),
+    ]))
+}
+
+fn same_in_constant_time(left: &str, right: &str) -> bool {
+    left.len() == right.len()
+        && left.bytes().zip(right.bytes()).fold(0_u8, |differ, (a, b)| differ | (a ^ b)) == 0
+}
+
+fn new_code() -> String {
+    let mut bytes = [0_u8; 8];
+    OsRng.fill_bytes(&mut bytes);
+    let value = u64::from_le_bytes(bytes) % 10_u64.pow(REDEMPTION_CODE_DIGITS as u32);
+    format!("{value:0width$}", width = REDEMPTION_CODE_DIGITS)
+}
+
+impl<S: Storage> FundService<S> {
+    fn format_amount(&self, minor_units: i64) -> String {
+        let currency = self.config.policy.currency;
+        Amount::from_minor_units(minor_units).map_or_else(
+            |_| minor_units.to_string(),
+            |amount| format!("{} {currency}", amount.format(currency)),
+        )
+    }
+
+    /// The customer asks to take `amount` out as cash at a store the wallet is bound to;
+    /// answers the code to show the manager there.
+    pub async fn issue_redemption_code(
+        &self,
+        customer: &Customer,
+        merchant_id: MerchantId,
+        amount: PositiveAmount,
+        pin: PaymentPin,
+    ) -> Result<RedemptionCodeBody, ServiceError> {
+        self.verify_pin(customer, pin).await?;
+        let merchant = self
+            .store
+            .bound_merchants(customer.id)
+            .await?
+            .into_iter()
+            .find(|merchant| merchant.id == merchant_id)
+            .ok_or_else(|| {
+                ServiceError::new(
+                    ErrorCode::CustomerNotBound,
+                    "Cash is paid out only at a store the wallet is bound to.",
+                )
+            })?;
+        let wallet = self.wallet(customer).await?;
+        let payable = wallet.principal.minor_units() + wallet.yield_earned.minor_units();
+        let minor_units = amount.amount().minor_units();
+        if minor_units > payable {
+            return Err(ServiceError::new(
+                ErrorCode::RedemptionExceedsBalance,
+                format!(
+                    "At most {} can be paid out: principal and yield (bonus is never cash).",
+                    self.format_amount(payable)
+                ),
+            ));
+        }
+        let now = self.store.clock().now_ms();
+        let code = new_code();
+        let id = super::customers::random_token();
+        let record = RedemptionCodeRecord {
+            code_hash: code_hash(&id, &code),
+            id,
+            customer_id: customer.id,
+            merchant_id,
+            amount: minor_units,
+            issued_at_ms: now,
+            expires_at_ms: now + REDEMPTION_CODE_LIFETIME_MS,
+        };
+        // A full wallet may always be paid out within a day, and no more.
+        let (limits, _) = self.money_limits().await?;
+        let daily_max = limits.wallet_balance_cap.minor_units();
+        match self
+            .store
+            .issue_redemption_code(&record, daily_max, REDEMPTION_CODES_LIVE_MAX)
+            .await?
+        {
+            IssueOutcome::Issued => Ok(RedemptionCodeBody {
+                code,
+                merchant_name: merchant.name,
+                amount: minor_units,
+                expires_at_ms: record.expires_at_ms,
+            }),
+            IssueOutcome::DailyLimitReached { issued } => Err(ServiceError::new(
+                ErrorCode::RedemptionDailyLimit,
+                format!(
+                    "Cash of {} has been asked for in the last 24 hours; at most {} a day.",
+                    self.format_amount(issued),
+                    self.format_amount(daily_max)
+                ),
+            )),
+            IssueOutcome::TooManyLive => Err(ServiceError::new(
+                ErrorCode::RedemptionCodesLive,
+                "This wallet holds three unused codes; use one or let them expire (10 minutes).",
+            )),
+        }
+    }
+
+    /// A manager pays the customer out at a counter against their code.
+    pub async fn redeem(
+        &self,
+        terminal: &AuthenticatedTerminal,
+        customer_id: CustomerId,
+        code: &str,
+        amount: PositiveAmount,
+        cashier: Option<StaffId>,
+    ) -> Result<Outcome, ServiceError> {
+        if code.len() != REDEMPTION_CODE_DIGITS || !code.bytes().all(|byte| byte.is_ascii_digit()) {
+            return Err(ServiceError::new(
+                ErrorCode::RedemptionCodeInvalid,
+                "A redemption code is 8 digits.",
+            ));
+        }
+        let limit = wrong_codes_limit();
+        let limited = customer_id.to_string();
+        if self.attempts_exhausted(&limit, &limited).await? {
+            return Err(ServiceError::new(
+                ErrorCode::TooManyAttempts,
+                "Too many wrong codes for this wallet; the customer asks for a new code in 15 minutes.",
+            ));
+        }
+        let merchant_id = terminal.terminal.merchant_id;
+        let now = self.store.clock().now_ms();
+        let minor_units = amount.amount().minor_units();
+        let codes =
+            self.store.redemption_codes(customer_id, merchant_id, now, CODES_READ_MAX).await?;
+        let matching = codes.into_iter().find(|stored| {
+            let expected = code_hash(&stored.record.id, code);
+            // Compared in constant time: the hash is the secret's only trace.
+            same_in_constant_time(&expected, &stored.record.code_hash)
+                && stored.record.amount == minor_units
+        });
+        let Some(stored) = matching else {
+            self.allow_attempt(&limit, &limited).await?;
+            return Err(ServiceError::new(
+                ErrorCode::RedemptionCodeWrong,
+                "This code does not match a live code of this customer for this store and amount.",
+            ));
+        };
+        let (day_start_ms, day_end_ms) = self.business_day_ms(terminal, now).await?;
+        let command = Command {
+            idempotency: IdempotencyKey {
+                key: format!("redemption-code/{}", stored.record.id),
+                fingerprint: fingerprint(&[
+                    b"redemption",
+                    customer_id.to_string().as_bytes(),
+                    merchant_id.to_string().as_bytes(),
+                    &minor_units.to_be_bytes(),
+                ]),
+            },
+            recorded_at_ms: now,
+            kind: CommandKind::Redeem(crate::ledger::Redemption {
+                merchant_id,
+                terminal_id: terminal.terminal.id,
+                customer_id,
+                amount,
+                day_start_ms,
+                day_end_ms,
+            }),
+        };
+        let outcome = self.submit(command).await?;
+        if let Outcome::Redeemed { cash, redeemed_at_ms, .. } = &outcome {
+            self.store.mark_redemption_code_used(&stored.record.id, now).await?;
+            let (kind, id) = (CashierKind::Redemption, stored.record.id.clone());
+            self.keep_cashier(terminal, kind, id, cashier, cash.minor_units(), *redeemed_at_ms)
+                .await;
+        }
+        Ok(outcome)
+    }
+}

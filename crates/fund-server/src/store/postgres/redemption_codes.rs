@@ -1,0 +1,113 @@
+//! Redemption codes on PostgreSQL.
+
+use sqlx::Row;
+use tillfund_core::{CustomerId, MerchantId};
+
+use super::{PgStore, parse};
+use crate::store::StoreError;
+use crate::store::redemption_code_store::{
+    IssueOutcome, RedemptionCodeRecord, RedemptionCodeStore, StoredRedemptionCode,
+};
+
+const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+
+fn code_row(row: &sqlx::postgres::PgRow) -> Result<StoredRedemptionCode, StoreError> {
+    Ok(StoredRedemptionCode {
+        record: RedemptionCodeRecord {
+            id: row.try_get("id")?,
+            customer_id: parse(&row.try_get::<String, _>("customer_id")?)?,
+            merchant_id: parse(&row.try_get::<String, _>("merchant_id")?)?,
+            code_hash: row.try_get("code_hash")?,
+            amount: row.try_get("amount")?,
+            issued_at_ms: row.try_get("issued_at_ms")?,
+            expires_at_ms: row.try_get("expires_at_ms")?,
+        },
+        used_at_ms: row.try_get("used_at_ms")?,
+    })
+}
+
+impl RedemptionCodeStore for PgStore {
+    async fn issue_redemption_code(
+        &self,
+        record: &RedemptionCodeRecord,
+        daily_max: i64,
+        live_max: i64,
+    ) -> Result<IssueOutcome, StoreError> {
+        let mut transaction = self.pool.begin().await?;
+        // One decision at a time per customer.
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 7))")
+            .bind(format!("redemption/{}", record.customer_id))
+            .execute(&mut *transaction)
+            .await?;
+        let now = record.issued_at_ms;
+        let row = sqlx::query(
+            "SELECT CAST(coalesce(sum(amount), 0) AS BIGINT) AS issued, \
+                    count(*) FILTER (WHERE used_at_ms IS NULL AND expires_at_ms > $2) AS live \
+             FROM redemption_codes WHERE customer_id = $1 AND issued_at_ms > $3 \
+               AND (used_at_ms IS NOT NULL OR expires_at_ms > $2)",
+        )
+        .bind(record.customer_id.to_string())
+        .bind(now)
+        .bind(now - DAY_MS)
+        .fetch_one(&mut *transaction)
+        .await?;
+        let issued: i64 = row.try_get("issued")?;
+        let live: i64 = row.try_get("live")?;
+        if live >= live_max {
+            return Ok(IssueOutcome::TooManyLive);
+        }
+        if issued.checked_add(record.amount).is_none_or(|total| total > daily_max) {
+            return Ok(IssueOutcome::DailyLimitReached { issued });
+        }
+        sqlx::query(
+            "INSERT INTO redemption_codes (id, customer_id, merchant_id, code_hash, amount, \
+             issued_at_ms, expires_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&record.id)
+        .bind(record.customer_id.to_string())
+        .bind(record.merchant_id.to_string())
+        .bind(&record.code_hash)
+        .bind(record.amount)
+        .bind(record.issued_at_ms)
+        .bind(record.expires_at_ms)
+        .execute(&mut *transaction)
+        .await?;
+        transaction.commit().await?;
+        Ok(IssueOutcome::Issued)
+    }
+
+    async fn redemption_codes(
+        &self,
+        customer_id: CustomerId,
+        merchant_id: MerchantId,
+        now_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredRedemptionCode>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, customer_id, merchant_id, code_hash, amount, issued_at_ms, \
+                    expires_at_ms, used_at_ms \
+             FROM redemption_codes WHERE customer_id = $1 AND merchant_id = $2 \
+               AND ((used_at_ms IS NULL AND expires_at_ms > $3) OR used_at_ms > $4) \
+             ORDER BY issued_at_ms DESC LIMIT $5",
+        )
+        .bind(customer_id.to_string())
+        .bind(merchant_id.to_string())
+        .bind(now_ms)
+        .bind(now_ms - DAY_MS)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(code_row).collect()
+    }
+
+    async fn mark_redemption_code_used(&self, id: &str, now_ms: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE redemption_codes SET used_at_ms = $1 WHERE id = $2 AND used_at_ms IS NULL",
+        )
+        .bind(now_ms)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,191 @@
+//! Redemption through the API, on SQLite and (with `TILLFUND_TEST_DATABASE=postgres`) on
+//! PostgreSQL: the customer's PIN gives a one-time code for a store and an amount; a counter
+//! of that store pays out against it once (principal and yield, the bonus clawed back in
+//! proportion, the drawer paying only from the day's cash); a wrong, foreign, expired or
+//! reused code pays nothing; wrong codes are counted; the day's close counts the payout.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{Customer, TestServer, minor};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+async fn ask(
+    server: &TestServer,
+    customer: &Customer,
+    merchant: &str,
+    amount: &str,
+    pin: &str,
+) -> (StatusCode, Value) {
+    let bearer = format!("Bearer {}", customer.token);
+    server
+        .send(
+            Method::POST,
+            "/v1/wallet/redemption-codes",
+            json!({"merchant_id": merchant, "amount": minor(amount), "pin": pin}),
+            &[("authorization", &bearer)],
+        )
+        .await
+}
+
+async fn redeem(
+    counter: &common::Counter,
+    customer: &Customer,
+    code: &str,
+    amount: &str,
+) -> (StatusCode, Value) {
+    let body = json!({"customer_id": customer.customer_id, "code": code, "amount": minor(amount)});
+    counter.signed(Method::POST, "/v1/terminal/redemptions", body, &[]).await
+}
+
+#[tokio::test]
+async fn a_customer_is_paid_out_once_against_a_code_and_the_bonus_stays_behind() {
+    let server = TestServer::start().await;
+    server.fund_reserve("10000.00").await;
+    server
+        .service
+        .publish_bonus_rules(
+            serde_json::from_value(json!([{
+                "merchant_id": null, "valid_from_ms": 0, "valid_until_ms": null,
+                "formula": {"type": "tiers", "tiers": [{"minimum": minor("1000.00"), "bonus": minor("100.00")}]}
+            }]))
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    let shop = server.add_merchant("Shop").await;
+    let other = server.add_merchant("Other").await;
+    let till = server.enrol(shop).await;
+    let other_till = server.enrol(other).await;
+    let customer = server.customer("13800138070", &[shop]).await;
+    let top_up =
+        till.top_up(&common::uuid_key(), 1, &customer.customer_id, "1000.00", "100.00").await;
+    assert_eq!(top_up["outcome"], "applied");
+    let shop_id = shop.to_string();
+
+    // Asking needs the PIN, a bound store and no more than principal and yield.
+    let other_id = other.to_string();
+    for (merchant, amount, pin, code) in [
+        (&shop_id, "400.00", "000000", "pin_wrong"),
+        (&other_id, "400.00", "123456", "customer_not_bound"),
+        (&shop_id, "1000.01", "123456", "redemption_exceeds_balance"),
+        (&shop_id, "0", "123456", "amount_not_positive"),
+    ] {
+        let (status, body) = ask(&server, &customer, merchant, amount, pin).await;
+        assert_eq!(body["code"], code, "{status} {body}");
+    }
+    let (status, issued) = ask(&server, &customer, &shop_id, "400.00", "123456").await;
+    assert_eq!(status, StatusCode::OK, "{issued}");
+    let code = issued["code"].as_str().unwrap().to_owned();
+    assert_eq!((code.len(), issued["merchant_name"].as_str()), (8, Some("Shop")));
+
+    // Another store's counter, another amount, another code: nothing is paid.
+    let wrong = if code == "00000000" { "00000001" } else { "00000000" };
+    for (counter, code, amount, expected) in [
+        (&other_till, code.as_str(), "400.00", "redemption_code_wrong"),
+        (&till, code.as_str(), "399.00", "redemption_code_wrong"),
+        (&till, wrong, "400.00", "redemption_code_wrong"),
+        (&till, "1234", "400.00", "redemption_code_invalid"),
+    ] {
+        let (status, body) = redeem(counter, &customer, code, amount).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some(expected))
+        );
+    }
+    assert_eq!(server.wallet(&customer).await["principal"], minor("1000.00"));
+
+    // The right code pays 400.00 out: 40% of the principal, so 40% of the bonus goes too.
+    let (status, paid) = redeem(&till, &customer, &code, "400.00").await;
+    assert_eq!(status, StatusCode::OK, "{paid}");
+    assert_eq!(
+        (paid["cash"].clone(), paid["principal"].clone()),
+        (json!(minor("400.00")), json!(minor("400.00")))
+    );
+    assert_eq!(paid["bonus_clawed_back"], minor("40.00"));
+    assert_eq!(paid["wallet_balance"], minor("660.00"));
+    // Sent again (a lost answer), it answers the same payout and pays nothing more.
+    let (status, again) = redeem(&till, &customer, &code, "400.00").await;
+    assert_eq!((status, &again), (StatusCode::OK, &paid));
+    assert_eq!(server.wallet(&customer).await["principal"], minor("600.00"));
+
+    // The rest: the last of the principal takes the last of the bonus.
+    let (_, issued) = ask(&server, &customer, &shop_id, "600.00", "123456").await;
+    let (status, rest) = redeem(&till, &customer, issued["code"].as_str().unwrap(), "600.00").await;
+    assert_eq!(status, StatusCode::OK, "{rest}");
+    assert_eq!(rest["bonus_clawed_back"], minor("60.00"));
+    assert_eq!(rest["wallet_balance"], 0);
+
+    // The day's figures count both payouts; the drawer holds what is left of the cash.
+    let day = jiff::Timestamp::from_millisecond(server.service.now_ms())
+        .unwrap()
+        .to_zoned(jiff::tz::TimeZone::get("Asia/Shanghai").unwrap())
+        .date();
+    let (status, settlement) = till
+        .signed(Method::POST, "/v1/terminal/settlement/close", json!({"day": day.to_string()}), &[])
+        .await;
+    assert_eq!(status, StatusCode::OK, "{settlement}");
+    // The figures are flattened into the body; the drawer paid out all it took.
+    let figures = &settlement;
+    assert_eq!(settlement["drawer_cash"], 0);
+    assert_eq!(
+        (figures["redemption_count"].clone(), figures["redeemed_cash"].clone()),
+        (json!(2), json!(minor("1000.00")))
+    );
+    assert_eq!(figures["redeemed_bonus"], minor("100.00"));
+    server.audit_passes().await;
+}
+
+#[tokio::test]
+async fn codes_are_limited_and_wrong_ones_counted() {
+    let server = TestServer::start().await;
+    server.fund_reserve("10000.00").await;
+    let shop = server.add_merchant("Shop").await;
+    let till = server.enrol(shop).await;
+    let customer = server.customer("13800138071", &[shop]).await;
+    till.top_up(&common::uuid_key(), 1, &customer.customer_id, "3000.00", "0").await;
+    let shop_id = shop.to_string();
+
+    // At most three unused codes at once.
+    for _ in 0..3 {
+        assert_eq!(ask(&server, &customer, &shop_id, "10.00", "123456").await.0, StatusCode::OK);
+    }
+    let (_, refused) = ask(&server, &customer, &shop_id, "10.00", "123456").await;
+    assert_eq!(refused["code"], "redemption_codes_live");
+
+    // Five wrong codes and the wallet's codes are closed to counters for a while, even the
+    // right one.
+    for _ in 0..5 {
+        let (_, body) = redeem(&till, &customer, "99999999", "10.00").await;
+        assert!(matches!(body["code"].as_str(), Some("redemption_code_wrong")), "{body}");
+    }
+    let (status, body) = redeem(&till, &customer, "99999999", "10.00").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, Some("too_many_attempts"))
+    );
+}
+
+#[tokio::test]
+async fn a_full_wallet_a_day_and_no_more() {
+    let server = TestServer::start().await;
+    server.fund_reserve("20000.00").await;
+    let shop = server.add_merchant("Shop").await;
+    let till = server.enrol(shop).await;
+    let customer = server.customer("13800138072", &[shop]).await;
+    till.top_up(&common::uuid_key(), 1, &customer.customer_id, "5000.00", "0").await;
+    let shop_id = shop.to_string();
+    let (_, first) = ask(&server, &customer, &shop_id, "3000.00", "123456").await;
+    let (status, _) = redeem(&till, &customer, first["code"].as_str().unwrap(), "3000.00").await;
+    assert_eq!(status, StatusCode::OK);
+    till.top_up(&common::uuid_key(), 2, &customer.customer_id, "3000.00", "0").await;
+    // 3,000 paid + 2,000 asked = the 5,000 cap: allowed; one cent more is not.
+    let (status, body) = ask(&server, &customer, &shop_id, "2000.01", "123456").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::CONFLICT, Some("redemption_daily_limit"))
+    );
+    assert_eq!(ask(&server, &customer, &shop_id, "2000.00", "123456").await.0, StatusCode::OK);
+}
