@@ -8,7 +8,7 @@
 
 use counter_core::cash_desk::Counted;
 use counter_core::counter::Counter;
-use counter_core::staff::{Role, StaffSession};
+use counter_core::staff::{Cashier, Role, StaffSession};
 use counter_core::sync::{RoundOutcome, sync_round};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -228,4 +228,88 @@ async fn a_count_that_does_not_add_up_is_refused_and_the_day_stays_open() {
     let (_, theirs) = other.signed(Method::GET, &path, Value::Null, &key()).await;
     assert_eq!(theirs["this_terminal_count"], Value::Null, "{theirs}");
     target.stop_and_audit();
+}
+
+/// A customer takes money back: their wallet gives a code for this store and amount (after
+/// the PIN), the manager keys it in, the drawer pays principal and yield out and the bonus
+/// goes back in proportion; the day's figures, the shift report and the Z-report count it,
+/// and the count expects the drawer to hold that much less.
+#[tokio::test]
+async fn the_drawer_pays_a_customer_out_against_the_code_from_their_wallet() {
+    let server_dir = tempfile::tempdir().unwrap();
+    let server =
+        FundServer::start(server_dir.path(), &format!("127.0.0.1:{}", free_port())).unwrap();
+    let counter_dir = tempfile::tempdir().unwrap();
+    let counter = Counter::open(&counter_dir.path().join("counter.sqlite")).await.unwrap();
+    counter.enrol(&server.url, &demo::activation_code(server_dir.path()), "Till 1").await.unwrap();
+    assert_eq!(sync_round(counter.store()).await, RoundOutcome::Empty);
+    let mia = Cashier { staff_id: StaffId::generate(), name: "Mia".into() };
+    let today = counter.store_today().await.unwrap();
+    let preview = counter.preview_top_up(MEMBER_CODE, "500.00").await.unwrap();
+    let bonus = preview.bonus.minor_units();
+    counter.record_top_up(Some(&mia), &preview).await.unwrap();
+    assert_eq!(sync_round(counter.store()).await, RoundOutcome::Done { pushed: 1 });
+    let customer = demo::DemoCustomer::sign_in(&server.url).await;
+
+    // The customer asks for 200.00 on the phone and reads the code out.
+    let (status, issued) = customer.redemption_code(20_000).await;
+    assert_eq!(status, 200, "{issued}");
+    let code = issued["code"].as_str().unwrap();
+    // A mistyped code pays nothing; the counter checks the form before asking.
+    let wrong = if code.starts_with('9') { "10000000" } else { "99999999" };
+    let refused = counter.redeem(Some(&mia), MEMBER_CODE, wrong, "200.00").await.unwrap_err();
+    assert_eq!(refused.code(), "redemption_code_wrong", "{refused}");
+    let refused = counter.redeem(Some(&mia), MEMBER_CODE, "1234", "200.00").await.unwrap_err();
+    assert_eq!(refused.code(), "redemption_code_invalid");
+    let refused = counter.redeem(Some(&mia), MEMBER_CODE, code, "250.00").await.unwrap_err();
+    assert_eq!(refused.code(), "redemption_code_wrong", "another amount than asked for");
+
+    let done = counter.redeem(Some(&mia), MEMBER_CODE, code, "200.00").await.unwrap();
+    assert_eq!((done.cash, done.principal + done.yield_paid), (20_000, 20_000));
+    assert_eq!(done.bonus_clawed_back, bonus * 20_000 / 50_000, "the bonus in proportion");
+    assert_eq!(done.customer_name, "Demo Customer");
+    // Pressing again with the same code pays nothing more.
+    let again = counter.redeem(Some(&mia), MEMBER_CODE, code, "200.00").await.unwrap();
+    assert_eq!(again, done);
+    let wallet = customer.wallet().await;
+    assert_eq!(wallet["principal"], 30_000);
+
+    // The day: 500 taken, 200 paid out; both sides agree; Mia's line shows the payout.
+    let report = counter.day_report(today).await.unwrap();
+    assert_eq!((report.counter.redemption_count, report.counter.redeemed_cash), (1, 20_000));
+    assert_eq!(report.counter.drawer_cash(), 30_000);
+    assert_eq!(report.matches, Some(true), "{report:?}");
+    let line = report.cashiers.iter().find(|shift| shift.name.as_deref() == Some("Mia")).unwrap();
+    assert_eq!(
+        (line.redemption_count, line.redeemed_cash, line.drawer_cash()),
+        (1, 20_000, 30_000)
+    );
+    let session = StaffSession {
+        staff_id: mia.staff_id,
+        name: "Mia".into(),
+        role: Role::Manager,
+        signed_in_at_ms: 0,
+    };
+    let count = counter
+        .count_cash(
+            today,
+            Counted::Total(Amount::from_minor_units(30_000).unwrap()),
+            None,
+            &session,
+        )
+        .await
+        .unwrap();
+    assert_eq!((count.expected, count.over_short), (30_000, 0));
+    let closed = counter.close_day(Some(&mia), today).await.unwrap();
+    assert_eq!(closed.matches, Some(true));
+    let server_figures = &closed.server.as_ref().unwrap().figures;
+    assert_eq!((server_figures.redemption_count, server_figures.redeemed_cash), (1, 20_000));
+    let z_report = closed.z_report_text();
+    for (label, value) in
+        [("Cash-outs", "1"), ("Cash paid out", "200.00"), ("Cash in drawer", "300.00")]
+    {
+        let line = format!("{label:<20}{value:>12}");
+        assert!(z_report.contains(&line), "{line:?} missing from\n{z_report}");
+    }
+    assert!(server.stop().unwrap().success());
 }

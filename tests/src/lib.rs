@@ -168,6 +168,21 @@ pub mod demo {
                 .await
         }
 
+        /// Asks the wallet for a code to take `amount` (minor units) out as cash at the
+        /// demo store; the answer as it came (status, body).
+        pub async fn redemption_code(&self, amount: i64) -> (u16, Value) {
+            let response = self
+                .http
+                .post(format!("{}/v1/wallet/redemption-codes", self.server_url))
+                .bearer_auth(&self.token)
+                .json(&json!({"merchant_id": MERCHANT_ID, "amount": amount, "pin": PIN}))
+                .send()
+                .await
+                .expect("redemption code");
+            let status = response.status().as_u16();
+            (status, response.json().await.unwrap_or(Value::Null))
+        }
+
         pub async fn wallet(&self) -> Value {
             self.http
                 .get(format!("{}/v1/wallet", self.server_url))

@@ -11,9 +11,9 @@ use tillfund_core::enrolment::CounterHandshake;
 use tillfund_core::protocol::{
     BINDING_CHANGES_PER_PULL_MAX, BindingChangesBody, ChangesQuery, CloseDayRequest, DayQuery,
     EnrolRequest, EnrolmentBody, ErrorBody, MerchantBody, OutboxEntry, PaidOrdersBody,
-    PaymentsQuery, PushRequest, PushResponse, RefundBody, RefundRequest, ReversalBody,
-    ReversalRequest, SettlementBody, StaffChangeRequest, StaffChangesBody, StaffChangesQuery,
-    StoreStaffBody, staff_path,
+    PaymentsQuery, PushRequest, PushResponse, RedemptionBody, RedemptionRequest, RefundBody,
+    RefundRequest, ReversalBody, ReversalRequest, SettlementBody, StaffChangeRequest,
+    StaffChangesBody, StaffChangesQuery, StoreStaffBody, staff_path,
 };
 use tillfund_core::signing::TerminalKey;
 
@@ -384,6 +384,26 @@ impl ServerClient {
         after: i64,
     ) -> Result<StaffChangesBody, ClientError> {
         self.signed(credentials, "GET", &StaffChangesQuery { after }.path(), None).await
+    }
+
+    /// Pays a customer out against their code; the same code again answers the same payout.
+    pub async fn redeem(
+        &self,
+        credentials: &TerminalCredentials,
+        customer_id: &str,
+        code: &str,
+        amount_minor_units: i64,
+        cashier: Option<tillfund_core::StaffId>,
+    ) -> Result<RedemptionBody, ClientError> {
+        let request = RedemptionRequest {
+            customer_id: customer_id.to_owned(),
+            code: code.to_owned(),
+            amount: amount_minor_units,
+            cashier,
+        };
+        let body = serde_json::to_vec(&request)
+            .map_err(|error| ClientError::Unreadable(error.to_string()))?;
+        self.signed(credentials, "POST", "/v1/terminal/redemptions", Some(body)).await
     }
 
     pub async fn bonus_rules(

@@ -199,6 +199,23 @@ impl Counter {
     ) -> Result<TopUpPreview, CounterError> {
         let profile = self.profile().await?;
         let amount = profile_amount(&profile, amount_text)?;
+        let cached = self.find_bound_customer(customer).await?;
+        let rules = self.store.bonus_rules().await?;
+        let quote = rules.quote(profile.merchant_id, amount, self.store.now_ms());
+        Ok(TopUpPreview {
+            customer: cached,
+            amount,
+            bonus: quote.bonus,
+            rule_version: quote.rule_set_version,
+        })
+    }
+
+    /// The customer in the cache by member code (as scanned or typed) or phone number,
+    /// bound to this store.
+    pub(crate) async fn find_bound_customer(
+        &self,
+        customer: &str,
+    ) -> Result<CachedCustomer, CounterError> {
         // Twelve digits are a member code (a scanner or a typist); anything else a phone.
         let compact: String = customer.chars().filter(|c| !c.is_whitespace()).collect();
         let looks_like_member_code = compact.len() == MemberCode::LENGTH
@@ -217,14 +234,7 @@ impl Counter {
         if !cached.bound {
             return Err(CounterError::CustomerNotBound { name: cached.display_name });
         }
-        let rules = self.store.bonus_rules().await?;
-        let quote = rules.quote(profile.merchant_id, amount, self.store.now_ms());
-        Ok(TopUpPreview {
-            customer: cached,
-            amount,
-            bonus: quote.bonus,
-            rule_version: quote.rule_set_version,
-        })
+        Ok(cached)
     }
 
     /// Records the top-up the cashier took cash for; it waits in the outbox until the server

@@ -10,6 +10,7 @@ pub mod error_code;
 pub mod orders;
 pub mod re_enrolment;
 pub mod receipt;
+pub mod redemptions;
 pub mod refunds;
 pub mod reversals;
 pub mod settlement;

@@ -34,6 +34,11 @@ pub struct CounterFigures {
     pub reversal_count: i64,
     #[serde(default)]
     pub reversed_cash: i64,
+    /// Wallets paid out in cash in the day (by the server's clock), and the cash.
+    #[serde(default)]
+    pub redemption_count: i64,
+    #[serde(default)]
+    pub redeemed_cash: i64,
     /// Top-ups of the day still waiting for the server.
     pub unsynced: i64,
     /// Top-ups of the day the server refused (needs attention).
@@ -41,9 +46,10 @@ pub struct CounterFigures {
 }
 
 impl CounterFigures {
-    /// Cash that must be in the drawer: taken for top-ups less given back for reversals.
+    /// Cash that must be in the drawer: taken for top-ups less given back for reversals
+    /// and paid out for redemptions.
     pub fn drawer_cash(&self) -> i64 {
-        self.cash - self.reversed_cash
+        self.cash - self.reversed_cash - self.redeemed_cash
     }
 
     /// Whether these records equal the server's figures for this counter's day.
@@ -53,6 +59,7 @@ impl CounterFigures {
         theirs.drawer_cash() == self.drawer_cash()
             && theirs.top_up_count == self.top_up_count
             && theirs.reversal_count == self.reversal_count
+            && theirs.redemption_count == self.redemption_count
             && theirs.payments == self.payments
             && theirs.payment_count == self.payment_count
             && theirs.refunds == self.refunds
@@ -165,7 +172,18 @@ impl Counter {
         .fetch_one(pool)
         .await
         .map_err(read)?;
+        let redemptions = sqlx::query(
+            "SELECT count(*) AS counted, coalesce(sum(cash), 0) AS total FROM redemptions \
+             WHERE redeemed_at_ms >= ? AND redeemed_at_ms < ?",
+        )
+        .bind(start_ms)
+        .bind(end_ms)
+        .fetch_one(pool)
+        .await
+        .map_err(read)?;
         Ok(CounterFigures {
+            redemption_count: redemptions.try_get("counted").map_err(read)?,
+            redeemed_cash: redemptions.try_get("total").map_err(read)?,
             reversal_count: reversals.try_get("counted").map_err(read)?,
             reversed_cash: reversals.try_get("total").map_err(read)?,
             refund_count: refunds.try_get("counted").map_err(read)?,
@@ -312,6 +330,17 @@ impl Counter {
                 Err(error) if crate::refunds::deferred_by_server(&error) => 0,
                 Err(error) => return Err(error.into()),
             };
+        // And for a payout whose answer was lost: the cash left the drawer.
+        let redeemed = match crate::redemptions::resend_unanswered_redemptions(
+            self.store(),
+            &client,
+            &credentials,
+        )
+        .await
+        {
+            Ok(resent) => resent,
+            Err(error) => return Err(error.into()),
+        };
         // The same holds for a reversal whose answer was lost.
         let reversed = match crate::reversals::resend_unanswered_reversals(
             self.store(),
@@ -327,7 +356,7 @@ impl Counter {
         // So are payments the payment listener has not brought yet.
         let fetched =
             crate::sync::catch_up_paid_orders(self.store(), &client, &credentials).await?;
-        let report = if resent > 0 || reversed > 0 || fetched > 0 {
+        let report = if resent > 0 || reversed > 0 || redeemed > 0 || fetched > 0 {
             self.day_report(day).await?
         } else {
             report

@@ -1,5 +1,5 @@
 //! The day per cashier (the shift report): what each member of staff took for top-ups,
-//! was paid for orders they made, refunded and gave back, counted the way the day's
+//! was paid for orders they made, refunded, gave back and paid out, counted the way the day's
 //! figures count (`settlement.rs`), so the lines add up to the counter's figures.
 
 use serde::{Deserialize, Serialize};
@@ -27,15 +27,20 @@ pub struct CashierShift {
     pub refunds: i64,
     pub reversal_count: i64,
     pub reversed_cash: i64,
+    /// Wallets they paid out in cash, and the cash.
+    #[serde(default)]
+    pub redemption_count: i64,
+    #[serde(default)]
+    pub redeemed_cash: i64,
     /// Their first and last action of the day, by the counter's clock: the shift's span.
     pub first_at_ms: i64,
     pub last_at_ms: i64,
 }
 
 impl CashierShift {
-    /// Cash they leave in the drawer: taken less given back.
+    /// Cash they leave in the drawer: taken less given back and paid out.
     pub fn drawer_cash(&self) -> i64 {
-        self.cash - self.reversed_cash
+        self.cash - self.reversed_cash - self.redeemed_cash
     }
 }
 
@@ -52,21 +57,25 @@ impl Counter {
                     sum(bonus) AS bonus, sum(payment) AS payment_count, \
                     sum(paid) AS payments, sum(refund) AS refund_count, \
                     sum(refunded) AS refunds, sum(reversal) AS reversal_count, \
-                    sum(reversed) AS reversed_cash, min(at) AS first_at_ms, max(at) AS last_at_ms \
+                    sum(reversed) AS reversed_cash, sum(redemption) AS redemption_count, \
+                    sum(redeemed) AS redeemed_cash, min(at) AS first_at_ms, max(at) AS last_at_ms \
              FROM ( \
                SELECT cashier_id, cashier_name, 1 AS top_ups, amount AS cash, bonus_shown AS bonus, \
                       0 AS payment, 0 AS paid, 0 AS refund, 0 AS refunded, 0 AS reversal, \
-                      0 AS reversed, recorded_at_ms AS at \
+                      0 AS reversed, 0 AS redemption, 0 AS redeemed, recorded_at_ms AS at \
                FROM top_ups WHERE status <> 'rejected' AND recorded_at_ms >= ?1 AND recorded_at_ms < ?2 \
                UNION ALL \
-               SELECT cashier_id, cashier_name, 0, 0, 0, 1, amount, 0, 0, 0, 0, paid_at_ms \
+               SELECT cashier_id, cashier_name, 0, 0, 0, 1, amount, 0, 0, 0, 0, 0, 0, paid_at_ms \
                FROM orders WHERE status = 'paid' AND paid_at_ms >= ?1 AND paid_at_ms < ?2 \
                UNION ALL \
-               SELECT cashier_id, cashier_name, 0, 0, 0, 0, 0, 1, amount, 0, 0, refunded_at_ms \
+               SELECT cashier_id, cashier_name, 0, 0, 0, 0, 0, 1, amount, 0, 0, 0, 0, refunded_at_ms \
                FROM refunds WHERE refunded_at_ms >= ?1 AND refunded_at_ms < ?2 \
                UNION ALL \
-               SELECT cashier_id, cashier_name, 0, 0, 0, 0, 0, 0, 0, 1, amount, reversed_at_ms \
+               SELECT cashier_id, cashier_name, 0, 0, 0, 0, 0, 0, 0, 1, amount, 0, 0, reversed_at_ms \
                FROM top_up_reversals WHERE reversed_at_ms >= ?1 AND reversed_at_ms < ?2 \
+               UNION ALL \
+               SELECT cashier_id, cashier_name, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, cash, redeemed_at_ms \
+               FROM redemptions WHERE redeemed_at_ms >= ?1 AND redeemed_at_ms < ?2 \
              ) GROUP BY cashier_id \
              ORDER BY sum(cash) + sum(paid) DESC, max(cashier_name) LIMIT {}",
             // Members come and go over the years; a day's shifts stay far below this.
@@ -90,6 +99,8 @@ impl Counter {
                     refunds: row.try_get("refunds")?,
                     reversal_count: row.try_get("reversal_count")?,
                     reversed_cash: row.try_get("reversed_cash")?,
+                    redemption_count: row.try_get("redemption_count")?,
+                    redeemed_cash: row.try_get("redeemed_cash")?,
                     first_at_ms: row.try_get("first_at_ms")?,
                     last_at_ms: row.try_get("last_at_ms")?,
                 })

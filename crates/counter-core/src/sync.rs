@@ -85,6 +85,11 @@ async fn try_sync_round(store: &LocalStore, batch_size: usize) -> Result<usize, 
     {
         tracing::info!(%error, "unanswered reversals wait for the next round");
     }
+    if let Err(error) =
+        crate::redemptions::resend_unanswered_redemptions(store, &client, &credentials).await
+    {
+        tracing::info!(%error, "unanswered payouts wait for the next round");
+    }
 
     let mut pushed = 0;
     loop {

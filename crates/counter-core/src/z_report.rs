@@ -63,6 +63,13 @@ impl DayReport {
             lines.push((say("Reversals", "撤销笔数"), counter.reversal_count.to_string()));
             lines.push((say("Cash given back", "退还现金"), amount(counter.reversed_cash)));
         }
+        if counter.redemption_count > 0 {
+            if counter.reversal_count == 0 {
+                lines.push((say("Top-up cash", "充值现金"), amount(counter.cash)));
+            }
+            lines.push((say("Cash-outs", "兑现笔数"), counter.redemption_count.to_string()));
+            lines.push((say("Cash paid out", "兑现现金"), amount(counter.redeemed_cash)));
+        }
         lines.extend([
             (say("Cash in drawer", "钱箱现金"), amount(counter.drawer_cash())),
             (say("Bonus given", "赠送金额"), amount(counter.bonus)),
@@ -243,6 +250,8 @@ mod tests {
                     refunds: 0,
                     reversal_count: 0,
                     reversed_cash: 0,
+                    redemption_count: 0,
+                    redeemed_cash: 0,
                     first_at_ms: 1_796_600_000_000,
                     last_at_ms: 1_796_630_000_000,
                 },
@@ -257,6 +266,8 @@ mod tests {
                     refunds: 700,
                     reversal_count: 0,
                     reversed_cash: 0,
+                    redemption_count: 0,
+                    redeemed_cash: 0,
                     first_at_ms: 1_796_610_000_000,
                     last_at_ms: 1_796_610_000_000,
                 },

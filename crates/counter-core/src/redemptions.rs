@@ -1,0 +1,199 @@
+//! Paying a customer out in cash (redemption): a manager's act, online only, against the
+//! one-time code the customer's wallet gave them for this store and amount. The code is
+//! kept before it is sent and until the server answers, so a lost answer is finished by a
+//! resend (the manager pressing again, the sync worker, the close), which the server
+//! answers with the same payout: a code pays out once.
+
+use serde::Serialize;
+use sqlx::Row;
+use tillfund_core::protocol::{REDEMPTION_CODE_DIGITS, RedemptionBody};
+
+use crate::client::{ServerClient, TerminalCredentials};
+use crate::counter::{Counter, CounterError, profile_amount};
+use crate::error_code::CounterCode;
+use crate::refunds::refused_for_good;
+use crate::settlement::money;
+use crate::staff::Cashier;
+use crate::store::{LocalStore, LocalStoreError, cashier_from_row};
+use crate::sync::SyncError;
+
+/// Most unanswered payouts resent in one round.
+const RESENDS_PER_ROUND_MAX: i64 = 20;
+
+/// What the drawer paid out and what the wallet gave up, in minor units.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct RedemptionDone {
+    pub customer_name: String,
+    pub cash: i64,
+    pub principal: i64,
+    pub yield_paid: i64,
+    pub bonus_clawed_back: i64,
+    pub wallet_balance: i64,
+}
+
+/// A payout sent (or about to be) whose answer has not arrived.
+#[derive(Debug, Clone)]
+struct RedemptionAttempt {
+    code: String,
+    customer_id: String,
+    amount: i64,
+    cashier: Option<Cashier>,
+}
+
+fn read(error: sqlx::Error) -> LocalStoreError {
+    LocalStoreError::from(error)
+}
+
+impl Counter {
+    /// Pays `amount_text` out to the customer (member code or phone) against their code.
+    pub async fn redeem(
+        &self,
+        by: Option<&Cashier>,
+        customer: &str,
+        code: &str,
+        amount_text: &str,
+    ) -> Result<RedemptionDone, CounterError> {
+        let profile = self.profile().await?;
+        let amount = profile_amount(&profile, amount_text)?.amount().minor_units();
+        let customer = self.find_bound_customer(customer).await?;
+        let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+        if code.len() != REDEMPTION_CODE_DIGITS || !code.bytes().all(|byte| byte.is_ascii_digit()) {
+            return Err(CounterError::Invalid {
+                code: CounterCode::RedemptionCodeInvalid,
+                message: "The customer's code is the 8 digits their wallet shows.".to_owned(),
+            });
+        }
+        let attempt = RedemptionAttempt {
+            code,
+            customer_id: customer.customer_id.to_string(),
+            amount,
+            cashier: by.cloned(),
+        };
+        // One statement: two presses at once share one attempt.
+        sqlx::query(
+            "INSERT INTO redemption_attempts (code, customer_id, amount, started_at_ms, \
+             cashier_id, cashier_name) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (code) DO NOTHING",
+        )
+        .bind(&attempt.code)
+        .bind(&attempt.customer_id)
+        .bind(attempt.amount)
+        .bind(self.store().now_ms())
+        .bind(by.map(|cashier| cashier.staff_id.to_string()))
+        .bind(by.map(|cashier| cashier.name.clone()))
+        .execute(self.store().pool())
+        .await
+        .map_err(read)?;
+        let client = self.store().server_client(&profile.server_url)?;
+        match send_redemption(self.store(), &client, &profile.credentials()?, &attempt).await {
+            Ok(answer) => Ok(RedemptionDone {
+                customer_name: customer.display_name,
+                cash: answer.cash,
+                principal: answer.principal,
+                yield_paid: answer.yield_paid,
+                bonus_clawed_back: answer.bonus_clawed_back,
+                wallet_balance: answer.wallet_balance,
+            }),
+            Err(SyncError::Server(error)) if !refused_for_good(&error) => {
+                Err(CounterError::Invalid {
+                    code: CounterCode::RedemptionUnanswered,
+                    message: format!(
+                        "The server's answer to this payout of {} did not arrive: {error}. Do \
+                         not hand over the cash yet; pressing Pay out again with the same code \
+                         is safe and pays it once.",
+                        money(amount, &profile.currency)
+                    ),
+                })
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+}
+
+/// Sends one attempt and records the answer: a payout joins the day's redemptions and the
+/// attempt is forgotten; a refusal for good forgets it; anything else keeps it for a resend.
+async fn send_redemption(
+    store: &LocalStore,
+    client: &ServerClient,
+    credentials: &TerminalCredentials,
+    attempt: &RedemptionAttempt,
+) -> Result<RedemptionBody, SyncError> {
+    let cashier = attempt.cashier.as_ref().map(|cashier| cashier.staff_id);
+    let sent = client
+        .redeem(credentials, &attempt.customer_id, &attempt.code, attempt.amount, cashier)
+        .await;
+    match sent {
+        Ok(answer) => {
+            let mut transaction = store.pool().begin().await.map_err(read)?;
+            sqlx::query(
+                "INSERT INTO redemptions (entry_sequence, customer_id, cash, principal, \
+                 yield_paid, bonus_clawed_back, redeemed_at_ms, cashier_id, cashier_name) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (entry_sequence) DO NOTHING",
+            )
+            .bind(answer.entry_sequence)
+            .bind(&attempt.customer_id)
+            .bind(answer.cash)
+            .bind(answer.principal)
+            .bind(answer.yield_paid)
+            .bind(answer.bonus_clawed_back)
+            .bind(answer.redeemed_at_ms)
+            .bind(attempt.cashier.as_ref().map(|cashier| cashier.staff_id.to_string()))
+            .bind(attempt.cashier.as_ref().map(|cashier| cashier.name.clone()))
+            .execute(&mut *transaction)
+            .await
+            .map_err(read)?;
+            forget(&mut transaction, &attempt.code).await?;
+            transaction.commit().await.map_err(read)?;
+            Ok(answer)
+        }
+        Err(error) if refused_for_good(&error) => {
+            forget(&mut *store.pool().acquire().await.map_err(read)?, &attempt.code).await?;
+            Err(error.into())
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+async fn forget(
+    connection: &mut sqlx::SqliteConnection,
+    code: &str,
+) -> Result<(), LocalStoreError> {
+    sqlx::query("DELETE FROM redemption_attempts WHERE code = ?")
+        .bind(code)
+        .execute(connection)
+        .await
+        .map_err(read)?;
+    Ok(())
+}
+
+/// Resends the payouts whose answers were lost, so that the day's redemptions here match
+/// the server's. Stops at the first send without an answer.
+pub(crate) async fn resend_unanswered_redemptions(
+    store: &LocalStore,
+    client: &ServerClient,
+    credentials: &TerminalCredentials,
+) -> Result<usize, SyncError> {
+    let rows = sqlx::query(
+        "SELECT code, customer_id, amount, cashier_id, cashier_name FROM redemption_attempts \
+         ORDER BY started_at_ms, code LIMIT ?",
+    )
+    .bind(RESENDS_PER_ROUND_MAX)
+    .fetch_all(store.pool())
+    .await
+    .map_err(read)?;
+    let mut answered = 0;
+    for row in &rows {
+        let attempt = RedemptionAttempt {
+            code: row.try_get("code").map_err(read)?,
+            customer_id: row.try_get("customer_id").map_err(read)?,
+            amount: row.try_get("amount").map_err(read)?,
+            cashier: cashier_from_row(row)?,
+        };
+        match send_redemption(store, client, credentials, &attempt).await {
+            Ok(_) => answered += 1,
+            Err(SyncError::Server(error)) if refused_for_good(&error) => answered += 1,
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(answered)
+}
