@@ -707,6 +707,7 @@ async fn a_counter_day_through_the_real_app() {
         .await
         .unwrap();
     desk::reverse_a_top_up(&session, &printer_file).await;
+    desk::cash_out(&session, &server.url).await;
     desk::enrol_again(&session, &tillfund_e2e::demo::activation_code(data_dir.path())).await;
 
     session.close().await.unwrap();

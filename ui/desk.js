@@ -8,6 +8,7 @@
 
 /** @typedef {import("./types").RecentTopUp} RecentTopUp */
 /** @typedef {import("./types").ReversalDone} ReversalDone */
+/** @typedef {import("./types").RedemptionView} RedemptionView */
 /** @typedef {import("./types").DrawerSettings} DrawerSettings */
 /** @typedef {import("./types").ReEnrolmentView} ReEnrolmentView */
 
@@ -29,6 +30,9 @@ const DESK_TEXT = {
     reEnrol: "Enrol again…", reEnrolConfirm: "Yes, enrol again",
     reEnrolQuestion: "This counter stops being terminal {terminal}. Its history and staff stay; the customer list is fetched again. Close today's day first if anything was taken today. Enrol again?",
     reEnrolled: "Enrolled again as terminal", was: "was", storeChanged: "This counter now serves another store.",
+    cashOut: "Cash out", payOut: "Pay out", cashOutCode: "The customer's code",
+    cashOutHint: "The customer asks for cash in their wallet (with the PIN) and reads out the 8-digit code. Principal and yield are paid out; the bonus stays behind. Needs the server; a manager's act.",
+    paidOut: "Pay out", to: "to",
   },
   zh: {
     recentTopUps: "最近充值", noTopUps: "暂无充值。", reverse: "撤销",
@@ -45,6 +49,9 @@ const DESK_TEXT = {
     reEnrol: "重新登记…", reEnrolConfirm: "确认重新登记",
     reEnrolQuestion: "本收银台将不再是终端 {terminal}。历史记录和员工保留，顾客名单将重新获取。如今天已有收款，请先日结。确认重新登记？",
     reEnrolled: "已重新登记为终端", was: "原为", storeChanged: "本收银台现在服务于另一家门店。",
+    cashOut: "兑现", payOut: "兑现付款", cashOutCode: "顾客的兑现码",
+    cashOutHint: "顾客在钱包中（输入密码后）申请兑现并报出 8 位兑现码。兑付本金与收益，赠送金额不兑现。需要联网，仅限店长。",
+    paidOut: "付出现金", to: "给",
   },
 };
 
@@ -184,6 +191,32 @@ async function reverseTopUp() {
   }
 }
 
+// ---- cash out ----
+
+async function payOut(event) {
+  event.preventDefault();
+  showError("cashout-error", null);
+  $("cashout-result").textContent = "";
+  $("cashout-submit").disabled = true;
+  try {
+    /** @type {RedemptionView} */
+    const paid = await call("redeem", {
+      customer: $("cashout-customer").value,
+      code: $("cashout-code").value,
+      amount: $("cashout-amount").value,
+    });
+    const done = paid.done;
+    setStatus("cashout-result", "confirmed",
+      `${text.paidOut} ${withCurrency(done.cash)} ${text.to} ${done.customer_name} · ${text.bonusClawedBack} ${withCurrency(done.bonus_clawed_back)} · ${text.walletNow} ${withCurrency(done.wallet_balance)}`);
+    $("cashout-code").value = "";
+    showDrawerProblem(paid.drawer_problem);
+  } catch (error) {
+    showError("cashout-error", error);
+  } finally {
+    $("cashout-submit").disabled = !isManager();
+  }
+}
+
 function closeReversal() {
   $("reversal-form").hidden = true;
   reversalTopUp = null;
@@ -240,6 +273,8 @@ function applyDeskRole() {
   $("drawer-test").disabled = !isManager() || !drawerPrinterSet;
   $("drawer-on-top-up").disabled = !isManager() || !drawerPrinterSet;
   $("re-enrol-submit").title = isManager() ? "" : text.managerOnly;
+  $("cashout-submit").disabled = !isManager();
+  $("cashout-submit").title = isManager() ? "" : text.managerOnly;
   for (const button of document.querySelectorAll("#topups-list .reversal-open")) {
     button.disabled = !isManager();
   }
@@ -258,6 +293,7 @@ function startDesk() {
   $("drawer-on-top-up").addEventListener("change", setDrawerOnTopUp);
   $("drawer-test").addEventListener("click", testDrawer);
   $("reversal-form").addEventListener("submit", askReversal);
+  $("cashout-form").addEventListener("submit", payOut);
   $("reversal-yes").addEventListener("click", reverseTopUp);
   $("reversal-no").addEventListener("click", () => { $("reversal-confirm").hidden = true; });
   $("reversal-close").addEventListener("click", closeReversal);

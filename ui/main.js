@@ -54,6 +54,7 @@ const TEXT = {
     signInHint: "Choose your name, then enter your PIN.",
     byCashier: "By cashier", noCashiers: "Nothing taken yet.", shiftHours: "Shift",
     refundsGiven: "Refunds", cashGivenBack: "Given back", nobodySignedIn: "(nobody signed in)",
+    cashPaidOut: "Paid out",
     staffStoreHint: "One staff list for the whole store: who is added, disabled or given a new PIN here can sign in the same way at every counter of the store. Changes need the server; signing in works offline.",
     firstManagerTitle: "Who manages this counter?",
     firstManagerHint: "The first member of staff is a manager, who then adds the cashiers in Settings.",
@@ -105,6 +106,7 @@ const TEXT = {
     signOut: "退出", signIn: "登录（回车）", signInTitle: "登录", signInHint: "请选择您的名字，然后输入密码。",
     byCashier: "按收银员", noCashiers: "尚无收款。", shiftHours: "班次",
     refundsGiven: "退款", cashGivenBack: "退还现金", nobodySignedIn: "（未登录）",
+    cashPaidOut: "兑现现金",
     staffStoreHint: "全店共用一份员工名单：在此添加、停用或重设密码的员工，在本店每台收银台都以同样方式登录。更改需要联网；登录可离线进行。",
     firstManagerTitle: "谁是本收银台的店长？", firstManagerHint: "第一位员工必须是店长，店长再在设置中添加收银员。",
     name: "姓名", pinChoose: "密码（4 到 8 位数字）", pinAgain: "再次输入密码", createManager: "创建并登录",
@@ -853,6 +855,7 @@ function showCashiers(/** @type {CashierShift[]} */ shifts) {
       `${shift.payment_count} · ${money(shift.payments)}`,
       `${shift.refund_count} · ${money(shift.refunds)}`,
       `${shift.reversal_count} · ${money(shift.reversed_cash)}`,
+      `${shift.redemption_count} · ${money(shift.redeemed_cash)}`,
     ];
     row.replaceChildren(...cells.map((value) => {
       const cell = document.createElement("td");

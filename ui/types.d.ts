@@ -86,6 +86,15 @@ amount: number, bonus_clawed_back: number,
  */
 reversed_total: number, wallet_balance: number, };
 
+export type RedemptionDone = { customer_name: string, cash: number, principal: number, yield_paid: number, bonus_clawed_back: number, wallet_balance: number, };
+
+export type RedemptionView = { done: RedemptionDone, 
+/**
+ * The cash drawer did not open: the payout is made all the same; the manager opens
+ * the drawer with its key.
+ */
+drawer_problem: CommandError | null, };
+
 export type DrawerSettings = { 
 /**
  * The drawer hangs off the printer: without one there is nothing to open.
@@ -147,6 +156,10 @@ bonus: number, payment_count: number, payments: number, refund_count: number, re
  */
 reversal_count: number, reversed_cash: number, 
 /**
+ * Wallets paid out in cash in the day (by the server's clock), and the cash.
+ */
+redemption_count: number, redeemed_cash: number, 
+/**
  * Top-ups of the day still waiting for the server.
  */
 unsynced: number, 
@@ -176,6 +189,10 @@ cash: number, bonus: number,
  */
 payment_count: number, payments: number, refund_count: number, refunds: number, reversal_count: number, reversed_cash: number, 
 /**
+ * Wallets they paid out in cash, and the cash.
+ */
+redemption_count: number, redeemed_cash: number, 
+/**
  * Their first and last action of the day, by the counter's clock: the shift's span.
  */
 first_at_ms: number, last_at_ms: number, };
@@ -197,7 +214,12 @@ reversed_cash: number,
  * Bonus clawed back by those reversals. Absent from a counter's figures as stored
  * before it was sent.
  */
-reversed_bonus: number, };
+reversed_bonus: number, 
+/**
+ * Wallets paid out as cash at the counter (principal and yield), and the bonus clawed
+ * back with them. Absent from figures of before redemptions.
+ */
+redemption_count: number, redeemed_cash: number, redeemed_bonus: number, };
 
 export type DenominationCount = { 
 /**
@@ -298,7 +320,12 @@ reversed_cash: number,
  * Bonus clawed back by those reversals. Absent from a counter's figures as stored
  * before it was sent.
  */
-reversed_bonus: number, };
+reversed_bonus: number, 
+/**
+ * Wallets paid out as cash at the counter (principal and yield), and the bonus clawed
+ * back with them. Absent from figures of before redemptions.
+ */
+redemption_count: number, redeemed_cash: number, redeemed_bonus: number, };
 
 export type DayReport = { day: string, store: string, currency: string, counter: CounterFigures, 
 /**

@@ -143,6 +143,7 @@ pub fn run() {
             commands::drawer_kick::open_drawer,
             commands::reversal::recent_top_ups,
             commands::reversal::reverse_top_up,
+            commands::redemption::redeem,
             commands::enrolment::re_enrol,
             commands::display::customer_display,
             commands::display::show_customer,

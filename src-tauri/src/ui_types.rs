@@ -26,6 +26,8 @@ fn declarations() -> Vec<String> {
         commands::counter::TopUpStatusView::decl(),
         core::store::RecentTopUp::decl(),
         core::reversals::ReversalDone::decl(),
+        core::redemptions::RedemptionDone::decl(),
+        commands::redemption::RedemptionView::decl(),
         commands::drawer_kick::DrawerSettings::decl(),
         commands::enrolment::ReEnrolmentView::decl(),
         commands::counter::OrderView::decl(),

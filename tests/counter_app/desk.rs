@@ -188,3 +188,43 @@ pub async fn enrol_again(session: &WebDriverSession, activation_code: &str) {
     assert!(staff.contains("Ben · Cashier") && staff.contains("Mia · Manager"), "{staff}");
     save_screenshot(&session.screenshot_png().await.unwrap(), "counter-re-enrol.png").unwrap();
 }
+
+/// The Top-up screen's cash out: the customer's wallet gives a code for 60.00 (as the
+/// phone would, after the PIN); the manager keys it in and the drawer pays it out.
+pub async fn cash_out(session: &WebDriverSession, server_url: &str) {
+    let customer = tillfund_e2e::demo::DemoCustomer::sign_in(server_url).await;
+    let (status, issued) = customer.redemption_code(6_000).await;
+    assert_eq!(status, 200, "{issued}");
+    let code = issued["code"].as_str().unwrap();
+    wait_displayed(session, "#screen-topup", true).await;
+    // A code the wallet did not give pays nothing, and says so.
+    session.type_into("#cashout-customer", tillfund_e2e::demo::MEMBER_CODE).await.unwrap();
+    session.type_into("#cashout-amount", "60.00").await.unwrap();
+    let wrong = if code.starts_with('9') { "10000000" } else { "99999999" };
+    // Clicked, not Enter: WebDriver types faster than any person, and eight digits and an
+    // Enter that fast are what the app takes for a barcode scanner.
+    session.type_into("#cashout-code", wrong).await.unwrap();
+    session.click("#cashout-submit").await.unwrap();
+    session
+        .wait_for_text("#cashout-error", Duration::from_secs(10), |text| {
+            text.contains("does not match")
+        })
+        .await
+        .unwrap();
+    session.type_into("#cashout-code", code).await.unwrap();
+    session.click("#cashout-submit").await.unwrap();
+    let (result, _) = session
+        .wait_for_text("#cashout-result", Duration::from_secs(10), |text| {
+            text.starts_with("Pay out 60.00 CNY to Demo Customer")
+        })
+        .await
+        .unwrap();
+    assert!(result.contains("bonus taken back"), "{result}");
+    assert!(!session.is_displayed("#cashout-error").await.unwrap());
+    session
+        .execute("document.getElementById('cashout').scrollIntoView();", json!([]))
+        .await
+        .unwrap();
+    save_screenshot(&session.screenshot_png().await.unwrap(), "counter-cash-out.png").unwrap();
+    audit(session, "cash out").await;
+}

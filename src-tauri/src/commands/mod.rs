@@ -7,6 +7,7 @@ pub mod display;
 pub mod drawer;
 pub mod drawer_kick;
 pub mod enrolment;
+pub mod redemption;
 pub mod reversal;
 pub mod staff;
 pub mod sync;
