@@ -89,6 +89,37 @@ async fn a_customer_signs_up_and_pays_a_counter_qr_in_a_real_browser() {
     assert_accessible(&session, "paid page").await;
     save_screenshot(&session.screenshot_png().await.unwrap(), "wallet-paid.png");
 
+    // Cash back at the store: the wallet gives a code for 20.00 after the PIN; the
+    // counter's manager pays it out against the code.
+    session.goto(&format!("{}/wallet", server.url)).await.unwrap();
+    session.click("#cash-out").await.unwrap();
+    session
+        .wait_for_text("#payable", Duration::from_secs(10), |text| text == "76.55 CNY")
+        .await
+        .unwrap();
+    assert_accessible(&session, "cash-out page").await;
+    session.type_into("input[name=amount]", "20.00").await.unwrap();
+    session.type_into("input[name=pin]", "246810").await.unwrap();
+    session.click("button.primary").await.unwrap();
+    let (code, _) = session
+        .wait_for_text("#cash-out-code", Duration::from_secs(10), |text| text.len() == 8)
+        .await
+        .unwrap();
+    assert_eq!(session.text_of("#cash-out-amount").await.unwrap(), "20.00 CNY");
+    assert!(session.text_of("#cash-out-store").await.unwrap().contains("Demo Store"));
+    assert_accessible(&session, "cash-out code").await;
+    save_screenshot(&session.screenshot_png().await.unwrap(), "wallet-cash-out.png");
+    let done = counter.redeem(None, &member_code, &code, "20.00").await.unwrap();
+    assert_eq!((done.cash, done.bonus_clawed_back), (2_000, 0));
+    session.goto(&format!("{}/wallet", server.url)).await.unwrap();
+    session
+        .wait_for_text("#total", Duration::from_secs(10), |text| text == "56.55 CNY")
+        .await
+        .unwrap();
+    let page =
+        session.execute("return document.body.textContent;", serde_json::json!([])).await.unwrap();
+    assert!(page.as_str().unwrap().contains("Paid out in cash"), "{page}");
+
     // Five wrong PINs lock the wallet; the page says so.
     let order = counter.create_order(None, "1.00").await.unwrap();
     session.goto(&order.pay_url).await.unwrap();
@@ -109,7 +140,7 @@ async fn a_customer_signs_up_and_pays_a_counter_qr_in_a_real_browser() {
     }
     assert_accessible(&session, "pay page, locked").await;
     session.goto(&format!("{}/wallet", server.url)).await.unwrap();
-    assert_eq!(session.text_of("#total").await.unwrap(), "76.55 CNY");
+    assert_eq!(session.text_of("#total").await.unwrap(), "56.55 CNY");
 
     session.close().await.unwrap();
     drop(driver);

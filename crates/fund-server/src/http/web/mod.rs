@@ -9,7 +9,8 @@
 //! and Secure under TLS. Sign-in and PIN entry are rate limited per address and per
 //! wallet, on top of the wallet's own lock-out after five wrong PINs.
 //!
-//! One file per page or concern: `sign_in.rs`, `sign_up.rs`, `wallet_page.rs`, `pay.rs`;
+//! One file per page or concern: `sign_in.rs`, `sign_up.rs`, `wallet_page.rs`, `pay.rs`,
+//! `cash_out.rs` (a code to take money back as cash at a store);
 //! `visitor.rs` (who is asking, cookies, redirects), `problems.rs` (refusals in the
 //! visitor's language), `limits.rs` (rate limits, shared with the JSON API), `page.rs`
 //! (the frame, stylesheet, headers and words), `security.rs` (cookies, CSRF, the limiter).
@@ -42,6 +43,7 @@ use crate::ledger::Outcome;
 use crate::model::Customer;
 use crate::service::{ErrorCode, ServiceError};
 
+mod cash_out;
 mod limits;
 mod pay;
 mod problems;
@@ -50,6 +52,7 @@ mod sign_up;
 mod visitor;
 mod wallet_page;
 
+use cash_out::{cash_out, cash_out_page};
 pub use limits::WebLimits;
 pub(crate) use limits::phone_limit_key;
 use pay::{pay, pay_page};
@@ -72,6 +75,7 @@ pub fn routes() -> Router<AppState> {
         .route("/signup", get(sign_up_page).post(sign_up))
         .route("/wallet", get(wallet_page))
         .route("/wallet/stores", post(change_store))
+        .route("/wallet/cash-out", get(cash_out_page).post(cash_out))
         .route("/pay", get(pay_page).post(pay))
         .route("/signout", post(sign_out))
         .route("/language", get(choose_language))

@@ -113,6 +113,15 @@ pub struct Words {
     pub entry_yield: &'static str,
     pub entry_reversal: &'static str,
     pub entry_redemption: &'static str,
+    pub cash_out_title: &'static str,
+    pub cash_out_link: &'static str,
+    pub cash_out_payable: &'static str,
+    pub cash_out_intro: &'static str,
+    pub cash_out_store: &'static str,
+    pub cash_out_amount: &'static str,
+    pub cash_out_get_code: &'static str,
+    pub cash_out_show_code: &'static str,
+    pub cash_out_until: &'static str,
 }
 
 pub const ENGLISH: Words = Words {
@@ -171,6 +180,15 @@ pub const ENGLISH: Words = Words {
     entry_yield: "Yield",
     entry_reversal: "Top-up reversed",
     entry_redemption: "Paid out in cash",
+    cash_out_title: "Cash out at a store",
+    cash_out_link: "Take money back as cash",
+    cash_out_payable: "Can be paid out",
+    cash_out_intro: "Principal and yield are paid out in cash by the manager of a store your wallet is bound to; bonus is never cash and goes back in proportion. You get a code for the store and amount, valid 10 minutes.",
+    cash_out_store: "Store",
+    cash_out_amount: "Amount",
+    cash_out_get_code: "Get the code",
+    cash_out_show_code: "Show this code to the store's manager:",
+    cash_out_until: "Valid until",
 };
 
 pub const CHINESE: Words = Words {
@@ -229,6 +247,15 @@ pub const CHINESE: Words = Words {
     entry_yield: "收益",
     entry_reversal: "充值撤销",
     entry_redemption: "兑现为现金",
+    cash_out_title: "到店兑现",
+    cash_out_link: "兑现为现金",
+    cash_out_payable: "可兑现金额",
+    cash_out_intro: "本金与收益由钱包绑定门店的店长以现金兑付；赠送金额不可兑现，将按比例扣回。您将获得该门店及金额的兑现码，10 分钟内有效。",
+    cash_out_store: "门店",
+    cash_out_amount: "金额",
+    cash_out_get_code: "获取兑现码",
+    cash_out_show_code: "请向店长出示此兑现码：",
+    cash_out_until: "有效期至",
 };
 
 pub fn words(language: Language) -> &'static Words {
