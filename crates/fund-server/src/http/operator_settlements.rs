@@ -173,7 +173,7 @@ pub fn to_csv(days: &[StoreDayBody], currency: Currency) -> String {
     let mut csv = String::from(
         "\"day\",\"store\",\"merchant_id\",\"closed\",\"top_ups\",\"cash\",\"bonus\",\"payments\",\
          \"payment_amount\",\"refunds\",\"refund_amount\",\"reversals\",\"reversed_cash\",\
-         \"drawer_cash\",\"net_owed_to_store\",\"currency\"\r\n",
+         \"redemptions\",\"redeemed_cash\",\"drawer_cash\",\"net_owed_to_store\",\"currency\"\r\n",
     );
     for day in days {
         let figures = &day.figures;
@@ -191,6 +191,8 @@ pub fn to_csv(days: &[StoreDayBody], currency: Currency) -> String {
             money(figures.refunds),
             figures.reversal_count.to_string(),
             money(figures.reversed_cash),
+            figures.redemption_count.to_string(),
+            money(figures.redeemed_cash),
             money(day.drawer_cash),
             money(day.net_owed_to_store),
             currency.code().to_owned(),

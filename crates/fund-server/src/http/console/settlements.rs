@@ -99,6 +99,7 @@ pub async fn settlements_page(
                     th scope="col" { (words.bonus) }
                     th scope="col" { (words.payments) }
                     th scope="col" { (words.refunds) }
+                    th scope="col" { (words.paid_out) }
                     th scope="col" { (words.drawer_cash) }
                     th scope="col" { (words.net_owed) }
                 } }
@@ -111,6 +112,7 @@ pub async fn settlements_page(
                             td { (money(body.figures.bonus)) }
                             td { (body.figures.payment_count) " · " (money(body.figures.payments)) }
                             td { (body.figures.refund_count) " · " (money(body.figures.refunds)) }
+                            td { (body.figures.redemption_count) " · " (money(body.figures.redeemed_cash)) }
                             td { (money(body.drawer_cash)) }
                             td data-figure="net" { (money(body.net_owed_to_store)) }
                         }
@@ -132,6 +134,7 @@ pub async fn settlements_page(
                         th scope="col" { (words.top_ups) }
                         th scope="col" { (words.refunds) }
                         th scope="col" { (words.given_back) }
+                        th scope="col" { (words.paid_out) }
                         th scope="col" { (words.closed_the_day) }
                     } }
                     tbody {
@@ -148,6 +151,7 @@ pub async fn settlements_page(
                                 td { (cashier.top_up_count) " · " (money(cashier.top_ups)) }
                                 td { (cashier.refund_count) " · " (money(cashier.refunds)) }
                                 td { (cashier.reversal_count) " · " (money(cashier.reversed_cash)) }
+                                td { (cashier.redemption_count) " · " (money(cashier.redeemed_cash)) }
                                 td { @if cashier.closes > 0 { (words.yes) } }
                             }
                         }
