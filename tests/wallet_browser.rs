@@ -142,6 +142,44 @@ async fn a_customer_signs_up_and_pays_a_counter_qr_in_a_real_browser() {
     session.goto(&format!("{}/wallet", server.url)).await.unwrap();
     assert_eq!(session.text_of("#total").await.unwrap(), "56.55 CNY");
 
+    // Another customer closes an empty wallet on the phone: it is gone, and says so at
+    // the next sign-in.
+    session.click("form[action='/signout'] button").await.unwrap();
+    session.goto(&format!("{}/signup", server.url)).await.unwrap();
+    session.type_into("input[name=phone]", "13912345679").await.unwrap();
+    session.type_into("input[name=name]", "Lin").await.unwrap();
+    session.type_into("input[name=pin]", "135790").await.unwrap();
+    session.type_into("input[name=pin_again]", "135790").await.unwrap();
+    session.click(&format!("input[name=store][value='{MERCHANT_ID}']")).await.unwrap();
+    session.click("button.primary").await.unwrap();
+    session
+        .wait_for_text("#total", Duration::from_secs(10), |text| text == "0.00 CNY")
+        .await
+        .unwrap();
+    session.click("#cash-out").await.unwrap();
+    session
+        .wait_for_text("#payable", Duration::from_secs(10), |text| text == "0.00 CNY")
+        .await
+        .unwrap();
+    session.type_into("#close-wallet input[name=pin]", "135790").await.unwrap();
+    session.click("#close-wallet input[name=understood]").await.unwrap();
+    session.click("#close-wallet button[type=submit]").await.unwrap();
+    session
+        .wait_for_text("#wallet-closed", Duration::from_secs(10), |text| {
+            text == "Your wallet is closed."
+        })
+        .await
+        .unwrap();
+    assert_accessible(&session, "wallet closed").await;
+    session.goto(&format!("{}/signin", server.url)).await.unwrap();
+    session.type_into("input[name=phone]", "13912345679").await.unwrap();
+    session.type_into("input[name=pin]", "135790").await.unwrap();
+    session.click("button.primary").await.unwrap();
+    session
+        .wait_for_text(".problem", Duration::from_secs(10), |text| text.contains("closed"))
+        .await
+        .unwrap();
+
     session.close().await.unwrap();
     drop(driver);
     assert!(server.stop().unwrap().success());

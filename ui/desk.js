@@ -32,7 +32,7 @@ const DESK_TEXT = {
     reEnrolled: "Enrolled again as terminal", was: "was", storeChanged: "This counter now serves another store.",
     cashOut: "Cash out", payOut: "Pay out", cashOutCode: "The customer's code",
     cashOutHint: "The customer asks for cash in their wallet (with the PIN) and reads out the 8-digit code. Principal and yield are paid out; the bonus stays behind. Needs the server; a manager's act.",
-    paidOut: "Pay out", to: "to",
+    paidOut: "Pay out", to: "to", walletClosed: "the customer closed the wallet",
   },
   zh: {
     recentTopUps: "最近充值", noTopUps: "暂无充值。", reverse: "撤销",
@@ -51,7 +51,7 @@ const DESK_TEXT = {
     reEnrolled: "已重新登记为终端", was: "原为", storeChanged: "本收银台现在服务于另一家门店。",
     cashOut: "兑现", payOut: "兑现付款", cashOutCode: "顾客的兑现码",
     cashOutHint: "顾客在钱包中（输入密码后）申请兑现并报出 8 位兑现码。兑付本金与收益，赠送金额不兑现。需要联网，仅限店长。",
-    paidOut: "付出现金", to: "给",
+    paidOut: "付出现金", to: "给", walletClosed: "顾客已注销钱包",
   },
 };
 
@@ -208,6 +208,7 @@ async function payOut(event) {
     const done = paid.done;
     setStatus("cashout-result", "confirmed",
       `${text.paidOut} ${withCurrency(done.cash)} ${text.to} ${done.customer_name} · ${text.bonusClawedBack} ${withCurrency(done.bonus_clawed_back)} · ${text.walletNow} ${withCurrency(done.wallet_balance)}`);
+    if (done.wallet_closed) $("cashout-result").textContent += ` · ${text.walletClosed}`;
     $("cashout-code").value = "";
     showDrawerProblem(paid.drawer_problem);
   } catch (error) {

@@ -86,7 +86,11 @@ amount: number, bonus_clawed_back: number,
  */
 reversed_total: number, wallet_balance: number, };
 
-export type RedemptionDone = { customer_name: string, cash: number, principal: number, yield_paid: number, bonus_clawed_back: number, wallet_balance: number, };
+export type RedemptionDone = { customer_name: string, cash: number, principal: number, yield_paid: number, bonus_clawed_back: number, wallet_balance: number, 
+/**
+ * The customer closed the wallet with this payout: it is gone from every store.
+ */
+wallet_closed: boolean, };
 
 export type RedemptionView = { done: RedemptionDone, 
 /**

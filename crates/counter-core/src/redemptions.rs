@@ -30,6 +30,8 @@ pub struct RedemptionDone {
     pub yield_paid: i64,
     pub bonus_clawed_back: i64,
     pub wallet_balance: i64,
+    /// The customer closed the wallet with this payout: it is gone from every store.
+    pub wallet_closed: bool,
 }
 
 /// A payout sent (or about to be) whose answer has not arrived.
@@ -93,6 +95,7 @@ impl Counter {
                 yield_paid: answer.yield_paid,
                 bonus_clawed_back: answer.bonus_clawed_back,
                 wallet_balance: answer.wallet_balance,
+                wallet_closed: answer.wallet_closed,
             }),
             Err(SyncError::Server(error)) if !refused_for_good(&error) => {
                 Err(CounterError::Invalid {

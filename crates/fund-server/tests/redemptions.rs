@@ -189,3 +189,97 @@ async fn a_full_wallet_a_day_and_no_more() {
     );
     assert_eq!(ask(&server, &customer, &shop_id, "2000.00", "123456").await.0, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn closing_a_wallet_pays_everything_out_and_the_wallet_is_gone() {
+    let server = TestServer::start().await;
+    server.fund_reserve("10000.00").await;
+    server
+        .service
+        .publish_bonus_rules(
+            serde_json::from_value(json!([{
+                "merchant_id": null, "valid_from_ms": 0, "valid_until_ms": null,
+                "formula": {"type": "tiers", "tiers": [{"minimum": minor("100.00"), "bonus": minor("10.00")}]}
+            }]))
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    let shop = server.add_merchant("Shop").await;
+    let till = server.enrol(shop).await;
+    let customer = server.customer("13800138073", &[shop]).await;
+    till.top_up(&common::uuid_key(), 1, &customer.customer_id, "300.00", "10.00").await;
+    let bearer = format!("Bearer {}", customer.token);
+    let close = |amount: i64| {
+        let body = json!({"merchant_id": shop.to_string(), "amount": amount, "pin": "123456",
+            "close_wallet": true});
+        let bearer = bearer.clone();
+        let server = &server;
+        async move {
+            server
+                .send(
+                    Method::POST,
+                    "/v1/wallet/redemption-codes",
+                    body,
+                    &[("authorization", &bearer)],
+                )
+                .await
+        }
+    };
+    // Closing pays out everything payable, not less.
+    let (status, refused) = close(minor("299.99")).await;
+    assert_eq!((status, refused["code"].as_str()), (StatusCode::CONFLICT, Some("wallet_changed")));
+    let (status, issued) = close(minor("300.00")).await;
+    assert_eq!(
+        (status, issued["closes_wallet"].as_bool()),
+        (StatusCode::OK, Some(true)),
+        "{issued}"
+    );
+    let (status, paid) = redeem(&till, &customer, issued["code"].as_str().unwrap(), "300.00").await;
+    assert_eq!(status, StatusCode::OK, "{paid}");
+    assert_eq!(
+        (paid["wallet_closed"].as_bool(), paid["bonus_clawed_back"].clone()),
+        (Some(true), json!(minor("10.00")))
+    );
+    assert_eq!(paid["wallet_balance"], 0);
+
+    // Signed out, no sign-in, no store, no top-up.
+    let (status, _) =
+        server.send(Method::GET, "/v1/wallet", Value::Null, &[("authorization", &bearer)]).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, refused) = server
+        .send(Method::POST, "/v1/sessions", json!({"phone": customer.phone, "pin": "123456"}), &[])
+        .await;
+    assert_eq!((status, refused["code"].as_str()), (StatusCode::CONFLICT, Some("wallet_closed")));
+    let (status, changes) =
+        till.signed(Method::GET, "/v1/sync/bindings?after=0&limit=100", Value::Null, &[]).await;
+    assert_eq!(status, StatusCode::OK, "{changes}");
+    let last = changes["changes"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (last["customer"]["customer_id"].as_str(), last["bound"].as_bool()),
+        (Some(customer.customer_id.as_str()), Some(false)),
+        "{last}"
+    );
+    let refused = till.top_up(&common::uuid_key(), 2, &customer.customer_id, "50.00", "0").await;
+    assert_eq!(
+        (refused["outcome"].as_str(), refused["code"].as_str()),
+        (Some("rejected"), Some("customer_not_bound"))
+    );
+
+    // A wallet with nothing payable closes at once, without a code.
+    let empty = server.customer("13800138074", &[shop]).await;
+    let bearer = format!("Bearer {}", empty.token);
+    let (status, closed) = server
+        .send(
+            Method::POST,
+            "/v1/wallet/redemption-codes",
+            json!({"merchant_id": shop.to_string(), "amount": 0, "pin": "123456", "close_wallet": true}),
+            &[("authorization", &bearer)],
+        )
+        .await;
+    assert_eq!((status, closed["code"].as_str()), (StatusCode::OK, Some("")), "{closed}");
+    let (status, _) =
+        server.send(Method::GET, "/v1/wallet", Value::Null, &[("authorization", &bearer)]).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    server.audit_passes().await;
+}

@@ -20,14 +20,16 @@ fn positive(minor_units: i64) -> Result<PositiveAmount, ApiError> {
 }
 
 /// Asks to take `amount` out as cash at a bound store: after the PIN, a code for the
-/// store's manager, valid 10 minutes. Shown once; the server keeps its hash.
+/// store's manager, valid 10 minutes. Shown once; the server keeps its hash. To close the
+/// wallet, `close_wallet` with everything payable as `amount` (0 closes an empty wallet at
+/// once, answering no code).
 #[utoipa::path(
     post, path = "/v1/wallet/redemption-codes", tag = "customer",
     request_body = RedemptionCodeRequest,
     responses(
         (status = 200, body = RedemptionCodeBody),
         (status = 401, description = "pin_wrong", body = ErrorBody),
-        (status = 409, description = "redemption_daily_limit, redemption_codes_live", body = ErrorBody),
+        (status = 409, description = "redemption_daily_limit, redemption_codes_live, wallet_closed, wallet_changed", body = ErrorBody),
         (status = 422, description = "merchant_id_invalid, pin_invalid, amount_not_positive, amount_out_of_range, customer_not_bound, redemption_exceeds_balance", body = ErrorBody),
         (status = 423, description = "wallet_locked", body = ErrorBody),
         (status = 429, description = "too_many_attempts", body = ErrorBody)
@@ -42,8 +44,21 @@ pub async fn issue_code(
     state.count_attempt(&state.web_limits().pay_by_wallet, &customer.id.to_string()).await?;
     let merchant_id = parse_merchant_id(&request.merchant_id)?;
     let pin = parse_pin(&request.pin)?;
+    if request.close_wallet && request.amount == 0 {
+        state.service().close_empty_wallet(&customer, pin).await?;
+        return Ok(Json(RedemptionCodeBody {
+            code: String::new(),
+            merchant_name: String::new(),
+            amount: 0,
+            expires_at_ms: 0,
+            closes_wallet: true,
+        }));
+    }
     let amount = positive(request.amount)?;
-    let body = state.service().issue_redemption_code(&customer, merchant_id, amount, pin).await?;
+    let service = state.service();
+    let body = service
+        .issue_redemption_code(&customer, merchant_id, amount, pin, request.close_wallet)
+        .await?;
     Ok(Json(body))
 }
 
@@ -55,6 +70,7 @@ pub async fn issue_code(
     request_body = RedemptionRequest,
     responses(
         (status = 200, body = RedemptionBody),
+        (status = 409, description = "wallet_changed", body = ErrorBody),
         (status = 422, description = "customer_id_invalid, redemption_code_invalid, redemption_code_wrong, amount_not_positive, amount_out_of_range, customer_not_bound, redemption_exceeds_balance, drawer_insufficient", body = ErrorBody),
         (status = 429, description = "too_many_attempts", body = ErrorBody)
     ),
@@ -70,7 +86,7 @@ pub async fn redeem(
         })?;
     let amount = positive(request.body.amount)?;
     let body = &request.body;
-    let outcome = state
+    let (outcome, wallet_closed) = state
         .service()
         .redeem(&request.terminal, customer_id, &body.code, amount, body.cashier)
         .await?;
@@ -92,6 +108,7 @@ pub async fn redeem(
             wallet_balance: wallet_balance.minor_units(),
             entry_sequence,
             redeemed_at_ms,
+            wallet_closed,
         })),
         other => Err(ApiError::internal(format!("redemption answered {other:?}"))),
     }

@@ -253,6 +253,10 @@ impl<S: Storage> FundService<S> {
             Err(error) if error.code == ErrorCode::PinWrong => return Err(sign_in_failed()),
             other => other?,
         }
+        // Told only to whoever knows the PIN.
+        if self.store.wallet_closed(customer.id).await? {
+            return Err(ServiceError::new(ErrorCode::WalletClosed, "This wallet is closed."));
+        }
         let token = random_token();
         let now = self.store.clock().now_ms();
         self.store.add_session(&token, customer.id, now, now + self.config.session_ttl_ms).await?;
@@ -385,6 +389,9 @@ impl<S: Storage> FundService<S> {
         merchant_id: MerchantId,
         bound: bool,
     ) -> Result<(), ServiceError> {
+        if bound && self.store.wallet_closed(customer.id).await? {
+            return Err(ServiceError::new(ErrorCode::WalletClosed, "This wallet is closed."));
+        }
         match self
             .store
             .set_binding(customer.id, merchant_id, bound, self.store.clock().now_ms())

@@ -48,6 +48,55 @@ fn new_code() -> String {
 }
 
 impl<S: Storage> FundService<S> {
+    /// A closed wallet asks for nothing more.
+    async fn refuse_closed(&self, customer_id: CustomerId) -> Result<(), ServiceError> {
+        if self.store.wallet_closed(customer_id).await? {
+            return Err(ServiceError::new(ErrorCode::WalletClosed, "This wallet is closed."));
+        }
+        Ok(())
+    }
+
+    /// Principal, bonus and yield of a wallet now, minor units.
+    async fn wallet_buckets(&self, customer_id: CustomerId) -> Result<[i64; 3], ServiceError> {
+        let mut buckets = [0; 3];
+        for (slot, bucket) in buckets.iter_mut().zip(crate::ledger::Bucket::ALL) {
+            let account = crate::ledger::Account::Wallet(customer_id, bucket);
+            *slot = self.store.balance(account).await?.minor_units();
+        }
+        Ok(buckets)
+    }
+
+    /// Closes the wallet: unbound from every store (the counters hear it with their next
+    /// binding pull, so they take no more top-ups for it), signed out, no more sign-in.
+    /// Each step may run again: a retried payout finishes what a crash left half done.
+    pub async fn close_wallet(&self, customer_id: CustomerId) -> Result<(), ServiceError> {
+        let now = self.store.clock().now_ms();
+        for merchant in self.store.bound_merchants(customer_id).await? {
+            self.store.set_binding(customer_id, merchant.id, false, now).await?;
+        }
+        self.store.close_wallet(customer_id, now).await?;
+        Ok(())
+    }
+
+    /// Closes a wallet with nothing payable at once (after the PIN): no cash to hand over,
+    /// so no counter is needed. Bonus left without principal is forfeited with the wallet.
+    pub async fn close_empty_wallet(
+        &self,
+        customer: &Customer,
+        pin: PaymentPin,
+    ) -> Result<(), ServiceError> {
+        self.verify_pin(customer, pin).await?;
+        self.refuse_closed(customer.id).await?;
+        let [principal, _, earned] = self.wallet_buckets(customer.id).await?;
+        if principal + earned != 0 {
+            return Err(ServiceError::new(
+                ErrorCode::WalletChanged,
+                "The wallet holds money: it is paid out at a store before it closes.",
+            ));
+        }
+        self.close_wallet(customer.id).await
+    }
+
     fn format_amount(&self, minor_units: i64) -> String {
         let currency = self.config.policy.currency;
         Amount::from_minor_units(minor_units).map_or_else(
@@ -57,15 +106,18 @@ impl<S: Storage> FundService<S> {
     }
 
     /// The customer asks to take `amount` out as cash at a store the wallet is bound to;
-    /// answers the code to show the manager there.
+    /// answers the code to show the manager there. With `close_wallet`, `amount` is all
+    /// that is payable and paying it out closes the wallet.
     pub async fn issue_redemption_code(
         &self,
         customer: &Customer,
         merchant_id: MerchantId,
         amount: PositiveAmount,
         pin: PaymentPin,
+        close_wallet: bool,
     ) -> Result<RedemptionCodeBody, ServiceError> {
         self.verify_pin(customer, pin).await?;
+        self.refuse_closed(customer.id).await?;
         let merchant = self
             .store
             .bound_merchants(customer.id)
@@ -81,6 +133,15 @@ impl<S: Storage> FundService<S> {
         let wallet = self.wallet(customer).await?;
         let payable = wallet.principal.minor_units() + wallet.yield_earned.minor_units();
         let minor_units = amount.amount().minor_units();
+        if close_wallet && minor_units != payable {
+            return Err(ServiceError::new(
+                ErrorCode::WalletChanged,
+                format!(
+                    "Closing pays out everything payable, now {}; ask again.",
+                    self.format_amount(payable)
+                ),
+            ));
+        }
         if minor_units > payable {
             return Err(ServiceError::new(
                 ErrorCode::RedemptionExceedsBalance,
@@ -101,6 +162,7 @@ impl<S: Storage> FundService<S> {
             amount: minor_units,
             issued_at_ms: now,
             expires_at_ms: now + REDEMPTION_CODE_LIFETIME_MS,
+            closes_wallet: close_wallet,
         };
         // A full wallet may always be paid out within a day, and no more.
         let (limits, _) = self.money_limits().await?;
@@ -115,6 +177,7 @@ impl<S: Storage> FundService<S> {
                 merchant_name: merchant.name,
                 amount: minor_units,
                 expires_at_ms: record.expires_at_ms,
+                closes_wallet: close_wallet,
             }),
             IssueOutcome::DailyLimitReached { issued } => Err(ServiceError::new(
                 ErrorCode::RedemptionDailyLimit,
@@ -131,7 +194,8 @@ impl<S: Storage> FundService<S> {
         }
     }
 
-    /// A manager pays the customer out at a counter against their code.
+    /// A manager pays the customer out at a counter against their code; answers whether
+    /// the payout closed the wallet.
     pub async fn redeem(
         &self,
         terminal: &AuthenticatedTerminal,
@@ -139,7 +203,7 @@ impl<S: Storage> FundService<S> {
         code: &str,
         amount: PositiveAmount,
         cashier: Option<StaffId>,
-    ) -> Result<Outcome, ServiceError> {
+    ) -> Result<(Outcome, bool), ServiceError> {
         if code.len() != REDEMPTION_CODE_DIGITS || !code.bytes().all(|byte| byte.is_ascii_digit()) {
             return Err(ServiceError::new(
                 ErrorCode::RedemptionCodeInvalid,
@@ -172,6 +236,17 @@ impl<S: Storage> FundService<S> {
                 "This code does not match a live code of this customer for this store and amount.",
             ));
         };
+        // A closing code pays out everything: if the wallet changed since (yield posted),
+        // paying the old amount would leave money in a closed wallet.
+        if stored.record.closes_wallet && stored.used_at_ms.is_none() {
+            let [principal, _, earned] = self.wallet_buckets(customer_id).await?;
+            if principal + earned != minor_units {
+                return Err(ServiceError::new(
+                    ErrorCode::WalletChanged,
+                    "The wallet changed since the code was given; the customer asks for a new code.",
+                ));
+            }
+        }
         let (day_start_ms, day_end_ms) = self.business_day_ms(terminal, now).await?;
         let command = Command {
             idempotency: IdempotencyKey {
@@ -196,10 +271,13 @@ impl<S: Storage> FundService<S> {
         let outcome = self.submit(command).await?;
         if let Outcome::Redeemed { cash, redeemed_at_ms, .. } = &outcome {
             self.store.mark_redemption_code_used(&stored.record.id, now).await?;
+            if stored.record.closes_wallet {
+                self.close_wallet(customer_id).await?;
+            }
             let (kind, id) = (CashierKind::Redemption, stored.record.id.clone());
             self.keep_cashier(terminal, kind, id, cashier, cash.minor_units(), *redeemed_at_ms)
                 .await;
         }
-        Ok(outcome)
+        Ok((outcome, stored.record.closes_wallet))
     }
 }

@@ -18,6 +18,8 @@ pub struct RedemptionCodeRecord {
     pub amount: i64,
     pub issued_at_ms: i64,
     pub expires_at_ms: i64,
+    /// Paying it out closes the wallet (it is for everything payable).
+    pub closes_wallet: bool,
 }
 
 /// A code as kept, with when a counter used it.
@@ -62,6 +64,16 @@ pub trait RedemptionCodeStore {
         now_ms: i64,
         limit: i64,
     ) -> impl Future<Output = Stored<Vec<StoredRedemptionCode>>> + Send;
+
+    /// Marks the wallet closed (the first time only) and ends its sessions.
+    fn close_wallet(
+        &self,
+        customer_id: CustomerId,
+        now_ms: i64,
+    ) -> impl Future<Output = Stored<()>> + Send;
+
+    /// Whether the wallet was closed.
+    fn wallet_closed(&self, customer_id: CustomerId) -> impl Future<Output = Stored<bool>> + Send;
 
     /// Marks the code used (the first time only).
     fn mark_redemption_code_used(

@@ -23,6 +23,11 @@ pub struct RedemptionCodeRequest {
     pub amount: i64,
     /// The payment PIN: the code moves money out of the wallet.
     pub pin: String,
+    /// Close the wallet: `amount` must be everything payable now; paying the code out
+    /// closes the wallet (unbound everywhere, signed out, no more sign-in). A wallet with
+    /// nothing payable closes at once, without a code.
+    #[serde(default)]
+    pub close_wallet: bool,
 }
 
 /// The code to show the store's manager.
@@ -34,6 +39,9 @@ pub struct RedemptionCodeBody {
     pub merchant_name: String,
     pub amount: i64,
     pub expires_at_ms: i64,
+    /// Paying this code out closes the wallet.
+    #[serde(default)]
+    pub closes_wallet: bool,
 }
 
 /// The manager pays a customer out against their code.
@@ -64,4 +72,7 @@ pub struct RedemptionBody {
     pub entry_sequence: i64,
     /// When the server applied it, by its clock: the day it counts in.
     pub redeemed_at_ms: i64,
+    /// The payout closed the wallet.
+    #[serde(default)]
+    pub wallet_closed: bool,
 }

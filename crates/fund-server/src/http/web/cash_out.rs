@@ -14,6 +14,9 @@ pub(super) struct CashOutForm {
     pub(super) merchant_id: String,
     pub(super) amount: String,
     pub(super) pin: String,
+    /// Set by the "close my wallet" form, whose amount is everything payable.
+    #[serde(default)]
+    pub(super) close: Option<String>,
 }
 
 /// The form: what can be paid out, the store, the amount, the PIN.
@@ -55,6 +58,29 @@ async fn cash_out_body(
                     label { (text.pin) input name="pin" type="password" inputmode="numeric" autocomplete="off" required minlength="6" maxlength="6" pattern="[0-9]{6}"; }
                     button class="primary" type="submit" { (text.cash_out_get_code) }
                 }
+            }
+        }
+        section {
+            h2 { (text.close_wallet_title) }
+            p class="hint" { (text.close_wallet_intro) }
+            form id="close-wallet" method="post" action="/wallet/cash-out" {
+                (hidden("csrf", csrf))
+                (hidden("close", "yes"))
+                (hidden("amount", &payable.format(currency)))
+                @if wallet.bound_merchants.is_empty() {
+                    (hidden("merchant_id", ""))
+                } @else {
+                    label { (text.cash_out_store)
+                        select name="merchant_id" required {
+                            @for merchant in &wallet.bound_merchants {
+                                option value=(merchant.id) { (merchant.name) }
+                            }
+                        }
+                    }
+                }
+                label { (text.pin) input name="pin" type="password" inputmode="numeric" autocomplete="off" required minlength="6" maxlength="6" pattern="[0-9]{6}"; }
+                label class="check" { input type="checkbox" name="understood" required; (text.close_wallet_understood) }
+                button type="submit" { (text.close_wallet_button) }
             }
             p { a href="/wallet" { (text.back_to_wallet) } }
         }
@@ -108,6 +134,17 @@ pub(super) async fn cash_out(
         Ok(false) => return again(text.too_many, StatusCode::TOO_MANY_REQUESTS).await,
         Err(error) => return error_page(&visitor, &error),
     }
+    let closing = form.close.is_some();
+    if closing {
+        match closing_with_nothing_to_pay(&state, &visitor, session, &form).await {
+            Some(Ok(response)) => return response,
+            Some(Err(error)) => {
+                return again(&localized_problem(&error, visitor.language), status_of(&error))
+                    .await;
+            }
+            None => {}
+        }
+    }
     let parsed = form
         .merchant_id
         .parse::<MerchantId>()
@@ -125,8 +162,10 @@ pub(super) async fn cash_out(
             return again(&localized_problem(&error, visitor.language), status_of(&error)).await;
         }
     };
-    let issued =
-        state.service().issue_redemption_code(&session.customer, merchant_id, amount, pin).await;
+    let issued = state
+        .service()
+        .issue_redemption_code(&session.customer, merchant_id, amount, pin, closing)
+        .await;
     match issued {
         Ok(code) => {
             let zone = state
@@ -146,6 +185,7 @@ pub(super) async fn cash_out(
                     p class="done" { (text.cash_out_show_code) }
                     p class="code" id="cash-out-code" { (code.code) }
                     p class="hint" { (text.cash_out_until) " " (local_time(code.expires_at_ms, &zone)) }
+                    @if code.closes_wallet { p class="problem" id="closes-wallet" { (text.close_wallet_on_payout) } }
                     p { a href="/wallet" { (text.back_to_wallet) } }
                 }
             };
@@ -153,4 +193,38 @@ pub(super) async fn cash_out(
         }
         Err(error) => again(&localized_problem(&error, visitor.language), status_of(&error)).await,
     }
+}
+
+/// A wallet with nothing payable closes at once on the "close my wallet" form: no cash to
+/// hand over, no store needed. `None` when there is something to pay out (the form goes on
+/// to ask for a closing code).
+async fn closing_with_nothing_to_pay(
+    state: &AppState,
+    visitor: &Visitor,
+    session: &visitor::Session,
+    form: &CashOutForm,
+) -> Option<Result<Response, ServiceError>> {
+    let amount = tillfund_core::Amount::parse(form.amount.trim(), state.currency()).ok()?;
+    if amount.minor_units() != 0 {
+        return None;
+    }
+    let pin = match PaymentPin::parse(&form.pin) {
+        Ok(pin) => pin,
+        Err(error) => return Some(Err(ServiceError::new(error.code(), error.to_string()))),
+    };
+    if let Err(error) = state.service().close_empty_wallet(&session.customer, pin).await {
+        return Some(Err(error));
+    }
+    let text = visitor.words();
+    let body = html! {
+        section {
+            h1 { (text.close_wallet_title) }
+            p class="done" id="wallet-closed" { (text.close_wallet_done) }
+            p { a href="/" { (text.title) } }
+        }
+    };
+    let signed_out = set_cookie(SESSION_COOKIE, "", 0, "Lax", visitor.tls);
+    let mut page = visitor.page("/wallet/cash-out", text.close_wallet_title, body);
+    page.cookies.push(signed_out);
+    Some(Ok(page.into_response()))
 }

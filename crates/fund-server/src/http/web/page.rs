@@ -122,6 +122,12 @@ pub struct Words {
     pub cash_out_get_code: &'static str,
     pub cash_out_show_code: &'static str,
     pub cash_out_until: &'static str,
+    pub close_wallet_title: &'static str,
+    pub close_wallet_intro: &'static str,
+    pub close_wallet_understood: &'static str,
+    pub close_wallet_button: &'static str,
+    pub close_wallet_on_payout: &'static str,
+    pub close_wallet_done: &'static str,
 }
 
 pub const ENGLISH: Words = Words {
@@ -189,6 +195,12 @@ pub const ENGLISH: Words = Words {
     cash_out_get_code: "Get the code",
     cash_out_show_code: "Show this code to the store's manager:",
     cash_out_until: "Valid until",
+    close_wallet_title: "Close my wallet",
+    close_wallet_intro: "Everything that can be paid out (principal and yield) is paid out in cash at the store you choose; bonus is forfeited. Then the wallet is closed: removed from every store, signed out, and it cannot be used or signed in to again.",
+    close_wallet_understood: "I understand: the wallet closes for good",
+    close_wallet_button: "Close my wallet",
+    close_wallet_on_payout: "When the manager pays this out, your wallet closes for good.",
+    close_wallet_done: "Your wallet is closed.",
 };
 
 pub const CHINESE: Words = Words {
@@ -256,6 +268,12 @@ pub const CHINESE: Words = Words {
     cash_out_get_code: "获取兑现码",
     cash_out_show_code: "请向店长出示此兑现码：",
     cash_out_until: "有效期至",
+    close_wallet_title: "注销钱包",
+    close_wallet_intro: "可兑现的全部金额（本金与收益）将在您选择的门店以现金兑付，赠送金额作废。之后钱包注销：解除所有门店绑定、退出登录，且不能再使用或登录。",
+    close_wallet_understood: "我已知晓：钱包将永久注销",
+    close_wallet_button: "注销钱包",
+    close_wallet_on_payout: "店长兑付此码后，您的钱包将永久注销。",
+    close_wallet_done: "您的钱包已注销。",
 };
 
 pub fn words(language: Language) -> &'static Words {

@@ -255,6 +255,18 @@ impl crate::store::RedemptionCodeStore for Backend {
         each!(self, store => store.redemption_codes(customer_id, merchant_id, now_ms, limit).await)
     }
 
+    async fn close_wallet(
+        &self,
+        customer_id: tillfund_core::CustomerId,
+        now_ms: i64,
+    ) -> Stored<()> {
+        each!(self, store => store.close_wallet(customer_id, now_ms).await)
+    }
+
+    async fn wallet_closed(&self, customer_id: tillfund_core::CustomerId) -> Stored<bool> {
+        each!(self, store => store.wallet_closed(customer_id).await)
+    }
+
     async fn mark_redemption_code_used(&self, id: &str, now_ms: i64) -> Stored<()> {
         each!(self, store => store.mark_redemption_code_used(id, now_ms).await)
     }

@@ -21,6 +21,7 @@ fn code_row(row: &sqlx::postgres::PgRow) -> Result<StoredRedemptionCode, StoreEr
             amount: row.try_get("amount")?,
             issued_at_ms: row.try_get("issued_at_ms")?,
             expires_at_ms: row.try_get("expires_at_ms")?,
+            closes_wallet: row.try_get::<i64, _>("closes_wallet")? == 1,
         },
         used_at_ms: row.try_get("used_at_ms")?,
     })
@@ -61,7 +62,7 @@ impl RedemptionCodeStore for PgStore {
         }
         sqlx::query(
             "INSERT INTO redemption_codes (id, customer_id, merchant_id, code_hash, amount, \
-             issued_at_ms, expires_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+             issued_at_ms, expires_at_ms, closes_wallet) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(&record.id)
         .bind(record.customer_id.to_string())
@@ -70,6 +71,7 @@ impl RedemptionCodeStore for PgStore {
         .bind(record.amount)
         .bind(record.issued_at_ms)
         .bind(record.expires_at_ms)
+        .bind(i64::from(record.closes_wallet))
         .execute(&mut *transaction)
         .await?;
         transaction.commit().await?;
@@ -85,7 +87,7 @@ impl RedemptionCodeStore for PgStore {
     ) -> Result<Vec<StoredRedemptionCode>, StoreError> {
         let rows = sqlx::query(
             "SELECT id, customer_id, merchant_id, code_hash, amount, issued_at_ms, \
-                    expires_at_ms, used_at_ms \
+                    expires_at_ms, closes_wallet, used_at_ms \
              FROM redemption_codes WHERE customer_id = $1 AND merchant_id = $2 \
                AND ((used_at_ms IS NULL AND expires_at_ms > $3) OR used_at_ms > $4) \
              ORDER BY issued_at_ms DESC LIMIT $5",
@@ -98,6 +100,32 @@ impl RedemptionCodeStore for PgStore {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(code_row).collect()
+    }
+
+    async fn close_wallet(&self, customer_id: CustomerId, now_ms: i64) -> Result<(), StoreError> {
+        let mut transaction = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE customers SET closed_at_ms = $1 WHERE id = $2 AND closed_at_ms IS NULL",
+        )
+        .bind(now_ms)
+        .bind(customer_id.to_string())
+        .execute(&mut *transaction)
+        .await?;
+        sqlx::query("DELETE FROM customer_sessions WHERE customer_id = $1")
+            .bind(customer_id.to_string())
+            .execute(&mut *transaction)
+            .await?;
+        transaction.commit().await?;
+        Ok(())
+    }
+
+    async fn wallet_closed(&self, customer_id: CustomerId) -> Result<bool, StoreError> {
+        let closed: Option<Option<i64>> =
+            sqlx::query_scalar("SELECT closed_at_ms FROM customers WHERE id = $1")
+                .bind(customer_id.to_string())
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(closed.flatten().is_some())
     }
 
     async fn mark_redemption_code_used(&self, id: &str, now_ms: i64) -> Result<(), StoreError> {

@@ -21,6 +21,7 @@ fn code_row(row: &sqlx::sqlite::SqliteRow) -> Result<StoredRedemptionCode, Store
             amount: row.try_get("amount")?,
             issued_at_ms: row.try_get("issued_at_ms")?,
             expires_at_ms: row.try_get("expires_at_ms")?,
+            closes_wallet: row.try_get::<i64, _>("closes_wallet")? == 1,
         },
         used_at_ms: row.try_get("used_at_ms")?,
     })
@@ -58,7 +59,7 @@ impl RedemptionCodeStore for SqliteStore {
         }
         sqlx::query(
             "INSERT INTO redemption_codes (id, customer_id, merchant_id, code_hash, amount, \
-             issued_at_ms, expires_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
+             issued_at_ms, expires_at_ms, closes_wallet) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&record.id)
         .bind(record.customer_id.to_string())
@@ -67,6 +68,7 @@ impl RedemptionCodeStore for SqliteStore {
         .bind(record.amount)
         .bind(record.issued_at_ms)
         .bind(record.expires_at_ms)
+        .bind(i64::from(record.closes_wallet))
         .execute(&mut *transaction)
         .await?;
         transaction.commit().await?;
@@ -82,7 +84,7 @@ impl RedemptionCodeStore for SqliteStore {
     ) -> Result<Vec<StoredRedemptionCode>, StoreError> {
         let rows = sqlx::query(
             "SELECT id, customer_id, merchant_id, code_hash, amount, issued_at_ms, \
-                    expires_at_ms, used_at_ms \
+                    expires_at_ms, closes_wallet, used_at_ms \
              FROM redemption_codes WHERE customer_id = ? AND merchant_id = ? \
                AND ((used_at_ms IS NULL AND expires_at_ms > ?) OR used_at_ms > ?) \
              ORDER BY issued_at_ms DESC LIMIT ?",
@@ -95,6 +97,30 @@ impl RedemptionCodeStore for SqliteStore {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(code_row).collect()
+    }
+
+    async fn close_wallet(&self, customer_id: CustomerId, now_ms: i64) -> Result<(), StoreError> {
+        let mut transaction = self.pool.begin().await?;
+        sqlx::query("UPDATE customers SET closed_at_ms = ? WHERE id = ? AND closed_at_ms IS NULL")
+            .bind(now_ms)
+            .bind(customer_id.to_string())
+            .execute(&mut *transaction)
+            .await?;
+        sqlx::query("DELETE FROM customer_sessions WHERE customer_id = ?")
+            .bind(customer_id.to_string())
+            .execute(&mut *transaction)
+            .await?;
+        transaction.commit().await?;
+        Ok(())
+    }
+
+    async fn wallet_closed(&self, customer_id: CustomerId) -> Result<bool, StoreError> {
+        let closed: Option<Option<i64>> =
+            sqlx::query_scalar("SELECT closed_at_ms FROM customers WHERE id = ?")
+                .bind(customer_id.to_string())
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(closed.flatten().is_some())
     }
 
     async fn mark_redemption_code_used(&self, id: &str, now_ms: i64) -> Result<(), StoreError> {
