@@ -268,6 +268,15 @@ async fn the_drawer_pays_a_customer_out_against_the_code_from_their_wallet() {
     assert_eq!((done.cash, done.principal + done.yield_paid), (20_000, 20_000));
     assert_eq!(done.bonus_clawed_back, bonus * 20_000 / 50_000, "the bonus in proportion");
     assert_eq!(done.customer_name, "Demo Customer");
+    let receipt = counter.redemption_receipt(done.entry_sequence).await.unwrap();
+    assert_eq!(receipt.title, "CASH OUT");
+    for line in [("Cash paid out", "200.00"), ("Cashier", "Mia"), ("Customer", "Demo Customer")] {
+        assert!(
+            receipt.lines.iter().any(|(label, value)| label == line.0 && value.contains(line.1)),
+            "{line:?} missing from {:?}",
+            receipt.lines
+        );
+    }
     // Pressing again with the same code pays nothing more.
     let again = counter.redeem(Some(&mia), MEMBER_CODE, code, "200.00").await.unwrap();
     assert_eq!(again, done);

@@ -57,6 +57,8 @@ const DESK_TEXT = {
 
 /** @type {RecentTopUp | null} */
 let reversalTopUp = null;
+/** The last payout's journal entry, for its receipt. */
+let lastPayout = null;
 let drawerPrinterSet = false;
 
 // ---- the drawer ----
@@ -197,6 +199,7 @@ async function payOut(event) {
   event.preventDefault();
   showError("cashout-error", null);
   $("cashout-result").textContent = "";
+  $("cashout-print").hidden = true;
   $("cashout-submit").disabled = true;
   try {
     /** @type {RedemptionView} */
@@ -210,11 +213,23 @@ async function payOut(event) {
       `${text.paidOut} ${withCurrency(done.cash)} ${text.to} ${done.customer_name} · ${text.bonusClawedBack} ${withCurrency(done.bonus_clawed_back)} · ${text.walletNow} ${withCurrency(done.wallet_balance)}`);
     if (done.wallet_closed) $("cashout-result").textContent += ` · ${text.walletClosed}`;
     $("cashout-code").value = "";
+    lastPayout = done.entry_sequence;
+    $("cashout-print").hidden = false;
     showDrawerProblem(paid.drawer_problem);
   } catch (error) {
     showError("cashout-error", error);
   } finally {
     $("cashout-submit").disabled = !isManager();
+  }
+}
+
+async function printPayout() {
+  if (lastPayout === null) return;
+  try {
+    await call("print_redemption", { entrySequence: lastPayout });
+    setStatus("cashout-result", "confirmed", text.printed);
+  } catch (error) {
+    showError("cashout-error", error);
   }
 }
 
@@ -295,6 +310,7 @@ function startDesk() {
   $("drawer-test").addEventListener("click", testDrawer);
   $("reversal-form").addEventListener("submit", askReversal);
   $("cashout-form").addEventListener("submit", payOut);
+  $("cashout-print").addEventListener("click", printPayout);
   $("reversal-yes").addEventListener("click", reverseTopUp);
   $("reversal-no").addEventListener("click", () => { $("reversal-confirm").hidden = true; });
   $("reversal-close").addEventListener("click", closeReversal);

@@ -90,7 +90,11 @@ export type RedemptionDone = { customer_name: string, cash: number, principal: n
 /**
  * The customer closed the wallet with this payout: it is gone from every store.
  */
-wallet_closed: boolean, };
+wallet_closed: boolean, 
+/**
+ * The server's journal entry: what the receipt is printed from.
+ */
+entry_sequence: number, };
 
 export type RedemptionView = { done: RedemptionDone, 
 /**

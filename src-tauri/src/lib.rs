@@ -144,6 +144,7 @@ pub fn run() {
             commands::reversal::recent_top_ups,
             commands::reversal::reverse_top_up,
             commands::redemption::redeem,
+            commands::redemption::print_redemption,
             commands::enrolment::re_enrol,
             commands::display::customer_display,
             commands::display::show_customer,

@@ -221,6 +221,13 @@ pub async fn cash_out(session: &WebDriverSession, server_url: &str) {
         .unwrap();
     assert!(result.contains("bonus taken back"), "{result}");
     assert!(!session.is_displayed("#cashout-error").await.unwrap());
+    session.click("#cashout-print").await.unwrap();
+    session
+        .wait_for_text("#cashout-result", Duration::from_secs(5), |text| {
+            text == "Sent to the printer"
+        })
+        .await
+        .unwrap();
     session
         .execute("document.getElementById('cashout').scrollIntoView();", json!([]))
         .await

@@ -11,6 +11,7 @@ use tillfund_core::protocol::{REDEMPTION_CODE_DIGITS, RedemptionBody};
 use crate::client::{ServerClient, TerminalCredentials};
 use crate::counter::{Counter, CounterError, profile_amount};
 use crate::error_code::CounterCode;
+use crate::receipt::{Receipt, fit_columns};
 use crate::refunds::refused_for_good;
 use crate::settlement::money;
 use crate::staff::Cashier;
@@ -32,6 +33,8 @@ pub struct RedemptionDone {
     pub wallet_balance: i64,
     /// The customer closed the wallet with this payout: it is gone from every store.
     pub wallet_closed: bool,
+    /// The server's journal entry: what the receipt is printed from.
+    pub entry_sequence: i64,
 }
 
 /// A payout sent (or about to be) whose answer has not arrived.
@@ -96,6 +99,7 @@ impl Counter {
                 bonus_clawed_back: answer.bonus_clawed_back,
                 wallet_balance: answer.wallet_balance,
                 wallet_closed: answer.wallet_closed,
+                entry_sequence: answer.entry_sequence,
             }),
             Err(SyncError::Server(error)) if !refused_for_good(&error) => {
                 Err(CounterError::Invalid {
@@ -110,6 +114,54 @@ impl Counter {
             }
             Err(error) => Err(error.into()),
         }
+    }
+}
+
+impl Counter {
+    /// The slip for a payout: cash handed over, what of it was principal and yield, the
+    /// bonus taken back, who paid it out. The customer signs nothing: their code was the
+    /// confirmation.
+    pub async fn redemption_receipt(&self, entry_sequence: i64) -> Result<Receipt, CounterError> {
+        let profile = self.profile().await?;
+        let row = sqlx::query(
+            "SELECT r.cash, r.principal, r.yield_paid, r.bonus_clawed_back, r.cashier_name, \
+                    c.display_name, c.member_code \
+             FROM redemptions r LEFT JOIN customers c ON c.customer_id = r.customer_id \
+             WHERE r.entry_sequence = ?",
+        )
+        .bind(entry_sequence)
+        .fetch_optional(self.store().pool())
+        .await
+        .map_err(read)?
+        .ok_or(CounterError::Invalid {
+            code: CounterCode::RedemptionNotFound,
+            message: "There is no such payout at this counter.".to_owned(),
+        })?;
+        let amount = |column: &str| -> Result<String, CounterError> {
+            Ok(money(row.try_get::<i64, _>(column).map_err(read)?, &profile.currency))
+        };
+        let mut lines = vec![("Entry".to_owned(), entry_sequence.to_string())];
+        if let Some(name) = row.try_get::<Option<String>, _>("display_name").map_err(read)? {
+            lines.push(("Customer".to_owned(), name));
+        }
+        if let Some(code) = row.try_get::<Option<String>, _>("member_code").map_err(read)? {
+            let tail = code.get(code.len().saturating_sub(4)..).unwrap_or_default().to_owned();
+            lines.push(("Member".to_owned(), format!("****{tail}")));
+        }
+        lines.push(("Cash paid out".to_owned(), amount("cash")?));
+        lines.push(("  principal".to_owned(), amount("principal")?));
+        lines.push(("  yield".to_owned(), amount("yield_paid")?));
+        lines.push(("Bonus taken back".to_owned(), amount("bonus_clawed_back")?));
+        if let Some(name) = row.try_get::<Option<String>, _>("cashier_name").map_err(read)? {
+            lines.push(("Cashier".to_owned(), fit_columns(&name, 22)));
+        }
+        Ok(Receipt {
+            title: "CASH OUT".to_owned(),
+            store: profile.merchant_name,
+            lines,
+            qr: None,
+            footer: "Paid out of your wallet".to_owned(),
+        })
     }
 }
 

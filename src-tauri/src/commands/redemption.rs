@@ -18,6 +18,18 @@ pub struct RedemptionView {
     pub drawer_problem: Option<CommandError>,
 }
 
+/// Prints a payout's slip; returns the print job id.
+#[tauri::command]
+pub async fn print_redemption(
+    state: State<'_, AppState>,
+    entry_sequence: i64,
+) -> Result<i64, CommandError> {
+    signed_in(&state, Role::Cashier)?;
+    let printer = super::counter::configured_printer(&state).await?;
+    let receipt = state.counter.redemption_receipt(entry_sequence).await?;
+    Ok(state.counter.print(&printer, &receipt).await?)
+}
+
 #[tauri::command]
 pub async fn redeem(
     state: State<'_, AppState>,
