@@ -208,6 +208,34 @@ async fn counter_agrees(world: &World, index: usize, ledger: &LedgerReader) -> R
             "reversals_agree: {label} still waits for {unanswered} reversal answers after the heal"
         );
     }
+    // Every payout (redemption) the server made at this counter is known to it, to the
+    // cent, and none waits for its answer.
+    let unanswered = local_count(&pool, "SELECT count(*) FROM redemption_attempts").await?;
+    if unanswered != 0 {
+        bail!(
+            "redemptions_agree: {label} still waits for {unanswered} payout answers after the heal"
+        );
+    }
+    let mut server_payouts = ledger
+        .texts(
+            "SELECT CAST(j.sequence AS TEXT) || ':' || CAST(t.amount AS TEXT) \
+             FROM journal_entries j JOIN transfers t ON t.entry_sequence = j.sequence \
+             WHERE j.code = 'redemption' AND t.code = 'cash' AND j.terminal_id = ?",
+            &[&terminal],
+        )
+        .await?;
+    let mut local_payouts: Vec<String> = sqlx::query_scalar(
+        "SELECT CAST(entry_sequence AS TEXT) || ':' || CAST(cash AS TEXT) FROM redemptions",
+    )
+    .fetch_all(&pool)
+    .await?;
+    server_payouts.sort_unstable();
+    local_payouts.sort_unstable();
+    if server_payouts != local_payouts {
+        bail!(
+            "redemptions_agree: {label} has payouts {local_payouts:?}, the server {server_payouts:?}"
+        );
+    }
     let mut server_reversals = ledger
         .texts(
             "SELECT j.outbox_entry_id || ':' || CAST(sum(t.amount) AS TEXT) FROM journal_entries j \

@@ -11,6 +11,7 @@ pub mod invariants;
 pub mod ledger;
 pub mod network;
 pub mod postgres;
+pub mod redemptions;
 pub mod reversals;
 pub mod rng;
 pub mod settlements;

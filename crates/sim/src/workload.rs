@@ -21,6 +21,7 @@ const OPERATIONS: &[(Operation, u64)] = &[
     (Operation::Pay, 120),
     (Operation::Refund, 60),
     (Operation::ReverseTopUp, 25),
+    (Operation::Redeem, 20),
     (Operation::CancelOrder, 20),
     (Operation::Wait, 90),
     (Operation::LongWait, 15),
@@ -45,6 +46,7 @@ enum Operation {
     Pay,
     Refund,
     ReverseTopUp,
+    Redeem,
     CancelOrder,
     Wait,
     LongWait,
@@ -106,6 +108,7 @@ impl World {
             Operation::Pay => self.pay().await,
             Operation::Refund => self.refund().await,
             Operation::ReverseTopUp => self.reverse_top_up().await,
+            Operation::Redeem => self.redeem().await,
             Operation::CancelOrder => self.cancel_order().await,
             Operation::Wait => {
                 let wait = self.rng.between(1_000, 180_000);
@@ -183,7 +186,7 @@ impl World {
     }
 
     /// The counter an operation acts at: the one a crash is planned for, or any.
-    fn pick_counter(&mut self) -> usize {
+    pub(crate) fn pick_counter(&mut self) -> usize {
         match self.focus {
             Some(index) => index,
             None => self.rng.index(self.counters.len()),
@@ -247,7 +250,7 @@ impl World {
     }
 
     /// A customer, mostly one bound to `merchant` (the others test the refusals).
-    fn customer_for(&mut self, merchant: usize) -> usize {
+    pub(crate) fn customer_for(&mut self, merchant: usize) -> usize {
         let bound: Vec<usize> = (0..self.customers.len())
             .filter(|index| self.customers[*index].bound[merchant])
             .collect();
