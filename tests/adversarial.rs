@@ -134,7 +134,8 @@ fn valid_request(operation: &Operation, world: &World) -> (String, Value) {
         ("POST", "/v1/terminal/settlement/close") => json!({"day": "2020-01-01"}),
         // A well-formed request; the code matches nothing, so nothing is paid out.
         ("POST", "/v1/terminal/redemptions") => {
-            json!({"customer_id": world.customer_id, "code": "12345678", "amount": 1})
+            json!({"customer_id": world.customer_id, "code": "12345678", "amount": 1,
+                   "attempt_id": "adversary-1"})
         }
         ("POST", "/v1/wallet/redemption-codes") => {
             json!({"merchant_id": MERCHANT_ID, "amount": 1, "pin": "123456"})

@@ -277,9 +277,9 @@ async fn the_drawer_pays_a_customer_out_against_the_code_from_their_wallet() {
             receipt.lines
         );
     }
-    // Pressing again with the same code pays nothing more.
-    let again = counter.redeem(Some(&mia), MEMBER_CODE, code, "200.00").await.unwrap();
-    assert_eq!(again, done);
+    // Pressing again with the same code pays nothing more: the code was used.
+    let again = counter.redeem(Some(&mia), MEMBER_CODE, code, "200.00").await.unwrap_err();
+    assert_eq!(again.code(), "redemption_code_used", "{again}");
     let wallet = customer.wallet().await;
     assert_eq!(wallet["principal"], 30_000);
 

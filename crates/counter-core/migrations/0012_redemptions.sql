@@ -15,10 +15,13 @@ CREATE TABLE redemptions (
 ) STRICT;
 CREATE INDEX redemptions_by_day ON redemptions (redeemed_at_ms);
 
--- A payout sent whose answer has not arrived: the code is kept until it has (a resend of
--- the same code is answered with the same payout, never paid twice), then forgotten.
+-- A press of Pay out whose answer has not arrived, under its own attempt id: the manager
+-- pressing again with the same code sends the same attempt (answered with the same payout,
+-- never paid twice); the sync worker and the close only ask about it (the customer may
+-- have left without the cash), and an attempt the server never made is then dropped.
 CREATE TABLE redemption_attempts (
-    code          TEXT    PRIMARY KEY NOT NULL,
+    attempt_id    TEXT    PRIMARY KEY NOT NULL,
+    code          TEXT    NOT NULL,
     customer_id   TEXT    NOT NULL,
     amount        INTEGER NOT NULL CHECK (amount > 0),
     started_at_ms INTEGER NOT NULL,

@@ -386,22 +386,14 @@ impl ServerClient {
         self.signed(credentials, "GET", &StaffChangesQuery { after }.path(), None).await
     }
 
-    /// Pays a customer out against their code; the same code again answers the same payout.
+    /// Pays a customer out against their code; the same attempt again answers the same
+    /// payout.
     pub async fn redeem(
         &self,
         credentials: &TerminalCredentials,
-        customer_id: &str,
-        code: &str,
-        amount_minor_units: i64,
-        cashier: Option<tillfund_core::StaffId>,
+        request: &RedemptionRequest,
     ) -> Result<RedemptionBody, ClientError> {
-        let request = RedemptionRequest {
-            customer_id: customer_id.to_owned(),
-            code: code.to_owned(),
-            amount: amount_minor_units,
-            cashier,
-        };
-        let body = serde_json::to_vec(&request)
+        let body = serde_json::to_vec(request)
             .map_err(|error| ClientError::Unreadable(error.to_string()))?;
         self.signed(credentials, "POST", "/v1/terminal/redemptions", Some(body)).await
     }

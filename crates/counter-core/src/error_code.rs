@@ -57,6 +57,7 @@ counter_codes! {
     StaffLimitReached = "staff_limit_reached", "This counter has as many staff as it can keep; disable someone first.", "员工数量已达上限，请先停用一位员工。";
     RedemptionCodeInvalid = "redemption_code_invalid", "The customer's code is the 8 digits their wallet shows.", "兑现码为顾客钱包显示的 8 位数字。";
     RedemptionNotFound = "redemption_not_found", "There is no such payout at this counter.", "本收银台没有该笔兑现。";
+    RedemptionWaiting = "redemption_waiting", "A payout with this code waits for the server's answer; press again with the same customer and amount.", "使用该兑现码的兑现正在等待服务器回复，请以相同顾客和金额再次点击。";
     RedemptionUnanswered = "redemption_unanswered", "The server's answer to this payout did not arrive; do not hand over the cash yet. Pressing Pay out again is safe.", "服务器未回复此次兑现，请暂勿付出现金。再次点击兑现是安全的。";
     StaffChangeOffline = "staff_change_offline", "Staff are kept on the server for the whole store: this change needs the server. Connect and try again.", "员工名单保存在服务器上，供全店收银台使用：此项更改需要联网，请连接后重试。";
     FirstStaffMustBeManager = "first_staff_must_be_manager", "The first member of staff is a manager.", "第一位员工须为店长。";

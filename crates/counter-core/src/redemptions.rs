@@ -6,7 +6,7 @@
 
 use serde::Serialize;
 use sqlx::Row;
-use tillfund_core::protocol::{REDEMPTION_CODE_DIGITS, RedemptionBody};
+use tillfund_core::protocol::{REDEMPTION_CODE_DIGITS, RedemptionBody, RedemptionRequest};
 
 use crate::client::{ServerClient, TerminalCredentials};
 use crate::counter::{Counter, CounterError, profile_amount};
@@ -40,6 +40,7 @@ pub struct RedemptionDone {
 /// A payout sent (or about to be) whose answer has not arrived.
 #[derive(Debug, Clone)]
 struct RedemptionAttempt {
+    attempt_id: String,
     code: String,
     customer_id: String,
     amount: i64,
@@ -69,28 +70,12 @@ impl Counter {
                 message: "The customer's code is the 8 digits their wallet shows.".to_owned(),
             });
         }
-        let attempt = RedemptionAttempt {
-            code,
-            customer_id: customer.customer_id.to_string(),
-            amount,
-            cashier: by.cloned(),
-        };
-        // One statement: two presses at once share one attempt.
-        sqlx::query(
-            "INSERT INTO redemption_attempts (code, customer_id, amount, started_at_ms, \
-             cashier_id, cashier_name) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (code) DO NOTHING",
-        )
-        .bind(&attempt.code)
-        .bind(&attempt.customer_id)
-        .bind(attempt.amount)
-        .bind(self.store().now_ms())
-        .bind(by.map(|cashier| cashier.staff_id.to_string()))
-        .bind(by.map(|cashier| cashier.name.clone()))
-        .execute(self.store().pool())
-        .await
-        .map_err(read)?;
+        let attempt =
+            self.redemption_attempt(&code, &customer.customer_id.to_string(), amount, by).await?;
         let client = self.store().server_client(&profile.server_url)?;
-        match send_redemption(self.store(), &client, &profile.credentials()?, &attempt).await {
+        let sent =
+            send_redemption(self.store(), &client, &profile.credentials()?, &attempt, false).await;
+        match sent {
             Ok(answer) => Ok(RedemptionDone {
                 customer_name: customer.display_name,
                 cash: answer.cash,
@@ -165,6 +150,76 @@ impl Counter {
     }
 }
 
+impl Counter {
+    /// The attempt to send for this press: the one still waiting with this code (pressing
+    /// again after a lost answer pays once), or a new one. A waiting attempt with this code
+    /// for another customer or amount is not replaced: its payout may have been made.
+    async fn redemption_attempt(
+        &self,
+        code: &str,
+        customer_id: &str,
+        amount: i64,
+        by: Option<&Cashier>,
+    ) -> Result<RedemptionAttempt, CounterError> {
+        // IMMEDIATE: two presses at once share one attempt.
+        let mut transaction =
+            self.store().pool().begin_with("BEGIN IMMEDIATE").await.map_err(read)?;
+        let waiting = sqlx::query(
+            "SELECT attempt_id, code, customer_id, amount, cashier_id, cashier_name \
+             FROM redemption_attempts WHERE code = ?",
+        )
+        .bind(code)
+        .fetch_optional(&mut *transaction)
+        .await
+        .map_err(read)?;
+        if let Some(row) = waiting {
+            let attempt = attempt_from_row(&row)?;
+            if attempt.customer_id != customer_id || attempt.amount != amount {
+                return Err(CounterError::Invalid {
+                    code: CounterCode::RedemptionWaiting,
+                    message: "A payout with this code waits for the server's answer: press \
+                              again with the same customer and amount, or wait for the sync."
+                        .to_owned(),
+                });
+            }
+            return Ok(attempt);
+        }
+        let attempt = RedemptionAttempt {
+            attempt_id: tillfund_core::OrderId::generate_from(&self.store().env().ids).to_string(),
+            code: code.to_owned(),
+            customer_id: customer_id.to_owned(),
+            amount,
+            cashier: by.cloned(),
+        };
+        sqlx::query(
+            "INSERT INTO redemption_attempts (attempt_id, code, customer_id, amount, \
+             started_at_ms, cashier_id, cashier_name) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&attempt.attempt_id)
+        .bind(&attempt.code)
+        .bind(&attempt.customer_id)
+        .bind(attempt.amount)
+        .bind(self.store().now_ms())
+        .bind(by.map(|cashier| cashier.staff_id.to_string()))
+        .bind(by.map(|cashier| cashier.name.clone()))
+        .execute(&mut *transaction)
+        .await
+        .map_err(read)?;
+        transaction.commit().await.map_err(read)?;
+        Ok(attempt)
+    }
+}
+
+fn attempt_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<RedemptionAttempt, LocalStoreError> {
+    Ok(RedemptionAttempt {
+        attempt_id: row.try_get("attempt_id").map_err(read)?,
+        code: row.try_get("code").map_err(read)?,
+        customer_id: row.try_get("customer_id").map_err(read)?,
+        amount: row.try_get("amount").map_err(read)?,
+        cashier: cashier_from_row(row)?,
+    })
+}
+
 /// Sends one attempt and records the answer: a payout joins the day's redemptions and the
 /// attempt is forgotten; a refusal for good forgets it; anything else keeps it for a resend.
 async fn send_redemption(
@@ -172,11 +227,17 @@ async fn send_redemption(
     client: &ServerClient,
     credentials: &TerminalCredentials,
     attempt: &RedemptionAttempt,
+    only_if_made: bool,
 ) -> Result<RedemptionBody, SyncError> {
-    let cashier = attempt.cashier.as_ref().map(|cashier| cashier.staff_id);
-    let sent = client
-        .redeem(credentials, &attempt.customer_id, &attempt.code, attempt.amount, cashier)
-        .await;
+    let request = RedemptionRequest {
+        customer_id: attempt.customer_id.clone(),
+        code: attempt.code.clone(),
+        amount: attempt.amount,
+        cashier: attempt.cashier.as_ref().map(|cashier| cashier.staff_id),
+        attempt_id: attempt.attempt_id.clone(),
+        only_if_made,
+    };
+    let sent = client.redeem(credentials, &request).await;
     match sent {
         Ok(answer) => {
             let mut transaction = store.pool().begin().await.map_err(read)?;
@@ -197,12 +258,12 @@ async fn send_redemption(
             .execute(&mut *transaction)
             .await
             .map_err(read)?;
-            forget(&mut transaction, &attempt.code).await?;
+            forget(&mut transaction, &attempt.attempt_id).await?;
             transaction.commit().await.map_err(read)?;
             Ok(answer)
         }
         Err(error) if refused_for_good(&error) => {
-            forget(&mut *store.pool().acquire().await.map_err(read)?, &attempt.code).await?;
+            forget(&mut *store.pool().acquire().await.map_err(read)?, &attempt.attempt_id).await?;
             Err(error.into())
         }
         Err(error) => Err(error.into()),
@@ -211,26 +272,28 @@ async fn send_redemption(
 
 async fn forget(
     connection: &mut sqlx::SqliteConnection,
-    code: &str,
+    attempt_id: &str,
 ) -> Result<(), LocalStoreError> {
-    sqlx::query("DELETE FROM redemption_attempts WHERE code = ?")
-        .bind(code)
+    sqlx::query("DELETE FROM redemption_attempts WHERE attempt_id = ?")
+        .bind(attempt_id)
         .execute(connection)
         .await
         .map_err(read)?;
     Ok(())
 }
 
-/// Resends the payouts whose answers were lost, so that the day's redemptions here match
-/// the server's. Stops at the first send without an answer.
+/// Asks about the payouts whose answers were lost, so that the day's redemptions here
+/// match the server's: one the server made is recorded, one it never made is closed for
+/// good and dropped (never paid now: the customer may have left without the cash). Stops
+/// at the first send without an answer.
 pub(crate) async fn resend_unanswered_redemptions(
     store: &LocalStore,
     client: &ServerClient,
     credentials: &TerminalCredentials,
 ) -> Result<usize, SyncError> {
     let rows = sqlx::query(
-        "SELECT code, customer_id, amount, cashier_id, cashier_name FROM redemption_attempts \
-         ORDER BY started_at_ms, code LIMIT ?",
+        "SELECT attempt_id, code, customer_id, amount, cashier_id, cashier_name \
+         FROM redemption_attempts ORDER BY started_at_ms, attempt_id LIMIT ?",
     )
     .bind(RESENDS_PER_ROUND_MAX)
     .fetch_all(store.pool())
@@ -238,13 +301,8 @@ pub(crate) async fn resend_unanswered_redemptions(
     .map_err(read)?;
     let mut answered = 0;
     for row in &rows {
-        let attempt = RedemptionAttempt {
-            code: row.try_get("code").map_err(read)?,
-            customer_id: row.try_get("customer_id").map_err(read)?,
-            amount: row.try_get("amount").map_err(read)?,
-            cashier: cashier_from_row(row)?,
-        };
-        match send_redemption(store, client, credentials, &attempt).await {
+        let attempt = attempt_from_row(row)?;
+        match send_redemption(store, client, credentials, &attempt, true).await {
             Ok(_) => answered += 1,
             Err(SyncError::Server(error)) if refused_for_good(&error) => answered += 1,
             Err(error) => return Err(error),

@@ -407,8 +407,8 @@ impl DayReport {
         let server = self.server.as_ref();
         format!(
             "day,store,currency,top_ups,cash,bonus,payments_count,payments,refunds,net_owed_to_store,closed,reversals,reversed_cash,\
-             opening_float,cash_dropped,expected_in_drawer,counted,over_short,counted_by\n\
-             {},\"{}\",{},{},{},{},{},{},{},{},{},{},{},{}\n",
+             redemptions,redeemed_cash,opening_float,cash_dropped,expected_in_drawer,counted,over_short,counted_by\n\
+             {},\"{}\",{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
             self.day,
             self.store.replace('"', "\"\""),
             self.currency,
@@ -422,6 +422,8 @@ impl DayReport {
             self.closed,
             counter.reversal_count,
             money(counter.reversed_cash, &self.currency),
+            counter.redemption_count,
+            money(counter.redeemed_cash, &self.currency),
             self.count_csv(),
         )
     }

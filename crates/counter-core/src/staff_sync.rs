@@ -151,7 +151,10 @@ async fn push_local_members(
         let staff_id: StaffId =
             id.parse().map_err(|_| LocalStoreError::Corrupt(format!("staff id {id}")))?;
         let Some(record) = local_record(store, staff_id).await? else { continue };
-        match client.put_staff(credentials, staff_id, &record.request(false)).await {
+        // A manager made with nobody signed in (before enrolment) joins only a store whose
+        // staff are all this counter's own: never a manager beside the store's.
+        let unvouched_manager = record.role == Role::Manager;
+        match client.put_staff(credentials, staff_id, &record.request(unvouched_manager)).await {
             Ok(kept) => {
                 apply_members(store, std::slice::from_ref(&kept), None).await?;
                 pushed += 1;

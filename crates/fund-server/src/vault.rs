@@ -115,6 +115,20 @@ impl SecretsKey {
         Ok(TerminalKey::from_bytes(key))
     }
 
+    /// An HMAC-SHA256 of `parts` (each length-prefixed) under this deployment's key: a
+    /// digest of a short secret that a copy of the database alone cannot reverse.
+    pub fn keyed_digest(&self, parts: &[&[u8]]) -> [u8; 32] {
+        let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &self.0);
+        let mut context = ring::hmac::Context::with_key(&key);
+        for part in parts {
+            context.update(&u64::try_from(part.len()).unwrap_or(u64::MAX).to_be_bytes());
+            context.update(part);
+        }
+        let mut digest = [0_u8; 32];
+        digest.copy_from_slice(context.sign().as_ref());
+        digest
+    }
+
     /// Seals `plain` under a fresh nonce; `associated` (whose secret it is) must be given
     /// again to open it, so a sealed value moved to another row does not open.
     pub fn seal(&self, associated: &[u8], plain: &[u8]) -> Result<String, VaultError> {

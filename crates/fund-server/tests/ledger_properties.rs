@@ -250,6 +250,8 @@ fn commands(world: &World, operations: &[Operation]) -> Vec<Command> {
                     amount: positive(*minor_units),
                     day_start_ms: 0,
                     day_end_ms: i64::MAX,
+                    closes_wallet: false,
+                    only_if_made: false,
                 }),
             },
             Operation::Close { merchant } => Command {

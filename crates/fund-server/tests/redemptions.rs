@@ -12,6 +12,27 @@ use common::{Customer, TestServer, minor};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
+/// Runs the requests at once (polled together, so the server sees them concurrently) and
+/// collects their answers in order.
+async fn all_at_once<F: std::future::Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
+    let mut pinned: Vec<_> = futures.into_iter().map(Box::pin).collect();
+    let mut outputs: Vec<Option<F::Output>> = pinned.iter().map(|_| None).collect();
+    std::future::poll_fn(|context| {
+        let mut pending = false;
+        for (future, output) in pinned.iter_mut().zip(outputs.iter_mut()) {
+            if output.is_none() {
+                match future.as_mut().poll(context) {
+                    std::task::Poll::Ready(value) => *output = Some(value),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending { std::task::Poll::Pending } else { std::task::Poll::Ready(()) }
+    })
+    .await;
+    outputs.into_iter().flatten().collect()
+}
+
 async fn ask(
     server: &TestServer,
     customer: &Customer,
@@ -30,13 +51,26 @@ async fn ask(
         .await
 }
 
+/// Pays out against `code`, as a new press of Pay out (its own attempt id).
 async fn redeem(
     counter: &common::Counter,
     customer: &Customer,
     code: &str,
     amount: &str,
 ) -> (StatusCode, Value) {
-    let body = json!({"customer_id": customer.customer_id, "code": code, "amount": minor(amount)});
+    redeem_as(counter, customer, code, amount, &common::uuid_key(), false).await
+}
+
+async fn redeem_as(
+    counter: &common::Counter,
+    customer: &Customer,
+    code: &str,
+    amount: &str,
+    attempt_id: &str,
+    only_if_made: bool,
+) -> (StatusCode, Value) {
+    let body = json!({"customer_id": customer.customer_id, "code": code, "amount": minor(amount),
+        "attempt_id": attempt_id, "only_if_made": only_if_made});
     counter.signed(Method::POST, "/v1/terminal/redemptions", body, &[]).await
 }
 
@@ -98,7 +132,7 @@ async fn a_customer_is_paid_out_once_against_a_code_and_the_bonus_stays_behind()
     assert_eq!(server.wallet(&customer).await["principal"], minor("1000.00"));
 
     // The right code pays 400.00 out: 40% of the principal, so 40% of the bonus goes too.
-    let (status, paid) = redeem(&till, &customer, &code, "400.00").await;
+    let (status, paid) = redeem_as(&till, &customer, &code, "400.00", "press-1", false).await;
     assert_eq!(status, StatusCode::OK, "{paid}");
     assert_eq!(
         (paid["cash"].clone(), paid["principal"].clone()),
@@ -106,9 +140,20 @@ async fn a_customer_is_paid_out_once_against_a_code_and_the_bonus_stays_behind()
     );
     assert_eq!(paid["bonus_clawed_back"], minor("40.00"));
     assert_eq!(paid["wallet_balance"], minor("660.00"));
-    // Sent again (a lost answer), it answers the same payout and pays nothing more.
-    let (status, again) = redeem(&till, &customer, &code, "400.00").await;
+    // The same attempt sent again (a lost answer), or asked about, answers the same payout.
+    let (status, again) = redeem_as(&till, &customer, &code, "400.00", "press-1", false).await;
     assert_eq!((status, &again), (StatusCode::OK, &paid));
+    let (status, asked) = redeem_as(&till, &customer, &code, "400.00", "press-1", true).await;
+    assert_eq!((status, &asked), (StatusCode::OK, &paid));
+    // A new press, here or at another counter of the store, pays nothing: the code is used.
+    let second_till = server.enrol(shop).await;
+    for counter in [&till, &second_till] {
+        let (status, body) = redeem(counter, &customer, &code, "400.00").await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (StatusCode::CONFLICT, Some("redemption_code_used"))
+        );
+    }
     assert_eq!(server.wallet(&customer).await["principal"], minor("600.00"));
 
     // The rest: the last of the principal takes the last of the bonus.
@@ -155,10 +200,10 @@ async fn codes_are_limited_and_wrong_ones_counted() {
     let (_, refused) = ask(&server, &customer, &shop_id, "10.00", "123456").await;
     assert_eq!(refused["code"], "redemption_codes_live");
 
-    // Five wrong codes and the wallet's codes are closed to counters for a while, even the
-    // right one.
-    for _ in 0..5 {
-        let (_, body) = redeem(&till, &customer, "99999999", "10.00").await;
+    // Eight tries and the wallet's codes at this store are closed to counters for a while,
+    // even the right one; counted in the database, so eight at once cannot pass either.
+    let tries = (0..8).map(|_| redeem(&till, &customer, "99999999", "10.00"));
+    for (_, body) in all_at_once(tries).await {
         assert!(matches!(body["code"].as_str(), Some("redemption_code_wrong")), "{body}");
     }
     let (status, body) = redeem(&till, &customer, "99999999", "10.00").await;
@@ -281,5 +326,53 @@ async fn closing_a_wallet_pays_everything_out_and_the_wallet_is_gone() {
     let (status, _) =
         server.send(Method::GET, "/v1/wallet", Value::Null, &[("authorization", &bearer)]).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
+    server.audit_passes().await;
+}
+
+/// The counter's background resend after a lost answer only asks: an attempt that never
+/// reached the server is then closed for good (the customer may have left without the
+/// cash), and the same attempt arriving late pays nothing; a refused attempt frees the code
+/// for the manager's next press.
+#[tokio::test]
+async fn a_resend_only_asks_and_a_refusal_frees_the_code() {
+    let server = TestServer::start().await;
+    server.fund_reserve("10000.00").await;
+    let shop = server.add_merchant("Shop").await;
+    let till = server.enrol(shop).await;
+    let customer = server.customer("13800138075", &[shop]).await;
+    till.top_up(&common::uuid_key(), 1, &customer.customer_id, "100.00", "0").await;
+    let shop_id = shop.to_string();
+    let (_, issued) = ask(&server, &customer, &shop_id, "50.00", "123456").await;
+    let code = issued["code"].as_str().unwrap().to_owned();
+
+    // The lost press is only asked about: not made, and never made after.
+    let (status, body) = redeem_as(&till, &customer, &code, "50.00", "lost", true).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::CONFLICT, Some("redemption_not_made"))
+    );
+    let (status, body) = redeem_as(&till, &customer, &code, "50.00", "lost", false).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::CONFLICT, Some("redemption_not_made"))
+    );
+    assert_eq!(server.wallet(&customer).await["principal"], minor("100.00"));
+    // The manager presses again (a new attempt): the code still pays, once.
+    let (status, paid) = redeem(&till, &customer, &code, "50.00").await;
+    assert_eq!(status, StatusCode::OK, "{paid}");
+    assert_eq!(server.wallet(&customer).await["principal"], minor("50.00"));
+
+    // A second code pays while the drawer still holds the day's cash.
+    let (_, issued) = ask(&server, &customer, &shop_id, "50.00", "123456").await;
+    let code = issued["code"].as_str().unwrap().to_owned();
+    let (status, body) = redeem(&till, &customer, &code, "50.00").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let other = server.customer("13800138076", &[shop]).await;
+    till.top_up(&common::uuid_key(), 2, &other.customer_id, "10.00", "0").await;
+    let (_, issued) = ask(&server, &other, &shop_id, "10.00", "123456").await;
+    let code = issued["code"].as_str().unwrap().to_owned();
+    // Today the drawer holds 10.00 (100 + 10 − 100): paid, to the last fen.
+    let (status, body) = redeem(&till, &other, &code, "10.00").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
     server.audit_passes().await;
 }

@@ -4,3 +4,7 @@
 ALTER TABLE customers ADD COLUMN closed_at_ms BIGINT;
 ALTER TABLE redemption_codes ADD COLUMN closes_wallet BIGINT NOT NULL DEFAULT 0
     CHECK (closes_wallet IN (0, 1));
+-- The counter's attempt (terminal/attempt id) that holds the code: one attempt at a time
+-- may pay a code out, so two presses or two counters can never both pay it. Released when
+-- the ledger refuses the attempt; kept once it paid.
+ALTER TABLE redemption_codes ADD COLUMN claimed_by TEXT;

@@ -70,8 +70,8 @@ pub async fn issue_code(
     request_body = RedemptionRequest,
     responses(
         (status = 200, body = RedemptionBody),
-        (status = 409, description = "wallet_changed", body = ErrorBody),
-        (status = 422, description = "customer_id_invalid, redemption_code_invalid, redemption_code_wrong, amount_not_positive, amount_out_of_range, customer_not_bound, redemption_exceeds_balance, drawer_insufficient", body = ErrorBody),
+        (status = 409, description = "wallet_changed, redemption_code_used, redemption_not_made", body = ErrorBody),
+        (status = 422, description = "customer_id_invalid, redemption_attempt_invalid, redemption_code_invalid, redemption_code_wrong, amount_not_positive, amount_out_of_range, customer_not_bound, redemption_exceeds_balance, drawer_insufficient", body = ErrorBody),
         (status = 429, description = "too_many_attempts", body = ErrorBody)
     ),
     security(("terminal_signature" = []))
@@ -88,7 +88,15 @@ pub async fn redeem(
     let body = &request.body;
     let (outcome, wallet_closed) = state
         .service()
-        .redeem(&request.terminal, customer_id, &body.code, amount, body.cashier)
+        .redeem(
+            &request.terminal,
+            customer_id,
+            &body.code,
+            amount,
+            body.cashier,
+            &body.attempt_id,
+            body.only_if_made,
+        )
         .await?;
     match outcome {
         Outcome::Redeemed {

@@ -85,6 +85,8 @@ pub(crate) fn reject_error_code(code: RejectCode) -> ErrorCode {
         RejectCode::WalletInsufficient => ErrorCode::WalletInsufficient,
         RejectCode::DrawerInsufficient => ErrorCode::DrawerInsufficient,
         RejectCode::RedemptionExceedsBalance => ErrorCode::RedemptionExceedsBalance,
+        RejectCode::RedemptionNotMade => ErrorCode::RedemptionNotMade,
+        RejectCode::WalletChanged => ErrorCode::WalletChanged,
         RejectCode::ReserveUnderThreshold => ErrorCode::ReserveUnderThreshold,
         RejectCode::DayAlreadyClosed => ErrorCode::DayAlreadyClosed,
     }

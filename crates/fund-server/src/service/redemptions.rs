@@ -17,22 +17,17 @@ use tillfund_core::{CustomerId, MerchantId, PaymentPin, PositiveAmount, StaffId}
 use super::*;
 use crate::store::{CashierKind, IssueOutcome, RedemptionCodeRecord, Storage};
 
-/// Wrong codes a customer's redemptions may see in a window before counters are refused.
-const WRONG_CODES_MAX: u32 = 5;
-const WRONG_CODES_WINDOW: std::time::Duration = std::time::Duration::from_secs(15 * 60);
-/// Codes looked at per redemption: live ones and those used in the last day.
+/// Tries at a customer's codes for one store in a window, right or wrong: counted before
+/// the code is looked at, in the database, so parallel guesses cannot pass the limit.
+const TRIES_MAX: u32 = 8;
+const TRIES_WINDOW: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+/// Codes looked at per redemption: live ones and those used or held in the last day.
 const CODES_READ_MAX: i64 = 20;
+/// A counter's attempt id: its own uuid, or anything as short and plain.
+const ATTEMPT_ID_MAX: usize = 64;
 
-fn wrong_codes_limit() -> AttemptLimit {
-    AttemptLimit::new("redemption-code", WRONG_CODES_MAX, WRONG_CODES_WINDOW)
-}
-
-fn code_hash(id: &str, code: &str) -> String {
-    tillfund_core::signing::encode_hex(&fingerprint(&[
-        b"tillfund-redemption-code",
-        id.as_bytes(),
-        code.as_bytes(),
-    ]))
+fn tries_limit() -> AttemptLimit {
+    AttemptLimit::new("redemption-code", TRIES_MAX, TRIES_WINDOW)
 }
 
 fn same_in_constant_time(left: &str, right: &str) -> bool {
@@ -48,6 +43,17 @@ fn new_code() -> String {
 }
 
 impl<S: Storage> FundService<S> {
+    /// The code's digest under the deployment's key, with its id: the database alone does
+    /// not give 8 digits back, however fast one guesses.
+    fn code_hash(&self, id: &str, code: &str) -> String {
+        let digest = self.config.secrets_key.keyed_digest(&[
+            b"tillfund-redemption-code",
+            id.as_bytes(),
+            code.as_bytes(),
+        ]);
+        tillfund_core::signing::encode_hex(&digest)
+    }
+
     /// A closed wallet asks for nothing more.
     async fn refuse_closed(&self, customer_id: CustomerId) -> Result<(), ServiceError> {
         if self.store.wallet_closed(customer_id).await? {
@@ -155,7 +161,7 @@ impl<S: Storage> FundService<S> {
         let code = new_code();
         let id = super::customers::random_token();
         let record = RedemptionCodeRecord {
-            code_hash: code_hash(&id, &code),
+            code_hash: self.code_hash(&id, &code),
             id,
             customer_id: customer.id,
             merchant_id,
@@ -195,7 +201,11 @@ impl<S: Storage> FundService<S> {
     }
 
     /// A manager pays the customer out at a counter against their code; answers whether
-    /// the payout closed the wallet.
+    /// the payout closed the wallet. `attempt_id` is the counter's id for this press: one
+    /// attempt at a time holds a code (so a code pays out once, whichever counters press),
+    /// the same attempt sent again is answered with its first answer, and `only_if_made`
+    /// asks only for that answer, recording "not made" when there was none.
+    #[allow(clippy::too_many_arguments)]
     pub async fn redeem(
         &self,
         terminal: &AuthenticatedTerminal,
@@ -203,6 +213,8 @@ impl<S: Storage> FundService<S> {
         code: &str,
         amount: PositiveAmount,
         cashier: Option<StaffId>,
+        attempt_id: &str,
+        only_if_made: bool,
     ) -> Result<(Outcome, bool), ServiceError> {
         if code.len() != REDEMPTION_CODE_DIGITS || !code.bytes().all(|byte| byte.is_ascii_digit()) {
             return Err(ServiceError::new(
@@ -210,47 +222,52 @@ impl<S: Storage> FundService<S> {
                 "A redemption code is 8 digits.",
             ));
         }
-        let limit = wrong_codes_limit();
-        let limited = customer_id.to_string();
-        if self.attempts_exhausted(&limit, &limited).await? {
+        if attempt_id.is_empty()
+            || attempt_id.len() > ATTEMPT_ID_MAX
+            || !attempt_id.bytes().all(|byte| byte.is_ascii_alphanumeric() || byte == b'-')
+        {
             return Err(ServiceError::new(
-                ErrorCode::TooManyAttempts,
-                "Too many wrong codes for this wallet; the customer asks for a new code in 15 minutes.",
+                ErrorCode::RedemptionAttemptInvalid,
+                "A payout's attempt id is 1 to 64 letters, digits or dashes.",
             ));
         }
         let merchant_id = terminal.terminal.merchant_id;
+        // Per customer and store: a counter of another store cannot lock anyone out here.
+        if !self.allow_attempt(&tries_limit(), &format!("{customer_id}/{merchant_id}")).await? {
+            return Err(ServiceError::new(
+                ErrorCode::TooManyAttempts,
+                "Too many tries at this wallet's codes; the customer asks for a new code in 15 minutes.",
+            ));
+        }
         let now = self.store.clock().now_ms();
         let minor_units = amount.amount().minor_units();
         let codes =
             self.store.redemption_codes(customer_id, merchant_id, now, CODES_READ_MAX).await?;
-        let matching = codes.into_iter().find(|stored| {
-            let expected = code_hash(&stored.record.id, code);
-            // Compared in constant time: the hash is the secret's only trace.
+        let stored = codes.into_iter().find(|stored| {
+            let expected = self.code_hash(&stored.record.id, code);
             same_in_constant_time(&expected, &stored.record.code_hash)
                 && stored.record.amount == minor_units
         });
-        let Some(stored) = matching else {
-            self.allow_attempt(&limit, &limited).await?;
+        let Some(stored) = stored else {
             return Err(ServiceError::new(
                 ErrorCode::RedemptionCodeWrong,
                 "This code does not match a live code of this customer for this store and amount.",
             ));
         };
-        // A closing code pays out everything: if the wallet changed since (yield posted),
-        // paying the old amount would leave money in a closed wallet.
-        if stored.record.closes_wallet && stored.used_at_ms.is_none() {
-            let [principal, _, earned] = self.wallet_buckets(customer_id).await?;
-            if principal + earned != minor_units {
-                return Err(ServiceError::new(
-                    ErrorCode::WalletChanged,
-                    "The wallet changed since the code was given; the customer asks for a new code.",
-                ));
-            }
+        // Attempt ids are the counter's: scoped by it.
+        let attempt = format!("{}/{attempt_id}", terminal.terminal.id);
+        if !self.store.claim_redemption_code(&stored.record.id, &attempt).await? {
+            return Err(ServiceError::new(
+                ErrorCode::RedemptionCodeUsed,
+                "This code was used at another counter or in another attempt; the customer asks for a new code.",
+            ));
         }
+        // An expired code is never newly paid: its attempt only learns what happened.
+        let expired = stored.used_at_ms.is_none() && stored.record.expires_at_ms <= now;
         let (day_start_ms, day_end_ms) = self.business_day_ms(terminal, now).await?;
         let command = Command {
             idempotency: IdempotencyKey {
-                key: format!("redemption-code/{}", stored.record.id),
+                key: format!("redemption/{attempt}/{}", stored.record.id),
                 fingerprint: fingerprint(&[
                     b"redemption",
                     customer_id.to_string().as_bytes(),
@@ -266,18 +283,30 @@ impl<S: Storage> FundService<S> {
                 amount,
                 day_start_ms,
                 day_end_ms,
+                closes_wallet: stored.record.closes_wallet,
+                only_if_made: only_if_made || expired,
             }),
         };
-        let outcome = self.submit(command).await?;
-        if let Outcome::Redeemed { cash, redeemed_at_ms, .. } = &outcome {
-            self.store.mark_redemption_code_used(&stored.record.id, now).await?;
-            if stored.record.closes_wallet {
-                self.close_wallet(customer_id).await?;
+        let outcome = self.writer.submit(command).await?.outcome;
+        match &outcome {
+            Outcome::Redeemed { cash, redeemed_at_ms, .. } => {
+                self.store.mark_redemption_code_used(&stored.record.id, now).await?;
+                // Run on every answer of a closing payout: a retry finishes a close that a
+                // crash left half done.
+                if stored.record.closes_wallet {
+                    self.close_wallet(customer_id).await?;
+                }
+                let (kind, id) = (CashierKind::Redemption, stored.record.id.clone());
+                self.keep_cashier(terminal, kind, id, cashier, cash.minor_units(), *redeemed_at_ms)
+                    .await;
+                Ok((outcome.clone(), stored.record.closes_wallet))
             }
-            let (kind, id) = (CashierKind::Redemption, stored.record.id.clone());
-            self.keep_cashier(terminal, kind, id, cashier, cash.minor_units(), *redeemed_at_ms)
-                .await;
+            Outcome::Rejected { code, message } => {
+                // Refused for good: the code is free for another attempt (while it lives).
+                self.store.release_redemption_code(&stored.record.id, &attempt).await?;
+                Err(super::error::outcome_error(*code, message))
+            }
+            other => Err(internal(format!("redemption answered {other:?}"))),
         }
-        Ok((outcome, stored.record.closes_wallet))
     }
 }

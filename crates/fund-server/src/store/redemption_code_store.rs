@@ -22,11 +22,12 @@ pub struct RedemptionCodeRecord {
     pub closes_wallet: bool,
 }
 
-/// A code as kept, with when a counter used it.
+/// A code as kept, with when a counter used it and which attempt holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredRedemptionCode {
     pub record: RedemptionCodeRecord,
     pub used_at_ms: Option<i64>,
+    pub claimed_by: Option<String>,
 }
 
 /// What asking for a code did.
@@ -54,9 +55,9 @@ pub trait RedemptionCodeStore {
         live_max: i64,
     ) -> impl Future<Output = Stored<IssueOutcome>> + Send;
 
-    /// The customer's codes for the store that are live at `now_ms` or were used in the
-    /// last 24 hours (a counter's retry of a used code is answered, not refused), newest
-    /// first, at most `limit`.
+    /// The customer's codes for the store that are live at `now_ms`, or were used or held
+    /// by an attempt in the last 24 hours (a counter's retry is answered, not refused),
+    /// newest first, at most `limit`.
     fn redemption_codes(
         &self,
         customer_id: CustomerId,
@@ -64,6 +65,20 @@ pub trait RedemptionCodeStore {
         now_ms: i64,
         limit: i64,
     ) -> impl Future<Output = Stored<Vec<StoredRedemptionCode>>> + Send;
+
+    /// Gives the code to `attempt` unless another attempt holds it; whether it did.
+    fn claim_redemption_code(
+        &self,
+        id: &str,
+        attempt: &str,
+    ) -> impl Future<Output = Stored<bool>> + Send;
+
+    /// Frees the code from `attempt` (the ledger refused it) unless it was used.
+    fn release_redemption_code(
+        &self,
+        id: &str,
+        attempt: &str,
+    ) -> impl Future<Output = Stored<()>> + Send;
 
     /// Marks the wallet closed (the first time only) and ends its sessions.
     fn close_wallet(

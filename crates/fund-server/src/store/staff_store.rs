@@ -28,7 +28,8 @@ pub struct StaffRecord {
     pub role: String,
     pub pin_hash: String,
     pub active: bool,
-    /// A condition, not kept: the record is put only while the store has no staff.
+    /// A condition, not kept: the record is put only while the store's staff are all
+    /// this counter's own (none yet, or the ones it just made before it knew the store's).
     pub first_of_store: bool,
 }
 
@@ -79,6 +80,7 @@ pub(crate) fn decide_put(
     staff_id: StaffId,
     record: &StaffRecord,
     members: &[StoredStaff],
+    changed_by: TerminalId,
     limit: i64,
 ) -> Result<Option<StoredStaff>, StaffRefusal> {
     let existing = members.iter().find(|member| member.staff_id == staff_id);
@@ -90,7 +92,11 @@ pub(crate) fn decide_put(
     {
         return Ok(Some(existing.clone()));
     }
-    if record.first_of_store && !members.is_empty() {
+    if record.first_of_store
+        && members
+            .iter()
+            .any(|member| member.staff_id != staff_id && member.changed_by != changed_by)
+    {
         return Err(StaffRefusal::StoreHasStaff);
     }
     let others = || members.iter().filter(|member| member.staff_id != staff_id);

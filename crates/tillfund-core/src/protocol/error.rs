@@ -127,6 +127,9 @@ error_codes! {
     DrawerInsufficient = "drawer_insufficient", 422, "The drawer has not taken enough cash today to give this back (the cash of days not yet closed belongs to their close); the operator must handle this reversal.", "钱箱今日收取的现金不足以退还此笔（未结算日的现金属于当日结算），请由运营方处理。";
     WalletClosed = "wallet_closed", 409, "This wallet is closed.", "该钱包已注销。";
     WalletChanged = "wallet_changed", 409, "The wallet changed since the code was given; the customer asks for a new code.", "钱包余额在获取兑现码后有变动，请顾客重新获取兑现码。";
+    RedemptionCodeUsed = "redemption_code_used", 409, "This code was used at another counter or in another attempt; the customer asks for a new code.", "该兑现码已在其他收银台或其他操作中使用，请顾客重新获取。";
+    RedemptionNotMade = "redemption_not_made", 409, "This payout was not made, and now never will be; the customer asks for a new code if they still want cash.", "此次兑现未完成，且不会再完成；如仍需兑现，请顾客重新获取兑现码。";
+    RedemptionAttemptInvalid = "redemption_attempt_invalid", 422, "A payout's attempt id is 1 to 64 letters, digits or dashes.", "兑现操作编号须为 1 到 64 个字母、数字或短横线。";
     RedemptionCodeWrong = "redemption_code_wrong", 422, "This code does not match a live redemption code of this customer for this store and amount.", "兑现码与该顾客在本店的有效兑现码及金额不符。";
     RedemptionCodeInvalid = "redemption_code_invalid", 422, "A redemption code is 8 digits.", "兑现码为 8 位数字。";
     RedemptionDailyLimit = "redemption_daily_limit", 409, "This wallet has asked for as much cash as it may in 24 hours.", "该钱包 24 小时内申请兑现的金额已达上限。";

@@ -56,6 +56,14 @@ pub struct RedemptionRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub cashier: Option<StaffId>,
+    /// The counter's id for this press of Pay out (1 to 64 letters, digits or `-`): sent
+    /// again unchanged when the answer was lost, it is answered with the same payout.
+    pub attempt_id: String,
+    /// Only tell whether this attempt was paid out, never pay it now (the counter's
+    /// background resend after a lost answer: the customer may have left without the
+    /// cash). An attempt not made is then closed for good.
+    #[serde(default)]
+    pub only_if_made: bool,
 }
 
 /// What the drawer pays out and what the wallet gave up. Minor units.

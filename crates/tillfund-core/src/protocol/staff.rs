@@ -31,9 +31,10 @@ pub struct StaffChangeRequest {
     /// The PIN's argon2id hash as a PHC string (`$argon2id$v=19$m=19456,t=2,p=1$…`).
     pub pin_hash: String,
     pub active: bool,
-    /// Set when a new counter makes the store's first manager (nobody there to sign in):
-    /// the server keeps the member only while the store has no staff at all, so two new
-    /// counters cannot both make a "first" manager, nor one a manager beside the store's.
+    /// Set when a counter makes a manager with nobody there to sign in (the store's first,
+    /// or one it made before it was enrolled): the server keeps the member only while every
+    /// other member of the store was made by this same counter, so two new counters cannot
+    /// both make a "first" manager, nor one a manager beside the store's.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub first_of_store: bool,
 }

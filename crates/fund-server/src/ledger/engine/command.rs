@@ -165,6 +165,12 @@ pub struct Redemption {
     /// since the day began can pay it out (earlier days' cash belongs to their closes).
     pub day_start_ms: i64,
     pub day_end_ms: i64,
+    /// The code closes the wallet: it must pay out everything payable, and all the bonus
+    /// goes back with it.
+    pub closes_wallet: bool,
+    /// Answer an earlier decision under this key, never pay now: reaching the engine
+    /// means there was none, and "not made" is then stored as the decision.
+    pub only_if_made: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

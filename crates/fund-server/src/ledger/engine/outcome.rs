@@ -139,6 +139,8 @@ pub enum RejectCode {
     WalletInsufficient,
     DrawerInsufficient,
     RedemptionExceedsBalance,
+    RedemptionNotMade,
+    WalletChanged,
     DayAlreadyClosed,
     ReserveUnderThreshold,
 }

@@ -80,6 +80,13 @@ impl Batch {
         &self,
         redemption: &Redemption,
     ) -> Result<Result<RedemptionPlan, Outcome>, Deferred> {
+        if redemption.only_if_made {
+            // An earlier decision would have been answered from its idempotency record.
+            return Ok(Err(Outcome::rejected(
+                RejectCode::RedemptionNotMade,
+                "This payout was not made, and now never will be.",
+            )));
+        }
         let customer_id = redemption.customer_id;
         if !self.state.existing_customers.contains(&customer_id) {
             return Ok(Err(Outcome::rejected(
@@ -95,6 +102,12 @@ impl Batch {
         }
         let [principal_held, bonus_held, earned_held] = self.wallet_split(customer_id)?;
         let cash = redemption.amount.amount().minor_units();
+        if redemption.closes_wallet && cash != principal_held + earned_held {
+            return Ok(Err(Outcome::rejected(
+                RejectCode::WalletChanged,
+                "The wallet changed since the closing code was given; the customer asks for a new code.",
+            )));
+        }
         let Some([principal, earned]) = split_proportionally(cash, [principal_held, earned_held])
         else {
             let payable = Amount::from_minor_units(principal_held + earned_held)
@@ -107,8 +120,13 @@ impl Batch {
                 ),
             )));
         };
-        let bonus = clawed_back(bonus_held, principal, principal_held)
-            .ok_or_else(|| Deferred::Overflow("bonus clawed back".to_owned()))?;
+        // A closing wallet gives all its bonus back: none stays behind a closed door.
+        let bonus = if redemption.closes_wallet {
+            bonus_held
+        } else {
+            clawed_back(bonus_held, principal, principal_held)
+                .ok_or_else(|| Deferred::Overflow("bonus clawed back".to_owned()))?
+        };
         let drawer = self.balance(Account::Drawer(redemption.merchant_id))?.minor_units();
         let today = self.cash_within(
             redemption.merchant_id,

@@ -255,6 +255,14 @@ impl crate::store::RedemptionCodeStore for Backend {
         each!(self, store => store.redemption_codes(customer_id, merchant_id, now_ms, limit).await)
     }
 
+    async fn claim_redemption_code(&self, id: &str, attempt: &str) -> Stored<bool> {
+        each!(self, store => store.claim_redemption_code(id, attempt).await)
+    }
+
+    async fn release_redemption_code(&self, id: &str, attempt: &str) -> Stored<()> {
+        each!(self, store => store.release_redemption_code(id, attempt).await)
+    }
+
     async fn close_wallet(
         &self,
         customer_id: tillfund_core::CustomerId,

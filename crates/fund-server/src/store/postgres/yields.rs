@@ -125,12 +125,14 @@ impl YieldStore for PgStore {
         let mut recorded = AccruedDay::default();
         let mut after = String::new();
         loop {
-            let ids: Vec<String> =
-                sqlx::query_scalar("SELECT id FROM customers WHERE id > $1 ORDER BY id LIMIT $2")
-                    .bind(&after)
-                    .bind(WALLETS_PER_PAGE)
-                    .fetch_all(&mut *snapshot)
-                    .await?;
+            let ids: Vec<String> = sqlx::query_scalar(
+                "SELECT id FROM customers WHERE id > $1 AND closed_at_ms IS NULL \
+                     ORDER BY id LIMIT $2",
+            )
+            .bind(&after)
+            .bind(WALLETS_PER_PAGE)
+            .fetch_all(&mut *snapshot)
+            .await?;
             let Some(last) = ids.last() else { break };
             after.clone_from(last);
             let customers =

@@ -24,6 +24,7 @@ fn code_row(row: &sqlx::sqlite::SqliteRow) -> Result<StoredRedemptionCode, Store
             closes_wallet: row.try_get::<i64, _>("closes_wallet")? == 1,
         },
         used_at_ms: row.try_get("used_at_ms")?,
+        claimed_by: row.try_get("claimed_by")?,
     })
 }
 
@@ -84,10 +85,11 @@ impl RedemptionCodeStore for SqliteStore {
     ) -> Result<Vec<StoredRedemptionCode>, StoreError> {
         let rows = sqlx::query(
             "SELECT id, customer_id, merchant_id, code_hash, amount, issued_at_ms, \
-                    expires_at_ms, closes_wallet, used_at_ms \
-             FROM redemption_codes WHERE customer_id = ? AND merchant_id = ? \
-               AND ((used_at_ms IS NULL AND expires_at_ms > ?) OR used_at_ms > ?) \
-             ORDER BY issued_at_ms DESC LIMIT ?",
+                    expires_at_ms, closes_wallet, used_at_ms, claimed_by \
+             FROM redemption_codes WHERE customer_id = ?1 AND merchant_id = ?2 \
+               AND ((used_at_ms IS NULL AND expires_at_ms > ?3) OR used_at_ms > ?4 \
+                    OR (claimed_by IS NOT NULL AND issued_at_ms > ?4)) \
+             ORDER BY issued_at_ms DESC LIMIT ?5",
         )
         .bind(customer_id.to_string())
         .bind(merchant_id.to_string())
@@ -97,6 +99,30 @@ impl RedemptionCodeStore for SqliteStore {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(code_row).collect()
+    }
+
+    async fn claim_redemption_code(&self, id: &str, attempt: &str) -> Result<bool, StoreError> {
+        let claimed = sqlx::query(
+            "UPDATE redemption_codes SET claimed_by = ?2 \
+             WHERE id = ?1 AND (claimed_by IS NULL OR claimed_by = ?2)",
+        )
+        .bind(id)
+        .bind(attempt)
+        .execute(&self.pool)
+        .await?;
+        Ok(claimed.rows_affected() == 1)
+    }
+
+    async fn release_redemption_code(&self, id: &str, attempt: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE redemption_codes SET claimed_by = NULL \
+             WHERE id = ?1 AND claimed_by = ?2 AND used_at_ms IS NULL",
+        )
+        .bind(id)
+        .bind(attempt)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     async fn close_wallet(&self, customer_id: CustomerId, now_ms: i64) -> Result<(), StoreError> {

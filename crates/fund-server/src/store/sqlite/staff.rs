@@ -44,7 +44,7 @@ impl StaffStore for SqliteStore {
         .fetch_all(&mut *transaction)
         .await?;
         let members = rows.iter().map(staff_row).collect::<Result<Vec<_>, _>>()?;
-        match decide_put(staff_id, record, &members, limit) {
+        match decide_put(staff_id, record, &members, changed_by, limit) {
             Ok(Some(unchanged)) => return Ok(PutStaffOutcome::Kept(unchanged)),
             Ok(None) => {}
             Err(refused) => return Ok(refused.into()),

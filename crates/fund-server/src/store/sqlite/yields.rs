@@ -120,12 +120,14 @@ impl YieldStore for SqliteStore {
         let mut recorded = AccruedDay::default();
         let mut after = String::new();
         loop {
-            let ids: Vec<String> =
-                sqlx::query_scalar("SELECT id FROM customers WHERE id > ? ORDER BY id LIMIT ?")
-                    .bind(&after)
-                    .bind(WALLETS_PER_PAGE)
-                    .fetch_all(&mut *transaction)
-                    .await?;
+            let ids: Vec<String> = sqlx::query_scalar(
+                "SELECT id FROM customers WHERE id > ? AND closed_at_ms IS NULL \
+                     ORDER BY id LIMIT ?",
+            )
+            .bind(&after)
+            .bind(WALLETS_PER_PAGE)
+            .fetch_all(&mut *transaction)
+            .await?;
             let Some(last) = ids.last() else { break };
             after.clone_from(last);
             let customers =
