@@ -75,13 +75,20 @@ impl<S: Storage> FundService<S> {
     /// Closes the wallet: unbound from every store (the counters hear it with their next
     /// binding pull, so they take no more top-ups for it), signed out, no more sign-in.
     /// Each step may run again: a retried payout finishes what a crash left half done.
-    pub async fn close_wallet(&self, customer_id: CustomerId) -> Result<(), ServiceError> {
+    /// Answers whether it closed: a top-up that landed between the closing payout and the
+    /// unbinding leaves the wallet unbound but open, so its owner can still take it out.
+    pub async fn close_wallet(&self, customer_id: CustomerId) -> Result<bool, ServiceError> {
         let now = self.store.clock().now_ms();
         for merchant in self.store.bound_merchants(customer_id).await? {
             self.store.set_binding(customer_id, merchant.id, false, now).await?;
         }
+        let [principal, _, earned] = self.wallet_buckets(customer_id).await?;
+        if principal + earned != 0 {
+            tracing::warn!(%customer_id, "money arrived while the wallet closed; left open");
+            return Ok(false);
+        }
         self.store.close_wallet(customer_id, now).await?;
-        Ok(())
+        Ok(true)
     }
 
     /// Closes a wallet with nothing payable at once (after the PIN): no cash to hand over,
@@ -100,7 +107,7 @@ impl<S: Storage> FundService<S> {
                 "The wallet holds money: it is paid out at a store before it closes.",
             ));
         }
-        self.close_wallet(customer.id).await
+        self.close_wallet(customer.id).await.map(|_| ())
     }
 
     fn format_amount(&self, minor_units: i64) -> String {
@@ -293,13 +300,15 @@ impl<S: Storage> FundService<S> {
                 self.store.mark_redemption_code_used(&stored.record.id, now).await?;
                 // Run on every answer of a closing payout: a retry finishes a close that a
                 // crash left half done.
-                if stored.record.closes_wallet {
-                    self.close_wallet(customer_id).await?;
-                }
+                let closed = if stored.record.closes_wallet {
+                    self.close_wallet(customer_id).await?
+                } else {
+                    false
+                };
                 let (kind, id) = (CashierKind::Redemption, stored.record.id.clone());
                 self.keep_cashier(terminal, kind, id, cashier, cash.minor_units(), *redeemed_at_ms)
                     .await;
-                Ok((outcome.clone(), stored.record.closes_wallet))
+                Ok((outcome.clone(), closed))
             }
             Outcome::Rejected { code, message } => {
                 // Refused for good: the code is free for another attempt (while it lives).
