@@ -21,7 +21,7 @@ use crate::store::{CashierKind, IssueOutcome, RedemptionCodeRecord, Storage};
 /// the code is looked at, in the database, so parallel guesses cannot pass the limit.
 const TRIES_MAX: u32 = 8;
 const TRIES_WINDOW: std::time::Duration = std::time::Duration::from_secs(15 * 60);
-/// Codes looked at per redemption: live ones and those used or held in the last day.
+/// Codes looked at per redemption: the live ones and the one the attempt holds.
 const CODES_READ_MAX: i64 = 20;
 /// A counter's attempt id: its own uuid, or anything as short and plain.
 const ATTEMPT_ID_MAX: usize = 64;
@@ -248,8 +248,12 @@ impl<S: Storage> FundService<S> {
         }
         let now = self.store.clock().now_ms();
         let minor_units = amount.amount().minor_units();
-        let codes =
-            self.store.redemption_codes(customer_id, merchant_id, now, CODES_READ_MAX).await?;
+        // Attempt ids are the counter's: scoped by it.
+        let attempt = format!("{}/{attempt_id}", terminal.terminal.id);
+        let codes = self
+            .store
+            .redemption_codes(customer_id, merchant_id, now, &attempt, CODES_READ_MAX)
+            .await?;
         let stored = codes.into_iter().find(|stored| {
             let expected = self.code_hash(&stored.record.id, code);
             same_in_constant_time(&expected, &stored.record.code_hash)
@@ -261,8 +265,6 @@ impl<S: Storage> FundService<S> {
                 "This code does not match a live code of this customer for this store and amount.",
             ));
         };
-        // Attempt ids are the counter's: scoped by it.
-        let attempt = format!("{}/{attempt_id}", terminal.terminal.id);
         if !self.store.claim_redemption_code(&stored.record.id, &attempt).await? {
             return Err(ServiceError::new(
                 ErrorCode::RedemptionCodeUsed,

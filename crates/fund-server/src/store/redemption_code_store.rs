@@ -55,14 +55,16 @@ pub trait RedemptionCodeStore {
         live_max: i64,
     ) -> impl Future<Output = Stored<IssueOutcome>> + Send;
 
-    /// The customer's codes for the store that are live at `now_ms`, or were used or held
-    /// by an attempt in the last 24 hours (a counter's retry is answered, not refused),
-    /// newest first, at most `limit`.
+    /// The customer's codes for the store that are live at `now_ms`, the one `attempt`
+    /// holds however old (a counter back after days still learns what its attempt did),
+    /// and those used in the last day (another press is told the code was used), newest
+    /// first, at most `limit`.
     fn redemption_codes(
         &self,
         customer_id: CustomerId,
         merchant_id: MerchantId,
         now_ms: i64,
+        attempt: &str,
         limit: i64,
     ) -> impl Future<Output = Stored<Vec<StoredRedemptionCode>>> + Send;
 

@@ -250,9 +250,12 @@ impl crate::store::RedemptionCodeStore for Backend {
         customer_id: tillfund_core::CustomerId,
         merchant_id: MerchantId,
         now_ms: i64,
+        attempt: &str,
         limit: i64,
     ) -> Stored<Vec<crate::store::StoredRedemptionCode>> {
-        each!(self, store => store.redemption_codes(customer_id, merchant_id, now_ms, limit).await)
+        each!(self, store => {
+            store.redemption_codes(customer_id, merchant_id, now_ms, attempt, limit).await
+        })
     }
 
     async fn claim_redemption_code(&self, id: &str, attempt: &str) -> Stored<bool> {

@@ -81,19 +81,21 @@ impl RedemptionCodeStore for SqliteStore {
         customer_id: CustomerId,
         merchant_id: MerchantId,
         now_ms: i64,
+        attempt: &str,
         limit: i64,
     ) -> Result<Vec<StoredRedemptionCode>, StoreError> {
         let rows = sqlx::query(
             "SELECT id, customer_id, merchant_id, code_hash, amount, issued_at_ms, \
                     expires_at_ms, closes_wallet, used_at_ms, claimed_by \
              FROM redemption_codes WHERE customer_id = ?1 AND merchant_id = ?2 \
-               AND ((used_at_ms IS NULL AND expires_at_ms > ?3) OR used_at_ms > ?4 \
-                    OR (claimed_by IS NOT NULL AND issued_at_ms > ?4)) \
-             ORDER BY issued_at_ms DESC LIMIT ?5",
+               AND ((used_at_ms IS NULL AND expires_at_ms > ?3) OR claimed_by = ?4 \
+                    OR used_at_ms > ?5) \
+             ORDER BY issued_at_ms DESC LIMIT ?6",
         )
         .bind(customer_id.to_string())
         .bind(merchant_id.to_string())
         .bind(now_ms)
+        .bind(attempt)
         .bind(now_ms - DAY_MS)
         .bind(limit)
         .fetch_all(&self.pool)
