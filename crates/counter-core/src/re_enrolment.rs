@@ -6,7 +6,8 @@
 //! reversal by terminal and idempotency key (`terminal/<id>/reversal/<key>`). Resent under
 //! a new terminal, an entry or a correction whose answer was lost would be applied a second
 //! time; dropped, it would never be applied. So the counter is enrolled again only when
-//! nothing waits: no outbox entry, no unanswered refund or reversal, and no payment code a
+//! nothing waits: no outbox entry, no unanswered refund, reversal or cash-out (the server
+//! scopes a payout's attempt by terminal), and no payment code a
 //! customer could still pay (its token names the old terminal; paid after a move to
 //! another store, the counter would never hear of it).
 //!
@@ -28,6 +29,8 @@ pub struct WaitingForServer {
     pub outbox_entries: i64,
     pub unanswered_refunds: i64,
     pub unanswered_reversals: i64,
+    /// Payouts whose answer has not arrived: their attempts are the old terminal's.
+    pub unanswered_redemptions: i64,
     /// Payment codes not paid, cancelled or expired.
     pub open_payment_codes: i64,
 }
@@ -48,6 +51,7 @@ impl WaitingForServer {
             counted(self.outbox_entries, "top-up", "top-ups"),
             counted(self.unanswered_refunds, "refund", "refunds"),
             counted(self.unanswered_reversals, "top-up reversal", "top-up reversals"),
+            counted(self.unanswered_redemptions, "cash-out", "cash-outs"),
             counted(self.open_payment_codes, "open payment code", "open payment codes"),
         ]
         .into_iter()
@@ -94,6 +98,7 @@ impl Counter {
             outbox_entries: count("SELECT count(*) FROM outbox WHERE state = 'pending'").await?,
             unanswered_refunds: count("SELECT count(*) FROM refund_attempts").await?,
             unanswered_reversals: count("SELECT count(*) FROM reversal_attempts").await?,
+            unanswered_redemptions: count("SELECT count(*) FROM redemption_attempts").await?,
             open_payment_codes,
         })
     }
@@ -151,5 +156,8 @@ mod tests {
         let one = WaitingForServer { unanswered_refunds: 1, ..WaitingForServer::default() };
         assert!(one.refusal().starts_with("1 refund still waits for the server"));
         assert!(WaitingForServer::default().is_empty());
+        // A payout's attempt is the old terminal's on the server: it waits too.
+        let payout = WaitingForServer { unanswered_redemptions: 1, ..WaitingForServer::default() };
+        assert!(payout.refusal().starts_with("1 cash-out still waits for the server"));
     }
 }
