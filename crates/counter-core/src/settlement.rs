@@ -145,54 +145,47 @@ impl Counter {
         .fetch_one(pool)
         .await
         .map_err(read)?;
-        let payments = sqlx::query(
-            "SELECT count(*) AS counted, coalesce(sum(amount), 0) AS total FROM orders \
+        // Each kind of record: how many in the day and what they came to.
+        let count_and_total = |sql: &'static str| async move {
+            sqlx::query_as::<_, (i64, i64)>(sql)
+                .bind(start_ms)
+                .bind(end_ms)
+                .fetch_one(pool)
+                .await
+                .map_err(read)
+        };
+        let (payment_count, payments) = count_and_total(
+            "SELECT count(*), coalesce(sum(amount), 0) FROM orders \
              WHERE status = 'paid' AND paid_at_ms >= ? AND paid_at_ms < ?",
         )
-        .bind(start_ms)
-        .bind(end_ms)
-        .fetch_one(pool)
-        .await
-        .map_err(read)?;
-        let refunds = sqlx::query(
-            "SELECT count(*) AS counted, coalesce(sum(amount), 0) AS total FROM refunds \
+        .await?;
+        let (refund_count, refunds) = count_and_total(
+            "SELECT count(*), coalesce(sum(amount), 0) FROM refunds \
              WHERE refunded_at_ms >= ? AND refunded_at_ms < ?",
         )
-        .bind(start_ms)
-        .bind(end_ms)
-        .fetch_one(pool)
-        .await
-        .map_err(read)?;
-        let reversals = sqlx::query(
-            "SELECT count(*) AS counted, coalesce(sum(amount), 0) AS total FROM top_up_reversals \
+        .await?;
+        let (reversal_count, reversed_cash) = count_and_total(
+            "SELECT count(*), coalesce(sum(amount), 0) FROM top_up_reversals \
              WHERE reversed_at_ms >= ? AND reversed_at_ms < ?",
         )
-        .bind(start_ms)
-        .bind(end_ms)
-        .fetch_one(pool)
-        .await
-        .map_err(read)?;
-        let redemptions = sqlx::query(
-            "SELECT count(*) AS counted, coalesce(sum(cash), 0) AS total FROM redemptions \
+        .await?;
+        let (redemption_count, redeemed_cash) = count_and_total(
+            "SELECT count(*), coalesce(sum(cash), 0) FROM redemptions \
              WHERE redeemed_at_ms >= ? AND redeemed_at_ms < ?",
         )
-        .bind(start_ms)
-        .bind(end_ms)
-        .fetch_one(pool)
-        .await
-        .map_err(read)?;
+        .await?;
         Ok(CounterFigures {
-            redemption_count: redemptions.try_get("counted").map_err(read)?,
-            redeemed_cash: redemptions.try_get("total").map_err(read)?,
-            reversal_count: reversals.try_get("counted").map_err(read)?,
-            reversed_cash: reversals.try_get("total").map_err(read)?,
-            refund_count: refunds.try_get("counted").map_err(read)?,
-            refunds: refunds.try_get("total").map_err(read)?,
+            redemption_count,
+            redeemed_cash,
+            reversal_count,
+            reversed_cash,
+            refund_count,
+            refunds,
             top_up_count: top_ups.try_get("counted").map_err(read)?,
             cash: top_ups.try_get("cash").map_err(read)?,
             bonus: top_ups.try_get("bonus").map_err(read)?,
-            payment_count: payments.try_get("counted").map_err(read)?,
-            payments: payments.try_get("total").map_err(read)?,
+            payment_count,
+            payments,
             unsynced: top_ups.try_get("unsynced").map_err(read)?,
             rejected: top_ups.try_get("rejected").map_err(read)?,
         })

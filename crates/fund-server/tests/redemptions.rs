@@ -33,6 +33,15 @@ async fn all_at_once<F: std::future::Future>(futures: impl Iterator<Item = F>) -
     outputs.into_iter().flatten().collect()
 }
 
+/// Bonus rules: `bonus` on every top-up of at least `minimum`.
+async fn bonus_from(server: &TestServer, minimum: &str, bonus: &str) {
+    let rules = json!([{
+        "merchant_id": null, "valid_from_ms": 0, "valid_until_ms": null,
+        "formula": {"type": "tiers", "tiers": [{"minimum": minor(minimum), "bonus": minor(bonus)}]}
+    }]);
+    server.service.publish_bonus_rules(serde_json::from_value(rules).unwrap()).await.unwrap();
+}
+
 async fn ask(
     server: &TestServer,
     customer: &Customer,
@@ -78,17 +87,7 @@ async fn redeem_as(
 async fn a_customer_is_paid_out_once_against_a_code_and_the_bonus_stays_behind() {
     let server = TestServer::start().await;
     server.fund_reserve("10000.00").await;
-    server
-        .service
-        .publish_bonus_rules(
-            serde_json::from_value(json!([{
-                "merchant_id": null, "valid_from_ms": 0, "valid_until_ms": null,
-                "formula": {"type": "tiers", "tiers": [{"minimum": minor("1000.00"), "bonus": minor("100.00")}]}
-            }]))
-            .unwrap(),
-        )
-        .await
-        .unwrap();
+    bonus_from(&server, "1000.00", "100.00").await;
     let shop = server.add_merchant("Shop").await;
     let other = server.add_merchant("Other").await;
     let till = server.enrol(shop).await;
@@ -239,17 +238,7 @@ async fn a_full_wallet_a_day_and_no_more() {
 async fn closing_a_wallet_pays_everything_out_and_the_wallet_is_gone() {
     let server = TestServer::start().await;
     server.fund_reserve("10000.00").await;
-    server
-        .service
-        .publish_bonus_rules(
-            serde_json::from_value(json!([{
-                "merchant_id": null, "valid_from_ms": 0, "valid_until_ms": null,
-                "formula": {"type": "tiers", "tiers": [{"minimum": minor("100.00"), "bonus": minor("10.00")}]}
-            }]))
-            .unwrap(),
-        )
-        .await
-        .unwrap();
+    bonus_from(&server, "100.00", "10.00").await;
     let shop = server.add_merchant("Shop").await;
     let till = server.enrol(shop).await;
     let customer = server.customer("13800138073", &[shop]).await;
