@@ -29,6 +29,7 @@ fn declarations() -> Vec<String> {
         core::redemptions::RedemptionDone::decl(),
         commands::redemption::RedemptionView::decl(),
         commands::drawer_kick::DrawerSettings::decl(),
+        commands::sound::SoundSettings::decl(),
         commands::enrolment::ReEnrolmentView::decl(),
         commands::counter::OrderView::decl(),
         core::orders::OrderSummary::decl(),

@@ -66,6 +66,8 @@ counter_codes! {
     // Sales and top-ups.
     OrderNotFound = "order_not_found", "There is no such order at this counter.", "本收银台没有该订单。";
     OrderIdInvalid = "order_id_invalid", "This is not an order id.", "订单编号不正确。";
+    OrderNotWaiting = "order_not_waiting", "Only an order waiting for payment plays its sound.", "只有待付款的订单可以播放声波。";
+    PaymentSoundFailed = "payment_sound_failed", "The payment sound could not be made; show the QR code instead.", "无法生成付款声波，请改用二维码。";
     OrderNotCancellable = "order_not_cancellable", "Only an order waiting for payment can be cancelled.", "只有待付款的订单可以取消。";
     RefundUnanswered = "refund_unanswered", "The refund's answer did not arrive; it is finished as soon as the counter is online, and pressing Refund again is safe.", "退款未收到服务器回复：联网后会自动完成，再次点击退款也不会重复退款。";
     EarlierRefundCompleted = "earlier_refund_completed", "An earlier refund of this order had not been answered; it has now gone through. Refund again if more is due.", "此订单之前的一笔退款未收到回复，现已完成。如需再退，请重新操作。";

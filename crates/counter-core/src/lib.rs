@@ -8,6 +8,7 @@ pub mod counter;
 pub mod drawer;
 pub mod error_code;
 pub mod orders;
+pub mod payment_sound;
 pub mod re_enrolment;
 pub mod receipt;
 pub mod redemptions;

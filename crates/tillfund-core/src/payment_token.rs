@@ -135,6 +135,25 @@ pub fn confirmation_code(key: &TerminalKey, order_id: OrderId, amount: PositiveA
     format!("{number:06}")
 }
 
+/// The token's bytes, as pay by sound sends them (84 bytes rather than 112 characters):
+/// length and version checked, the signature not (the server checks it when the phone
+/// opens the pay page with [`token_text`] of what it heard).
+pub fn token_bytes(text: &str) -> Result<Vec<u8>, TokenError> {
+    if text.len() > TOKEN_TEXT_LENGTH_MAX {
+        return Err(TokenError::Malformed);
+    }
+    let bytes = URL_SAFE_NO_PAD.decode(text.trim()).map_err(|_| TokenError::Malformed)?;
+    if bytes.len() != TOKEN_LENGTH || bytes[0] != TOKEN_VERSION {
+        return Err(TokenError::Malformed);
+    }
+    Ok(bytes)
+}
+
+/// The token text for bytes heard: what [`UnverifiedToken::parse`] reads.
+pub fn token_text(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
 /// A token read from text whose signature has not been checked yet: the server reads the
 /// terminal id from it to find the key, then calls [`UnverifiedToken::verify`].
 #[derive(Debug, Clone)]
@@ -237,6 +256,43 @@ mod tests {
             Ok(parsed) => assert!(parsed.verify(&key(1), 0).is_err()),
             Err(error) => assert_eq!(error, TokenError::Malformed),
         }
+    }
+
+    /// Pay by sound's promise: whatever a misheard burst turns into, it pays nothing. Every
+    /// single-bit error and a spread of multi-byte errors fail the signature or the parse.
+    #[test]
+    fn every_corruption_of_a_token_fails_its_signature() {
+        let token = claims().sign(&key(1));
+        let bytes = token_bytes(&token).unwrap();
+        assert_eq!(bytes.len(), TOKEN_LENGTH);
+        assert_eq!(token_text(&bytes), token);
+        let refused = |bytes: &[u8]| match UnverifiedToken::parse(&token_text(bytes)) {
+            Ok(parsed) => parsed.verify_signature(&key(1)).is_err(),
+            Err(error) => error == TokenError::Malformed,
+        };
+        for bit in 0..TOKEN_LENGTH * 8 {
+            let mut flipped = bytes.clone();
+            flipped[bit / 8] ^= 1 << (bit % 8);
+            assert!(refused(&flipped), "bit {bit} flipped was accepted");
+        }
+        let mut state = 0x2545_F491_4F6C_DD1D_u64;
+        for _ in 0..5_000 {
+            let mut damaged = bytes.clone();
+            for _ in 0..1 + state % 6 {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                let position = (state % TOKEN_LENGTH as u64) as usize;
+                damaged[position] ^= ((state >> 32) as u8).max(1);
+            }
+            // Two errors on one byte can cancel out: that is the token itself.
+            if damaged != bytes {
+                assert!(refused(&damaged), "{damaged:?} was accepted");
+            }
+        }
+        // Shorter or longer than a token: refused before any signature is looked at.
+        assert!(refused(&bytes[..TOKEN_LENGTH - 1]));
+        assert!(refused(&[bytes.as_slice(), &[0]].concat()));
     }
 
     #[test]

@@ -113,7 +113,7 @@ fn order_view(
     })
 }
 
-fn parse_order_id(text: &str) -> Result<OrderId, CommandError> {
+pub(crate) fn parse_order_id(text: &str) -> Result<OrderId, CommandError> {
     text.parse().map_err(|error: tillfund_core::InvalidId| {
         CommandError::counter(CounterCode::OrderIdInvalid, error.to_string())
     })

@@ -9,6 +9,7 @@ pub mod drawer_kick;
 pub mod enrolment;
 pub mod redemption;
 pub mod reversal;
+pub mod sound;
 pub mod staff;
 pub mod sync;
 
