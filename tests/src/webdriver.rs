@@ -31,15 +31,43 @@ impl WebDriverSession {
 
     /// Opens a session on chromedriver: headless Chromium the size of a phone's screen.
     pub async fn start_chromium(driver_url: &str) -> anyhow::Result<Self> {
+        WebDriverSession::start_chromium_with(driver_url, &[]).await
+    }
+
+    /// As `start_chromium`, with a fake microphone (pay by sound): with `Some(wav)` the
+    /// microphone is allowed and hears that file, over and over as a counter repeats its
+    /// burst; with `None` the visitor refuses it.
+    pub async fn start_chromium_hearing(
+        driver_url: &str,
+        wav: Option<&std::path::Path>,
+    ) -> anyhow::Result<Self> {
+        let mut arguments = vec!["--use-fake-device-for-media-stream".to_owned()];
+        if let Some(wav) = wav {
+            arguments.push("--use-fake-ui-for-media-stream".to_owned());
+            arguments.push(format!("--use-file-for-fake-audio-capture={}", wav.display()));
+            // The page starts listening on a click: let its AudioContext run at once.
+            arguments.push("--autoplay-policy=no-user-gesture-required".to_owned());
+        }
+        WebDriverSession::start_chromium_with(driver_url, &arguments).await
+    }
+
+    async fn start_chromium_with(driver_url: &str, extra: &[String]) -> anyhow::Result<Self> {
+        let mut arguments: Vec<String> = [
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--window-size=412,915",
+            "--lang=en-US",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        arguments.extend_from_slice(extra);
         let capabilities = json!({
             "capabilities": {
                 "alwaysMatch": {
                     "browserName": "chrome",
-                    "goog:chromeOptions": {
-                        "binary": "/usr/bin/chromium",
-                        "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
-                                 "--disable-dev-shm-usage", "--window-size=412,915", "--lang=en-US"]
-                    }
+                    "goog:chromeOptions": { "binary": "/usr/bin/chromium", "args": arguments }
                 }
             }
         });

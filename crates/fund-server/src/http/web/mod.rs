@@ -1,6 +1,6 @@
 //! The customer wallet pages: sign up, sign in, the wallet (balance, member code, stores)
-//! and the pay page a counter's QR code opens. Server-rendered HTML with plain forms: no
-//! script, no framework, nothing from a CDN; they work on any phone browser. The HTML is
+//! and the pay page a counter's QR code (or payment sound) opens. Server-rendered HTML with
+//! plain forms: no script (but the Listen page's, `listen.rs`), no framework, nothing from a CDN; they work on any phone browser. The HTML is
 //! written with maud's `html!`, which escapes every value; `PreEscaped` holds only markup the
 //! server made itself (the stylesheet, the member code's QR drawing).
 //!
@@ -10,7 +10,8 @@
 //! wallet, on top of the wallet's own lock-out after five wrong PINs.
 //!
 //! One file per page or concern: `sign_in.rs`, `sign_up.rs`, `wallet_page.rs`, `pay.rs`,
-//! `cash_out.rs` (a code to take money back as cash at a store);
+//! `cash_out.rs` (a code to take money back as cash at a store), `listen.rs` (pay by sound:
+//! the one page with script, under its own CSP);
 //! `visitor.rs` (who is asking, cookies, redirects), `problems.rs` (refusals in the
 //! visitor's language), `limits.rs` (rate limits, shared with the JSON API), `page.rs`
 //! (the frame, stylesheet, headers and words), `security.rs` (cookies, CSRF, the limiter).
@@ -45,6 +46,7 @@ use crate::service::{ErrorCode, ServiceError};
 
 mod cash_out;
 mod limits;
+mod listen;
 mod pay;
 mod problems;
 mod sign_in;
@@ -55,6 +57,7 @@ mod wallet_page;
 use cash_out::{cash_out, cash_out_page};
 pub use limits::WebLimits;
 pub(crate) use limits::phone_limit_key;
+use listen::{listen_decoder, listen_page, listen_script};
 use pay::{pay, pay_page};
 use problems::{
     error_page, forbidden, hidden, input_problem, localized_problem, problem, problem_text,
@@ -77,6 +80,9 @@ pub fn routes() -> Router<AppState> {
         .route("/wallet/stores", post(change_store))
         .route("/wallet/cash-out", get(cash_out_page).post(cash_out))
         .route("/pay", get(pay_page).post(pay))
+        .route("/pay/listen", get(listen_page))
+        .route("/assets/listen.js", get(listen_script))
+        .route("/assets/listen-decoder.wasm", get(listen_decoder))
         .route("/signout", post(sign_out))
         .route("/language", get(choose_language))
 }

@@ -29,6 +29,7 @@ input, select { font-size: 1.15rem; padding: .65rem .75rem; border: 1px solid #9
 input:focus-visible, select:focus-visible, button:focus-visible, a:focus-visible { outline: 3px solid #f2b705; outline-offset: 2px; }
 button { font-size: 1.1rem; min-height: 3rem; padding: 0 1.2rem; border-radius: .5rem; border: 1px solid #0f6e5a; background: #fff; color: #0f6e5a; cursor: pointer; }
 button.primary { background: #0f6e5a; color: #fff; width: 100%; }
+button:disabled { opacity: .55; cursor: default; }
 button.link { border: none; background: none; color: #fff; min-height: 0; padding: 0; text-decoration: underline; font-size: 1rem; }
 .problem { color: #a4201a; font-weight: 600; background: #fdecea; padding: .6rem .8rem; border-radius: .5rem; }
 .done { color: #17663c; font-weight: 700; background: #e6f4ec; padding: .6rem .8rem; border-radius: .5rem; }
@@ -115,6 +116,7 @@ pub struct Words {
     pub entry_redemption: &'static str,
     pub cash_out_title: &'static str,
     pub cash_out_link: &'static str,
+    pub pay_by_sound_link: &'static str,
     pub cash_out_payable: &'static str,
     pub cash_out_intro: &'static str,
     pub cash_out_store: &'static str,
@@ -188,6 +190,7 @@ pub const ENGLISH: Words = Words {
     entry_redemption: "Paid out in cash",
     cash_out_title: "Cash out at a store",
     cash_out_link: "Take money back as cash",
+    pay_by_sound_link: "Pay by sound (listen to the counter)",
     cash_out_payable: "Can be paid out",
     cash_out_intro: "Principal and yield are paid out in cash by the manager of a store your wallet is bound to; bonus is never cash and goes back in proportion. You get a code for the store and amount, valid 10 minutes.",
     cash_out_store: "Store",
@@ -261,6 +264,7 @@ pub const CHINESE: Words = Words {
     entry_redemption: "兑现为现金",
     cash_out_title: "到店兑现",
     cash_out_link: "兑现为现金",
+    pay_by_sound_link: "声波支付（收听收银台）",
     cash_out_payable: "可兑现金额",
     cash_out_intro: "本金与收益由钱包绑定门店的店长以现金兑付；赠送金额不可兑现，将按比例扣回。您将获得该门店及金额的兑现码，10 分钟内有效。",
     cash_out_store: "门店",
@@ -294,6 +298,8 @@ pub struct Page {
     pub path: String,
     /// Whether a sign-out form is shown (with this CSRF token).
     pub signed_in_csrf: Option<String>,
+    /// The Listen page: script and microphone allowed (`listening`).
+    listens: bool,
 }
 
 impl Page {
@@ -306,7 +312,14 @@ impl Page {
             cookies: Vec::new(),
             path: path.to_owned(),
             signed_in_csrf: None,
+            listens: false,
         }
+    }
+
+    /// The Listen page: its script and the microphone are allowed (`listen.rs`).
+    pub fn listening(mut self) -> Page {
+        self.listens = true;
+        self
     }
 
     pub fn with_status(mut self, status: StatusCode) -> Page {
@@ -359,7 +372,16 @@ impl IntoResponse for Page {
         let mut response = (self.status, html).into_response();
         let headers = response.headers_mut();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
-        headers.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_POLICY));
+        let (policy, permissions) = if self.listens {
+            (super::listen::LISTEN_POLICY, "microphone=(self), camera=(), geolocation=()")
+        } else {
+            (CONTENT_POLICY, "microphone=(), camera=(), geolocation=()")
+        };
+        headers.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(policy));
+        headers.insert(
+            HeaderName::from_static("permissions-policy"),
+            HeaderValue::from_static(permissions),
+        );
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
         headers.insert(
             HeaderName::from_static("referrer-policy"),

@@ -8,6 +8,9 @@ use crate::service::ErrorCode;
 #[derive(Deserialize)]
 pub(super) struct PayQuery {
     pub(super) t: String,
+    /// `sound` when the Listen page heard the token: a token that is not a payment code is
+    /// then a misheard burst, answered with "listen again" (`listen.rs`).
+    pub(super) via: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -103,6 +106,16 @@ pub(super) async fn pay_page(
                 page.cookies.extend(cookie);
             }
             page.into_response()
+        }
+        Err(error)
+            if query.via.as_deref() == Some("sound")
+                && matches!(
+                    error.code,
+                    ErrorCode::TokenMalformed | ErrorCode::TokenBadSignature
+                ) =>
+        {
+            let body = super::listen::not_a_payment_body(&visitor);
+            visitor.page(&path, text.pay_title, body).with_status(status_of(&error)).into_response()
         }
         Err(error) => error_page(&visitor, &error),
     }

@@ -202,6 +202,7 @@ fn wallet_body(
                 div { (text.bonus) strong id="bonus" { (wallet.bonus.format(currency)) } }
                 div { (text.yield_earned) strong id="yield" { (wallet.yield_earned.format(currency)) } }
             }
+            p { a id="pay-by-sound" href="/pay/listen" { (text.pay_by_sound_link) } }
             p { a id="cash-out" href="/wallet/cash-out" { (text.cash_out_link) } }
         }
         section {
