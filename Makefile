@@ -55,7 +55,8 @@ e2e: app
 	  xvfb-run -a --server-args="-screen 0 1280x900x24" \
 	  $(CARGO) test -p tillfund-e2e --test counter_app_webdriver -- --ignored --nocapture
 	timeout --signal=TERM --kill-after=30 $(E2E_TIMEOUT_SECONDS) \
-	  $(CARGO) test -p tillfund-e2e --test wallet_browser --test console_browser -- --ignored --nocapture
+	  $(CARGO) test -p tillfund-e2e --test wallet_browser --test console_browser --test pay_by_sound_browser \
+	  -- --ignored --nocapture
 
 # The simulator (crates/sim, DEVELOPMENT.md "The simulator"): SIM_SEEDS seeds of SIM_STEPS
 # steps on two threads, a failing seed's trace in target/sim/; SEED=n runs one seed and
@@ -76,7 +77,8 @@ fuzz:
 # FW-1 on SQLite and on PostgreSQL (there also over 1 and 3 real server processes): ops/s,
 # p50/p99 and bytes per operation beside same-run baselines; one day of yield over a million
 # wallets on each backend beside a tenth as many; then the memory of 1,000 PIN checks and
-# /healthz with the most long polls held, on the real binary.
+# /healthz with the most long polls held, on the real binary; pay by sound's bytes, decoding
+# in noise and time to the pay page in Chromium.
 bench:
 	@scripts/ensure-postgres.sh
 	$(CARGO) bench -p fund-server --bench fw1
@@ -85,6 +87,7 @@ bench:
 	TILLFUND_TEST_DATABASE=postgres $(CARGO) bench -p fund-server --bench yield_day
 	$(CARGO) bench -p counter-core --bench counter
 	$(CARGO) bench --profile dev -p tillfund-e2e --bench security
+	$(CARGO) bench --profile dev -p tillfund-e2e --bench pay_by_sound
 
 # FW-1's storage throughput as the journal grows to 1 and 5 million entries, on both
 # backends, then the audit of the whole journal (long: about half an hour).

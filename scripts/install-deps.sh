@@ -25,6 +25,12 @@ apt_packages=(
   faketime
   # libFuzzer is C++: libfuzzer-sys compiles it for the fuzz targets (scripts/fuzz.sh).
   g++
+  # Pay by sound: the Listen page's decoder is ggwave compiled to WebAssembly; a test
+  # rebuilds it from the counter's sources and compares (crates/payment-sound/wasm/build.sh).
+  clang-14
+  lld-14
+  wasi-libc
+  libclang-rt-14-dev-wasm32
 )
 command -v node >/dev/null || apt_packages+=(nodejs)
 command -v npm >/dev/null || apt_packages+=(npm)

@@ -18,6 +18,8 @@ use tillfund_e2e::{free_port, target_dir, workspace_root};
 
 #[path = "counter_app/desk.rs"]
 mod desk;
+#[path = "counter_app/sound.rs"]
+mod sound;
 
 /// The brief for the counter: a lost server shows as offline within a few seconds.
 const OFFLINE_NOTICED_WITHIN: Duration = Duration::from_secs(5);
@@ -38,6 +40,7 @@ impl TauriDriver {
             .env("TILLFUND_SERVER_URL", server_url)
             .env("TILLFUND_COUNTER_DB", counter_db)
             .env("TILLFUND_EXPORT_DIR", counter_db.with_file_name("exports"))
+            .env("TILLFUND_SOUND_CAPTURE_DIR", counter_db.with_file_name("sound"))
             .env("LANG", "en_US.UTF-8")
             // Screenshots stall without WebKit's compositing (which the app turns off to
             // save memory); the screens behave the same either way.
@@ -101,6 +104,7 @@ async fn a_counter_day_through_the_real_app() {
     let listen = format!("127.0.0.1:{}", free_port());
     let server = FundServer::start(data_dir.path(), &listen).unwrap();
     let counter_dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(counter_dir.path().join("sound")).unwrap();
     let driver =
         TauriDriver::start(&server.url, &counter_dir.path().join("counter.sqlite")).unwrap();
     let session =
@@ -708,6 +712,8 @@ async fn a_counter_day_through_the_real_app() {
         .unwrap();
     desk::reverse_a_top_up(&session, &printer_file).await;
     desk::cash_out(&session, &server.url).await;
+    let sound_dir = counter_dir.path().join("sound");
+    let server = sound::pay_by_sound(&session, server, data_dir.path(), &listen, &sound_dir).await;
     desk::enrol_again(&session, &tillfund_e2e::demo::activation_code(data_dir.path())).await;
 
     session.close().await.unwrap();

@@ -21,6 +21,7 @@ use tillfund_core::payment_token::{token_bytes, token_text};
 use tillfund_e2e::accessibility::assert_accessible;
 use tillfund_e2e::chromedriver::ChromeDriver;
 use tillfund_e2e::demo::{PHONE, PIN, activation_code};
+use tillfund_e2e::phone::listening_phone;
 use tillfund_e2e::process::FundServer;
 use tillfund_e2e::webdriver::WebDriverSession;
 use tillfund_e2e::{free_port, save_screenshot};
@@ -65,19 +66,8 @@ impl Store {
     }
 }
 
-/// A phone that hears `wav` (or refuses the microphone), signed in as the demo customer
-/// and on the Listen page.
 async fn phone(driver: &ChromeDriver, server_url: &str, wav: Option<&Path>) -> WebDriverSession {
-    let session = WebDriverSession::start_chromium_hearing(&driver.url, wav).await.unwrap();
-    session.goto(&format!("{server_url}/signin?next=/pay/listen")).await.unwrap();
-    session.type_into("input[name=phone]", PHONE).await.unwrap();
-    session.type_into("input[name=pin]", PIN).await.unwrap();
-    session.click("button.primary").await.unwrap();
-    session
-        .wait_for_text("#listen-start", Duration::from_secs(10), |text| text == "Listen")
-        .await
-        .unwrap();
-    session
+    listening_phone(&driver.url, server_url, wav).await
 }
 
 async fn listen_state(session: &WebDriverSession) -> String {

@@ -253,6 +253,7 @@ function showScreen(name) {
   if (name === "customers") searchCustomers();
   if (name === "settings") refreshStaff();
   deskScreenShown(name);
+  soundScreenShown(name);
   const focus = { sale: "sale-amount", topup: "topup-customer", enrol: "enrol-server", customers: "customers-query" }[name];
   if (focus && !(name === "sale" && openOrder)) $(focus).focus();
 }
@@ -458,6 +459,7 @@ function showOrder(/** @type {OrderView} */ order) {
   $("sale-code-form").hidden = order.status !== "created";
   $("sale-cancel").hidden = order.status !== "created";
   $("sale-qr-button").hidden = order.status !== "created";
+  soundFollowsOrder(order);
   if (order.status !== "created") {
     stopOrderTimer();
     closeOverlay();
@@ -504,6 +506,7 @@ async function createOrder(event) {
     $("sale-qr").src = order.qr_png;
     $("sale-code").value = "";
     showOrder(order);
+    soundForNewOrder(order);
     display({ kind: "payment", amount: withCurrency(order.amount), qr_png: order.qr_png, expires_at_ms: order.expires_at_ms });
     stopOrderTimer();
     const untilExpiry = Math.max(0, order.expires_at_ms - Date.now()) + ORDER_EXPIRY_MARGIN_MS;
@@ -545,6 +548,7 @@ async function printOrder(orderId) {
 
 function newSale() {
   stopOrderTimer();
+  stopPaymentSound();
   openOrder = null;
   closeOverlay();
   $("sale-order").hidden = true;

@@ -10,6 +10,7 @@
 pub mod accessibility;
 pub mod chromedriver;
 pub mod operators;
+pub mod phone;
 pub mod postgres;
 pub mod process;
 pub mod raw_counter;

@@ -1,0 +1,187 @@
+// Pay by sound at the counter: the Sale screen's "Play sound" plays the open order's payment
+// token as a burst of tones (made offline by the app, `payment_sound`), again and again with
+// a pause, until the order is paid, cancelled or expired, and stops at once when it is. The
+// customer's wallet listens for it on its Listen page. Settings' checkbox plays every new
+// payment code by itself. Loaded after main.js, whose helpers ($, call, text, errorText,
+// isManager, openOrder) it uses once the window has started; main.js calls
+// soundFollowsOrder, soundForNewOrder and stopPaymentSound.
+"use strict";
+
+/** @typedef {import("./types").SoundSettings} SoundSettings */
+/** @typedef {import("./types").OrderView} OrderView */
+
+const SOUND_TEXT = {
+  en: {
+    playSound: "Play sound", stopSound: "Stop sound",
+    soundPlaying: "Playing: the customer listens with the wallet's Pay by sound",
+    soundNoOutput: "This counter cannot play sound: show the QR code instead.",
+    soundOnNewOrder: "Play the payment sound with every new payment code",
+  },
+  zh: {
+    playSound: "播放声波", stopSound: "停止声波",
+    soundPlaying: "播放中：顾客用钱包的“声波支付”收听",
+    soundNoOutput: "本收银台无法播放声音：请改用二维码。",
+    soundOnNewOrder: "每生成一个付款码即自动播放付款声波",
+  },
+};
+Object.assign(TEXT.en, SOUND_TEXT.en);
+Object.assign(TEXT.zh, SOUND_TEXT.zh);
+
+/** Silence between two bursts: long enough for a phone that missed the start of one to be
+ * ready for the next, short enough that the customer waits at most one burst more. */
+const SOUND_PAUSE_MS = 1200;
+
+/** @type {AudioContext | null} */
+let soundContext = null;
+/** The burst playing: its order, the sound, the play in progress and the next one's timer.
+ * @type {{orderId: string, buffer: AudioBuffer, source: AudioBufferSourceNode | null, timer: number | null, plays: number} | null} */
+let soundLoop = null;
+/** Asked for while the previous request is on its way: a second click stops, not doubles. */
+let soundStarting = false;
+
+/** Samples of the app's WAV (its own 44-byte header: mono 16-bit PCM). */
+function wavSamples(/** @type {ArrayBuffer} */ wav) {
+  const view = new DataView(wav);
+  const rate = view.getUint32(24, true);
+  const count = Math.floor(Math.min(view.getUint32(40, true), wav.byteLength - 44) / 2);
+  const samples = new Float32Array(count);
+  for (let index = 0; index < count; index++) samples[index] = view.getInt16(44 + 2 * index, true) / 32768;
+  return { rate, samples };
+}
+
+function showSound(/** @type {"playing" | "stopped" | "problem"} */ state, message) {
+  const button = $("sale-sound");
+  button.textContent = state === "playing" ? text.stopSound : text.playSound;
+  button.setAttribute("aria-pressed", String(state === "playing"));
+  const status = $("sale-sound-status");
+  status.dataset.state = state;
+  status.className = state === "problem" ? "problem" : "hint";
+  status.textContent = message;
+}
+
+function stillPayable(/** @type {string} */ orderId) {
+  return openOrder && openOrder.order_id === orderId && openOrder.status === "created"
+    && Date.now() < openOrder.expires_at_ms;
+}
+
+async function playPaymentSound() {
+  if (soundLoop || soundStarting) {
+    stopPaymentSound();
+    return;
+  }
+  if (!openOrder || openOrder.status !== "created") return;
+  const orderId = openOrder.order_id;
+  soundStarting = true;
+  try {
+    const wav = await call("payment_sound", { orderId });
+    if (!soundStarting || !stillPayable(orderId)) return;
+    if (!soundContext) soundContext = new AudioContext();
+    if (soundContext.state === "suspended") await soundContext.resume();
+    const { rate, samples } = wavSamples(wav instanceof ArrayBuffer ? wav : new Uint8Array(wav).buffer);
+    const buffer = soundContext.createBuffer(1, samples.length, rate);
+    buffer.copyToChannel(samples, 0);
+    if (!soundStarting || !stillPayable(orderId)) return;
+    soundLoop = { orderId, buffer, source: null, timer: null, plays: 0 };
+    playBurst();
+  } catch (error) {
+    showSound("problem", error && error.code ? errorText(error) : text.soundNoOutput);
+  } finally {
+    soundStarting = false;
+  }
+}
+
+/// One burst, and the next after it and a pause: timed by the clock rather than the end of
+/// the play, so a sound device that stalls cannot stop the repeats.
+function playBurst() {
+  const loop = soundLoop;
+  if (!loop || !soundContext) return;
+  if (!stillPayable(loop.orderId)) {
+    stopPaymentSound();
+    return;
+  }
+  const source = soundContext.createBufferSource();
+  source.buffer = loop.buffer;
+  source.connect(soundContext.destination);
+  source.start();
+  loop.source = source;
+  loop.plays += 1;
+  loop.timer = setTimeout(playBurst, loop.buffer.duration * 1000 + SOUND_PAUSE_MS);
+  showSound("playing", text.soundPlaying);
+  $("sale-sound-status").dataset.plays = String(loop.plays);
+}
+
+function stopPaymentSound() {
+  soundStarting = false;
+  const loop = soundLoop;
+  soundLoop = null;
+  if (loop) {
+    if (loop.timer) clearTimeout(loop.timer);
+    if (loop.source) {
+      try {
+        loop.source.stop();
+      } catch (error) {
+        // Already ended.
+      }
+    }
+  }
+  showSound("stopped", "");
+}
+
+/// main.js's showOrder: the button shows while the order can be paid; the sound stops the
+/// moment it is paid, cancelled or expired, or another order is shown.
+function soundFollowsOrder(/** @type {OrderView} */ order) {
+  $("sale-sound").hidden = order.status !== "created";
+  if ((soundLoop || soundStarting) && (order.status !== "created" || (soundLoop && soundLoop.orderId !== order.order_id))) {
+    stopPaymentSound();
+  }
+}
+
+/// main.js's createOrder: the new code plays by itself when Settings says so.
+async function soundForNewOrder(/** @type {OrderView} */ order) {
+  stopPaymentSound();
+  try {
+    /** @type {SoundSettings} */
+    const settings = await call("sound_settings");
+    if (settings.play_on_new_order && openOrder && openOrder.order_id === order.order_id) await playPaymentSound();
+  } catch (error) {
+    showSound("problem", errorText(error));
+  }
+}
+
+async function refreshSoundSettings() {
+  try {
+    /** @type {SoundSettings} */
+    const settings = await call("sound_settings");
+    $("sound-on-new-order").checked = settings.play_on_new_order;
+  } catch (error) {
+    setStatus("sound-result", "rejected", errorText(error));
+  }
+  $("sound-on-new-order").disabled = !isManager();
+  $("sound-on-new-order").title = isManager() ? "" : text.managerOnly;
+}
+
+async function setSoundOnNewOrder(event) {
+  try {
+    await call("set_sound_on_new_order", { play: event.target.checked });
+    setStatus("sound-result", "confirmed", text.saved);
+  } catch (error) {
+    event.target.checked = !event.target.checked;
+    setStatus("sound-result", "rejected", errorText(error));
+  }
+}
+
+/// What main.js's showScreen asks of this file: the sound plays only on the Sale screen
+/// (also after a sign-out); Settings shows the checkbox as stored.
+function soundScreenShown(/** @type {string} */ name) {
+  if (name !== "sale") stopPaymentSound();
+  if (name === "settings") refreshSoundSettings();
+}
+
+function startSound() {
+  // main.js translated the page before this file added its words.
+  applyStaticText();
+  $("sale-sound").addEventListener("click", playPaymentSound);
+  $("sound-on-new-order").addEventListener("change", setSoundOnNewOrder);
+}
+
+startSound();
