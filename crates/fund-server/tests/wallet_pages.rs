@@ -476,3 +476,68 @@ async fn text_from_customers_operators_and_urls_shows_as_text_never_as_markup() 
     assert!(!raw(&refused.html), "{}", refused.html);
     assert!(refused.html.contains("value=\"&quot;&gt;&lt;script&gt;alert(5)&lt;/script&gt;\""));
 }
+
+/// Pay by sound's page and its answers: only the Listen page may run script (its own, and
+/// WebAssembly) and use the microphone; a token heard by sound that is not a payment code
+/// says "listen again", an expired or good one is the ordinary pay page, and nothing heard
+/// can pay without the PIN form's checks.
+#[tokio::test]
+async fn the_listen_page_alone_runs_script_and_what_it_heard_is_judged_like_a_scan() {
+    let server = TestServer::start().await;
+    server.fund_reserve("10000.00").await;
+    let counter = store_with_counter(&server, "Corner Shop").await;
+    let mut browser = Browser::new(&server.url);
+    browser.sign_up("13900000005", "Qian", &[counter.merchant_id.to_string()]).await;
+
+    let header = |answer: &Answer, name: &str| {
+        answer.headers.get(name).map(|value| value.to_str().unwrap().to_owned()).unwrap_or_default()
+    };
+    let listen = browser.get("/pay/listen").await;
+    assert_eq!(listen.status, StatusCode::OK);
+    let policy = header(&listen, "content-security-policy");
+    assert!(policy.contains("script-src 'self' 'wasm-unsafe-eval'"), "{policy}");
+    assert!(
+        !policy.contains("unsafe-inline'; script") && !policy.contains("'unsafe-eval'"),
+        "{policy}"
+    );
+    assert_eq!(
+        header(&listen, "permissions-policy"),
+        "microphone=(self), camera=(), geolocation=()"
+    );
+    assert!(listen.html.contains("<script src=\"/assets/listen.js\"></script>"));
+    assert_eq!(listen.html.matches("<script").count(), 1, "one script, no inline one");
+    for page in ["/wallet", "/wallet/cash-out", "/pay?t=nonsense"] {
+        let answer = browser.get(page).await;
+        assert!(!header(&answer, "content-security-policy").contains("script-src"), "{page}");
+        assert!(header(&answer, "permissions-policy").starts_with("microphone=()"), "{page}");
+        assert!(!answer.html.contains("<script"), "{page}");
+    }
+    let script = browser.get("/assets/listen.js").await;
+    assert_eq!(header(&script, "content-type"), "text/javascript; charset=utf-8");
+    let decoder = reqwest::get(format!("{}/assets/listen-decoder.wasm", server.url)).await.unwrap();
+    assert_eq!(decoder.headers()["content-type"], "application/wasm");
+    assert_eq!(&decoder.bytes().await.unwrap()[..4], b"\0asm");
+
+    // Misheard: a token whose signature fails, and bytes that are no token at all.
+    let (_, token) = counter.payment_token("5.00");
+    let mut forged = token.clone().into_bytes();
+    let last = forged.len() - 2;
+    forged[last] = if forged[last] == b'A' { b'B' } else { b'A' };
+    let forged = String::from_utf8(forged).unwrap();
+    for heard in [forged.as_str(), "AQID"] {
+        let answer = browser.get(&format!("/pay?via=sound&t={heard}")).await;
+        assert!(answer.status.is_client_error(), "{heard}: {}", answer.status);
+        assert!(answer.html.contains("did not carry a valid payment code"), "{}", answer.html);
+        assert!(answer.html.contains("href=\"/pay/listen\""));
+        assert!(!answer.html.contains("name=\"pin\""));
+    }
+    // Scanned, the same forged code reads as a damaged code, not as a sound.
+    let scanned = browser.get(&format!("/pay?t={forged}")).await;
+    assert!(!scanned.html.contains("did not carry a valid payment code"));
+    // Heard right: the ordinary pay page, PIN form and all; expired is expired.
+    let heard = browser.get(&format!("/pay?via=sound&t={token}")).await;
+    assert_eq!(heard.status, StatusCode::OK);
+    assert!(heard.html.contains("name=\"pin\""));
+    let expired = counter.payment_claims("5.00", -1_000).sign(&counter.key);
+    assert_eq!(browser.get(&format!("/pay?via=sound&t={expired}")).await.status, StatusCode::GONE);
+}

@@ -301,6 +301,10 @@ async fn harden_response(mut response: Response) -> Response {
             axum::http::HeaderName::from_static("referrer-policy"),
             HeaderValue::from_static("no-referrer"),
         );
+        headers.insert(
+            axum::http::HeaderName::from_static("permissions-policy"),
+            HeaderValue::from_static("microphone=(), camera=(), geolocation=()"),
+        );
     }
     response
 }
