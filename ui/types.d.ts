@@ -109,6 +109,12 @@ export type DrawerSettings = {
  */
 printer_set: boolean, open_on_cash_top_up: boolean, };
 
+export type SoundSettings = { 
+/**
+ * Every new payment code plays its sound at once, as if Play were pressed.
+ */
+play_on_new_order: boolean, };
+
 export type ReEnrolmentView = { profile: ProfileView, previous_terminal_id: string, 
 /**
  * The code was for another store: the customer list is the new store's from now on.
