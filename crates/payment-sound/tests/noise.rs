@@ -42,12 +42,9 @@ fn below_it_a_burst_is_heard_whole_or_not_at_all() {
     let mut heard_whole = 0;
     for snr_db in [-8.0, -10.0, -12.0, -15.0, -20.0] {
         for seed in 0..TRIALS {
-            match heard(&in_noise(&burst, snr_db, 500, 1_000 + seed)) {
-                Some(bytes) => {
-                    assert_eq!(bytes, token(), "misread at {snr_db} dB, seed {seed}");
-                    heard_whole += 1;
-                }
-                None => {}
+            if let Some(bytes) = heard(&in_noise(&burst, snr_db, 500, 1_000 + seed)) {
+                assert_eq!(bytes, token(), "misread at {snr_db} dB, seed {seed}");
+                heard_whole += 1;
             }
         }
     }
