@@ -16,7 +16,7 @@ use counter_core::counter::Counter;
 use counter_core::orders::PaymentOrder;
 use counter_core::sync::{RoundOutcome, sync_round};
 use payment_sound::Waveform;
-use payment_sound::noise::in_noise;
+use payment_sound::noise::{in_noise, room};
 use tillfund_core::payment_token::{token_bytes, token_text};
 use tillfund_e2e::accessibility::assert_accessible;
 use tillfund_e2e::chromedriver::ChromeDriver;
@@ -123,6 +123,8 @@ async fn a_customer_pays_a_counter_order_by_sound_in_a_real_browser() {
         token_bytes(&order.token).unwrap().len()
     );
     assert!(session.text_of("#store").await.unwrap().contains("Demo Store"));
+    let counter = session.text_of("#counter").await.unwrap();
+    assert!(counter.starts_with("Counter T") && counter.ends_with("· Sound counter"), "{counter}");
     let url = session.execute("return location.search;", serde_json::json!([])).await.unwrap();
     assert!(url.as_str().unwrap().contains("via=sound"), "{url}");
     session.type_into("input[name=pin]", PIN).await.unwrap();
@@ -170,8 +172,7 @@ async fn the_listen_page_says_what_went_wrong() {
     session.close().await.unwrap();
 
     // A room with no counter playing: nothing heard, and the way on.
-    let silence = Waveform { sample_rate: payment_sound::SAMPLE_RATE, samples: vec![800; 48_000] };
-    let room = store.file("room.wav", &in_noise(&silence, -10.0, 500, 5));
+    let room = store.file("room.wav", &room(payment_sound::SAMPLE_RATE, 6, 2_000.0, 5));
     let session = phone(&driver, &store.server.url, Some(&room)).await;
     session.click("#listen-start").await.unwrap();
     session
@@ -204,5 +205,33 @@ async fn the_listen_page_says_what_went_wrong() {
     session.close().await.unwrap();
     assert_ne!(token_text(&forged), order.token);
     drop(driver);
+    assert!(store.server.stop().unwrap().success());
+}
+
+/// The counter hands out the sound of an order still waiting for payment only: a paid or
+/// cancelled order's token is not played again, and an unknown order has none.
+#[tokio::test]
+async fn only_an_order_waiting_for_payment_plays_its_sound() {
+    let store = store().await;
+    let waiting = store.counter.create_order(None, "3.00").await.unwrap();
+    let burst = store.counter.payment_sound(waiting.order_id).await.unwrap();
+    let heard = payment_sound::decode(&burst).unwrap();
+    assert_eq!(heard, Some(token_bytes(&waiting.token).unwrap()));
+
+    store.counter.cancel_order(waiting.order_id).await.unwrap();
+    let refused = store.counter.payment_sound(waiting.order_id).await.unwrap_err();
+    assert_eq!(refused.code(), "order_not_waiting");
+
+    let paid = store.counter.create_order(None, "2.00").await.unwrap();
+    let customer = tillfund_e2e::demo::DemoCustomer::sign_in(&store.server.url).await;
+    let answer: serde_json::Value =
+        customer.pay(&paid.token, "sound-paid").await.json().await.unwrap();
+    let code = answer["confirmation_code"].as_str().unwrap();
+    store.counter.confirm_by_code(paid.order_id, code).await.unwrap();
+    let refused = store.counter.payment_sound(paid.order_id).await.unwrap_err();
+    assert_eq!(refused.code(), "order_not_waiting");
+
+    let unknown = tillfund_core::OrderId::generate();
+    assert_eq!(store.counter.payment_sound(unknown).await.unwrap_err().code(), "order_not_found");
     assert!(store.server.stop().unwrap().success());
 }

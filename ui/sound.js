@@ -36,7 +36,10 @@ let soundContext = null;
 /** The burst playing: its order, the sound, the play in progress and the next one's timer.
  * @type {{orderId: string, buffer: AudioBuffer, source: AudioBufferSourceNode | null, timer: number | null, plays: number} | null} */
 let soundLoop = null;
-/** Asked for while the previous request is on its way: a second click stops, not doubles. */
+/** Counts every start and stop: an answer to a request made before the latest of them is
+ * stale (its order was stopped, or another was started) and is dropped, errors included. */
+let soundGeneration = 0;
+/** A start is on its way (the burst is being made): Stop cancels it. */
 let soundStarting = false;
 
 /** Samples of the app's WAV (its own 44-byte header: mono 16-bit PCM). */
@@ -64,29 +67,35 @@ function stillPayable(/** @type {string} */ orderId) {
     && Date.now() < openOrder.expires_at_ms;
 }
 
-async function playPaymentSound() {
-  if (soundLoop || soundStarting) {
-    stopPaymentSound();
-    return;
-  }
-  if (!openOrder || openOrder.status !== "created") return;
+/// The button: stops what plays or is starting, else starts.
+function togglePaymentSound() {
+  if (soundLoop || soundStarting) stopPaymentSound();
+  else startPaymentSound();
+}
+
+/// Plays the open order's burst on repeat; does nothing when it already plays.
+async function startPaymentSound() {
+  if (soundLoop || soundStarting || !openOrder || openOrder.status !== "created") return;
   const orderId = openOrder.order_id;
+  const generation = ++soundGeneration;
+  const current = () => generation === soundGeneration && stillPayable(orderId);
   soundStarting = true;
   try {
-    const wav = await call("payment_sound", { orderId });
-    if (!soundStarting || !stillPayable(orderId)) return;
+    // Made and resumed before the first await, while the click still counts as a gesture.
     if (!soundContext) soundContext = new AudioContext();
-    if (soundContext.state === "suspended") await soundContext.resume();
+    const resumed = soundContext.state === "suspended" ? soundContext.resume() : Promise.resolve();
+    const wav = await call("payment_sound", { orderId });
+    await resumed;
+    if (!current()) return;
     const { rate, samples } = wavSamples(wav instanceof ArrayBuffer ? wav : new Uint8Array(wav).buffer);
     const buffer = soundContext.createBuffer(1, samples.length, rate);
     buffer.copyToChannel(samples, 0);
-    if (!soundStarting || !stillPayable(orderId)) return;
     soundLoop = { orderId, buffer, source: null, timer: null, plays: 0 };
     playBurst();
   } catch (error) {
-    showSound("problem", error && error.code ? errorText(error) : text.soundNoOutput);
+    if (generation === soundGeneration) showSound("problem", error && error.code ? errorText(error) : text.soundNoOutput);
   } finally {
-    soundStarting = false;
+    if (generation === soundGeneration) soundStarting = false;
   }
 }
 
@@ -99,6 +108,8 @@ function playBurst() {
     stopPaymentSound();
     return;
   }
+  // A device that stalled may still hold the last burst: never two at once (they garble).
+  if (loop.source) stopSource(loop.source);
   const source = soundContext.createBufferSource();
   source.buffer = loop.buffer;
   source.connect(soundContext.destination);
@@ -110,19 +121,22 @@ function playBurst() {
   $("sale-sound-status").dataset.plays = String(loop.plays);
 }
 
+function stopSource(/** @type {AudioBufferSourceNode} */ source) {
+  try {
+    source.stop();
+  } catch (error) {
+    // Already ended.
+  }
+}
+
 function stopPaymentSound() {
+  soundGeneration += 1;
   soundStarting = false;
   const loop = soundLoop;
   soundLoop = null;
   if (loop) {
     if (loop.timer) clearTimeout(loop.timer);
-    if (loop.source) {
-      try {
-        loop.source.stop();
-      } catch (error) {
-        // Already ended.
-      }
-    }
+    if (loop.source) stopSource(loop.source);
   }
   showSound("stopped", "");
 }
@@ -142,7 +156,7 @@ async function soundForNewOrder(/** @type {OrderView} */ order) {
   try {
     /** @type {SoundSettings} */
     const settings = await call("sound_settings");
-    if (settings.play_on_new_order && openOrder && openOrder.order_id === order.order_id) await playPaymentSound();
+    if (settings.play_on_new_order && openOrder && openOrder.order_id === order.order_id) await startPaymentSound();
   } catch (error) {
     showSound("problem", errorText(error));
   }
@@ -180,7 +194,7 @@ function soundScreenShown(/** @type {string} */ name) {
 function startSound() {
   // main.js translated the page before this file added its words.
   applyStaticText();
-  $("sale-sound").addEventListener("click", playPaymentSound);
+  $("sale-sound").addEventListener("click", togglePaymentSound);
   $("sound-on-new-order").addEventListener("change", setSoundOnNewOrder);
 }
 

@@ -45,8 +45,6 @@ impl WebDriverSession {
         if let Some(wav) = wav {
             arguments.push("--use-fake-ui-for-media-stream".to_owned());
             arguments.push(format!("--use-file-for-fake-audio-capture={}", wav.display()));
-            // The page starts listening on a click: let its AudioContext run at once.
-            arguments.push("--autoplay-policy=no-user-gesture-required".to_owned());
         }
         WebDriverSession::start_chromium_with(driver_url, &arguments).await
     }

@@ -29,7 +29,11 @@ impl Counter {
             message,
         };
         let bytes = token_bytes(&order.token).map_err(|error| sound_failed(error.to_string()))?;
-        payment_sound::encode(&bytes).map_err(|error| sound_failed(error.to_string()))
+        // Some milliseconds of modem work, off the async threads.
+        tokio::task::spawn_blocking(move || payment_sound::encode(&bytes))
+            .await
+            .map_err(|error| sound_failed(error.to_string()))?
+            .map_err(|error| sound_failed(error.to_string()))
     }
 }
 

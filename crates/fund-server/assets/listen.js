@@ -11,8 +11,12 @@
   const CHUNK_SAMPLES = 4096;
   /** A counter repeats its burst (about 3 s) with short pauses: four or five chances. */
   const LISTEN_FOR_MS = 20000;
-  /** ggwave's longest payload; a payment token is 84 bytes. */
+  /** Room for what the decoder hears: ggwave's payloads stop at 140 bytes; a payment token
+   * is 84. */
   const PAYLOAD_BYTES_MAX = 256;
+  /** The rate the counter's burst is made at: asked of the AudioContext so that the browser,
+   * not ggwave, resamples the microphone (phones often run at 44.1 kHz). */
+  const SAMPLE_RATE = 48000;
 
   const page = document.getElementById("listen");
   const start = document.getElementById("listen-start");
@@ -60,14 +64,37 @@
     };
   }
 
+  /** The page's audio, made and resumed inside the press (browsers let audio start only
+   * from a person's gesture, and the gesture is spent once a promise has been awaited). */
+  function openContext() {
+    let context;
+    try {
+      context = new AudioContext({ sampleRate: SAMPLE_RATE });
+    } catch (error) {
+      // Older browsers take no rate: ggwave resamples from the device's.
+      context = new AudioContext();
+    }
+    const resumed = context.state === "suspended" ? context.resume() : Promise.resolve();
+    return { context, resumed };
+  }
+
   async function listen() {
     start.disabled = true;
-    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia || !window.AudioContext) {
       // Phones allow the microphone only over HTTPS.
       say("noMicrophone", true);
       start.disabled = false;
       return;
     }
+    let opened;
+    try {
+      opened = openContext();
+    } catch (error) {
+      say("broken", true);
+      start.disabled = false;
+      return;
+    }
+    const context = opened.context;
     say("asking", false);
     let stream;
     try {
@@ -75,18 +102,18 @@
         audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false },
       });
     } catch (error) {
+      context.close();
       say(error && (error.name === "NotAllowedError" || error.name === "SecurityError") ? "refused" : "noMicrophone", true);
       start.disabled = false;
       return;
     }
-    let context;
     let decoder;
     try {
-      context = new AudioContext();
+      await opened.resumed;
       decoder = await openDecoder(context.sampleRate);
     } catch (error) {
       for (const track of stream.getTracks()) track.stop();
-      if (context) context.close();
+      context.close();
       say("broken", true);
       start.disabled = false;
       return;
@@ -129,7 +156,6 @@
         say("garbled", false);
       }
     };
-    if (context.state === "suspended") await context.resume();
     say("listening", false);
   }
 

@@ -24,6 +24,9 @@ pub use wav::{WavError, Waveform};
 
 /// Samples per second of every burst. The phone's decoder resamples what it hears to this.
 pub const SAMPLE_RATE: u32 = 48_000;
+/// The rates a recording may have: ggwave resamples from 1 kHz to 96 kHz; phones record at
+/// 44.1 or 48 kHz, and an 8 kHz telephone line cannot carry the audible protocols' tones.
+pub const RECORDING_RATES: std::ops::RangeInclusive<u32> = 16_000..=96_000;
 /// The longest payload: ggwave's variable-length limit. Longer payloads would be silently
 /// truncated by the C core, so they are refused here.
 pub const PAYLOAD_LENGTH_MAX: usize = 140;
@@ -52,8 +55,9 @@ const PROTOCOLS_IGNORED: [ProtocolId; 9] = [
 const VOLUME: i32 = 50;
 /// What the decoder is fed at a time, as the Listen page feeds it from the microphone.
 const DECODE_CHUNK_SAMPLES: usize = 4096;
-/// A recording longer than this is not a burst (a minute at 48 kHz): refused before decoding.
-pub const RECORDING_SAMPLES_MAX: usize = 60 * SAMPLE_RATE as usize;
+/// A recording longer than this is not one listening (a minute at 96 kHz): refused before
+/// decoding.
+pub const RECORDING_SAMPLES_MAX: usize = 60 * 96_000;
 
 /// ggwave's C core keeps its instances in a global table without a lock, and its protocol
 /// switches are global too: every use goes through this one lock.
@@ -65,6 +69,11 @@ pub enum SoundError {
     Empty,
     #[error("{0} bytes is longer than a sound burst carries ({PAYLOAD_LENGTH_MAX})")]
     TooLong(usize),
+    #[error("a recording at {0} Hz cannot be decoded (16 to 96 kHz)")]
+    SampleRate(u32),
+    #[error("a recording of {0} samples is longer than one listening")]
+    RecordingTooLong(usize),
+    /// ggwave refused (it has no finer report than the kind of call that failed).
     #[error("the sound library failed: {0}")]
     Library(String),
 }
@@ -78,10 +87,10 @@ fn quiet_library() {
     unsafe { ggwave_rs::ffi::ggwave_setLogFile(std::ptr::null_mut()) };
 }
 
-fn parameters(operating_mode: i32) -> Parameters {
+fn parameters(operating_mode: i32, input_rate: u32) -> Parameters {
     let mut parameters = ggwave_rs::default_parameters();
     parameters.payloadLength = -1;
-    parameters.sampleRateInp = SAMPLE_RATE as f32;
+    parameters.sampleRateInp = input_rate as f32;
     parameters.sampleRateOut = SAMPLE_RATE as f32;
     parameters.sampleRate = SAMPLE_RATE as f32;
     parameters.sampleFormatInp = SampleFormat::GGWAVE_SAMPLE_FORMAT_I16;
@@ -101,7 +110,7 @@ pub fn encode(payload: &[u8]) -> Result<Waveform, SoundError> {
     let bytes = {
         let _only_user = GGWAVE.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         quiet_library();
-        let instance = GgWave::new(parameters(ggwave_rs::GGWAVE_OPERATING_MODE_TX))
+        let instance = GgWave::new(parameters(ggwave_rs::GGWAVE_OPERATING_MODE_TX, SAMPLE_RATE))
             .map_err(|error| SoundError::Library(error.to_string()))?;
         instance
             .encode(payload, PROTOCOL, VOLUME)
@@ -114,17 +123,15 @@ pub fn encode(payload: &[u8]) -> Result<Waveform, SoundError> {
 }
 
 /// What a recording carries, fed to the decoder in microphone-sized chunks as the Listen
-/// page does: the first payload heard, or `None` when nothing was heard whole. Recordings
-/// must be at [`SAMPLE_RATE`]; longer than [`RECORDING_SAMPLES_MAX`] is refused.
+/// page does: the first payload heard, or `None` when nothing was heard whole. A recording
+/// at another rate than [`SAMPLE_RATE`] goes through ggwave's resampler, as on a phone
+/// whose audio runs at 44.1 kHz; longer than [`RECORDING_SAMPLES_MAX`] is refused.
 pub fn decode(recording: &Waveform) -> Result<Option<Vec<u8>>, SoundError> {
-    if recording.sample_rate != SAMPLE_RATE {
-        return Err(SoundError::Library(format!(
-            "recordings are decoded at {SAMPLE_RATE} Hz, not {}",
-            recording.sample_rate
-        )));
+    if !RECORDING_RATES.contains(&recording.sample_rate) {
+        return Err(SoundError::SampleRate(recording.sample_rate));
     }
     if recording.samples.len() > RECORDING_SAMPLES_MAX {
-        return Err(SoundError::TooLong(recording.samples.len()));
+        return Err(SoundError::RecordingTooLong(recording.samples.len()));
     }
     let _only_user = GGWAVE.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     quiet_library();
@@ -134,8 +141,9 @@ pub fn decode(recording: &Waveform) -> Result<Option<Vec<u8>>, SoundError> {
     for protocol in PROTOCOLS_IGNORED {
         ggwave_rs::set_rx_protocol_enabled(protocol, false);
     }
-    let instance = GgWave::new(parameters(ggwave_rs::GGWAVE_OPERATING_MODE_RX))
-        .map_err(|error| SoundError::Library(error.to_string()))?;
+    let instance =
+        GgWave::new(parameters(ggwave_rs::GGWAVE_OPERATING_MODE_RX, recording.sample_rate))
+            .map_err(|error| SoundError::Library(error.to_string()))?;
     for chunk in recording.samples.chunks(DECODE_CHUNK_SAMPLES) {
         let bytes: Vec<u8> = chunk.iter().flat_map(|sample| sample.to_le_bytes()).collect();
         match instance.decode(&bytes) {
@@ -177,11 +185,16 @@ mod tests {
     }
 
     #[test]
-    fn silence_and_recordings_at_other_rates_carry_nothing() {
+    fn silence_carries_nothing_and_rates_and_lengths_are_bounded() {
         let silence = Waveform { sample_rate: SAMPLE_RATE, samples: vec![0; SAMPLE_RATE as usize] };
         assert_eq!(decode(&silence).unwrap(), None);
-        let other_rate = Waveform { sample_rate: 44_100, samples: vec![0; 100] };
-        assert!(decode(&other_rate).is_err());
+        for rate in [0, 8_000, 192_000] {
+            let other_rate = Waveform { sample_rate: rate, samples: vec![0; 100] };
+            assert_eq!(decode(&other_rate), Err(SoundError::SampleRate(rate)));
+        }
+        let long =
+            Waveform { sample_rate: SAMPLE_RATE, samples: vec![0; RECORDING_SAMPLES_MAX + 1] };
+        assert_eq!(decode(&long), Err(SoundError::RecordingTooLong(RECORDING_SAMPLES_MAX + 1)));
     }
 
     #[test]

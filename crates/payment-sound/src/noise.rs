@@ -55,6 +55,37 @@ pub fn in_noise(waveform: &Waveform, snr_db: f64, lead_ms: u32, seed: u64) -> Wa
     Waveform { sample_rate: waveform.sample_rate, samples }
 }
 
+/// A room with no burst in it: `seconds` of white noise at `rms` (16-bit units).
+pub fn room(sample_rate: u32, seconds: u32, rms: f64, seed: u64) -> Waveform {
+    let mut random = SplitMix64(seed);
+    let samples = (0..u64::from(sample_rate) * u64::from(seconds))
+        .map(|_| {
+            (rms * random.normal()).round().clamp(f64::from(i16::MIN), f64::from(i16::MAX)) as i16
+        })
+        .collect();
+    Waveform { sample_rate, samples }
+}
+
+/// `waveform` at another sample rate (linear interpolation): what a phone whose audio runs
+/// at 44.1 kHz records of a 48 kHz burst.
+pub fn resampled(waveform: &Waveform, rate: u32) -> Waveform {
+    assert!(rate > 0 && waveform.sample_rate > 0, "rates are positive");
+    let step = f64::from(waveform.sample_rate) / f64::from(rate);
+    let length = (waveform.samples.len() as f64 / step) as usize;
+    let samples = (0..length)
+        .map(|index| {
+            let position = index as f64 * step;
+            let before = position.floor() as usize;
+            let after = (before + 1).min(waveform.samples.len() - 1);
+            let fraction = position - before as f64;
+            let value = f64::from(waveform.samples[before]) * (1.0 - fraction)
+                + f64::from(waveform.samples[after]) * fraction;
+            value.round() as i16
+        })
+        .collect();
+    Waveform { sample_rate: rate, samples }
+}
+
 /// `waveform` at `gain` (0.1 is 20 dB quieter).
 pub fn scaled(waveform: &Waveform, gain: f64) -> Waveform {
     let samples = waveform

@@ -3,16 +3,21 @@
 //! (Other bytes would fail the token's signature anyway: tillfund-core's
 //! `every_corruption_of_a_token_fails_its_signature`.) The noise is white and Gaussian,
 //! seeded, over the whole recording; the SNR is against the burst's own power.
-//! `cargo bench -p payment-sound` measures the rates over many more recordings.
+//! The benchmark (`cargo bench --profile dev -p tillfund-e2e --bench pay_by_sound`) counts
+//! the rates over many more recordings.
 
 #![allow(clippy::unwrap_used)]
 
-use payment_sound::noise::{clipped, in_noise, scaled};
+use payment_sound::noise::{clipped, in_noise, resampled, room, scaled};
 use payment_sound::{Waveform, decode, encode};
 
 /// Down to this SNR every burst is heard (the benchmark finds 100 % there).
 const HEARD_DOWN_TO_DB: f64 = -6.0;
 const TRIALS: u64 = 6;
+/// Silenced stretches of the burst (as fractions of it) that error correction mends.
+const GAPS_MENDED: [(f64, f64); 2] = [(0.5, 0.55), (0.5, 0.6)];
+/// Longer ones: mended or refused, depending on where they fall.
+const GAPS_MAYBE: [(f64, f64); 2] = [(0.3, 0.45), (0.2, 0.3)];
 
 fn token() -> Vec<u8> {
     // A payment token's shape: version 1, then 83 bytes of ids, amount, expiry and MAC.
@@ -66,7 +71,11 @@ fn a_quieter_burst_is_heard_as_long_as_it_stands_above_the_noise() {
 fn a_clipped_or_cut_burst_is_mended_whole_or_gives_nothing() {
     let burst = encode(&token()).unwrap();
     // A short gap is within the error correction's reach: the token comes back whole.
-    for (from, to) in [(0.5, 0.55), (0.3, 0.45), (0.5, 0.6), (0.2, 0.3)] {
+    for (from, to) in GAPS_MENDED {
+        assert_eq!(heard(&clipped(&burst, from, to)), Some(token()), "{from}–{to} silenced");
+    }
+    // A longer one may or may not be: whole, or nothing.
+    for (from, to) in GAPS_MAYBE {
         let damaged = heard(&clipped(&burst, from, to));
         assert!(damaged.is_none() || damaged == Some(token()), "misread with {from}–{to} silenced");
     }
@@ -79,9 +88,21 @@ fn a_clipped_or_cut_burst_is_mended_whole_or_gives_nothing() {
         samples: burst.samples[..burst.samples.len() * 2 / 3].to_vec(),
     };
     assert_eq!(heard(&cut), None);
-    let silence =
-        Waveform { sample_rate: burst.sample_rate, samples: vec![0; burst.samples.len()] };
-    assert_eq!(heard(&in_noise(&silence, 0.0, 0, 3)), None, "noise alone");
+    for seed in 0..TRIALS {
+        let noise_alone = room(burst.sample_rate, 5, 3_000.0, seed);
+        assert_eq!(heard(&noise_alone), None, "noise alone, seed {seed}");
+    }
+}
+
+#[test]
+fn a_phone_recording_at_44_1_khz_is_heard_through_the_resampler() {
+    let burst = encode(&token()).unwrap();
+    let phone = resampled(&burst, 44_100);
+    assert_eq!(heard(&phone), Some(token()));
+    for seed in 0..TRIALS {
+        assert_eq!(heard(&in_noise(&phone, -3.0, 400, 300 + seed)), Some(token()), "seed {seed}");
+    }
+    assert_eq!(heard(&resampled(&burst, 96_000)), Some(token()));
 }
 
 #[test]

@@ -12,14 +12,15 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../../.." && pwd)"
 output="${1:-$root/crates/fund-server/assets/listen-decoder.wasm}"
 
-manifest="$(cargo metadata --format-version 1 --manifest-path "$root/Cargo.toml" \
+manifest="$(cargo metadata --locked --format-version 1 --manifest-path "$root/Cargo.toml" \
   | python3 -c 'import json,sys; print(next(p["manifest_path"] for p in json.load(sys.stdin)["packages"] if p["name"]=="ggwave-rs"))')"
 ggwave="$(dirname "$manifest")/vendor/ggwave"
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-# -DNDEBUG and GGWAVE_DISABLE_LOG leave out assert's and the log's printing, so the module
-# imports nothing; -nostdlib++ because ggwave needs no C++ library (the shim's new/delete).
+# -DNDEBUG and GGWAVE_DISABLE_LOG leave out assert's and the log's printing (the module's
+# three WASI imports are never called); -nostdlib++ because ggwave needs no C++ library (the
+# shim's new/delete). The native build keeps the asserts: the tests exercise the same paths.
 clang-14 --target=wasm32-wasi --sysroot=/usr \
   -O2 -std=c++11 -fno-exceptions -fno-rtti -nostdlib++ \
   -DNDEBUG -DGGWAVE_DISABLE_LOG -ffile-prefix-map="$ggwave"=ggwave -ffile-prefix-map="$here"=wasm \

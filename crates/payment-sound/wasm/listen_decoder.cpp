@@ -1,6 +1,8 @@
 // The Listen page's decoder: ggwave's C++ core (the sources `ggwave-rs` vendors, the same the
 // counter encodes with) behind four plain exports, compiled to WebAssembly by build.sh with
-// no C++ runtime and no imports, so the page loads it under a CSP without 'unsafe-eval'.
+// no C++ runtime, so the page loads it under a CSP without 'unsafe-eval'. Its only imports
+// are three WASI file calls wasi-libc's stdio links in; with logging compiled out nothing
+// calls them, and the page answers them with ENOSYS.
 
 #include "ggwave/ggwave.h"
 
@@ -52,8 +54,8 @@ int listen_decode(int instance, const float * samples, int sample_count, char * 
 
 EXPORT("listen_free") void listen_free(int instance) { ggwave_free(instance); }
 
+// The page's two buffers (samples in, payload out), made once per listening; the module is
+// dropped with the page.
 EXPORT("listen_alloc") void * listen_alloc(int size) { return malloc((size_t) size); }
-
-EXPORT("listen_release") void listen_release(void * pointer) { free(pointer); }
 
 }

@@ -28,7 +28,7 @@ pub async fn payment_sound(
     if let Some(directory) = std::env::var_os(CAPTURE_DIR_VARIABLE) {
         let path = std::path::Path::new(&directory).join(format!("{order_id}.wav"));
         // The capture is a copy: failing to write it never keeps the sound from playing.
-        if let Err(error) = std::fs::write(&path, &wav) {
+        if let Err(error) = tokio::fs::write(&path, &wav).await {
             tracing::warn!(%error, path = %path.display(), "payment sound capture");
         }
     }

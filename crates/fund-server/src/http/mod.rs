@@ -293,6 +293,12 @@ async fn harden_response(mut response: Response) -> Response {
         // the server is about to close (it would fail as an incomplete message).
         headers.insert(axum::http::header::CONNECTION, HeaderValue::from_static("close"));
     }
+    let permissions = axum::http::HeaderName::from_static("permissions-policy");
+    if content_type.starts_with("text/html") && !headers.contains_key(&permissions) {
+        // No page but the Listen page (which says so itself) may use the microphone, the
+        // camera or the location: the console's and any page a layer made included.
+        headers.insert(permissions, HeaderValue::from_static(web::page::NO_DEVICES_POLICY));
+    }
     if content_type.starts_with("text/html") && !headers.contains_key(CONTENT_SECURITY_POLICY) {
         headers
             .insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(web::page::CONTENT_POLICY));
@@ -300,10 +306,6 @@ async fn harden_response(mut response: Response) -> Response {
         headers.insert(
             axum::http::HeaderName::from_static("referrer-policy"),
             HeaderValue::from_static("no-referrer"),
-        );
-        headers.insert(
-            axum::http::HeaderName::from_static("permissions-policy"),
-            HeaderValue::from_static("microphone=(), camera=(), geolocation=()"),
         );
     }
     response

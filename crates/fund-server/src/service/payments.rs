@@ -7,6 +7,11 @@ use crate::store::Storage;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PaymentPreview {
     pub merchant: Merchant,
+    /// The counter that made the code, as its screen names it: the receipt prefix its
+    /// order numbers start with, and its label. Which counter, where two play or show codes
+    /// side by side.
+    pub counter_prefix: String,
+    pub counter_label: String,
     pub amount: PositiveAmount,
     pub expires_at_ms: i64,
     pub expired: bool,
@@ -90,6 +95,8 @@ impl<S: Storage> FundService<S> {
         let merchant = self.store.merchant(claims.merchant_id).await?.ok_or_else(forged)?;
         Ok(PaymentPreview {
             merchant,
+            counter_prefix: terminal.receipt_prefix.clone(),
+            counter_label: terminal.label.clone(),
             amount: claims.amount,
             expires_at_ms: claims.expires_at_ms,
             expired: self.store.clock().now_ms() >= claims.expires_at_ms,

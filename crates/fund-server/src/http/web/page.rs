@@ -14,6 +14,9 @@ use crate::http::wallet::Language;
 pub(crate) const CONTENT_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; \
      form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
+/// What every page but the Listen page allows of the phone's devices: nothing.
+pub(crate) const NO_DEVICES_POLICY: &str = "microphone=(), camera=(), geolocation=()";
+
 const STYLE: &str = r#"
 body { font-family: system-ui, "Noto Sans CJK SC", sans-serif; margin: 0; color: #1b2a33; background: #f4f7f6; font-size: 17px; }
 header { background: #0f6e5a; color: #fff; padding: .8rem 1.1rem; display: flex; justify-content: space-between; align-items: center; gap: .5rem; }
@@ -117,6 +120,7 @@ pub struct Words {
     pub cash_out_title: &'static str,
     pub cash_out_link: &'static str,
     pub pay_by_sound_link: &'static str,
+    pub counter: &'static str,
     pub cash_out_payable: &'static str,
     pub cash_out_intro: &'static str,
     pub cash_out_store: &'static str,
@@ -191,6 +195,7 @@ pub const ENGLISH: Words = Words {
     cash_out_title: "Cash out at a store",
     cash_out_link: "Take money back as cash",
     pay_by_sound_link: "Pay by sound (listen to the counter)",
+    counter: "Counter",
     cash_out_payable: "Can be paid out",
     cash_out_intro: "Principal and yield are paid out in cash by the manager of a store your wallet is bound to; bonus is never cash and goes back in proportion. You get a code for the store and amount, valid 10 minutes.",
     cash_out_store: "Store",
@@ -265,6 +270,7 @@ pub const CHINESE: Words = Words {
     cash_out_title: "到店兑现",
     cash_out_link: "兑现为现金",
     pay_by_sound_link: "声波支付（收听收银台）",
+    counter: "收银台",
     cash_out_payable: "可兑现金额",
     cash_out_intro: "本金与收益由钱包绑定门店的店长以现金兑付；赠送金额不可兑现，将按比例扣回。您将获得该门店及金额的兑现码，10 分钟内有效。",
     cash_out_store: "门店",
@@ -375,7 +381,7 @@ impl IntoResponse for Page {
         let (policy, permissions) = if self.listens {
             (super::listen::LISTEN_POLICY, "microphone=(self), camera=(), geolocation=()")
         } else {
-            (CONTENT_POLICY, "microphone=(), camera=(), geolocation=()")
+            (CONTENT_POLICY, NO_DEVICES_POLICY)
         };
         headers.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(policy));
         headers.insert(

@@ -42,6 +42,7 @@ pub(super) async fn pay_body(
         section {
             h1 { (text.pay_title) }
             p id="store" { (preview.merchant.name) }
+            p class="hint" id="counter" { (text.counter) " " (preview.counter_prefix) " · " (preview.counter_label) }
             p class="big" id="amount" { (amount) }
             p class="hint" { (text.pay_until) " " (local_time(preview.expires_at_ms, &preview.merchant.time_zone)) }
         }
