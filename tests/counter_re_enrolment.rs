@@ -6,6 +6,7 @@
 // Test code: helpers outside #[test] fns unwrap too, and a failure should stop loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use counter_core::client::{ServerClient, TerminalCredentials};
 use counter_core::counter::{Counter, now_ms};
 use counter_core::staff::{Role, StaffSession};
 use counter_core::store::TopUpStatus;
@@ -76,7 +77,14 @@ async fn a_manager_enrols_again_only_when_nothing_waits_and_history_and_staff_st
     assert!(counter.waiting_for_server().await.unwrap().is_empty());
 
     // Now it goes: a new terminal of the same store; history and staff stay.
+    let old_credentials = counter.profile().await.unwrap().credentials().unwrap();
+    let client = ServerClient::new(&server.url).unwrap();
+    client.settlement(&old_credentials, "2020-01-01").await.unwrap();
     let done = counter.re_enrol(&manager, &server.url, &code, "Till 2").await.unwrap();
+    // The old terminal is revoked with it: its key, in a backup of this database, signs
+    // nothing more.
+    let revoked = client.settlement(&old_credentials, "2020-01-01").await.unwrap_err();
+    assert_eq!(revoked.code(), "terminal_revoked", "{revoked}");
     assert_eq!(done.previous_terminal_id, first.terminal_id);
     assert_ne!(done.profile.terminal_id, first.terminal_id);
     assert!(!done.store_changed);
@@ -126,5 +134,63 @@ async fn a_manager_enrols_again_only_when_nothing_waits_and_history_and_staff_st
         "customer_not_found"
     );
     assert_eq!(counter.recent_top_ups(10).await.unwrap().len(), 2);
+    assert!(server.stop().unwrap().success());
+}
+
+/// An enrolment that says it replaces a terminal must hold that terminal's key, for this
+/// code and public key: a made-up or borrowed proof revokes nothing and burns no code.
+#[tokio::test]
+async fn an_enrolment_replaces_only_a_terminal_whose_key_signed_it() {
+    let server_dir = tempfile::tempdir().unwrap();
+    let server =
+        FundServer::start(server_dir.path(), &format!("127.0.0.1:{}", free_port())).unwrap();
+    let counter_dir = tempfile::tempdir().unwrap();
+    let victim = Counter::open(&counter_dir.path().join("victim.sqlite")).await.unwrap();
+    victim.enrol(&server.url, &demo::activation_code(server_dir.path()), "Till").await.unwrap();
+    let victim_credentials = victim.profile().await.unwrap().credentials().unwrap();
+    let client = ServerClient::new(&server.url).unwrap();
+
+    // Another counter names the victim's terminal with a key of its own.
+    let code = demo::activation_code(server_dir.path());
+    let forged = TerminalCredentials {
+        terminal_id: victim_credentials.terminal_id,
+        key: tillfund_core::signing::TerminalKey::from_bytes([7; 32]),
+    };
+    let refused = client.enrol(&code, "Intruder", Some(&forged)).await.unwrap_err();
+    assert_eq!(refused.code(), "replaced_terminal_unproven", "{refused}");
+    // A terminal that does not exist reads the same.
+    let nobody = TerminalCredentials {
+        terminal_id: tillfund_core::TerminalId::generate(),
+        key: tillfund_core::signing::TerminalKey::from_bytes([7; 32]),
+    };
+    let refused = client.enrol(&code, "Intruder", Some(&nobody)).await.unwrap_err();
+    assert_eq!(refused.code(), "replaced_terminal_unproven", "{refused}");
+
+    // A real proof seen on the wire, for one code and public key, is worth nothing for
+    // another code or key.
+    let public_key = "ab".repeat(32);
+    let seen = victim_credentials.key.replacement_proof("AAAA-BBBB-CCCC", &public_key);
+    let http = reqwest::Client::new();
+    for (activation_code, key) in
+        [(code.as_str(), public_key.clone()), (code.as_str(), "cd".repeat(32))]
+    {
+        let answer = http
+            .post(format!("{}/v1/terminals/enrol", server.url))
+            .json(&serde_json::json!({
+                "activation_code": activation_code, "label": "Intruder", "public_key": key,
+                "replaces": {"terminal_id": victim_credentials.terminal_id, "proof": seen}
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 422);
+        let body: serde_json::Value = answer.json().await.unwrap();
+        assert_eq!(body["code"], "replaced_terminal_unproven", "{body}");
+    }
+
+    // Nothing was revoked and the code was not used: the victim still works, and the code
+    // enrols a counter that replaces nobody.
+    client.enrol(&code, "Honest", None).await.unwrap();
+    client.settlement(&victim_credentials, "2020-01-01").await.unwrap();
     assert!(server.stop().unwrap().success());
 }

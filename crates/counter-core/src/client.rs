@@ -12,8 +12,8 @@ use tillfund_core::protocol::{
     BINDING_CHANGES_PER_PULL_MAX, BindingChangesBody, ChangesQuery, CloseDayRequest, DayQuery,
     EnrolRequest, EnrolmentBody, ErrorBody, MerchantBody, OutboxEntry, PaidOrdersBody,
     PaymentsQuery, PushRequest, PushResponse, RedemptionBody, RedemptionRequest, RefundBody,
-    RefundRequest, ReversalBody, ReversalRequest, SettlementBody, StaffChangeRequest,
-    StaffChangesBody, StaffChangesQuery, StoreStaffBody, staff_path,
+    RefundRequest, ReplacedTerminal, ReversalBody, ReversalRequest, SettlementBody,
+    StaffChangeRequest, StaffChangesBody, StaffChangesQuery, StoreStaffBody, staff_path,
 };
 use tillfund_core::signing::TerminalKey;
 
@@ -168,18 +168,27 @@ impl ServerClient {
 
     /// Enrols with a one-time activation code by key agreement (see
     /// `tillfund_core::enrolment`): the terminal key is derived here and never crosses the
-    /// wire. A lost answer is asked for again with the same public key.
+    /// wire. A lost answer is asked for again with the same public key. Enrolling again,
+    /// `replaces` is the terminal this counter was: its key proves it, and the server revokes
+    /// it once the new enrolment stands.
     pub async fn enrol(
         &self,
         activation_code: &str,
         label: &str,
+        replaces: Option<&TerminalCredentials>,
     ) -> Result<Enrolment, ClientError> {
         let handshake =
             CounterHandshake::new().map_err(|error| ClientError::Unreadable(error.to_string()))?;
+        let public_key = handshake.public_key_hex();
+        let replaces = replaces.map(|old| ReplacedTerminal {
+            terminal_id: old.terminal_id,
+            proof: old.key.replacement_proof(activation_code, &public_key),
+        });
         let body = EnrolRequest {
             activation_code: activation_code.to_owned(),
             label: label.to_owned(),
-            public_key: handshake.public_key_hex(),
+            public_key,
+            replaces,
         };
         let mut attempt = 1;
         let answer: EnrolmentBody = loop {

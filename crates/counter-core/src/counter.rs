@@ -150,7 +150,7 @@ impl Counter {
                 ),
             });
         }
-        self.enrol_with_code(server_url, activation_code, label).await
+        self.enrol_with_code(server_url, activation_code, label, None).await
     }
 
     /// The enrolment itself: the terminal key comes from a key agreement and never crosses
@@ -162,6 +162,7 @@ impl Counter {
         server_url: &str,
         activation_code: &str,
         label: &str,
+        replaces: Option<&crate::client::TerminalCredentials>,
     ) -> Result<CounterProfile, CounterError> {
         let server_url = server_url.trim();
         if !(server_url.starts_with("http://") || server_url.starts_with("https://")) {
@@ -179,7 +180,7 @@ impl Counter {
         }
         let client = self.store.server_client(server_url)?;
         let code = activation_code.trim().to_uppercase();
-        let enrolment = client.enrol(&code, label).await?;
+        let enrolment = client.enrol(&code, label, replaces).await?;
         self.store.save_enrolment(client.base_url(), &enrolment).await?;
         // The store's staff at once, so that a new counter of a store with staff offers
         // sign-in rather than "the first manager" (the server refuses a second first

@@ -116,7 +116,11 @@ impl Counter {
             return Err(CounterError::ManagerRequired);
         }
         let before = self.profile().await?;
-        let profile = self.enrol_with_code(server_url, activation_code, label).await?;
+        // The terminal this counter was until now: the server revokes it with the new
+        // enrolment, so that its key (in a backup of this database) signs nothing more.
+        let replaced = before.credentials().map_err(CounterError::Local)?;
+        let profile =
+            self.enrol_with_code(server_url, activation_code, label, Some(&replaced)).await?;
         assert_ne!(profile.terminal_id, before.terminal_id, "an activation code makes a terminal");
         tracing::warn!(
             previous_terminal = %before.terminal_id,

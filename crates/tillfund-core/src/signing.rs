@@ -22,6 +22,8 @@ pub const SIGNATURE_HEADER: &str = "x-tillfund-signature";
 pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
 /// Length of a request nonce in hexadecimal characters (128 random bits).
 pub const NONCE_HEX_LENGTH: usize = 32;
+/// Domain separation: a replacement proof is never a request signature or a token MAC.
+const REPLACEMENT_CONTEXT: &[u8] = b"tillfund-terminal-replacement-v1";
 
 /// Everything a counter request's signature covers: every part that changes what the
 /// request means. The terminal and the idempotency key are inside, so a captured request
@@ -121,6 +123,40 @@ impl TerminalKey {
             headers.push((IDEMPOTENCY_KEY_HEADER, idempotency_key.to_owned()));
         }
         headers
+    }
+
+    /// Proves, for one enrolment (its activation code and the enrolling counter's public
+    /// key), that the counter holds this terminal's key: the server then revokes this
+    /// terminal. Bound to the code and key, a proof seen once replaces nothing else.
+    pub fn replacement_proof(&self, activation_code: &str, public_key: &str) -> String {
+        encode_hex(&self.replacement_mac(activation_code, public_key))
+    }
+
+    /// Checks a [`TerminalKey::replacement_proof`] in constant time.
+    pub fn verify_replacement_proof(
+        &self,
+        activation_code: &str,
+        public_key: &str,
+        proof_hex: &str,
+    ) -> bool {
+        let Some(proof) = decode_hex(proof_hex) else {
+            return false;
+        };
+        let mut mac = self.hmac();
+        mac.update(REPLACEMENT_CONTEXT);
+        mac.update(&(activation_code.len() as u64).to_be_bytes());
+        mac.update(activation_code.as_bytes());
+        mac.update(public_key.as_bytes());
+        mac.verify_slice(&proof).is_ok()
+    }
+
+    fn replacement_mac(&self, activation_code: &str, public_key: &str) -> [u8; 32] {
+        self.mac(&[
+            REPLACEMENT_CONTEXT,
+            &(activation_code.len() as u64).to_be_bytes(),
+            activation_code.as_bytes(),
+            public_key.as_bytes(),
+        ])
     }
 
     /// Checks a request signature in constant time.
@@ -226,6 +262,23 @@ pub fn decode_hex(text: &str) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_replacement_proof_holds_for_its_own_enrolment_and_key_only() {
+        let key = TerminalKey::from_bytes([3; 32]);
+        let public_key = "ab".repeat(32);
+        let proof = key.replacement_proof("K7MQ-4XRT-9PWD", &public_key);
+        assert_eq!(proof.len(), 64);
+        assert!(key.verify_replacement_proof("K7MQ-4XRT-9PWD", &public_key, &proof));
+        assert!(!key.verify_replacement_proof("K7MQ-4XRT-9PWE", &public_key, &proof));
+        assert!(!key.verify_replacement_proof("K7MQ-4XRT-9PWD", &"cd".repeat(32), &proof));
+        let other = TerminalKey::from_bytes([4; 32]);
+        assert!(!other.verify_replacement_proof("K7MQ-4XRT-9PWD", &public_key, &proof));
+        assert!(!key.verify_replacement_proof("K7MQ-4XRT-9PWD", &public_key, "not hex"));
+        // The code's length is signed: a code and key cannot trade characters.
+        let shifted = key.replacement_proof("K7MQ-4XRT-9PW", &format!("D{}", &public_key[1..]));
+        assert_ne!(shifted, proof);
+    }
 
     fn key() -> TerminalKey {
         TerminalKey::from_hex(&"ab".repeat(32)).unwrap()

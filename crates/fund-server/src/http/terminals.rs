@@ -27,7 +27,7 @@ use crate::service::{CustomerView, ServiceError};
         (status = 200, body = EnrolmentBody),
         (status = 404, description = "activation_code_unknown", body = ErrorBody),
         (status = 409, description = "activation_code_used, activation_code_expired", body = ErrorBody),
-        (status = 422, description = "body_invalid, label_invalid, public_key_invalid", body = ErrorBody),
+        (status = 422, description = "body_invalid, label_invalid, public_key_invalid, replaced_terminal_unproven", body = ErrorBody),
         (status = 429, description = "too_many_attempts", body = ErrorBody)
     )
 )]
@@ -39,7 +39,12 @@ pub async fn enrol(
     state.count_attempt(&state.web_limits().enrol_by_address, &address.to_string()).await?;
     let enrolment = state
         .service()
-        .enrol(&request.activation_code, &request.label, &request.public_key)
+        .enrol(
+            &request.activation_code,
+            &request.label,
+            &request.public_key,
+            request.replaces.as_ref(),
+        )
         .await?;
     Ok(Json(EnrolmentBody {
         terminal_id: enrolment.terminal.id,

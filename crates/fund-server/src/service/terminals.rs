@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::store::Storage;
+use tillfund_core::protocol::ReplacedTerminal;
 
 /// How long an activation code stays usable: long enough to walk it to the counter and type
 /// it in, short enough that a code on a forgotten sticky note is dead by the next shift.
@@ -92,11 +93,18 @@ impl<S: Storage> FundService<S> {
     /// sends its X25519 public key, the server answers with its own, and both derive the
     /// terminal key, which is never sent. The same counter asking again with the same
     /// public key while the code is valid gets the same answer (its first was lost).
+    ///
+    /// A counter enrolling again names the terminal it was (`replaces`) with a proof under
+    /// that terminal's key over this code and public key; the proof is checked before the
+    /// code is used, and the old terminal is revoked once the new one stands (again on a
+    /// retry: revoking is idempotent). A crash in between leaves the old terminal enrolled
+    /// until the counter's retry, or an operator, revokes it.
     pub async fn enrol(
         &self,
         activation_code: &str,
         label: &str,
         counter_public_key: &str,
+        replaces: Option<&ReplacedTerminal>,
     ) -> Result<Enrolment, ServiceError> {
         const CODE_LENGTH_MAX: usize = 32;
         let label = label.trim();
@@ -118,6 +126,9 @@ impl<S: Storage> FundService<S> {
                 ErrorCode::ActivationCodeUnknown,
                 "This activation code is not valid; check it with the operator.",
             ));
+        }
+        if let Some(replaced) = replaces {
+            self.check_replacement(replaced, &code, counter_public_key).await?;
         }
         let terminal_id = TerminalId::generate_from(&self.config.ids);
         let (server_public_key, key) =
@@ -146,6 +157,18 @@ impl<S: Storage> FundService<S> {
                 let server_public_key = terminal.server_public_key.clone().ok_or_else(|| {
                     internal(format!("enrolled terminal {} has no public key", terminal.id))
                 })?;
+                if let Some(replaced) = replaces {
+                    assert_ne!(
+                        replaced.terminal_id, terminal.id,
+                        "a new terminal replaces another"
+                    );
+                    self.store.revoke_terminal(replaced.terminal_id, now).await?;
+                    tracing::warn!(
+                        replaced = %replaced.terminal_id,
+                        terminal = %terminal.id,
+                        "counter enrolled again; its previous terminal is revoked"
+                    );
+                }
                 Ok(Enrolment { terminal: *terminal, merchant, server_public_key })
             }
             EnrolOutcome::CodeUnknown => Err(ServiceError::new(
@@ -161,6 +184,28 @@ impl<S: Storage> FundService<S> {
                 "This activation code has expired; ask the operator for a new one.",
             )),
         }
+    }
+
+    /// The enrolling counter holds the key of the terminal it says it replaces. An unknown
+    /// terminal and a wrong proof are refused alike (which terminals exist is not told).
+    async fn check_replacement(
+        &self,
+        replaced: &ReplacedTerminal,
+        code: &str,
+        counter_public_key: &str,
+    ) -> Result<(), ServiceError> {
+        let unproven = || {
+            ServiceError::new(
+                ErrorCode::ReplacedTerminalUnproven,
+                "The counter this enrolment replaces could not be confirmed: its key did not sign this enrolment.",
+            )
+        };
+        let terminal = self.store.terminal(replaced.terminal_id).await?.ok_or_else(unproven)?;
+        let key = self.terminal_key(&terminal)?;
+        if !key.verify_replacement_proof(code, counter_public_key, &replaced.proof) {
+            return Err(unproven());
+        }
+        Ok(())
     }
 
     /// Seals terminal keys stored in plain text by an earlier version, and checks that the

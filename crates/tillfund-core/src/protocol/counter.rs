@@ -20,6 +20,24 @@ pub struct EnrolRequest {
     /// The counter's X25519 public key, 64 hex characters. The terminal key is derived by
     /// both sides from the key agreement and never sent.
     pub public_key: String,
+    /// A counter enrolling again: the terminal it was until now, which the server revokes
+    /// once the new enrolment stands, so that the old key (in a backup, on a disk sold on)
+    /// signs nothing more. Absent for a first enrolment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<ReplacedTerminal>,
+}
+
+/// The terminal an enrolment replaces, and the proof that the enrolling counter holds its
+/// key: `signing::replacement_proof` over this enrolment's activation code and public key,
+/// so the proof is good for this enrolment only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ReplacedTerminal {
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub terminal_id: TerminalId,
+    /// HMAC-SHA256 under the replaced terminal's key, 64 hex characters.
+    pub proof: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

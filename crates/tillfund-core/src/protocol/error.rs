@@ -92,6 +92,7 @@ error_codes! {
     ActionInvalid = "action_invalid", 422, "This action is not known.", "操作无效。";
     LabelInvalid = "label_invalid", 422, "A counter's name is 1 to 40 characters.", "收银台名称须为 1 到 40 个字。";
     PublicKeyInvalid = "public_key_invalid", 422, "The counter's enrolment key is not valid.", "收银台的注册密钥无效。";
+    ReplacedTerminalUnproven = "replaced_terminal_unproven", 422, "The counter this enrolment replaces could not be confirmed: its key did not sign this enrolment.", "无法确认本次登记所替换的收银台：其密钥未签署本次登记。";
     MerchantNameInvalid = "merchant_name_invalid", 422, "A store name is 1 to 100 characters.", "门店名称须为 1 到 100 个字。";
     TimeZoneInvalid = "time_zone_invalid", 422, "This is not an IANA time zone name such as Asia/Shanghai.", "时区名称不正确（例如 Asia/Shanghai）。";
     BonusRuleInvalid = "bonus_rule_invalid", 422, "A bonus rule is not valid.", "赠送规则无效。";
