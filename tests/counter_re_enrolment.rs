@@ -112,6 +112,13 @@ async fn a_manager_enrols_again_only_when_nothing_waits_and_history_and_staff_st
     let listed = counter.recent_top_ups(10).await.unwrap();
     let earlier: Vec<bool> = listed.iter().map(|top_up| top_up.earlier_enrolment).collect();
     assert_eq!(earlier, [false, true], "newest first");
+    // The day adds up across the change: the server counts this counter's records of the
+    // day under both its terminals (the new one replaced the old at this store).
+    let today = counter.store_today().await.unwrap();
+    let report = counter.day_report(today).await.unwrap();
+    assert_eq!(report.matches, Some(true), "{report:?}");
+    let server_day = report.server.unwrap().this_terminal_in_day.unwrap();
+    assert_eq!((server_day.top_up_count, server_day.reversal_count), (2, 2));
 
     // Moved to another store: the customer list is the new store's (the demo customer is
     // not bound there), the history stays.

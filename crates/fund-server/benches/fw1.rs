@@ -166,6 +166,7 @@ async fn fixture() -> Fixture {
             server_public_key: None,
             enrolled_at_ms: now,
             revoked: false,
+            replaces: None,
         };
         store.add_terminal(&terminal, now).await.unwrap();
         merchants.push(merchant.id);

@@ -121,6 +121,7 @@ async fn write_fixture(url: &str, wallets: usize) {
         server_public_key: None,
         enrolled_at_ms: now,
         revoked: false,
+        replaces: None,
     };
     store.add_terminal(&terminal, now).await.unwrap();
     let customers = write_customers(url, merchant.id, wallets, now).await;

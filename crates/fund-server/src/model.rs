@@ -26,6 +26,9 @@ pub struct Terminal {
     pub server_public_key: Option<String>,
     pub enrolled_at_ms: i64,
     pub revoked: bool,
+    /// The terminal this one replaced when its counter enrolled again (which revoked it):
+    /// the counter's records of a day can be under both.
+    pub replaces: Option<TerminalId>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -34,6 +34,41 @@ pub struct SettlementFigures {
     pub redeemed_bonus: i64,
 }
 
+/// Two parts of a day together (a counter's figures under the terminals it has been).
+impl std::ops::AddAssign for SettlementFigures {
+    fn add_assign(&mut self, other: SettlementFigures) {
+        // Destructured in full: a field added to the struct must be added here too.
+        let SettlementFigures {
+            top_up_count,
+            cash,
+            bonus,
+            payment_count,
+            payments,
+            refund_count,
+            refunds,
+            reversal_count,
+            reversed_cash,
+            reversed_bonus,
+            redemption_count,
+            redeemed_cash,
+            redeemed_bonus,
+        } = other;
+        self.top_up_count += top_up_count;
+        self.cash += cash;
+        self.bonus += bonus;
+        self.payment_count += payment_count;
+        self.payments += payments;
+        self.refund_count += refund_count;
+        self.refunds += refunds;
+        self.reversal_count += reversal_count;
+        self.reversed_cash += reversed_cash;
+        self.reversed_bonus += reversed_bonus;
+        self.redemption_count += redemption_count;
+        self.redeemed_cash += redeemed_cash;
+        self.redeemed_bonus += redeemed_bonus;
+    }
+}
+
 impl SettlementFigures {
     /// Cash that must be in the drawer: taken for top-ups less given back for reversals
     /// and paid out for redemptions.

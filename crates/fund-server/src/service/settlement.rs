@@ -15,13 +15,17 @@ use tillfund_core::TerminalId;
 use tillfund_core::cash_count::{CashCount, CashCountProblem};
 
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+/// The most terminals a counter's past is followed through (enrolled again that often, it is
+/// not one counter's life any more).
+const LINEAGE_TERMINALS_MAX: usize = 16;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settlement {
     pub day: Date,
     pub closed: bool,
     pub figures: SettlementFigures,
-    /// The part of the figures made at the asking counter.
+    /// The part of the figures made at the asking counter (under its terminal and those it
+    /// replaced at this store when it enrolled again).
     pub this_terminal: SettlementFigures,
     /// The asking counter's entries recorded within the day, settled by this close, an
     /// earlier or a later one, or by none yet: what its own records of the day add up to.
@@ -90,20 +94,15 @@ impl<S: Storage> FundService<S> {
                 (figures, by_terminal, false)
             }
         };
-        let this_terminal = by_terminal
-            .into_iter()
-            .find(|(terminal_id, _)| *terminal_id == terminal.terminal.id)
-            .map(|(_, figures)| figures)
-            .unwrap_or_default();
-        let this_terminal_in_day = self
-            .store
-            .terminal_day(
-                terminal.terminal.merchant_id,
-                terminal.terminal.id,
-                day_start_ms,
-                day_end_ms,
-            )
-            .await?;
+        let lineage = self.lineage(terminal).await?;
+        let mut this_terminal = SettlementFigures::default();
+        for (terminal_id, figures) in by_terminal {
+            if lineage.contains(&terminal_id) {
+                this_terminal += figures;
+            }
+        }
+        let this_terminal_in_day =
+            self.counter_day(terminal, &lineage, day_start_ms, day_end_ms).await?;
         let this_terminal_count = self
             .store
             .cash_counts(terminal.terminal.merchant_id, &day_text)
@@ -155,10 +154,8 @@ impl<S: Storage> FundService<S> {
             other => return Err(internal(format!("close answered {other:?}"))),
         };
         if let Some(count) = cash_count {
-            let in_day = self
-                .store
-                .terminal_day(merchant_id, terminal.terminal.id, day_start_ms, day_end_ms)
-                .await?;
+            let lineage = self.lineage(terminal).await?;
+            let in_day = self.counter_day(terminal, &lineage, day_start_ms, day_end_ms).await?;
             self.store
                 .keep_cash_count(
                     merchant_id,
@@ -175,6 +172,49 @@ impl<S: Storage> FundService<S> {
         self.keep_cashier(terminal, kind, day_text, closed_by, 0, now_ms).await;
         let closed = self.settlement(terminal, day).await?;
         Ok(Settlement { entry_sequence, ..closed })
+    }
+
+    /// The asking counter's terminals at its store: its own, then those it replaced when it
+    /// enrolled again (a day's records can be under several; the drawer is one).
+    async fn lineage(
+        &self,
+        terminal: &AuthenticatedTerminal,
+    ) -> Result<Vec<TerminalId>, ServiceError> {
+        let mut lineage = vec![terminal.terminal.id];
+        let mut seen = vec![terminal.terminal.id];
+        let mut previous = terminal.terminal.replaces;
+        while let Some(terminal_id) = previous {
+            if seen.len() >= LINEAGE_TERMINALS_MAX || seen.contains(&terminal_id) {
+                break;
+            }
+            seen.push(terminal_id);
+            let Some(replaced) = self.store.terminal(terminal_id).await? else { break };
+            // A counter moved from another store: that store's figures are not this one's.
+            if replaced.merchant_id == terminal.terminal.merchant_id {
+                lineage.push(terminal_id);
+            }
+            previous = replaced.replaces;
+        }
+        Ok(lineage)
+    }
+
+    /// What the counter's own records of the day add up to, under all its terminals.
+    async fn counter_day(
+        &self,
+        terminal: &AuthenticatedTerminal,
+        lineage: &[TerminalId],
+        day_start_ms: i64,
+        day_end_ms: i64,
+    ) -> Result<SettlementFigures, ServiceError> {
+        let merchant_id = terminal.terminal.merchant_id;
+        let mut figures = SettlementFigures::default();
+        for terminal_id in lineage {
+            figures += self
+                .store
+                .terminal_day(merchant_id, *terminal_id, day_start_ms, day_end_ms)
+                .await?;
+        }
+        Ok(figures)
     }
 
     /// A count adds up, is within bounds, and was made after the day began and before now

@@ -151,6 +151,7 @@ impl<S: Storage> FundService<S> {
             server_public_key: Some(server_public_key),
             enrolled_at_ms: now,
             revoked: false,
+            replaces: replaces.map(|replaced| replaced.terminal_id),
         };
         match self.store.enrol_terminal(&code, counter_public_key, new_terminal, now).await? {
             EnrolOutcome::Enrolled { terminal, merchant } => {

@@ -41,6 +41,7 @@ pub fn terminal(merchant_id: MerchantId, receipt_prefix: &str, secret: &str) -> 
         server_public_key: None,
         enrolled_at_ms: 1_000,
         revoked: false,
+        replaces: None,
     }
 }
 

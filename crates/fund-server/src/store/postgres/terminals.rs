@@ -10,7 +10,7 @@ use super::{PARTIES_LOCK, PgStore, StoreError, lock, parse};
 use crate::model::{Merchant, Terminal};
 use crate::store::{EnrolOutcome, TerminalStore, secret_hash};
 
-pub(super) const TERMINAL_COLUMNS: &str = "id, merchant_id, label, receipt_prefix, secret, server_public_key, enrolled_at_ms, revoked_at_ms";
+pub(super) const TERMINAL_COLUMNS: &str = "id, merchant_id, label, receipt_prefix, secret, server_public_key, enrolled_at_ms, revoked_at_ms, replaces";
 
 pub(super) async fn insert_terminal(
     connection: &mut PgConnection,
@@ -19,7 +19,7 @@ pub(super) async fn insert_terminal(
 ) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO terminals (id, merchant_id, label, receipt_prefix, secret, server_public_key, \
-         enrolled_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+         enrolled_at_ms, replaces) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(terminal.id.to_string())
     .bind(terminal.merchant_id.to_string())
@@ -28,6 +28,7 @@ pub(super) async fn insert_terminal(
     .bind(&terminal.secret)
     .bind(&terminal.server_public_key)
     .bind(now_ms)
+    .bind(terminal.replaces.map(|replaced| replaced.to_string()))
     .execute(&mut *connection)
     .await?;
     Ok(())
@@ -55,6 +56,7 @@ pub(super) fn terminal_from_row(row: &PgRow) -> Result<Terminal, StoreError> {
         server_public_key: row.try_get("server_public_key")?,
         enrolled_at_ms: row.try_get("enrolled_at_ms")?,
         revoked: row.try_get::<Option<i64>, _>("revoked_at_ms")?.is_some(),
+        replaces: row.try_get::<Option<&str>, _>("replaces")?.map(parse).transpose()?,
     })
 }
 

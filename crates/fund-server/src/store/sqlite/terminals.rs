@@ -10,7 +10,7 @@ use super::{SqliteStore, StoreError, parse};
 use crate::model::{Merchant, Terminal};
 use crate::store::{EnrolOutcome, TerminalStore, secret_hash};
 
-pub(super) const TERMINAL_COLUMNS: &str = "id, merchant_id, label, receipt_prefix, secret, server_public_key, enrolled_at_ms, revoked_at_ms";
+pub(super) const TERMINAL_COLUMNS: &str = "id, merchant_id, label, receipt_prefix, secret, server_public_key, enrolled_at_ms, revoked_at_ms, replaces";
 
 pub(super) async fn insert_terminal(
     connection: &mut SqliteConnection,
@@ -19,7 +19,7 @@ pub(super) async fn insert_terminal(
 ) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO terminals (id, merchant_id, label, receipt_prefix, secret, server_public_key, \
-         enrolled_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
+         enrolled_at_ms, replaces) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(terminal.id.to_string())
     .bind(terminal.merchant_id.to_string())
@@ -28,6 +28,7 @@ pub(super) async fn insert_terminal(
     .bind(&terminal.secret)
     .bind(&terminal.server_public_key)
     .bind(now_ms)
+    .bind(terminal.replaces.map(|replaced| replaced.to_string()))
     .execute(&mut *connection)
     .await?;
     Ok(())
@@ -55,6 +56,7 @@ pub(super) fn terminal_from_row(row: &SqliteRow) -> Result<Terminal, StoreError>
         server_public_key: row.try_get("server_public_key")?,
         enrolled_at_ms: row.try_get("enrolled_at_ms")?,
         revoked: row.try_get::<Option<i64>, _>("revoked_at_ms")?.is_some(),
+        replaces: row.try_get::<Option<&str>, _>("replaces")?.map(parse).transpose()?,
     })
 }
 
