@@ -49,6 +49,7 @@ pub async fn issue_code(
         return Ok(Json(RedemptionCodeBody {
             code: String::new(),
             merchant_name: String::new(),
+            merchant_time_zone: String::new(),
             amount: 0,
             expires_at_ms: 0,
             closes_wallet: true,

@@ -188,6 +188,7 @@ impl<S: Storage> FundService<S> {
             IssueOutcome::Issued => Ok(RedemptionCodeBody {
                 code,
                 merchant_name: merchant.name,
+                merchant_time_zone: merchant.time_zone,
                 amount: minor_units,
                 expires_at_ms: record.expires_at_ms,
                 closes_wallet: close_wallet,

@@ -37,6 +37,9 @@ pub struct RedemptionCodeBody {
     /// Eight digits, shown once: the server keeps only a hash.
     pub code: String,
     pub merchant_name: String,
+    /// The store's IANA time zone, to show until when the code is good in its local time.
+    #[serde(default)]
+    pub merchant_time_zone: String,
     pub amount: i64,
     pub expires_at_ms: i64,
     /// Paying this code out closes the wallet.

@@ -168,13 +168,6 @@ pub(super) async fn cash_out(
         .await;
     match issued {
         Ok(code) => {
-            let zone = state
-                .service()
-                .merchants(STORES_LISTED_MAX)
-                .await
-                .ok()
-                .and_then(|merchants| merchants.into_iter().find(|m| m.id == merchant_id))
-                .map_or_else(|| "UTC".to_owned(), |merchant| merchant.time_zone);
             let amount = tillfund_core::Amount::from_minor_units(code.amount)
                 .unwrap_or(tillfund_core::Amount::ZERO);
             let body = html! {
@@ -184,7 +177,7 @@ pub(super) async fn cash_out(
                     p class="big" id="cash-out-amount" { (money(amount, state.currency())) }
                     p class="done" { (text.cash_out_show_code) }
                     p class="code" id="cash-out-code" { (code.code) }
-                    p class="hint" { (text.cash_out_until) " " (local_time(code.expires_at_ms, &zone)) }
+                    p class="hint" { (text.cash_out_until) " " (local_time(code.expires_at_ms, &code.merchant_time_zone)) }
                     @if code.closes_wallet { p class="problem" id="closes-wallet" { (text.close_wallet_on_payout) } }
                     p { a href="/wallet" { (text.back_to_wallet) } }
                 }
