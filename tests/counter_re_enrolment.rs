@@ -176,22 +176,12 @@ async fn an_enrolment_replaces_only_a_terminal_whose_key_signed_it() {
     // A real proof seen on the wire, for one code and public key, is worth nothing for
     // another code or key.
     let public_key = "ab".repeat(32);
-    let seen = victim_credentials.key.replacement_proof("AAAA-BBBB-CCCC", &public_key);
-    let http = reqwest::Client::new();
-    for (activation_code, key) in
-        [(code.as_str(), public_key.clone()), (code.as_str(), "cd".repeat(32))]
-    {
-        let answer = http
-            .post(format!("{}/v1/terminals/enrol", server.url))
-            .json(&serde_json::json!({
-                "activation_code": activation_code, "label": "Intruder", "public_key": key,
-                "replaces": {"terminal_id": victim_credentials.terminal_id, "proof": seen}
-            }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(answer.status(), 422);
-        let body: serde_json::Value = answer.json().await.unwrap();
+    let seen = victim_credentials.key.replacement_proof(&code, &public_key);
+    let other_code = demo::activation_code(server_dir.path());
+    for (activation_code, key) in [(other_code.as_str(), &public_key), (&code, &"cd".repeat(32))] {
+        let replaces = (victim_credentials.terminal_id, seen.as_str());
+        let (status, body) = raw_enrol(&server.url, activation_code, key, Some(replaces)).await;
+        assert_eq!(status, 422);
         assert_eq!(body["code"], "replaced_terminal_unproven", "{body}");
     }
 
@@ -199,5 +189,77 @@ async fn an_enrolment_replaces_only_a_terminal_whose_key_signed_it() {
     // enrols a counter that replaces nobody.
     client.enrol(&code, "Honest", None).await.unwrap();
     client.settlement(&victim_credentials, "2020-01-01").await.unwrap();
+    assert!(server.stop().unwrap().success());
+}
+
+/// An enrolment straight over HTTP, as a counter or an attacker sends it; the answer's status
+/// and body.
+async fn raw_enrol(
+    server_url: &str,
+    activation_code: &str,
+    public_key: &str,
+    replaces: Option<(tillfund_core::TerminalId, &str)>,
+) -> (u16, serde_json::Value) {
+    let mut body = serde_json::json!({
+        "activation_code": activation_code, "label": "Raw", "public_key": public_key,
+    });
+    if let Some((terminal_id, proof)) = replaces {
+        body["replaces"] = serde_json::json!({"terminal_id": terminal_id, "proof": proof});
+    }
+    let answer = reqwest::Client::new()
+        .post(format!("{server_url}/v1/terminals/enrol"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    (answer.status().as_u16(), answer.json().await.unwrap())
+}
+
+/// A terminal is replaced once: the retry of an enrolment must name the terminal its first
+/// request named, and a second enrolment naming the same terminal (from a copy of its key)
+/// revokes nothing more and takes none of its day's figures.
+#[tokio::test]
+async fn a_terminal_is_replaced_once_and_a_retry_must_name_the_same_one() {
+    let server_dir = tempfile::tempdir().unwrap();
+    let server =
+        FundServer::start(server_dir.path(), &format!("127.0.0.1:{}", free_port())).unwrap();
+    let counter_dir = tempfile::tempdir().unwrap();
+    let counter = Counter::open(&counter_dir.path().join("counter.sqlite")).await.unwrap();
+    counter.enrol(&server.url, &demo::activation_code(server_dir.path()), "Till").await.unwrap();
+    assert_eq!(sync_round(counter.store()).await, RoundOutcome::Empty);
+    let preview = counter.preview_top_up(MEMBER_CODE, "20.00").await.unwrap();
+    counter.record_top_up(None, &preview).await.unwrap();
+    assert_eq!(sync_round(counter.store()).await, RoundOutcome::Done { pushed: 1 });
+    let old = counter.profile().await.unwrap().credentials().unwrap();
+    let today = counter.store_today().await.unwrap().to_string();
+    let client = ServerClient::new(&server.url).unwrap();
+
+    let code = demo::activation_code(server_dir.path());
+    let public_key = "ab".repeat(32);
+    let proof = old.key.replacement_proof(&code, &public_key);
+    let replaces = Some((old.terminal_id, proof.as_str()));
+    let (status, first) = raw_enrol(&server.url, &code, &public_key, replaces).await;
+    assert_eq!(status, 200, "{first}");
+    // The same enrolment again without naming the old terminal is not a retry.
+    let (status, body) = raw_enrol(&server.url, &code, &public_key, None).await;
+    assert_eq!((status, &body["code"]), (409, &serde_json::json!("activation_code_used")));
+    // Named the same: the lost answer, given again; the old terminal is revoked.
+    let (status, again) = raw_enrol(&server.url, &code, &public_key, replaces).await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["terminal_id"], first["terminal_id"]);
+    let revoked = client.settlement(&old, &today).await.unwrap_err();
+    assert_eq!(revoked.code(), "terminal_revoked");
+
+    // A second enrolment with the old key (a copy of its database) enrols, but the old
+    // terminal's day is not its own.
+    let copy_code = demo::activation_code(server_dir.path());
+    let copy = client.enrol(&copy_code, "Copy", Some(&old)).await.unwrap();
+    let copy_credentials = TerminalCredentials {
+        terminal_id: copy.terminal_id,
+        key: tillfund_core::signing::TerminalKey::from_hex(&copy.terminal_key).unwrap(),
+    };
+    let day = client.settlement(&copy_credentials, &today).await.unwrap();
+    assert_eq!(day.this_terminal_in_day.unwrap().top_up_count, 0, "the copy adopts nothing");
+    assert_eq!(day.figures.top_up_count, 1, "the store's day is whole");
     assert!(server.stop().unwrap().success());
 }

@@ -117,10 +117,12 @@ impl Counter {
         }
         let before = self.profile().await?;
         // The terminal this counter was until now: the server revokes it with the new
-        // enrolment, so that its key (in a backup of this database) signs nothing more.
+        // enrolment, so that its key (in a backup of this database) signs nothing more. A
+        // counter moved to another fund server names nothing: that server never knew it.
         let replaced = before.credentials().map_err(CounterError::Local)?;
-        let profile =
-            self.enrol_with_code(server_url, activation_code, label, Some(&replaced)).await?;
+        let same_server = server_url.trim().trim_end_matches('/') == before.server_url;
+        let replaces = same_server.then_some(&replaced);
+        let profile = self.enrol_with_code(server_url, activation_code, label, replaces).await?;
         assert_ne!(profile.terminal_id, before.terminal_id, "an activation code makes a terminal");
         tracing::warn!(
             previous_terminal = %before.terminal_id,

@@ -167,6 +167,7 @@ async fn fixture() -> Fixture {
             enrolled_at_ms: now,
             revoked: false,
             replaces: None,
+            replaced_by: None,
         };
         store.add_terminal(&terminal, now).await.unwrap();
         merchants.push(merchant.id);

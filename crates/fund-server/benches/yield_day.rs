@@ -122,6 +122,7 @@ async fn write_fixture(url: &str, wallets: usize) {
         enrolled_at_ms: now,
         revoked: false,
         replaces: None,
+        replaced_by: None,
     };
     store.add_terminal(&terminal, now).await.unwrap();
     let customers = write_customers(url, merchant.id, wallets, now).await;

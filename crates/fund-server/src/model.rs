@@ -29,6 +29,8 @@ pub struct Terminal {
     /// The terminal this one replaced when its counter enrolled again (which revoked it):
     /// the counter's records of a day can be under both.
     pub replaces: Option<TerminalId>,
+    /// The terminal that replaced this one first (set once, with the revocation).
+    pub replaced_by: Option<TerminalId>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

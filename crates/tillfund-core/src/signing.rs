@@ -276,8 +276,9 @@ mod tests {
         assert!(!other.verify_replacement_proof("K7MQ-4XRT-9PWD", &public_key, &proof));
         assert!(!key.verify_replacement_proof("K7MQ-4XRT-9PWD", &public_key, "not hex"));
         // The code's length is signed: a code and key cannot trade characters.
-        let shifted = key.replacement_proof("K7MQ-4XRT-9PW", &format!("D{}", &public_key[1..]));
-        assert_ne!(shifted, proof);
+        let shifted = key.replacement_proof("K7MQ-4XRT-9PW", &format!("D{public_key}"));
+        assert_ne!(shifted, key.replacement_proof("K7MQ-4XRT-9PWD", &public_key));
+        assert!(!key.verify_replacement_proof("K7MQ-4XRT-9PW", &format!("D{public_key}"), &proof));
     }
 
     fn key() -> TerminalKey {

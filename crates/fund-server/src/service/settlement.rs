@@ -182,6 +182,7 @@ impl<S: Storage> FundService<S> {
     ) -> Result<Vec<TerminalId>, ServiceError> {
         let mut lineage = vec![terminal.terminal.id];
         let mut seen = vec![terminal.terminal.id];
+        let mut successor = terminal.terminal.id;
         let mut previous = terminal.terminal.replaces;
         while let Some(terminal_id) = previous {
             if seen.len() >= LINEAGE_TERMINALS_MAX || seen.contains(&terminal_id) {
@@ -189,6 +190,12 @@ impl<S: Storage> FundService<S> {
             }
             seen.push(terminal_id);
             let Some(replaced) = self.store.terminal(terminal_id).await? else { break };
+            // Only the first replacement counts: another enrolment naming the same terminal
+            // (from a copy of its key) adopts none of its figures.
+            if replaced.replaced_by != Some(successor) {
+                break;
+            }
+            successor = terminal_id;
             // A counter moved from another store: that store's figures are not this one's.
             if replaced.merchant_id == terminal.terminal.merchant_id {
                 lineage.push(terminal_id);

@@ -95,10 +95,10 @@ impl<S: Storage> FundService<S> {
     /// public key while the code is valid gets the same answer (its first was lost).
     ///
     /// A counter enrolling again names the terminal it was (`replaces`) with a proof under
-    /// that terminal's key over this code and public key; the proof is checked before the
-    /// code is used, and the old terminal is revoked once the new one stands (again on a
-    /// retry: revoking is idempotent). A crash in between leaves the old terminal enrolled
-    /// until the counter's retry, or an operator, revokes it.
+    /// that terminal's key over this code (trimmed, upper case) and public key; the proof is
+    /// checked before the code is used, and the old terminal is revoked in the transaction
+    /// that makes the new one (and marked replaced, the first time only). A retry of the
+    /// same enrolment must name the same terminal.
     pub async fn enrol(
         &self,
         activation_code: &str,
@@ -151,21 +151,21 @@ impl<S: Storage> FundService<S> {
             server_public_key: Some(server_public_key),
             enrolled_at_ms: now,
             revoked: false,
-            replaces: replaces.map(|replaced| replaced.terminal_id),
+            // Set by the store, in the transaction that revokes the terminal replaced.
+            replaces: None,
+            replaced_by: None,
         };
-        match self.store.enrol_terminal(&code, counter_public_key, new_terminal, now).await? {
+        let replaced = replaces.map(|replaced| replaced.terminal_id);
+        let enrolled =
+            self.store.enrol_terminal(&code, counter_public_key, replaced, new_terminal, now);
+        match enrolled.await? {
             EnrolOutcome::Enrolled { terminal, merchant } => {
                 let server_public_key = terminal.server_public_key.clone().ok_or_else(|| {
                     internal(format!("enrolled terminal {} has no public key", terminal.id))
                 })?;
-                if let Some(replaced) = replaces {
-                    assert_ne!(
-                        replaced.terminal_id, terminal.id,
-                        "a new terminal replaces another"
-                    );
-                    self.store.revoke_terminal(replaced.terminal_id, now).await?;
+                if let Some(replaced) = replaced {
                     tracing::warn!(
-                        replaced = %replaced.terminal_id,
+                        %replaced,
                         terminal = %terminal.id,
                         "counter enrolled again; its previous terminal is revoked"
                     );

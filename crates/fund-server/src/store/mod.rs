@@ -309,6 +309,7 @@ pub trait TerminalStore {
         &self,
         code: &str,
         counter_public_key: &str,
+        replaces: Option<TerminalId>,
         new_terminal: impl FnOnce(MerchantId, String) -> Terminal + Send,
         now_ms: i64,
     ) -> impl Future<Output = Stored<EnrolOutcome>> + Send;

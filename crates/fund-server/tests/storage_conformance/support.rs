@@ -42,6 +42,7 @@ pub fn terminal(merchant_id: MerchantId, receipt_prefix: &str, secret: &str) -> 
         enrolled_at_ms: 1_000,
         revoked: false,
         replaces: None,
+        replaced_by: None,
     }
 }
 

@@ -27,13 +27,13 @@ pub async fn activation_codes_enrol_once<S: Storage>(store: S) {
         made.server_public_key = Some("server-public".into());
         made
     };
-    let unknown = store.enrol_terminal("code-3", "counter-a", made, 2_000).await.unwrap();
+    let unknown = store.enrol_terminal("code-3", "counter-a", None, made, 2_000).await.unwrap();
     assert_eq!(unknown, EnrolOutcome::CodeUnknown, "a code of an unknown merchant was not kept");
-    let expired = store.enrol_terminal("code-2", "counter-a", made, 2_000).await.unwrap();
+    let expired = store.enrol_terminal("code-2", "counter-a", None, made, 2_000).await.unwrap();
     assert_eq!(expired, EnrolOutcome::CodeExpired);
 
     let EnrolOutcome::Enrolled { terminal: enrolled, merchant: of } =
-        store.enrol_terminal("code-1", "counter-a", made, 2_000).await.unwrap()
+        store.enrol_terminal("code-1", "counter-a", None, made, 2_000).await.unwrap()
     else {
         panic!("a fresh code enrols");
     };
@@ -43,19 +43,19 @@ pub async fn activation_codes_enrol_once<S: Storage>(store: S) {
     assert_eq!(store.terminal(enrolled.id).await.unwrap(), Some(*enrolled.clone()));
 
     // The same counter whose answer was lost gets the same terminal; anyone else is refused.
-    let again = store.enrol_terminal("code-1", "counter-a", |_, _| unreachable!(), 3_000);
+    let again = store.enrol_terminal("code-1", "counter-a", None, |_, _| unreachable!(), 3_000);
     assert_eq!(
         again.await.unwrap(),
         EnrolOutcome::Enrolled { terminal: enrolled.clone(), merchant: shop.clone() }
     );
-    let other = store.enrol_terminal("code-1", "counter-b", |_, _| unreachable!(), 3_000);
+    let other = store.enrol_terminal("code-1", "counter-b", None, |_, _| unreachable!(), 3_000);
     assert_eq!(other.await.unwrap(), EnrolOutcome::CodeUsed);
     // Once the code has expired, not even the same counter gets it back.
-    let late = store.enrol_terminal("code-1", "counter-a", |_, _| unreachable!(), 10_000);
+    let late = store.enrol_terminal("code-1", "counter-a", None, |_, _| unreachable!(), 10_000);
     assert_eq!(late.await.unwrap(), EnrolOutcome::CodeUsed);
     // A revoked terminal is not handed back either.
     assert!(store.revoke_terminal(enrolled.id, 4_000).await.unwrap());
-    let revoked = store.enrol_terminal("code-1", "counter-a", |_, _| unreachable!(), 5_000);
+    let revoked = store.enrol_terminal("code-1", "counter-a", None, |_, _| unreachable!(), 5_000);
     assert_eq!(revoked.await.unwrap(), EnrolOutcome::CodeUsed);
 }
 

@@ -28,8 +28,9 @@ pub struct EnrolRequest {
 }
 
 /// The terminal an enrolment replaces, and the proof that the enrolling counter holds its
-/// key: `signing::replacement_proof` over this enrolment's activation code and public key,
-/// so the proof is good for this enrolment only.
+/// key: `TerminalKey::replacement_proof` over this enrolment's activation code (trimmed and
+/// upper-cased, as the server reads it) and public key, so the proof is good for this
+/// enrolment only. A retry of the enrolment must name the same terminal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]

@@ -274,11 +274,12 @@ impl TerminalStore for Backend {
         &self,
         code: &str,
         counter_public_key: &str,
+        replaces: Option<TerminalId>,
         new_terminal: impl FnOnce(MerchantId, String) -> Terminal + Send,
         now_ms: i64,
     ) -> Stored<EnrolOutcome> {
         each!(self, store => {
-            store.enrol_terminal(code, counter_public_key, new_terminal, now_ms).await
+            store.enrol_terminal(code, counter_public_key, replaces, new_terminal, now_ms).await
         })
     }
 

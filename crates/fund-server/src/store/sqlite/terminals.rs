@@ -10,7 +10,7 @@ use super::{SqliteStore, StoreError, parse};
 use crate::model::{Merchant, Terminal};
 use crate::store::{EnrolOutcome, TerminalStore, secret_hash};
 
-pub(super) const TERMINAL_COLUMNS: &str = "id, merchant_id, label, receipt_prefix, secret, server_public_key, enrolled_at_ms, revoked_at_ms, replaces";
+pub(super) const TERMINAL_COLUMNS: &str = "id, merchant_id, label, receipt_prefix, secret, server_public_key, enrolled_at_ms, revoked_at_ms, replaces, replaced_by";
 
 pub(super) async fn insert_terminal(
     connection: &mut SqliteConnection,
@@ -57,6 +57,7 @@ pub(super) fn terminal_from_row(row: &SqliteRow) -> Result<Terminal, StoreError>
         enrolled_at_ms: row.try_get("enrolled_at_ms")?,
         revoked: row.try_get::<Option<i64>, _>("revoked_at_ms")?.is_some(),
         replaces: row.try_get::<Option<&str>, _>("replaces")?.map(parse).transpose()?,
+        replaced_by: row.try_get::<Option<&str>, _>("replaced_by")?.map(parse).transpose()?,
     })
 }
 
@@ -91,11 +92,14 @@ impl TerminalStore for SqliteStore {
     /// set) for the code's merchant and remembers the counter's public key. The same
     /// counter asking again with the same public key while the code is valid (its answer
     /// was lost) gets the terminal it made back, which holds nothing it could not compute
-    /// itself; any other request with a used code is refused.
+    /// itself; any other request with a used code is refused. With `replaces`, the terminal
+    /// the counter was is revoked and marked replaced (first replacement only) in the same
+    /// transaction; a retry must name the same one.
     async fn enrol_terminal(
         &self,
         code: &str,
         counter_public_key: &str,
+        replaces: Option<TerminalId>,
         new_terminal: impl FnOnce(MerchantId, String) -> Terminal + Send,
         now_ms: i64,
     ) -> Result<EnrolOutcome, StoreError> {
@@ -120,7 +124,7 @@ impl TerminalStore for SqliteStore {
                         .fetch_one(&mut *transaction)
                         .await?;
                 let terminal = terminal_from_row(&terminal_row)?;
-                if !terminal.revoked {
+                if !terminal.revoked && terminal.replaces == replaces {
                     let merchant = merchant_in(&mut transaction, terminal.merchant_id).await?;
                     return Ok(EnrolOutcome::Enrolled { terminal: Box::new(terminal), merchant });
                 }
@@ -138,8 +142,20 @@ impl TerminalStore for SqliteStore {
         let mut terminal = new_terminal(merchant_id, format!("T{:04}", terminal_count + 1));
         // As stored: enrolled now, whatever the maker said.
         terminal.enrolled_at_ms = now_ms;
+        terminal.replaces = replaces;
         assert_eq!(terminal.merchant_id, merchant_id, "a code enrols for its own merchant");
         insert_terminal(&mut transaction, &terminal, now_ms).await?;
+        if let Some(replaced) = replaces {
+            sqlx::query(
+                "UPDATE terminals SET revoked_at_ms = coalesce(revoked_at_ms, ?), \
+                 replaced_by = coalesce(replaced_by, ?) WHERE id = ?",
+            )
+            .bind(now_ms)
+            .bind(terminal.id.to_string())
+            .bind(replaced.to_string())
+            .execute(&mut *transaction)
+            .await?;
+        }
         sqlx::query(
             "UPDATE activation_codes SET used_at_ms = ?, terminal_id = ?, enrol_key = ? \
              WHERE code_hash = ?",
