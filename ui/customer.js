@@ -9,10 +9,12 @@ const TEXT = {
   en: {
     welcome: "Welcome", welcomeHint: "Pay with your Tillfund wallet, or top it up with cash here.",
     scanToPay: "Scan to pay", thankYou: "Paid — thank you", payBefore: "Pay before", bonus: "Bonus",
+    listenToPay: "Or listen: open Pay by sound in your wallet and hold the phone near the counter.",
   },
   zh: {
     welcome: "欢迎光临", welcomeHint: "可用 Tillfund 钱包付款，也可在此用现金充值。",
     scanToPay: "扫码付款", thankYou: "付款成功，谢谢", payBefore: "请在此时间前付款", bonus: "赠送",
+    listenToPay: "或用声波付款：在钱包中打开“声波支付”，将手机靠近收银台。",
   },
 };
 const chosen = localStorage.getItem("language") || "auto";
@@ -30,6 +32,7 @@ function show(/** @type {CustomerDisplay} */ state) {
     $("payment-qr").src = state.qr_png;
     const until = new Date(state.expires_at_ms).toLocaleTimeString(language === "zh" ? "zh-CN" : "en-GB");
     $("payment-expires").textContent = `${text.payBefore} ${until}`;
+    $("payment-sound").hidden = !state.sound_playing;
   } else if (state.kind === "paid") {
     $("paid-amount").textContent = state.amount;
   } else if (state.kind === "top_up") {

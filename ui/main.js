@@ -507,7 +507,7 @@ async function createOrder(event) {
     $("sale-code").value = "";
     showOrder(order);
     soundForNewOrder(order);
-    display({ kind: "payment", amount: withCurrency(order.amount), qr_png: order.qr_png, expires_at_ms: order.expires_at_ms });
+    display({ kind: "payment", amount: withCurrency(order.amount), qr_png: order.qr_png, expires_at_ms: order.expires_at_ms, sound_playing: false });
     stopOrderTimer();
     const untilExpiry = Math.max(0, order.expires_at_ms - Date.now()) + ORDER_EXPIRY_MARGIN_MS;
     orderTimer = setTimeout(refreshOpenOrder, untilExpiry);

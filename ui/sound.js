@@ -62,6 +62,14 @@ function showSound(/** @type {"playing" | "stopped" | "problem"} */ state, messa
   status.textContent = message;
 }
 
+/// The customer display says the payment can be heard while it plays (main.js's
+/// `shownToCustomer` and `display`).
+function tellCustomerSound(/** @type {boolean} */ playing) {
+  if (shownToCustomer && shownToCustomer.kind === "payment" && shownToCustomer.sound_playing !== playing) {
+    display({ ...shownToCustomer, sound_playing: playing });
+  }
+}
+
 function stillPayable(/** @type {string} */ orderId) {
   return openOrder && openOrder.order_id === orderId && openOrder.status === "created"
     && Date.now() < openOrder.expires_at_ms;
@@ -119,6 +127,7 @@ function playBurst() {
   loop.timer = setTimeout(playBurst, loop.buffer.duration * 1000 + SOUND_PAUSE_MS);
   showSound("playing", text.soundPlaying);
   $("sale-sound-status").dataset.plays = String(loop.plays);
+  tellCustomerSound(true);
 }
 
 function stopSource(/** @type {AudioBufferSourceNode} */ source) {
@@ -139,6 +148,7 @@ function stopPaymentSound() {
     if (loop.source) stopSource(loop.source);
   }
   showSound("stopped", "");
+  tellCustomerSound(false);
 }
 
 /// main.js's showOrder: the button shows while the order can be paid; the sound stops the

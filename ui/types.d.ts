@@ -376,6 +376,6 @@ export type DayReportView = { report: DayReport, z_report: string, csv: string,
  */
 count_needed: boolean, };
 
-export type CustomerDisplay = { "kind": "welcome" } | { "kind": "payment", amount: string, qr_png: string, expires_at_ms: number, } | { "kind": "paid", amount: string, } | { "kind": "top_up", customer_name: string, amount: string, bonus: string, };
+export type CustomerDisplay = { "kind": "welcome" } | { "kind": "payment", amount: string, qr_png: string, expires_at_ms: number, sound_playing: boolean, } | { "kind": "paid", amount: string, } | { "kind": "top_up", customer_name: string, amount: string, bonus: string, };
 
 export type OrderPaid = { order_id: string | null, };

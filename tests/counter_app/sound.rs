@@ -119,6 +119,10 @@ pub async fn pay_by_sound(
     wait_sound(session, "playing").await;
     assert_eq!(session.text_of("#sale-sound").await.unwrap(), "Stop sound");
     save_screenshot(&session.screenshot_png().await.unwrap(), "counter-sale-sound.png").unwrap();
+    // The customer display says the payment can be heard too.
+    let display = session.invoke("customer_display", json!({})).await.unwrap();
+    assert_eq!(display["ok"]["kind"], "payment", "{display}");
+    assert_eq!(display["ok"]["sound_playing"], true, "{display}");
     audit(session, "sale, playing the payment sound").await;
     let wav = new_capture(session, capture_dir, &mut seen).await;
     let phone = listening_phone(&driver.url, server_url, Some(&wav)).await;
@@ -185,6 +189,8 @@ pub async fn pay_by_sound(
     wait_sound(session, "playing").await;
     session.click("#sale-sound").await.unwrap();
     wait_sound(session, "stopped").await;
+    let display = session.invoke("customer_display", json!({})).await.unwrap();
+    assert_eq!(display["ok"]["sound_playing"], false, "stopped: {display}");
     session.click("#sale-sound").await.unwrap();
     wait_sound(session, "playing").await;
     session.click("#sale-cancel").await.unwrap();

@@ -20,11 +20,14 @@ pub enum CustomerDisplay {
     /// The store's welcome between customers.
     #[default]
     Welcome,
-    /// An open payment: the amount and the QR code (a PNG data URL) to scan.
+    /// An open payment: the amount and the QR code (a PNG data URL) to scan, and whether
+    /// the counter is playing it as sound (the customer may listen instead).
     Payment {
         amount: String,
         qr_png: String,
         expires_at_ms: i64,
+        #[serde(default)]
+        sound_playing: bool,
     },
     Paid {
         amount: String,
