@@ -12,13 +12,13 @@
 
 const SOUND_TEXT = {
   en: {
-    playSound: "Play sound", stopSound: "Stop sound",
+    playSound: "Play sound (F8)", stopSound: "Stop sound (F8)",
     soundPlaying: "Playing: the customer listens with the wallet's Pay by sound",
     soundNoOutput: "This counter cannot play sound: show the QR code instead.",
     soundOnNewOrder: "Play the payment sound with every new payment code",
   },
   zh: {
-    playSound: "播放声波", stopSound: "停止声波",
+    playSound: "播放声波 (F8)", stopSound: "停止声波 (F8)",
     soundPlaying: "播放中：顾客用钱包的“声波支付”收听",
     soundNoOutput: "本收银台无法播放声音：请改用二维码。",
     soundOnNewOrder: "每生成一个付款码即自动播放付款声波",
@@ -201,10 +201,18 @@ function soundScreenShown(/** @type {string} */ name) {
   if (name === "settings") refreshSoundSettings();
 }
 
+/// F8 on the Sale screen plays or stops the open order's sound, as the button does.
+function soundShortcut(/** @type {KeyboardEvent} */ event) {
+  if (event.key !== "F8") return;
+  event.preventDefault();
+  if (currentScreen() === "sale" && openOrder && openOrder.status === "created") togglePaymentSound();
+}
+
 function startSound() {
   // main.js translated the page before this file added its words.
   applyStaticText();
   $("sale-sound").addEventListener("click", togglePaymentSound);
+  document.addEventListener("keydown", soundShortcut);
   $("sound-on-new-order").addEventListener("change", setSoundOnNewOrder);
 }
 
