@@ -119,8 +119,11 @@ fn valid_request(operation: &Operation, world: &World) -> (String, Value) {
         ("POST", "/v1/payments") => json!({
             "token": world.till.payment_token(OrderId::generate(), 1), "pin": "123456"
         }),
+        // Naming the world's own counter as the one replaced, with a proof that is not its
+        // key's: refused, and that counter (used by every operation after) stays enrolled.
         ("POST", "/v1/terminals/enrol") => json!({
-            "activation_code": "AAAA-BBBB-CCCC", "label": "Till", "public_key": "ab".repeat(32)
+            "activation_code": "AAAA-BBBB-CCCC", "label": "Till", "public_key": "ab".repeat(32),
+            "replaces": {"terminal_id": world.till.terminal_id, "proof": "cd".repeat(32)}
         }),
         ("POST", "/v1/sync/push") => json!({"entries": [{
             "id": OutboxEntryId::generate(), "sequence": 1, "recorded_at_ms": now_ms(),

@@ -148,12 +148,7 @@ async fn a_manager_enrols_again_only_when_nothing_waits_and_history_and_staff_st
 /// code and public key: a made-up or borrowed proof revokes nothing and burns no code.
 #[tokio::test]
 async fn an_enrolment_replaces_only_a_terminal_whose_key_signed_it() {
-    let server_dir = tempfile::tempdir().unwrap();
-    let server =
-        FundServer::start(server_dir.path(), &format!("127.0.0.1:{}", free_port())).unwrap();
-    let counter_dir = tempfile::tempdir().unwrap();
-    let victim = Counter::open(&counter_dir.path().join("victim.sqlite")).await.unwrap();
-    victim.enrol(&server.url, &demo::activation_code(server_dir.path()), "Till").await.unwrap();
+    let (server_dir, server, _counter_dir, victim) = enrolled_counter().await;
     let victim_credentials = victim.profile().await.unwrap().credentials().unwrap();
     let client = ServerClient::new(&server.url).unwrap();
 
@@ -220,12 +215,7 @@ async fn raw_enrol(
 /// revokes nothing more and takes none of its day's figures.
 #[tokio::test]
 async fn a_terminal_is_replaced_once_and_a_retry_must_name_the_same_one() {
-    let server_dir = tempfile::tempdir().unwrap();
-    let server =
-        FundServer::start(server_dir.path(), &format!("127.0.0.1:{}", free_port())).unwrap();
-    let counter_dir = tempfile::tempdir().unwrap();
-    let counter = Counter::open(&counter_dir.path().join("counter.sqlite")).await.unwrap();
-    counter.enrol(&server.url, &demo::activation_code(server_dir.path()), "Till").await.unwrap();
+    let (server_dir, server, _counter_dir, counter) = enrolled_counter().await;
     assert_eq!(sync_round(counter.store()).await, RoundOutcome::Empty);
     let preview = counter.preview_top_up(MEMBER_CODE, "20.00").await.unwrap();
     counter.record_top_up(None, &preview).await.unwrap();
@@ -262,4 +252,16 @@ async fn a_terminal_is_replaced_once_and_a_retry_must_name_the_same_one() {
     assert_eq!(day.this_terminal_in_day.unwrap().top_up_count, 0, "the copy adopts nothing");
     assert_eq!(day.figures.top_up_count, 1, "the store's day is whole");
     assert!(server.stop().unwrap().success());
+}
+
+/// A fund server with the demo store, and one counter enrolled at it (the directories live
+/// as long as the caller keeps them).
+async fn enrolled_counter() -> (tempfile::TempDir, FundServer, tempfile::TempDir, Counter) {
+    let server_dir = tempfile::tempdir().unwrap();
+    let server =
+        FundServer::start(server_dir.path(), &format!("127.0.0.1:{}", free_port())).unwrap();
+    let counter_dir = tempfile::tempdir().unwrap();
+    let counter = Counter::open(&counter_dir.path().join("counter.sqlite")).await.unwrap();
+    counter.enrol(&server.url, &demo::activation_code(server_dir.path()), "Till").await.unwrap();
+    (server_dir, server, counter_dir, counter)
 }

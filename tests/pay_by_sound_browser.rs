@@ -21,7 +21,7 @@ use tillfund_core::payment_token::{token_bytes, token_text};
 use tillfund_e2e::accessibility::assert_accessible;
 use tillfund_e2e::chromedriver::ChromeDriver;
 use tillfund_e2e::demo::{PHONE, PIN, activation_code};
-use tillfund_e2e::phone::listening_phone;
+use tillfund_e2e::phone::{listening_phone, pay_with_pin};
 use tillfund_e2e::process::FundServer;
 use tillfund_e2e::webdriver::WebDriverSession;
 use tillfund_e2e::{free_port, save_screenshot};
@@ -127,12 +127,7 @@ async fn a_customer_pays_a_counter_order_by_sound_in_a_real_browser() {
     assert!(counter.starts_with("Counter T") && counter.ends_with("· Sound counter"), "{counter}");
     let url = session.execute("return location.search;", serde_json::json!([])).await.unwrap();
     assert!(url.as_str().unwrap().contains("via=sound"), "{url}");
-    session.type_into("input[name=pin]", PIN).await.unwrap();
-    session.click("button.primary").await.unwrap();
-    let (code, _) = session
-        .wait_for_text("#confirmation-code", Duration::from_secs(10), |text| text.len() == 6)
-        .await
-        .unwrap();
+    let code = pay_with_pin(&session).await;
     assert_eq!(session.text_of("#new-balance").await.unwrap(), "87.66 CNY");
     store.counter.confirm_by_code(order.order_id, &code).await.unwrap();
     session.close().await.unwrap();

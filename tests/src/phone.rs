@@ -31,6 +31,11 @@ pub async fn listening_phone(
 pub async fn hear_and_pay(session: &WebDriverSession, amount: &str) -> String {
     session.click("#listen-start").await.unwrap();
     session.wait_for_text("#amount", Duration::from_secs(20), |text| text == amount).await.unwrap();
+    pay_with_pin(session).await
+}
+
+/// On the pay page: the demo customer's PIN, then the confirmation code shown.
+pub async fn pay_with_pin(session: &WebDriverSession) -> String {
     session.type_into("input[name=pin]", PIN).await.unwrap();
     session.click("button.primary").await.unwrap();
     let (code, _) = session

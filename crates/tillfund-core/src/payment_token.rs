@@ -165,13 +165,7 @@ pub struct UnverifiedToken {
 
 impl UnverifiedToken {
     pub fn parse(text: &str) -> Result<UnverifiedToken, TokenError> {
-        if text.len() > TOKEN_TEXT_LENGTH_MAX {
-            return Err(TokenError::Malformed);
-        }
-        let bytes = URL_SAFE_NO_PAD.decode(text.trim()).map_err(|_| TokenError::Malformed)?;
-        if bytes.len() != TOKEN_LENGTH {
-            return Err(TokenError::Malformed);
-        }
+        let bytes = token_bytes(text)?;
         let claims_bytes: [u8; CLAIMS_LENGTH] =
             bytes[..CLAIMS_LENGTH].try_into().map_err(|_| TokenError::Malformed)?;
         let mac: [u8; MAC_LENGTH] =

@@ -181,14 +181,12 @@ impl<S: Storage> FundService<S> {
         terminal: &AuthenticatedTerminal,
     ) -> Result<Vec<TerminalId>, ServiceError> {
         let mut lineage = vec![terminal.terminal.id];
-        let mut seen = vec![terminal.terminal.id];
         let mut successor = terminal.terminal.id;
         let mut previous = terminal.terminal.replaces;
-        while let Some(terminal_id) = previous {
-            if seen.len() >= LINEAGE_TERMINALS_MAX || seen.contains(&terminal_id) {
-                break;
-            }
-            seen.push(terminal_id);
+        // Each step goes to an older terminal (`replaced_by` is set once, to a newer one),
+        // so the walk cannot loop; the bound keeps it short all the same.
+        for _ in 1..LINEAGE_TERMINALS_MAX {
+            let Some(terminal_id) = previous else { break };
             let Some(replaced) = self.store.terminal(terminal_id).await? else { break };
             // Only the first replacement counts: another enrolment naming the same terminal
             // (from a copy of its key) adopts none of its figures.
