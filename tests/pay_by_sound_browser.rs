@@ -20,7 +20,7 @@ use payment_sound::noise::{in_noise, room};
 use tillfund_core::payment_token::{token_bytes, token_text};
 use tillfund_e2e::accessibility::assert_accessible;
 use tillfund_e2e::chromedriver::ChromeDriver;
-use tillfund_e2e::demo::{PHONE, PIN, activation_code};
+use tillfund_e2e::demo::{PHONE, activation_code};
 use tillfund_e2e::phone::{listening_phone, pay_with_pin};
 use tillfund_e2e::process::FundServer;
 use tillfund_e2e::webdriver::WebDriverSession;
