@@ -50,10 +50,20 @@ unit:
 	node --test tests/ui/
 	scripts/fuzz.sh smoke
 
+# The counter's WebDriver day runs a second time if the first fails, saying so: WebKitGTK
+# under Xvfb has crashed inside WebKit (heap corruption in a step where none of our native
+# code runs), and WebKitWebDriver ends the session with the page's process. The app itself
+# reloads a dead page (counter_app_web_process tests that); a failure of ours fails twice.
 e2e: app
 	timeout --signal=TERM --kill-after=30 $(E2E_TIMEOUT_SECONDS) \
 	  xvfb-run -a --server-args="-screen 0 1280x900x24" \
-	  $(CARGO) test -p tillfund-e2e --test counter_app_webdriver -- --ignored --nocapture
+	  $(CARGO) test -p tillfund-e2e --test counter_app_web_process -- --ignored --nocapture
+	@for attempt in 1 2; do \
+	  timeout --signal=TERM --kill-after=30 $(E2E_TIMEOUT_SECONDS) \
+	    xvfb-run -a --server-args="-screen 0 1280x900x24" \
+	    $(CARGO) test -p tillfund-e2e --test counter_app_webdriver -- --ignored --nocapture && exit 0; \
+	  echo "e2e: THE COUNTER'S WEBDRIVER DAY FAILED (attempt $$attempt of 2): its output is above"; \
+	done; exit 1
 	timeout --signal=TERM --kill-after=30 $(E2E_TIMEOUT_SECONDS) \
 	  $(CARGO) test -p tillfund-e2e --test wallet_browser --test console_browser --test pay_by_sound_browser \
 	  -- --ignored --nocapture

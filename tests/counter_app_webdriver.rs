@@ -70,13 +70,17 @@ impl Drop for TauriDriver {
 
 /// Waits until `css` is shown (or hidden, with `shown` false).
 pub(crate) async fn wait_displayed(session: &WebDriverSession, css: &str, shown: bool) {
+    let mut last = String::new();
     for _ in 0..100 {
-        if session.is_displayed(css).await.unwrap_or(false) == shown {
-            return;
+        match session.is_displayed(css).await {
+            Ok(displayed) if displayed == shown => return,
+            Ok(displayed) => last = format!("displayed: {displayed}"),
+            // Said in the panic: an app that died reads differently from a slow screen.
+            Err(error) => last = format!("error: {error}"),
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("{css} did not become {}", if shown { "shown" } else { "hidden" });
+    panic!("{css} did not become {}; last seen: {last}", if shown { "shown" } else { "hidden" });
 }
 
 /// Every screen fits the 1024×768 counter: nothing scrolls sideways.

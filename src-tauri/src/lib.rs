@@ -5,6 +5,7 @@ mod commands;
 mod events;
 mod state;
 pub mod ui_types;
+mod webview;
 
 use std::path::PathBuf;
 
@@ -29,36 +30,11 @@ fn database_path(app: &tauri::App) -> Result<PathBuf, Box<dyn std::error::Error>
     Ok(app.path().app_data_dir()?.join("counter.sqlite"))
 }
 
-/// The counter's screens are flat text, tables and a QR image: WebKit's accelerated
-/// compositing buys nothing there and costs ~75 MB in the web process (measured with
-/// `make bench-app`), more on a store PC without a GPU, where it falls back to software
-/// GL. Every window of the app draws without it, unless `TILLFUND_WEBVIEW_GPU=1` (the
-/// WebDriver test sets it: WebKitWebDriver's screenshots stall without compositing).
-pub fn without_hardware_acceleration(window: &tauri::WebviewWindow) {
-    if std::env::var("TILLFUND_WEBVIEW_GPU").is_ok_and(|value| value == "1") {
-        return;
-    }
-    #[cfg(target_os = "linux")]
-    {
-        let applied = window.with_webview(|webview| {
-            use webkit2gtk::{HardwareAccelerationPolicy, SettingsExt, WebViewExt};
-            if let Some(settings) = webview.inner().settings() {
-                settings.set_hardware_acceleration_policy(HardwareAccelerationPolicy::Never);
-            }
-        });
-        if let Err(error) = applied {
-            tracing::warn!(%error, "cannot turn hardware acceleration off");
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = window;
-}
-
 /// Opens the counter's database, starts the connection monitor, the sync worker and the
 /// payment listener with their events to the UI, and hands the state to the commands.
 fn setup(app: &mut tauri::App) -> Result<(), Box<dyn std::error::Error>> {
     if let Some(window) = app.get_webview_window("main") {
-        without_hardware_acceleration(&window);
+        webview::prepare(&window);
     }
     let path = database_path(app)?;
     let counter = tauri::async_runtime::block_on(Counter::open(&path))?;

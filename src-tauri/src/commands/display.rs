@@ -87,7 +87,7 @@ pub async fn open_customer_display(app: AppHandle) -> Result<(), CommandError> {
             .title("Tillfund — customer")
             .inner_size(600.0, 700.0);
     let window = builder.build().map_err(failed)?;
-    crate::without_hardware_acceleration(&window);
+    crate::webview::prepare(&window);
     if let Some(monitor) = second {
         window.set_position(*monitor.position()).map_err(failed)?;
         window.set_fullscreen(true).map_err(failed)?;
