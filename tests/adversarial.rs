@@ -132,7 +132,10 @@ fn valid_request(operation: &Operation, world: &World) -> (String, Value) {
         }]}),
         ("POST", "/v1/terminal/refunds") => json!({"order_id": world.order_id, "amount": 1}),
         ("POST", "/v1/terminal/top-up-reversals") => {
-            json!({"top_up_entry_id": world.top_up_id, "amount": 1})
+            // Naming its own terminal as the one that took it: valid, and every field of it
+            // is sent out of range too.
+            json!({"top_up_entry_id": world.top_up_id, "amount": 1,
+                   "top_up_terminal_id": world.till.terminal_id})
         }
         ("POST", "/v1/terminal/settlement/close") => json!({"day": "2020-01-01"}),
         // A well-formed request; the code matches nothing, so nothing is paid out.

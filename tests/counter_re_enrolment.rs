@@ -97,9 +97,7 @@ async fn a_manager_enrols_again_only_when_nothing_waits_and_history_and_staff_st
     let used = counter.re_enrol(&manager, &server.url, &code, "Till 3").await.unwrap_err();
     assert_eq!(used.code(), "activation_code_used");
 
-    // The new terminal works: the cache refills, a top-up syncs and can be reversed. The
-    // old terminal's top-up cannot: the server keeps it under that terminal (it answers
-    // top_up_not_found), so the counter says why before asking.
+    // The new terminal works: the cache refills, a top-up syncs and can be reversed.
     assert_eq!(sync_round(counter.store()).await, RoundOutcome::Empty);
     let preview = counter.preview_top_up(MEMBER_CODE, "10.00").await.unwrap();
     let newer = counter.record_top_up(None, &preview).await.unwrap();
@@ -107,18 +105,24 @@ async fn a_manager_enrols_again_only_when_nothing_waits_and_history_and_staff_st
     assert_eq!(sync_round(counter.store()).await, RoundOutcome::Done { pushed: 1 });
     let reversed = counter.reverse_top_up(None, newer.entry_id, "4.00").await.unwrap();
     assert_eq!((reversed.amount, reversed.reversed_total), (400, 400));
-    let refused = counter.reverse_top_up(None, top_up.entry_id, "10.00").await.unwrap_err();
-    assert_eq!(refused.code(), "top_up_of_earlier_enrolment");
+    // So can the old terminal's top-up, from here: the request names the terminal that took
+    // it, which the server keys it by, and which this one replaced at this store. What it
+    // may still give back counts the reversal made under the old terminal (200 − 50).
     let listed = counter.recent_top_ups(10).await.unwrap();
     let earlier: Vec<bool> = listed.iter().map(|top_up| top_up.earlier_enrolment).collect();
-    assert_eq!(earlier, [false, true], "newest first");
+    assert_eq!(earlier, [false, false], "newest first; both reversible here");
+    let too_much = counter.reverse_top_up(None, top_up.entry_id, "150.01").await.unwrap_err();
+    assert_eq!(too_much.code(), "reversal_exceeds_top_up", "{too_much}");
+    let reversed = counter.reverse_top_up(None, top_up.entry_id, "20.00").await.unwrap();
+    assert_eq!((reversed.amount, reversed.reversed_total), (2_000, 7_000));
     // The day adds up across the change: the server counts this counter's records of the
-    // day under both its terminals (the new one replaced the old at this store).
+    // day under both its terminals (the new one replaced the old at this store), the
+    // reversal of the old top-up under the old terminal.
     let today = counter.store_today().await.unwrap();
     let report = counter.day_report(today).await.unwrap();
     assert_eq!(report.matches, Some(true), "{report:?}");
     let server_day = report.server.unwrap().this_terminal_in_day.unwrap();
-    assert_eq!((server_day.top_up_count, server_day.reversal_count), (2, 2));
+    assert_eq!((server_day.top_up_count, server_day.reversal_count), (2, 3));
 
     // Moved to another store: the customer list is the new store's (the demo customer is
     // not bound there), the history stays.
@@ -140,7 +144,14 @@ async fn a_manager_enrols_again_only_when_nothing_waits_and_history_and_staff_st
         counter.preview_top_up(MEMBER_CODE, "1.00").await.unwrap_err().code(),
         "customer_not_found"
     );
-    assert_eq!(counter.recent_top_ups(10).await.unwrap().len(), 2);
+    // The top-ups taken at the first store are not this store's to reverse: the counter
+    // says so before asking.
+    let listed = counter.recent_top_ups(10).await.unwrap();
+    let earlier: Vec<bool> = listed.iter().map(|top_up| top_up.earlier_enrolment).collect();
+    assert_eq!(earlier, [true, true]);
+    let refused = counter.reverse_top_up(None, top_up.entry_id, "1.00").await.unwrap_err();
+    assert_eq!(refused.code(), "top_up_of_earlier_enrolment");
+    assert_eq!(counter.store().reversed_of(top_up.entry_id).await.unwrap(), 7_000);
     assert!(server.stop().unwrap().success());
 }
 
@@ -218,7 +229,7 @@ async fn a_terminal_is_replaced_once_and_a_retry_must_name_the_same_one() {
     let (server_dir, server, _counter_dir, counter) = enrolled_counter().await;
     assert_eq!(sync_round(counter.store()).await, RoundOutcome::Empty);
     let preview = counter.preview_top_up(MEMBER_CODE, "20.00").await.unwrap();
-    counter.record_top_up(None, &preview).await.unwrap();
+    let taken = counter.record_top_up(None, &preview).await.unwrap();
     assert_eq!(sync_round(counter.store()).await, RoundOutcome::Done { pushed: 1 });
     let old = counter.profile().await.unwrap().credentials().unwrap();
     let today = counter.store_today().await.unwrap().to_string();
@@ -251,6 +262,29 @@ async fn a_terminal_is_replaced_once_and_a_retry_must_name_the_same_one() {
     let day = client.settlement(&copy_credentials, &today).await.unwrap();
     assert_eq!(day.this_terminal_in_day.unwrap().top_up_count, 0, "the copy adopts nothing");
     assert_eq!(day.figures.top_up_count, 1, "the store's day is whole");
+    // Nor its top-ups: naming the old terminal, the copy reverses nothing of them, and
+    // neither does another counter of the store that never replaced it.
+    let stranger_code = demo::activation_code(server_dir.path());
+    let stranger = client.enrol(&stranger_code, "Other", None).await.unwrap();
+    let stranger = TerminalCredentials {
+        terminal_id: stranger.terminal_id,
+        key: tillfund_core::signing::TerminalKey::from_hex(&stranger.terminal_key).unwrap(),
+    };
+    for (index, credentials) in [&copy_credentials, &stranger].into_iter().enumerate() {
+        let key = format!("steal-{index}");
+        let refused = client.reverse_top_up(
+            credentials,
+            Some(old.terminal_id),
+            taken.entry_id,
+            100,
+            None,
+            &key,
+        );
+        let refused = refused.await.unwrap_err();
+        assert_eq!(refused.code(), "top_up_not_found", "{refused}");
+    }
+    let day = client.settlement(&copy_credentials, &today).await.unwrap();
+    assert_eq!(day.figures.reversal_count, 0, "nothing was given back");
     assert!(server.stop().unwrap().success());
 }
 

@@ -71,8 +71,9 @@ status: "pending" | "confirmed" | "rejected",
  */
 reversal_unanswered: boolean, 
 /**
- * Taken under this counter's earlier enrolment (another terminal): the server keeps
- * it under that terminal, so it cannot be reversed from here.
+ * Taken while this counter was enrolled at another store or fund server (or under an
+ * enrolment it has no record of): it cannot be reversed from here. A top-up of an
+ * earlier enrolment at the same store can (`Counter::reverse_top_up`).
  */
 earlier_enrolment: boolean, recorded_at_ms: number, };
 

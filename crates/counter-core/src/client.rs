@@ -326,12 +326,14 @@ impl ServerClient {
     pub async fn reverse_top_up(
         &self,
         credentials: &TerminalCredentials,
+        top_up_terminal_id: Option<TerminalId>,
         top_up_entry_id: tillfund_core::OutboxEntryId,
         amount_minor_units: i64,
         cashier: Option<tillfund_core::StaffId>,
         idempotency_key: &str,
     ) -> Result<ReversalBody, ClientError> {
         let request = ReversalRequest {
+            top_up_terminal_id,
             top_up_entry_id: top_up_entry_id.to_string(),
             amount: amount_minor_units,
             cashier,

@@ -6,8 +6,8 @@
 //! The counter app lists recent top-ups (`recent_top_ups`) on its Top-up screen, where a
 //! manager reverses one.
 
-use tillfund_core::OutboxEntryId;
 use tillfund_core::protocol::ReversalBody;
+use tillfund_core::{OutboxEntryId, TerminalId};
 
 use crate::client::{ServerClient, TerminalCredentials};
 use crate::counter::{Counter, CounterError, profile_amount};
@@ -16,8 +16,8 @@ use crate::refunds::refused_for_good;
 use crate::settlement::money;
 use crate::staff::Cashier;
 use crate::store::{
-    LocalStore, REVERSAL_RESENDS_PER_ROUND_MAX, RecentTopUp, ReversalApplied, ReversalAttempt,
-    TopUpStatus,
+    CounterProfile, EarlierTerminal, LocalStore, REVERSAL_RESENDS_PER_ROUND_MAX, RecentTopUp,
+    ReversalApplied, ReversalAttempt, TopUpStatus,
 };
 use crate::sync::SyncError;
 
@@ -38,9 +38,11 @@ impl Counter {
     /// picks a top-up to reverse from.
     pub async fn recent_top_ups(&self, limit: i64) -> Result<Vec<RecentTopUp>, CounterError> {
         let profile = self.profile().await?;
+        let earlier = self.store().earlier_terminals().await?;
         let mut top_ups = self.store().recent_top_ups(limit).await?;
         for top_up in &mut top_ups {
-            top_up.earlier_enrolment = !taken_under(&profile, &top_up.receipt_number);
+            top_up.earlier_enrolment =
+                taken_under(&profile, &earlier, &top_up.receipt_number) == TakenUnder::Elsewhere;
         }
         Ok(top_ups)
     }
@@ -62,8 +64,10 @@ impl Counter {
             message: CounterCode::TopUpNotFound.english().to_owned(),
         })?;
         // The server keys a top-up by the terminal that sent it: one taken before this
-        // counter was enrolled again is not this terminal's to reverse.
-        if !taken_under(&profile, &top_up.receipt_number) {
+        // counter was enrolled again is reversed naming that terminal, which the server
+        // accepts only from the terminal that replaced it at the same store.
+        let earlier = self.store().earlier_terminals().await?;
+        if taken_under(&profile, &earlier, &top_up.receipt_number) == TakenUnder::Elsewhere {
             let code = CounterCode::TopUpOfEarlierEnrolment;
             return Err(CounterError::Invalid { code, message: code.english().to_owned() });
         }
@@ -115,12 +119,64 @@ impl Counter {
     }
 }
 
-/// Whether a receipt number is of the terminal `profile` names: each terminal has its own
-/// receipt prefix, which starts every receipt number it gives.
-fn taken_under(profile: &crate::store::CounterProfile, receipt_number: &str) -> bool {
-    receipt_number
-        .strip_prefix(profile.receipt_prefix.as_str())
-        .is_some_and(|rest| rest.starts_with('-'))
+/// Under which terminal a top-up was taken, as far as reversing it goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TakenUnder {
+    ThisTerminal,
+    /// A terminal this counter was at the same store on the same server: the server
+    /// accepts the reversal from the terminal that replaced it.
+    Replaced(TerminalId),
+    /// Another store's or server's, or an enrolment this counter has no record of.
+    Elsewhere,
+}
+
+impl TakenUnder {
+    /// The terminal the request names: none for this terminal's own top-ups.
+    fn named(self) -> Option<TerminalId> {
+        match self {
+            TakenUnder::Replaced(terminal_id) => Some(terminal_id),
+            TakenUnder::ThisTerminal | TakenUnder::Elsewhere => None,
+        }
+    }
+}
+
+/// Each terminal has its own receipt prefix, which starts every receipt number it gives.
+fn taken_under(
+    profile: &CounterProfile,
+    earlier: &[EarlierTerminal],
+    receipt_number: &str,
+) -> TakenUnder {
+    let of = |prefix: &str| {
+        receipt_number.strip_prefix(prefix).is_some_and(|rest| rest.starts_with('-'))
+    };
+    if of(&profile.receipt_prefix) {
+        return TakenUnder::ThisTerminal;
+    }
+    match earlier.iter().find(|terminal| of(&terminal.receipt_prefix)) {
+        Some(terminal)
+            if terminal.merchant_id == profile.merchant_id
+                && terminal.server_url == profile.server_url =>
+        {
+            TakenUnder::Replaced(terminal.terminal_id)
+        }
+        _ => TakenUnder::Elsewhere,
+    }
+}
+
+/// The terminal a reversal of `entry_id` names, read afresh for every send: a resend is the
+/// same request as the first send, since an unanswered reversal holds enrolling again back.
+async fn top_up_terminal(
+    store: &LocalStore,
+    entry_id: OutboxEntryId,
+) -> Result<Option<TerminalId>, SyncError> {
+    let (Some(profile), Some(top_up)) = (store.profile().await?, store.top_up(entry_id).await?)
+    else {
+        return Ok(None);
+    };
+    let earlier = store.earlier_terminals().await?;
+    // Elsewhere cannot wait here (`reverse_top_up` refuses it before an attempt is made);
+    // named as this terminal's, the server would answer top_up_not_found and drop it.
+    Ok(taken_under(&profile, &earlier, &top_up.receipt_number).named())
 }
 
 /// Sends one attempt and records the answer. A refusal on the merits means nothing was
@@ -132,8 +188,10 @@ pub(crate) async fn send_reversal(
     attempt: &ReversalAttempt,
 ) -> Result<ReversalBody, SyncError> {
     let cashier = attempt.cashier.as_ref().map(|cashier| cashier.staff_id);
+    let taken_by = top_up_terminal(store, attempt.entry_id).await?;
     let sent = client.reverse_top_up(
         credentials,
+        taken_by,
         attempt.entry_id,
         attempt.amount,
         cashier,

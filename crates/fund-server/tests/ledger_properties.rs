@@ -232,6 +232,7 @@ fn commands(world: &World, operations: &[Operation]) -> Vec<Command> {
                     kind: CommandKind::ReverseTopUp(ReverseTopUp {
                         merchant_id: original.merchant_id,
                         terminal_id: original.terminal_id,
+                        top_up_terminal_id: original.terminal_id,
                         top_up: original.outbox_entry_id,
                         amount: positive(*minor_units),
                         // Every command is recorded in one day, which began at 0.

@@ -22,10 +22,12 @@ use crate::staff::Cashier;
 use crate::transport::CounterEnv;
 use tillfund_core::protocol::BindingChangeBody;
 
+mod earlier_terminals;
 mod outbox;
 mod refunds;
 mod reversals;
 
+pub use earlier_terminals::EarlierTerminal;
 pub use outbox::{NeedsAttention, NewTopUp, PendingEntry, TopUpRecord, TopUpStatus};
 pub use refunds::{REFUND_RESENDS_PER_ROUND_MAX, RefundAttempt};
 pub use reversals::{
@@ -258,7 +260,8 @@ impl LocalStore {
         Ok(())
     }
 
-    /// Stores what enrolment gave. Enrolling again (for another store, say) clears the
+    /// Stores what enrolment gave. Enrolling again keeps the terminal it was among the
+    /// earlier terminals (`earlier_terminals.rs`), and (for another store, say) clears the
     /// customer cache and rules of the previous one, and on a move to another store the
     /// payments cursor, which counts in the old store's feed. History and staff are kept
     /// (`re_enrolment.rs`; the staff go to the new store with the next sync, `staff_sync`);
@@ -269,6 +272,12 @@ impl LocalStore {
         enrolment: &Enrolment,
     ) -> Result<(), LocalStoreError> {
         let mut transaction = self.pool.begin().await?;
+        earlier_terminals::remember_current_terminal(
+            &mut transaction,
+            enrolment.terminal_id,
+            self.now_ms(),
+        )
+        .await?;
         let previous_store: Option<String> =
             sqlx::query_scalar("SELECT value FROM settings WHERE key = 'merchant_id'")
                 .fetch_optional(&mut *transaction)

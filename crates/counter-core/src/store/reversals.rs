@@ -154,8 +154,9 @@ pub struct RecentTopUp {
     pub status: String,
     /// A reversal of it was sent and its answer has not arrived.
     pub reversal_unanswered: bool,
-    /// Taken under this counter's earlier enrolment (another terminal): the server keeps
-    /// it under that terminal, so it cannot be reversed from here.
+    /// Taken while this counter was enrolled at another store or fund server (or under an
+    /// enrolment it has no record of): it cannot be reversed from here. A top-up of an
+    /// earlier enrolment at the same store can (`Counter::reverse_top_up`).
     pub earlier_enrolment: bool,
     pub recorded_at_ms: i64,
 }

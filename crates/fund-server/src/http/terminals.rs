@@ -232,7 +232,10 @@ pub async fn reverse_top_up(
     let amount = PositiveAmount::try_from(request.body.amount)
         .map_err(|error| ServiceError::new(error.code(), error.to_string()))?;
     let cashier = request.body.cashier;
-    match state.service().reverse_top_up(&request.terminal, top_up, amount, cashier, &key).await? {
+    let taken_by = request.body.top_up_terminal_id;
+    let reversal =
+        state.service().reverse_top_up(&request.terminal, taken_by, top_up, amount, cashier, &key);
+    match reversal.await? {
         Outcome::TopUpReversed {
             entry_sequence,
             amount,

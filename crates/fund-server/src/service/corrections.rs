@@ -62,6 +62,7 @@ impl<S: Storage> FundService<S> {
     pub async fn reverse_top_up(
         &self,
         terminal: &AuthenticatedTerminal,
+        taken_by: Option<TerminalId>,
         top_up: tillfund_core::OutboxEntryId,
         amount: PositiveAmount,
         cashier: Option<tillfund_core::StaffId>,
@@ -69,19 +70,40 @@ impl<S: Storage> FundService<S> {
     ) -> Result<Outcome, ServiceError> {
         let recorded_at_ms = self.store.clock().now_ms();
         let (day_start_ms, day_end_ms) = self.business_day_ms(terminal, recorded_at_ms).await?;
+        let mut parts = vec![
+            b"reversal".to_vec(),
+            top_up.to_string().into_bytes(),
+            amount.amount().minor_units().to_be_bytes().to_vec(),
+        ];
+        let top_up_terminal_id = match taken_by {
+            None => terminal.terminal.id,
+            Some(taken_by) if taken_by == terminal.terminal.id => terminal.terminal.id,
+            Some(taken_by) => {
+                // Only a terminal this counter replaced at this store: the lineage follows
+                // first replacements only, so a copy of an old key that enrolled apart
+                // reverses nothing of it, nor does another counter of the store.
+                if !self.lineage(terminal).await?.contains(&taken_by) {
+                    return Err(ServiceError::new(
+                        ErrorCode::TopUpNotFound,
+                        "No top-up of this counter has this number.",
+                    ));
+                }
+                // The same key reused for another terminal's top-up is another request.
+                parts.push(taken_by.to_string().into_bytes());
+                taken_by
+            }
+        };
+        let parts: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
         let command = Command {
             idempotency: IdempotencyKey {
                 key: format!("terminal/{}/reversal/{idempotency_key}", terminal.terminal.id),
-                fingerprint: fingerprint(&[
-                    b"reversal",
-                    top_up.to_string().as_bytes(),
-                    &amount.amount().minor_units().to_be_bytes(),
-                ]),
+                fingerprint: fingerprint(&parts),
             },
             recorded_at_ms,
             kind: CommandKind::ReverseTopUp(crate::ledger::ReverseTopUp {
                 merchant_id: terminal.terminal.merchant_id,
                 terminal_id: terminal.terminal.id,
+                top_up_terminal_id,
                 top_up,
                 amount,
                 day_start_ms,

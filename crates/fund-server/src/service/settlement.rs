@@ -176,7 +176,7 @@ impl<S: Storage> FundService<S> {
 
     /// The asking counter's terminals at its store: its own, then those it replaced when it
     /// enrolled again (a day's records can be under several; the drawer is one).
-    async fn lineage(
+    pub(super) async fn lineage(
         &self,
         terminal: &AuthenticatedTerminal,
     ) -> Result<Vec<TerminalId>, ServiceError> {

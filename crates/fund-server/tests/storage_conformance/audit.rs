@@ -59,6 +59,7 @@ pub async fn the_incremental_audit_resumes_and_checks_every_balance<S: Storage>(
         CommandKind::ReverseTopUp(ReverseTopUp {
             merchant_id: shop.id,
             terminal_id: counter,
+            top_up_terminal_id: counter,
             top_up: top_up_entry,
             amount: positive(1_000),
             day_start_ms: 0,

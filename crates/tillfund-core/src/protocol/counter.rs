@@ -164,6 +164,11 @@ pub struct RefundBody {
 pub struct ReversalRequest {
     /// The outbox entry id under which the counter pushed the top-up.
     pub top_up_entry_id: String,
+    /// The terminal that took the top-up, when it is not this one: a terminal this counter
+    /// replaced by enrolling again at the same store (`replaces`). Absent: this terminal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub top_up_terminal_id: Option<crate::TerminalId>,
     /// Cash to give back, in minor units; at most the top-up less earlier reversals.
     pub amount: i64,
     /// The member of the store's staff signed in at the counter who did it

@@ -141,7 +141,12 @@ pub struct Payment {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReverseTopUp {
     pub merchant_id: MerchantId,
+    /// The terminal that reverses (its idempotency key's).
     pub terminal_id: TerminalId,
+    /// The terminal that took the top-up: `terminal_id`, or one it replaced at the same
+    /// store by enrolling again. The top-up is keyed by it and the reversal's entry is
+    /// posted under it, so every reversal of a top-up counts against it whoever sent it.
+    pub top_up_terminal_id: TerminalId,
     /// The outbox entry that recorded the top-up.
     pub top_up: OutboxEntryId,
     pub amount: PositiveAmount,

@@ -54,7 +54,7 @@ impl Batch {
             recorded_at_ms: command.recorded_at_ms,
             references: EntryReferences {
                 merchant_id: Some(top_up.merchant_id),
-                terminal_id: Some(reversal.terminal_id),
+                terminal_id: Some(reversal.top_up_terminal_id),
                 outbox_entry_id: Some(top_up.outbox_entry_id),
                 customer_id: Some(customer_id),
                 ..EntryReferences::default()
@@ -63,8 +63,8 @@ impl Batch {
         };
         let settled = |sequence| UnsettledEntry::Reversal { sequence, cash: amount, bonus };
         let entry_sequence =
-            self.post_at_counter(entry, top_up.merchant_id, reversal.terminal_id, settled)?;
-        let top_up_key = (reversal.terminal_id, reversal.top_up);
+            self.post_at_counter(entry, top_up.merchant_id, reversal.top_up_terminal_id, settled)?;
+        let top_up_key = (reversal.top_up_terminal_id, reversal.top_up);
         if let Some(stored) = self.state.top_ups.get_mut(&top_up_key) {
             stored.reversed_amount = reversed_after;
             stored.reversed_bonus = bonus_after;
@@ -81,14 +81,14 @@ impl Batch {
     }
 
     /// The reversal's plan, or why it is refused: only the counter that took the top-up
-    /// reverses it, at most what is left of it, and only while the wallet still holds it
+    /// (under its terminal or one it replaced, `ReverseTopUp::top_up_terminal_id`) reverses it, at most what is left of it, and only while the wallet still holds it
     /// and the drawer the cash.
     fn reversal_plan(
         &self,
         reversal: &ReverseTopUp,
     ) -> Result<Result<ReversalPlan, Outcome>, Deferred> {
-        // Entry ids are per counter: the key holds the counter.
-        let top_up_key = (reversal.terminal_id, reversal.top_up);
+        // Entry ids are per counter: the key holds the counter that took it.
+        let top_up_key = (reversal.top_up_terminal_id, reversal.top_up);
         let Some(top_up) = self.state.top_ups.get(&top_up_key).cloned() else {
             return Ok(Err(Outcome::rejected(
                 RejectCode::TopUpNotFound,

@@ -108,7 +108,7 @@ impl BatchNeeds {
                 }
                 CommandKind::ReverseTopUp(reversal) => {
                     needs.accounts.insert(Account::Drawer(reversal.merchant_id));
-                    needs.top_ups.insert((reversal.terminal_id, reversal.top_up));
+                    needs.top_ups.insert((reversal.top_up_terminal_id, reversal.top_up));
                     needs.reversal_days.insert((
                         reversal.merchant_id,
                         reversal.day_start_ms,
