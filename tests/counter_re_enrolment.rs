@@ -115,6 +115,12 @@ async fn a_manager_enrols_again_only_when_nothing_waits_and_history_and_staff_st
     assert_eq!(too_much.code(), "reversal_exceeds_top_up", "{too_much}");
     let reversed = counter.reverse_top_up(None, top_up.entry_id, "20.00").await.unwrap();
     assert_eq!((reversed.amount, reversed.reversed_total), (2_000, 7_000));
+    // One whose answer never came is resent by the sync round, naming the same terminal,
+    // and given back once.
+    counter.store().begin_reversal(top_up.entry_id, 1_000, now_ms(), None).await.unwrap();
+    assert_eq!(sync_round(counter.store()).await, RoundOutcome::Empty);
+    assert!(counter.store().unanswered_reversals(10).await.unwrap().is_empty());
+    assert_eq!(counter.store().reversed_of(top_up.entry_id).await.unwrap(), 8_000);
     // The day adds up across the change: the server counts this counter's records of the
     // day under both its terminals (the new one replaced the old at this store), the
     // reversal of the old top-up under the old terminal.
@@ -122,7 +128,7 @@ async fn a_manager_enrols_again_only_when_nothing_waits_and_history_and_staff_st
     let report = counter.day_report(today).await.unwrap();
     assert_eq!(report.matches, Some(true), "{report:?}");
     let server_day = report.server.unwrap().this_terminal_in_day.unwrap();
-    assert_eq!((server_day.top_up_count, server_day.reversal_count), (2, 3));
+    assert_eq!((server_day.top_up_count, server_day.reversal_count), (2, 4));
 
     // Moved to another store: the customer list is the new store's (the demo customer is
     // not bound there), the history stays.
@@ -151,7 +157,7 @@ async fn a_manager_enrols_again_only_when_nothing_waits_and_history_and_staff_st
     assert_eq!(earlier, [true, true]);
     let refused = counter.reverse_top_up(None, top_up.entry_id, "1.00").await.unwrap_err();
     assert_eq!(refused.code(), "top_up_of_earlier_enrolment");
-    assert_eq!(counter.store().reversed_of(top_up.entry_id).await.unwrap(), 7_000);
+    assert_eq!(counter.store().reversed_of(top_up.entry_id).await.unwrap(), 8_000);
     assert!(server.stop().unwrap().success());
 }
 

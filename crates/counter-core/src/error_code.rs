@@ -74,7 +74,7 @@ counter_codes! {
     ReversalUnanswered = "reversal_unanswered", "The reversal's answer did not arrive; it is finished as soon as the counter is online, and pressing Reverse again is safe.", "撤销未收到服务器回复：联网后会自动完成，再次点击撤销也不会重复退还。";
     EarlierReversalCompleted = "earlier_reversal_completed", "An earlier reversal of this top-up had not been answered; it has now gone through. Reverse again if more is due.", "此笔充值之前的一次撤销未收到回复，现已完成。如需再撤销，请重新操作。";
     TopUpNotSynced = "top_up_not_synced", "This top-up has not reached the server yet: let it sync, then reverse it.", "此笔充值尚未同步到服务器：请等待同步后再撤销。";
-    TopUpOfEarlierEnrolment = "top_up_of_earlier_enrolment", "This top-up was taken while this counter was enrolled at another store or fund server, so it cannot be reversed from here; the operator handles it.", "此笔充值记录于本收银台登记在其他门店或服务器期间，无法在此撤销，请联系运营人员处理。";
+    TopUpOfEarlierEnrolment = "top_up_of_earlier_enrolment", "This top-up was taken under an earlier enrolment of this counter (at another store or fund server, or one it kept no record of), so it cannot be reversed from here; the operator handles it.", "此笔充值记录于本收银台较早的登记下（其他门店或服务器，或未留记录的登记），无法在此撤销，请联系运营人员处理。";
     TopUpNotApplied = "top_up_not_applied", "The server refused this top-up, so it holds nothing to reverse: give the cash back by hand.", "服务器未接受此笔充值，无可撤销：请直接退还现金。";
     ConfirmationCodeWrong = "confirmation_code_wrong", "This confirmation code does not belong to this order: the order is not paid.", "确认码与订单不符。";
     TopUpNotFound = "top_up_not_found", "There is no such top-up at this counter.", "本收银台没有该充值记录。";

@@ -152,15 +152,16 @@ fn taken_under(
     if of(&profile.receipt_prefix) {
         return TakenUnder::ThisTerminal;
     }
-    match earlier.iter().find(|terminal| of(&terminal.receipt_prefix)) {
-        Some(terminal)
-            if terminal.merchant_id == profile.merchant_id
-                && terminal.server_url == profile.server_url =>
-        {
-            TakenUnder::Replaced(terminal.terminal_id)
-        }
-        _ => TakenUnder::Elsewhere,
-    }
+    // Each fund server numbers its own prefixes: the same prefix on another server is
+    // another terminal, so only this server's and store's are looked at.
+    earlier
+        .iter()
+        .find(|terminal| {
+            of(&terminal.receipt_prefix)
+                && terminal.server_url == profile.server_url
+                && terminal.merchant_id == profile.merchant_id
+        })
+        .map_or(TakenUnder::Elsewhere, |terminal| TakenUnder::Replaced(terminal.terminal_id))
 }
 
 /// The terminal a reversal of `entry_id` names, read afresh for every send: a resend is the

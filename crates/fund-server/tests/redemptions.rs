@@ -318,6 +318,54 @@ async fn closing_a_wallet_pays_everything_out_and_the_wallet_is_gone() {
     server.audit_passes().await;
 }
 
+/// Payments split across the buckets in proportion, so a wallet can keep a few fen of bonus
+/// with nothing payable. Closing it gives that bonus back to the reserve: a closed wallet
+/// holds nothing.
+#[tokio::test]
+async fn closing_an_empty_wallet_gives_its_last_bonus_back_to_the_reserve() {
+    use fund_server::ledger::{Account, Bucket};
+    use fund_server::store::prelude::*;
+
+    let server = TestServer::start().await;
+    server.fund_reserve("1000.00").await;
+    bonus_from(&server, "0.01", "0.01").await;
+    let shop = server.add_merchant("Shop").await;
+    let till = server.enrol(shop).await;
+    let customer = server.customer("13800138075", &[shop]).await;
+    till.top_up(&common::uuid_key(), 1, &customer.customer_id, "0.01", "0.01").await;
+    // 0.01 paid from 0.01 principal and 0.01 bonus: the tie goes to the principal.
+    let (_, token) = till.payment_token("0.01");
+    let (status, paid) = server.pay(&customer, &token, "123456", "pay-last-fen").await;
+    assert_eq!(status, StatusCode::OK, "{paid}");
+    let wallet = server.wallet(&customer).await;
+    assert_eq!((wallet["principal"].as_i64(), wallet["bonus"].as_i64()), (Some(0), Some(1)));
+    let store = server.service.store();
+    let reserve_before = store.balance(Account::Reserve).await.unwrap();
+
+    let bearer = format!("Bearer {}", customer.token);
+    let (status, closed) = server
+        .send(
+            Method::POST,
+            "/v1/wallet/redemption-codes",
+            json!({"merchant_id": shop.to_string(), "amount": 0, "pin": "123456", "close_wallet": true}),
+            &[("authorization", &bearer)],
+        )
+        .await;
+    assert_eq!(
+        (status, closed["closes_wallet"].as_bool()),
+        (StatusCode::OK, Some(true)),
+        "{closed}"
+    );
+    let customer_id = customer.customer_id.parse().unwrap();
+    for bucket in [Bucket::Principal, Bucket::Bonus, Bucket::Yield] {
+        let held = store.balance(Account::Wallet(customer_id, bucket)).await.unwrap();
+        assert_eq!(held.minor_units(), 0, "{bucket:?} left in a closed wallet");
+    }
+    let reserve_after = store.balance(Account::Reserve).await.unwrap();
+    assert_eq!(reserve_after.minor_units() - reserve_before.minor_units(), 1, "the fen is back");
+    server.audit_passes().await;
+}
+
 /// The counter's background resend after a lost answer only asks: an attempt that never
 /// reached the server is then closed for good (the customer may have left without the
 /// cash), and the same attempt arriving late pays nothing; a refused attempt frees the code

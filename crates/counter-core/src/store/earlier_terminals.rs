@@ -13,10 +13,11 @@ pub struct EarlierTerminal {
     pub server_url: String,
 }
 
-/// Most earlier terminals read back: a counter enrolled again that often is not one
-/// machine's history any more; the oldest beyond it are simply not found (their top-ups
-/// are refused as of another enrolment, as before this table).
-const EARLIER_TERMINALS_MAX: i64 = 64;
+/// Most earlier terminals read back, newest first: as many as the server follows back
+/// through a counter's replacements (its `LINEAGE_TERMINALS_MAX`, this one included), so
+/// the counter offers no reversal the server would not find. Older ones' top-ups are
+/// refused here as of another enrolment.
+const EARLIER_TERMINALS_MAX: i64 = 15;
 
 /// Keeps the profile in `settings` (if the counter was enrolled, as another terminal than
 /// `replaced_by`) as an earlier terminal, inside the enrolment's transaction, before the

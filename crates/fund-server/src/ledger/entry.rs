@@ -16,6 +16,7 @@ pub enum EntryCode {
     Defund,
     TopUp,
     TopUpReversal,
+    BonusForfeiture,
     /// Principal and yield paid out as cash at a counter, the bonus clawed back.
     Redemption,
     Payment,
@@ -73,6 +74,7 @@ text_codes!(EntryCode {
     Defund => "defund",
     TopUp => "top_up",
     TopUpReversal => "top_up_reversal",
+    BonusForfeiture => "bonus_forfeiture",
     Redemption => "redemption",
     Payment => "payment",
     Refund => "refund",

@@ -1,19 +1,29 @@
 //! Who did it at the counter: the member a counter names on a top-up, refund, reversal or
 //! close is kept beside the ledger once the action went through (`store::cashier_store`).
 
-use tillfund_core::StaffId;
+use tillfund_core::{MerchantId, StaffId, TerminalId};
 
 use super::{AuthenticatedTerminal, FundService};
 use crate::store::{CashierKind, CashierRecord, Storage};
+
+impl AuthenticatedTerminal {
+    /// Its store and itself: where what it records is filed.
+    pub(super) fn place(&self) -> (MerchantId, TerminalId) {
+        (self.terminal.merchant_id, self.terminal.id)
+    }
+}
 
 impl<S: Storage> FundService<S> {
     /// Keeps who did `record_id`, when the counter said. After the action, not in its
     /// transaction: who pressed the key moves no money, and a failure here must not turn a
     /// done refund into an error the counter would retry. Logged instead; the counter's
     /// own record keeps the name either way.
+    ///
+    /// Filed under the counter whose figures hold the record: the sender's, except for a
+    /// reversal of a top-up an earlier terminal of the counter took (`filed_under`).
     pub(super) async fn keep_cashier(
         &self,
-        terminal: &AuthenticatedTerminal,
+        filed_under: (MerchantId, TerminalId),
         kind: CashierKind,
         record_id: String,
         cashier: Option<StaffId>,
@@ -22,8 +32,8 @@ impl<S: Storage> FundService<S> {
     ) {
         let Some(staff_id) = cashier else { return };
         let record = CashierRecord {
-            merchant_id: terminal.terminal.merchant_id,
-            terminal_id: terminal.terminal.id,
+            merchant_id: filed_under.0,
+            terminal_id: filed_under.1,
             kind,
             record_id,
             staff_id,

@@ -34,7 +34,8 @@ impl<S: Storage> FundService<S> {
         if let Outcome::Refunded { amount, refunded_at_ms, .. } = &outcome {
             let at_ms = refunded_at_ms.unwrap_or_else(|| self.store.clock().now_ms());
             let (kind, key) = (CashierKind::Refund, idempotency_key.to_owned());
-            self.keep_cashier(terminal, kind, key, cashier, amount.minor_units(), at_ms).await;
+            self.keep_cashier(terminal.place(), kind, key, cashier, amount.minor_units(), at_ms)
+                .await;
         }
         Ok(outcome)
     }
@@ -114,7 +115,9 @@ impl<S: Storage> FundService<S> {
         if let Outcome::TopUpReversed { amount, reversed_at_ms, .. } = &outcome {
             let at_ms = reversed_at_ms.unwrap_or(recorded_at_ms);
             let (kind, key) = (CashierKind::Reversal, idempotency_key.to_owned());
-            self.keep_cashier(terminal, kind, key, cashier, amount.minor_units(), at_ms).await;
+            // Beside the reversal's figures: under the terminal that took the top-up.
+            let filed_under = (terminal.terminal.merchant_id, top_up_terminal_id);
+            self.keep_cashier(filed_under, kind, key, cashier, amount.minor_units(), at_ms).await;
         }
         Ok(outcome)
     }

@@ -94,8 +94,15 @@ impl<S: Storage> FundService<S> {
                 let CounterAction::CashTopUp { amount, .. } = &entry.action;
                 let (kind, id) = (CashierKind::TopUp, entry.id.to_string());
                 let amount = amount.amount().minor_units();
-                self.keep_cashier(terminal, kind, id, entry.cashier, amount, entry.recorded_at_ms)
-                    .await;
+                self.keep_cashier(
+                    terminal.place(),
+                    kind,
+                    id,
+                    entry.cashier,
+                    amount,
+                    entry.recorded_at_ms,
+                )
+                .await;
             }
             results.push(EntryResult { id: entry.id, outcome });
         }

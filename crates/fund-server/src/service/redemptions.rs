@@ -92,7 +92,8 @@ impl<S: Storage> FundService<S> {
     }
 
     /// Closes a wallet with nothing payable at once (after the PIN): no cash to hand over,
-    /// so no counter is needed. Bonus left without principal is forfeited with the wallet.
+    /// so no counter is needed. Bonus left without principal (payments split across the
+    /// buckets, so a few fen can stay) goes back to the reserve first, in the ledger.
     pub async fn close_empty_wallet(
         &self,
         customer: &Customer,
@@ -106,6 +107,26 @@ impl<S: Storage> FundService<S> {
                 ErrorCode::WalletChanged,
                 "The wallet holds money: it is paid out at a store before it closes.",
             ));
+        }
+        // A key of its own for each closing: after a close left open (money arrived), the
+        // next one forfeits what bonus came with that money too.
+        let attempt = tillfund_core::OutboxEntryId::generate();
+        let command = Command {
+            idempotency: IdempotencyKey {
+                key: format!("customer/{}/bonus-forfeiture/{attempt}", customer.id),
+                fingerprint: fingerprint(&[
+                    b"bonus-forfeiture",
+                    customer.id.to_string().as_bytes(),
+                ]),
+            },
+            recorded_at_ms: self.store.clock().now_ms(),
+            kind: CommandKind::ForfeitBonus { customer_id: customer.id },
+        };
+        match self.submit(command).await? {
+            Outcome::BonusForfeited { amount, .. } if amount.minor_units() > 0 => {
+                tracing::info!(customer_id = %customer.id, minor_units = amount.minor_units(), "bonus forfeited at closing");
+            }
+            _ => {}
         }
         self.close_wallet(customer.id).await.map(|_| ())
     }
@@ -309,8 +330,15 @@ impl<S: Storage> FundService<S> {
                     false
                 };
                 let (kind, id) = (CashierKind::Redemption, stored.record.id.clone());
-                self.keep_cashier(terminal, kind, id, cashier, cash.minor_units(), *redeemed_at_ms)
-                    .await;
+                self.keep_cashier(
+                    terminal.place(),
+                    kind,
+                    id,
+                    cashier,
+                    cash.minor_units(),
+                    *redeemed_at_ms,
+                )
+                .await;
                 Ok((outcome.clone(), closed))
             }
             Outcome::Rejected { code, message } => {

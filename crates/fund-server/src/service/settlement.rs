@@ -169,7 +169,7 @@ impl<S: Storage> FundService<S> {
         }
         let now_ms = self.store.clock().now_ms();
         let kind = crate::store::CashierKind::Close;
-        self.keep_cashier(terminal, kind, day_text, closed_by, 0, now_ms).await;
+        self.keep_cashier(terminal.place(), kind, day_text, closed_by, 0, now_ms).await;
         let closed = self.settlement(terminal, day).await?;
         Ok(Settlement { entry_sequence, ..closed })
     }

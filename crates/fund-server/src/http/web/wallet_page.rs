@@ -82,6 +82,7 @@ pub(super) fn entry_label(code: EntryCode, text: &Words) -> &'static str {
         EntryCode::Yield => text.entry_yield,
         EntryCode::TopUpReversal => text.entry_reversal,
         EntryCode::Redemption => text.entry_redemption,
+        EntryCode::BonusForfeiture => text.entry_bonus_forfeiture,
         other => other.as_str(),
     }
 }

@@ -108,6 +108,11 @@ pub enum CommandKind {
     /// to: the principal and yield return to the reserve, the bonus is clawed back in
     /// proportion to the principal, and the cash leaves the drawer.
     Redeem(Redemption),
+    /// A wallet closing with no principal or yield gives its remaining bonus back to the
+    /// reserve (refused if it is payable again by now).
+    ForfeitBonus {
+        customer_id: CustomerId,
+    },
     /// Closes a merchant's business day: settles every entry of the merchant recorded
     /// before `day_end_ms` and not settled yet.
     CloseDay {

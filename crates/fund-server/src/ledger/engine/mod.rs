@@ -29,6 +29,7 @@ use super::entry::{
 use super::split::split_proportionally;
 
 mod command;
+mod forfeiture;
 mod outcome;
 mod payment;
 mod redemption;
@@ -101,6 +102,9 @@ impl Batch {
             }
             CommandKind::ReverseTopUp(reversal) => self.reverse_top_up(reversal, command)?,
             CommandKind::Redeem(redemption) => self.redeem(redemption, command)?,
+            CommandKind::ForfeitBonus { customer_id } => {
+                self.forfeit_bonus(*customer_id, command)?
+            }
         };
         self.state.idempotency.insert(
             command.idempotency.key.clone(),

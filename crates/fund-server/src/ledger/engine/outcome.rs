@@ -71,6 +71,12 @@ pub enum Outcome {
         customer_id: CustomerId,
         amount: Amount,
     },
+    BonusForfeited {
+        /// `None` when the wallet held no bonus.
+        entry_sequence: Option<i64>,
+        customer_id: CustomerId,
+        amount: Amount,
+    },
     DayClosed {
         /// `None` when the day moved no money.
         entry_sequence: Option<i64>,

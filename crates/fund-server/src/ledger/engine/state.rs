@@ -126,6 +126,9 @@ impl BatchNeeds {
                         redemption.day_end_ms,
                     ));
                 }
+                CommandKind::ForfeitBonus { customer_id } => {
+                    needs.accounts.extend(Account::wallet_buckets(*customer_id));
+                }
                 CommandKind::CloseDay { merchant_id, day, day_end_ms } => {
                     needs.accounts.insert(Account::Drawer(*merchant_id));
                     needs.closes.insert((*merchant_id, day.clone(), *day_end_ms));
