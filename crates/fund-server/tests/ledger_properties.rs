@@ -59,6 +59,11 @@ enum Operation {
         merchant: usize,
         minor_units: i64,
     },
+    /// Gives a wallet's bonus back to the reserve as it closes (refused while it holds
+    /// principal or yield).
+    ForfeitBonus {
+        customer: usize,
+    },
     /// Sends an earlier command again, unchanged.
     Replay {
         command: usize,
@@ -83,6 +88,7 @@ fn operation() -> impl Strategy<Value = Operation> {
             .prop_map(|(top_up, minor_units)| Operation::Reverse { top_up, minor_units }),
         2 => (0..4_usize, 0..2_usize, 1..40_000_i64)
             .prop_map(|(customer, merchant, minor_units)| Operation::Redeem { customer, merchant, minor_units }),
+        1 => (0..4_usize).prop_map(|customer| Operation::ForfeitBonus { customer }),
         2 => (0..100_usize).prop_map(|command| Operation::Replay { command }),
         1 => (0..100_usize).prop_map(|command| Operation::ReplayAltered { command }),
     ]
@@ -264,6 +270,11 @@ fn commands(world: &World, operations: &[Operation]) -> Vec<Command> {
                     day_end_ms: i64::MAX,
                 },
             },
+            Operation::ForfeitBonus { customer } => Command {
+                idempotency: key(index, 1),
+                recorded_at_ms: 1_000,
+                kind: CommandKind::ForfeitBonus { customer_id: world.customers[*customer] },
+            },
             Operation::Fund { minor_units } => Command {
                 idempotency: key(index, 1),
                 recorded_at_ms: 1_000,
@@ -400,6 +411,16 @@ async fn check(operations: Vec<Operation>, batch_sizes: Vec<usize>) {
                         }
                         Outcome::YieldPosted { customer_id, amount, .. } => {
                             *model_wallets.entry(*customer_id).or_default() += amount.minor_units();
+                        }
+                        Outcome::BonusForfeited { customer_id, amount, .. } => {
+                            // Only ever all of a wallet that held nothing else.
+                            let model = model_wallets.entry(*customer_id).or_default();
+                            assert_eq!(
+                                *model,
+                                amount.minor_units(),
+                                "forfeited {amount:?} of {model}"
+                            );
+                            *model = 0;
                         }
                         Outcome::Funded { .. }
                         | Outcome::Defunded { .. }
