@@ -146,6 +146,13 @@ async fn a_drawer_is_floated_dropped_counted_blind_and_sent_with_the_close() {
     assert!(csv.contains(",200.00,500.00,510.00,495.00,-15.00,\"Mia\""), "{csv}");
     let chinese = closed.z_report_text_in(counter_core::z_report::ReportLanguage::Chinese, None);
     assert!(chinese.contains("实点") && chinese.contains("短款"), "{chinese}");
+
+    // Enrolled again the same day, the counter still reads its count from the server: it
+    // was sent under the terminal the new one replaced.
+    let code = demo::activation_code(server_dir.path());
+    counter.re_enrol(&mia, &server.url, &code, "Till 1").await.unwrap();
+    let report = counter.day_report(today).await.unwrap();
+    assert_eq!(report.server.unwrap().this_terminal_count.as_ref(), Some(&count));
     assert!(server.stop().unwrap().success());
 }
 

@@ -294,6 +294,42 @@ async fn a_terminal_is_replaced_once_and_a_retry_must_name_the_same_one() {
     assert!(server.stop().unwrap().success());
 }
 
+/// Two enrolments replacing the same terminal at once (the counter and a copy of its key,
+/// racing): both enrol and the old terminal is revoked, but exactly one of them replaced
+/// it, so only that one counts the old terminal's day.
+#[tokio::test]
+async fn two_enrolments_replacing_one_terminal_at_once_give_it_one_successor() {
+    let (server_dir, server, _counter_dir, counter) = enrolled_counter().await;
+    assert_eq!(sync_round(counter.store()).await, RoundOutcome::Empty);
+    let preview = counter.preview_top_up(MEMBER_CODE, "20.00").await.unwrap();
+    counter.record_top_up(None, &preview).await.unwrap();
+    assert_eq!(sync_round(counter.store()).await, RoundOutcome::Done { pushed: 1 });
+    let old = counter.profile().await.unwrap().credentials().unwrap();
+    let today = counter.store_today().await.unwrap().to_string();
+    let client = ServerClient::new(&server.url).unwrap();
+
+    let codes =
+        [demo::activation_code(server_dir.path()), demo::activation_code(server_dir.path())];
+    let (first, second) = tokio::join!(
+        client.enrol(&codes[0], "Racer 1", Some(&old)),
+        client.enrol(&codes[1], "Racer 2", Some(&old)),
+    );
+    let revoked = client.settlement(&old, &today).await.unwrap_err();
+    assert_eq!(revoked.code(), "terminal_revoked");
+    let mut adopted = Vec::new();
+    for enrolment in [first.unwrap(), second.unwrap()] {
+        let credentials = TerminalCredentials {
+            terminal_id: enrolment.terminal_id,
+            key: tillfund_core::signing::TerminalKey::from_hex(&enrolment.terminal_key).unwrap(),
+        };
+        let day = client.settlement(&credentials, &today).await.unwrap();
+        adopted.push(day.this_terminal_in_day.unwrap().top_up_count);
+    }
+    adopted.sort_unstable();
+    assert_eq!(adopted, [0, 1], "one successor counts the old day, the other nothing");
+    assert!(server.stop().unwrap().success());
+}
+
 /// A fund server with the demo store, and one counter enrolled at it (the directories live
 /// as long as the caller keeps them).
 async fn enrolled_counter() -> (tempfile::TempDir, FundServer, tempfile::TempDir, Counter) {

@@ -34,7 +34,8 @@ pub struct Settlement {
     pub this_terminal_in_day: SettlementFigures,
     /// The journal entry of the close, when it moved money.
     pub entry_sequence: Option<i64>,
-    /// The asking counter's drawer count for the day, once it sent one.
+    /// The asking counter's drawer count for the day, once it sent one (under its newest
+    /// terminal that did, when it enrolled again that day).
     pub this_terminal_count: Option<StoredCashCount>,
 }
 
@@ -103,12 +104,12 @@ impl<S: Storage> FundService<S> {
         }
         let this_terminal_in_day =
             self.counter_day(terminal, &lineage, day_start_ms, day_end_ms).await?;
-        let this_terminal_count = self
-            .store
-            .cash_counts(terminal.terminal.merchant_id, &day_text)
-            .await?
-            .into_iter()
-            .find(|count| count.terminal_id == terminal.terminal.id);
+        // The newest of the counter's terminals that counted the drawer that day: a counter
+        // that counted, then enrolled again, still sees its count.
+        let counts = self.store.cash_counts(terminal.terminal.merchant_id, &day_text).await?;
+        let this_terminal_count = lineage.iter().find_map(|terminal_id| {
+            counts.iter().find(|count| count.terminal_id == *terminal_id).cloned()
+        });
         Ok(Settlement {
             day,
             closed,
