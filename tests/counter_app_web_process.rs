@@ -29,7 +29,7 @@ fn a_dead_web_process_is_replaced_three_times_a_minute() {
     let application = target_dir().join("debug").join("tillfund-counter");
     assert!(application.exists(), "{} is missing: build it with `make app`", application.display());
     let counter_dir = tempfile::tempdir().unwrap();
-    let mut app = Command::new(&application)
+    let app = Command::new(&application)
         .env("TILLFUND_COUNTER_DB", counter_dir.path().join("counter.sqlite"))
         // Nothing listens there: the counter starts offline, on its enrolment screen.
         .env("TILLFUND_SERVER_URL", format!("http://127.0.0.1:{}", free_port()))
@@ -39,11 +39,12 @@ fn a_dead_web_process_is_replaced_three_times_a_minute() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let log = lines_of(app.stderr.take().unwrap());
+    let mut app = StoppedOnDrop(app);
+    let log = lines_of(app.0.stderr.take().unwrap());
     wait_for(&log, READY, Duration::from_secs(60));
 
     for reload in 1..=3 {
-        let killed = kill_web_processes_under(app.id());
+        let killed = kill_web_processes_under(app.0.id());
         wait_for(&log, RELOADING, Duration::from_secs(20));
         let started = Instant::now();
         wait_for(&log, READY, Duration::from_secs(30));
@@ -54,16 +55,24 @@ fn a_dead_web_process_is_replaced_three_times_a_minute() {
     }
     // A fourth death within the minute: the app stops reloading (a page that kills its
     // process as it loads would reload for ever) and says so.
-    kill_web_processes_under(app.id());
+    kill_web_processes_under(app.0.id());
     wait_for(&log, GIVEN_UP, Duration::from_secs(20));
     let after = drain(&log, Duration::from_secs(3));
     assert!(!after.iter().any(|line| line.contains(READY)), "reloaded a fourth time: {after:?}");
-    assert!(app.try_wait().unwrap().is_none(), "the app itself stays up");
+    assert!(app.0.try_wait().unwrap().is_none(), "the app itself stays up");
+}
 
-    terminate(&app);
-    if wait_with_timeout(&mut app, Duration::from_secs(10)).is_err() {
-        let _ = app.kill();
-        let _ = app.wait();
+/// The app, stopped however the test ends (a failed assertion included): SIGTERM, then
+/// SIGKILL after ten seconds.
+struct StoppedOnDrop(std::process::Child);
+
+impl Drop for StoppedOnDrop {
+    fn drop(&mut self) {
+        terminate(&self.0);
+        if wait_with_timeout(&mut self.0, Duration::from_secs(10)).is_err() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
     }
 }
 

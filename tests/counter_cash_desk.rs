@@ -153,6 +153,13 @@ async fn a_drawer_is_floated_dropped_counted_blind_and_sent_with_the_close() {
     counter.re_enrol(&mia, &server.url, &code, "Till 1").await.unwrap();
     let report = counter.day_report(today).await.unwrap();
     assert_eq!(report.server.unwrap().this_terminal_count.as_ref(), Some(&count));
+    // Nor can the new terminal replace it: a count is kept once per counter and day.
+    let mut other = count.clone();
+    other.note = Some("counted again after enrolling".into());
+    let credentials = counter.profile().await.unwrap().credentials().unwrap();
+    let client = counter_core::client::ServerClient::new(&server.url).unwrap();
+    let closed = client.close_day(&credentials, &today.to_string(), Some(other), None).await;
+    assert_eq!(closed.unwrap().this_terminal_count.as_ref(), Some(&count));
     assert!(server.stop().unwrap().success());
 }
 

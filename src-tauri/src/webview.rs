@@ -3,9 +3,13 @@
 //!
 //! WebKitGTK runs each page in a separate web process. When it dies (a crash inside WebKit,
 //! or the kernel's OOM killer on a store PC short of memory) WebKit leaves the window blank
-//! and the counter unusable until someone restarts the app. Everything the counter knows is
+//! and the counter unusable until someone restarts the app. Everything the counter keeps is
 //! in its database and in this process, not in the page, so loading the page again brings
-//! the counter back where it was: at the sign-in, or with the cashier's open order.
+//! the counter back: the cashier still signed in (the shift is this process's), on the Sale
+//! screen. What the page held is gone: an open payment code is no longer on screen (it
+//! stays payable and expires as before), and the answer
+//! to a command in flight is lost (the Top-up screen's recent list shows whether a top-up
+//! was recorded before taking the cash again).
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};

@@ -128,7 +128,14 @@ impl<S: Storage> FundService<S> {
             }
             _ => {}
         }
-        self.close_wallet(customer.id).await.map(|_| ())
+        if !self.close_wallet(customer.id).await? {
+            return Err(ServiceError::new(
+                ErrorCode::WalletChanged,
+                "Money arrived as the wallet was closing: it stays open (no store any more). \
+                 Sign in, cash it out at a store, then close it.",
+            ));
+        }
+        Ok(())
     }
 
     fn format_amount(&self, minor_units: i64) -> String {

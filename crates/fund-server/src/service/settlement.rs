@@ -154,8 +154,16 @@ impl<S: Storage> FundService<S> {
             Outcome::DayClosed { entry_sequence, .. } => entry_sequence,
             other => return Err(internal(format!("close answered {other:?}"))),
         };
-        if let Some(count) = cash_count {
-            let lineage = self.lineage(terminal).await?;
+        // A count is kept once per counter and day, never replaced: also not by the terminal
+        // a counter became when it enrolled again after counting.
+        let lineage = self.lineage(terminal).await?;
+        let counted_before = match cash_count {
+            Some(_) => self.store.cash_counts(merchant_id, &day_text).await?.iter().any(|count| {
+                count.terminal_id != terminal.terminal.id && lineage.contains(&count.terminal_id)
+            }),
+            None => false,
+        };
+        if let Some(count) = cash_count.filter(|_| !counted_before) {
             let in_day = self.counter_day(terminal, &lineage, day_start_ms, day_end_ms).await?;
             self.store
                 .keep_cash_count(

@@ -17,7 +17,8 @@ pub struct CustomerSearchBody {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WalletEntryBody {
     pub sequence: i64,
-    /// `top_up`, `payment`, `refund`, `yield`, `top_up_reversal`.
+    /// `top_up`, `payment`, `refund`, `yield`, `top_up_reversal`, `redemption`,
+    /// `bonus_forfeiture`.
     pub kind: String,
     pub applied_at_ms: i64,
     /// The store, for entries made at one.
