@@ -218,7 +218,10 @@ async fn apply_members(
     members: &[StoreStaffBody],
     next_after: Option<i64>,
 ) -> Result<(), LocalStoreError> {
-    let mut transaction = store.pool().begin().await?;
+    // IMMEDIATE: the loop reads before it writes, and a deferred transaction whose read
+    // snapshot another writer overtook fails at its first write with "database is locked"
+    // at once, busy timeout or not (a pull and a put's answer applied together did).
+    let mut transaction = store.pool().begin_with("BEGIN IMMEDIATE").await?;
     for member in members {
         let name_chars = member.name.chars().count();
         if !matches!(member.role.as_str(), "cashier" | "manager")
@@ -302,4 +305,42 @@ pub(crate) async fn restart_for_new_store(
         .execute(&mut *transaction)
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member(index: i64) -> StoreStaffBody {
+        StoreStaffBody {
+            staff_id: StaffId::generate(),
+            name: format!("Member {index}"),
+            role: "cashier".to_owned(),
+            pin_hash: "not-checked-here".to_owned(),
+            active: true,
+            sequence: index,
+            changed_by: tillfund_core::TerminalId::generate(),
+            changed_at_ms: 0,
+        }
+    }
+
+    /// Pulls and put answers are applied at the same time (the sync worker and a manager's
+    /// change): every one of them lands, none fails with "database is locked".
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn members_applied_at_once_all_land() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = LocalStore::open(&directory.path().join("counter.sqlite")).await.unwrap();
+        let members: Vec<StoreStaffBody> = (1..=24).map(member).collect();
+        let mut applying = tokio::task::JoinSet::new();
+        for pair in members.chunks(2) {
+            let (store, pair) = (store.clone(), pair.to_vec());
+            applying.spawn(async move { apply_members(&store, &pair, None).await });
+        }
+        while let Some(applied) = applying.join_next().await {
+            applied.unwrap().unwrap();
+        }
+        let count: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM staff").fetch_one(store.pool()).await.unwrap();
+        assert_eq!(count, 24);
+    }
 }
