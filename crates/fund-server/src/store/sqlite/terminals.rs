@@ -70,7 +70,9 @@ impl TerminalStore for SqliteStore {
         now_ms: i64,
         expires_at_ms: i64,
     ) -> Result<bool, StoreError> {
-        let mut transaction = self.pool.begin().await?;
+        // IMMEDIATE: it reads before it writes, and a deferred transaction overtaken by
+        // another writer fails at its first write at once, busy timeout or not.
+        let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         if !merchant_exists(&mut transaction, merchant_id).await? {
             return Ok(false);
         }
