@@ -303,19 +303,25 @@ async fn closing_a_wallet_pays_everything_out_and_the_wallet_is_gone() {
     // A wallet with nothing payable closes at once, without a code.
     let empty = server.customer("13800138074", &[shop]).await;
     let bearer = format!("Bearer {}", empty.token);
-    let (status, closed) = server
-        .send(
-            Method::POST,
-            "/v1/wallet/redemption-codes",
-            json!({"merchant_id": shop.to_string(), "amount": 0, "pin": "123456", "close_wallet": true}),
-            &[("authorization", &bearer)],
-        )
-        .await;
+    let (status, closed) = close_at_once(&server, &empty, shop).await;
     assert_eq!((status, closed["code"].as_str()), (StatusCode::OK, Some("")), "{closed}");
     let (status, _) =
         server.send(Method::GET, "/v1/wallet", Value::Null, &[("authorization", &bearer)]).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     server.audit_passes().await;
+}
+
+/// Asks to close a wallet with nothing payable: done at once, without a code.
+async fn close_at_once(
+    server: &TestServer,
+    customer: &Customer,
+    shop: tillfund_core::MerchantId,
+) -> (StatusCode, Value) {
+    let bearer = format!("Bearer {}", customer.token);
+    let body = json!({"merchant_id": shop.to_string(), "amount": 0, "pin": "123456", "close_wallet": true});
+    server
+        .send(Method::POST, "/v1/wallet/redemption-codes", body, &[("authorization", &bearer)])
+        .await
 }
 
 /// Payments split across the buckets in proportion, so a wallet can keep a few fen of bonus
@@ -342,15 +348,7 @@ async fn closing_an_empty_wallet_gives_its_last_bonus_back_to_the_reserve() {
     let store = server.service.store();
     let reserve_before = store.balance(Account::Reserve).await.unwrap();
 
-    let bearer = format!("Bearer {}", customer.token);
-    let (status, closed) = server
-        .send(
-            Method::POST,
-            "/v1/wallet/redemption-codes",
-            json!({"merchant_id": shop.to_string(), "amount": 0, "pin": "123456", "close_wallet": true}),
-            &[("authorization", &bearer)],
-        )
-        .await;
+    let (status, closed) = close_at_once(&server, &customer, shop).await;
     assert_eq!(
         (status, closed["closes_wallet"].as_bool()),
         (StatusCode::OK, Some(true)),
